@@ -1,0 +1,47 @@
+// The interface every activation data source implements (synthetic, files, lm). Sources hand out
+// plain row-major Float32Arrays of raw (unnormalised) activations; the trainer normalises.
+
+/** Ground truth of a synthetic source, for feature-recovery metrics. */
+export interface GroundTruth {
+  /** Unit feature directions, row-major [n_features, d_model]. */
+  directions: Float32Array;
+  nFeatures: number;
+}
+
+/** Cross-entropies of an LM with an activation site replaced (lm sources only). */
+export interface LmEvaluation {
+  ce_clean: number;
+  ce_spliced: number;
+  ce_zero_ablated: number;
+  /** Predicted tokens the means are taken over (BOS positions excluded). */
+  tokens: number;
+}
+
+/** Maps raw activations [n, d_model] to their reconstruction [n, d_model] (raw units). */
+export type Reconstructor = (x: Float32Array, n: number) => Float32Array | Promise<Float32Array>;
+
+export interface ActivationSource {
+  /** Width of each activation vector. */
+  readonly dModel: number;
+  /**
+   * Next training batch, row-major [batchSize, dModel]. Deterministic given the source's
+   * configuration and its cursor, so a resumed run sees the same batches.
+   */
+  nextBatch(batchSize: number): Promise<Float32Array>;
+  /** JSON-serialisable position in the training stream (saved in checkpoints). */
+  cursor(): unknown;
+  /** Restores a position returned by `cursor()`. */
+  seek(cursor: unknown): void;
+  /** `n` training-distribution vectors for normalisation and b_dec init; does not move the cursor. */
+  sample(n: number): Promise<Float32Array>;
+  /** The first `n` held-out vectors (fewer if the source has fewer); never overlaps training data. */
+  heldout(n: number): Promise<Float32Array>;
+  /** Present on synthetic sources. */
+  groundTruth?: GroundTruth;
+  /** Present on lm sources: cross-entropy with `reconstruct` spliced in at the site. */
+  evaluateLm?(reconstruct: Reconstructor): Promise<LmEvaluation>;
+  /** Facts about the source recorded in run.json (shapes, cache keys, file names). */
+  describe(): Record<string, unknown>;
+  /** Releases files or tensors. */
+  close(): void;
+}

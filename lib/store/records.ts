@@ -1,0 +1,98 @@
+// The files of a run directory `runs/<experiment>/<run_id>/` and their shapes. This is the contract
+// between the trainer (writer), the executor (status), and reports (readers). Types only.
+import type { RunConfig } from "../spec/schema.ts";
+
+/** File names inside a run directory. */
+export const RUN_FILES = {
+  manifest: "run.json",
+  metrics: "metrics.jsonl",
+  summary: "summary.json",
+  done: "DONE",
+  lock: "LOCK",
+  checkpoint: "checkpoint",
+  sae: "sae",
+} as const;
+
+export type RunStatus = "pending" | "running" | "partial" | "done" | "failed";
+
+/** `run.json`: what the run is and how it was produced. Rewritten atomically as the run progresses. */
+export interface RunManifest {
+  run_id: string;
+  experiment: string;
+  /** Index of the run in the expanded sweep (stable for a given spec). */
+  index: number;
+  /** Path of the spec file as given on the command line. */
+  spec_path: string;
+  /** sha256 (hex, first 16 chars) of the canonical JSON of the validated spec. */
+  spec_hash: string;
+  /** Swept values that produced this run, keyed by dotted path (`sae.target_l0`: 16). */
+  overrides: Record<string, unknown>;
+  config: RunConfig;
+  status: "running" | "done" | "failed" | "interrupted";
+  error?: { message: string; step?: number; quantity?: string };
+  backend?: { requested: string; used: string; adapter?: string; fallback?: boolean };
+  /** Choices the run made that are not visible in the config (e.g. controller freeze step). */
+  notes?: Record<string, unknown>;
+  /** Normalisation: activations were divided by this scalar (E||x/scale||^2 = 1). */
+  norm_scale?: number;
+  versions: { saesweep: string; deno: string; v8: string; typescript: string; tfjs?: string };
+  git_commit: string | null;
+  host: string;
+  started_at: string;
+  ended_at?: string;
+}
+
+/** One line of `metrics.jsonl`, written every `train.log_every` steps. */
+export interface MetricsLine {
+  step: number;
+  tokens: number;
+  /** Total loss and each named term (recon, sparsity, aux, ...), averaged since the last line. */
+  loss: number;
+  losses: Record<string, number>;
+  l0: number;
+  /** Training-batch FVU averaged since the last line. */
+  fvu: number;
+  lambda: number | null;
+  lr: number;
+  tokens_per_s: number;
+  elapsed_s: number;
+}
+
+/**
+ * `summary.json`: flat final evaluation on held-out data (normalised units unless `_raw`).
+ * Metric definitions live in lib/metrics/; optional fields exist only for some data sources.
+ */
+export interface RunSummary {
+  run_id: string;
+  experiment: string;
+  architecture: string;
+  width: number;
+  d_model: number;
+  seed: number;
+  l0_target: number;
+  l0: number;
+  l0_rel_error: number;
+  mse: number;
+  mse_raw: number;
+  fvu: number;
+  explained_variance: number;
+  dead_frac: number;
+  dense_frac: number;
+  l2_ratio: number;
+  shrinkage_gamma: number;
+  /** Final (frozen) sparsity coefficient; null for topk/batchtopk. */
+  lambda: number | null;
+  mmcs?: number;
+  recovered_frac?: number;
+  ce_clean?: number;
+  ce_spliced?: number;
+  delta_lm_loss?: number;
+  ce_zero_ablated?: number;
+  ce_loss_recovered?: number;
+  steps: number;
+  train_tokens: number;
+  eval_tokens: number;
+  tokens_per_s: number;
+  train_seconds: number;
+  backend: string;
+}

@@ -1,0 +1,21 @@
+// A RunPlan is one expanded run of a spec plus where it lives: the unit the executor schedules and
+// the trainer trains. Types only; `expand.ts` builds them.
+import type { RunConfig } from "../spec/schema.ts";
+
+export interface RunPlan {
+  /** Readable slug of the swept values plus a short config hash, e.g. `jumprelu-l0_32-s0-3f9a2c1b`. */
+  runId: string;
+  /** 0-based position in the expanded sweep (stable for a given spec). */
+  index: number;
+  /** Fully resolved configuration (data paths as written in the spec). */
+  config: RunConfig;
+  /** The swept values that produced this run, keyed by dotted path. */
+  overrides: Record<string, unknown>;
+  /** Spec path as given by the user, and its directory (relative data paths resolve against it). */
+  specPath: string;
+  specDir: string;
+  /** Short hash of the canonical validated spec. */
+  specHash: string;
+  /** Absolute run directory `<out>/<experiment>/<runId>`. */
+  runDir: string;
+}
