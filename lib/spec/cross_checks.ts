@@ -1,0 +1,39 @@
+// Checks that involve several keys of one resolved run config (target_l0 < width, integer k for
+// TopK, enough tokens for one batch). Pure; `load.ts` locates each problem in the file.
+import type { RunConfig } from "./schema.ts";
+
+/** One cross-field problem; `paths` are the config keys involved, most specific first. */
+export interface CrossProblem {
+  paths: string[];
+  message: string;
+}
+
+/** Every cross-field problem of one run config. */
+export function crossFieldProblems(config: RunConfig): CrossProblem[] {
+  const problems: CrossProblem[] = [];
+  const { sae, train } = config;
+  if (sae.target_l0 >= sae.width) {
+    problems.push({
+      paths: ["sae.target_l0", "sae.width"],
+      message: `target_l0 ${sae.target_l0} must be < sae.width ${sae.width}`,
+    });
+  }
+  if (
+    (sae.architecture === "topk" || sae.architecture === "batchtopk") &&
+    !Number.isInteger(sae.target_l0)
+  ) {
+    problems.push({
+      paths: ["sae.target_l0", "sae.architecture"],
+      message:
+        `${sae.architecture} takes k = target_l0, which must be an integer, got ${sae.target_l0}`,
+    });
+  }
+  if (train.tokens < train.batch_size) {
+    problems.push({
+      paths: ["train.tokens", "train.batch_size"],
+      message:
+        `train.tokens ${train.tokens} must be >= train.batch_size ${train.batch_size} (at least one step)`,
+    });
+  }
+  return problems;
+}

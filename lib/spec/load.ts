@@ -1,0 +1,176 @@
+// Loads an experiment spec: YAML -> located data -> zod validation -> sweep checks -> cross-field
+// checks on every expanded run. Every problem is collected into one SpecError.
+import { resolve } from "node:path";
+import type { SpecIssue } from "../errors.ts";
+import { SpecError, UsageError } from "../errors.ts";
+import { gridPoints, gridSize, type SweepAxis } from "../sweep/grid.ts";
+import { resolveRunConfig } from "../sweep/resolve.ts";
+import { crossFieldProblems } from "./cross_checks.ts";
+import { ExperimentSpec } from "./schema.ts";
+import { canonicalHash } from "./spec_hash.ts";
+import { readSweepAxes } from "./sweep_axes.ts";
+import { formatPath, parseYamlSource, type PathSegment, type YamlSource } from "./yaml_source.ts";
+import { specIssuesFromZod } from "./zod_issues.ts";
+
+/** Runs a spec may expand to unless `maxRuns` (`--max-runs`) raises the limit. */
+export const DEFAULT_MAX_RUNS = 256;
+
+/** A validated spec with its sweep axes; the input of `expandSweep`. */
+export interface LoadedExperiment {
+  /** Validated spec with defaults applied. */
+  spec: ExperimentSpec;
+  /** Path as given by the caller. */
+  specPath: string;
+  /** Absolute directory of the spec (relative data paths resolve against it). */
+  specDir: string;
+  /** sha256 (hex, first 16 chars) of the canonical JSON of `spec`. */
+  specHash: string;
+  /** Sweep axes in spec order (zip groups are one axis each). */
+  axes: SweepAxis[];
+}
+
+export interface ParsedExperiment {
+  spec: ExperimentSpec;
+  axes: SweepAxis[];
+}
+
+/**
+ * Parses and validates spec text. Pure. Throws one SpecError listing every problem found, each
+ * as `fileName:line:col: path: message`.
+ */
+export function parseExperiment(
+  text: string,
+  fileName: string,
+  options: { maxRuns?: number } = {},
+): ParsedExperiment {
+  const maxRuns = options.maxRuns ?? DEFAULT_MAX_RUNS;
+  const { source, issues } = parseYamlSource(text, fileName);
+  if (issues.length > 0 && source.data === undefined) throw new SpecError(issues);
+  const raw = source.data;
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    throw new SpecError([...issues, {
+      file: fileName,
+      ...source.locate([]),
+      path: "",
+      message: "expected a map of spec sections (name, data, sae, train, ...) at the top level",
+    }]);
+  }
+  const result = ExperimentSpec.safeParse(raw);
+  if (!result.success) {
+    issues.push(
+      ...specIssuesFromZod(result.error.issues, { source, schema: ExperimentSpec, data: raw }),
+    );
+  }
+  const { axes, issues: sweepIssues } = readSweepAxes(raw, source);
+  issues.push(...sweepIssues);
+  if (result.success) {
+    issues.push(...checkReport(result.data, axes, source));
+    const count = gridSize(axes);
+    if (count > maxRuns) {
+      issues.push({
+        file: fileName,
+        ...source.locateKey([], "sweep"),
+        path: "sweep",
+        message: `expands to ${count} runs (${axes.map((a) => a.values.length).join(" x ")}), ` +
+          `more than the limit of ${maxRuns}; pass --max-runs ${count} if you mean it`,
+      });
+    } else if (sweepIssues.length === 0) {
+      issues.push(...checkRuns(result.data, axes, source));
+    }
+  }
+  if (issues.length > 0) throw new SpecError(sortIssues(issues));
+  return { spec: result.data as ExperimentSpec, axes };
+}
+
+/** Reads, parses and validates the spec file at `path`. */
+export async function loadExperiment(
+  path: string,
+  options: { maxRuns?: number } = {},
+): Promise<LoadedExperiment> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound
+      ? "no such file"
+      : err instanceof Deno.errors.IsADirectory
+      ? "is a directory"
+      : err instanceof Error
+      ? err.message
+      : String(err);
+    throw new UsageError(`cannot read spec ${path}: ${why}`, {
+      hint: "pass the path of an experiment YAML file, e.g. experiments/quickstart.yaml",
+      cause: err,
+    });
+  }
+  const { spec, axes } = parseExperiment(text, path, options);
+  const specDir = resolve(path, "..");
+  return { spec, specPath: path, specDir, specHash: canonicalHash(spec, 16), axes };
+}
+
+function checkReport(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource): SpecIssue[] {
+  const swept = axes.flatMap((a) => a.paths);
+  const issues: SpecIssue[] = [];
+  spec.report.group_by.forEach((path, i) => {
+    if (!swept.includes(path)) {
+      const where: PathSegment[] = ["report", "group_by", i];
+      const list = swept.length ? swept.map((p) => `\`${p}\``).join(", ") : "none";
+      issues.push({
+        file: source.fileName,
+        ...source.locate(where),
+        path: formatPath(where),
+        message: `\`${path}\` is not a swept axis (swept: ${list})`,
+      });
+    }
+  });
+  return issues;
+}
+
+/** Cross-field checks on every expanded run, located at the sweep value that caused them. */
+function checkRuns(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource): SpecIssue[] {
+  const issues: SpecIssue[] = [];
+  const seen = new Set<string>();
+  for (const point of gridPoints(axes)) {
+    const config = resolveRunConfig(spec, point.overrides);
+    for (const problem of crossFieldProblems(config)) {
+      const where = locateProblem(problem.paths, axes, point.indices, source);
+      const issue = {
+        file: source.fileName,
+        ...source.locate(where),
+        path: formatPath(where),
+        message: problem.message,
+      };
+      const key = `${issue.line}:${issue.col}:${issue.message}`;
+      if (!seen.has(key)) {
+        seen.add(key);
+        issues.push(issue);
+      }
+    }
+  }
+  return issues;
+}
+
+function locateProblem(
+  paths: string[],
+  axes: SweepAxis[],
+  indices: number[],
+  source: YamlSource,
+): PathSegment[] {
+  for (const path of paths) {
+    for (let a = 0; a < axes.length; a++) {
+      const j = axes[a].paths.indexOf(path);
+      if (j >= 0) return [...axes[a].origins[j], indices[a]];
+    }
+  }
+  for (const path of paths) {
+    const segments = path.split(".");
+    const pos = source.locate(segments);
+    const parentPos = source.locate(segments.slice(0, -1));
+    if (pos.line !== parentPos.line || pos.col !== parentPos.col) return segments;
+  }
+  return paths[0].split(".");
+}
+
+function sortIssues(issues: SpecIssue[]): SpecIssue[] {
+  return [...issues].sort((a, b) => a.line - b.line || a.col - b.col);
+}

@@ -1,0 +1,198 @@
+// Reads and checks the `sweep` section: axis paths exist in the schema (with did-you-mean), lists
+// are non-empty and duplicate-free, zip groups have equal lengths, and every value passes its
+// key's schema (checked by substituting it into the spec). Pure.
+import type { SpecIssue } from "../errors.ts";
+import type { SweepAxis } from "../sweep/grid.ts";
+import { didYouMean } from "./did_you_mean.ts";
+import { ExperimentSpec } from "./schema.ts";
+import { schemaKeys } from "./schema_info.ts";
+import { schemaAtData, specIssuesFromZod } from "./zod_issues.ts";
+import { formatPath, type PathSegment, type YamlSource } from "./yaml_source.ts";
+import canonicalize from "canonicalize";
+
+/** Top-level keys that describe the experiment rather than a run: not sweepable. */
+const NOT_SWEEPABLE = ["name", "description", "sweep", "report"];
+
+type Rec = Record<string, unknown>;
+
+function isRecord(v: unknown): v is Rec {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** Reads the sweep section of raw spec data into axes, collecting every problem. */
+export function readSweepAxes(
+  raw: unknown,
+  source: YamlSource,
+): { axes: SweepAxis[]; issues: SpecIssue[] } {
+  const issues: SpecIssue[] = [];
+  const axes: SweepAxis[] = [];
+  const sweep = isRecord(raw) ? raw.sweep : undefined;
+  if (sweep === undefined || sweep === null) return { axes, issues };
+  if (!isRecord(sweep)) return { axes, issues }; // the schema reports a non-map sweep
+  const issue = (path: PathSegment[], message: string, key?: string) => {
+    const pos = key === undefined ? source.locate(path) : source.locateKey(path, key);
+    const shown = key === undefined ? path : [...path, key];
+    issues.push({ file: source.fileName, ...pos, path: formatPath(shown), message });
+  };
+  const seen = new Map<string, string>();
+
+  // Checks one axis path; returns false (after reporting) when it cannot be used.
+  const checkPath = (parent: PathSegment[], path: string): boolean => {
+    const segments = path.split(".");
+    if (NOT_SWEEPABLE.includes(segments[0])) {
+      issue(parent, `\`${segments[0]}\` describes the experiment and cannot be swept`, path);
+      return false;
+    }
+    for (let i = 0; i < segments.length; i++) {
+      const here = schemaAtData(ExperimentSpec, raw, segments.slice(0, i));
+      const next = schemaAtData(ExperimentSpec, raw, segments.slice(0, i + 1));
+      if (!here || !next || segments[i] === "") {
+        const known = here
+          ? schemaKeys(here).filter((k) => i > 0 || !NOT_SWEEPABLE.includes(k))
+          : [];
+        const guess = didYouMean(segments[i], known);
+        const prefix = segments.slice(0, i).join(".");
+        const fix = guess ? `; did you mean \`${[prefix, guess].filter(Boolean).join(".")}\`?` : "";
+        issue(parent, `no config key \`${path}\`${fix}`, path);
+        return false;
+      }
+    }
+    for (const [other, where] of seen) {
+      if (other === path) {
+        issue(parent, `axis already swept at ${where}`, path);
+        return false;
+      }
+      if (other.startsWith(path + ".") || path.startsWith(other + ".")) {
+        issue(parent, `overlaps axis \`${other}\` (${where}); sweep one or the other`, path);
+        return false;
+      }
+    }
+    seen.set(path, formatPath([...parent, path]));
+    return true;
+  };
+
+  // Checks a list of values for one path; returns the list when usable.
+  const checkList = (origin: PathSegment[], path: string, list: unknown): unknown[] | undefined => {
+    if (!Array.isArray(list) || list.length === 0) {
+      issue(
+        origin,
+        `expected a non-empty list of values, got ${
+          Array.isArray(list) ? "an empty list" : describe(list)
+        }`,
+      );
+      return undefined;
+    }
+    let ok = true;
+    list.forEach((value, i) => {
+      const substituted = structuredClone(isRecord(raw) ? raw : {}) as Rec;
+      setRaw(substituted, path, value);
+      const result = ExperimentSpec.safeParse(substituted);
+      if (result.success) return;
+      const segments = path.split(".");
+      const mine = result.error.issues.filter((zi) =>
+        segments.every((seg, k) => String(zi.path[k]) === seg)
+      );
+      if (mine.length > 0) ok = false;
+      issues.push(...specIssuesFromZod(mine, {
+        source,
+        schema: ExperimentSpec,
+        data: substituted,
+        relocate: (p) => [...origin, i, ...p.slice(segments.length)],
+      }));
+    });
+    return ok ? list : undefined;
+  };
+
+  for (const [key, value] of Object.entries(sweep)) {
+    if (key === "zip") {
+      if (!Array.isArray(value)) {
+        issue(
+          ["sweep", "zip"],
+          `expected a list of groups (maps of axis -> list), got ${describe(value)}`,
+        );
+        continue;
+      }
+      value.forEach((group, g) => {
+        const groupPath: PathSegment[] = ["sweep", "zip", g];
+        if (!isRecord(group) || Object.keys(group).length === 0) {
+          issue(groupPath, `expected a map of axis -> list, got ${describe(group)}`);
+          return;
+        }
+        const paths: string[] = [];
+        const lists: unknown[][] = [];
+        let usable = true;
+        for (const [path, list] of Object.entries(group)) {
+          if (!checkPath(groupPath, path)) {
+            usable = false;
+            continue;
+          }
+          const checked = checkList([...groupPath, path], path, list);
+          if (!checked) usable = false;
+          else {
+            paths.push(path);
+            lists.push(checked);
+          }
+        }
+        const lengths = lists.map((l) => l.length);
+        if (new Set(lengths).size > 1) {
+          const first = lengths[0];
+          const bad = lengths.findIndex((n) => n !== first);
+          issue(
+            [...groupPath, paths[bad]],
+            `zip lists must have equal lengths: \`${paths[0]}\` has ${first}, \`${
+              paths[bad]
+            }\` has ${lengths[bad]}`,
+          );
+          return;
+        }
+        if (!usable) return;
+        const values = lists[0].map((_, i) => lists.map((l) => l[i]));
+        if (reportDuplicates(values, (i) => [...groupPath, paths[0], i], issue)) return;
+        axes.push({ paths, values, origins: paths.map((p) => [...groupPath, p]) });
+      });
+      continue;
+    }
+    if (!checkPath(["sweep"], key)) continue;
+    const list = checkList(["sweep", key], key, value);
+    if (!list) continue;
+    const values = list.map((v) => [v]);
+    if (reportDuplicates(values, (i) => ["sweep", key, i], issue)) continue;
+    axes.push({ paths: [key], values, origins: [["sweep", key]] });
+  }
+  return { axes, issues };
+}
+
+function reportDuplicates(
+  values: unknown[][],
+  where: (i: number) => PathSegment[],
+  issue: (path: PathSegment[], message: string) => void,
+): boolean {
+  const firstIndex = new Map<string, number>();
+  let found = false;
+  values.forEach((tuple, i) => {
+    const key = canonicalize(tuple) ?? "";
+    const first = firstIndex.get(key);
+    if (first !== undefined) {
+      issue(where(i), `duplicate value (same as [${first}]); each run would repeat`);
+      found = true;
+    } else firstIndex.set(key, i);
+  });
+  return found;
+}
+
+function describe(value: unknown): string {
+  if (value === null || value === undefined) return "nothing";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a map";
+  return typeof value === "string" ? `${JSON.stringify(value)} (string)` : String(value);
+}
+
+function setRaw(target: Rec, path: string, value: unknown): void {
+  const segments = path.split(".");
+  let current = target;
+  for (const seg of segments.slice(0, -1)) {
+    if (!isRecord(current[seg])) current[seg] = {};
+    current = current[seg] as Rec;
+  }
+  current[segments[segments.length - 1]] = value;
+}

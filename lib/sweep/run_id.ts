@@ -1,0 +1,36 @@
+// Run ids: a readable slug of the swept values plus the first 8 hex of sha256 of the canonical
+// resolved config, e.g. `jumprelu-l0_32-s0-3f9a2c1b`. Same config, same id, on any machine. Pure.
+import { canonicalHash } from "../spec/spec_hash.ts";
+import type { RunConfig } from "../spec/schema.ts";
+
+/** Longest slug kept before the hash (ids stay usable as directory names). */
+const MAX_SLUG = 80;
+
+/** Lowercases and replaces anything outside [a-z0-9_.-] by `_`. */
+export function sanitizeSlug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9_.-]+/g, "_").replace(/_+/g, "_");
+}
+
+function valueText(value: unknown): string {
+  if (value === null) return "null";
+  if (typeof value === "object") return JSON.stringify(value).slice(0, 24);
+  return String(value);
+}
+
+/** The slug part of one swept value: `jumprelu`, `l0_32`, `s0`, `bandwidth_0.01`. */
+export function slugPart(path: string, value: unknown): string {
+  const text = valueText(value);
+  if (path === "sae.architecture") return sanitizeSlug(text);
+  if (path === "sae.target_l0") return sanitizeSlug(`l0_${text}`);
+  if (path === "train.seed") return sanitizeSlug(`s${text}`);
+  const key = path.split(".").pop() ?? path;
+  return sanitizeSlug(`${key}_${text}`);
+}
+
+/** The run id of a resolved config and the overrides (in axis order) that produced it. */
+export function runId(config: RunConfig, overrides: Readonly<Record<string, unknown>>): string {
+  const slug = Object.entries(overrides).map(([path, value]) => slugPart(path, value)).join("-")
+    .slice(0, MAX_SLUG).replace(/[-_.]+$/, "");
+  const hash = canonicalHash(config, 8);
+  return `${slug || "run"}-${hash}`;
+}
