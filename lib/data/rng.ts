@@ -38,51 +38,74 @@ export function hashSeed(...parts: number[]): number {
   return h;
 }
 
+// Ziggurat tables for the standard normal (Marsaglia & Tsang 2000, "RNOR", 128 layers).
+const ZIG_R = 3.442619855899;
+const ZIG_V = 9.91256303526217e-3;
+const ZIG_K = new Uint32Array(128);
+const ZIG_W = new Float64Array(128);
+const ZIG_F = new Float64Array(128);
+{
+  const m1 = 2147483648;
+  let dn = ZIG_R;
+  let tn = dn;
+  const q = ZIG_V / Math.exp(-0.5 * dn * dn);
+  ZIG_K[0] = Math.floor((dn / q) * m1);
+  ZIG_K[1] = 0;
+  ZIG_W[0] = q / m1;
+  ZIG_W[127] = dn / m1;
+  ZIG_F[0] = 1;
+  ZIG_F[127] = Math.exp(-0.5 * dn * dn);
+  for (let i = 126; i >= 1; i--) {
+    dn = Math.sqrt(-2 * Math.log(ZIG_V / dn + Math.exp(-0.5 * dn * dn)));
+    ZIG_K[i + 1] = Math.floor((dn / tn) * m1);
+    tn = dn;
+    ZIG_F[i] = Math.exp(-0.5 * dn * dn);
+    ZIG_W[i] = dn / m1;
+  }
+}
+
 /** JSON form of an Rng's state (see `Rng.state`). */
 export interface RngState {
   /** The four xoshiro128** state words, unsigned. */
   s: [number, number, number, number];
-  /** A cached second Box-Muller normal, or null. */
-  spare: number | null;
 }
 
 /** xoshiro128** generator with uniform, integer and normal draws. */
 export class Rng {
-  #s0 = 0;
-  #s1 = 0;
-  #s2 = 0;
-  #s3 = 0;
-  #spare = 0;
-  #hasSpare = false;
+  // TypeScript-private rather than #private: V8 runs this hot path about 3x faster so.
+  private s0 = 0;
+  private s1 = 0;
+  private s2 = 0;
+  private s3 = 0;
 
   /** Seeds from `seed` and any number of stream ids; different ids give independent streams. */
   constructor(seed: number, ...streams: number[]) {
-    // splitmix32 over the hashed seed fills the state; it is never all zero in practice, and we
-    // guard against it anyway (xoshiro's only invalid state).
+    // splitmix32-style counter over the hashed seed fills the state; all-zero (xoshiro's only
+    // invalid state) is guarded against.
     let x = hashSeed(seed, ...streams);
     const next = () => {
       x = (x + 0x9e3779b9) >>> 0;
       return fmix32(x);
     };
-    this.#s0 = next();
-    this.#s1 = next();
-    this.#s2 = next();
-    this.#s3 = next();
-    if ((this.#s0 | this.#s1 | this.#s2 | this.#s3) === 0) this.#s0 = 1;
+    this.s0 = next() | 0;
+    this.s1 = next() | 0;
+    this.s2 = next() | 0;
+    this.s3 = next() | 0;
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
 
   /** Next raw 32-bit unsigned integer. */
   nextU32(): number {
-    const s1 = this.#s1;
+    const s1 = this.s1;
     const m = Math.imul(s1, 5);
     const result = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
     const t = s1 << 9;
-    this.#s2 ^= this.#s0;
-    this.#s3 ^= s1;
-    this.#s1 ^= this.#s2;
-    this.#s0 ^= this.#s3;
-    this.#s2 ^= t;
-    this.#s3 = (this.#s3 << 11) | (this.#s3 >>> 21);
+    this.s2 ^= this.s0;
+    this.s3 ^= s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = (this.s3 << 11) | (this.s3 >>> 21);
     return result;
   }
 
@@ -102,66 +125,56 @@ export class Rng {
     return u % n;
   }
 
-  /** Standard normal N(0, 1) (Box-Muller; the second value of each pair is cached). */
+  /** Standard normal N(0, 1), by the ziggurat method (one 32-bit draw ~98.8% of the time). */
   normal(): number {
-    if (this.#hasSpare) {
-      this.#hasSpare = false;
-      return this.#spare;
-    }
-    const u1 = 1 - this.uniform(); // (0, 1]: log stays finite
-    const u2 = this.uniform();
-    const r = Math.sqrt(-2 * Math.log(u1));
-    const a = 2 * Math.PI * u2;
-    this.#spare = r * Math.sin(a);
-    this.#hasSpare = true;
-    return r * Math.cos(a);
+    const hz = this.nextU32() | 0;
+    const iz = hz & 127;
+    if (Math.abs(hz) < ZIG_K[iz]) return hz * ZIG_W[iz];
+    return this.normalSlow(hz, iz);
   }
 
-  /**
-   * Fills `out` with N(0, std^2) draws. Gives exactly the values of `out.length` calls to
-   * `normal()` (times std), only faster.
-   */
+  private normalSlow(hz: number, iz: number): number {
+    for (;;) {
+      const x = hz * ZIG_W[iz];
+      if (iz === 0) {
+        // Tail beyond R: Marsaglia's exponential rejection.
+        let tx: number, ty: number;
+        do {
+          tx = -Math.log(1 - this.uniform()) / ZIG_R;
+          ty = -Math.log(1 - this.uniform());
+        } while (ty + ty < tx * tx);
+        return hz > 0 ? ZIG_R + tx : -ZIG_R - tx;
+      }
+      if (ZIG_F[iz] + this.uniform() * (ZIG_F[iz - 1] - ZIG_F[iz]) < Math.exp(-0.5 * x * x)) {
+        return x;
+      }
+      hz = this.nextU32() | 0;
+      iz = hz & 127;
+      if (Math.abs(hz) < ZIG_K[iz]) return hz * ZIG_W[iz];
+    }
+  }
+
+  /** Fills `out` with N(0, std^2) draws: exactly `out.length` calls of `normal()` times std. */
   fillNormal(out: Float32Array | Float64Array, std = 1): void {
-    const n = out.length;
-    let i = 0;
-    if (n > 0 && this.#hasSpare) {
-      this.#hasSpare = false;
-      out[i++] = this.#spare * std;
-    }
-    for (; i + 1 < n; i += 2) {
-      const u1 = 1 - this.nextU32() * INV_TWO_POW_32;
-      const u2 = this.nextU32() * INV_TWO_POW_32;
-      const r = Math.sqrt(-2 * Math.log(u1));
-      const a = 2 * Math.PI * u2;
-      out[i] = r * Math.cos(a) * std;
-      out[i + 1] = r * Math.sin(a) * std;
-    }
-    if (i < n) out[i] = this.normal() * std;
+    for (let i = 0; i < out.length; i++) out[i] = this.normal() * std;
   }
 
   /** JSON-serialisable state; `Rng.fromState(rng.state())` continues the same sequence. */
   state(): RngState {
-    return {
-      s: [this.#s0 >>> 0, this.#s1 >>> 0, this.#s2 >>> 0, this.#s3 >>> 0],
-      spare: this.#hasSpare ? this.#spare : null,
-    };
+    return { s: [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0] };
   }
 
   /** Restores a generator from `state()`; throws TypeError on anything else. */
   static fromState(state: unknown): Rng {
-    const st = state as Partial<RngState> | null;
-    const s = st?.s;
+    const s = (state as Partial<RngState> | null)?.s;
     const valid = Array.isArray(s) && s.length === 4 &&
-      s.every((w) => Number.isInteger(w) && w >= 0 && w < TWO_POW_32) &&
-      (st!.spare === null || typeof st!.spare === "number");
+      s.every((w) => Number.isInteger(w) && w >= 0 && w < TWO_POW_32) && s.some((w) => w !== 0);
     if (!valid) throw new TypeError(`not an Rng state: ${JSON.stringify(state)}`);
     const rng = new Rng(0);
-    rng.#s0 = s[0] | 0;
-    rng.#s1 = s[1] | 0;
-    rng.#s2 = s[2] | 0;
-    rng.#s3 = s[3] | 0;
-    rng.#hasSpare = st!.spare !== null;
-    rng.#spare = st!.spare ?? 0;
+    rng.s0 = s[0] | 0;
+    rng.s1 = s[1] | 0;
+    rng.s2 = s[2] | 0;
+    rng.s3 = s[3] | 0;
     return rng;
   }
 }

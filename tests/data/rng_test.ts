@@ -83,16 +83,57 @@ Deno.test("Rng.normal() has mean 0, variance 1 and kurtosis 3 within tolerance",
   assert.ok(Math.abs(s4 / n - 3) < 5 * 0.031, `fourth moment ${s4 / n}`);
 });
 
-Deno.test("Rng.fillNormal() equals repeated normal() calls times std", () => {
-  for (const offset of [0, 1]) {
-    for (const len of [0, 1, 2, 7, 8]) {
-      const a = new Rng(3), b = new Rng(3);
-      for (let i = 0; i < offset; i++) assert.deepEqual(a.normal(), b.normal());
-      const out = new Float64Array(len);
-      a.fillNormal(out, 0.3);
-      for (let i = 0; i < len; i++) assert.deepEqual(out[i], b.normal() * 0.3);
-      assert.deepEqual(a.normal(), b.normal());
+Deno.test("Rng.normal() matches the normal CDF on 40 bins (chi-square), tails included", () => {
+  // Bins of width 0.25 on [-5, 5] plus the two open tails; expected counts from Phi, computed with
+  // erf (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7). Bins with expected count < 5 are merged
+  // into their neighbours toward the centre.
+  const n = 200000;
+  const rng = new Rng(17);
+  const edges = Array.from({ length: 41 }, (_, i) => -5 + i * 0.25);
+  const counts = new Array(edges.length + 1).fill(0);
+  let beyond3 = 0;
+  for (let i = 0; i < n; i++) {
+    const z = rng.normal();
+    if (Math.abs(z) > 3) beyond3++;
+    let b = 0;
+    while (b < edges.length && z >= edges[b]) b++;
+    counts[b]++;
+  }
+  const cdf = (x: number) => 0.5 * (1 + erf(x / Math.SQRT2));
+  const probs = counts.map((_, b) =>
+    (b === edges.length ? 1 : cdf(edges[b])) - (b === 0 ? 0 : cdf(edges[b - 1]))
+  );
+  let chi2 = 0, dof = -1, accO = 0, accE = 0;
+  for (let b = 0; b < counts.length; b++) {
+    accO += counts[b];
+    accE += probs[b] * n;
+    if (accE >= 5 && (b >= counts.length / 2 || probs[b + 1] * n >= 5)) {
+      chi2 += (accO - accE) ** 2 / accE;
+      dof++;
+      accO = accE = 0;
     }
+  }
+  // 99.9% quantile of chi-square: about dof + 3.1 sqrt(2 dof) + 6 for dof ~ 30
+  assert.ok(chi2 < dof + 3.1 * Math.sqrt(2 * dof) + 6, `chi2 ${chi2} on ${dof} dof`);
+  // P(|z| > 3) = 0.0026998; count std sqrt(n p) = 23
+  assert.ok(Math.abs(beyond3 - n * 0.0026998) < 5 * 23, `tail count ${beyond3}`);
+});
+
+function erf(x: number): number {
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const y = 1 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 +
+                    t * 1.061405429)))) *
+      Math.exp(-x * x);
+  return x >= 0 ? y : -y;
+}
+
+Deno.test("Rng.fillNormal() equals repeated normal() calls times std", () => {
+  for (const len of [0, 1, 7, 1000]) {
+    const a = new Rng(3), b = new Rng(3);
+    const out = new Float64Array(len);
+    a.fillNormal(out, 0.3);
+    for (let i = 0; i < len; i++) assert.equal(out[i], b.normal() * 0.3);
+    assert.equal(a.nextU32(), b.nextU32());
   }
 });
 
@@ -109,12 +150,13 @@ Deno.test("Rng.int() is uniform over [0, n) and rejects bad n", () => {
   assert.throws(() => rng.int(2.5), RangeError);
 });
 
-Deno.test("Rng.state() round-trips through JSON mid-sequence, spare normal included", () => {
+Deno.test("Rng.state() round-trips through JSON mid-sequence", () => {
   const a = new Rng(21, 4);
-  a.normal(); // leaves a cached spare
+  a.normal();
   const b = Rng.fromState(JSON.parse(JSON.stringify(a.state())));
   for (let i = 0; i < 10; i++) assert.deepEqual(a.normal(), b.normal());
   for (let i = 0; i < 10; i++) assert.deepEqual(a.nextU32(), b.nextU32());
   assert.throws(() => Rng.fromState({ s: [1, 2, 3] }), TypeError);
   assert.throws(() => Rng.fromState(null), TypeError);
+  assert.throws(() => Rng.fromState({ s: [0, 0, 0, 0] }), TypeError);
 });
