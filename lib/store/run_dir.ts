@@ -1,0 +1,71 @@
+// Reads the state of run directories: status (pending/running/partial/done/failed), run.json,
+// summary.json and the runs of an experiment. Never writes.
+import { join } from "node:path";
+import { isStale, readLock } from "./lock.ts";
+import { RUN_FILES, type RunManifest, type RunStatus, type RunSummary } from "./records.ts";
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+async function readJson<T>(path: string): Promise<T | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(path)) as T;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Status of a run directory: done (DONE exists), running (locked by a live process), failed
+ * (run.json says so), partial (a checkpoint or run.json exists), pending (nothing yet).
+ */
+export async function runStatus(runDir: string): Promise<RunStatus> {
+  if (await exists(join(runDir, RUN_FILES.done))) return "done";
+  const lock = await readLock(runDir);
+  if (lock && !isStale(lock)) return "running";
+  const manifest = await readManifest(runDir);
+  if (manifest?.status === "failed") return "failed";
+  if (manifest || await exists(join(runDir, RUN_FILES.checkpoint))) return "partial";
+  return "pending";
+}
+
+/** `run.json` of a run, or undefined when absent or unreadable. */
+export function readManifest(runDir: string): Promise<RunManifest | undefined> {
+  return readJson<RunManifest>(join(runDir, RUN_FILES.manifest));
+}
+
+/** `summary.json` of a run, or undefined when absent or unreadable. */
+export function readSummary(runDir: string): Promise<RunSummary | undefined> {
+  return readJson<RunSummary>(join(runDir, RUN_FILES.summary));
+}
+
+/** One run directory found under an experiment directory. */
+export interface ListedRun {
+  runId: string;
+  runDir: string;
+  status: RunStatus;
+}
+
+/** Run directories under `experimentDir`, sorted by id; empty when it does not exist. */
+export async function listRuns(experimentDir: string): Promise<ListedRun[]> {
+  const runs: ListedRun[] = [];
+  try {
+    for await (const entry of Deno.readDir(experimentDir)) {
+      if (!entry.isDirectory || entry.name.startsWith(".")) continue;
+      const runDir = join(experimentDir, entry.name);
+      runs.push({ runId: entry.name, runDir, status: await runStatus(runDir) });
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+  return runs.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+}
