@@ -1,0 +1,101 @@
+// BatchTopK SAE (Bussmann et al. 2024): keep the k * B largest activations across the batch, with
+// AuxK for dead latents; a running estimate of the smallest kept activation becomes one global
+// threshold, so inference (and the export) is a JumpReLU with that threshold for every latent.
+// Shapes: B batch, D d_model, F latents.
+import * as tf from "@tensorflow/tfjs";
+import { matMul } from "./ste.ts";
+import type { Architecture } from "./types.ts";
+import {
+  foldEncoderBias,
+  fullHost,
+  initDecoder,
+  reconstructionLoss,
+  scaleHost,
+  transposeHost,
+  zerosHost,
+} from "./_common.ts";
+import { topkSelect } from "./ste.ts";
+import { auxK, auxKLoss, reluPre, tickSinceFired } from "./topk.ts";
+
+export const batchtopk: Architecture = {
+  name: "batchtopk",
+  termNames: ["recon", "aux"],
+  usesLambda: false,
+  unitNormDecoder: true,
+  decoderParam: "W_dec",
+
+  init({ d, f }, { rng }) {
+    const wDec = initDecoder(f, d, rng);
+    return {
+      params: { W_enc: transposeHost(wDec), b_enc: zerosHost(f), W_dec: wDec, b_dec: zerosHost(d) },
+      // threshold < 0 means "no estimate yet".
+      state: { since_fired: zerosHost(f), threshold: fullHost(-1, 1) },
+    };
+  },
+
+  loss(params, state, x, { sae }) {
+    const r = reluPre(params, x, sae);
+    const f = topkSelect(r, sae.target_l0, { batch: true });
+    const wDec = params.W_dec as tf.Tensor2D;
+    const xHat = tf.add(matMul(f, wDec), params.b_dec) as tf.Tensor2D;
+    const recon = reconstructionLoss(x, xHat);
+    const aux = auxKLoss(r, x, xHat, {
+      wDec,
+      sinceFired: state.since_fired,
+      deadTokens: sae.batchtopk.dead_tokens,
+      k: auxK(sae.batchtopk, x.shape[1]),
+      alpha: sae.batchtopk.aux_alpha,
+    });
+    return { total: tf.add(recon, aux) as tf.Scalar, terms: { recon, aux }, f, xHat };
+  },
+
+  encode(params, state, x, sae) {
+    return tf.tidy(() => {
+      const r = reluPre(params, x, sae);
+      const theta = tf.maximum(state.threshold, 0);
+      return tf.mul(r, tf.cast(tf.greater(r, theta), "float32")) as tf.Tensor2D;
+    });
+  },
+
+  decode(params, f) {
+    return tf.tidy(() => tf.add(matMul(f, params.W_dec as tf.Tensor2D), params.b_dec));
+  },
+
+  updateState(state, { f, sae }) {
+    // Smallest kept activation of this batch, folded into a running mean.
+    const positive = tf.greater(f, 0);
+    const minKept = tf.min(tf.where(positive, f, tf.fill(f.shape, Infinity)));
+    const m = sae.batchtopk.threshold_momentum;
+    const old = state.threshold;
+    const ema = tf.add(tf.mul(old, m), tf.mul(minKept, 1 - m));
+    const fresh = tf.reshape(minKept, [1]);
+    const threshold = tf.where(tf.less(old, 0), fresh, ema);
+    // A batch with no activation at all leaves the estimate unchanged.
+    return {
+      since_fired: tickSinceFired(state.since_fired, f),
+      threshold: tf.where(tf.isFinite(threshold), threshold, old),
+    };
+  },
+
+  adamBetas(sae) {
+    return [sae.batchtopk.adam_beta1, sae.batchtopk.adam_beta2];
+  },
+
+  exportTensors(params, state, { sae, scale }) {
+    const f = params.b_enc.shape[0];
+    const theta = Math.max(state.threshold.data[0], 0);
+    return {
+      tensors: {
+        W_enc: params.W_enc,
+        b_enc: foldEncoderBias(params.b_enc, params.W_enc, params.b_dec, {
+          scale,
+          preEncoderBias: sae.pre_encoder_bias,
+        }),
+        W_dec: params.W_dec,
+        b_dec: scaleHost(params.b_dec, scale),
+        threshold: fullHost(theta * scale, f),
+      },
+      cfg: { architecture: "jumprelu", trained_as: "batchtopk", k: sae.target_l0 },
+    };
+  },
+};

@@ -1,0 +1,51 @@
+// The Engine interface: what the trainer needs from a compute path (one training step, stats,
+// encoding, snapshots). The tfjs autodiff engine is the reference; every fast path implements the
+// same interface and is tested against it. Types only.
+import type { HostTensors } from "../sae/types.ts";
+
+export interface StepHyper {
+  /** Base learning rate of this step (per-parameter multipliers are the architecture's). */
+  lr: number;
+  /** Sparsity coefficient of this step (ignored by topk/batchtopk). */
+  lambda: number;
+}
+
+/** Means over the steps since the previous `readStats()`. */
+export interface StepStats {
+  steps: number;
+  loss: number;
+  terms: Record<string, number>;
+  /** Mean active latents per token. */
+  l0: number;
+  /** Training-batch FVU: sum of squared errors / sum of squared deviations from each batch mean. */
+  fvu: number;
+  /** Names of parameters or state with a non-finite value at read time (empty when healthy). */
+  nonFinite: string[];
+}
+
+export interface OptimizerSnapshot {
+  /** Adam steps taken. */
+  t: number;
+  m: HostTensors;
+  v: HostTensors;
+}
+
+export interface EngineSnapshot {
+  params: HostTensors;
+  state: HostTensors;
+  optimizer: OptimizerSnapshot;
+}
+
+export interface Engine {
+  /** Backend the engine computes on (`wasm`, `cpu`, `webgpu`, `tensorflow`, `fast-cpu`...). */
+  readonly backend: string;
+  /** One training step on a normalised batch, row-major [batch, d_model]. No device read. */
+  step(x: Float32Array, hyper: StepHyper): void;
+  /** Reads and resets the accumulated statistics (the only device read of the training loop). */
+  readStats(): StepStats;
+  /** Inference latents [n, F] and reconstruction [n, D] of normalised inputs. */
+  encode(x: Float32Array, n: number): { f: Float32Array; xHat: Float32Array };
+  snapshot(): EngineSnapshot;
+  restore(snapshot: EngineSnapshot): void;
+  dispose(): void;
+}
