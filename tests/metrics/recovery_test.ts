@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { featureRecovery } from "../../lib/metrics/recovery.ts";
+
+Deno.test("featureRecovery() gives the hand-computed mmcs of a 2-D example", () => {
+  // True directions e1, e2, (1,1) (normalised inside). Decoder rows (2,0), (0.6,0.8), (0,-1), (0,0).
+  // max cosines: e1 -> 1 (row 0); e2 -> 0.8 (row 1; row 2 is -1, signed); (1,1)/sqrt2 -> 1.4/sqrt2
+  // = 0.98995 (row 1). mmcs = (1 + 0.8 + 0.98995) / 3 = 0.92998; recovered (> 0.9): 2 of 3.
+  const r = featureRecovery(
+    new Float32Array([2, 0, 0.6, 0.8, 0, -1, 0, 0]),
+    new Float32Array([1, 0, 0, 1, 1, 1]),
+    { dModel: 2 },
+  );
+  const expected = (1 + 0.8 + 1.4 / Math.SQRT2) / 3;
+  assert.ok(Math.abs(r.mmcs - expected) < 1e-6, `mmcs ${r.mmcs} vs ${expected}`);
+  assert.equal(r.recovered_frac, 2 / 3);
+  assert.ok(Math.abs(r.max_cos[1] - 0.8) < 1e-6);
+  // With threshold 0.995 the diagonal (max cosine 0.98995) is not recovered.
+  assert.equal(
+    featureRecovery(new Float32Array([2, 0, 0.6, 0.8]), new Float32Array([1, 1]), {
+      dModel: 2,
+      threshold: 0.995,
+    }).recovered_frac,
+    0,
+  );
+});
+
+Deno.test("featureRecovery() of the true directions themselves is perfect", () => {
+  const dirs = new Float32Array([0.6, 0.8, 0, 0, 0, 1, 1, 0, 0]);
+  const r = featureRecovery(dirs, dirs, { dModel: 3 });
+  assert.ok(Math.abs(r.mmcs - 1) < 1e-6);
+  assert.equal(r.recovered_frac, 1);
+  assert.throws(() => featureRecovery(dirs, new Float32Array(4), { dModel: 3 }), RangeError);
+});
