@@ -57,8 +57,9 @@ export function isStale(info: LockInfo): boolean {
   return info.host === hostname() && !isProcessAlive(info.pid);
 }
 
-/** Takes the lock of `runDir` (which must exist). Throws LockError if a live process holds it. */
+/** Takes the lock of `runDir` (created if missing). Throws LockError if a live process holds it. */
 export async function acquireRunLock(runDir: string): Promise<RunLock> {
+  await Deno.mkdir(runDir, { recursive: true });
   const path = join(runDir, RUN_FILES.lock);
   const token = Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(16))
     .join("");

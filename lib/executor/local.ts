@@ -1,0 +1,131 @@
+// The local executor: trains runs in subprocesses (one per run, for isolation of memory and GPU
+// state) with a pool of `jobs`, reading each child's JSON-lines protocol. Ctrl-C (the signal)
+// is forwarded as SIGINT; children checkpoint and exit. Reports events; never prints.
+import type { TrainProgress } from "../train/progress.ts";
+import type { RunPlan } from "../sweep/plan.ts";
+import { parseRunMessage, type RunResultStatus } from "./run_messages.ts";
+
+/** How one run ended. */
+export interface RunOutcome {
+  runId: string;
+  status: RunResultStatus;
+  /** Failure reason: the child's error line, or its exit code and the tail of its stderr. */
+  error?: string;
+  exitCode: number;
+  seconds: number;
+}
+
+export type LocalEvent =
+  | { type: "start"; plan: RunPlan }
+  | { type: "progress"; plan: RunPlan; progress: TrainProgress }
+  | { type: "end"; plan: RunPlan; outcome: RunOutcome };
+
+export interface LocalOptions {
+  /** Runs trained at once (>= 1). */
+  jobs: number;
+  /** Arguments after the Deno executable that train one plan (`run --allow-read ... tasks/run.ts`). */
+  args: (plan: RunPlan) => string[];
+  /** Aborting stops starting runs and sends SIGINT to running ones. */
+  signal?: AbortSignal;
+  onEvent?: (event: LocalEvent) => void;
+  /** Working directory of the children. */
+  cwd?: string;
+}
+
+const STDERR_TAIL_LINES = 20;
+
+/** Runs every plan; resolves with one outcome per plan that was started, in completion order. */
+export async function runLocal(
+  plans: readonly RunPlan[],
+  options: LocalOptions,
+): Promise<RunOutcome[]> {
+  const queue = [...plans];
+  const outcomes: RunOutcome[] = [];
+  const children = new Set<Deno.ChildProcess>();
+  const onAbort = () => {
+    for (const child of children) {
+      try {
+        child.kill("SIGINT");
+      } catch {
+        // Already exited.
+      }
+    }
+  };
+  options.signal?.addEventListener("abort", onAbort);
+  const worker = async () => {
+    while (queue.length > 0 && !options.signal?.aborted) {
+      const plan = queue.shift()!;
+      options.onEvent?.({ type: "start", plan });
+      const outcome = await runChild(plan, options, children);
+      outcomes.push(outcome);
+      options.onEvent?.({ type: "end", plan, outcome });
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, options.jobs) }, worker));
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+  return outcomes;
+}
+
+async function runChild(
+  plan: RunPlan,
+  options: LocalOptions,
+  children: Set<Deno.ChildProcess>,
+): Promise<RunOutcome> {
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: options.args(plan),
+    cwd: options.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  children.add(child);
+  // A signal that arrived between the pool's check and the spawn still reaches this child.
+  if (options.signal?.aborted) child.kill("SIGINT");
+  let result: { status: RunResultStatus; error?: string } | undefined;
+  const stderrTail: string[] = [];
+  const readStdout = readLines(child.stdout, (line) => {
+    const msg = parseRunMessage(line);
+    if (msg?.type === "progress") {
+      const { type: _type, ...progress } = msg;
+      options.onEvent?.({ type: "progress", plan, progress });
+    } else if (msg?.type === "result") result = { status: msg.status, error: msg.error };
+  });
+  const readStderr = readLines(child.stderr, (line) => {
+    stderrTail.push(line);
+    if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
+  });
+  const [status] = await Promise.all([child.status, readStdout, readStderr]);
+  children.delete(child);
+  const seconds = (performance.now() - started) / 1000;
+  const exitCode = status.code;
+  if (result && !(result.status === "done" && exitCode !== 0)) {
+    return { runId: plan.runId, ...result, exitCode, seconds };
+  }
+  if (exitCode === 0) return { runId: plan.runId, status: "done", exitCode, seconds };
+  const interrupted = exitCode === 130 || status.signal === "SIGINT";
+  const tail = stderrTail.filter((l) => l.trim()).slice(-5).join("\n");
+  return {
+    runId: plan.runId,
+    status: interrupted ? "interrupted" : "failed",
+    error: interrupted ? undefined : `exit code ${exitCode}${tail ? `: ${tail}` : ""}`,
+    exitCode,
+    seconds,
+  };
+}
+
+async function readLines(stream: ReadableStream<Uint8Array>, onLine: (line: string) => void) {
+  let buffer = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    let nl;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      onLine(buffer.slice(0, nl));
+      buffer = buffer.slice(nl + 1);
+    }
+  }
+  if (buffer) onLine(buffer);
+}
