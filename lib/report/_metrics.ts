@@ -1,0 +1,19 @@
+// Display names and directions of the fidelity metrics a report can compare (private to reports).
+
+/** How a fidelity metric reads: its label and whether lower or higher values are better. */
+export interface MetricInfo {
+  label: string;
+  better: "lower" | "higher";
+}
+
+export const METRIC_INFO: Record<string, MetricInfo> = {
+  fvu: { label: "FVU", better: "lower" },
+  delta_lm_loss: { label: "Delta LM loss", better: "lower" },
+  mse: { label: "MSE", better: "lower" },
+  explained_variance: { label: "Explained variance", better: "higher" },
+};
+
+/** Info for `metric`, defaulting to lower-is-better under its own name. */
+export function metricInfo(metric: string): MetricInfo {
+  return METRIC_INFO[metric] ?? { label: metric, better: "lower" };
+}

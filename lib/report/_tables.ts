@@ -1,0 +1,202 @@
+// The report's tables as plain cells, shared by the Markdown and HTML renderers (private).
+import type { ReportModel } from "./build.ts";
+import { metricInfo } from "./_metrics.ts";
+import { duration, num, pct, signedPct } from "./_format.ts";
+
+/** A cell: text, optionally emphasised (the winner) or tied to a series colour. */
+export interface Cell {
+  text: string;
+  strong?: boolean;
+  series?: string;
+}
+
+export interface Table {
+  headers: string[];
+  rows: Cell[][];
+}
+
+/** A comparison table of one metric in one panel, with the sentence that explains its gap. */
+export interface ComparisonTable extends Table {
+  metric: string;
+  panel: string;
+}
+
+const c = (text: string, extra: Omit<Cell, "text"> = {}): Cell => ({ text, ...extra });
+
+/** Runs by status. */
+export function statusTable(model: ReportModel): Table {
+  return {
+    headers: ["status", "runs"],
+    rows: [
+      ...model.counts.map(({ status, n }) => [c(status), c(String(n))]),
+      [c("total", { strong: true }), c(String(model.runs.length), { strong: true })],
+    ],
+  };
+}
+
+/** One table per metric and panel: value per series at each target L0, winner, JumpReLU gaps. */
+export function comparisonTables(model: ReportModel): ComparisonTable[] {
+  const out: ComparisonTable[] = [];
+  for (const metric of model.settings.metrics) {
+    const rows = model.comparison.filter((r) => r.metric === metric);
+    for (const panel of [...new Set(rows.map((r) => r.panel))]) {
+      const inPanel = rows.filter((r) => r.panel === panel);
+      const series = model.series.filter((s) => inPanel.some((r) => r.series === s));
+      const baselines = series.filter((s) =>
+        inPanel.some((r) => r.series === s && r.architecture !== "jumprelu")
+      );
+      const hasJump = inPanel.some((r) => r.architecture === "jumprelu");
+      const headers = [
+        "target L0",
+        "winner",
+        ...series,
+        ...(hasJump ? baselines.map((b) => `JumpReLU gap vs ${b}`) : []),
+      ];
+      const targets = [...new Set(inPanel.map((r) => r.target_l0))];
+      const table = targets.map((t) => {
+        const at = inPanel.filter((r) => r.target_l0 === t);
+        const winners = at.filter((r) => r.winner).map((r) => r.series);
+        const cell = (s: string) => {
+          const r = at.find((x) => x.series === s);
+          if (!r) return c("-");
+          return r.value === null ? c(r.note) : c(num(r.value), { strong: r.winner });
+        };
+        const gap = (s: string) => c(signedPct(at.find((x) => x.series === s)?.jumprelu_gap));
+        return [
+          c(num(t)),
+          winners.length > 0
+            ? c(winners.join(", "), { strong: true, series: winners[0] })
+            : c("none (no series measured here)"),
+          ...series.map(cell),
+          ...(hasJump ? baselines.map(gap) : []),
+        ];
+      });
+      out.push({ metric, panel, headers, rows: table });
+    }
+  }
+  return out;
+}
+
+/** How to read the gap columns of a metric's comparison. */
+export function gapSentence(metric: string): string {
+  const info = metricInfo(metric);
+  return info.better === "lower"
+    ? `Gap = (baseline - jumprelu) / baseline of ${info.label} (lower is better): positive means JumpReLU is better.`
+    : `Gap = (jumprelu - baseline) / baseline of ${info.label} (higher is better): positive means JumpReLU is better.`;
+}
+
+/** Frontier points of one metric: series, mean L0, mean metric with spread, n, runs. */
+export function frontierTable(model: ReportModel, metric: string): Table {
+  return {
+    headers: ["series", "L0", metricInfo(metric).label, "std", "n", "runs"],
+    rows: model.frontiers[metric].map((r) => [
+      c(String(r.series), { series: String(r.series) }),
+      c(num(r.l0_mean)),
+      c(num(r[`${metric}_mean`])),
+      c(num(r[`${metric}_std`])),
+      c(String(r.n)),
+      c(String(r.run_ids)),
+    ]),
+  };
+}
+
+/** Finished runs whose achieved L0 misses the target by more than the tolerance. */
+export function l0MissTable(model: ReportModel): Table {
+  return {
+    headers: ["run", "series", "target L0", "achieved L0", "relative error"],
+    rows: model.l0.filter((r) => r.outside).map((r) => [
+      c(r.run_id),
+      c(r.series, { series: r.series }),
+      c(num(r.l0_target)),
+      c(num(r.l0)),
+      c(signedPct(r.rel_error)),
+    ]),
+  };
+}
+
+/** Failed runs with their error. */
+export function failedTable(model: ReportModel): Table {
+  return {
+    headers: ["run", "series", "last step", "error"],
+    rows: model.runs.filter((r) => r.status === "failed").map((r) => [
+      c(String(r.run_id)),
+      c(String(r.series), { series: String(r.series) }),
+      c(num(r.last_step)),
+      c(String(r.error ?? "")),
+    ]),
+  };
+}
+
+/** Runs that are running, stopped part way (partial) or not started (pending). */
+export function unfinishedTable(model: ReportModel): Table {
+  return {
+    headers: ["run", "series", "status", "last step", "elapsed"],
+    rows: model.runs.filter((r) => ["running", "partial", "pending"].includes(String(r.status)))
+      .map((r) => [
+        c(String(r.run_id)),
+        c(String(r.series), { series: String(r.series) }),
+        c(String(r.status)),
+        c(num(r.last_step)),
+        c(typeof r.elapsed_s === "number" ? duration(r.elapsed_s) : "-"),
+      ]),
+  };
+}
+
+/** Files that could not be read. */
+export function problemsTable(model: ReportModel): Table {
+  return {
+    headers: ["path", "problem"],
+    rows: model.problems.map((p) => [c(p.path), c(p.message)]),
+  };
+}
+
+/** Every run, one line each. */
+export function runsTable(model: ReportModel): Table {
+  const metrics = model.settings.metrics;
+  return {
+    headers: [
+      "run",
+      "status",
+      "series",
+      "target L0",
+      "L0",
+      ...metrics.map((m) => metricInfo(m).label),
+      "dead",
+      "dense",
+      "backend",
+      "train time",
+    ],
+    rows: model.runs.map((r) => [
+      c(String(r.run_id)),
+      c(String(r.status)),
+      c(String(r.series), { series: String(r.series) }),
+      c(num(r.l0_target)),
+      c(num(r.l0)),
+      ...metrics.map((m) => c(num(r[m]))),
+      c(pct(r.dead_frac)),
+      c(pct(r.dense_frac)),
+      c(String(r.backend ?? "-")),
+      c(typeof r.train_seconds === "number" ? duration(r.train_seconds) : "-"),
+    ]),
+  };
+}
+
+/** The one-paragraph record of where the data came from. */
+export function provenanceLines(model: ReportModel): string[] {
+  const { doneRuns, doneSeconds, otherRuns, otherSeconds } = model.compute;
+  const compute =
+    `${duration(doneSeconds)} of training in ${doneRuns} finished run${doneRuns === 1 ? "" : "s"}` +
+    (otherRuns > 0 ? `, plus ${duration(otherSeconds)} logged by ${otherRuns} unfinished` : "");
+  return [
+    `Generated: ${model.generatedAt}`,
+    `Data source: ${model.sources.join(", ")}`,
+    `Spec hash: ${model.specHashes.join(", ") || "unknown"}` +
+    (model.specHashes.length > 1 ? " (runs come from more than one spec version)" : ""),
+    `Backends used: ${model.backends.join(", ") || "none recorded"}`,
+    `Compute: ${compute}`,
+    `Target L0s: ${
+      model.settings.targetL0s.map((t) => num(t)).join(", ") || "none"
+    }; L0 tolerance: ${pct(model.settings.l0Tolerance)}` +
+    (model.settings.groupBy.length ? `; split by ${model.settings.groupBy.join(", ")}` : ""),
+  ];
+}

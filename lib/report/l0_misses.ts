@@ -1,0 +1,36 @@
+// Achieved vs target L0 of finished runs, with the runs outside the tolerance flagged. Pure.
+
+/** One finished run's L0 accuracy. */
+export interface L0Accuracy {
+  run_id: string;
+  series: string;
+  l0_target: number;
+  l0: number;
+  /** Signed relative error (l0 - l0_target) / l0_target. */
+  rel_error: number;
+  /** |rel_error| > tolerance. */
+  outside: boolean;
+}
+
+/** L0 accuracy of every `done` row with numeric `l0` and `l0_target`, in input order. */
+export function l0Accuracy(
+  runs: readonly Record<string, unknown>[],
+  options: { tolerance: number },
+): L0Accuracy[] {
+  const out: L0Accuracy[] = [];
+  for (const r of runs) {
+    const { l0, l0_target: target } = r;
+    if (r.status !== "done" || typeof l0 !== "number" || typeof target !== "number") continue;
+    if (!(target > 0)) continue;
+    const rel = (l0 - target) / target;
+    out.push({
+      run_id: String(r.run_id),
+      series: String(r.series ?? r.architecture),
+      l0_target: target,
+      l0,
+      rel_error: rel,
+      outside: Math.abs(rel) > options.tolerance,
+    });
+  }
+  return out;
+}

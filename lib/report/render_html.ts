@@ -1,0 +1,145 @@
+// Renders a report model as one self-contained HTML page: inline CSS and SVG, no scripts, no
+// network. Pure: returns the text; the caller writes it.
+import type { ReportModel } from "./build.ts";
+import type { Figure } from "./figures.ts";
+import type { Cell, Table } from "./_tables.ts";
+import {
+  comparisonTables,
+  failedTable,
+  frontierTable,
+  gapSentence,
+  l0MissTable,
+  problemsTable,
+  provenanceLines,
+  runsTable,
+  statusTable,
+  unfinishedTable,
+} from "./_tables.ts";
+import { metricInfo } from "./_metrics.ts";
+import { num } from "./_format.ts";
+
+const CSS = `
+body { font: 15px/1.45 system-ui, sans-serif; color: #222; max-width: 1100px; margin: 2em auto;
+  padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: .6em 0; font-size: 13px; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.sw { display: inline-block; width: .8em; height: .8em; border-radius: 50%; margin-right: .35em; }
+.glance { display: flex; flex-wrap: wrap; gap: .8em; margin: 1em 0; }
+.card { border: 1px solid #ddd; border-radius: 8px; padding: .6em 1em; min-width: 10em; }
+.card .l0 { color: #666; font-size: .85em; } .card .win { font-size: 1.3em; font-weight: 600; }
+.warn { background: #fff4e5; border-left: 4px solid #f0a020; padding: .5em 1em; }
+.meta { color: #555; font-size: .9em; } figure { margin: 1em 0; }
+figcaption { color: #555; font-size: .9em; } svg { max-width: 100%; height: auto; }
+`;
+
+/** The whole index.html text. */
+export function renderHtml(
+  model: ReportModel,
+  options: { figures: Figure[]; warnings?: string[] },
+): string {
+  const color = (s: string) => model.colors.range[model.colors.domain.indexOf(s)] ?? "#999";
+  const swatch = (s: string) => `<span class="sw" style="background:${color(s)}"></span>`;
+  const tableHtml = (t: Table) => renderTable(t, swatch);
+  const b: string[] = [];
+  b.push(`<h1>SAE sweep report: ${esc(model.title)}</h1>`);
+  if (model.description) b.push(`<p>${esc(model.description)}</p>`);
+  for (const w of options.warnings ?? []) b.push(`<p class="warn">${esc(w)}</p>`);
+  b.push(`<ul class="meta">${provenanceLines(model).map((l) => `<li>${esc(l)}</li>`).join("")}`);
+  b.push(`${model.notes.map((n) => `<li>Note: ${esc(n)}</li>`).join("")}</ul>`);
+
+  b.push(`<h2>Winner at each target L0</h2>`);
+  b.push(glance(model, swatch));
+  const comparisons = comparisonTables(model);
+  if (comparisons.length === 0) b.push(`<p>No finished runs to compare yet.</p>`);
+  for (const t of comparisons) {
+    b.push(`<h3>${esc(metricInfo(t.metric).label)}${t.panel ? ` (${esc(t.panel)})` : ""}</h3>`);
+    b.push(tableHtml(t), `<p class="meta">${esc(gapSentence(t.metric))}</p>`);
+  }
+  b.push(
+    `<p class="meta">Values are read off each series' frontier, linearly in log L0; outside the ` +
+      `range of L0s a series measured there is no value.</p>`,
+  );
+  b.push(`<h2>Runs</h2>`, tableHtml(statusTable(model)));
+
+  const figs = (section: Figure["section"]) =>
+    options.figures.filter((f) => f.section === section).map((f) =>
+      `<figure data-plot="${f.key}">${f.svg}<figcaption>${esc(f.title)}</figcaption></figure>`
+    ).join("\n");
+  b.push(`<h2>Fidelity vs L0</h2>`, figs("fidelity"));
+  for (const m of model.settings.metrics) {
+    b.push(`<h3>Frontier: ${esc(metricInfo(m).label)}</h3>`, tableHtml(frontierTable(model, m)));
+  }
+  b.push(`<h2>Achieved vs target L0</h2>`, figs("l0"));
+  const misses = l0MissTable(model);
+  b.push(
+    misses.rows.length === 0
+      ? `<p>Every finished run is within the L0 tolerance.</p>`
+      : `<p>${misses.rows.length} finished run(s) outside the L0 tolerance:</p>${
+        tableHtml(misses)
+      }`,
+  );
+  b.push(`<h2>Dead and dense latents</h2>`, figs("latents"));
+  b.push(`<h2>Training curves</h2>`, figs("training") || `<p>No curves.</p>`);
+  const section = (title: string, t: Table, empty: string) =>
+    b.push(`<h2>${title}</h2>`, t.rows.length ? tableHtml(t) : `<p>${empty}</p>`);
+  section("Failed runs", failedTable(model), "No failed runs.");
+  section("Unfinished runs", unfinishedTable(model), "None: every run finished or failed.");
+  section("Problems reading run directories", problemsTable(model), "None.");
+  section("All runs", runsTable(model), "No runs.");
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>SAE sweep report: ${esc(model.title)}</title>
+<style>${CSS}</style></head>
+<body>
+${b.join("\n")}
+</body></html>
+`;
+}
+
+/** One card per target L0 of the first metric (first panel): the winner, big and coloured. */
+function glance(model: ReportModel, swatch: (s: string) => string): string {
+  const metric = model.settings.metrics[0];
+  if (!metric) return "";
+  const rows = model.comparison.filter((r) => r.metric === metric);
+  const panels = [...new Set(rows.map((r) => r.panel))];
+  const cards: string[] = [];
+  for (const panel of panels) {
+    for (const t of [...new Set(rows.map((r) => r.target_l0))]) {
+      const winners = rows.filter((r) => r.panel === panel && r.target_l0 === t && r.winner);
+      const label = winners.length
+        ? winners.map((w) => `${swatch(w.series)}${esc(w.series)}`).join(", ")
+        : "no data";
+      const value = winners.length ? `${metricInfo(metric).label} ${num(winners[0].value)}` : "";
+      cards.push(
+        `<div class="card"><div class="l0">L0 = ${num(t)}${panel ? ` · ${esc(panel)}` : ""}</div>` +
+          `<div class="win">${label}</div><div class="l0">${esc(value)}</div></div>`,
+      );
+    }
+  }
+  return `<div class="glance">${cards.join("")}</div>`;
+}
+
+function renderTable(t: Table, swatch: (s: string) => string): string {
+  const head = `<tr>${t.headers.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>`;
+  const row = (r: Cell[]) =>
+    `<tr>${
+      r.map((cell) => {
+        const numeric = /^[-+]?[0-9.]+(e[-+]?[0-9]+)?%?$/.test(cell.text);
+        let text = esc(cell.text);
+        if (cell.strong) text = `<strong>${text}</strong>`;
+        if (cell.series) text = swatch(cell.series) + text;
+        return `<td${numeric ? ' class="num"' : ""}>${text}</td>`;
+      }).join("")
+    }</tr>`;
+  return `<table>${head}${t.rows.map(row).join("")}</table>`;
+}
+
+function esc(text: string): string {
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
+    /"/g,
+    "&quot;",
+  );
+}

@@ -1,0 +1,40 @@
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { loadRuns } from "../../lib/report/load_runs.ts";
+
+const TOY = fileURLToPath(new URL("../fixtures/runs/toy", import.meta.url));
+
+Deno.test("loadRuns() gives one row per readable run with its status, axes and summary", async () => {
+  const { table, axes, problems } = await loadRuns([TOY]);
+  deepStrictEqual(axes, ["sae.architecture", "sae.target_l0", "train.seed"]);
+  const rows = table.objects() as Record<string, unknown>[];
+  strictEqual(rows.length, 11);
+  const count = (s: string) => rows.filter((r) => r.status === s).length;
+  deepStrictEqual([count("done"), count("failed"), count("partial")], [9, 1, 1]);
+  const topk = rows.find((r) => r.run_id === "topk-l0_8-s0-a008f1c2")!;
+  deepStrictEqual(
+    [topk.architecture, topk["sae.target_l0"], topk.l0, topk.fvu, topk.backend, topk.train_seconds],
+    ["topk", 8, 8, 0.24, "wasm", 35],
+  );
+  const failed = rows.find((r) => r.status === "failed")!;
+  strictEqual(failed.error, "training diverged at step 30: loss is not finite");
+  strictEqual(failed.fvu, null);
+  const partial = rows.find((r) => r.status === "partial")!;
+  deepStrictEqual([partial.last_step, partial.elapsed_s, partial.l0], [10, 12.5, null]);
+  ok(problems.length === 2, JSON.stringify(problems));
+});
+
+Deno.test("loadRuns() lists malformed files as problems instead of failing", async () => {
+  const { problems } = await loadRuns([TOY]);
+  const messages = problems.map((p) => `${p.path.slice(TOY.length + 1)}: ${p.message}`);
+  deepStrictEqual(messages, [
+    "relu-l0_32-s0-a006f1c2/metrics.jsonl:3: not a metrics line (JSON with step)",
+    "zz-corrupt-0000/run.json: expected a JSON object",
+  ]);
+});
+
+Deno.test("loadRuns() reports a missing experiment directory as a problem", async () => {
+  const { table, problems } = await loadRuns([`${TOY}-does-not-exist`]);
+  strictEqual(table.numRows(), 0);
+  strictEqual(problems.length, 1);
+});
