@@ -1,0 +1,48 @@
+// Packs token sequences of different lengths into one right-padded [B, T] batch. Right padding is
+// exact under causal attention: real positions never attend to the padding that follows them.
+
+/** Token ids of B sequences, row-major [B, T], each padded on the right to T = `length`. */
+export interface TokenBatch {
+  /** Row-major [batch, length] token ids (padding uses id 0). */
+  ids: Int32Array;
+  batch: number;
+  length: number;
+  /** Real (unpadded) length of each sequence. */
+  lengths: number[];
+}
+
+/** Right-pads `sequences` to their longest length (or `length`, if given and larger). */
+export function packSequences(
+  sequences: ArrayLike<number>[],
+  options: { length?: number } = {},
+): TokenBatch {
+  const length = Math.max(options.length ?? 1, ...sequences.map((s) => s.length));
+  const ids = new Int32Array(sequences.length * length);
+  sequences.forEach((s, b) => ids.set(Array.from(s), b * length));
+  return { ids, batch: sequences.length, length, lengths: sequences.map((s) => s.length) };
+}
+
+/**
+ * Splits `sequences` (in order) into consecutive groups of at most `maxTokens` padded tokens each
+ * (a single sequence longer than that forms its own group).
+ */
+export function groupSequences<S extends ArrayLike<number>>(
+  sequences: S[],
+  options: { maxTokens: number },
+): S[][] {
+  const groups: S[][] = [];
+  let group: S[] = [];
+  let longest = 0;
+  for (const s of sequences) {
+    const nextLongest = Math.max(longest, s.length);
+    if (group.length > 0 && nextLongest * (group.length + 1) > options.maxTokens) {
+      groups.push(group);
+      group = [];
+      longest = 0;
+    }
+    group.push(s);
+    longest = Math.max(longest, s.length);
+  }
+  if (group.length > 0) groups.push(group);
+  return groups;
+}
