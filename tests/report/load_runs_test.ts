@@ -1,6 +1,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { loadRuns } from "../../lib/report/load_runs.ts";
+import type { RunPlan } from "../../lib/sweep/plan.ts";
 
 const TOY = fileURLToPath(new URL("../fixtures/runs/toy", import.meta.url));
 
@@ -37,4 +38,32 @@ Deno.test("loadRuns() reports a missing experiment directory as a problem", asyn
   const { table, problems } = await loadRuns([`${TOY}-does-not-exist`]);
   strictEqual(table.numRows(), 0);
   strictEqual(problems.length, 1);
+});
+
+Deno.test("loadRuns() adds planned runs without a directory as pending", async () => {
+  const plan = {
+    runId: "gated-l0_32-s0-ffff0000",
+    index: 99,
+    config: {
+      experiment: "toy",
+      sae: { architecture: "gated", target_l0: 32 },
+      train: { seed: 0 },
+    },
+    overrides: { "sae.architecture": "gated", "sae.target_l0": 32, "train.seed": 0 },
+    specPath: "experiments/toy.yaml",
+    specDir: ".",
+    specHash: "0123456789abcdef",
+    runDir: `${TOY}/gated-l0_32-s0-ffff0000`,
+  } as unknown as RunPlan;
+  const existing = {
+    ...plan,
+    runId: "topk-l0_8-s0-a008f1c2",
+    runDir: `${TOY}/topk-l0_8-s0-a008f1c2`,
+  };
+  const { table } = await loadRuns([TOY], { plans: [plan, existing] });
+  const rows = table.objects() as Record<string, unknown>[];
+  strictEqual(rows.length, 12);
+  const pending = rows.filter((r) => r.status === "pending");
+  strictEqual(pending.length, 1);
+  strictEqual(pending[0]["sae.target_l0"], 32);
 });

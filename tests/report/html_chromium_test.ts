@@ -1,0 +1,124 @@
+// Opens the fixture report's index.html in headless Chromium: the plots carry one dot per finished
+// run, and the page logs nothing to the console. Skipped without Chromium, except under CI=true.
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseHTML } from "linkedom";
+import { loadRuns } from "../../lib/report/load_runs.ts";
+import { writeReport } from "../../lib/report/write.ts";
+
+const TOY = fileURLToPath(new URL("../fixtures/runs/toy", import.meta.url));
+const CI = ["1", "true"].includes((Deno.env.get("CI") ?? "").toLowerCase());
+
+async function findChromium(): Promise<string | null> {
+  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
+    try {
+      const out = await new Deno.Command(name, {
+        args: ["--version"],
+        stdout: "null",
+        stderr: "null",
+      })
+        .output();
+      if (out.success) return name;
+    } catch {
+      // not installed under this name
+    }
+  }
+  return null;
+}
+
+const CHROMIUM = await findChromium();
+
+/** The DOM Chromium built from `path`, and the console messages it logged. */
+async function openInChromium(path: string): Promise<{ dom: string; console: string[] }> {
+  if (CHROMIUM === null) {
+    throw new Error("CI is set but chromium is not installed: apt-get install -y chromium");
+  }
+  const profile = await Deno.makeTempDir({ prefix: "saesweep_chromium_" });
+  try {
+    const out = await new Deno.Command(CHROMIUM, {
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        `--user-data-dir=${profile}`,
+        "--enable-logging=stderr",
+        "--v=0",
+        "--dump-dom",
+        pathToFileURL(path).href,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    ok(out.success, `chromium failed:\n${stderr}`);
+    return {
+      dom: new TextDecoder().decode(out.stdout),
+      console: stderr.split("\n").filter((l) => /:CONSOLE[:(]/.test(l)),
+    };
+  } finally {
+    await Deno.remove(profile, { recursive: true });
+  }
+}
+
+const test = (name: string, fn: () => Promise<void>) =>
+  Deno.test({ name, ignore: CHROMIUM === null && !CI, fn });
+
+test("index.html shows one dot per finished run in each run plot, without console errors", async () => {
+  const outDir = await Deno.makeTempDir({ prefix: "saesweep_report_" });
+  try {
+    const runs = await loadRuns([TOY]);
+    const withSummary = (runs.table.objects() as { l0: unknown }[]).filter((r) =>
+      typeof r.l0 === "number"
+    ).length;
+    strictEqual(withSummary, 9);
+    await writeReport(runs, {
+      outDir,
+      settings: { targetL0s: [8, 16, 32], metrics: ["fvu"], l0Tolerance: 0.1, groupBy: [] },
+      sources: [TOY],
+      png: false,
+    });
+    const html = await Deno.readTextFile(`${outDir}/index.html`);
+    ok(
+      !/<script|<link|\bsrc=|https?:\/\/(?!www\.w3\.org\/2000\/svg)/.test(html),
+      "not self-contained",
+    );
+    const { dom, console } = await openInChromium(`${outDir}/index.html`);
+    deepStrictEqual(console, []);
+    // linkedom is typed against the DOM lib, which Deno does not load.
+    const { document } = parseHTML(dom) as unknown as {
+      document: { querySelectorAll(selector: string): { length: number } };
+    };
+    const count = (plot: string, selector: string) =>
+      document.querySelectorAll(`figure[data-plot="${plot}"] ${selector}`).length;
+    for (const plot of ["fidelity_fvu", "l0_achieved", "dead_frac", "dense_frac"]) {
+      strictEqual(count(plot, "circle"), withSummary, `circles in ${plot}`);
+    }
+    // Frontier lines and direct labels: one per series with finished runs (jumprelu, relu, topk).
+    strictEqual(count("fidelity_fvu", 'g[aria-label="line"] path'), 3);
+    strictEqual(count("fidelity_fvu", 'g[aria-label="text"] text'), 3);
+    // Training curves of the frontier runs: jumprelu 4 (two seeds at L0 16), relu 1, topk 3.
+    strictEqual(count("training_loss", 'g[aria-label="line"] path'), 8);
+    // The at-a-glance cards: one per target L0.
+    strictEqual(document.querySelectorAll(".glance .card").length, 3);
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
+  }
+});
+
+test("the console check sees errors a page logs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "saesweep_report_" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/bad.html`,
+      `<!doctype html><body><script>console.error("deliberate");</script></body>`,
+    );
+    const { console } = await openInChromium(`${dir}/bad.html`);
+    strictEqual(console.length, 1);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
