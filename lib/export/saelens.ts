@@ -1,0 +1,123 @@
+// Writes a trained SAE in SAELens's directory layout (`cfg.json` + `sae_weights.safetensors`, raw
+// activation units) and reads such a directory (ours or SAELens-written) back as an inference SAE.
+// Shapes: N tokens, D d_in, F d_sae.
+import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { writeJsonAtomic } from "../store/atomic.ts";
+import { readSafetensors, writeSafetensors } from "./safetensors.ts";
+import type { HostTensors } from "../sae/types.ts";
+import { DataError } from "../errors.ts";
+
+export const SAE_FILES = { cfg: "cfg.json", weights: "sae_weights.safetensors" } as const;
+
+/** The architectures SAELens names and this loader understands. */
+export type SaeLensArchitecture = "standard" | "jumprelu" | "gated" | "topk";
+
+export interface SaeLensCfg {
+  architecture: SaeLensArchitecture;
+  d_in: number;
+  d_sae: number;
+  dtype: string;
+  apply_b_dec_to_input: boolean;
+  normalize_activations: string;
+  k?: number;
+  [key: string]: unknown;
+}
+
+/** Writes `dir/cfg.json` and `dir/sae_weights.safetensors` (float32). */
+export async function writeSaeDirectory(
+  dir: string,
+  sae: { tensors: HostTensors; cfg: Record<string, unknown> },
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const tensors = Object.fromEntries(
+    Object.entries(sae.tensors).map((
+      [k, t],
+    ) => [k, { dtype: "F32" as const, shape: t.shape, data: t.data }]),
+  );
+  await writeSafetensors(join(dir, SAE_FILES.weights), tensors);
+  await writeJsonAtomic(join(dir, SAE_FILES.cfg), sae.cfg);
+}
+
+/** An SAE loaded for inference in raw activation units. */
+export interface LoadedSae {
+  cfg: SaeLensCfg;
+  tensors: HostTensors;
+  /** Latents [n, F] of raw activations x [n, D]. */
+  encode(x: Float32Array, n: number): Float32Array;
+  /** Reconstruction [n, D] of latents [n, F]. */
+  decode(f: Float32Array, n: number): Float32Array;
+}
+
+const REQUIRED: Record<SaeLensArchitecture, string[]> = {
+  standard: ["W_enc", "b_enc", "W_dec", "b_dec"],
+  topk: ["W_enc", "b_enc", "W_dec", "b_dec"],
+  jumprelu: ["W_enc", "b_enc", "W_dec", "b_dec", "threshold"],
+  gated: ["W_enc", "b_gate", "r_mag", "b_mag", "W_dec", "b_dec"],
+};
+
+export async function loadSaeDirectory(dir: string): Promise<LoadedSae> {
+  let cfg: SaeLensCfg;
+  try {
+    cfg = JSON.parse(await Deno.readTextFile(join(dir, SAE_FILES.cfg)));
+  } catch (e) {
+    throw new DataError(`cannot read ${join(dir, SAE_FILES.cfg)}: ${e}`, {
+      hint: "point at a directory holding cfg.json and sae_weights.safetensors",
+    });
+  }
+  const required = REQUIRED[cfg.architecture];
+  if (!required) {
+    throw new DataError(`unsupported SAE architecture "${cfg.architecture}" in ${dir}`, {
+      hint: `supported: ${Object.keys(REQUIRED).join(", ")}`,
+    });
+  }
+  const raw = await readSafetensors(join(dir, SAE_FILES.weights));
+  const tensors: HostTensors = {};
+  for (const [k, t] of Object.entries(raw)) tensors[k] = { shape: t.shape, data: t.data };
+  const missing = required.filter((k) => !tensors[k]);
+  if (missing.length) {
+    throw new DataError(`${dir}: weights lack ${missing.join(", ")} for a ${cfg.architecture} SAE`);
+  }
+  const applyBDec = cfg.apply_b_dec_to_input ?? true;
+  const d = cfg.d_in;
+  const f = cfg.d_sae;
+  const t = (name: string) => tf.tensor(tensors[name].data, tensors[name].shape, "float32");
+
+  function encode(xData: Float32Array, n: number): Float32Array {
+    return tf.tidy(() => {
+      const x = tf.tensor2d(xData, [n, d]); // [N, D]
+      const xIn = applyBDec ? tf.sub(x, t("b_dec")) : x;
+      const wEnc = t("W_enc") as tf.Tensor2D; // [D, F]
+      let out: tf.Tensor;
+      if (cfg.architecture === "gated") {
+        const gate = tf.add(tf.matMul(xIn, wEnc), t("b_gate"));
+        const mag = tf.add(tf.matMul(xIn, tf.mul(wEnc, tf.exp(t("r_mag")))), t("b_mag"));
+        out = tf.mul(tf.step(gate), tf.relu(mag));
+      } else {
+        const pre = tf.add(tf.matMul(xIn, wEnc), t("b_enc")); // [N, F]
+        if (cfg.architecture === "standard") out = tf.relu(pre);
+        else if (cfg.architecture === "jumprelu") {
+          out = tf.mul(tf.relu(pre), tf.cast(tf.greater(pre, t("threshold")), "float32"));
+        } else {
+          const k = Number(cfg.k);
+          const r = tf.relu(pre);
+          const kth = tf.slice(tf.topk(r, k).values, [0, k - 1], [-1, 1]);
+          out = tf.mul(
+            r,
+            tf.cast(tf.logicalAnd(tf.greaterEqual(r, kth), tf.greater(r, 0)), "float32"),
+          );
+        }
+      }
+      return out.dataSync() as Float32Array;
+    });
+  }
+
+  function decode(fData: Float32Array, n: number): Float32Array {
+    return tf.tidy(() =>
+      tf.add(tf.matMul(tf.tensor2d(fData, [n, f]), t("W_dec") as tf.Tensor2D), t("b_dec"))
+        .dataSync() as Float32Array
+    );
+  }
+
+  return { cfg, tensors, encode, decode };
+}

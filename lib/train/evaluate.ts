@@ -1,0 +1,100 @@
+// Final evaluation of a trained engine on held-out activations: reconstruction, sparsity,
+// feature recovery (synthetic data) and spliced LM cross-entropy (lm data). Metric definitions
+// live in lib/metrics/; this file only feeds them.
+import type { ActivationSource } from "../data/source.ts";
+import type { Engine } from "./engine.ts";
+import { ReconstructionAccumulator } from "../metrics/reconstruction.ts";
+import { SparsityAccumulator } from "../metrics/sparsity.ts";
+import { featureRecovery } from "../metrics/recovery.ts";
+import { scaleInPlace } from "./normalize.ts";
+
+export interface EvaluationOptions {
+  tokens: number;
+  width: number;
+  /** Normalisation scalar of the run (inputs are divided by it). */
+  scale: number;
+  /** Name of the decoder parameter [F, D] in the engine snapshot. */
+  decoderParam: string;
+  denseThreshold: number;
+  recoveredCos: number;
+  /** Rows per encode call. */
+  chunk?: number;
+}
+
+export interface Evaluation {
+  eval_tokens: number;
+  l0: number;
+  mse: number;
+  mse_raw: number;
+  fvu: number;
+  explained_variance: number;
+  dead_frac: number;
+  dense_frac: number;
+  l2_ratio: number;
+  shrinkage_gamma: number;
+  mmcs?: number;
+  recovered_frac?: number;
+  ce_clean?: number;
+  ce_spliced?: number;
+  delta_lm_loss?: number;
+  ce_zero_ablated?: number;
+  ce_loss_recovered?: number;
+}
+
+export async function evaluateEngine(
+  engine: Engine,
+  source: ActivationSource,
+  options: EvaluationOptions,
+): Promise<Evaluation> {
+  const d = source.dModel;
+  const x = scaleInPlace(await source.heldout(options.tokens), options.scale);
+  const n = x.length / d;
+  const chunk = options.chunk ?? 2048;
+  const rec = new ReconstructionAccumulator(d);
+  const sparsity = new SparsityAccumulator(options.width);
+  for (let start = 0; start < n; start += chunk) {
+    const rows = Math.min(chunk, n - start);
+    const xs = x.subarray(start * d, (start + rows) * d);
+    const { f, xHat } = engine.encode(xs, rows);
+    rec.add(xs, xHat, rows);
+    sparsity.add(f, rows);
+  }
+  const r = rec.result();
+  const s = sparsity.result(options.denseThreshold);
+  const out: Evaluation = {
+    eval_tokens: n,
+    l0: s.l0,
+    mse: r.mse,
+    mse_raw: r.mse * options.scale ** 2,
+    fvu: r.fvu,
+    explained_variance: r.explained_variance,
+    dead_frac: s.dead_frac,
+    dense_frac: s.dense_frac,
+    l2_ratio: r.l2_ratio,
+    shrinkage_gamma: r.shrinkage_gamma,
+  };
+  if (source.groundTruth) {
+    const dec = engine.snapshot().params[options.decoderParam].data;
+    const fr = featureRecovery(dec, source.groundTruth.directions, {
+      dModel: d,
+      threshold: options.recoveredCos,
+    });
+    out.mmcs = fr.mmcs;
+    out.recovered_frac = fr.recovered_frac;
+  }
+  if (source.evaluateLm) {
+    const lm = await source.evaluateLm((raw, rows) => {
+      const xs = scaleInPlace(Float32Array.from(raw), options.scale);
+      const { xHat } = engine.encode(xs, rows);
+      for (let i = 0; i < xHat.length; i++) xHat[i] *= options.scale;
+      return xHat;
+    });
+    out.ce_clean = lm.ce_clean;
+    out.ce_spliced = lm.ce_spliced;
+    out.ce_zero_ablated = lm.ce_zero_ablated;
+    out.delta_lm_loss = lm.ce_spliced - lm.ce_clean;
+    const gap = lm.ce_zero_ablated - lm.ce_clean;
+    out.ce_loss_recovered = gap > 0 ? (lm.ce_zero_ablated - lm.ce_spliced) / gap : Number.NaN;
+  }
+  return out;
+}
