@@ -16,7 +16,7 @@ import { openSource } from "../data/open_source.ts";
 import type { ActivationSource } from "../data/source.ts";
 import { Rng } from "../data/rng.ts";
 import { getArchitecture } from "../sae/registry.ts";
-import { TfjsEngine } from "./tfjs_engine.ts";
+import { createEngine } from "./create_engine.ts";
 import type { Engine, StepStats } from "./engine.ts";
 import { lambdaWarmup, learningRate } from "./schedules.ts";
 import {
@@ -174,7 +174,7 @@ async function trainWithSource(
     const bDec = sae.b_dec_init === "mean" ? mean(sample!, d) : geometricMedian(sample!, d);
     init.params.b_dec = { shape: [d], data: bDec };
   }
-  const engine: Engine = new TfjsEngine(arch, init, {
+  const engine: Engine = createEngine(arch, init, {
     sae,
     adamEps: train.adam_eps,
     gradClip: train.grad_clip,
@@ -211,7 +211,7 @@ async function trainWithSource(
       },
       notes: {
         backend_notes: options.backendInfo.notes,
-        engine: `tfjs autodiff (${engine.backend})`,
+        engine: engine.backend,
         total_steps: totalSteps,
         resumed_from_step: previous ? startStep : null,
         lambda_mode: arch.usesLambda ? train.lambda.mode : "none (k = target_l0)",
