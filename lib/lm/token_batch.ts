@@ -1,5 +1,6 @@
 // Packs token sequences of different lengths into one right-padded [B, T] batch. Right padding is
 // exact under causal attention: real positions never attend to the padding that follows them.
+import { BOS_ID } from "./tokenizer.ts";
 
 /** Token ids of B sequences, row-major [B, T], each padded on the right to T = `length`. */
 export interface TokenBatch {
@@ -45,4 +46,26 @@ export function groupSequences<S extends ArrayLike<number>>(
   }
   if (group.length > 0) groups.push(group);
   return groups;
+}
+
+/**
+ * Flat indices (b * T + t) of the real (unpadded) positions of `batch`, in order, leaving out BOS
+ * positions when `excludeBos`: the rows whose activations are harvested or spliced.
+ */
+export function activationRows(batch: TokenBatch, options: { excludeBos: boolean }): Int32Array {
+  const rows: number[] = [];
+  for (let b = 0; b < batch.batch; b++) {
+    for (let t = 0; t < batch.lengths[b]; t++) {
+      const i = b * batch.length + t;
+      if (!(options.excludeBos && batch.ids[i] === BOS_ID)) rows.push(i);
+    }
+  }
+  return Int32Array.from(rows);
+}
+
+/** Rows `rows` of a row-major [N, D] array, as [rows.length, D]. */
+export function gatherRows(data: Float32Array, rows: Int32Array, D: number): Float32Array {
+  const out = new Float32Array(rows.length * D);
+  rows.forEach((r, i) => out.set(data.subarray(r * D, (r + 1) * D), i * D));
+  return out;
 }
