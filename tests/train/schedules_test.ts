@@ -1,0 +1,68 @@
+// Tests lib/train/schedules.ts and lib/train/controller.ts: golden values of the schedules and the
+// L0 controller converging on a plant with a known response.
+import assert from "node:assert/strict";
+import { lambdaWarmup, learningRate } from "../../lib/train/schedules.ts";
+import { controllerLambda, initController, updateController } from "../../lib/train/controller.ts";
+
+const S = {
+  lr: 1e-3,
+  warmupSteps: 100,
+  decay: "linear" as const,
+  decayStart: 800,
+  totalSteps: 1000,
+};
+
+Deno.test("learningRate() warms up from 0.1 lr along a half cosine, holds, then decays linearly to 0", () => {
+  assert.equal(learningRate(0, S), 1e-4);
+  // Halfway through warmup the cosine term is 1/2: 0.1 + 0.9 * 0.5 = 0.55.
+  assert.ok(Math.abs(learningRate(50, S) - 5.5e-4) < 1e-12);
+  assert.equal(learningRate(100, S), 1e-3);
+  assert.equal(learningRate(800, S), 1e-3);
+  assert.ok(Math.abs(learningRate(900, S) - 5e-4) < 1e-12);
+  assert.equal(learningRate(1000, S), 0);
+});
+
+Deno.test("learningRate() cosine decay is half the peak at the middle of the decay span", () => {
+  assert.ok(Math.abs(learningRate(900, { ...S, decay: "cosine" }) - 5e-4) < 1e-12);
+  assert.equal(learningRate(999, { ...S, decay: "none" }), 1e-3);
+});
+
+Deno.test("lambdaWarmup() rises linearly to 1 and is 1 without warmup", () => {
+  assert.equal(lambdaWarmup(0, 10), 0);
+  assert.equal(lambdaWarmup(5, 10), 0.5);
+  assert.equal(lambdaWarmup(20, 10), 1);
+  assert.equal(lambdaWarmup(0, 0), 1);
+});
+
+Deno.test("updateController() raises lambda when L0 is above target and lowers it below", () => {
+  const opts = { target: 10, gain: 0.1, freezeStep: 1000, startStep: 0 };
+  const up = updateController(initController(1), { step: 10, l0: 20 }, opts);
+  assert.ok(Math.abs(controllerLambda(up) - Math.exp(0.1 * Math.log(2))) < 1e-12);
+  const down = updateController(initController(1), { step: 10, l0: 5 }, opts);
+  assert.ok(controllerLambda(down) < 1);
+});
+
+Deno.test("updateController() freezes lambda from freezeStep on and waits for startStep", () => {
+  const opts = { target: 10, gain: 0.5, freezeStep: 100, startStep: 50 };
+  const early = updateController(initController(1), { step: 40, l0: 100 }, opts);
+  assert.equal(controllerLambda(early), 1);
+  const frozen = updateController(initController(2), { step: 100, l0: 100 }, opts);
+  assert.equal(controllerLambda(frozen), 2);
+  assert.equal(frozen.frozen, true);
+  assert.equal(controllerLambda(updateController(frozen, { step: 110, l0: 1 }, opts)), 2);
+  assert.equal(frozen.trajectory.length, 1);
+});
+
+Deno.test("the controller converges a plant L0 = 40 / sqrt(lambda) to its target within 1%", () => {
+  // The plant responds with a lag of one update, as training does.
+  const opts = { target: 16, gain: 0.3, freezeStep: 10_000, startStep: 0 };
+  let state = initController(0.01);
+  let l0 = 40 / Math.sqrt(controllerLambda(state));
+  for (let step = 10; step <= 3000; step += 10) {
+    state = updateController(state, { step, l0 }, opts);
+    l0 = 0.5 * l0 + 0.5 * (40 / Math.sqrt(controllerLambda(state)));
+  }
+  assert.ok(Math.abs(l0 / 16 - 1) < 0.01, `L0 ${l0}`);
+  // Equilibrium: lambda = (40 / 16)^2.
+  assert.ok(Math.abs(controllerLambda(state) / 6.25 - 1) < 0.02);
+});
