@@ -95,7 +95,12 @@ export const batchtopk: Architecture = {
         b_dec: scaleHost(params.b_dec, scale),
         threshold: fullHost(theta * scale, f),
       },
-      cfg: { architecture: "jumprelu", trained_as: "batchtopk", k: sae.target_l0 },
+      cfg: {
+        architecture: "jumprelu",
+        apply_b_dec_to_input: false,
+        trained_as: "batchtopk",
+        k: sae.target_l0,
+      },
     };
   },
 };

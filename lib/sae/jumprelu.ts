@@ -118,7 +118,7 @@ export const jumprelu: Architecture = {
         b_dec: scaleHost(params.b_dec, scale),
         threshold: scaleHost(theta, scale),
       },
-      cfg: { architecture: "jumprelu" },
+      cfg: { architecture: "jumprelu", apply_b_dec_to_input: false },
     };
   },
 };
