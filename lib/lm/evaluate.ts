@@ -68,7 +68,7 @@ export async function evaluateSplice(
     const first = await batchLoss(model, batch, [], { excludeBos, capture: { site, layer } });
     const acts = first.captured!; // [N, D]
     const D = acts.length / (batch.batch * batch.length);
-    const input = gatherRows(acts, rows, D); // [n, D]
+    const input = gatherRows(acts, rows, { dim: D }); // [n, D]
     const recon = await reconstruct(input, rows.length);
     if (recon.length !== input.length) {
       throw new DataError(

@@ -45,7 +45,7 @@ export async function harvestActivations(
     }
     const rows = activationRows(batch, { excludeBos: options.excludeBos });
     const take = rows.subarray(0, Math.min(rows.length, total - filled));
-    out.set(gatherRows(acts, take, D), filled * D);
+    out.set(gatherRows(acts, take, { dim: D }), filled * D);
     filled += take.length;
   }
   return out;

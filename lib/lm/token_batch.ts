@@ -64,7 +64,12 @@ export function activationRows(batch: TokenBatch, options: { excludeBos: boolean
 }
 
 /** Rows `rows` of a row-major [N, D] array, as [rows.length, D]. */
-export function gatherRows(data: Float32Array, rows: Int32Array, D: number): Float32Array {
+export function gatherRows(
+  data: Float32Array,
+  rows: Int32Array,
+  options: { dim: number },
+): Float32Array {
+  const D = options.dim;
   const out = new Float32Array(rows.length * D);
   rows.forEach((r, i) => out.set(data.subarray(r * D, (r + 1) * D), i * D));
   return out;
