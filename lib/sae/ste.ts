@@ -88,7 +88,9 @@ export function stepSte(z: tf.Tensor, theta: tf.Tensor, eps: number): tf.Tensor 
 
 /** Row-wise mask of the k largest entries of r [B, F] (entries must also be > 0). */
 function topkMask(r: tf.Tensor2D, k: number): tf.Tensor2D {
-  const kth = tf.slice(tf.topk(r, k, false).values, [0, k - 1], [-1, 1]); // [B, 1]
+  // The k-th largest is the minimum of the top k: with sorted = false the cpu and wasm backends
+  // return the top k in no particular order, so its last column is not the k-th largest.
+  const kth = tf.min(tf.topk(r, k, false).values, 1, true); // [B, 1]
   return tf.cast(tf.logicalAnd(tf.greaterEqual(r, kth), tf.greater(r, 0)), "float32");
 }
 
