@@ -41,11 +41,16 @@ export interface Engine {
   readonly backend: string;
   /** One training step on a normalised batch, row-major [batch, d_model]. No device read. */
   step(x: Float32Array, hyper: StepHyper): void;
+  // The three reads below may return a Promise: a GPU can only be read back asynchronously
+  // (WebGPU has no synchronous readback under Deno). Callers always `await` them.
   /** Reads and resets the accumulated statistics (the only device read of the training loop). */
-  readStats(): StepStats;
+  readStats(): StepStats | Promise<StepStats>;
   /** Inference latents [n, F] and reconstruction [n, D] of normalised inputs. */
-  encode(x: Float32Array, n: number): { f: Float32Array; xHat: Float32Array };
-  snapshot(): EngineSnapshot;
+  encode(
+    x: Float32Array,
+    n: number,
+  ): { f: Float32Array; xHat: Float32Array } | Promise<{ f: Float32Array; xHat: Float32Array }>;
+  snapshot(): EngineSnapshot | Promise<EngineSnapshot>;
   restore(snapshot: EngineSnapshot): void;
   dispose(): void;
 }

@@ -55,7 +55,7 @@ export async function evaluateEngine(
   for (let start = 0; start < n; start += chunk) {
     const rows = Math.min(chunk, n - start);
     const xs = x.subarray(start * d, (start + rows) * d);
-    const { f, xHat } = engine.encode(xs, rows);
+    const { f, xHat } = await engine.encode(xs, rows);
     rec.add(xs, xHat, rows);
     sparsity.add(f, rows);
   }
@@ -74,7 +74,7 @@ export async function evaluateEngine(
     shrinkage_gamma: r.shrinkage_gamma,
   };
   if (source.groundTruth) {
-    const dec = engine.snapshot().params[options.decoderParam].data;
+    const dec = (await engine.snapshot()).params[options.decoderParam].data;
     const fr = featureRecovery(dec, source.groundTruth.directions, {
       dModel: d,
       threshold: options.recoveredCos,
@@ -83,9 +83,9 @@ export async function evaluateEngine(
     out.recovered_frac = fr.recovered_frac;
   }
   if (source.evaluateLm) {
-    const lm = await source.evaluateLm((raw, rows) => {
+    const lm = await source.evaluateLm(async (raw, rows) => {
       const xs = scaleInPlace(Float32Array.from(raw), options.scale);
-      const { xHat } = engine.encode(xs, rows);
+      const { xHat } = await engine.encode(xs, rows);
       for (let i = 0; i < xHat.length; i++) xHat[i] *= options.scale;
       return xHat;
     });

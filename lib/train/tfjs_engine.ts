@@ -30,12 +30,14 @@ function toVariables(
   return out;
 }
 
-function toHost(vars: Record<string, tf.Tensor>): HostTensors {
-  const out: HostTensors = {};
-  for (const [name, v] of Object.entries(vars)) {
-    out[name] = { shape: [...v.shape], data: new Float32Array(v.dataSync()) };
-  }
-  return out;
+// Reads use `await data()`, never dataSync(): the webgpu backend cannot read synchronously under
+// Deno (its readSync draws through an OffscreenCanvas, which Deno lacks).
+async function toHost(vars: Record<string, tf.Tensor>): Promise<HostTensors> {
+  const entries = Object.entries(vars);
+  const data = await Promise.all(entries.map(([, v]) => v.data())); // reads overlap on a GPU
+  return Object.fromEntries(
+    entries.map(([name, v], i) => [name, { shape: [...v.shape], data: new Float32Array(data[i]) }]),
+  );
 }
 
 function assignAll(vars: Record<string, tf.Variable>, host: HostTensors): void {
@@ -85,7 +87,9 @@ export class TfjsEngine implements Engine {
       );
     this.#m = toVariables(zeros(init.params), { trainable: false, prefix: `${id}/m` });
     this.#v = toVariables(zeros(init.params), { trainable: false, prefix: `${id}/v` });
-    this.#stats = tf.variable(tf.zeros([arch.termNames.length + 4]), false);
+    const statsInit = tf.zeros([arch.termNames.length + 4]);
+    this.#stats = tf.variable(statsInit, false);
+    statsInit.dispose(); // the variable holds its own reference
     this.#d = init.params[arch.decoderParam].shape[1];
   }
 
@@ -161,12 +165,12 @@ export class TfjsEngine implements Engine {
     this.#statSteps += 1;
   }
 
-  readStats(): StepStats {
+  async readStats(): Promise<StepStats> {
     const names = [...Object.keys(this.#params), ...Object.keys(this.#state)];
     const all = { ...this.#params, ...this.#state };
-    const values = tf.tidy(() =>
-      tf.concat([this.#stats, tf.stack(names.map((n) => tf.sum(all[n])))]).dataSync()
-    );
+    const row = tf.tidy(() => tf.concat([this.#stats, tf.stack(names.map((n) => tf.sum(all[n])))]));
+    const values = await row.data();
+    row.dispose();
     const n = Math.max(1, this.#statSteps);
     const k = this.#arch.termNames.length;
     const terms: Record<string, number> = {};
@@ -184,20 +188,24 @@ export class TfjsEngine implements Engine {
     return stats;
   }
 
-  encode(xData: Float32Array, n: number): { f: Float32Array; xHat: Float32Array } {
-    return tf.tidy(() => {
+  async encode(xData: Float32Array, n: number): Promise<{ f: Float32Array; xHat: Float32Array }> {
+    const [f, xHat] = tf.tidy(() => {
       const x = tf.tensor2d(xData, [n, this.#d]);
       const f = this.#arch.encode(this.#params, this.#state, x, this.#options.sae);
-      const xHat = this.#arch.decode(this.#params, f);
-      return { f: f.dataSync() as Float32Array, xHat: xHat.dataSync() as Float32Array };
+      return [f, this.#arch.decode(this.#params, f)];
     });
+    try {
+      return { f: await f.data() as Float32Array, xHat: await xHat.data() as Float32Array };
+    } finally {
+      tf.dispose([f, xHat]);
+    }
   }
 
-  snapshot(): EngineSnapshot {
+  async snapshot(): Promise<EngineSnapshot> {
     return {
-      params: toHost(this.#params),
-      state: toHost(this.#state),
-      optimizer: { t: this.#t, m: toHost(this.#m), v: toHost(this.#v) },
+      params: await toHost(this.#params),
+      state: await toHost(this.#state),
+      optimizer: { t: this.#t, m: await toHost(this.#m), v: await toHost(this.#v) },
     };
   }
 

@@ -11,7 +11,7 @@ import { RUN_FILES } from "../store/records.ts";
 import { appendLine, writeFileAtomic, writeJsonAtomic } from "../store/atomic.ts";
 import { acquireRunLock } from "../store/lock.ts";
 import { readSummary } from "../store/run_dir.ts";
-import { selectBackend } from "../backend/select.ts";
+import { type BackendChoice, selectBackend } from "../backend/select.ts";
 import { openSource } from "../data/open_source.ts";
 import type { ActivationSource } from "../data/source.ts";
 import { Rng } from "../data/rng.ts";
@@ -39,6 +39,8 @@ export interface TrainRunOptions {
   /** Overrides train.backend. */
   backend?: BackendName;
   onProgress?: (p: TrainProgress) => void;
+  /** Called once the backend is active (tasks/run.ts prints it at start). */
+  onBackend?: (choice: BackendChoice) => void;
 }
 
 function gcd(a: number, b: number): number {
@@ -120,6 +122,7 @@ export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Pr
   const lock = await acquireRunLock(runDir);
   try {
     const backend = await selectBackend(options.backend ?? plan.config.train.backend);
+    options.onBackend?.(backend);
     const source = await openSource(plan.config.data, {
       specDir: plan.specDir,
       streamSeed: plan.config.train.seed,
@@ -256,16 +259,17 @@ async function trainWithSource(
     let lastLogStep = startStep;
     let checkpointDue = false;
     const saveNow = async (step: number) => {
+      const snapshot = await engine.snapshot(); // one device read
       await saveCheckpoint(ckptDir, {
         meta: {
           step,
           controller,
           cursor: source.cursor(),
           normScale: scale,
-          optimizerT: engine.snapshot().optimizer.t,
+          optimizerT: snapshot.optimizer.t,
           trainSeconds: trainSecondsBefore + (performance.now() - t0) / 1000,
         },
-        snapshot: engine.snapshot(),
+        snapshot,
       });
     };
     const fail = async (error: RunManifest["error"]) => {
@@ -284,7 +288,7 @@ async function trainWithSource(
       if (s % train.checkpoint_every === 0 || options.signal?.aborted) checkpointDue = true;
       if (s % interval !== 0 && s !== totalSteps) continue;
 
-      const stats = engine.readStats();
+      const stats = await engine.readStats();
       if (!Number.isFinite(stats.loss) || stats.nonFinite.length > 0) {
         const quantity = stats.nonFinite.length
           ? `parameter ${stats.nonFinite.join(", ")}`
@@ -357,7 +361,7 @@ async function trainWithSource(
       denseThreshold: config.eval.dense_threshold,
       recoveredCos: config.eval.recovered_cos,
     });
-    const snapshot = engine.snapshot();
+    const snapshot = await engine.snapshot();
     const exported = arch.exportTensors(snapshot.params, snapshot.state, { sae, scale });
     await writeSaeDirectory(join(runDir, RUN_FILES.sae), {
       tensors: exported.tensors,
