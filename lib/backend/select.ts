@@ -4,18 +4,9 @@
 import * as tf from "@tensorflow/tfjs";
 import type { BackendName } from "../spec/schema.ts";
 import { BackendUnavailableError } from "../errors.ts";
+import type { BackendChoice } from "./choice.ts";
 
-export interface BackendChoice {
-  requested: BackendName;
-  /** tfjs backend name actually active (`wasm`, `cpu`, `webgpu`, `tensorflow`). */
-  used: string;
-  /** GPU adapter description, when on WebGPU. */
-  adapter?: string;
-  /** True when the WebGPU adapter is a software (fallback) implementation. */
-  fallback?: boolean;
-  /** Why `auto` did not pick something faster (for run.json). */
-  notes: string[];
-}
+export type { BackendChoice } from "./choice.ts";
 
 const TENSORFLOW_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"] as const;
 
@@ -57,11 +48,25 @@ async function probeWebGpu(): Promise<WebGpuProbe> {
     return { available: false, reason: "no WebGPU adapter (no GPU driver or Vulkan loader)" };
   }
   const info = adapter.info;
-  const name = [info?.vendor, info?.architecture, info?.device, info?.description]
-    .filter((s) => s).join(" ") || "unknown adapter";
   // deno-lint-ignore no-explicit-any
-  const fallback = Boolean((adapter as any).isFallbackAdapter ?? (info as any)?.isFallbackAdapter);
+  const flagged = Boolean((info as any)?.isFallbackAdapter ?? (adapter as any).isFallbackAdapter);
+  const name = describeAdapter(info);
+  // Software rasterisers that some drivers do not flag as fallback adapters.
+  const fallback = flagged || /llvmpipe|lavapipe|softpipe|swiftshader|warp/i.test(name);
   return { available: true, adapter: name, fallback };
+}
+
+/** `NVIDIA H100 80GB HBM3 (vendor 0x10de, device 0x2330)`; ids in hex as lspci shows them. */
+function describeAdapter(info: GPUAdapterInfo | undefined): string {
+  const hex = (s: string | undefined) => /^\d+$/.test(s ?? "") ? `0x${Number(s).toString(16)}` : s;
+  const label = info?.description || info?.device || info?.architecture || "unknown adapter";
+  const ids = [
+    info?.vendor ? `vendor ${hex(info.vendor)}` : "",
+    info?.device && info.device !== label && info.device !== "0"
+      ? `device ${hex(info.device)}`
+      : "",
+  ].filter((s) => s);
+  return ids.length ? `${label} (${ids.join(", ")})` : label;
 }
 
 async function useWebGpu(): Promise<boolean> {
