@@ -1,6 +1,7 @@
 // `deno task run <spec> --run <id>`: trains one run of a spec in this process (the local executor
 // starts one of these per run). With `--progress jsonl`, stdout carries the executor protocol.
 import { Command, Option } from "commander";
+import { type BackendChoice, describeBackend } from "../lib/backend/choice.ts";
 import { InterruptedError, SaeSweepError, UsageError } from "../lib/errors.ts";
 import type { RunMessage } from "../lib/executor/run_messages.ts";
 import { didYouMean } from "../lib/spec/did_you_mean.ts";
@@ -19,6 +20,7 @@ type TrainRun = (
     signal?: AbortSignal;
     backend?: BackendName;
     onProgress?: (p: TrainProgress) => void;
+    onBackend?: (choice: BackendChoice) => void;
   },
 ) => Promise<RunSummary>;
 
@@ -113,6 +115,7 @@ async function main(): Promise<number> {
       signal: controller.signal,
       backend: opts.backend,
       onProgress,
+      onBackend: (b) => console.error(`${plan.runId}: ${describeBackend(b)}`),
     });
     if (jsonl) emit({ type: "result", status: "done" });
     else {

@@ -13,9 +13,10 @@ const TENSORFLOW_PACKAGES = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node
 /** How to enable the tensorflow backend; printed when it is requested but absent. */
 export const TENSORFLOW_HINT = [
   "the tensorflow backend needs @tensorflow/tfjs-node-gpu (CUDA 11.2 + cuDNN 8.1) or @tensorflow/tfjs-node",
-  "installed into this project's node_modules with its install script allowed, on a machine with internet:",
+  "(CPU) in this project's node_modules, installed with its install script allowed (needs internet):",
   "  deno add npm:@tensorflow/tfjs-node-gpu@4.22.0 && deno install --allow-scripts=npm:@tensorflow/tfjs-node-gpu",
-  "or choose another backend: --backend wasm (CPU) or --backend webgpu",
+  "or choose another backend: --backend webgpu (a GPU through Vulkan, Metal or D3D12) or --backend wasm (CPU);",
+  "details in docs/GPU.md",
 ].join("\n");
 
 async function importTensorflow(): Promise<string | undefined> {
