@@ -1,12 +1,29 @@
-// Chooses the compute path for a run: the tfjs reference engine on the active tfjs backend, or a
-// fast path registered for that backend. The trainer calls only this.
+// Chooses the compute path for a run: on the CPU tfjs backends (cpu, wasm), the fast host engine
+// (lib/fast/) when a system BLAS loads and the architecture has a kernel; otherwise, or with
+// `reference: true`, the tfjs reference engine on the active backend. The trainer calls only this.
+import * as tf from "@tensorflow/tfjs";
 import type { Architecture, InitResult } from "../sae/types.ts";
 import type { Engine } from "./engine.ts";
 import { TfjsEngine, type TfjsEngineOptions } from "./tfjs_engine.ts";
+import { loadBlas } from "../fast/blas.ts";
+import { FastEngine, fastEngineSupports } from "../fast/fast_engine.ts";
 
 export interface CreateEngineOptions extends TfjsEngineOptions {
   /** Force the tfjs autodiff reference path even where a fast path exists. */
   reference?: boolean;
+}
+
+/** tfjs backends on which the fast CPU engine replaces the reference engine. */
+const CPU_BACKENDS = new Set(["cpu", "wasm"]);
+
+/** Why the fast CPU engine is not used for `arch` on the active backend, or null when it is. */
+export function fastPathUnavailable(arch: Architecture): string | null {
+  if (!CPU_BACKENDS.has(tf.getBackend())) {
+    return `tfjs backend ${tf.getBackend()} is not a CPU backend`;
+  }
+  if (!fastEngineSupports(arch)) return `no fast kernel for architecture ${arch.name}`;
+  const { reason } = loadBlas();
+  return reason ?? null;
 }
 
 export function createEngine(
@@ -14,5 +31,10 @@ export function createEngine(
   init: InitResult,
   options: CreateEngineOptions,
 ): Engine {
+  if (!options.reference && fastPathUnavailable(arch) === null) {
+    const blas = loadBlas().blas!;
+    const kind = blas.name.startsWith("accelerate") ? "accelerate" : "openblas";
+    return new FastEngine(arch, init, { ...options, blas, backend: `cpu-${kind}` });
+  }
   return new TfjsEngine(arch, init, options);
 }

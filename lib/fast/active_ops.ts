@@ -1,0 +1,137 @@
+// Products between an ActiveList (sparse [B, F]) and dense row-major matrices: decoding, dot
+// products at the active entries, and weight-gradient accumulation. Each runs as a sparse loop,
+// or, when the list is dense enough that a BLAS GEMM is cheaper, as a GEMM on a scattered copy.
+// Shapes: B batch, D d_model, F latents, N active entries.
+import type { Blas } from "./blas.ts";
+import type { ActiveList } from "./active.ts";
+
+export interface ActiveOpsOptions {
+  /** Density of the active list above which the dense GEMM path is used (Infinity: never). */
+  denseAbove: number;
+}
+
+export class ActiveOps {
+  readonly #blas: Blas;
+  readonly #denseAbove: number;
+  #scratch = new Float32Array(0);
+  /** Products that took the dense path / all products, since construction (for benchmarks). */
+  denseCalls = 0;
+  calls = 0;
+
+  constructor(blas: Blas, options: ActiveOpsOptions) {
+    this.#blas = blas;
+    this.#denseAbove = options.denseAbove;
+  }
+
+  #dense(list: ActiveList): boolean {
+    this.calls++;
+    const dense = list.density() > this.#denseAbove;
+    if (dense) this.denseCalls++;
+    return dense;
+  }
+
+  /** Zeroed [B, F] scratch holding coef scattered at the list's entries. */
+  #scatter(list: ActiveList, coef: Float32Array): Float32Array {
+    const size = list.rows * list.cols;
+    if (this.#scratch.length < size) this.#scratch = new Float32Array(size);
+    const s = this.#scratch.subarray(0, size);
+    s.fill(0);
+    const { row, col } = list;
+    const f = list.cols;
+    for (let j = 0; j < list.n; j++) s[row[j] * f + col[j]] = coef[j];
+    return s;
+  }
+
+  /** out [B, D] = bias [D] (or 0) + sum over entries of coef * w[col, :], w [F, D]. */
+  decode(
+    list: ActiveList,
+    coef: Float32Array,
+    options: { w: Float32Array; d: number; out: Float32Array; bias?: Float32Array },
+  ): void {
+    const { w, d, out, bias } = options;
+    const b = list.rows;
+    for (let r = 0; r < b; r++) {
+      if (bias) out.set(bias, r * d);
+      else out.fill(0, r * d, (r + 1) * d);
+    }
+    if (this.#dense(list)) {
+      const s = this.#scatter(list, coef);
+      this.#blas.sgemm(s, w, { c: out, m: b, n: d, k: list.cols, beta: 1 });
+      return;
+    }
+    const { rowStart, col } = list;
+    for (let r = 0; r < b; r++) {
+      const o = r * d;
+      for (let j = rowStart[r]; j < rowStart[r + 1]; j++) {
+        const a = coef[j];
+        const wo = col[j] * d;
+        for (let k = 0; k < d; k++) out[o + k] += a * w[wo + k];
+      }
+    }
+  }
+
+  /** out[j] = a[row_j, :] . w[col_j, :] for every entry; a [B, D], w [F, D]. */
+  dots(
+    list: ActiveList,
+    options: { a: Float32Array; w: Float32Array; d: number; out: Float32Array },
+  ) {
+    const { a, w, d, out } = options;
+    const { row, col } = list;
+    if (this.#dense(list)) {
+      const size = list.rows * list.cols;
+      if (this.#scratch.length < size) this.#scratch = new Float32Array(size);
+      const s = this.#scratch;
+      this.#blas.sgemm(a, w, { c: s, m: list.rows, n: list.cols, k: d, transB: true });
+      const f = list.cols;
+      for (let j = 0; j < list.n; j++) out[j] = s[row[j] * f + col[j]];
+      return;
+    }
+    for (let j = 0; j < list.n; j++) {
+      const ao = row[j] * d;
+      const wo = col[j] * d;
+      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      let k = 0;
+      for (; k + 4 <= d; k += 4) {
+        s0 += a[ao + k] * w[wo + k];
+        s1 += a[ao + k + 1] * w[wo + k + 1];
+        s2 += a[ao + k + 2] * w[wo + k + 2];
+        s3 += a[ao + k + 3] * w[wo + k + 3];
+      }
+      for (; k < d; k++) s0 += a[ao + k] * w[wo + k];
+      out[j] = s0 + s1 + s2 + s3;
+    }
+  }
+
+  /** g[col_j, :] += coef[j] * src[row_j, :] for every entry; src [B, D], g [F, D]. */
+  accumulate(
+    list: ActiveList,
+    coef: Float32Array,
+    options: { src: Float32Array; g: Float32Array; d: number },
+  ): void {
+    const { src, g, d } = options;
+    if (this.#dense(list)) {
+      const s = this.#scatter(list, coef);
+      this.#blas.sgemm(s, src, {
+        c: g,
+        m: list.cols,
+        n: d,
+        k: list.rows,
+        transA: true,
+        beta: 1,
+      });
+      return;
+    }
+    const { colStart, order } = list.byColumn();
+    const { row } = list;
+    for (let i = 0; i < list.cols; i++) {
+      const end = colStart[i + 1];
+      const go = i * d;
+      for (let p = colStart[i]; p < end; p++) {
+        const j = order[p];
+        const a = coef[j];
+        const so = row[j] * d;
+        for (let k = 0; k < d; k++) g[go + k] += a * src[so + k];
+      }
+    }
+  }
+}

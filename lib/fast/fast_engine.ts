@@ -1,0 +1,269 @@
+// The fast CPU engine: an Engine on plain Float32Arrays (parameters, Adam moments and state on the
+// host), with one dense BLAS GEMM per step for the encoder and sparse products over the active
+// latents for everything else. Same maths as the tfjs reference engine (tests/fast/ check it).
+// Shapes: B batch, D d_model, F latents.
+import type { SaeSpec } from "../spec/schema.ts";
+import type { Architecture, HostTensors, InitResult } from "../sae/types.ts";
+import type { Engine, EngineSnapshot, StepHyper, StepStats } from "../train/engine.ts";
+import { ActiveList } from "./active.ts";
+import { ActiveOps } from "./active_ops.ts";
+import { adamUpdate, normalizeRows, projectRows, sumSquares } from "./adam.ts";
+import type { Blas } from "./blas.ts";
+import type { FastKernel, KernelContext } from "./fast_kernel.ts";
+import { FAST_KERNELS } from "./kernels.ts";
+import { Workspace } from "./workspace.ts";
+
+export interface FastEngineOptions {
+  sae: SaeSpec;
+  adamEps: number;
+  /** Global gradient-norm clip, or null. */
+  gradClip: number | null;
+  /** Dense GEMM provider (OpenBLAS through FFI, or the portable JS GEMM). */
+  blas: Blas;
+  /** Name recorded as Engine.backend, e.g. `cpu-openblas`. */
+  backend: string;
+  /** Active-list density above which sparse products run as dense GEMMs (default 0.02). */
+  denseAbove?: number;
+}
+
+/** Milliseconds of the phases of the last step (for benchmarks). */
+export interface StepTimings {
+  forwardBackward: number;
+  update: number;
+}
+
+/** Whether the fast engine implements an architecture. */
+export function fastEngineSupports(arch: Architecture): boolean {
+  return arch.name in FAST_KERNELS;
+}
+
+function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) out[c * rows + r] = a[r * cols + c];
+  }
+  return out;
+}
+
+export class FastEngine implements Engine {
+  readonly backend: string;
+  readonly #arch: Architecture;
+  readonly #kernel: FastKernel;
+  readonly #options: FastEngineOptions;
+  readonly #shapes: Record<string, number[]>;
+  readonly #stateShapes: Record<string, number[]>;
+  readonly #ctx: KernelContext;
+  readonly #m: Record<string, Float32Array> = {};
+  readonly #v: Record<string, Float32Array> = {};
+  #t = 0;
+  /** [loss, ...terms, l0, sse, sst] summed since the last read. */
+  #stats: number[];
+  #statSteps = 0;
+  /** Phase timings of the last step, in ms. */
+  lastTimings: StepTimings = { forwardBackward: 0, update: 0 };
+
+  constructor(arch: Architecture, init: InitResult, options: FastEngineOptions) {
+    const kernel = FAST_KERNELS[arch.name];
+    if (!kernel) throw new Error(`fast engine has no kernel for architecture ${arch.name}`);
+    this.backend = options.backend;
+    this.#arch = arch;
+    this.#kernel = kernel;
+    this.#options = options;
+    const dec = init.params[arch.decoderParam];
+    const [f, d] = dec.shape;
+    this.#shapes = Object.fromEntries(Object.entries(init.params).map(([k, t]) => [k, t.shape]));
+    this.#stateShapes = Object.fromEntries(
+      Object.entries(init.state).map(([k, t]) => [k, t.shape]),
+    );
+    const params: Record<string, Float32Array> = {};
+    const grads: Record<string, Float32Array> = {};
+    for (const [name, t] of Object.entries(init.params)) {
+      params[name] = this.#toInternal(name, t.data);
+      grads[name] = new Float32Array(t.data.length);
+      this.#m[name] = new Float32Array(t.data.length);
+      this.#v[name] = new Float32Array(t.data.length);
+    }
+    const state: Record<string, Float32Array> = {};
+    for (const [name, t] of Object.entries(init.state)) state[name] = new Float32Array(t.data);
+    this.#ctx = {
+      params,
+      grads,
+      state,
+      d,
+      f,
+      sae: options.sae,
+      blas: options.blas,
+      ops: new ActiveOps(options.blas, { denseAbove: options.denseAbove ?? 0.02 }),
+      ws: new Workspace(),
+      latents: new ActiveList(),
+      lists: new Map(),
+    };
+    this.#stats = new Array(arch.termNames.length + 4).fill(0);
+  }
+
+  /** Copy of external-layout data in the internal layout (transposed params become [F, D]). */
+  #toInternal(name: string, data: Float32Array): Float32Array {
+    if (!this.#kernel.transposed.includes(name)) return new Float32Array(data);
+    const [rows, cols] = this.#shapes[name];
+    return transpose(data, rows, cols);
+  }
+
+  #toExternal(name: string, data: Float32Array): Float32Array {
+    if (!this.#kernel.transposed.includes(name)) return new Float32Array(data);
+    const [rows, cols] = this.#shapes[name];
+    return transpose(data, cols, rows);
+  }
+
+  /** Loss terms and gradients of one batch without updating anything (for parity tests). */
+  gradients(x: Float32Array, hyper: StepHyper): { terms: number[]; grads: HostTensors } {
+    const out = this.#forwardBackward(x, hyper);
+    const grads: HostTensors = {};
+    for (const [name, g] of Object.entries(this.#ctx.grads)) {
+      grads[name] = { shape: [...this.#shapes[name]], data: this.#toExternal(name, g) };
+    }
+    return { terms: out.terms, grads };
+  }
+
+  #forwardBackward(x: Float32Array, hyper: StepHyper) {
+    const ctx = this.#ctx;
+    for (const g of Object.values(ctx.grads)) g.fill(0);
+    const b = x.length / ctx.d;
+    return this.#kernel.step(ctx, x, { ...hyper, b });
+  }
+
+  step(x: Float32Array, hyper: StepHyper): void {
+    const ctx = this.#ctx;
+    const arch = this.#arch;
+    const sae = this.#options.sae;
+    const b = x.length / ctx.d;
+    const t0 = performance.now();
+    const out = this.#forwardBackward(x, hyper);
+    const t1 = performance.now();
+
+    const names = Object.keys(ctx.params);
+    const dec = arch.decoderParam;
+    if (arch.unitNormDecoder) projectRows(ctx.grads[dec], ctx.params[dec], ctx.d);
+    let scale = 1;
+    if (this.#options.gradClip !== null) {
+      let ss = 0;
+      for (const n of names) ss += sumSquares(ctx.grads[n]);
+      scale = Math.min(1, this.#options.gradClip / (Math.sqrt(ss) + 1e-12));
+    }
+    const [beta1, beta2] = arch.adamBetas(sae);
+    this.#t += 1;
+    const c1 = 1 - beta1 ** this.#t;
+    const c2 = 1 - beta2 ** this.#t;
+    for (const n of names) {
+      adamUpdate(ctx.params[n], ctx.grads[n], {
+        m: this.#m[n],
+        v: this.#v[n],
+        beta1,
+        beta2,
+        c1,
+        c2,
+        lr: hyper.lr * (arch.lrScale?.(n, sae) ?? 1),
+        eps: this.#options.adamEps,
+        scale,
+      });
+    }
+    if (arch.unitNormDecoder) normalizeRows(ctx.params[dec], ctx.d);
+    this.#kernel.constrain?.(ctx);
+    this.#kernel.updateState?.(ctx, b);
+    this.lastTimings = { forwardBackward: t1 - t0, update: performance.now() - t1 };
+
+    // Statistics: loss, terms, l0 (f > 0 per token), sse, sst.
+    let total = 0;
+    for (const v of out.terms) total += v;
+    let active = 0;
+    const lat = ctx.latents;
+    for (let j = 0; j < lat.n; j++) if (lat.val[j] > 0) active++;
+    const k = arch.termNames.length;
+    this.#stats[0] += total;
+    for (let i = 0; i < k; i++) this.#stats[1 + i] += out.terms[i];
+    this.#stats[1 + k] += active / b;
+    this.#stats[2 + k] += out.sse;
+    this.#stats[3 + k] += batchSpread(x, b, ctx.d);
+    this.#statSteps += 1;
+  }
+
+  readStats(): StepStats {
+    const n = Math.max(1, this.#statSteps);
+    const k = this.#arch.termNames.length;
+    const s = this.#stats;
+    const terms: Record<string, number> = {};
+    this.#arch.termNames.forEach((name, i) => terms[name] = s[1 + i] / n);
+    const all = { ...this.#ctx.params, ...this.#ctx.state };
+    const nonFinite = Object.keys(all).filter((name) => !all[name].every(Number.isFinite));
+    const stats: StepStats = {
+      steps: this.#statSteps,
+      loss: s[0] / n,
+      terms,
+      l0: s[1 + k] / n,
+      fvu: s[2 + k] / s[3 + k],
+      nonFinite,
+    };
+    this.#stats.fill(0);
+    this.#statSteps = 0;
+    return stats;
+  }
+
+  encode(x: Float32Array, n: number): { f: Float32Array; xHat: Float32Array } {
+    return this.#kernel.encode(this.#ctx, x, n);
+  }
+
+  snapshot(): EngineSnapshot {
+    const host = (src: Record<string, Float32Array>, shapes: Record<string, number[]>) =>
+      Object.fromEntries(
+        Object.entries(src).map(([n, a]) => [n, {
+          shape: [...shapes[n]],
+          data: shapes === this.#shapes ? this.#toExternal(n, a) : new Float32Array(a),
+        }]),
+      );
+    return {
+      params: host(this.#ctx.params, this.#shapes),
+      state: host(this.#ctx.state, this.#stateShapes),
+      optimizer: { t: this.#t, m: host(this.#m, this.#shapes), v: host(this.#v, this.#shapes) },
+    };
+  }
+
+  restore(s: EngineSnapshot): void {
+    const load = (dst: Record<string, Float32Array>, src: HostTensors, transposed: boolean) => {
+      for (const name of Object.keys(dst)) {
+        const t = src[name];
+        if (!t) throw new Error(`snapshot lacks tensor ${name}`);
+        dst[name].set(transposed ? this.#toInternal(name, t.data) : t.data);
+      }
+    };
+    load(this.#ctx.params, s.params, true);
+    load(this.#ctx.state, s.state, false);
+    load(this.#m, s.optimizer.m, true);
+    load(this.#v, s.optimizer.v, true);
+    this.#t = s.optimizer.t;
+  }
+
+  /** Bytes of host memory held by parameters, moments, gradients and scratch. */
+  bytes(): number {
+    let n = this.#ctx.ws.bytes();
+    for (const group of [this.#ctx.params, this.#ctx.grads, this.#m, this.#v]) {
+      for (const a of Object.values(group)) n += a.byteLength;
+    }
+    return n;
+  }
+
+  dispose(): void {}
+}
+
+/** sum over b, d of (x[b, d] - mean_b x[., d])^2 for x [B, D]. */
+function batchSpread(x: Float32Array, b: number, d: number): number {
+  const mean = new Float64Array(d);
+  for (let r = 0; r < b; r++) for (let k = 0; k < d; k++) mean[k] += x[r * d + k];
+  for (let k = 0; k < d; k++) mean[k] /= b;
+  let s = 0;
+  for (let r = 0; r < b; r++) {
+    for (let k = 0; k < d; k++) {
+      const e = x[r * d + k] - mean[k];
+      s += e * e;
+    }
+  }
+  return s;
+}

@@ -1,0 +1,155 @@
+// JumpReLU on the fast CPU path: the same loss and straight-through gradients as
+// lib/sae/jumprelu.ts + lib/sae/ste.ts, computed from the active (pi > theta) and near-threshold
+// (|pi - theta| < eps / 2) entries only, after one dense encoder GEMM.
+// Shapes: B batch, D d_model, F latents.
+import { ActiveList } from "./active.ts";
+import type { FastKernel, KernelContext } from "./fast_kernel.ts";
+import {
+  activeList,
+  addByColumn,
+  addColumnSums,
+  denseLatents,
+  encoderGemm,
+  encoderInput,
+  squaredErrorGrad,
+  subtractEncoderPath,
+} from "./_common.ts";
+
+const fround = Math.fround;
+
+/** theta [F] from the trainable parameter (float32 exp for the log parameterisation). */
+function thresholds(ctx: KernelContext): Float32Array {
+  const theta = ctx.ws.get("theta", ctx.f);
+  if (ctx.sae.jumprelu.threshold_param === "log") {
+    const p = ctx.params.log_threshold;
+    for (let i = 0; i < ctx.f; i++) theta[i] = Math.exp(p[i]);
+  } else theta.set(ctx.params.threshold);
+  return theta;
+}
+
+/** Rectangle kernel K((z - theta) / eps) != 0, evaluated in float32 as tfjs does. */
+function inKernel(z: number, theta: number, eps: number): boolean {
+  const u = fround(fround(z - theta) / eps);
+  return u > -0.5 && u < 0.5;
+}
+
+/** Fills `act` with pi > theta entries (val = pi) and `near` with K != 0 entries (val = pi). */
+function forward(
+  ctx: KernelContext,
+  pre: Float32Array,
+  options: { b: number; theta: Float32Array; act: ActiveList; near?: ActiveList },
+): void {
+  const { b, theta, act, near } = options;
+  const f = ctx.f;
+  const bEnc = ctx.params.b_enc;
+  const eps = ctx.sae.jumprelu.bandwidth;
+  act.reset(b, f);
+  near?.reset(b, f);
+  for (let r = 0; r < b; r++) {
+    act.startRow(r);
+    near?.startRow(r);
+    const o = r * f;
+    for (let i = 0; i < f; i++) {
+      const pi = fround(pre[o + i] + bEnc[i]);
+      const th = theta[i];
+      if (pi > th) act.push(r, i, pi);
+      if (near && Math.abs(pi - th) < eps && inKernel(pi, th, eps)) near.push(r, i, pi);
+    }
+  }
+  act.finish();
+  near?.finish();
+}
+
+export const jumpreluKernel: FastKernel = {
+  transposed: ["W_enc"],
+
+  step(ctx, x, { b, lambda }) {
+    const { d, f, params, grads, sae, ops } = ctx;
+    const opts = sae.jumprelu;
+    const eps = opts.bandwidth;
+    const act = ctx.latents;
+    const near = activeList(ctx, "near");
+    const theta = thresholds(ctx);
+    const xIn = encoderInput(ctx, x, { b, subtract: sae.pre_encoder_bias }); // [B, D]
+    const pre = encoderGemm(ctx, xIn, { b, wT: params.W_enc }); // [B, F]
+    forward(ctx, pre, { b, theta, act, near });
+
+    // Reconstruction and its gradient.
+    const xHat = ctx.ws.get("xHat", b * d); // [B, D]
+    ops.decode(act, act.val, { w: params.W_dec, d, out: xHat, bias: params.b_dec });
+    const dxHat = ctx.ws.get("dxHat", b * d); // [B, D]
+    const sse = squaredErrorGrad(x, xHat, { b, grad: dxHat });
+
+    // L0 term: H(z - theta) with z = pi (pre) or f (post), and per-latent kernel counts.
+    const active = new Int32Array(f); // active entries per latent
+    for (let j = 0; j < act.n; j++) active[act.col[j]]++;
+    const kCount = new Float64Array(f); // entries with K((z - theta) / eps) != 0
+    let hSum = act.n;
+    if (opts.step_input === "pre") {
+      for (let j = 0; j < near.n; j++) kCount[near.col[j]]++;
+    } else {
+      for (let j = 0; j < near.n; j++) if (near.val[j] > theta[near.col[j]]) kCount[near.col[j]]++;
+      for (let i = 0; i < f; i++) {
+        const inactive = b - active[i];
+        if (inKernel(0, theta[i], eps)) kCount[i] += inactive;
+        if (0 > theta[i]) hSum += inactive;
+      }
+    }
+    const l0 = hSum / b;
+    let sparsity: number;
+    let dH: number; // d sparsity / d H(z - theta) per entry
+    if (opts.penalty === "l0") {
+      sparsity = lambda * l0;
+      dH = lambda / b;
+    } else {
+      const rel = l0 / sae.target_l0 - 1;
+      sparsity = lambda * rel * rel;
+      dH = (2 * lambda * rel) / sae.target_l0 / b;
+    }
+
+    // Backward: f = pi * H(pi - theta), d f / d pi = H, so d pi = d f on active entries.
+    ops.accumulate(act, act.val, { src: dxHat, g: grads.W_dec, d });
+    ops.dots(act, { a: dxHat, w: params.W_dec, d, out: act.grad });
+    ops.accumulate(act, act.grad, { src: xIn, g: grads.W_enc, d });
+    addByColumn(act, act.grad, grads.b_enc);
+    addColumnSums(dxHat, grads.b_dec, b);
+    if (sae.pre_encoder_bias) {
+      subtractEncoderPath(grads.b_dec, { wT: params.W_enc, gBias: grads.b_enc, d });
+    }
+
+    // Threshold: JumpReLU STE -(theta / eps) K on d f, step STE -(1 / eps) K on d H.
+    ops.dots(near, { a: dxHat, w: params.W_dec, d, out: near.grad });
+    const dTheta = new Float64Array(f);
+    for (let j = 0; j < near.n; j++) dTheta[near.col[j]] += near.grad[j];
+    const gName = opts.threshold_param === "log" ? "log_threshold" : "threshold";
+    const g = grads[gName];
+    for (let i = 0; i < f; i++) {
+      const th = theta[i];
+      const dt = dTheta[i] * (-th / eps) + dH * (-1 / eps) * kCount[i];
+      g[i] = opts.threshold_param === "log" ? dt * th : dt;
+    }
+    return { terms: [sse / b, sparsity], sse };
+  },
+
+  encode(ctx, x, n) {
+    const theta = thresholds(ctx);
+    const xIn = encoderInput(ctx, x, { b: n, subtract: ctx.sae.pre_encoder_bias, name: "encXIn" });
+    const pre = encoderGemm(ctx, xIn, { b: n, wT: ctx.params.W_enc, name: "encPre" });
+    const act = new ActiveList();
+    forward(ctx, pre, { b: n, theta, act });
+    const xHat = new Float32Array(n * ctx.d);
+    ctx.ops.decode(act, act.val, {
+      w: ctx.params.W_dec,
+      d: ctx.d,
+      out: xHat,
+      bias: ctx.params.b_dec,
+    });
+    return { f: denseLatents(act), xHat };
+  },
+
+  constrain(ctx) {
+    if (ctx.sae.jumprelu.threshold_param !== "linear") return;
+    const t = ctx.params.threshold;
+    for (let i = 0; i < t.length; i++) t[i] = Math.max(t[i], fround(1e-6));
+  },
+};

@@ -1,0 +1,103 @@
+// The ReLU SAE on the fast CPU path: the same loss as lib/sae/relu.ts (decoder-norm-weighted L1,
+// free decoder, encoder sees x itself), with the gradient of the norms reaching W_dec.
+// Shapes: B batch, D d_model, F latents.
+import type { FastKernel, KernelContext } from "./fast_kernel.ts";
+import type { ActiveList } from "./active.ts";
+import {
+  activeList,
+  addByColumn,
+  addColumnSums,
+  denseLatents,
+  encoderGemm,
+  squaredErrorGrad,
+} from "./_common.ts";
+
+const fround = Math.fround;
+
+/** f = ReLU(x W_enc + b_enc) as an active list (val = f). */
+function forward(
+  ctx: KernelContext,
+  x: Float32Array,
+  b: number,
+  list: ActiveList,
+  name: string,
+): void {
+  const pre = encoderGemm(ctx, x, { b, wT: ctx.params.W_enc, name }); // [B, F]
+  const bEnc = ctx.params.b_enc;
+  const f = ctx.f;
+  list.reset(b, f);
+  for (let r = 0; r < b; r++) {
+    list.startRow(r);
+    const o = r * f;
+    for (let i = 0; i < f; i++) {
+      const v = fround(pre[o + i] + bEnc[i]);
+      if (v > 0) list.push(r, i, v);
+    }
+  }
+  list.finish();
+}
+
+/** ||W_dec[i, :]|| for every latent, float32. */
+function rowNorms(ctx: KernelContext): Float32Array {
+  const { d, f } = ctx;
+  const w = ctx.params.W_dec;
+  const norms = ctx.ws.get("decNorms", f);
+  for (let i = 0; i < f; i++) {
+    let ss = 0;
+    for (let k = 0; k < d; k++) ss += w[i * d + k] * w[i * d + k];
+    norms[i] = Math.sqrt(ss);
+  }
+  return norms;
+}
+
+export const reluKernel: FastKernel = {
+  transposed: ["W_enc"],
+
+  step(ctx, x, { b, lambda }) {
+    const { d, f, params, grads, ops } = ctx;
+    const act = ctx.latents;
+    forward(ctx, x, b, act, "pre");
+    const norms = rowNorms(ctx);
+
+    const xHat = ctx.ws.get("xHat", b * d); // [B, D]
+    ops.decode(act, act.val, { w: params.W_dec, d, out: xHat, bias: params.b_dec });
+    const dxHat = ctx.ws.get("dxHat", b * d); // [B, D]
+    const sse = squaredErrorGrad(x, xHat, { b, grad: dxHat });
+    // sparsity = lambda / B sum_b sum_i f_bi n_i.
+    const fSum = new Float64Array(f); // sum_b f[b, i]
+    for (let j = 0; j < act.n; j++) fSum[act.col[j]] += act.val[j];
+    let l1 = 0;
+    for (let i = 0; i < f; i++) l1 += fSum[i] * norms[i];
+    const sparsity = (lambda * l1) / b;
+
+    // d f = dxHat . W_dec[i] + lambda n_i / B on active entries (ReLU' = 1 there).
+    ops.dots(act, { a: dxHat, w: params.W_dec, d, out: act.grad });
+    for (let j = 0; j < act.n; j++) act.grad[j] += (lambda * norms[act.col[j]]) / b;
+    ops.accumulate(act, act.val, { src: dxHat, g: grads.W_dec, d });
+    // Norm path: d n_i / d W_dec[i] = W_dec[i] / n_i, weighted by lambda / B sum_b f.
+    const gDec = grads.W_dec;
+    const w = params.W_dec;
+    for (let i = 0; i < f; i++) {
+      if (fSum[i] === 0) continue;
+      const c = (lambda * fSum[i]) / b / norms[i];
+      for (let k = 0; k < d; k++) gDec[i * d + k] += c * w[i * d + k];
+    }
+    ops.accumulate(act, act.grad, { src: x, g: grads.W_enc, d });
+    addByColumn(act, act.grad, grads.b_enc);
+    addColumnSums(dxHat, grads.b_dec, b);
+    return { terms: [sse / b, sparsity], sse };
+  },
+
+  encode(ctx, x, n) {
+    const list = activeList(ctx, "encode");
+    forward(ctx, x, n, list, "encPre");
+    const xHat = new Float32Array(n * ctx.d);
+    ctx.ops.decode(list, list.val, {
+      w: ctx.params.W_dec,
+      d: ctx.d,
+      out: xHat,
+      bias: ctx.params.b_dec,
+    });
+    return { f: denseLatents(list), xHat };
+  },
+};

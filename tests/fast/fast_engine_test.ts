@@ -1,0 +1,149 @@
+// Parity of the fast CPU engine with the tfjs reference engine on the pure-JS `cpu` backend, for
+// every architecture and the JumpReLU options: loss terms, raw gradients, and parameters, state
+// and statistics after 1 and 3 Adam steps. Run with the portable JS GEMM everywhere and with
+// OpenBLAS where it loads (skipped without it, except under CI), each in sparse and dense mode.
+import assert from "node:assert/strict";
+import { ARCHITECTURES } from "../../lib/spec/schema.ts";
+import { FastEngine } from "../../lib/fast/fast_engine.ts";
+import { JS_BLAS } from "../../lib/fast/js_gemm.ts";
+import { type Blas, loadBlas } from "../../lib/fast/blas.ts";
+import {
+  excess,
+  type FastCase,
+  makeCase,
+  referenceEngine,
+  referenceGrads,
+  runEngine,
+} from "./_case.ts";
+import { useBackend } from "../_tf.ts";
+
+/** float32 tolerances, relative to the largest reference magnitude of each tensor. */
+const TERMS_RTOL = 1e-5;
+const GRAD_TOL = { rtol: 2e-5, atol: 1e-8 };
+/** After Adam (lr 1e-3) steps: |delta param| <= 1e-6 + 1e-5 max|param|. */
+const PARAM_TOL = { rtol: 1e-5, atol: 1e-6 };
+
+const VARIANTS: {
+  label: string;
+  arch: (typeof ARCHITECTURES)[number];
+  sae?: Record<string, unknown>;
+  gradClip?: number;
+}[] = [
+  { label: "jumprelu (log theta, pre, l0)", arch: "jumprelu" },
+  {
+    label: "jumprelu linear theta",
+    arch: "jumprelu",
+    sae: { jumprelu: { threshold_param: "linear" } },
+  },
+  {
+    label: "jumprelu post step input, quadratic penalty, theta inside the kernel at 0",
+    arch: "jumprelu",
+    sae: {
+      target_l0: 20,
+      jumprelu: { step_input: "post", penalty: "quadratic", init_threshold: 0.02 },
+    },
+  },
+  { label: "jumprelu with grad clip", arch: "jumprelu", gradClip: 0.5 },
+  {
+    label: "jumprelu without pre-encoder bias",
+    arch: "jumprelu",
+    sae: { pre_encoder_bias: false },
+  },
+  { label: "relu", arch: "relu" },
+  { label: "gated", arch: "gated" },
+  { label: "topk", arch: "topk" },
+  { label: "topk with grad clip", arch: "topk", gradClip: 0.3 },
+  { label: "batchtopk", arch: "batchtopk" },
+];
+
+const openblas = loadBlas();
+const PROVIDERS: { name: string; blas: Blas | null; reason?: string }[] = [
+  { name: "js gemm", blas: JS_BLAS },
+  { name: "openblas", blas: openblas.blas, reason: openblas.reason },
+];
+const CI = Boolean(Deno.env.get("CI"));
+
+function fastEngine(c: FastCase, blas: Blas, denseAbove: number) {
+  return (init: FastCase["init"]) =>
+    new FastEngine(c.arch, init, {
+      sae: c.sae,
+      adamEps: 1e-8,
+      gradClip: c.gradClip,
+      blas,
+      backend: "test",
+      denseAbove,
+    });
+}
+
+for (const v of VARIANTS) {
+  for (const p of PROVIDERS) {
+    for (const [mode, denseAbove] of [["sparse", Infinity], ["dense", 0]] as const) {
+      const name = `fast engine matches the reference: ${v.label}, ${p.name}, ${mode} products`;
+      Deno.test({
+        name,
+        ignore: p.blas === null && !CI,
+        fn: async () => {
+          if (!p.blas) throw new Error(`OpenBLAS is required under CI: ${p.reason}`);
+          await useBackend("cpu");
+          const c = makeCase(v.arch, { sae: v.sae, gradClip: v.gradClip ?? null });
+          const ref = referenceGrads(c);
+          const fast = fastEngine(c, p.blas, denseAbove)(c.init);
+          const got = fast.gradients(c.batches[0], { lr: c.lr, lambda: c.lambda });
+          ref.terms.forEach((t, i) => {
+            const tol = TERMS_RTOL * Math.max(Math.abs(t), 1e-3);
+            assert(
+              Math.abs(got.terms[i] - t) <= tol,
+              `term ${c.arch.termNames[i]}: ${got.terms[i]} vs ${t}`,
+            );
+          });
+          for (const [n, g] of Object.entries(ref.grads)) {
+            const e = excess(got.grads[n].data, g.data, GRAD_TOL);
+            assert(
+              e.ratio <= 1,
+              `gradient ${n}: max |diff| ${e.maxAbs} at ${e.at} (ratio ${e.ratio})`,
+            );
+          }
+
+          const want = await runEngine(c, (init) => referenceEngine(c, init));
+          const have = await runEngine(c, fastEngine(c, p.blas, denseAbove));
+          for (const step of [0, c.batches.length - 1]) {
+            const [a, b] = [have.snapshots[step], want.snapshots[step]];
+            assert.deepEqual(a.optimizer.t, b.optimizer.t);
+            for (const group of ["params", "state"] as const) {
+              for (const [n, t] of Object.entries(b[group])) {
+                const e = excess(a[group][n].data, t.data, PARAM_TOL);
+                assert(
+                  e.ratio <= 1,
+                  `step ${step + 1} ${group} ${n}: max |diff| ${e.maxAbs} (ratio ${e.ratio})`,
+                );
+              }
+            }
+            const [sa, sb] = [have.stats[step], want.stats[step]];
+            assert(
+              Math.abs(sa.loss - sb.loss) <= 1e-5 * Math.abs(sb.loss),
+              `loss ${sa.loss} vs ${sb.loss}`,
+            );
+            assert(Math.abs(sa.l0 - sb.l0) <= 1e-4, `l0 ${sa.l0} vs ${sb.l0}`);
+            assert(Math.abs(sa.fvu - sb.fvu) <= 1e-5 * sb.fvu, `fvu ${sa.fvu} vs ${sb.fvu}`);
+            assert.deepEqual(sa.nonFinite, []);
+          }
+        },
+      });
+    }
+  }
+}
+
+Deno.test("fast engine encode matches the reference encode for every architecture", async () => {
+  await useBackend("cpu");
+  for (const archName of ARCHITECTURES) {
+    const c = makeCase(archName);
+    const ref = referenceEngine(c, c.init);
+    const fast = fastEngine(c, openblas.blas ?? JS_BLAS, 0.02)(c.init);
+    const x = c.batches[1];
+    const a = await fast.encode(x, c.dims.b);
+    const b = await ref.encode(x, c.dims.b);
+    ref.dispose();
+    assert(excess(a.f, b.f, { rtol: 1e-5, atol: 1e-7 }).ratio <= 1, `${archName} latents`);
+    assert(excess(a.xHat, b.xHat, { rtol: 1e-5, atol: 1e-7 }).ratio <= 1, `${archName} xHat`);
+  }
+});
