@@ -15,6 +15,7 @@ import { createSweepDisplay } from "./_sweep_display.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, runMain } from "./_cli.ts";
 
 const RUN_SCRIPT = fileURLToPath(new URL("./run.ts", import.meta.url));
+const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 
 interface SweepOptions {
   dryRun?: boolean;
@@ -58,6 +59,7 @@ function printDryRun(planned: PlannedRun[], total: number): void {
 function childArgs(specPath: string, opts: SweepOptions): (plan: RunPlan) => string[] {
   return (plan) => [
     "run",
+    `--config=${CONFIG}`,
     ...RUN_PERMISSION_FLAGS,
     RUN_SCRIPT,
     specPath,
@@ -174,6 +176,8 @@ async function main(): Promise<number> {
     display.stop();
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
   }
+  const order = new Map(todo.map((p, i) => [p.plan.runId, i]));
+  outcomes.sort((a, b) => order.get(a.runId)! - order.get(b.runId)!);
   printSummary(skipped, busy, outcomes);
   if (controller.signal.aborted) {
     const started = new Set(outcomes.map((o) => o.runId));

@@ -105,7 +105,10 @@ async function runChild(
   if (result && !(result.status === "done" && exitCode !== 0)) {
     return { runId: plan.runId, ...result, exitCode, seconds };
   }
-  if (exitCode === 0) return { runId: plan.runId, status: "done", exitCode, seconds };
+  if (exitCode === 0) {
+    const error = "the run process exited without reporting a result";
+    return { runId: plan.runId, status: "failed", error, exitCode, seconds };
+  }
   const interrupted = exitCode === 130 || status.signal === "SIGINT";
   const tail = stderrTail.filter((l) => l.trim()).slice(-5).join("\n");
   return {

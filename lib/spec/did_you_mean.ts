@@ -33,7 +33,7 @@ export function didYouMean(name: string, candidates: readonly string[]): string 
     }
   }
   if (best === undefined) return undefined;
-  // A suffix match (`l0` for `target_l0`) also counts as close.
+  // A prefix or suffix match (`l0` for `target_l0`) also counts as close.
   if (bestDistance <= limit) return best;
-  return candidates.find((c) => c.endsWith(name) || name.endsWith(c));
+  return candidates.find((c) => c.startsWith(name) || c.endsWith(name) || name.endsWith(c));
 }

@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { parseRunMessage } from "../../lib/executor/run_messages.ts";
+import { ROOT, runTask } from "./_spawn.ts";
+
+const SPEC = `${ROOT}tests/fixtures/specs/tiny.yaml`;
+const FAKE = { SAESWEEP_TRAINER: `${ROOT}tests/fixtures/fake_train_run.ts` };
+
+Deno.test("run --progress jsonl prints progress lines and a final result line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const dry = await runTask("sweep", [SPEC, "--dry-run"], { cwd: dir });
+    const id = dry.stdout.split("\n")[1].split(/\s+/)[1];
+    const r = await runTask("run", [SPEC, "--run", id, "--progress", "jsonl"], {
+      cwd: dir,
+      env: FAKE,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const messages = r.stdout.trim().split("\n").map(parseRunMessage);
+    assert.deepEqual(messages.map((m) => m?.type), ["progress", "progress", "result"]);
+    assert.deepEqual(messages.at(-1), { type: "result", status: "done" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run with an unknown id exits 2 and suggests the nearest id", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await runTask("run", [SPEC, "--run", "topk-l0_2-s0"], { cwd: dir, env: FAKE });
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr,
+      /error: no run `topk-l0_2-s0` in .*; did you mean `topk-l0_2-s0-[0-9a-f]{8}`\?/,
+    );
+    assert.match(r.stderr, /hint: .*--dry-run lists the 4 run ids/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run exits 130 with an interrupted result when SIGINT arrives", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const dry = await runTask("sweep", [SPEC, "--dry-run"], { cwd: dir });
+    const id = dry.stdout.split("\n")[1].split(/\s+/)[1];
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        `--config=${ROOT}deno.json`,
+        "-A",
+        `${ROOT}tasks/run.ts`,
+        SPEC,
+        "--run",
+        id,
+        "--progress",
+        "jsonl",
+      ],
+      cwd: dir,
+      env: { ...FAKE, FAKE_HANG: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes("progress")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    child.kill("SIGINT");
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    const status = await child.status;
+    await child.stderr.cancel();
+    assert.equal(status.code, 130);
+    assert.match(text, /\{"type":"result","status":"interrupted"\}/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

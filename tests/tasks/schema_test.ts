@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+import { renderSchemaFiles } from "../../tasks/schema.ts";
+import { ROOT } from "./_spawn.ts";
+
+Deno.test("committed schema/experiment.schema.json and experiments/README.md match the schema", async () => {
+  for (const [path, text] of Object.entries(await renderSchemaFiles())) {
+    const committed = await Deno.readTextFile(`${ROOT}${path}`);
+    assert.ok(committed === text, `${path} is stale: run \`deno task schema\``);
+  }
+});
+
+Deno.test("the generated JSON Schema lists sweepable keys and refuses unknown sections", async () => {
+  const schema = JSON.parse(await Deno.readTextFile(`${ROOT}schema/experiment.schema.json`));
+  assert.equal(schema.additionalProperties, false);
+  assert.deepEqual(schema.required, ["name", "data"]);
+  const sweep = schema.properties.sweep.properties;
+  assert.equal(sweep["sae.target_l0"].items.exclusiveMinimum, 0);
+  assert.deepEqual(sweep["sae.architecture"].items.enum, [
+    "jumprelu",
+    "relu",
+    "gated",
+    "topk",
+    "batchtopk",
+  ]);
+  assert.ok(sweep.zip);
+});
