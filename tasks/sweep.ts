@@ -136,8 +136,10 @@ async function main(): Promise<number> {
   const busy = planned.filter((p) => p.action === "busy");
   const todo = planned.filter((p) => p.action === "start" || p.action === "resume");
   if (todo.length === 0) {
-    if (busy.length === 0) console.log(`all ${planned.length} runs already done`);
-    else printSummary(skipped, busy, []);
+    if (busy.length === 0) {
+      const n = planned.length;
+      console.log(`all ${n} run${n === 1 ? "" : "s"} already done`);
+    } else printSummary(skipped, busy, []);
     return 0;
   }
   const resuming = todo.filter((p) => p.action === "resume").length;

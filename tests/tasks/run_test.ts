@@ -81,3 +81,34 @@ Deno.test("run exits 130 with an interrupted result when SIGINT arrives", async 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("run trains one run of the tiny spec with the real trainer and marks it DONE", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const dry = await runTask("sweep", [SPEC, "--dry-run", "--filter", "architecture=topk"], {
+      cwd: dir,
+    });
+    const id = dry.stdout.split("\n")[1].split(/\s+/)[1];
+    const r = await runTask("run", [SPEC, "--run", id, "--progress", "jsonl", "--backend", "cpu"], {
+      cwd: dir,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split("\n").map(parseRunMessage).at(-1), {
+      type: "result",
+      status: "done",
+    });
+    const summary = JSON.parse(await Deno.readTextFile(`${dir}/runs/tiny/${id}/summary.json`));
+    assert.equal(summary.run_id, id);
+    await Deno.stat(`${dir}/runs/tiny/${id}/DONE`);
+    const again = await runTask("sweep", [
+      SPEC,
+      "--filter",
+      "architecture=topk",
+      "--filter",
+      `target_l0=${summary.l0_target}`,
+    ], { cwd: dir });
+    assert.match(again.stdout, /^all 1 run already done$/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
