@@ -28,7 +28,8 @@ export interface FastEngineOptions {
 
 /** Milliseconds of the phases of the last step (for benchmarks). */
 export interface StepTimings {
-  forwardBackward: number;
+  forward: number;
+  backward: number;
   update: number;
 }
 
@@ -60,7 +61,7 @@ export class FastEngine implements Engine {
   #stats: number[];
   #statSteps = 0;
   /** Phase timings of the last step, in ms. */
-  lastTimings: StepTimings = { forwardBackward: 0, update: 0 };
+  lastTimings: StepTimings = { forward: 0, backward: 0, update: 0 };
 
   constructor(arch: Architecture, init: InitResult, options: FastEngineOptions) {
     const kernel = FAST_KERNELS[arch.name];
@@ -169,7 +170,11 @@ export class FastEngine implements Engine {
     if (arch.unitNormDecoder) normalizeRows(ctx.params[dec], ctx.d);
     this.#kernel.constrain?.(ctx);
     this.#kernel.updateState?.(ctx, b);
-    this.lastTimings = { forwardBackward: t1 - t0, update: performance.now() - t1 };
+    this.lastTimings = {
+      forward: out.forwardEnd - t0,
+      backward: t1 - out.forwardEnd,
+      update: performance.now() - t1,
+    };
 
     // Statistics: loss, terms, l0 (f > 0 per token), sse, sst.
     let total = 0;

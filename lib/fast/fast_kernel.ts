@@ -31,6 +31,8 @@ export interface KernelStep {
   terms: number[];
   /** Sum over the batch of the squared reconstruction error. */
   sse: number;
+  /** performance.now() when the forward pass (losses) ended and the backward pass began. */
+  forwardEnd: number;
 }
 
 export interface FastKernel {

@@ -85,6 +85,7 @@ export const gatedKernel: FastKernel = {
     let gateSum = 0;
     for (let j = 0; j < list.n; j++) gateSum += list.val2[j];
     const sparsity = (lambda * gateSum) / b;
+    const forwardEnd = performance.now();
 
     // d mag = (dxHat . W_dec[i]) where mag > 0; d gate = (dxAux . W_dec[i]) + lambda / B.
     ops.accumulate(list, list.val, { src: dxHat, g: grads.W_dec, d });
@@ -112,7 +113,7 @@ export const gatedKernel: FastKernel = {
       for (let j = 0; j < list.n; j++) gBias[list.col[j]] += coef[j];
       subtractEncoderPath(grads.b_dec, { wT: params.W_gate, gBias, d });
     }
-    return { terms: [sse / b, sparsity, auxSse / b], sse };
+    return { terms: [sse / b, sparsity, auxSse / b], sse, forwardEnd };
   },
 
   encode(ctx, x, n) {

@@ -107,6 +107,7 @@ export const jumpreluKernel: FastKernel = {
       dH = (2 * lambda * rel) / sae.target_l0 / b;
     }
 
+    const forwardEnd = performance.now();
     // Backward: f = pi * H(pi - theta), d f / d pi = H, so d pi = d f on active entries.
     ops.accumulate(act, act.val, { src: dxHat, g: grads.W_dec, d });
     ops.dots(act, { a: dxHat, w: params.W_dec, d, out: act.grad });
@@ -128,7 +129,7 @@ export const jumpreluKernel: FastKernel = {
       const dt = dTheta[i] * (-th / eps) + dH * (-1 / eps) * kCount[i];
       g[i] = opts.threshold_param === "log" ? dt * th : dt;
     }
-    return { terms: [sse / b, sparsity], sse };
+    return { terms: [sse / b, sparsity], sse, forwardEnd };
   },
 
   encode(ctx, x, n) {

@@ -69,6 +69,7 @@ export const reluKernel: FastKernel = {
     let l1 = 0;
     for (let i = 0; i < f; i++) l1 += fSum[i] * norms[i];
     const sparsity = (lambda * l1) / b;
+    const forwardEnd = performance.now();
 
     // d f = dxHat . W_dec[i] + lambda n_i / B on active entries (ReLU' = 1 there).
     ops.dots(act, { a: dxHat, w: params.W_dec, d, out: act.grad });
@@ -85,7 +86,7 @@ export const reluKernel: FastKernel = {
     ops.accumulate(act, act.grad, { src: x, g: grads.W_enc, d });
     addByColumn(act, act.grad, grads.b_enc);
     addColumnSums(dxHat, grads.b_dec, b);
-    return { terms: [sse / b, sparsity], sse };
+    return { terms: [sse / b, sparsity], sse, forwardEnd };
   },
 
   encode(ctx, x, n) {

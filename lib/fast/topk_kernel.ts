@@ -144,6 +144,7 @@ function makeTopKKernel(batch: boolean): FastKernel {
         ops.dots(auxList, { a: deHat, w: params.W_dec, d, out: auxList.grad });
       }
 
+      const forwardEnd = performance.now();
       ops.accumulate(act, act.val, { src: dxHat, g: grads.W_dec, d });
       ops.dots(act, { a: dxHat, w: params.W_dec, d, out: act.grad });
       const xIn = sae.pre_encoder_bias ? ctx.ws.get("stepXIn", b * d) : x;
@@ -157,7 +158,7 @@ function makeTopKKernel(batch: boolean): FastKernel {
       if (sae.pre_encoder_bias) {
         subtractEncoderPath(grads.b_dec, { wT: params.W_enc, gBias: grads.b_enc, d });
       }
-      return { terms: [sse / b, aux], sse };
+      return { terms: [sse / b, aux], sse, forwardEnd };
     },
 
     encode(ctx, x, n) {

@@ -1,0 +1,52 @@
+// Sets the initial thresholds or biases of a benchmark SAE so that each latent fires on about
+// l0 / F of the tokens of a calibration batch, so the benchmark trains at a realistic L0 (TopK
+// and BatchTopK select exactly k and need nothing). The same recipe as bench/reference_torch.py.
+// Shapes: B batch, D d_model, F latents.
+import type { InitResult } from "../sae/types.ts";
+import type { ArchName, SaeSpec } from "../spec/schema.ts";
+import type { Blas } from "../fast/blas.ts";
+import { rowKth } from "../fast/select_kth.ts";
+
+/** Per-latent (1 - l0 / F) quantile of x W [B, F] (W [D, F] row-major). */
+function latentQuantiles(
+  x: Float32Array,
+  w: Float32Array,
+  options: { b: number; d: number; f: number; l0: number; blas: Blas },
+): Float32Array {
+  const { b, d, f, l0, blas } = options;
+  const pre = new Float32Array(b * f); // [B, F]
+  blas.sgemm(x, w, { c: pre, m: b, n: f, k: d });
+  const k = Math.max(1, Math.round((b * l0) / f));
+  const col = new Float32Array(b);
+  const heap = new Float32Array(k);
+  const q = new Float32Array(f);
+  for (let i = 0; i < f; i++) {
+    for (let r = 0; r < b; r++) col[r] = pre[r * f + i];
+    q[i] = rowKth(col, 0, { length: b, k, heap });
+  }
+  return q;
+}
+
+/** Adjusts init in place; x [B, D] is a calibration batch. */
+export function calibrateL0(
+  arch: ArchName,
+  init: InitResult,
+  options: { sae: SaeSpec; x: Float32Array; b: number; l0: number; blas: Blas },
+): void {
+  if (arch === "topk" || arch === "batchtopk") return;
+  const wName = arch === "gated" ? "W_gate" : "W_enc";
+  const [d, f] = init.params[wName].shape;
+  const q = latentQuantiles(options.x, init.params[wName].data, { ...options, d, f });
+  const p = init.params;
+  if (arch === "jumprelu") {
+    // A threshold just below the quantile, floored so the log stays finite.
+    const theta = q.map((v) => Math.max(v, 1e-4));
+    if (p.log_threshold) p.log_threshold.data.set(theta.map(Math.log));
+    else p.threshold.data.set(theta);
+  } else if (arch === "relu") {
+    p.b_enc.data.set(q.map((v) => -v));
+  } else {
+    p.b_gate.data.set(q.map((v) => -v));
+    p.b_mag.data.set(q.map((v) => -v));
+  }
+}

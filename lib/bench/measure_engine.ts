@@ -1,0 +1,129 @@
+// Measures training throughput of one engine on one benchmark configuration: builds the SAE
+// (L0-calibrated init), trains warmup + measured steps on two alternating Gaussian batches, and
+// reports median step time, phase split where the engine exposes it, and the L0 it trained at.
+// Shapes: B batch, D d_model, F latents.
+import { Rng } from "../data/rng.ts";
+import { getArchitecture } from "../sae/registry.ts";
+import { SaeSpec } from "../spec/schema.ts";
+import type { Blas } from "../fast/blas.ts";
+import { FastEngine } from "../fast/fast_engine.ts";
+import { createEngine } from "../train/create_engine.ts";
+import type { BenchConfig } from "./bench_config.ts";
+import { denseStepFlops } from "./bench_config.ts";
+import { calibrateL0 } from "./calibrate_l0.ts";
+
+export interface BenchResult extends BenchConfig {
+  /** Engine.backend (`cpu-openblas`, `wasm`, ...) or `torch`. */
+  backend: string;
+  /** fast: the default CPU path; reference: tfjs autodiff; torch: bench/reference_torch.py. */
+  engine: "fast" | "reference" | "torch";
+  tokens_per_s: number;
+  ms_per_step: number;
+  ms_forward: number | null;
+  ms_backward: number | null;
+  ms_update: number | null;
+  /** Mean active latents per token over the measured steps. */
+  l0: number;
+  steps: number;
+  /** Dense-equivalent GFLOP/s (12 B D F per step / step time). */
+  gflops_effective: number;
+  /** gflops_effective / the machine's measured GEMM ceiling. */
+  ceiling_fraction: number | null;
+  /** Peak resident memory of the process that ran this configuration, MB. */
+  peak_rss_mb: number | null;
+}
+
+/** Training hyperparameters of every benchmark step (the spec defaults). */
+export const BENCH_HYPER = { lr: 7e-5, lambda: 1e-3 } as const;
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Gaussian batches x / sqrt(D) (so E||x||^2 = 1, the trainer's normalisation). */
+export function benchBatches(config: BenchConfig, count: number): Float32Array[] {
+  const rng = new Rng(1234, config.d_model);
+  return Array.from({ length: count }, () => {
+    const x = new Float32Array(config.batch * config.d_model);
+    rng.fillNormal(x, 1 / Math.sqrt(config.d_model));
+    return x;
+  });
+}
+
+/**
+ * Trains `warmup + steps` steps of the fast engine or the tfjs reference engine (on the active
+ * tfjs backend) and returns the median step. `calibration` is the GEMM used to calibrate L0.
+ */
+export async function measureEngine(
+  config: BenchConfig,
+  options: { engine: "fast" | "reference"; steps: number; warmup: number; calibration: Blas },
+): Promise<BenchResult> {
+  const arch = getArchitecture(config.arch);
+  const sae = SaeSpec.parse({
+    architecture: config.arch,
+    width: config.d_sae,
+    target_l0: config.l0_target,
+  });
+  const init = arch.init({ d: config.d_model, f: config.d_sae }, { sae, rng: new Rng(0, 0x5ae) });
+  const batches = benchBatches(config, 2);
+  calibrateL0(config.arch, init, {
+    sae,
+    x: batches[0],
+    b: config.batch,
+    l0: config.l0_target,
+    blas: options.calibration,
+  });
+  const engine = createEngine(arch, init, {
+    sae,
+    adamEps: 1e-8,
+    gradClip: null,
+    reference: options.engine === "reference",
+  });
+  const fast = engine instanceof FastEngine ? engine : null;
+  if (options.engine === "fast" && !fast) {
+    engine.dispose();
+    throw new Error(`the default CPU path for ${config.arch} is not the fast engine`);
+  }
+  const total: number[] = [];
+  const phases: { forward: number[]; backward: number[]; update: number[] } = {
+    forward: [],
+    backward: [],
+    update: [],
+  };
+  try {
+    for (let i = 0; i < options.warmup + options.steps; i++) {
+      if (i === options.warmup) await engine.readStats();
+      const t0 = performance.now();
+      engine.step(batches[i % 2], BENCH_HYPER);
+      const ms = performance.now() - t0;
+      if (i < options.warmup) continue;
+      total.push(ms);
+      if (fast) {
+        phases.forward.push(fast.lastTimings.forward);
+        phases.backward.push(fast.lastTimings.backward);
+        phases.update.push(fast.lastTimings.update);
+      }
+    }
+    const stats = await engine.readStats();
+    const ms = median(total);
+    return {
+      ...config,
+      backend: engine.backend,
+      engine: options.engine,
+      tokens_per_s: config.batch / (ms / 1000),
+      ms_per_step: ms,
+      ms_forward: fast ? median(phases.forward) : null,
+      ms_backward: fast ? median(phases.backward) : null,
+      ms_update: fast ? median(phases.update) : null,
+      l0: stats.l0,
+      steps: options.steps,
+      gflops_effective: denseStepFlops(config) / (ms / 1000) / 1e9,
+      ceiling_fraction: null,
+      peak_rss_mb: null,
+    };
+  } finally {
+    engine.dispose();
+  }
+}
