@@ -132,7 +132,7 @@ export const JumpReluOptions = z.strictObject({
   lambda: z.number().positive().default(0.001).describe(
     "Sparsity coefficient: the fixed value, or the controller's starting value",
   ),
-  controller_gain: z.number().min(0).default(0.05).describe(
+  controller_gain: z.number().min(0).default(0.1).describe(
     "L0 controller gain: change of log(lambda) per unit of log(L0 / target) per update",
   ),
   adam_beta1: z.number().min(0).lt(1).default(0).describe("Adam beta1 (paper: 0)"),
@@ -143,7 +143,7 @@ export const ReluOptions = z.strictObject({
   lambda: z.number().positive().default(0.01).describe(
     "L1 coefficient (penalty sum_i f_i ||W_dec,i||): fixed value or controller start",
   ),
-  controller_gain: z.number().min(0).default(0.05).describe(
+  controller_gain: z.number().min(0).default(0.1).describe(
     "L0 controller gain: change of log(lambda) per unit of log(L0 / target) per update",
   ),
   adam_beta1: z.number().min(0).lt(1).default(0.9).describe("Adam beta1"),
@@ -154,7 +154,7 @@ export const GatedOptions = z.strictObject({
   lambda: z.number().positive().default(0.01).describe(
     "L1 coefficient on the gate path ReLU(pi_gate): fixed value or controller start",
   ),
-  controller_gain: z.number().min(0).default(0.05).describe(
+  controller_gain: z.number().min(0).default(0.1).describe(
     "L0 controller gain: change of log(lambda) per unit of log(L0 / target) per update",
   ),
   adam_beta1: z.number().min(0).lt(1).default(0.9).describe("Adam beta1"),
@@ -223,6 +223,9 @@ export const LambdaSchedule = z.strictObject({
     "Linear warmup of lambda from 0 over this many steps (paper: 10,000)",
   ),
   interval: positiveInt().default(10).describe("Steps between controller updates"),
+  damping: z.number().min(0).default(10).describe(
+    "Derivative weight of the controller, in updates (brakes while L0 already moves to the target)",
+  ),
   freeze_at: fraction().default(0.7).describe(
     "Fraction of training after which lambda is frozen (the final SAE trains at fixed lambda)",
   ),

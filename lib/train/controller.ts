@@ -1,11 +1,15 @@
 // The L0 controller: calibrates the sparsity coefficient lambda so that the running training L0
 // reaches target_l0, then freezes it so the final SAE trains with a fixed lambda (DESIGN §5).
+// A proportional-derivative law on log scale: L0 answers lambda with a lag of ~100 steps, and the
+// derivative term stops the controller from pushing on while L0 is already moving to the target.
 // Pure: the state is plain data, every update returns a new state.
 
 export interface ControllerState {
   /** log of the current lambda. */
   logLambda: number;
   frozen: boolean;
+  /** log(L0 / target) at the previous update (null before the first). */
+  lastError: number | null;
   /** (step, lambda, l0) at every update, for run.json and reports. */
   trajectory: [number, number, number][];
 }
@@ -18,16 +22,19 @@ export interface ControllerOptions {
   freezeStep: number;
   /** Steps before the controller starts (lambda warmup). */
   startStep: number;
+  /** Derivative weight, in updates: the error's change per update counts this many times. */
+  damping: number;
 }
 
 export function initController(lambda: number): ControllerState {
-  return { logLambda: Math.log(lambda), frozen: false, trajectory: [] };
+  return { logLambda: Math.log(lambda), frozen: false, lastError: null, trajectory: [] };
 }
 
 /**
- * One update from the mean training L0 since the previous update: log(lambda) moves by
- * gain * log(L0 / target), clamped to +-0.5 per update so one noisy reading cannot swing lambda by
- * more than a factor e^0.5. Raises lambda when L0 is above target, lowers it when below.
+ * One update from the mean training L0 since the previous update. With e = log(L0 / target),
+ * log(lambda) moves by gain * (e + damping * (e - e_previous)), clamped to +-0.5 per update so one
+ * noisy reading cannot swing lambda by more than a factor e^0.5. Raises lambda when L0 is above
+ * target, lowers it when below, and brakes while L0 already approaches the target.
  */
 export function updateController(
   state: ControllerState,
@@ -45,9 +52,10 @@ export function updateController(
   if (reading.step < options.startStep || !Number.isFinite(reading.l0)) {
     return { ...state, trajectory };
   }
-  const ratio = Math.log(Math.max(reading.l0, 1e-3) / options.target);
-  const delta = Math.max(-0.5, Math.min(0.5, options.gain * ratio));
-  return { logLambda: state.logLambda + delta, frozen: false, trajectory };
+  const error = Math.log(Math.max(reading.l0, 1e-3) / options.target);
+  const change = state.lastError === null ? 0 : error - state.lastError;
+  const delta = Math.max(-0.5, Math.min(0.5, options.gain * (error + options.damping * change)));
+  return { logLambda: state.logLambda + delta, frozen: false, lastError: error, trajectory };
 }
 
 export function controllerLambda(state: ControllerState): number {

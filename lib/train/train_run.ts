@@ -303,6 +303,7 @@ async function trainWithSource(
           gain: controllerGain(plan),
           freezeStep,
           startStep: train.lambda.warmup_steps,
+          damping: train.lambda.damping,
         });
       }
       if (s % train.log_every === 0 || s === totalSteps) {
