@@ -1,0 +1,108 @@
+// `deno task gpu-bundle [--out dist/gpu_bundle] [--xz-level 9]`: builds a self-contained folder that
+// runs the GPU bench on a bare Linux x86-64 GPU machine with no network: this Deno runtime (xz), the
+// bench bundled into one JavaScript file with its npm dependencies, the Vulkan loader .deb, run.sh
+// and the PyTorch reference. See docs/GPU.md for why it is not a `deno compile`d executable.
+import { Command } from "commander";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SaeSweepError } from "../lib/errors.ts";
+import { parseIntFlag, runMain } from "./_cli.ts";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+/** What the GPU machine accepts with one command. */
+const LIMIT_BYTES = 64 * 1024 * 1024;
+/** Debian packages of the Vulkan loader (NVIDIA's driver provides the ICD itself). */
+const VULKAN_PACKAGES = ["libvulkan1"];
+const PAYLOAD = ["run.sh", "torch_reference.py", "README.md"];
+
+async function exec(cmd: string, args: string[], options: { cwd?: string } = {}): Promise<void> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(cmd, { args, cwd: options.cwd, stdout: "piped", stderr: "piped" })
+      .output();
+  } catch (err) {
+    throw new SaeSweepError(`cannot run ${cmd}: ${err instanceof Error ? err.message : err}`, {
+      hint: cmd === "xz" ? "install xz-utils" : cmd === "apt-get" ? "run on Debian or Ubuntu" : "",
+    });
+  }
+  if (!out.success) {
+    const tail = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-4).join("\n");
+    throw new SaeSweepError(`${cmd} ${args.join(" ")} failed (exit ${out.code}):\n${tail}`, {
+      hint: cmd === "apt-get" ? "run `apt-get update` first (the package lists may be empty)" : "",
+    });
+  }
+}
+
+async function sizeOf(dir: string): Promise<number> {
+  let total = 0;
+  for await (const e of Deno.readDir(dir)) {
+    const path = join(dir, e.name);
+    total += e.isDirectory ? await sizeOf(path) : (await Deno.stat(path)).size;
+  }
+  return total;
+}
+
+async function main(): Promise<number> {
+  const program = new Command("gpu-bundle")
+    .description("Build the offline GPU bench bundle (runtime, bench, Vulkan loader, run.sh)")
+    .option("--out <dir>", "bundle folder (replaced)", "dist/gpu_bundle")
+    .option(
+      "--xz-level <n>",
+      "xz preset for the runtime (9: smallest)",
+      parseIntFlag("--xz-level", 0),
+      9,
+    )
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
+  program.parse(Deno.args, { from: "user" });
+  const opts = program.opts<{ out: string; xzLevel: number }>();
+  if (opts.xzLevel > 9) throw new SaeSweepError("--xz-level expects 0..9", { exitCode: 2 });
+  const out = opts.out;
+  await Deno.remove(out, { recursive: true }).catch(() => {});
+  await Deno.mkdir(join(out, "vulkan"), { recursive: true });
+
+  console.error("bundling tasks/gpu_bench.ts and its npm dependencies into gpu_bench.js");
+  await exec(Deno.execPath(), [
+    "bundle",
+    `--config=${ROOT}deno.json`,
+    "--platform=deno",
+    "--minify",
+    "--output",
+    join(out, "gpu_bench.js"),
+    `${ROOT}tasks/gpu_bench.ts`,
+  ]);
+
+  console.error(`compressing the Deno ${Deno.version.deno} runtime (xz -${opts.xzLevel})`);
+  const runtime = await Deno.open(join(out, "deno.xz"), { write: true, create: true });
+  const xz = new Deno.Command("xz", {
+    args: [`-${opts.xzLevel}`, "-T0", "-c", Deno.execPath()],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  await xz.stdout.pipeTo(runtime.writable);
+  const xzStatus = await xz.status;
+  if (!xzStatus.success) throw new SaeSweepError(`xz failed (exit ${xzStatus.code})`);
+
+  console.error(`downloading ${VULKAN_PACKAGES.join(", ")} with apt-get download`);
+  await exec("apt-get", ["download", ...VULKAN_PACKAGES], { cwd: join(out, "vulkan") });
+
+  for (const name of PAYLOAD) {
+    await Deno.copyFile(`${ROOT}scripts/gpu_bundle/${name}`, join(out, name));
+  }
+  await Deno.chmod(join(out, "run.sh"), 0o755);
+
+  const bytes = await sizeOf(out);
+  const mib = (bytes / 1024 / 1024).toFixed(1);
+  if (bytes > LIMIT_BYTES) {
+    throw new SaeSweepError(`bundle ${out} is ${mib} MiB, over the 64 MiB limit`, {
+      hint: "use --xz-level 9",
+    });
+  }
+  const files = [];
+  for await (const e of Deno.readDir(out)) files.push(e.name);
+  console.log(`${out}: ${mib} MiB (${files.sort().join(", ")})`);
+  console.log(`run it there: bash ${basename(out)}/run.sh [--shapes d/f/batch,...] [--arch a,b]`);
+  return 0;
+}
+
+if (import.meta.main) runMain(main);
