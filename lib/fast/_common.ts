@@ -3,6 +3,7 @@
 // Shapes: B batch, D d_model, F latents.
 import type { KernelContext } from "./fast_kernel.ts";
 import { ActiveList } from "./active.ts";
+import { addRow, axpy } from "./_vec.ts";
 
 /** x - b_dec [B, D] when `subtract`, else x itself. */
 export function encoderInput(
@@ -14,21 +15,34 @@ export function encoderInput(
   const d = ctx.d;
   const bDec = ctx.params.b_dec;
   const out = ctx.ws.get(options.name ?? "xIn", options.b * d); // [B, D]
-  for (let r = 0; r < options.b; r++) {
-    const o = r * d;
-    for (let k = 0; k < d; k++) out[o + k] = x[o + k] - bDec[k];
-  }
+  out.set(x.subarray(0, options.b * d));
+  const neg = ctx.ws.get("negBDec", d);
+  for (let k = 0; k < d; k++) neg[k] = -bDec[k];
+  for (let r = 0; r < options.b; r++) addRow(neg, out, r * d, d);
   return out;
 }
 
-/** xIn [B, D] @ wT^T with wT [F, D] stored transposed: the raw encoder GEMM [B, F] (no bias). */
+/**
+ * xIn [B, D] @ wT^T (+ bias [F] on every row) with wT [F, D] stored transposed: the encoder
+ * pre-activations [B, F]. The bias is written first and the GEMM accumulates onto it, so no
+ * JavaScript pass touches the [B, F] buffer.
+ */
 export function encoderGemm(
   ctx: KernelContext,
   xIn: Float32Array,
-  options: { b: number; wT: Float32Array; name?: string },
+  options: { b: number; wT: Float32Array; bias?: Float32Array; name?: string },
 ): Float32Array {
-  const out = ctx.ws.get(options.name ?? "pre", options.b * ctx.f); // [B, F]
-  ctx.blas.sgemm(xIn, options.wT, { c: out, m: options.b, n: ctx.f, k: ctx.d, transB: true });
+  const { b, bias } = options;
+  const out = ctx.ws.get(options.name ?? "pre", b * ctx.f); // [B, F]
+  if (bias) { for (let r = 0; r < b; r++) out.set(bias, r * ctx.f); }
+  ctx.blas.sgemm(xIn, options.wT, {
+    c: out,
+    m: b,
+    n: ctx.f,
+    k: ctx.d,
+    transB: true,
+    beta: bias ? 1 : 0,
+  });
   return out;
 }
 
@@ -56,10 +70,9 @@ export function squaredErrorGrad(
 /** out[k] += sum_b m[b, k] for m [B, D]. */
 export function addColumnSums(m: Float32Array, out: Float32Array, b: number): void {
   const d = out.length;
-  for (let r = 0; r < b; r++) {
-    const o = r * d;
-    for (let k = 0; k < d; k++) out[k] += m[o + k];
-  }
+  const acc = new Float32Array(d);
+  for (let r = 0; r < b; r++) addRow(m.subarray(r * d, (r + 1) * d), acc, 0, d);
+  for (let k = 0; k < d; k++) out[k] += acc[k];
 }
 
 /** gBDec[k] -= sum_i gBias[i] wT[i, k]: the encoder-input path of b_dec (x - b_dec feeds W). */
@@ -68,13 +81,8 @@ export function subtractEncoderPath(
   options: { wT: Float32Array; gBias: Float32Array; d: number },
 ): void {
   const { wT, gBias, d } = options;
-  const acc = new Float64Array(d);
-  for (let i = 0; i < gBias.length; i++) {
-    const s = gBias[i];
-    if (s === 0) continue;
-    const o = i * d;
-    for (let k = 0; k < d; k++) acc[k] += s * wT[o + k];
-  }
+  const acc = new Float32Array(d);
+  for (let i = 0; i < gBias.length; i++) if (gBias[i] !== 0) axpy(gBias[i], wT, i * d, acc, 0, d);
   for (let k = 0; k < d; k++) gBDec[k] -= acc[k];
 }
 

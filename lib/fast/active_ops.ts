@@ -4,6 +4,7 @@
 // Shapes: B batch, D d_model, F latents, N active entries.
 import type { Blas } from "./blas.ts";
 import type { ActiveList } from "./active.ts";
+import { axpy, dot } from "./_vec.ts";
 
 export interface ActiveOpsOptions {
   /** Density of the active list above which the dense GEMM path is used (Infinity: never). */
@@ -62,11 +63,7 @@ export class ActiveOps {
     const { rowStart, col } = list;
     for (let r = 0; r < b; r++) {
       const o = r * d;
-      for (let j = rowStart[r]; j < rowStart[r + 1]; j++) {
-        const a = coef[j];
-        const wo = col[j] * d;
-        for (let k = 0; k < d; k++) out[o + k] += a * w[wo + k];
-      }
+      for (let j = rowStart[r]; j < rowStart[r + 1]; j++) axpy(coef[j], w, col[j] * d, out, o, d);
     }
   }
 
@@ -86,20 +83,7 @@ export class ActiveOps {
       for (let j = 0; j < list.n; j++) out[j] = s[row[j] * f + col[j]];
       return;
     }
-    for (let j = 0; j < list.n; j++) {
-      const ao = row[j] * d;
-      const wo = col[j] * d;
-      let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      let k = 0;
-      for (; k + 4 <= d; k += 4) {
-        s0 += a[ao + k] * w[wo + k];
-        s1 += a[ao + k + 1] * w[wo + k + 1];
-        s2 += a[ao + k + 2] * w[wo + k + 2];
-        s3 += a[ao + k + 3] * w[wo + k + 3];
-      }
-      for (; k < d; k++) s0 += a[ao + k] * w[wo + k];
-      out[j] = s0 + s1 + s2 + s3;
-    }
+    for (let j = 0; j < list.n; j++) out[j] = dot(a, row[j] * d, w, col[j] * d, d);
   }
 
   /** g[col_j, :] += coef[j] * src[row_j, :] for every entry; src [B, D], g [F, D]. */
@@ -128,9 +112,51 @@ export class ActiveOps {
       const go = i * d;
       for (let p = colStart[i]; p < end; p++) {
         const j = order[p];
-        const a = coef[j];
-        const so = row[j] * d;
-        for (let k = 0; k < d; k++) g[go + k] += a * src[so + k];
+        axpy(coef[j], src, row[j] * d, g, go, d);
+      }
+    }
+  }
+
+  /**
+   * The fused backward pass of a decoder-encoder pair over one list, per entry j = (b, i):
+   * grad[j] = dy[b, :] . w[i, :] + (add?.[i] ?? 0); gW[i, :] += val[j] dy[b, :];
+   * gSrc[i, :] += grad[j] src[b, :]. Sparse: one pass grouped by latent, each entry's dy and src
+   * rows read once while the latent's rows of w, gW and gSrc stay in cache.
+   */
+  backward(
+    list: ActiveList,
+    options: {
+      dy: Float32Array;
+      w: Float32Array;
+      gW: Float32Array;
+      src: Float32Array;
+      gSrc: Float32Array;
+      d: number;
+      add?: Float32Array;
+    },
+  ): void {
+    const { dy, w, gW, src, gSrc, d, add } = options;
+    if (list.density() > this.#denseAbove) {
+      this.accumulate(list, list.val, { src: dy, g: gW, d });
+      this.dots(list, { a: dy, w, d, out: list.grad });
+      if (add) { for (let j = 0; j < list.n; j++) list.grad[j] += add[list.col[j]]; }
+      this.accumulate(list, list.grad, { src, g: gSrc, d });
+      return;
+    }
+    this.calls += 3;
+    const { colStart, order } = list.byColumn();
+    const { row, val, grad } = list;
+    for (let i = 0; i < list.cols; i++) {
+      const end = colStart[i + 1];
+      const io = i * d;
+      const a = add ? add[i] : 0;
+      for (let p = colStart[i]; p < end; p++) {
+        const j = order[p];
+        const bo = row[j] * d;
+        const g = dot(dy, bo, w, io, d) + a;
+        grad[j] = g;
+        axpy(val[j], dy, bo, gW, io, d);
+        axpy(g, src, bo, gSrc, io, d);
       }
     }
   }

@@ -1,16 +1,15 @@
 // Host-side optimiser pieces of the fast engine, the same maths as lib/train/tfjs_engine.ts:
 // Adam with bias correction, decoder-gradient projection, row renormalisation, gradient norm.
 // Shapes: F latents, D d_model.
+import { axpy, dot, scaleRow } from "./_vec.ts";
 
 /** g[i, :] -= (g[i, :] . w[i, :]) w[i, :] for every row: removes the component along each row. */
 export function projectRows(g: Float32Array, w: Float32Array, d: number): void {
   const rows = g.length / d;
   for (let r = 0; r < rows; r++) {
     const o = r * d;
-    let dot = 0;
-    for (let k = 0; k < d; k++) dot += g[o + k] * w[o + k];
-    if (dot === 0) continue;
-    for (let k = 0; k < d; k++) g[o + k] -= dot * w[o + k];
+    const gw = dot(g, o, w, o, d);
+    if (gw !== 0) axpy(-gw, w, o, g, o, d);
   }
 }
 
@@ -19,10 +18,8 @@ export function normalizeRows(w: Float32Array, d: number): void {
   const rows = w.length / d;
   for (let r = 0; r < rows; r++) {
     const o = r * d;
-    let ss = 0;
-    for (let k = 0; k < d; k++) ss += w[o + k] * w[o + k];
-    const inv = 1 / Math.max(Math.fround(Math.sqrt(ss)), 1e-12);
-    for (let k = 0; k < d; k++) w[o + k] *= inv;
+    const norm = Math.fround(Math.sqrt(dot(w, o, w, o, d)));
+    scaleRow(1 / Math.max(norm, 1e-12), w, o, d);
   }
 }
 
@@ -46,28 +43,30 @@ export interface AdamOptions {
   scale: number;
 }
 
-/** One Adam update of p in place from gradient g, updating the moments m and v. */
+/**
+ * One Adam update of p in place from gradient g, updating the moments m and v:
+ * p -= lr (m / c1) / (sqrt(v / c2) + eps), with the constant divisions folded out of the loop.
+ */
 export function adamUpdate(p: Float32Array, g: Float32Array, options: AdamOptions): void {
   const { m, v, beta1, beta2, c1, c2, lr, eps, scale } = options;
   const a1 = 1 - beta1;
   const a2 = 1 - beta2;
+  const step = lr / c1;
+  const ic2 = 1 / c2;
   const n = p.length;
   if (beta1 === 0) {
     for (let i = 0; i < n; i++) {
       const gi = g[i] * scale;
       m[i] = gi;
-      const vi = beta2 * v[i] + a2 * gi * gi;
-      v[i] = vi;
-      p[i] -= lr * ((m[i] / c1) / (Math.sqrt(v[i] / c2) + eps));
+      v[i] = beta2 * v[i] + a2 * gi * gi;
+      p[i] -= (step * m[i]) / (Math.sqrt(v[i] * ic2) + eps);
     }
     return;
   }
   for (let i = 0; i < n; i++) {
     const gi = g[i] * scale;
-    const mi = beta1 * m[i] + a1 * gi;
-    const vi = beta2 * v[i] + a2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    p[i] -= lr * ((m[i] / c1) / (Math.sqrt(v[i] / c2) + eps));
+    m[i] = beta1 * m[i] + a1 * gi;
+    v[i] = beta2 * v[i] + a2 * gi * gi;
+    p[i] -= (step * m[i]) / (Math.sqrt(v[i] * ic2) + eps);
   }
 }

@@ -258,17 +258,16 @@ export class FastEngine implements Engine {
   dispose(): void {}
 }
 
-/** sum over b, d of (x[b, d] - mean_b x[., d])^2 for x [B, D]. */
+/** sum over b, d of (x[b, d] - mean_b x[., d])^2 for x [B, D] (flat loops: see _vec.ts). */
 function batchSpread(x: Float32Array, b: number, d: number): number {
   const mean = new Float64Array(d);
-  for (let r = 0; r < b; r++) for (let k = 0; k < d; k++) mean[k] += x[r * d + k];
+  const n = b * d;
+  for (let i = 0, k = 0; i < n; i++, k = k + 1 === d ? 0 : k + 1) mean[k] += x[i];
   for (let k = 0; k < d; k++) mean[k] /= b;
   let s = 0;
-  for (let r = 0; r < b; r++) {
-    for (let k = 0; k < d; k++) {
-      const e = x[r * d + k] - mean[k];
-      s += e * e;
-    }
+  for (let i = 0, k = 0; i < n; i++, k = k + 1 === d ? 0 : k + 1) {
+    const e = x[i] - mean[k];
+    s += e * e;
   }
   return s;
 }

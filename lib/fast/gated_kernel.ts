@@ -37,23 +37,40 @@ function forward(
   const bGate = ctx.params.b_gate;
   const bMag = ctx.params.b_mag;
   list.reset(b, f);
-  let n = 0;
+  const row = { r: 0, f, bGate, bMag, scale, raw, list };
   for (let r = 0; r < b; r++) {
     list.startRow(r);
-    const o = r * f;
-    for (let i = 0; i < f; i++) {
-      const gi = g[o + i];
-      const gate = fround(gi + bGate[i]);
-      if (gate > 0) {
-        const mag = fround(fround(gi * scale[i]) + bMag[i]);
-        list.push(r, i, mag > 0 ? mag : 0, gate);
-        if (raw) raw[n] = gi;
-        n++;
-      }
-    }
+    row.r = r;
+    scanRow(g, row);
   }
   list.finish();
   return xIn;
+}
+
+/** One row: appends the open-gate entries, recording xIn W_gate in `raw` at the same index. */
+function scanRow(
+  g: Float32Array,
+  row: {
+    r: number;
+    f: number;
+    bGate: Float32Array;
+    bMag: Float32Array;
+    scale: Float32Array;
+    raw: Float32Array | null;
+    list: ActiveList;
+  },
+): void {
+  const { r, f, bGate, bMag, scale, raw, list } = row;
+  const o = r * f;
+  for (let i = 0; i < f; i++) {
+    const gi = g[o + i];
+    const gate = fround(gi + bGate[i]);
+    if (gate > 0) {
+      const mag = fround(fround(gi * scale[i]) + bMag[i]);
+      const j = list.push(r, i, mag > 0 ? mag : 0, gate);
+      if (raw) raw[j] = gi;
+    }
+  }
 }
 
 function magScale(ctx: KernelContext): Float32Array {

@@ -33,6 +33,23 @@ function inKernel(z: number, theta: number, eps: number): boolean {
   return u > -0.5 && u < 0.5;
 }
 
+/** One row of the forward pass over pi [F]: active where pi > theta, near where K != 0. */
+function scanRow(
+  pre: Float32Array,
+  o: number,
+  row: { r: number; f: number; theta: Float32Array; eps: number },
+  act: ActiveList,
+  near: ActiveList | undefined,
+): void {
+  const { r, f, theta, eps } = row;
+  for (let i = 0; i < f; i++) {
+    const pi = pre[o + i];
+    const th = theta[i];
+    if (pi > th) act.push(r, i, pi);
+    if (near && Math.abs(pi - th) < eps && inKernel(pi, th, eps)) near.push(r, i, pi);
+  }
+}
+
 /** Fills `act` with pi > theta entries (val = pi) and `near` with K != 0 entries (val = pi). */
 function forward(
   ctx: KernelContext,
@@ -41,20 +58,14 @@ function forward(
 ): void {
   const { b, theta, act, near } = options;
   const f = ctx.f;
-  const bEnc = ctx.params.b_enc;
-  const eps = ctx.sae.jumprelu.bandwidth;
+  const row = { r: 0, f, theta, eps: ctx.sae.jumprelu.bandwidth };
   act.reset(b, f);
   near?.reset(b, f);
   for (let r = 0; r < b; r++) {
     act.startRow(r);
     near?.startRow(r);
-    const o = r * f;
-    for (let i = 0; i < f; i++) {
-      const pi = fround(pre[o + i] + bEnc[i]);
-      const th = theta[i];
-      if (pi > th) act.push(r, i, pi);
-      if (near && Math.abs(pi - th) < eps && inKernel(pi, th, eps)) near.push(r, i, pi);
-    }
+    row.r = r;
+    scanRow(pre, r * f, row, act, near);
   }
   act.finish();
   near?.finish();
@@ -71,7 +82,7 @@ export const jumpreluKernel: FastKernel = {
     const near = activeList(ctx, "near");
     const theta = thresholds(ctx);
     const xIn = encoderInput(ctx, x, { b, subtract: sae.pre_encoder_bias }); // [B, D]
-    const pre = encoderGemm(ctx, xIn, { b, wT: params.W_enc }); // [B, F]
+    const pre = encoderGemm(ctx, xIn, { b, wT: params.W_enc, bias: params.b_enc }); // pi [B, F]
     forward(ctx, pre, { b, theta, act, near });
 
     // Reconstruction and its gradient.
@@ -109,9 +120,14 @@ export const jumpreluKernel: FastKernel = {
 
     const forwardEnd = performance.now();
     // Backward: f = pi * H(pi - theta), d f / d pi = H, so d pi = d f on active entries.
-    ops.accumulate(act, act.val, { src: dxHat, g: grads.W_dec, d });
-    ops.dots(act, { a: dxHat, w: params.W_dec, d, out: act.grad });
-    ops.accumulate(act, act.grad, { src: xIn, g: grads.W_enc, d });
+    ops.backward(act, {
+      dy: dxHat,
+      w: params.W_dec,
+      gW: grads.W_dec,
+      src: xIn,
+      gSrc: grads.W_enc,
+      d,
+    });
     addByColumn(act, act.grad, grads.b_enc);
     addColumnSums(dxHat, grads.b_dec, b);
     if (sae.pre_encoder_bias) {
@@ -135,7 +151,12 @@ export const jumpreluKernel: FastKernel = {
   encode(ctx, x, n) {
     const theta = thresholds(ctx);
     const xIn = encoderInput(ctx, x, { b: n, subtract: ctx.sae.pre_encoder_bias, name: "encXIn" });
-    const pre = encoderGemm(ctx, xIn, { b: n, wT: ctx.params.W_enc, name: "encPre" });
+    const pre = encoderGemm(ctx, xIn, {
+      b: n,
+      wT: ctx.params.W_enc,
+      bias: ctx.params.b_enc,
+      name: "encPre",
+    });
     const act = new ActiveList();
     forward(ctx, pre, { b: n, theta, act });
     const xHat = new Float32Array(n * ctx.d);

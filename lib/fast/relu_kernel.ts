@@ -3,6 +3,7 @@
 // Shapes: B batch, D d_model, F latents.
 import type { FastKernel, KernelContext } from "./fast_kernel.ts";
 import type { ActiveList } from "./active.ts";
+import { axpy, dot } from "./_vec.ts";
 import {
   activeList,
   addByColumn,
@@ -12,8 +13,6 @@ import {
   squaredErrorGrad,
 } from "./_common.ts";
 
-const fround = Math.fround;
-
 /** f = ReLU(x W_enc + b_enc) as an active list (val = f). */
 function forward(
   ctx: KernelContext,
@@ -22,19 +21,27 @@ function forward(
   list: ActiveList,
   name: string,
 ): void {
-  const pre = encoderGemm(ctx, x, { b, wT: ctx.params.W_enc, name }); // [B, F]
-  const bEnc = ctx.params.b_enc;
+  const pre = encoderGemm(ctx, x, { b, wT: ctx.params.W_enc, bias: ctx.params.b_enc, name }); // [B, F]
   const f = ctx.f;
   list.reset(b, f);
   for (let r = 0; r < b; r++) {
     list.startRow(r);
-    const o = r * f;
-    for (let i = 0; i < f; i++) {
-      const v = fround(pre[o + i] + bEnc[i]);
-      if (v > 0) list.push(r, i, v);
-    }
+    scanRow(pre, r, { f, list });
   }
   list.finish();
+}
+
+function scanRow(
+  pre: Float32Array,
+  r: number,
+  options: { f: number; list: ActiveList },
+): void {
+  const { f, list } = options;
+  const o = r * f;
+  for (let i = 0; i < f; i++) {
+    const v = pre[o + i];
+    if (v > 0) list.push(r, i, v);
+  }
 }
 
 /** ||W_dec[i, :]|| for every latent, float32. */
@@ -42,11 +49,7 @@ function rowNorms(ctx: KernelContext): Float32Array {
   const { d, f } = ctx;
   const w = ctx.params.W_dec;
   const norms = ctx.ws.get("decNorms", f);
-  for (let i = 0; i < f; i++) {
-    let ss = 0;
-    for (let k = 0; k < d; k++) ss += w[i * d + k] * w[i * d + k];
-    norms[i] = Math.sqrt(ss);
-  }
+  for (let i = 0; i < f; i++) norms[i] = Math.sqrt(dot(w, i * d, w, i * d, d));
   return norms;
 }
 
@@ -72,18 +75,24 @@ export const reluKernel: FastKernel = {
     const forwardEnd = performance.now();
 
     // d f = dxHat . W_dec[i] + lambda n_i / B on active entries (ReLU' = 1 there).
-    ops.dots(act, { a: dxHat, w: params.W_dec, d, out: act.grad });
-    for (let j = 0; j < act.n; j++) act.grad[j] += (lambda * norms[act.col[j]]) / b;
-    ops.accumulate(act, act.val, { src: dxHat, g: grads.W_dec, d });
+    const add = ctx.ws.get("reluAdd", f); // lambda n_i / B
+    for (let i = 0; i < f; i++) add[i] = (lambda * norms[i]) / b;
+    ops.backward(act, {
+      dy: dxHat,
+      w: params.W_dec,
+      gW: grads.W_dec,
+      src: x,
+      gSrc: grads.W_enc,
+      d,
+      add,
+    });
     // Norm path: d n_i / d W_dec[i] = W_dec[i] / n_i, weighted by lambda / B sum_b f.
     const gDec = grads.W_dec;
     const w = params.W_dec;
     for (let i = 0; i < f; i++) {
       if (fSum[i] === 0) continue;
-      const c = (lambda * fSum[i]) / b / norms[i];
-      for (let k = 0; k < d; k++) gDec[i * d + k] += c * w[i * d + k];
+      axpy((lambda * fSum[i]) / b / norms[i], w, i * d, gDec, i * d, d);
     }
-    ops.accumulate(act, act.grad, { src: x, g: grads.W_enc, d });
     addByColumn(act, act.grad, grads.b_enc);
     addColumnSums(dxHat, grads.b_dec, b);
     return { terms: [sse / b, sparsity], sse, forwardEnd };

@@ -61,13 +61,14 @@ const HIGH = new Uint32Array(65536);
 const LOW = new Uint32Array(65536);
 
 /**
- * k-th largest value of a non-negative float32 array (1 <= k <= a.length). Non-negative floats
- * order like their bit patterns, so two 16-bit histogram passes find it exactly.
+ * k-th largest value of max(a, 0) for a float32 array (1 <= k <= a.length): negative entries
+ * count as zeros. Non-negative floats order like their bit patterns, so two 16-bit histogram
+ * passes find it exactly.
  */
 export function globalKth(a: Float32Array, k: number): number {
   const bits = new Uint32Array(a.buffer, a.byteOffset, a.length);
   HIGH.fill(0);
-  for (let i = 0; i < bits.length; i++) HIGH[bits[i] >>> 16]++;
+  for (let i = 0; i < bits.length; i++) HIGH[bits[i] >= 0x80000000 ? 0 : bits[i] >>> 16]++;
   let seen = 0;
   let hi = 65535;
   for (; hi > 0; hi--) {
@@ -75,7 +76,10 @@ export function globalKth(a: Float32Array, k: number): number {
     seen += HIGH[hi];
   }
   LOW.fill(0);
-  for (let i = 0; i < bits.length; i++) if (bits[i] >>> 16 === hi) LOW[bits[i] & 0xffff]++;
+  for (let i = 0; i < bits.length; i++) {
+    const v = bits[i] >= 0x80000000 ? 0 : bits[i];
+    if (v >>> 16 === hi) LOW[v & 0xffff]++;
+  }
   let lo = 65535;
   for (; lo > 0; lo--) {
     if (seen + LOW[lo] >= k) break;

@@ -25,20 +25,32 @@ interface TopKOptions {
   dead_tokens: number;
 }
 
-/** r = ReLU(xIn W_enc + b_enc) [B, F], computed in place of the GEMM output. */
-function reluPre(ctx: KernelContext, x: Float32Array, b: number, name: string): Float32Array {
+/**
+ * Encoder pre-activations xIn W_enc + b_enc [B, F]. ReLU is never materialised: selection treats
+ * negative entries as the zeros ReLU would make them (a [B, F] write pass after the GEMM costs
+ * more than the selection itself).
+ */
+function encoderPre(ctx: KernelContext, x: Float32Array, b: number, name: string): Float32Array {
   const xIn = encoderInput(ctx, x, { b, subtract: ctx.sae.pre_encoder_bias, name: `${name}XIn` });
-  const r = encoderGemm(ctx, xIn, { b, wT: ctx.params.W_enc, name: `${name}Pre` }); // [B, F]
-  const bEnc = ctx.params.b_enc;
-  const f = ctx.f;
-  for (let row = 0; row < b; row++) {
-    const o = row * f;
-    for (let i = 0; i < f; i++) {
-      const v = fround(r[o + i] + bEnc[i]);
-      r[o + i] = v > 0 ? v : 0;
-    }
+  return encoderGemm(ctx, xIn, {
+    b,
+    wT: ctx.params.W_enc,
+    bias: ctx.params.b_enc,
+    name: `${name}Pre`,
+  });
+}
+
+/** Appends the entries of row `row` (offset o) with v >= kth and v > 0. */
+function keepRow(
+  r: Float32Array,
+  o: number,
+  options: { row: number; f: number; kth: number; list: ActiveList },
+): void {
+  const { row, f, kth, list } = options;
+  for (let i = 0; i < f; i++) {
+    const v = r[o + i];
+    if (v >= kth && v > 0) list.push(row, i, v);
   }
-  return r;
 }
 
 /** Fills `list` with the kept entries of r: k per row, or k * B over the batch. */
@@ -54,12 +66,9 @@ function select(
   const global = batch ? globalKth(r, Math.min(k * b, r.length)) : 0;
   for (let row = 0; row < b; row++) {
     const o = row * f;
-    const kth = batch ? global : rowKth(r, o, { length: f, k, heap });
+    const kth = batch ? global : Math.max(rowKth(r, o, { length: f, k, heap }), 0);
     list.startRow(row);
-    for (let i = 0; i < f; i++) {
-      const v = r[o + i];
-      if (v >= kth && v > 0) list.push(row, i, v);
-    }
+    keepRow(r, o, { row, f, kth, list });
   }
   list.finish();
 }
@@ -77,7 +86,7 @@ function selectAux(
   for (let row = 0; row < b; row++) {
     const o = row * f;
     // Non-dead entries count as zeros: with fewer dead latents than k the k-th value is 0.
-    const kth = nDead < k ? 0 : indexedKth(r, dead, { offset: o, n: nDead, k, heap });
+    const kth = nDead < k ? 0 : Math.max(indexedKth(r, dead, { offset: o, n: nDead, k, heap }), 0);
     list.startRow(row);
     for (let j = 0; j < nDead; j++) {
       const i = dead[j];
@@ -97,7 +106,7 @@ function makeTopKKernel(batch: boolean): FastKernel {
       const { d, f, params, grads, ops, sae } = ctx;
       const opts = options(ctx);
       const act = ctx.latents;
-      const r = reluPre(ctx, x, b, "step");
+      const r = encoderPre(ctx, x, b, "step"); // [B, F], ReLU implicit
       select(ctx, r, { b, k: sae.target_l0, batch, list: act });
 
       const xHat = ctx.ws.get("xHat", b * d); // [B, D]
@@ -145,10 +154,15 @@ function makeTopKKernel(batch: boolean): FastKernel {
       }
 
       const forwardEnd = performance.now();
-      ops.accumulate(act, act.val, { src: dxHat, g: grads.W_dec, d });
-      ops.dots(act, { a: dxHat, w: params.W_dec, d, out: act.grad });
       const xIn = sae.pre_encoder_bias ? ctx.ws.get("stepXIn", b * d) : x;
-      ops.accumulate(act, act.grad, { src: xIn, g: grads.W_enc, d });
+      ops.backward(act, {
+        dy: dxHat,
+        w: params.W_dec,
+        gW: grads.W_dec,
+        src: xIn,
+        gSrc: grads.W_enc,
+        d,
+      });
       addByColumn(act, act.grad, grads.b_enc);
       if (auxList.n > 0) {
         ops.accumulate(auxList, auxList.grad, { src: xIn, g: grads.W_enc, d });
@@ -162,7 +176,7 @@ function makeTopKKernel(batch: boolean): FastKernel {
     },
 
     encode(ctx, x, n) {
-      const r = reluPre(ctx, x, n, "enc");
+      const r = encoderPre(ctx, x, n, "enc");
       const list = activeList(ctx, "encode");
       if (batch) {
         const theta = Math.max(ctx.state.threshold[0], 0);
