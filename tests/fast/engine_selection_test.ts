@@ -1,0 +1,65 @@
+// createEngine() picks the fast CPU engine on the cpu/wasm tfjs backends when OpenBLAS loads, the
+// tfjs reference engine with `reference: true`, and says why when the fast path is unavailable.
+import assert from "node:assert/strict";
+import { createEngine, fastPathUnavailable } from "../../lib/train/create_engine.ts";
+import { FastEngine } from "../../lib/fast/fast_engine.ts";
+import { TfjsEngine } from "../../lib/train/tfjs_engine.ts";
+import { loadBlas } from "../../lib/fast/blas.ts";
+import { ARCHITECTURES } from "../../lib/spec/schema.ts";
+import { makeCase } from "./_case.ts";
+import { useBackend } from "../_tf.ts";
+
+const CI = Boolean(Deno.env.get("CI"));
+
+for (const backend of ["cpu", "wasm"] as const) {
+  Deno.test(`createEngine() uses the fast engine for every architecture on ${backend} when OpenBLAS loads`, async () => {
+    await useBackend(backend);
+    const { blas, reason } = loadBlas();
+    if (!blas) {
+      assert.ok(
+        !CI,
+        `OpenBLAS is required under CI (apt-get install libopenblas0-pthread): ${reason}`,
+      );
+      return;
+    }
+    for (const arch of ARCHITECTURES) {
+      const c = makeCase(arch);
+      assert.equal(fastPathUnavailable(c.arch), null);
+      const engine = createEngine(c.arch, c.init, { sae: c.sae, adamEps: 1e-8, gradClip: null });
+      assert.ok(engine instanceof FastEngine, `${arch} on ${backend}: ${engine.backend}`);
+      assert.equal(engine.backend, "cpu-openblas");
+      engine.dispose();
+      const ref = createEngine(c.arch, c.init, {
+        sae: c.sae,
+        adamEps: 1e-8,
+        gradClip: null,
+        reference: true,
+      });
+      assert.ok(ref instanceof TfjsEngine);
+      assert.equal(ref.backend, backend);
+      ref.dispose();
+    }
+  });
+}
+
+Deno.test("fastPathUnavailable() names the missing library when SAESWEEP_BLAS points nowhere", async () => {
+  // The library is loaded once per process, so check the message through a child process.
+  const code = `
+    import * as tf from "@tensorflow/tfjs";
+    import { fastPathUnavailable } from "./lib/train/create_engine.ts";
+    import { getArchitecture } from "./lib/sae/registry.ts";
+    await tf.setBackend("cpu");
+    console.log(fastPathUnavailable(getArchitecture("jumprelu")));
+  `;
+  const root = new URL("../../", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--config", `${root}deno.json`, code],
+    cwd: root,
+    env: { SAESWEEP_BLAS: "/nonexistent/libopenblas.so.0" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.match(text, /nonexistent|no CBLAS library found|ffi permission/, text);
+  assert.match(text, /libopenblas0-pthread|ffi/);
+});
