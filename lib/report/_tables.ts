@@ -59,7 +59,9 @@ export function comparisonTables(model: ReportModel): ComparisonTable[] {
         const cell = (s: string) => {
           const r = at.find((x) => x.series === s);
           if (!r) return c("-");
-          return r.value === null ? c(r.note) : c(num(r.value), { strong: r.winner });
+          if (r.value === null) return c(r.note);
+          const shown = r.note ? `${num(r.value)} (${r.note})` : num(r.value);
+          return c(shown, { strong: r.winner });
         };
         const gap = (s: string) => c(signedPct(at.find((x) => x.series === s)?.jumprelu_gap));
         return [

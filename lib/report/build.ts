@@ -113,7 +113,13 @@ export async function buildReport(
       groupBy: "series",
       yOrder: metricInfo(m).better === "lower" ? "min" : "max",
     });
-    comparison.push(...compareAtTargets(frontiers[m], { targets: targetL0s, metric: m }));
+    comparison.push(
+      ...compareAtTargets(frontiers[m], {
+        targets: targetL0s,
+        metric: m,
+        snap: settings.l0Tolerance,
+      }),
+    );
   }
   const series = sortSeries(
     runs.map((r) => String(r.series)),

@@ -34,6 +34,27 @@ export interface CompareOptions {
   x?: string;
   /** Column of the metric (default `<metric>_mean`). */
   y?: string;
+  /**
+   * Relative L0 distance within which a target just outside a series' measured range is read off
+   * the nearest end point instead of being left empty (e.g. TopK at target 32 measured at L0
+   * 31.98). 0 (the default) never does this; the note says when it happened.
+   */
+  snap?: number;
+}
+
+/** The end point of `points` within `snap` (relative) of `target`, if any. */
+function nearEnd(
+  points: readonly Record<string, unknown>[],
+  target: number,
+  options: { x: string; y: string; snap: number },
+): { x: number; y: number } | null {
+  const range = measuredRange(points, options);
+  if (range === null) return null;
+  const end = target < range[0] ? range[0] : range[1];
+  if (Math.abs(end / target - 1) > options.snap) return null;
+  const ys = points.filter((p) => p[options.x] === end).map((p) => p[options.y])
+    .filter((v): v is number => typeof v === "number" && Number.isFinite(v));
+  return ys.length ? { x: end, y: Math.min(...ys) } : null;
 }
 
 /**
@@ -55,8 +76,12 @@ export function compareAtTargets(
     for (const target of [...options.targets].sort((a, b) => a - b)) {
       const rows: ComparisonRow[] = series.map((s) => {
         const points = inPanel.filter((r) => r.series === s);
-        const value = interpolateAt(points, target, { x, y });
+        const interpolated = interpolateAt(points, target, { x, y });
         const range = measuredRange(points, { x, y });
+        const snapped = interpolated === null && options.snap
+          ? nearEnd(points, target, { x, y, snap: options.snap })
+          : null;
+        const value = interpolated ?? snapped?.y ?? null;
         return {
           metric: options.metric,
           panel,
@@ -65,7 +90,9 @@ export function compareAtTargets(
           architecture: String(points[0].architecture),
           experiment: String(points[0].experiment),
           value,
-          note: value !== null
+          note: snapped
+            ? `nearest run, L0 ${formatL0(snapped.x)}`
+            : value !== null
             ? ""
             : range === null
             ? "no finished runs"

@@ -49,3 +49,24 @@ Deno.test("l0Accuracy() flags finished runs outside the relative tolerance", () 
     ["b", 0.03125, false],
   ]);
 });
+
+Deno.test("compareAtTargets() reads a target just outside the range off the nearest run, and says so", () => {
+  const frontier = [
+    { series: "topk", panel: "", architecture: "topk", experiment: "e", l0_mean: 8, fvu_mean: 0.3 },
+    {
+      series: "topk",
+      panel: "",
+      architecture: "topk",
+      experiment: "e",
+      l0_mean: 31.98,
+      fvu_mean: 0.05,
+    },
+  ];
+  const strict = compareAtTargets(frontier, { targets: [32], metric: "fvu" });
+  strictEqual(strict[0].value, null);
+  const snapped = compareAtTargets(frontier, { targets: [32, 40], metric: "fvu", snap: 0.1 });
+  strictEqual(snapped[0].value, 0.05);
+  strictEqual(snapped[0].note, "nearest run, L0 32");
+  // 40 is 20% beyond the last run: still no value.
+  strictEqual(snapped[1].value, null);
+});
