@@ -2,6 +2,8 @@
 // tfjs-node, when installed), then a hardware WebGPU adapter, then wasm; a software (fallback)
 // WebGPU adapter is used only when asked for by name. The one place that knows backend names.
 import * as tf from "@tensorflow/tfjs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
 import type { BackendName } from "../spec/schema.ts";
 import { BackendUnavailableError } from "../errors.ts";
 import type { BackendChoice } from "./choice.ts";
@@ -41,9 +43,26 @@ interface WebGpuProbe {
   reason?: string;
 }
 
+/**
+ * Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" on every start without a
+ * private runtime directory; give the process one (0700, under the temp dir) when it has none.
+ */
+function ensureRuntimeDir(): void {
+  try {
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+    const dir = join(tmpdir(), `saesweep-xdg-${Deno.uid() ?? "user"}`);
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.chmodSync(dir, 0o700);
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // Without env or write permission Mesa only warns; nothing else depends on it.
+  }
+}
+
 async function probeWebGpu(): Promise<WebGpuProbe> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
   if (!gpu) return { available: false, reason: "this Deno has no navigator.gpu" };
+  ensureRuntimeDir();
   const adapter = await gpu.requestAdapter();
   if (!adapter) {
     return { available: false, reason: "no WebGPU adapter (no GPU driver or Vulkan loader)" };

@@ -1,0 +1,40 @@
+// The L0 controller on real training: each penalty architecture, trained on a small synthetic
+// problem with only a target L0 given, ends with a held-out L0 near that target.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadExperiment } from "../../lib/spec/load.ts";
+import { expandSweep } from "../../lib/sweep/expand.ts";
+import { trainRun } from "../../lib/train/train_run.ts";
+
+const SPEC = `
+name: controller
+data: {source: synthetic, d_model: 16, n_features: 64, mean_active: 4}
+sae: {width: 64, jumprelu: {threshold_param: linear, lambda: 0.01}, relu: {lambda: 0.1}, gated: {lambda: 0.1}}
+train:
+  tokens: 204800
+  batch_size: 256
+  lr: 0.003
+  lr_warmup_steps: 20
+  lr_decay_start: 0.85
+  log_every: 50
+  checkpoint_every: 1000
+  lambda: {interval: 10, freeze_at: 0.85}
+eval: {tokens: 4096}
+sweep:
+  sae.architecture: [jumprelu, relu, gated]
+  sae.target_l0: [6]
+`;
+
+Deno.test("the L0 controller brings every penalty architecture within 15% of its target", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "spec.yaml");
+  await Deno.writeTextFile(path, SPEC);
+  for (const plan of expandSweep(await loadExperiment(path), { outDir: dir })) {
+    const s = await trainRun(plan);
+    assert.ok(
+      Math.abs(s.l0_rel_error) <= 0.15,
+      `${s.architecture}: held-out L0 ${s.l0} for target ${s.l0_target}`,
+    );
+    assert.ok(s.lambda !== null && s.lambda > 0);
+  }
+});
