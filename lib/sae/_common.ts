@@ -3,7 +3,8 @@
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../data/rng.ts";
-import type { HostTensor } from "./types.ts";
+import type { HostTensor, HostTensors, TensorMap } from "./types.ts";
+import { matMul } from "./ste.ts";
 
 /** W_dec [F, D] He-uniform (fan-in F), then every row scaled to unit norm (Gemma Scope §3.2). */
 export function initDecoder(f: number, d: number, rng: Rng): HostTensor {
@@ -72,4 +73,28 @@ export function foldEncoderBias(
 
 export function scaleHost(t: HostTensor, s: number): HostTensor {
   return { shape: t.shape, data: t.data.map((v) => v * s) };
+}
+
+/** The usual parameters: W_dec He-uniform with unit rows, W_enc = W_dec^T, zero biases. */
+export function initLinearSae(d: number, f: number, rng: Rng): HostTensors {
+  const wDec = initDecoder(f, d, rng);
+  return { W_enc: transposeHost(wDec), b_enc: zerosHost(f), W_dec: wDec, b_dec: zerosHost(d) };
+}
+
+/** x_hat = f W_dec + b_dec [B, D]. */
+export function linearDecode(params: TensorMap, f: tf.Tensor2D): tf.Tensor2D {
+  return tf.add(matMul(f, params.W_dec as tf.Tensor2D), params.b_dec) as tf.Tensor2D;
+}
+
+/** W_enc, b_enc, W_dec, b_dec in raw units (scale folded in, see foldEncoderBias). */
+export function exportLinearSae(
+  params: HostTensors,
+  options: { scale: number; preEncoderBias: boolean },
+): HostTensors {
+  return {
+    W_enc: params.W_enc,
+    b_enc: foldEncoderBias(params.b_enc, params.W_enc, params.b_dec, options),
+    W_dec: params.W_dec,
+    b_dec: scaleHost(params.b_dec, options.scale),
+  };
 }

@@ -3,19 +3,9 @@
 // threshold, so inference (and the export) is a JumpReLU with that threshold for every latent.
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
-import { matMul } from "./ste.ts";
 import type { Architecture } from "./types.ts";
-import {
-  foldEncoderBias,
-  fullHost,
-  initDecoder,
-  reconstructionLoss,
-  scaleHost,
-  transposeHost,
-  zerosHost,
-} from "./_common.ts";
-import { topkSelect } from "./ste.ts";
-import { auxK, auxKLoss, reluPre, tickSinceFired } from "./topk.ts";
+import { exportLinearSae, fullHost, initLinearSae, linearDecode, zerosHost } from "./_common.ts";
+import { reluPre, tickSinceFired, topkFamilyLoss } from "./topk.ts";
 
 export const batchtopk: Architecture = {
   name: "batchtopk",
@@ -25,28 +15,15 @@ export const batchtopk: Architecture = {
   decoderParam: "W_dec",
 
   init({ d, f }, { rng }) {
-    const wDec = initDecoder(f, d, rng);
     return {
-      params: { W_enc: transposeHost(wDec), b_enc: zerosHost(f), W_dec: wDec, b_dec: zerosHost(d) },
+      params: initLinearSae(d, f, rng),
       // threshold < 0 means "no estimate yet".
       state: { since_fired: zerosHost(f), threshold: fullHost(-1, 1) },
     };
   },
 
   loss(params, state, x, { sae }) {
-    const r = reluPre(params, x, sae);
-    const f = topkSelect(r, sae.target_l0, { batch: true });
-    const wDec = params.W_dec as tf.Tensor2D;
-    const xHat = tf.add(matMul(f, wDec), params.b_dec) as tf.Tensor2D;
-    const recon = reconstructionLoss(x, xHat);
-    const aux = auxKLoss(r, x, xHat, {
-      wDec,
-      sinceFired: state.since_fired,
-      deadTokens: sae.batchtopk.dead_tokens,
-      k: auxK(sae.batchtopk, x.shape[1]),
-      alpha: sae.batchtopk.aux_alpha,
-    });
-    return { total: tf.add(recon, aux) as tf.Scalar, terms: { recon, aux }, f, xHat };
+    return topkFamilyLoss(params, state, x, { sae, batch: true, aux: sae.batchtopk });
   },
 
   encode(params, state, x, sae) {
@@ -58,7 +35,7 @@ export const batchtopk: Architecture = {
   },
 
   decode(params, f) {
-    return tf.tidy(() => tf.add(matMul(f, params.W_dec as tf.Tensor2D), params.b_dec));
+    return tf.tidy(() => linearDecode(params, f));
   },
 
   updateState(state, { f, sae }) {
@@ -86,13 +63,7 @@ export const batchtopk: Architecture = {
     const theta = Math.max(state.threshold.data[0], 0);
     return {
       tensors: {
-        W_enc: params.W_enc,
-        b_enc: foldEncoderBias(params.b_enc, params.W_enc, params.b_dec, {
-          scale,
-          preEncoderBias: sae.pre_encoder_bias,
-        }),
-        W_dec: params.W_dec,
-        b_dec: scaleHost(params.b_dec, scale),
+        ...exportLinearSae(params, { scale, preEncoderBias: sae.pre_encoder_bias }),
         threshold: fullHost(theta * scale, f),
       },
       cfg: {

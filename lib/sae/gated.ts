@@ -3,18 +3,18 @@
 // gate needs no decoder-norm weights; the auxiliary loss reconstructs through a frozen decoder copy.
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
-import { matMul } from "./ste.ts";
 import type { Architecture, TensorMap } from "./types.ts";
 import {
   encoderInput,
   foldEncoderBias,
   initDecoder,
+  linearDecode,
   reconstructionLoss,
   scaleHost,
   transposeHost,
   zerosHost,
 } from "./_common.ts";
-import { stopGradient } from "./ste.ts";
+import { matMul, stopGradient } from "./ste.ts";
 import type { SaeSpec } from "../spec/schema.ts";
 
 /** Gate and magnitude pre-activations, each [B, F]. */
@@ -53,7 +53,7 @@ export const gated: Architecture = {
     // H(gate) has zero gradient: tf.step's registered gradient is zero.
     const f = tf.mul(tf.step(gate), tf.relu(mag)) as tf.Tensor2D;
     const wDec = params.W_dec as tf.Tensor2D;
-    const xHat = tf.add(matMul(f, wDec), params.b_dec) as tf.Tensor2D;
+    const xHat = linearDecode(params, f);
     const recon = reconstructionLoss(x, xHat);
     const gateAct = tf.relu(gate) as tf.Tensor2D;
     const sparsity = tf.mul(lambda, tf.mean(tf.sum(gateAct, 1))) as tf.Scalar;
@@ -78,7 +78,7 @@ export const gated: Architecture = {
   },
 
   decode(params, f) {
-    return tf.tidy(() => tf.add(matMul(f, params.W_dec as tf.Tensor2D), params.b_dec));
+    return tf.tidy(() => linearDecode(params, f));
   },
 
   adamBetas(sae) {

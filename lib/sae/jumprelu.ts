@@ -7,13 +7,12 @@ import { matMul } from "./ste.ts";
 import type { Architecture, HostTensors, TensorMap } from "./types.ts";
 import {
   encoderInput,
-  foldEncoderBias,
+  exportLinearSae,
   fullHost,
-  initDecoder,
+  initLinearSae,
+  linearDecode,
   reconstructionLoss,
   scaleHost,
-  transposeHost,
-  zerosHost,
 } from "./_common.ts";
 import { jumpRelu as jumpReluOp, stepSte } from "./ste.ts";
 import type { SaeSpec } from "../spec/schema.ts";
@@ -38,19 +37,12 @@ export const jumprelu: Architecture = {
   decoderParam: "W_dec",
 
   init({ d, f }, { sae, rng }) {
-    const wDec = initDecoder(f, d, rng);
     const theta = sae.jumprelu.init_threshold;
     const thresholdParam: HostTensors = sae.jumprelu.threshold_param === "log"
       ? { log_threshold: fullHost(Math.log(theta), f) }
       : { threshold: fullHost(theta, f) };
     return {
-      params: {
-        W_enc: transposeHost(wDec),
-        b_enc: zerosHost(f),
-        W_dec: wDec,
-        b_dec: zerosHost(d),
-        ...thresholdParam,
-      },
+      params: { ...initLinearSae(d, f, rng), ...thresholdParam },
       state: {},
     };
   },
@@ -60,7 +52,7 @@ export const jumprelu: Architecture = {
     const pi = preActivations(params, x, sae); // [B, F]
     const theta = threshold(params, sae); // [F]
     const f = jumpReluOp(pi, theta, opts.bandwidth) as tf.Tensor2D; // [B, F]
-    const xHat = tf.add(matMul(f, params.W_dec as tf.Tensor2D), params.b_dec) as tf.Tensor2D;
+    const xHat = linearDecode(params, f);
     const recon = reconstructionLoss(x, xHat);
     const stepInput = opts.step_input === "pre" ? pi : f;
     const l0 = tf.mean(tf.sum(stepSte(stepInput, theta, opts.bandwidth), 1)); // scalar
@@ -83,7 +75,7 @@ export const jumprelu: Architecture = {
   },
 
   decode(params, f) {
-    return tf.tidy(() => tf.add(matMul(f, params.W_dec as tf.Tensor2D), params.b_dec));
+    return tf.tidy(() => linearDecode(params, f));
   },
 
   lrScale(param, sae) {
@@ -109,13 +101,7 @@ export const jumprelu: Architecture = {
       : params.threshold;
     return {
       tensors: {
-        W_enc: params.W_enc,
-        b_enc: foldEncoderBias(params.b_enc, params.W_enc, params.b_dec, {
-          scale,
-          preEncoderBias: sae.pre_encoder_bias,
-        }),
-        W_dec: params.W_dec,
-        b_dec: scaleHost(params.b_dec, scale),
+        ...exportLinearSae(params, { scale, preEncoderBias: sae.pre_encoder_bias }),
         threshold: scaleHost(theta, scale),
       },
       cfg: { architecture: "jumprelu", apply_b_dec_to_input: false },

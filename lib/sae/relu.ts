@@ -5,14 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { matMul } from "./ste.ts";
 import type { Architecture } from "./types.ts";
-import {
-  foldEncoderBias,
-  initDecoder,
-  reconstructionLoss,
-  scaleHost,
-  transposeHost,
-  zerosHost,
-} from "./_common.ts";
+import { exportLinearSae, initLinearSae, linearDecode, reconstructionLoss } from "./_common.ts";
 
 export const relu: Architecture = {
   name: "relu",
@@ -22,16 +15,12 @@ export const relu: Architecture = {
   decoderParam: "W_dec",
 
   init({ d, f }, { rng }) {
-    const wDec = initDecoder(f, d, rng);
-    return {
-      params: { W_enc: transposeHost(wDec), b_enc: zerosHost(f), W_dec: wDec, b_dec: zerosHost(d) },
-      state: {},
-    };
+    return { params: initLinearSae(d, f, rng), state: {} };
   },
 
   loss(params, _state, x, { lambda }) {
     const f = tf.relu(tf.add(matMul(x, params.W_enc as tf.Tensor2D), params.b_enc)) as tf.Tensor2D;
-    const xHat = tf.add(matMul(f, params.W_dec as tf.Tensor2D), params.b_dec) as tf.Tensor2D;
+    const xHat = linearDecode(params, f);
     const recon = reconstructionLoss(x, xHat);
     const decNorms = tf.norm(params.W_dec, "euclidean", 1); // [F]
     const sparsity = tf.mul(lambda, tf.mean(tf.sum(tf.mul(f, decNorms), 1))) as tf.Scalar;
@@ -43,7 +32,7 @@ export const relu: Architecture = {
   },
 
   decode(params, f) {
-    return tf.tidy(() => tf.add(matMul(f, params.W_dec as tf.Tensor2D), params.b_dec));
+    return tf.tidy(() => linearDecode(params, f));
   },
 
   adamBetas(sae) {
@@ -52,15 +41,7 @@ export const relu: Architecture = {
 
   exportTensors(params, _state, { scale }) {
     return {
-      tensors: {
-        W_enc: params.W_enc,
-        b_enc: foldEncoderBias(params.b_enc, params.W_enc, params.b_dec, {
-          scale,
-          preEncoderBias: false,
-        }),
-        W_dec: params.W_dec,
-        b_dec: scaleHost(params.b_dec, scale),
-      },
+      tensors: exportLinearSae(params, { scale, preEncoderBias: false }),
       // SAELens calls the plain ReLU SAE "standard"; it subtracts b_dec from the input unless
       // apply_b_dec_to_input is false.
       cfg: { architecture: "standard", apply_b_dec_to_input: false },

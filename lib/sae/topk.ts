@@ -1,21 +1,20 @@
 // TopK SAE (Gao et al. 2024): f = TopK_k(ReLU((x - b_dec) W_enc + b_enc)) with k = target_l0, unit
 // norm decoder, and the AuxK loss that reconstructs the residual from the top k_aux pre-activations
-// of dead latents (no activation in the last `dead_tokens` training tokens).
+// of dead latents (no activation in the last `dead_tokens` training tokens). BatchTopK shares all
+// of this but the selection (batchtopk.ts).
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
-import { matMul } from "./ste.ts";
-import type { Architecture, TensorMap } from "./types.ts";
+import { matMul, stopGradient, topkSelect } from "./ste.ts";
+import type { Architecture, LossResult, TensorMap } from "./types.ts";
 import {
   encoderInput,
-  foldEncoderBias,
-  initDecoder,
+  exportLinearSae,
+  initLinearSae,
+  linearDecode,
   reconstructionLoss,
-  scaleHost,
-  transposeHost,
   zerosHost,
 } from "./_common.ts";
-import { stopGradient, topkSelect } from "./ste.ts";
-import type { SaeSpec } from "../spec/schema.ts";
+import type { BatchTopKOptions, SaeSpec, TopKOptions } from "../spec/schema.ts";
 
 /** ReLU of the encoder pre-activations [B, F]. */
 export function reluPre(params: TensorMap, x: tf.Tensor2D, sae: SaeSpec): tf.Tensor2D {
@@ -63,6 +62,27 @@ export function tickSinceFired(sinceFired: tf.Tensor, f: tf.Tensor2D): tf.Tensor
   return tf.where(fired, tf.zerosLike(sinceFired), tf.add(sinceFired, f.shape[0]));
 }
 
+/** Training loss of TopK (per row) or BatchTopK (across the batch) selection, plus AuxK. */
+export function topkFamilyLoss(
+  params: TensorMap,
+  state: TensorMap,
+  x: tf.Tensor2D,
+  options: { sae: SaeSpec; batch: boolean; aux: TopKOptions | BatchTopKOptions },
+): LossResult {
+  const r = reluPre(params, x, options.sae);
+  const f = topkSelect(r, options.sae.target_l0, { batch: options.batch });
+  const xHat = linearDecode(params, f);
+  const recon = reconstructionLoss(x, xHat);
+  const aux = auxKLoss(r, x, xHat, {
+    wDec: params.W_dec as tf.Tensor2D,
+    sinceFired: state.since_fired,
+    deadTokens: options.aux.dead_tokens,
+    k: auxK(options.aux, x.shape[1]),
+    alpha: options.aux.aux_alpha,
+  });
+  return { total: tf.add(recon, aux) as tf.Scalar, terms: { recon, aux }, f, xHat };
+}
+
 export const topk: Architecture = {
   name: "topk",
   termNames: ["recon", "aux"],
@@ -71,27 +91,11 @@ export const topk: Architecture = {
   decoderParam: "W_dec",
 
   init({ d, f }, { rng }) {
-    const wDec = initDecoder(f, d, rng);
-    return {
-      params: { W_enc: transposeHost(wDec), b_enc: zerosHost(f), W_dec: wDec, b_dec: zerosHost(d) },
-      state: { since_fired: zerosHost(f) },
-    };
+    return { params: initLinearSae(d, f, rng), state: { since_fired: zerosHost(f) } };
   },
 
   loss(params, state, x, { sae }) {
-    const r = reluPre(params, x, sae);
-    const f = topkSelect(r, sae.target_l0);
-    const wDec = params.W_dec as tf.Tensor2D;
-    const xHat = tf.add(matMul(f, wDec), params.b_dec) as tf.Tensor2D;
-    const recon = reconstructionLoss(x, xHat);
-    const aux = auxKLoss(r, x, xHat, {
-      wDec,
-      sinceFired: state.since_fired,
-      deadTokens: sae.topk.dead_tokens,
-      k: auxK(sae.topk, x.shape[1]),
-      alpha: sae.topk.aux_alpha,
-    });
-    return { total: tf.add(recon, aux) as tf.Scalar, terms: { recon, aux }, f, xHat };
+    return topkFamilyLoss(params, state, x, { sae, batch: false, aux: sae.topk });
   },
 
   encode(params, _state, x, sae) {
@@ -99,7 +103,7 @@ export const topk: Architecture = {
   },
 
   decode(params, f) {
-    return tf.tidy(() => tf.add(matMul(f, params.W_dec as tf.Tensor2D), params.b_dec));
+    return tf.tidy(() => linearDecode(params, f));
   },
 
   updateState(state, { f }) {
@@ -112,15 +116,7 @@ export const topk: Architecture = {
 
   exportTensors(params, _state, { sae, scale }) {
     return {
-      tensors: {
-        W_enc: params.W_enc,
-        b_enc: foldEncoderBias(params.b_enc, params.W_enc, params.b_dec, {
-          scale,
-          preEncoderBias: sae.pre_encoder_bias,
-        }),
-        W_dec: params.W_dec,
-        b_dec: scaleHost(params.b_dec, scale),
-      },
+      tensors: exportLinearSae(params, { scale, preEncoderBias: sae.pre_encoder_bias }),
       cfg: { architecture: "topk", k: sae.target_l0, apply_b_dec_to_input: false },
     };
   },
