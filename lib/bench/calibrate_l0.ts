@@ -16,7 +16,8 @@ function latentQuantiles(
   const { b, d, f, l0, blas } = options;
   const pre = new Float32Array(b * f); // [B, F]
   blas.sgemm(x, w, { c: pre, m: b, n: f, k: d });
-  const k = Math.max(1, Math.round((b * l0) / f));
+  // The (k+1)-th largest value leaves exactly k entries strictly above it: rate k / B = l0 / F.
+  const k = Math.min(b - 1, Math.max(1, Math.round((b * l0) / f))) + 1;
   const col = new Float32Array(b);
   const heap = new Float32Array(k);
   const q = new Float32Array(f);
