@@ -7,6 +7,7 @@ import { ReconstructionAccumulator } from "../metrics/reconstruction.ts";
 import { SparsityAccumulator } from "../metrics/sparsity.ts";
 import { featureRecovery } from "../metrics/recovery.ts";
 import { scaleInPlace } from "./normalize.ts";
+import type { RunSummary } from "../store/records.ts";
 
 export interface EvaluationOptions {
   tokens: number;
@@ -21,25 +22,27 @@ export interface EvaluationOptions {
   chunk?: number;
 }
 
-export interface Evaluation {
-  eval_tokens: number;
-  l0: number;
-  mse: number;
-  mse_raw: number;
-  fvu: number;
-  explained_variance: number;
-  dead_frac: number;
-  dense_frac: number;
-  l2_ratio: number;
-  shrinkage_gamma: number;
-  mmcs?: number;
-  recovered_frac?: number;
-  ce_clean?: number;
-  ce_spliced?: number;
-  delta_lm_loss?: number;
-  ce_zero_ablated?: number;
-  ce_loss_recovered?: number;
-}
+/** The held-out part of summary.json (definitions in lib/metrics/ and store/records.ts). */
+export type Evaluation = Pick<
+  RunSummary,
+  | "eval_tokens"
+  | "l0"
+  | "mse"
+  | "mse_raw"
+  | "fvu"
+  | "explained_variance"
+  | "dead_frac"
+  | "dense_frac"
+  | "l2_ratio"
+  | "shrinkage_gamma"
+  | "mmcs"
+  | "recovered_frac"
+  | "ce_clean"
+  | "ce_spliced"
+  | "delta_lm_loss"
+  | "ce_zero_ablated"
+  | "ce_loss_recovered"
+>;
 
 export async function evaluateEngine(
   engine: Engine,
