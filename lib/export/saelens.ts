@@ -43,10 +43,10 @@ export async function writeSaeDirectory(
 export interface LoadedSae {
   cfg: SaeLensCfg;
   tensors: HostTensors;
-  /** Latents [n, F] of raw activations x [n, D]. */
-  encode(x: Float32Array, n: number): Float32Array;
+  /** Latents [n, F] of raw activations x [n, D] (async: GPU backends read back asynchronously). */
+  encode(x: Float32Array, n: number): Promise<Float32Array>;
   /** Reconstruction [n, D] of latents [n, F]. */
-  decode(f: Float32Array, n: number): Float32Array;
+  decode(f: Float32Array, n: number): Promise<Float32Array>;
 }
 
 const REQUIRED: Record<SaeLensArchitecture, string[]> = {
@@ -83,8 +83,17 @@ export async function loadSaeDirectory(dir: string): Promise<LoadedSae> {
   const f = cfg.d_sae;
   const t = (name: string) => tf.tensor(tensors[name].data, tensors[name].shape, "float32");
 
-  function encode(xData: Float32Array, n: number): Float32Array {
-    return tf.tidy(() => {
+  /** Reads a tensor back to the host and disposes it (never dataSync: webgpu cannot). */
+  async function read(t: tf.Tensor): Promise<Float32Array> {
+    try {
+      return new Float32Array(await t.data());
+    } finally {
+      t.dispose();
+    }
+  }
+
+  function encode(xData: Float32Array, n: number): Promise<Float32Array> {
+    return read(tf.tidy(() => {
       const x = tf.tensor2d(xData, [n, d]); // [N, D]
       const xIn = applyBDec ? tf.sub(x, t("b_dec")) : x;
       const wEnc = t("W_enc") as tf.Tensor2D; // [D, F]
@@ -108,14 +117,15 @@ export async function loadSaeDirectory(dir: string): Promise<LoadedSae> {
           );
         }
       }
-      return out.dataSync() as Float32Array;
-    });
+      return out;
+    }));
   }
 
-  function decode(fData: Float32Array, n: number): Float32Array {
-    return tf.tidy(() =>
-      tf.add(tf.matMul(tf.tensor2d(fData, [n, f]), t("W_dec") as tf.Tensor2D), t("b_dec"))
-        .dataSync() as Float32Array
+  function decode(fData: Float32Array, n: number): Promise<Float32Array> {
+    return read(
+      tf.tidy(() =>
+        tf.add(tf.matMul(tf.tensor2d(fData, [n, f]), t("W_dec") as tf.Tensor2D), t("b_dec"))
+      ),
     );
   }
 

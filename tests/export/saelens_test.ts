@@ -41,8 +41,8 @@ for (const name of Object.keys(ARCHITECTURE_REGISTRY)) {
       cfg: { ...exported.cfg, d_in: D, d_sae: F, dtype: "float32", normalize_activations: "none" },
     });
     const loaded = await loadSaeDirectory(dir);
-    const f = loaded.encode(raw, B);
-    const xHat = loaded.decode(f, B);
+    const f = await loaded.encode(raw, B);
+    const xHat = await loaded.decode(f, B);
     const tol = { atol: 1e-4, rtol: 1e-4 };
     assert.ok(ref.f.some((v) => v > 0), "some latents must fire");
     assert.ok(closeness(f, ref.f.map((v) => v * C), tol) <= 1, "latents differ");
