@@ -51,3 +51,40 @@ Deno.test("report task exits 2 with a hint to sweep first when a spec has no run
     await Deno.remove(runs, { recursive: true });
   }
 });
+
+Deno.test("report task compares two experiments in one report, labelling series by experiment", async () => {
+  const out = await Deno.makeTempDir({ prefix: "saesweep_report_" });
+  try {
+    // A second experiment: the fixture runs renamed `toy2`, with every fidelity value doubled.
+    const second = `${out}/runs/toy2`;
+    await Deno.mkdir(second, { recursive: true });
+    for await (const run of Deno.readDir(`${ROOT}/tests/fixtures/runs/toy`)) {
+      const from = `${ROOT}/tests/fixtures/runs/toy/${run.name}`;
+      await Deno.mkdir(`${second}/${run.name}`);
+      for await (const file of Deno.readDir(from)) {
+        let text = await Deno.readTextFile(`${from}/${file.name}`);
+        if (file.name.endsWith(".json")) {
+          try {
+            const value = JSON.parse(text);
+            value.experiment = "toy2";
+            if (file.name === "summary.json") value.fvu *= 2;
+            text = JSON.stringify(value);
+          } catch { /* the fixture's deliberately malformed file stays as it is */ }
+        }
+        await Deno.writeTextFile(`${second}/${run.name}/${file.name}`, text);
+      }
+    }
+    const r = await report("tests/fixtures/runs/toy", second, "--out", out, "--no-png");
+    strictEqual(r.code, 0, r.stderr);
+    ok(r.stdout.includes(`${out}/toy+toy2/report.md`), r.stdout);
+    const md = await Deno.readTextFile(`${out}/toy+toy2/report.md`);
+    ok(
+      md.includes("toy/jumprelu") && md.includes("toy2/jumprelu"),
+      "series not labelled by experiment",
+    );
+    const runs = await Deno.readTextFile(`${out}/toy+toy2/runs.csv`);
+    strictEqual(runs.trim().split("\n").length - 1, 22, "both experiments' runs are listed");
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
