@@ -10,6 +10,9 @@ import type { RunPlan } from "../../lib/sweep/plan.ts";
 import { DivergenceError, InterruptedError } from "../../lib/errors.ts";
 import type { RunManifest, RunSummary } from "../../lib/store/records.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
+import { createSyntheticSource } from "../../lib/data/synthetic.ts";
+import { writeNpy } from "../../lib/data/npy.ts";
+import { SyntheticData } from "../../lib/spec/schema.ts";
 
 const SPEC = `
 name: resume
@@ -126,4 +129,33 @@ Deno.test("trainRun() stops a diverging run, names the step and keeps the last g
   assert.equal(ckpt?.meta.step, 10);
   assert.ok(Object.values(ckpt!.snapshot.params).every((t) => t.data.every(Number.isFinite)));
   await assert.rejects(Deno.stat(join(plan.runDir, "DONE")));
+});
+
+Deno.test("trainRun() trains from a user's .npy activations (files source, path relative to the spec)", async () => {
+  const dir = await Deno.makeTempDir();
+  // 6,000 activation vectors of width 8 from the synthetic generator, saved as float16 .npy.
+  const synthetic = createSyntheticSource(
+    SyntheticData.parse({ source: "synthetic", d_model: 8, n_features: 24, mean_active: 3 }),
+    { streamSeed: 0 },
+  );
+  const rows = await synthetic.nextBatch(6000);
+  await Deno.mkdir(join(dir, "acts"));
+  await writeNpy(join(dir, "acts", "layer3.npy"), rows, { shape: [6000, 8], dtype: "<f2" });
+  const spec = SPEC.replace(
+    "data: {source: synthetic, d_model: 8, n_features: 24, mean_active: 3}",
+    "data: {source: files, path: acts/layer3.npy, heldout_fraction: 0.1, shuffle_buffer: 2048}",
+  ).replace(
+    "sae.architecture: [jumprelu, relu, gated, topk, batchtopk]",
+    "sae.architecture: [topk]",
+  )
+    .replace("eval: {tokens: 512}", "eval: {tokens: 600}");
+  const [plan] = await plansIn(dir, spec);
+  const summary = await trainRun(plan);
+  assert.equal(summary.d_model, 8);
+  assert.equal(summary.eval_tokens, 600);
+  assert.ok(Math.abs(summary.l0 - 3) < 0.1, `l0 ${summary.l0}`);
+  assert.ok(summary.fvu < 0.9, `fvu ${summary.fvu}`);
+  assert.equal(summary.mmcs, undefined, "no ground truth for file data");
+  const manifest: RunManifest = JSON.parse(await Deno.readTextFile(join(plan.runDir, "run.json")));
+  assert.match(JSON.stringify(manifest.notes?.data), /layer3\.npy/);
 });
