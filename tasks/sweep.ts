@@ -10,6 +10,8 @@ import { loadExperiment } from "../lib/spec/load.ts";
 import { type BackendName, BACKENDS } from "../lib/spec/schema.ts";
 import { filterPlans, parseRunFilters } from "../lib/sweep/filter.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
+import { missingDataPaths } from "../lib/data/missing_paths.ts";
+import { UsageError } from "../lib/errors.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, runMain } from "./_cli.ts";
@@ -128,9 +130,16 @@ async function main(): Promise<number> {
   const all = expandSweep(loaded, { outDir: opts.out });
   const plans = filterPlans(all, parseRunFilters(opts.filter, loaded.axes));
   const planned = await planStatuses(plans);
+  const missing = await missingDataPaths(plans);
   if (opts.dryRun) {
     printDryRun(planned, all.length);
+    for (const m of missing) console.error(`warning: data file not found: ${m}`);
     return 0;
+  }
+  if (missing.length > 0) {
+    throw new UsageError(`data not found, nothing trained:\n  ${missing.join("\n  ")}`, {
+      hint: "paths in a spec are relative to the spec file; fix them or create the files",
+    });
   }
   const skipped = planned.filter((p) => p.action === "skip");
   const busy = planned.filter((p) => p.action === "busy");

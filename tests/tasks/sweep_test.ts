@@ -153,3 +153,23 @@ Deno.test("sweep --help and run --help describe every flag and exit 0", async ()
     }
   });
 });
+
+Deno.test("sweep exits 2 and writes nothing when a data file the spec names is missing", async () => {
+  await inTempDir(async (dir) => {
+    await Deno.writeTextFile(
+      `${dir}/files.yaml`,
+      "name: t\ndata: {source: files, path: acts/missing.npy}\nsae: {width: 16, target_l0: 4}\n",
+    );
+    const r = await runTask("sweep", ["files.yaml"], { cwd: dir, env: FAKE });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: data not found, nothing trained:\n {2}data\.path: .*acts\/missing\.npy$/m,
+    );
+    assert.match(r.stderr, /^hint: paths in a spec are relative to the spec file/m);
+    assert.deepEqual(await listTree(dir), ["files.yaml"]);
+    const dry = await runTask("sweep", ["files.yaml", "--dry-run"], { cwd: dir, env: FAKE });
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stderr, /warning: data file not found: data\.path/);
+  });
+});
