@@ -1,28 +1,19 @@
 // `deno task run <spec> --run <id>`: trains one run of a spec in this process (the local executor
 // starts one of these per run). With `--progress jsonl`, stdout carries the executor protocol.
 import { Command, Option } from "commander";
-import { type BackendChoice, describeBackend } from "../lib/backend/choice.ts";
+import { describeBackend } from "../lib/backend/choice.ts";
 import { InterruptedError, SaeSweepError, UsageError } from "../lib/errors.ts";
 import type { RunMessage } from "../lib/executor/run_messages.ts";
 import { didYouMean } from "../lib/spec/did_you_mean.ts";
 import { loadExperiment } from "../lib/spec/load.ts";
 import { type BackendName, BACKENDS } from "../lib/spec/schema.ts";
-import type { RunSummary } from "../lib/store/records.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import type { TrainProgress } from "../lib/train/progress.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, reportError, runMain } from "./_cli.ts";
 
-/** Signature of the trainer in lib/train/train_run.ts. */
-type TrainRun = (
-  plan: RunPlan,
-  options: {
-    signal?: AbortSignal;
-    backend?: BackendName;
-    onProgress?: (p: TrainProgress) => void;
-    onBackend?: (choice: BackendChoice) => void;
-  },
-) => Promise<RunSummary>;
+/** The real trainer's signature (a type-only import: the module itself loads in loadTrainer). */
+type TrainRun = typeof import("../lib/train/train_run.ts").trainRun;
 
 /**
  * Loads the trainer. `SAESWEEP_TRAINER` (a module path exporting `trainRun`) replaces it; the
