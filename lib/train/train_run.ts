@@ -1,9 +1,7 @@
 // Trains one run end to end: lock, backend, data, normalisation, initialisation or resumption,
 // the training loop (schedules, L0 controller, logging, checkpoints, divergence checks), held-out
 // evaluation, SAELens export, summary and DONE. Reads the device only at sync points.
-import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
-import { hostname } from "node:os";
 import type { RunPlan } from "../sweep/plan.ts";
 import type { BackendName } from "../spec/schema.ts";
 import type { MetricsLine, RunManifest, RunSummary } from "../store/records.ts";
@@ -17,7 +15,7 @@ import type { ActivationSource } from "../data/source.ts";
 import { Rng } from "../data/rng.ts";
 import { getArchitecture } from "../sae/registry.ts";
 import { createEngine } from "./create_engine.ts";
-import type { Engine, StepStats } from "./engine.ts";
+import type { Engine } from "./engine.ts";
 import { lambdaWarmup, learningRate } from "./schedules.ts";
 import {
   controllerLambda,
@@ -27,11 +25,11 @@ import {
 } from "./controller.ts";
 import { geometricMedian, mean, normalizationScale, scaleInPlace } from "./normalize.ts";
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
-import { evaluateEngine } from "./evaluate.ts";
-import { writeSaeDirectory } from "../export/saelens.ts";
+import { finishRun } from "./finish_run.ts";
+import { startManifest } from "./manifest.ts";
+import { MetricsWindow, truncateMetrics } from "./metrics_log.ts";
 import type { TrainProgress } from "./progress.ts";
 import { DivergenceError, InterruptedError } from "../errors.ts";
-import { readGitCommit, VERSION } from "../version.ts";
 
 export interface TrainRunOptions {
   /** Aborting checkpoints at the next sync point and throws InterruptedError. */
@@ -69,48 +67,6 @@ function controllerGain(plan: RunPlan): number {
   return sae.gated.controller_gain;
 }
 
-/** Accumulates StepStats readings into means for one metrics line. */
-class LogWindow {
-  steps = 0;
-  loss = 0;
-  l0 = 0;
-  fvu = 0;
-  terms: Record<string, number> = {};
-  add(s: StepStats): void {
-    this.steps += s.steps;
-    this.loss += s.loss * s.steps;
-    this.l0 += s.l0 * s.steps;
-    this.fvu += s.fvu * s.steps;
-    for (const [k, v] of Object.entries(s.terms)) {
-      this.terms[k] = (this.terms[k] ?? 0) + v * s.steps;
-    }
-  }
-  mean(): { loss: number; l0: number; fvu: number; losses: Record<string, number> } {
-    const n = Math.max(1, this.steps);
-    const losses = Object.fromEntries(Object.entries(this.terms).map(([k, v]) => [k, v / n]));
-    return { loss: this.loss / n, l0: this.l0 / n, fvu: this.fvu / n, losses };
-  }
-}
-
-/** Keeps only metrics lines up to `step` (lines written after the last checkpoint are redone). */
-async function truncateMetrics(path: string, step: number): Promise<void> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch {
-    return;
-  }
-  const kept = text.split("\n").filter((line) => {
-    if (!line.trim()) return false;
-    try {
-      return (JSON.parse(line) as MetricsLine).step <= step;
-    } catch {
-      return false;
-    }
-  });
-  await writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
-}
-
 export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Promise<RunSummary> {
   const { runDir } = plan;
   await Deno.mkdir(runDir, { recursive: true });
@@ -139,7 +95,7 @@ export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Pr
 }
 
 interface InnerOptions extends TrainRunOptions {
-  backendInfo: RunManifest["backend"] & { notes: string[] };
+  backendInfo: BackendChoice;
 }
 
 async function trainWithSource(
@@ -195,49 +151,14 @@ async function trainWithSource(
       await writeFileAtomic(metricsPath, "");
     }
 
-    const manifest: RunManifest = {
-      run_id: plan.runId,
-      experiment: config.experiment,
-      index: plan.index,
-      spec_path: plan.specPath,
-      spec_hash: plan.specHash,
-      overrides: plan.overrides,
-      config,
-      status: "running",
-      backend: {
-        requested: options.backendInfo.requested,
-        used: options.backendInfo.used,
-        ...(options.backendInfo.adapter ? { adapter: options.backendInfo.adapter } : {}),
-        ...(options.backendInfo.fallback !== undefined
-          ? { fallback: options.backendInfo.fallback }
-          : {}),
-      },
-      notes: {
-        backend_notes: options.backendInfo.notes,
-        engine: engine.backend,
-        total_steps: totalSteps,
-        resumed_from_step: previous ? startStep : null,
-        lambda_mode: arch.usesLambda ? train.lambda.mode : "none (k = target_l0)",
-        ...(sae.architecture === "jumprelu"
-          ? {
-            threshold_param: sae.jumprelu.threshold_param,
-            threshold_lr_scale: sae.jumprelu.threshold_lr_scale,
-          }
-          : {}),
-        data: source.describe(),
-      },
-      norm_scale: scale,
-      versions: {
-        saesweep: VERSION,
-        deno: Deno.version.deno,
-        v8: Deno.version.v8,
-        typescript: Deno.version.typescript,
-        tfjs: tf.version.tfjs,
-      },
-      git_commit: await readGitCommit(),
-      host: hostname(),
-      started_at: new Date().toISOString(),
-    };
+    const manifest = await startManifest(plan, {
+      backend: options.backendInfo,
+      engine: engine.backend,
+      totalSteps,
+      resumedFrom: previous ? startStep : null,
+      normScale: scale,
+      data: source.describe(),
+    });
     await writeJsonAtomic(manifestPath, manifest);
 
     const interval = useController ? train.lambda.interval : train.log_every;
@@ -254,7 +175,7 @@ async function trainWithSource(
       !arch.usesLambda ? 0 : controller ? controllerLambda(controller) : (baseLambda ?? 0);
 
     const t0 = performance.now();
-    let window = new LogWindow();
+    let window = new MetricsWindow();
     let lastLogTime = t0;
     let lastLogStep = startStep;
     let checkpointDue = false;
@@ -334,7 +255,7 @@ async function trainWithSource(
           elapsedS: line.elapsed_s,
           etaS: ((totalSteps - s) * train.batch_size) / Math.max(tokensPerS, 1e-9),
         });
-        window = new LogWindow();
+        window = new MetricsWindow();
         lastLogTime = now;
         lastLogStep = s;
       }
@@ -354,56 +275,12 @@ async function trainWithSource(
     const trainSeconds = trainSecondsBefore + (performance.now() - t0) / 1000;
     if (startStep < totalSteps) await saveNow(totalSteps);
 
-    const evaluation = await evaluateEngine(engine, source, {
-      tokens: config.eval.tokens,
-      width,
-      scale,
-      decoderParam: arch.decoderParam,
-      denseThreshold: config.eval.dense_threshold,
-      recoveredCos: config.eval.recovered_cos,
-    });
-    const snapshot = await engine.snapshot();
-    const exported = arch.exportTensors(snapshot.params, snapshot.state, { sae, scale });
-    await writeSaeDirectory(join(runDir, RUN_FILES.sae), {
-      tensors: exported.tensors,
-      cfg: {
-        ...exported.cfg,
-        d_in: d,
-        d_sae: width,
-        dtype: "float32",
-        device: "cpu",
-        apply_b_dec_to_input: exported.cfg.apply_b_dec_to_input ?? false,
-        normalize_activations: "none",
-        model_name: source.describe().model ?? null,
-        hook_name: source.describe().hook_name ?? null,
-        saesweep: {
-          run_id: plan.runId,
-          experiment: config.experiment,
-          trained_architecture: sae.architecture,
-          norm_scale_folded: scale,
-          target_l0: sae.target_l0,
-          version: VERSION,
-        },
-      },
-    });
     const finalLambda = arch.usesLambda ? lambdaNow() : null;
-    const summary: RunSummary = {
-      run_id: plan.runId,
-      experiment: config.experiment,
-      architecture: sae.architecture,
-      width,
-      d_model: d,
-      seed: train.seed,
-      l0_target: sae.target_l0,
-      l0_rel_error: (evaluation.l0 - sae.target_l0) / sae.target_l0,
-      ...evaluation,
-      lambda: finalLambda,
-      steps: totalSteps,
-      train_tokens: totalSteps * train.batch_size,
-      tokens_per_s: (totalSteps * train.batch_size) / Math.max(trainSeconds, 1e-9),
-      train_seconds: trainSeconds,
-      backend: engine.backend,
-    };
+    const summary = await finishRun(plan, {
+      engine,
+      source,
+      facts: { arch, scale, totalSteps, trainSeconds, lambda: finalLambda },
+    });
     if (controller) {
       manifest.notes = {
         ...manifest.notes,

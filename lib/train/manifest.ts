@@ -1,0 +1,70 @@
+// The run.json a run writes when it starts: what it is (config, swept values, spec hash), where
+// and how it runs (backend, engine, versions, commit, host) and the choices it made.
+import * as tf from "@tensorflow/tfjs";
+import { hostname } from "node:os";
+import type { RunPlan } from "../sweep/plan.ts";
+import { PENALTY_ARCHITECTURES } from "../spec/schema.ts";
+import type { RunManifest } from "../store/records.ts";
+import type { BackendChoice } from "../backend/choice.ts";
+import { readGitCommit, VERSION } from "../version.ts";
+
+export interface ManifestFacts {
+  backend: BackendChoice;
+  /** Engine.backend of the compute path (`cpu-openblas`, `wasm`, ...). */
+  engine: string;
+  totalSteps: number;
+  /** Step a resumed run restarts from, or null for a fresh run. */
+  resumedFrom: number | null;
+  /** Normalisation scalar (inputs are divided by it). */
+  normScale: number;
+  /** The data source's description (shapes, files, cache keys). */
+  data: Record<string, unknown>;
+}
+
+export async function startManifest(plan: RunPlan, facts: ManifestFacts): Promise<RunManifest> {
+  const { sae, train } = plan.config;
+  const b = facts.backend;
+  return {
+    run_id: plan.runId,
+    experiment: plan.config.experiment,
+    index: plan.index,
+    spec_path: plan.specPath,
+    spec_hash: plan.specHash,
+    overrides: plan.overrides,
+    config: plan.config,
+    status: "running",
+    backend: {
+      requested: b.requested,
+      used: b.used,
+      ...(b.adapter ? { adapter: b.adapter } : {}),
+      ...(b.fallback !== undefined ? { fallback: b.fallback } : {}),
+    },
+    notes: {
+      backend_notes: b.notes,
+      engine: facts.engine,
+      total_steps: facts.totalSteps,
+      resumed_from_step: facts.resumedFrom,
+      lambda_mode: PENALTY_ARCHITECTURES.includes(sae.architecture)
+        ? train.lambda.mode
+        : "none (k = target_l0)",
+      ...(sae.architecture === "jumprelu"
+        ? {
+          threshold_param: sae.jumprelu.threshold_param,
+          threshold_lr_scale: sae.jumprelu.threshold_lr_scale,
+        }
+        : {}),
+      data: facts.data,
+    },
+    norm_scale: facts.normScale,
+    versions: {
+      saesweep: VERSION,
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      typescript: Deno.version.typescript,
+      tfjs: tf.version.tfjs,
+    },
+    git_commit: await readGitCommit(),
+    host: hostname(),
+    started_at: new Date().toISOString(),
+  };
+}
