@@ -9,6 +9,8 @@ import { type ArchName, SaeSpec } from "../../lib/spec/schema.ts";
 import type { EngineSnapshot, StepStats } from "../../lib/train/engine.ts";
 import { TfjsEngine } from "../../lib/train/tfjs_engine.ts";
 
+export { excess } from "../_tf.ts";
+
 export interface ParityCase {
   label: string;
   arch: Architecture;
@@ -149,25 +151,4 @@ export async function engineSteps(c: ParityCase): Promise<EngineRun> {
     engine.dispose();
   }
   return run;
-}
-
-/** Largest |a - b| divided by (atol + rtol * max|b|), over all elements; <= 1 means within tolerance. */
-export function excess(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  tol: { rtol: number; atol: number },
-): { ratio: number; maxAbs: number; at: number } {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  let maxAbs = 0;
-  let at = -1;
-  for (let i = 0; i < a.length; i++) {
-    const diff = Math.abs(a[i] - b[i]);
-    if (!(diff <= maxAbs)) {
-      maxAbs = diff;
-      at = i;
-    }
-  }
-  return { ratio: maxAbs / (tol.atol + tol.rtol * scale), maxAbs, at };
 }

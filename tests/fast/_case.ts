@@ -9,6 +9,8 @@ import { type ArchName, SaeSpec } from "../../lib/spec/schema.ts";
 import type { Engine, EngineSnapshot, StepStats } from "../../lib/train/engine.ts";
 import { TfjsEngine } from "../../lib/train/tfjs_engine.ts";
 
+export { excess } from "../_tf.ts";
+
 export interface FastCase {
   arch: Architecture;
   sae: SaeSpec;
@@ -139,25 +141,4 @@ export async function runEngine(
 /** The tfjs reference engine on the active backend. */
 export function referenceEngine(c: FastCase, init: InitResult): Engine {
   return new TfjsEngine(c.arch, init, { sae: c.sae, adamEps: 1e-8, gradClip: c.gradClip });
-}
-
-/** max |a - b| / (atol + rtol max |b|): <= 1 means within tolerance. */
-export function excess(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  tol: { rtol: number; atol: number },
-): { ratio: number; maxAbs: number; at: number } {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  let maxAbs = 0;
-  let at = -1;
-  for (let i = 0; i < a.length; i++) {
-    const diff = Math.abs(a[i] - b[i]);
-    if (!(diff <= maxAbs)) {
-      maxAbs = diff;
-      at = i;
-    }
-  }
-  return { ratio: maxAbs / (tol.atol + tol.rtol * scale), maxAbs, at };
 }
