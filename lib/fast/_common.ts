@@ -93,6 +93,22 @@ export function denseLatents(list: ActiveList): Float32Array {
   return f;
 }
 
+/** What Engine.encode returns for a list of latents: dense latents [n, F] and x_hat [n, D]. */
+export function encodeOutput(
+  ctx: KernelContext,
+  list: ActiveList,
+  n: number,
+): { f: Float32Array; xHat: Float32Array } {
+  const xHat = new Float32Array(n * ctx.d);
+  ctx.ops.decode(list, list.val, {
+    w: ctx.params.W_dec,
+    d: ctx.d,
+    out: xHat,
+    bias: ctx.params.b_dec,
+  });
+  return { f: denseLatents(list), xHat };
+}
+
 /** Sum over entries of coef, per column: out[col_j] += coef[j]. */
 export function addByColumn(list: ActiveList, coef: Float32Array, out: Float32Array): void {
   const col = list.col;

@@ -7,6 +7,7 @@ import type { ActiveList } from "./active.ts";
 import {
   activeList,
   addColumnSums,
+  encodeOutput,
   encoderGemm,
   encoderInput,
   squaredErrorGrad,
@@ -136,15 +137,6 @@ export const gatedKernel: FastKernel = {
   encode(ctx, x, n) {
     const list = activeList(ctx, "encode");
     forward(ctx, x, { b: n, list, raw: null, scale: magScale(ctx), name: "enc" });
-    const xHat = new Float32Array(n * ctx.d);
-    ctx.ops.decode(list, list.val, {
-      w: ctx.params.W_dec,
-      d: ctx.d,
-      out: xHat,
-      bias: ctx.params.b_dec,
-    });
-    const fDense = new Float32Array(n * ctx.f);
-    for (let j = 0; j < list.n; j++) fDense[list.row[j] * ctx.f + list.col[j]] = list.val[j];
-    return { f: fDense, xHat };
+    return encodeOutput(ctx, list, n);
   },
 };

@@ -8,7 +8,7 @@ import {
   activeList,
   addByColumn,
   addColumnSums,
-  denseLatents,
+  encodeOutput,
   encoderGemm,
   encoderInput,
   squaredErrorGrad,
@@ -159,14 +159,7 @@ export const jumpreluKernel: FastKernel = {
     });
     const act = new ActiveList();
     forward(ctx, pre, { b: n, theta, act });
-    const xHat = new Float32Array(n * ctx.d);
-    ctx.ops.decode(act, act.val, {
-      w: ctx.params.W_dec,
-      d: ctx.d,
-      out: xHat,
-      bias: ctx.params.b_dec,
-    });
-    return { f: denseLatents(act), xHat };
+    return encodeOutput(ctx, act, n);
   },
 
   constrain(ctx) {

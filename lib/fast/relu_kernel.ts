@@ -8,7 +8,7 @@ import {
   activeList,
   addByColumn,
   addColumnSums,
-  denseLatents,
+  encodeOutput,
   encoderGemm,
   squaredErrorGrad,
 } from "./_common.ts";
@@ -101,13 +101,6 @@ export const reluKernel: FastKernel = {
   encode(ctx, x, n) {
     const list = activeList(ctx, "encode");
     forward(ctx, x, n, list, "encPre");
-    const xHat = new Float32Array(n * ctx.d);
-    ctx.ops.decode(list, list.val, {
-      w: ctx.params.W_dec,
-      d: ctx.d,
-      out: xHat,
-      bias: ctx.params.b_dec,
-    });
-    return { f: denseLatents(list), xHat };
+    return encodeOutput(ctx, list, n);
   },
 };

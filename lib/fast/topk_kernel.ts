@@ -9,7 +9,7 @@ import {
   activeList,
   addByColumn,
   addColumnSums,
-  denseLatents,
+  encodeOutput,
   encoderGemm,
   encoderInput,
   squaredErrorGrad,
@@ -190,14 +190,7 @@ function makeTopKKernel(batch: boolean): FastKernel {
       } else {
         select(ctx, r, { b: n, k: ctx.sae.target_l0, batch: false, list });
       }
-      const xHat = new Float32Array(n * ctx.d);
-      ctx.ops.decode(list, list.val, {
-        w: ctx.params.W_dec,
-        d: ctx.d,
-        out: xHat,
-        bias: ctx.params.b_dec,
-      });
-      return { f: denseLatents(list), xHat };
+      return encodeOutput(ctx, list, n);
     },
 
     updateState(ctx, b) {
