@@ -1,8 +1,8 @@
 // NumPy .npy files (format versions 1.0-3.0): header parsing, chunked row reads of little-endian
 // float16/32/64 C-order 1-D/2-D arrays, and a writer used by tests. Sharding is files.ts's job.
 import { DataError } from "../errors.ts";
-import { decodeFloats, encodeFloats, FLOAT_BYTES, type FloatDtype } from "./float_codec.ts";
-import { openForRead, readRange } from "./read_range.ts";
+import { encodeFloats, FLOAT_BYTES, type FloatDtype } from "./float_codec.ts";
+import { openForRead, readFloatRows, readRange } from "./read_range.ts";
 
 /** Dtypes this module reads (numpy `descr` strings). */
 export type NpyDtype = "<f2" | "<f4" | "<f8";
@@ -137,21 +137,16 @@ export async function readNpyRows(
         hint: "store activations as [tokens, d_model]",
       });
     }
-    const rows = h.shape[0];
-    const cols = h.shape.length === 2 ? h.shape[1] : 1;
-    if (
-      !(Number.isSafeInteger(start) && Number.isSafeInteger(count) && start >= 0 && count >= 0 &&
-        start + count <= rows)
-    ) {
-      throw new RangeError(`${path}: rows [${start}, ${start + count}) outside [0, ${rows})`);
-    }
-    const rowBytes = cols * FLOAT_BYTES[h.floatDtype];
-    const bytes = await readRange(file, {
-      offset: h.dataOffset + start * rowBytes,
-      length: count * rowBytes,
+    return await readFloatRows(file, {
+      offset: h.dataOffset,
+      rows: h.shape[0],
+      cols: h.shape.length === 2 ? h.shape[1] : 1,
+      dtype: h.floatDtype,
+      start,
+      count,
       path,
+      what: "",
     });
-    return decodeFloats(bytes, h.floatDtype);
   } finally {
     file.close();
   }

@@ -1,6 +1,7 @@
 // Reads an exact byte range of a file (seek + read loop), so readers never load whole files.
 // Knows no formats; callers pass offsets from a parsed header.
 import { DataError } from "../errors.ts";
+import { decodeFloats, FLOAT_BYTES, type FloatDtype } from "./float_codec.ts";
 
 /** Reads `length` bytes at `offset` of an open file; throws DataError if the file is shorter. */
 export async function readRange(
@@ -22,6 +23,39 @@ export async function readRange(
     got += n;
   }
   return out;
+}
+
+/**
+ * Rows [start, start + count) of a row-major float block of `rows` x `cols` values starting at
+ * byte `offset`, decoded to float32; only those bytes are read. `what` names the block in errors.
+ */
+export async function readFloatRows(
+  file: Deno.FsFile,
+  block: {
+    offset: number;
+    rows: number;
+    cols: number;
+    dtype: FloatDtype;
+    start: number;
+    count: number;
+    path: string;
+    what: string;
+  },
+): Promise<Float32Array> {
+  const { offset, rows, cols, dtype, start, count, path, what } = block;
+  if (
+    !(Number.isSafeInteger(start) && Number.isSafeInteger(count) && start >= 0 && count >= 0 &&
+      start + count <= rows)
+  ) {
+    throw new RangeError(`${path}: rows [${start}, ${start + count})${what} outside [0, ${rows})`);
+  }
+  const rowBytes = cols * FLOAT_BYTES[dtype];
+  const bytes = await readRange(file, {
+    offset: offset + start * rowBytes,
+    length: count * rowBytes,
+    path,
+  });
+  return decodeFloats(bytes, dtype);
 }
 
 /** Opens `path` for reading, turning "not found" and permission errors into DataError. */

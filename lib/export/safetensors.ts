@@ -2,7 +2,7 @@
 // with F32/F16/BF16 tensors as Float32Arrays. Which tensors an SAE exports is the exporter's.
 import { DataError } from "../errors.ts";
 import { decodeFloats, encodeFloats, FLOAT_BYTES, type FloatDtype } from "../data/float_codec.ts";
-import { openForRead, readRange } from "../data/read_range.ts";
+import { openForRead, readFloatRows, readRange } from "../data/read_range.ts";
 
 /** Dtypes this module writes. */
 export type SafetensorsWriteDtype = "F32" | "F16" | "BF16";
@@ -311,21 +311,16 @@ export async function readRows(
       });
     }
     const [rows, cols] = entry.shape;
-    if (
-      !(Number.isSafeInteger(start) && Number.isSafeInteger(count) && start >= 0 && count >= 0 &&
-        start + count <= rows)
-    ) {
-      throw new RangeError(
-        `${path}: rows [${start}, ${start + count}) of ${name} outside [0, ${rows})`,
-      );
-    }
-    const rowBytes = cols * FLOAT_BYTES[entry.dtype];
-    const bytes = await readRange(file, {
-      offset: entry.offset + start * rowBytes,
-      length: count * rowBytes,
+    return await readFloatRows(file, {
+      offset: entry.offset,
+      rows,
+      cols,
+      dtype: entry.dtype,
+      start,
+      count,
       path,
+      what: ` of ${name}`,
     });
-    return decodeFloats(bytes, entry.dtype);
   } finally {
     file.close();
   }
