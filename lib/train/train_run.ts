@@ -45,26 +45,19 @@ function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
-/** Per-architecture sparsity coefficient of the config (fixed value or controller start). */
-function configuredLambda(plan: RunPlan): number | null {
+/** The penalty architecture's lambda (fixed value or controller start) and controller gain. */
+function penaltyOptions(plan: RunPlan): { lambda: number; controller_gain: number } | null {
   const sae = plan.config.sae;
   switch (sae.architecture) {
     case "jumprelu":
-      return sae.jumprelu.lambda;
+      return sae.jumprelu;
     case "relu":
-      return sae.relu.lambda;
+      return sae.relu;
     case "gated":
-      return sae.gated.lambda;
+      return sae.gated;
     default:
       return null;
   }
-}
-
-function controllerGain(plan: RunPlan): number {
-  const sae = plan.config.sae;
-  if (sae.architecture === "jumprelu") return sae.jumprelu.controller_gain;
-  if (sae.architecture === "relu") return sae.relu.controller_gain;
-  return sae.gated.controller_gain;
 }
 
 export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Promise<RunSummary> {
@@ -119,7 +112,8 @@ async function trainWithSource(
   let startStep = 0;
   let trainSecondsBefore = 0;
   let controller: ControllerState | null = null;
-  const baseLambda = configuredLambda(plan);
+  const penalty = penaltyOptions(plan);
+  const baseLambda = penalty?.lambda ?? null;
   const useController = arch.usesLambda && train.lambda.mode === "controller";
   const sample = previous ? undefined : await source.sample(train.norm_sample_tokens);
   if (previous) {
@@ -221,7 +215,7 @@ async function trainWithSource(
       if (controller) {
         controller = updateController(controller, { step: s, l0: stats.l0 }, {
           target: sae.target_l0,
-          gain: controllerGain(plan),
+          gain: penalty?.controller_gain ?? 0,
           freezeStep,
           startStep: train.lambda.warmup_steps,
           damping: train.lambda.damping,
