@@ -4,6 +4,20 @@ import { listTree, ROOT, runTask } from "./_spawn.ts";
 const SPEC = `${ROOT}tests/fixtures/specs/tiny.yaml`;
 const FAKE = { SAESWEEP_TRAINER: `${ROOT}tests/fixtures/fake_train_run.ts` };
 
+/** How many run directories under `dir` hold the fake trainer's checkpoint/WAITING marker. */
+async function waitingRuns(dir: string): Promise<number> {
+  return (await listTree(dir)).filter((p) => p.endsWith("/checkpoint/WAITING")).length;
+}
+
+/** Polls `cond` every 50 ms until it holds; throws after `timeoutMs`. */
+async function waitFor(cond: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 async function inTempDir(fn: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir();
   try {
@@ -108,7 +122,9 @@ Deno.test("sweep on SIGINT lets running runs checkpoint, exits 130 and leaves th
       if (done) break;
       err += value;
     }
-    await new Promise((r) => setTimeout(r, 500)); // let both children reach their wait
+    // Both children listen for the abort once they have written checkpoint/WAITING; the deadline
+    // only bounds a broken run, it is not a guess at how long a child takes.
+    await waitFor(async () => (await waitingRuns(dir)) === 2, 120_000);
     child.kill("SIGINT");
     for (;;) {
       const { value, done } = await stderr.read();
