@@ -38,7 +38,7 @@ export { writeFileAtomic, writeJsonAtomic } from "./lib/store/atomic.ts";
 export type { Architecture, HostTensor, HostTensors } from "./lib/sae/types.ts";
 export { ARCHITECTURE_REGISTRY, getArchitecture } from "./lib/sae/registry.ts";
 export { jumpRelu, stepSte } from "./lib/sae/ste.ts";
-export type { Engine, EngineSnapshot, StepStats } from "./lib/train/engine.ts";
+export type { Engine, EngineSnapshot, StepStats } from "./lib/engine/engine.ts";
 export { TfjsEngine } from "./lib/train/tfjs_engine.ts";
 export { createEngine } from "./lib/train/create_engine.ts";
 export { trainRun, type TrainRunOptions } from "./lib/train/train_run.ts";
@@ -46,10 +46,10 @@ export { selectBackend } from "./lib/backend/select.ts";
 
 // Data
 export type { ActivationSource, LmEvaluation, Reconstructor } from "./lib/data/source.ts";
-export { openSource } from "./lib/data/open_source.ts";
+export { openSource } from "./lib/train/open_source.ts";
 export { createSyntheticSource } from "./lib/data/synthetic.ts";
 export { openFilesSource } from "./lib/data/files.ts";
-export { readNpyHeader, readNpyRows, writeNpy } from "./lib/data/npy.ts";
+export { readNpyHeader, readNpyRows, writeNpy } from "./lib/formats/npy.ts";
 export { Rng } from "./lib/data/rng.ts";
 
 // Language models
@@ -70,7 +70,7 @@ export {
   readSafetensors,
   readSafetensorsHeader,
   writeSafetensors,
-} from "./lib/export/safetensors.ts";
+} from "./lib/formats/safetensors.ts";
 
 // Reports
 export { loadRuns } from "./lib/report/load_runs.ts";

@@ -5,10 +5,10 @@ import { isAbsolute, join } from "node:path";
 import type { ActivationSource } from "./source.ts";
 import type { FilesData } from "../spec/schema.ts";
 import { DataError, SaeSweepError } from "../errors.ts";
-import { decodeFloats, FLOAT_BYTES, type FloatDtype } from "./float_codec.ts";
-import { readNpyHeader } from "./npy.ts";
-import { readSafetensorsHeader } from "../export/safetensors.ts";
-import { openForRead, readRange } from "./read_range.ts";
+import { decodeFloats, FLOAT_BYTES, type FloatDtype } from "../formats/float_codec.ts";
+import { readNpyHeader } from "../formats/npy.ts";
+import { readSafetensorsHeader } from "../formats/safetensors.ts";
+import { openForRead, readRange } from "../formats/read_range.ts";
 import { hashSeed, Rng } from "./rng.ts";
 
 // Shapes: R rows of a shard, D d_model.

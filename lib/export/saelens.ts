@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { join } from "node:path";
 import { writeJsonAtomic } from "../store/atomic.ts";
-import { readSafetensors, writeSafetensors } from "./safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../formats/safetensors.ts";
 import type { HostTensors } from "../sae/types.ts";
 import { DataError } from "../errors.ts";
 

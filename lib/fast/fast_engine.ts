@@ -4,7 +4,7 @@
 // Shapes: B batch, D d_model, F latents.
 import type { SaeSpec } from "../spec/schema.ts";
 import type { Architecture, HostTensors, InitResult } from "../sae/types.ts";
-import type { Engine, EngineSnapshot, StepHyper, StepStats } from "../train/engine.ts";
+import type { Engine, EngineSnapshot, StepHyper, StepStats } from "../engine/engine.ts";
 import { ActiveList } from "./active.ts";
 import { ActiveOps } from "./active_ops.ts";
 import { adamUpdate, normalizeRows, projectRows, sumSquares } from "./adam.ts";

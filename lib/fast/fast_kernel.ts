@@ -2,7 +2,7 @@
 // Float32Arrays writing every gradient, plus inference and non-trainable state. Types only.
 // Shapes: B batch, D d_model, F latents.
 import type { SaeSpec } from "../spec/schema.ts";
-import type { StepHyper } from "../train/engine.ts";
+import type { StepHyper } from "../engine/engine.ts";
 import type { ActiveList } from "./active.ts";
 import type { ActiveOps } from "./active_ops.ts";
 import type { Blas } from "./blas.ts";

@@ -2,7 +2,7 @@
 // determines the activations, holding safetensors shards and a manifest. Written atomically (a
 // temporary directory renamed into place), so a directory that exists is always complete.
 import { DataError } from "../errors.ts";
-import { readSafetensors, writeSafetensors } from "../export/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../formats/safetensors.ts";
 
 /** Bump when the harvest or forward pass changes what a cache directory contains. */
 export const CACHE_FORMAT_VERSION = 1;

@@ -7,13 +7,9 @@ import { RUN_FILES } from "../store/records.ts";
 import type { RunManifest, RunStatus } from "../store/records.ts";
 import { runStatus } from "../store/run_dir.ts";
 import type { RunPlan } from "../sweep/plan.ts";
-import { readMetrics } from "./read_metrics.ts";
+import { readMetrics, type RunProblem } from "./read_metrics.ts";
 
-/** Something in a run directory that could not be read or made sense of. */
-export interface RunProblem {
-  path: string;
-  message: string;
-}
+export type { RunProblem } from "./read_metrics.ts";
 
 /** The runs table and what it was built from. */
 export interface LoadedRuns {

@@ -3,9 +3,14 @@
 import { join } from "node:path";
 import { RUN_FILES } from "../store/records.ts";
 import type { MetricsLine } from "../store/records.ts";
-import type { RunProblem } from "./load_runs.ts";
 
 /** The parsed lines of one metrics.jsonl and what could not be read. */
+/** Something in a run directory that could not be read or made sense of. */
+export interface RunProblem {
+  path: string;
+  message: string;
+}
+
 export interface MetricsRead {
   lines: MetricsLine[];
   problems: RunProblem[];

@@ -3,8 +3,8 @@
 import { resolve } from "node:path";
 import type { SpecIssue } from "../errors.ts";
 import { SpecError, UsageError } from "../errors.ts";
-import { gridPoints, gridSize, type SweepAxis } from "../sweep/grid.ts";
-import { resolveRunConfig } from "../sweep/resolve.ts";
+import { gridPoints, gridSize, type SweepAxis } from "./grid.ts";
+import { resolveRunConfig } from "./resolve.ts";
 import { crossFieldProblems } from "./cross_checks.ts";
 import { ExperimentSpec } from "./schema.ts";
 import { canonicalHash } from "./spec_hash.ts";

@@ -2,7 +2,7 @@
 // are non-empty and duplicate-free, zip groups have equal lengths, and every value passes its
 // key's schema (checked by substituting it into the spec). Pure.
 import type { SpecIssue } from "../errors.ts";
-import type { SweepAxis } from "../sweep/grid.ts";
+import type { SweepAxis } from "./grid.ts";
 import { didYouMean } from "./did_you_mean.ts";
 import { ExperimentSpec } from "./schema.ts";
 import { schemaKeys } from "./schema_info.ts";

@@ -2,9 +2,9 @@
 // fastest), each with its resolved config, stable run id and run directory. Pure: no I/O.
 import { resolve } from "node:path";
 import type { LoadedExperiment } from "../spec/load.ts";
-import { gridPoints } from "./grid.ts";
+import { gridPoints } from "../spec/grid.ts";
 import type { RunPlan } from "./plan.ts";
-import { resolveRunConfig } from "./resolve.ts";
+import { resolveRunConfig } from "../spec/resolve.ts";
 import { runId } from "./run_id.ts";
 
 /** Every run of the experiment; `outDir` is the runs root (`runs`), made absolute. */

@@ -5,7 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { UsageError } from "../errors.ts";
 import { didYouMean } from "../spec/did_you_mean.ts";
 import { sweepableLeaves } from "../spec/json_schema.ts";
-import type { SweepAxis } from "./grid.ts";
+import type { SweepAxis } from "../spec/grid.ts";
 import type { RunPlan } from "./plan.ts";
 
 /** Runs are kept when the config value at `path` equals one of `values`. */

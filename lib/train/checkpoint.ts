@@ -4,8 +4,8 @@
 // at it, then older files are removed.
 import { join } from "node:path";
 import { writeJsonAtomic } from "../store/atomic.ts";
-import { readSafetensors, writeSafetensors } from "../export/safetensors.ts";
-import type { EngineSnapshot } from "./engine.ts";
+import { readSafetensors, writeSafetensors } from "../formats/safetensors.ts";
+import type { EngineSnapshot } from "../engine/engine.ts";
 import type { HostTensors } from "../sae/types.ts";
 import type { ControllerState } from "./controller.ts";
 import { DataError } from "../errors.ts";

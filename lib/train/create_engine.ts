@@ -3,7 +3,7 @@
 // `reference: true`, the tfjs reference engine on the active backend. The trainer calls only this.
 import * as tf from "@tensorflow/tfjs";
 import type { Architecture, InitResult } from "../sae/types.ts";
-import type { Engine } from "./engine.ts";
+import type { Engine } from "../engine/engine.ts";
 import { TfjsEngine, type TfjsEngineOptions } from "./tfjs_engine.ts";
 import { loadBlas } from "../fast/blas.ts";
 import { FastEngine, fastEngineSupports } from "../fast/fast_engine.ts";

@@ -2,7 +2,7 @@
 // feature recovery (synthetic data) and spliced LM cross-entropy (lm data). Metric definitions
 // live in lib/metrics/; this file only feeds them.
 import type { ActivationSource } from "../data/source.ts";
-import type { Engine } from "./engine.ts";
+import type { Engine } from "../engine/engine.ts";
 import { ReconstructionAccumulator } from "../metrics/reconstruction.ts";
 import { SparsityAccumulator } from "../metrics/sparsity.ts";
 import { featureRecovery } from "../metrics/recovery.ts";

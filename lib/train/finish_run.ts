@@ -5,7 +5,7 @@ import type { RunPlan } from "../sweep/plan.ts";
 import { RUN_FILES, type RunSummary } from "../store/records.ts";
 import type { ActivationSource } from "../data/source.ts";
 import type { Architecture } from "../sae/types.ts";
-import type { Engine } from "./engine.ts";
+import type { Engine } from "../engine/engine.ts";
 import { evaluateEngine } from "./evaluate.ts";
 import { writeSaeDirectory } from "../export/saelens.ts";
 import { VERSION } from "../version.ts";

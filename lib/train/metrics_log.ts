@@ -2,7 +2,7 @@
 // trimming lines written after the checkpoint a resumed run restarts from.
 import type { MetricsLine } from "../store/records.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
-import type { StepStats } from "./engine.ts";
+import type { StepStats } from "../engine/engine.ts";
 
 /** Accumulates StepStats readings into step-weighted means for one metrics line. */
 export class MetricsWindow {

@@ -5,7 +5,7 @@
 import * as tf from "@tensorflow/tfjs";
 import type { SaeSpec } from "../spec/schema.ts";
 import type { Architecture, HostTensor, HostTensors, InitResult, TensorMap } from "../sae/types.ts";
-import type { Engine, EngineSnapshot, StepHyper, StepStats } from "./engine.ts";
+import type { Engine, EngineSnapshot, StepHyper, StepStats } from "../engine/engine.ts";
 
 export interface TfjsEngineOptions {
   sae: SaeSpec;

@@ -10,12 +10,12 @@ import { appendLine, writeFileAtomic, writeJsonAtomic } from "../store/atomic.ts
 import { acquireRunLock } from "../store/lock.ts";
 import { readSummary } from "../store/run_dir.ts";
 import { type BackendChoice, selectBackend } from "../backend/select.ts";
-import { openSource } from "../data/open_source.ts";
+import { openSource } from "./open_source.ts";
 import type { ActivationSource } from "../data/source.ts";
 import { Rng } from "../data/rng.ts";
 import { getArchitecture } from "../sae/registry.ts";
 import { createEngine } from "./create_engine.ts";
-import type { Engine } from "./engine.ts";
+import type { Engine } from "../engine/engine.ts";
 import { lambdaWarmup, learningRate } from "./schedules.ts";
 import {
   controllerLambda,

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { openFilesSource } from "../../lib/data/files.ts";
-import { writeNpy } from "../../lib/data/npy.ts";
-import { writeSafetensors } from "../../lib/export/safetensors.ts";
+import { writeNpy } from "../../lib/formats/npy.ts";
+import { writeSafetensors } from "../../lib/formats/safetensors.ts";
 import {
   bf16BitsToF32,
   f16BitsToF32,
   f32ToBf16Bits,
   f32ToF16Bits,
-} from "../../lib/data/float_codec.ts";
+} from "../../lib/formats/float_codec.ts";
 import { FilesData } from "../../lib/spec/schema.ts";
 import { DataError } from "../../lib/errors.ts";
 

@@ -6,7 +6,7 @@ import { Rng } from "../../lib/data/rng.ts";
 import { getArchitecture } from "../../lib/sae/registry.ts";
 import type { Architecture, HostTensors, InitResult, TensorMap } from "../../lib/sae/types.ts";
 import { type ArchName, SaeSpec } from "../../lib/spec/schema.ts";
-import type { Engine, EngineSnapshot, StepStats } from "../../lib/train/engine.ts";
+import type { Engine, EngineSnapshot, StepStats } from "../../lib/engine/engine.ts";
 import { TfjsEngine } from "../../lib/train/tfjs_engine.ts";
 
 export { excess } from "../_tf.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { runId, sanitizeSlug, slugPart } from "../../lib/sweep/run_id.ts";
 import { parseExperiment } from "../../lib/spec/load.ts";
-import { resolveRunConfig } from "../../lib/sweep/resolve.ts";
+import { resolveRunConfig } from "../../lib/spec/resolve.ts";
 
 Deno.test("slugPart() writes architecture bare, l0_ for target_l0, s for seed, key_value otherwise", () => {
   assert.equal(slugPart("sae.architecture", "jumprelu"), "jumprelu");

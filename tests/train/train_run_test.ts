@@ -11,7 +11,7 @@ import { DivergenceError, InterruptedError } from "../../lib/errors.ts";
 import type { RunManifest, RunSummary } from "../../lib/store/records.ts";
 import { loadCheckpoint } from "../../lib/train/checkpoint.ts";
 import { createSyntheticSource } from "../../lib/data/synthetic.ts";
-import { writeNpy } from "../../lib/data/npy.ts";
+import { writeNpy } from "../../lib/formats/npy.ts";
 import { SyntheticData } from "../../lib/spec/schema.ts";
 
 const SPEC = `

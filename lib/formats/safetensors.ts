@@ -1,8 +1,8 @@
 // Reads and writes safetensors files (8-byte LE header length, JSON header, raw LE tensor bytes)
 // with F32/F16/BF16 tensors as Float32Arrays. Which tensors an SAE exports is the exporter's.
 import { DataError } from "../errors.ts";
-import { decodeFloats, encodeFloats, FLOAT_BYTES, type FloatDtype } from "../data/float_codec.ts";
-import { openForRead, readFloatRows, readRange } from "../data/read_range.ts";
+import { decodeFloats, encodeFloats, FLOAT_BYTES, type FloatDtype } from "./float_codec.ts";
+import { openForRead, readFloatRows, readRange } from "./read_range.ts";
 
 /** Dtypes this module writes. */
 export type SafetensorsWriteDtype = "F32" | "F16" | "BF16";

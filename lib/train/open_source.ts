@@ -1,7 +1,8 @@
-// Opens the activation source a run's `data` section names (synthetic | files | lm).
+// Opens the activation source a run's `data` section names (synthetic | files | lm); lives beside the
+// trainer so that lib/data and lib/lm need not know each other.
 import type { DataSpec } from "../spec/schema.ts";
-import type { ActivationSource } from "./source.ts";
-import { createSyntheticSource } from "./synthetic.ts";
+import type { ActivationSource } from "../data/source.ts";
+import { createSyntheticSource } from "../data/synthetic.ts";
 
 export interface OpenSourceOptions {
   /** Directory of the spec file: relative data paths resolve against it. */
@@ -20,7 +21,7 @@ export async function openSource(
     case "synthetic":
       return createSyntheticSource(data, { streamSeed: options.streamSeed });
     case "files": {
-      const { openFilesSource } = await import("./files.ts");
+      const { openFilesSource } = await import("../data/files.ts");
       return await openFilesSource(data, options);
     }
     case "lm": {

@@ -6,7 +6,7 @@ import {
   f16BitsToF32,
   f32ToBf16Bits,
   f32ToF16Bits,
-} from "../../lib/data/float_codec.ts";
+} from "../../lib/formats/float_codec.ts";
 import { Rng } from "../../lib/data/rng.ts";
 
 const f32 = new Float32Array(1);

@@ -1,6 +1,6 @@
 // Builds the fully resolved RunConfig of one grid point: the validated spec minus sweep/report/
 // name/description, plus `experiment`, with each override applied and defaults filled. Pure.
-import { ExperimentSpec, type RunConfig } from "../spec/schema.ts";
+import { ExperimentSpec, type RunConfig } from "./schema.ts";
 
 /** Sets `value` at the dotted `path` of `target`, creating maps on the way. */
 export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

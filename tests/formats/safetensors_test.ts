@@ -5,13 +5,13 @@ import {
   readSafetensors,
   readSafetensorsHeader,
   writeSafetensors,
-} from "../../lib/export/safetensors.ts";
+} from "../../lib/formats/safetensors.ts";
 import {
   bf16BitsToF32,
   f16BitsToF32,
   f32ToBf16Bits,
   f32ToF16Bits,
-} from "../../lib/data/float_codec.ts";
+} from "../../lib/formats/float_codec.ts";
 import { DataError } from "../../lib/errors.ts";
 
 const FIXTURES = new URL("../data/fixtures/", import.meta.url).pathname;

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { encodeNpy, readNpyHeader, readNpyRows, writeNpy } from "../../lib/data/npy.ts";
+import { encodeNpy, readNpyHeader, readNpyRows, writeNpy } from "../../lib/formats/npy.ts";
 import { DataError } from "../../lib/errors.ts";
 
-// Reference files written by numpy itself (fixtures/make_fixtures.py).
-const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
+// Reference files written by numpy itself (tests/data/fixtures/make_fixtures.py).
+const FIXTURES = new URL("../data/fixtures/", import.meta.url).pathname;
 const X = Float32Array.from({ length: 6 }, (_, i) => i * 0.5 - 1); // arange(6) * 0.5 - 1, (2, 3)
 
 Deno.test("readNpyRows() reads numpy's own files in format versions 1, 2 and 3", async () => {
