@@ -2,17 +2,18 @@
 
 // Spec language and sweeps
 export {
-  ARCHITECTURES,
-  type ArchName,
   type BackendName,
   BACKENDS,
   type DataSpec,
-  ExperimentSpec,
+  experimentSchema,
+  type ExperimentSpec,
   type RunConfig,
+  saeSchema,
 } from "./lib/spec/schema.ts";
 export { type LoadedExperiment, loadExperiment, parseExperiment } from "./lib/spec/load.ts";
 export { experimentJsonSchema } from "./lib/spec/json_schema.ts";
 export { expandSweep } from "./lib/sweep/expand.ts";
+export { effectiveConfig, RUN_ID_SCHEME } from "./lib/sweep/effective_config.ts";
 export type { RunPlan } from "./lib/sweep/plan.ts";
 
 // Errors
@@ -35,8 +36,30 @@ export { listRuns, readManifest, readSummary, runStatus } from "./lib/store/run_
 export { writeFileAtomic, writeJsonAtomic } from "./lib/store/atomic.ts";
 
 // Architectures and training
-export type { Architecture, HostTensor, HostTensors } from "./lib/sae/types.ts";
-export { ARCHITECTURE_REGISTRY, getArchitecture } from "./lib/sae/registry.ts";
+export {
+  type ArchContext,
+  type Architecture,
+  type ExportResult,
+  type HostTensor,
+  type HostTensors,
+  type InitResult,
+  type LossResult,
+  optionsOf,
+  type SaeConfig,
+  type TensorMap,
+} from "./lib/sae/types.ts";
+export {
+  architectureNames,
+  architectures,
+  getArchitecture,
+  registerArchitecture,
+} from "./lib/sae/registry.ts";
+export {
+  exportLinearSae,
+  initLinearSae,
+  linearDecode,
+  reconstructionLoss,
+} from "./lib/sae/linear_sae.ts";
 export { jumpRelu, stepSte } from "./lib/sae/ste.ts";
 export type { Engine, EngineSnapshot, StepStats } from "./lib/engine/engine.ts";
 export { TfjsEngine } from "./lib/train/tfjs_engine.ts";

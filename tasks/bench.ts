@@ -2,12 +2,11 @@
 // tfjs reference engine and a PyTorch reference run in the same invocation; prints a table, writes
 // JSON, and with --json prints one JSON document as the last line.
 import { Command } from "commander";
-import { ARCHITECTURES, type ArchName } from "../lib/spec/schema.ts";
 import { UsageError } from "../lib/errors.ts";
 import { selectBackend } from "../lib/backend/select.ts";
 import { loadBlas } from "../lib/fast/blas.ts";
 import { JS_BLAS } from "../lib/fast/js_gemm.ts";
-import { getArchitecture } from "../lib/sae/registry.ts";
+import { architectureNames, getArchitecture } from "../lib/sae/registry.ts";
 import { fastPathUnavailable } from "../lib/train/create_engine.ts";
 import {
   type BenchConfig,
@@ -115,7 +114,11 @@ async function main(): Promise<number> {
   const program = new Command()
     .name("deno task bench")
     .description("Training throughput: fast CPU path vs tfjs reference vs PyTorch, same run")
-    .option("--arch <names>", `architectures, comma-separated (${ARCHITECTURES.join(", ")})`, list)
+    .option(
+      "--arch <names>",
+      `architectures, comma-separated (${architectureNames().join(", ")})`,
+      list,
+    )
     .option("--shape <DxFxB>", "shapes d_model x d_sae x batch, comma-separated", list)
     .option("--l0 <targets>", "L0 targets, comma-separated (default 32,128)", list)
     .option(
@@ -149,7 +152,7 @@ async function main(): Promise<number> {
     throw new UsageError(`--reference expects none, small or all, got "${flags.reference}"`);
   }
   Deno.env.set("OPENBLAS_NUM_THREADS", String(flags.threads));
-  const archs: ArchName[] = flags.arch?.map(parseArch) ?? [...ARCHITECTURES];
+  const archs: string[] = flags.arch?.map(parseArch) ?? architectureNames();
   const shapes = flags.shape?.map(parseShape) ??
     (flags.quick ? [QUICK_SHAPE] : [...DEFAULT_SHAPES]);
   const l0s = flags.l0?.map((v) => {

@@ -8,14 +8,8 @@ import { describeBackend } from "../lib/backend/choice.ts";
 import { selectBackend } from "../lib/backend/select.ts";
 import { Rng } from "../lib/data/rng.ts";
 import { UsageError } from "../lib/errors.ts";
-import { getArchitecture } from "../lib/sae/registry.ts";
-import {
-  ARCHITECTURES,
-  type ArchName,
-  type BackendName,
-  BACKENDS,
-  SaeSpec,
-} from "../lib/spec/schema.ts";
+import { architectureNames, getArchitecture } from "../lib/sae/registry.ts";
+import { type BackendName, BACKENDS, saeSchema } from "../lib/spec/schema.ts";
 import { TfjsEngine } from "../lib/train/tfjs_engine.ts";
 import { parseIntFlag, runMain } from "./_cli.ts";
 
@@ -30,7 +24,7 @@ interface Shape {
 }
 
 interface BenchRow {
-  arch: ArchName;
+  arch: string;
   d: number;
   f: number;
   batch: number;
@@ -52,25 +46,25 @@ function parseShapes(text: string): Shape[] {
   });
 }
 
-function parseArchs(text: string): ArchName[] {
+function parseArchs(text: string): string[] {
   const names = text.split(",").map((s) => s.trim());
   for (const n of names) {
-    if (!(ARCHITECTURES as readonly string[]).includes(n)) {
+    if (!architectureNames().includes(n)) {
       throw new UsageError(`--arch: unknown architecture "${n}"`, {
-        hint: `choose from ${ARCHITECTURES.join(", ")}`,
+        hint: `choose from ${architectureNames().join(", ")}`,
       });
     }
   }
-  return names as ArchName[];
+  return names as string[];
 }
 
 /** Times `steps` training steps (after `warmup`), `repeats` times; one device read per repeat. */
 async function benchOne(
-  arch: ArchName,
+  arch: string,
   shape: Shape,
   options: { steps: number; warmup: number; repeats: number },
 ): Promise<BenchRow> {
-  const sae = SaeSpec.parse({ architecture: arch, width: shape.f, target_l0: 32 });
+  const sae = saeSchema().parse({ architecture: arch, width: shape.f, target_l0: 32 });
   const a = getArchitecture(arch);
   const rng = new Rng(0, 0xbe7c);
   const init = a.init({ d: shape.d, f: shape.f }, { sae, rng });
@@ -128,7 +122,7 @@ async function main(): Promise<number> {
       new Option("--backend <name>", "tfjs backend").choices(BACKENDS).default("webgpu"),
     )
     .option("--shapes <list>", "comma-separated d_model/d_sae/batch", DEFAULT_SHAPES)
-    .option("--arch <list>", "comma-separated architectures", ARCHITECTURES.join(","))
+    .option("--arch <list>", "comma-separated architectures", architectureNames().join(","))
     .option("--steps <n>", "timed steps per repeat", parseIntFlag("--steps", 1), 10)
     .option(
       "--warmup <n>",

@@ -10,7 +10,7 @@ import { loadExperiment } from "../lib/spec/load.ts";
 import { type BackendName, BACKENDS } from "../lib/spec/schema.ts";
 import { filterPlans, parseRunFilters } from "../lib/sweep/filter.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
-import { missingDataPaths } from "../lib/data/missing_paths.ts";
+import { missingDataPaths } from "../lib/sweep/missing_paths.ts";
 import { UsageError } from "../lib/errors.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";

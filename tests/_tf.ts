@@ -3,7 +3,7 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { Rng } from "../lib/data/rng.ts";
-import { ExperimentSpec, type SaeSpec } from "../lib/spec/schema.ts";
+import { experimentSchema, type SaeSpec } from "../lib/spec/schema.ts";
 
 export async function useBackend(name: "cpu" | "wasm"): Promise<void> {
   if (tf.getBackend() !== name) {
@@ -26,7 +26,7 @@ export function gaussian(
 
 /** A resolved `sae` section with overrides (validated by the real schema). */
 export function saeSpec(overrides: Record<string, unknown> = {}): SaeSpec {
-  return ExperimentSpec.parse({ name: "t", data: { source: "synthetic" }, sae: overrides }).sae;
+  return experimentSchema().parse({ name: "t", data: { source: "synthetic" }, sae: overrides }).sae;
 }
 
 /** Max |a - b| / (atol + rtol |b|) over all entries; <= 1 means "close". */

@@ -61,13 +61,18 @@ export function cycles(graph: Map<string, string[]>): string[][] {
   return out;
 }
 
-/** Collapses a file graph to its folders (edges inside one folder dropped). */
+/** The top-level folder of a path: `lib/sae/jumprelu/kernel.ts` -> `lib/sae`. */
+function topFolder(path: string): string {
+  return path.split("/").slice(0, -1).slice(0, 2).join("/");
+}
+
+/** Collapses a file graph to top-level folders (edges inside one folder dropped). */
 function folderGraph(graph: Map<string, string[]>): Map<string, string[]> {
   const out = new Map<string, Set<string>>();
   for (const [file, deps] of graph) {
-    const from = dirname(file);
+    const from = topFolder(file);
     if (!out.has(from)) out.set(from, new Set());
-    for (const d of deps) if (dirname(d) !== from) out.get(from)!.add(dirname(d));
+    for (const d of deps) if (topFolder(d) !== from) out.get(from)!.add(topFolder(d));
   }
   return new Map([...out].map(([k, v]) => [k, [...v]]));
 }

@@ -1,7 +1,6 @@
 // What `deno task bench` measures: architectures x shapes x L0 targets, the default and quick
 // grids, shape parsing, and the dense-equivalent FLOP count used for effective GFLOP/s. Pure.
-import type { ArchName } from "../spec/schema.ts";
-import { ARCHITECTURES } from "../spec/schema.ts";
+import { architectureNames } from "../sae/registry.ts";
 import { UsageError } from "../errors.ts";
 
 export interface BenchShape {
@@ -11,7 +10,7 @@ export interface BenchShape {
 }
 
 export interface BenchConfig extends BenchShape {
-  arch: ArchName;
+  arch: string;
   l0_target: number;
 }
 
@@ -42,17 +41,19 @@ export function shapeLabel(s: BenchShape): string {
   return `${s.d_model}x${s.d_sae}x${s.batch}`;
 }
 
-export function parseArch(text: string): ArchName {
-  const name = text.trim() as ArchName;
-  if (!ARCHITECTURES.includes(name)) {
-    throw new UsageError(`--arch expects one of ${ARCHITECTURES.join(", ")}, got "${text}"`);
+export function parseArch(text: string): string {
+  const name = text.trim();
+  if (!architectureNames().includes(name)) {
+    throw new UsageError(
+      `--arch expects one of ${architectureNames().join(", ")}, got "${text}"`,
+    );
   }
   return name;
 }
 
 /** Every (arch, shape, l0) combination whose L0 target is below d_sae, in a stable order. */
 export function benchGrid(
-  archs: readonly ArchName[],
+  archs: readonly string[],
   options: { shapes: readonly BenchShape[]; l0s: readonly number[] },
 ): BenchConfig[] {
   const out: BenchConfig[] = [];

@@ -1,9 +1,9 @@
 // Sets the initial thresholds or biases of a benchmark SAE so that each latent fires on about
-// l0 / F of the tokens of a calibration batch, so the benchmark trains at a realistic L0 (TopK
-// and BatchTopK select exactly k and need nothing). The same recipe as bench/reference_torch.py.
+// l0 / F of the tokens of a calibration batch, so the benchmark trains at a realistic L0. Which
+// parameter moves is each architecture's calibrate() (k architectures need none). The same recipe
+// as bench/reference_torch.py.
 // Shapes: B batch, D d_model, F latents.
-import type { InitResult } from "../sae/types.ts";
-import type { ArchName, SaeSpec } from "../spec/schema.ts";
+import type { Architecture, InitResult } from "../sae/types.ts";
 import type { Blas } from "../fast/blas.ts";
 import { rowKth } from "../fast/select_kth.ts";
 
@@ -28,26 +28,14 @@ function latentQuantiles(
   return q;
 }
 
-/** Adjusts init in place; x [B, D] is a calibration batch. */
+/** Adjusts init in place through the architecture's calibrate(); x [B, D] is a calibration batch. */
 export function calibrateL0(
-  arch: ArchName,
+  arch: Architecture,
   init: InitResult,
-  options: { sae: SaeSpec; x: Float32Array; b: number; l0: number; blas: Blas },
+  options: { x: Float32Array; b: number; l0: number; blas: Blas },
 ): void {
-  if (arch === "topk" || arch === "batchtopk") return;
-  const wName = arch === "gated" ? "W_gate" : "W_enc";
-  const [d, f] = init.params[wName].shape;
-  const q = latentQuantiles(options.x, init.params[wName].data, { ...options, d, f });
-  const p = init.params;
-  if (arch === "jumprelu") {
-    // A threshold just below the quantile, floored so the log stays finite.
-    const theta = q.map((v) => Math.max(v, 1e-4));
-    if (p.log_threshold) p.log_threshold.data.set(theta.map(Math.log));
-    else p.threshold.data.set(theta);
-  } else if (arch === "relu") {
-    p.b_enc.data.set(q.map((v) => -v));
-  } else {
-    p.b_gate.data.set(q.map((v) => -v));
-    p.b_mag.data.set(q.map((v) => -v));
-  }
+  arch.calibrate?.(init, (wName) => {
+    const [d, f] = init.params[wName].shape;
+    return latentQuantiles(options.x, init.params[wName].data, { ...options, d, f });
+  });
 }

@@ -4,7 +4,7 @@
 // Shapes: B batch, D d_model, F latents.
 import { Rng } from "../data/rng.ts";
 import { getArchitecture } from "../sae/registry.ts";
-import { SaeSpec } from "../spec/schema.ts";
+import { saeSchema } from "../spec/schema.ts";
 import type { Blas } from "../fast/blas.ts";
 import { FastEngine } from "../fast/fast_engine.ts";
 import { createEngine } from "../train/create_engine.ts";
@@ -61,15 +61,14 @@ export async function measureEngine(
   options: { engine: "fast" | "reference"; steps: number; warmup: number; calibration: Blas },
 ): Promise<BenchResult> {
   const arch = getArchitecture(config.arch);
-  const sae = SaeSpec.parse({
+  const sae = saeSchema().parse({
     architecture: config.arch,
     width: config.d_sae,
     target_l0: config.l0_target,
   });
   const init = arch.init({ d: config.d_model, f: config.d_sae }, { sae, rng: new Rng(0, 0x5ae) });
   const batches = benchBatches(config, 2);
-  calibrateL0(config.arch, init, {
-    sae,
+  calibrateL0(arch, init, {
     x: batches[0],
     b: config.batch,
     l0: config.l0_target,

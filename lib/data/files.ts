@@ -3,7 +3,7 @@
 // Parsing of each format is npy.ts / safetensors.ts; normalisation is the trainer's.
 import { isAbsolute, join } from "node:path";
 import type { ActivationSource } from "./source.ts";
-import type { FilesData } from "../spec/schema.ts";
+import type { FilesData } from "./data_spec.ts";
 import { DataError, SaeSweepError } from "../errors.ts";
 import { decodeFloats, FLOAT_BYTES, type FloatDtype } from "../formats/float_codec.ts";
 import { readNpyHeader } from "../formats/npy.ts";

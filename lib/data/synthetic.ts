@@ -1,7 +1,7 @@
 // Synthetic activations with known ground truth: sparse non-negative combinations of random unit
 // feature directions plus noise. Pure and deterministic per seed; normalisation is the trainer's.
 import type { ActivationSource, GroundTruth } from "./source.ts";
-import type { SyntheticData } from "../spec/schema.ts";
+import type { SyntheticData } from "./data_spec.ts";
 import { DataError } from "../errors.ts";
 import { Rng } from "./rng.ts";
 

@@ -1,7 +1,7 @@
 // The Engine interface: what the trainer needs from a compute path (one training step, stats,
 // encoding, snapshots). The tfjs autodiff engine is the reference; every fast path implements the
 // same interface and is tested against it. Types only.
-import type { HostTensors } from "../sae/types.ts";
+import type { HostTensors } from "./types.ts";
 
 export interface StepHyper {
   /** Base learning rate of this step (per-parameter multipliers are the architecture's). */

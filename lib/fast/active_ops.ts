@@ -4,7 +4,7 @@
 // Shapes: B batch, D d_model, F latents, N active entries.
 import type { Blas } from "./blas.ts";
 import type { ActiveList } from "./active.ts";
-import { axpy, dot } from "./_vec.ts";
+import { axpy, dot } from "./vec.ts";
 
 export interface ActiveOpsOptions {
   /** Density of the active list above which the dense GEMM path is used (Infinity: never). */

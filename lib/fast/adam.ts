@@ -1,7 +1,7 @@
 // Host-side optimiser pieces of the fast engine, the same maths as lib/train/tfjs_engine.ts:
 // Adam with bias correction, decoder-gradient projection, row renormalisation, gradient norm.
 // Shapes: F latents, D d_model.
-import { axpy, dot, scaleRow } from "./_vec.ts";
+import { axpy, dot, scaleRow } from "./vec.ts";
 
 /** g[i, :] -= (g[i, :] . w[i, :]) w[i, :] for every row: removes the component along each row. */
 export function projectRows(g: Float32Array, w: Float32Array, d: number): void {

@@ -2,19 +2,20 @@
 // host), with one dense BLAS GEMM per step for the encoder and sparse products over the active
 // latents for everything else. Same maths as the tfjs reference engine (tests/fast/ check it).
 // Shapes: B batch, D d_model, F latents.
-import type { SaeSpec } from "../spec/schema.ts";
-import type { Architecture, HostTensors, InitResult } from "../sae/types.ts";
+import type { HostTensors, InitResult, SaeConfig, TrainingLayout } from "../engine/types.ts";
 import type { Engine, EngineSnapshot, StepHyper, StepStats } from "../engine/engine.ts";
 import { ActiveList } from "./active.ts";
 import { ActiveOps } from "./active_ops.ts";
 import { adamUpdate, normalizeRows, projectRows, sumSquares } from "./adam.ts";
 import type { Blas } from "./blas.ts";
 import type { FastKernel, KernelContext } from "./fast_kernel.ts";
-import { FAST_KERNELS } from "./kernels.ts";
 import { Workspace } from "./workspace.ts";
+import { statsFromRow, statsRowLength } from "../engine/step_stats.ts";
 
 export interface FastEngineOptions {
-  sae: SaeSpec;
+  sae: SaeConfig;
+  /** The architecture's forward + backward on host buffers. */
+  kernel: FastKernel;
   adamEps: number;
   /** Global gradient-norm clip, or null. */
   gradClip: number | null;
@@ -37,11 +38,6 @@ export interface StepTimings {
   update: number;
 }
 
-/** Whether the fast engine implements an architecture. */
-export function fastEngineSupports(arch: Architecture): boolean {
-  return arch.name in FAST_KERNELS;
-}
-
 function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(a.length);
   for (let r = 0; r < rows; r++) {
@@ -52,7 +48,7 @@ function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
 
 export class FastEngine implements Engine {
   readonly backend: string;
-  readonly #arch: Architecture;
+  readonly #arch: TrainingLayout;
   readonly #kernel: FastKernel;
   readonly #options: FastEngineOptions;
   readonly #shapes: Record<string, number[]>;
@@ -67,9 +63,8 @@ export class FastEngine implements Engine {
   /** Phase timings of the last step, in ms. */
   lastTimings: StepTimings = { forward: 0, backward: 0, update: 0 };
 
-  constructor(arch: Architecture, init: InitResult, options: FastEngineOptions) {
-    const kernel = FAST_KERNELS[arch.name];
-    if (!kernel) throw new Error(`fast engine has no kernel for architecture ${arch.name}`);
+  constructor(arch: TrainingLayout, init: InitResult, options: FastEngineOptions) {
+    const kernel = options.kernel;
     this.backend = options.backend;
     this.#arch = arch;
     this.#kernel = kernel;
@@ -103,7 +98,7 @@ export class FastEngine implements Engine {
       latents: new ActiveList(),
       lists: new Map(),
     };
-    this.#stats = new Array(arch.termNames.length + 4).fill(0);
+    this.#stats = new Array(statsRowLength(arch.termNames(options.sae).length)).fill(0);
   }
 
   /** Copy of external-layout data in the internal layout (transposed params become [F, D]). */
@@ -186,7 +181,7 @@ export class FastEngine implements Engine {
     let active = 0;
     const lat = ctx.latents;
     for (let j = 0; j < lat.n; j++) if (lat.val[j] > 0) active++;
-    const k = arch.termNames.length;
+    const k = out.terms.length;
     this.#stats[0] += total;
     for (let i = 0; i < k; i++) this.#stats[1 + i] += out.terms[i];
     this.#stats[1 + k] += active / b;
@@ -196,21 +191,13 @@ export class FastEngine implements Engine {
   }
 
   readStats(): StepStats {
-    const n = Math.max(1, this.#statSteps);
-    const k = this.#arch.termNames.length;
-    const s = this.#stats;
-    const terms: Record<string, number> = {};
-    this.#arch.termNames.forEach((name, i) => terms[name] = s[1 + i] / n);
     const all = { ...this.#ctx.params, ...this.#ctx.state };
     const nonFinite = Object.keys(all).filter((name) => !all[name].every(Number.isFinite));
-    const stats: StepStats = {
+    const stats = statsFromRow(this.#stats, {
       steps: this.#statSteps,
-      loss: s[0] / n,
-      terms,
-      l0: s[1 + k] / n,
-      fvu: s[2 + k] / s[3 + k],
+      termNames: this.#arch.termNames(this.#options.sae),
       nonFinite,
-    };
+    });
     this.#stats.fill(0);
     this.#statSteps = 0;
     return stats;
@@ -262,7 +249,7 @@ export class FastEngine implements Engine {
   dispose(): void {}
 }
 
-/** sum over b, d of (x[b, d] - mean_b x[., d])^2 for x [B, D] (flat loops: see _vec.ts). */
+/** sum over b, d of (x[b, d] - mean_b x[., d])^2 for x [B, D] (flat loops: see vec.ts). */
 function batchSpread(x: Float32Array, b: number, d: number): number {
   const mean = new Float64Array(d);
   const n = b * d;

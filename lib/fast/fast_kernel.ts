@@ -1,7 +1,7 @@
 // The per-architecture contract of the fast CPU engine: one forward + backward pass on host
 // Float32Arrays writing every gradient, plus inference and non-trainable state. Types only.
 // Shapes: B batch, D d_model, F latents.
-import type { SaeSpec } from "../spec/schema.ts";
+import type { SaeConfig } from "../engine/types.ts";
 import type { StepHyper } from "../engine/engine.ts";
 import type { ActiveList } from "./active.ts";
 import type { ActiveOps } from "./active_ops.ts";
@@ -16,7 +16,7 @@ export interface KernelContext {
   state: Record<string, Float32Array>;
   d: number;
   f: number;
-  sae: SaeSpec;
+  sae: SaeConfig;
   blas: Blas;
   ops: ActiveOps;
   ws: Workspace;
@@ -27,7 +27,7 @@ export interface KernelContext {
 }
 
 export interface KernelStep {
-  /** Loss terms in the architecture's termNames order (each a batch mean). */
+  /** Loss terms in the order of the architecture's termNames(sae) (each a batch mean). */
   terms: number[];
   /** Sum over the batch of the squared reconstruction error. */
   sse: number;

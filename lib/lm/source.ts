@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { Rng } from "../data/rng.ts";
 import type { ActivationSource, LmEvaluation, Reconstructor } from "../data/source.ts";
 import { DataError } from "../errors.ts";
-import type { LmData } from "../spec/schema.ts";
+import type { LmData } from "../data/data_spec.ts";
 import {
   type CachedActivations,
   type CacheInputs,

@@ -2,7 +2,7 @@
 // several are compared) and panels (group_by values) that rows belong to. Private to reports.
 import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
-import { ARCHITECTURES } from "../spec/schema.ts";
+import { architectureNames } from "../sae/registry.ts";
 
 /** How rows map to series and panels. */
 export interface SeriesOptions {
@@ -36,8 +36,9 @@ export function withSeries(table: ColumnTable, options: SeriesOptions): ColumnTa
 /** Sorts series labels by architecture (registry order), then by label. */
 export function sortSeries(labels: Iterable<string>, archOf: (label: string) => string): string[] {
   const rank = (a: string) => {
-    const i = (ARCHITECTURES as readonly string[]).indexOf(a);
-    return i < 0 ? ARCHITECTURES.length : i;
+    const names = architectureNames();
+    const i = names.indexOf(a);
+    return i < 0 ? names.length : i;
   };
   return [...new Set(labels)].sort((a, b) =>
     rank(archOf(a)) - rank(archOf(b)) || (a < b ? -1 : a > b ? 1 : 0)

@@ -1,20 +1,70 @@
-// The architecture registry: one line per architecture. Adding one = one file + one line here.
-import type { ArchName } from "../spec/schema.ts";
-import type { Architecture } from "./types.ts";
-import { jumprelu } from "./jumprelu.ts";
-import { relu } from "./relu.ts";
-import { gated } from "./gated.ts";
-import { topk } from "./topk.ts";
-import { batchtopk } from "./batchtopk.ts";
+// The architecture registry: the only list of architectures. The spec schema, JSON Schema, key
+// reference, cross checks, L0 controller, bench and parity tests are all built from it. Built-ins
+// are one line each below; library users add their own with registerArchitecture().
+import type { Architecture, PenaltyOptions, SaeConfig } from "./types.ts";
+import { jumprelu } from "./jumprelu/jumprelu.ts";
+import { relu } from "./relu/relu.ts";
+import { gated } from "./gated/gated.ts";
+import { topk } from "./topk/topk.ts";
+import { batchtopk } from "./batchtopk/batchtopk.ts";
 
-export const ARCHITECTURE_REGISTRY: Readonly<Record<ArchName, Architecture>> = {
-  jumprelu,
-  relu,
-  gated,
-  topk,
-  batchtopk,
-};
+const registry = new Map<string, Architecture>();
+let version = 0;
 
-export function getArchitecture(name: ArchName): Architecture {
-  return ARCHITECTURE_REGISTRY[name];
+/** Names a registered architecture may not take: keys of the shared `sae` section. */
+const RESERVED = new Set(["architecture", "width", "target_l0", "pre_encoder_bias", "b_dec_init"]);
+
+/**
+ * Adds an architecture. Its name becomes a value of `sae.architecture` and a section `sae.<name>`
+ * of the spec (validated by its `options` schema). Throws on a duplicate or malformed descriptor.
+ */
+export function registerArchitecture(arch: Architecture): void {
+  if (!/^[a-z][a-z0-9_]*$/.test(arch.name) || RESERVED.has(arch.name)) {
+    throw new TypeError(`architecture name "${arch.name}" must be snake_case and not a shared key`);
+  }
+  if (registry.has(arch.name)) throw new TypeError(`architecture "${arch.name}" is registered`);
+  if (arch.sparsity === "penalty") {
+    const defaults = arch.options.parse({}) as Partial<PenaltyOptions>;
+    if (typeof defaults.lambda !== "number" || typeof defaults.controller_gain !== "number") {
+      throw new TypeError(
+        `penalty architecture "${arch.name}" needs options lambda and controller_gain with defaults`,
+      );
+    }
+  }
+  registry.set(arch.name, arch);
+  version++;
+}
+
+for (const arch of [jumprelu, relu, gated, topk, batchtopk]) registerArchitecture(arch);
+
+/** Registered architecture names, in registration order (built-ins first). */
+export function architectureNames(): string[] {
+  return [...registry.keys()];
+}
+
+/** Registered architectures, in registration order. */
+export function architectures(): Architecture[] {
+  return [...registry.values()];
+}
+
+/** Increases with every registration (schemas built from the registry cache on it). */
+export function registryVersion(): number {
+  return version;
+}
+
+/** The architecture called `name`; throws for an unknown one (the spec validator rules it out). */
+export function getArchitecture(name: string): Architecture {
+  const arch = registry.get(name);
+  if (!arch) {
+    throw new TypeError(
+      `unknown architecture "${name}" (registered: ${architectureNames().join(", ")})`,
+    );
+  }
+  return arch;
+}
+
+/** lambda (fixed value or controller start) and controller gain of a penalty architecture's run. */
+export function penaltyOptions(sae: SaeConfig): PenaltyOptions | null {
+  const arch = getArchitecture(sae.architecture);
+  return arch.sparsity === "penalty" ? sae[arch.name] as PenaltyOptions : null;
 }

@@ -1,43 +1,40 @@
-// The small interface every SAE architecture implements (one file per architecture, one registry
-// line). Architectures are plain objects: pure tensor maths, no optimiser, no I/O.
+// What an architecture is: one plain object (its descriptor) that owns everything about it: its
+// options schema, how sparsity is set, its loss terms, the tfjs reference maths, an optional fast
+// kernel, the SAELens export, bench calibration and parity cases. lib/sae/registry.ts lists them.
 // Shapes: B batch, D d_model, F latents.
 import type * as tf from "@tensorflow/tfjs";
-import type { ArchName, SaeSpec } from "../spec/schema.ts";
+import type { z } from "zod";
 import type { Rng } from "../data/rng.ts";
+import type {
+  HostTensor,
+  HostTensors,
+  InitResult,
+  SaeConfig,
+  TrainingLayout,
+} from "../engine/types.ts";
+import type { FastKernel } from "../fast/fast_kernel.ts";
 
-/** A tensor held on the host: row-major float32 data and its shape. */
-export interface HostTensor {
-  shape: number[];
-  data: Float32Array;
-}
-export type HostTensors = Record<string, HostTensor>;
+export type { HostTensor, HostTensors, InitResult, SaeConfig };
 
 /** Device tensors by name (parameters or non-trainable state). */
 export type TensorMap = Record<string, tf.Tensor>;
 
 export interface ArchContext {
   /** The resolved `sae` section of the run config. */
-  sae: SaeSpec;
-  /** Current sparsity coefficient (scalar tensor); unused by topk and batchtopk. */
+  sae: SaeConfig;
+  /** Current sparsity coefficient (scalar tensor); unused by k-sparse architectures. */
   lambda: tf.Scalar;
 }
 
 export interface LossResult {
   /** Mean over the batch of all terms. */
   total: tf.Scalar;
-  /** Named loss terms (each already averaged over the batch and weighted): recon, sparsity, aux... */
+  /** Named loss terms (each already averaged over the batch and weighted), as in termNames(sae). */
   terms: Record<string, tf.Scalar>;
   /** Latent activations used for the reconstruction [B, F]. */
   f: tf.Tensor2D;
   /** Reconstruction [B, D]. */
   xHat: tf.Tensor2D;
-}
-
-export interface InitResult {
-  /** Trainable parameters. */
-  params: HostTensors;
-  /** Non-trainable state updated outside the gradient step (dead-latent clocks, running thresholds). */
-  state: HostTensors;
 }
 
 export interface ExportResult {
@@ -47,37 +44,81 @@ export interface ExportResult {
   cfg: Record<string, unknown>;
 }
 
-export interface Architecture {
-  readonly name: ArchName;
-  /** Names of the loss terms `loss` returns, in a fixed order. */
-  readonly termNames: readonly string[];
-  /** Sparsity is set by a coefficient lambda (calibrated by the L0 controller). */
-  readonly usesLambda: boolean;
-  /** Decoder rows are kept at unit norm (gradient projected, rows renormalised after each step). */
-  readonly unitNormDecoder: boolean;
-  /** Name of the decoder weight [F, D] among the parameters. */
-  readonly decoderParam: string;
-  init(dims: { d: number; f: number }, options: { sae: SaeSpec; rng: Rng }): InitResult;
-  /** Training loss on a normalised batch x [B, D]. */
+/**
+ * How sparsity is set: `penalty` architectures have a coefficient lambda (options `lambda` and
+ * `controller_gain`) that the L0 controller calibrates to target_l0; `k` architectures keep
+ * k = target_l0 latents (an integer).
+ */
+export type Sparsity = "penalty" | "k";
+
+/** Keys of the shared `sae` section an architecture may read besides width and target_l0. */
+export type SharedSaeKey = "pre_encoder_bias" | "b_dec_init";
+
+/** A problem involving several keys of one run config (`paths` most specific first). */
+export interface ConfigProblem {
+  paths: string[];
+  message: string;
+}
+
+/** Per-latent quantiles of a calibration batch's pre-activations through an encoder matrix. */
+export type LatentQuantiles = (weightParam: string) => Float32Array;
+
+/** One configuration a parity test runs the fast kernel and the reference on. */
+export interface ParityCase {
+  label: string;
+  /** Overrides of the `sae` section (e.g. `{ jumprelu: { threshold_param: "linear" } }`). */
+  sae: Record<string, unknown>;
+}
+
+export interface Architecture extends TrainingLayout {
+  readonly name: string;
+  /** One sentence for the key reference and `--help`: what it is and its source. */
+  readonly summary: string;
+  /** zod strict object of `sae.<name>` with a default and a documented line per hyperparameter. */
+  readonly options: z.ZodObject;
+  readonly sparsity: Sparsity;
+  /** Shared `sae` keys the architecture reads: only these go into the effective config. */
+  readonly uses: readonly SharedSaeKey[];
+  /** Problems specific to this architecture in a resolved `sae` section (beyond the schema). */
+  check?(sae: SaeConfig): ConfigProblem[];
+  init(dims: { d: number; f: number }, options: { sae: SaeConfig; rng: Rng }): InitResult;
+  /** Training loss on a normalised batch x [B, D] (the tfjs reference maths). */
   loss(params: TensorMap, state: TensorMap, x: tf.Tensor2D, ctx: ArchContext): LossResult;
   /** Inference-time latents [B, F] (what the exported SAE computes). */
-  encode(params: TensorMap, state: TensorMap, x: tf.Tensor2D, sae: SaeSpec): tf.Tensor2D;
+  encode(params: TensorMap, state: TensorMap, x: tf.Tensor2D, sae: SaeConfig): tf.Tensor2D;
   decode(params: TensorMap, f: tf.Tensor2D): tf.Tensor2D;
   /** New values of non-trainable state after a step, from the step's batch and latents. */
   updateState?(
     state: TensorMap,
-    step: { x: tf.Tensor2D; f: tf.Tensor2D; sae: SaeSpec },
+    step: { x: tf.Tensor2D; f: tf.Tensor2D; sae: SaeConfig },
   ): TensorMap;
-  /** Learning-rate multiplier of a parameter (default 1). */
-  lrScale?(param: string, sae: SaeSpec): number;
-  /** Adam (beta1, beta2) for this architecture. */
-  adamBetas(sae: SaeSpec): [number, number];
   /** Projects parameters back onto their domain after an update (e.g. a positive threshold). */
-  constrain?(params: TensorMap, sae: SaeSpec): TensorMap;
+  constrain?(params: TensorMap, sae: SaeConfig): TensorMap;
   /** Folds the normalisation scale into the parameters and names them as SAELens does. */
   exportTensors(
     params: HostTensors,
     state: HostTensors,
-    options: { sae: SaeSpec; scale: number },
+    options: { sae: SaeConfig; scale: number },
   ): ExportResult;
+  /** The fast CPU engine's kernel; without one the architecture trains on the reference engine. */
+  readonly kernel?: FastKernel;
+  /**
+   * Bench calibration: adjusts `init` in place so each latent fires on about target_l0 / F of the
+   * calibration batch (`quantiles` gives each latent's (1 - l0 / F) quantile through a weight).
+   * Absent when sparsity needs no calibration (k architectures).
+   */
+  calibrate?(init: InitResult, quantiles: LatentQuantiles): void;
+  /** Option combinations the parity tests cover (the defaults are always covered). */
+  readonly parityCases?: readonly ParityCase[];
+}
+
+/** Typed view of an architecture's options in a resolved `sae` section. */
+export function optionsOf<T>(sae: SaeConfig, name: string): T {
+  return sae[name] as T;
+}
+
+/** lambda (fixed value or controller start) and controller gain of a penalty architecture. */
+export interface PenaltyOptions {
+  lambda: number;
+  controller_gain: number;
 }

@@ -1,6 +1,8 @@
 // Checks that involve several keys of one resolved run config (target_l0 < width, integer k for
-// TopK, enough tokens for one batch). Pure; `load.ts` locates each problem in the file.
+// k-sparse architectures, enough tokens for one batch, and each architecture's own check()).
+// Pure; `load.ts` locates each problem in the file.
 import type { RunConfig } from "./schema.ts";
+import { getArchitecture } from "../sae/registry.ts";
 
 /** One cross-field problem; `paths` are the config keys involved, most specific first. */
 export interface CrossProblem {
@@ -18,10 +20,8 @@ export function crossFieldProblems(config: RunConfig): CrossProblem[] {
       message: `target_l0 ${sae.target_l0} must be < sae.width ${sae.width}`,
     });
   }
-  if (
-    (sae.architecture === "topk" || sae.architecture === "batchtopk") &&
-    !Number.isInteger(sae.target_l0)
-  ) {
+  const arch = getArchitecture(sae.architecture);
+  if (arch.sparsity === "k" && !Number.isInteger(sae.target_l0)) {
     problems.push({
       paths: ["sae.target_l0", "sae.architecture"],
       message:
@@ -35,5 +35,6 @@ export function crossFieldProblems(config: RunConfig): CrossProblem[] {
         `train.tokens ${train.tokens} must be >= train.batch_size ${train.batch_size} (at least one step)`,
     });
   }
+  problems.push(...arch.check?.(sae) ?? []);
   return problems;
 }

@@ -1,7 +1,7 @@
 // Generates the JSON Schema of experiment specs from the zod schema (the same source as the
 // validator), with every sweepable key listed under `sweep` so editors can autocomplete axes.
 import { z } from "zod";
-import { ExperimentSpec } from "./schema.ts";
+import { experimentSchema } from "./schema.ts";
 import { leafPaths } from "./schema_info.ts";
 
 /** Top-level sections whose keys can be swept. */
@@ -9,7 +9,7 @@ export const SWEEPABLE_SECTIONS = ["data", "sae", "train", "eval"] as const;
 
 /** Every sweepable leaf path (`sae.target_l0`, `train.seed`, ...) with its schema. */
 export function sweepableLeaves(): { path: string; schema: z.ZodType }[] {
-  return leafPaths(ExperimentSpec).filter((leaf) =>
+  return leafPaths(experimentSchema()).filter((leaf) =>
     (SWEEPABLE_SECTIONS as readonly string[]).includes(leaf.path.split(".")[0])
   ) as { path: string; schema: z.ZodType }[];
 }
@@ -25,7 +25,7 @@ function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
 
 /** The JSON Schema (draft 2020-12) of an experiment spec file. */
 export function experimentJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(ExperimentSpec, { io: "input" }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(experimentSchema(), { io: "input" }) as Record<string, unknown>;
   const axisProperties: Record<string, unknown> = {};
   for (const leaf of sweepableLeaves()) {
     const item = jsonSchemaOf(leaf.schema);

@@ -1,6 +1,6 @@
 // Generates experiments/README.md: every spec key with its type, default and meaning (from the
 // zod schema's `.describe()` texts), plus how sweeps, zip groups and run ids work.
-import { DataSpec, ExperimentSpec } from "./schema.ts";
+import { DataSpec, experimentSchema } from "./schema.ts";
 import { describeExpected, leafPaths, schemaDefault, schemaDescription } from "./schema_info.ts";
 import { DEFAULT_MAX_RUNS } from "./load.ts";
 
@@ -72,7 +72,7 @@ export function keyReferenceMarkdown(): string {
   let section = "";
   const sources = (DataSpec as unknown as { options: { shape: { source: { value: string } } }[] })
     .options.map((o) => o.shape.source.value);
-  for (const leaf of leafPaths(ExperimentSpec)) {
+  for (const leaf of leafPaths(experimentSchema())) {
     const top = leaf.path.split(".")[0];
     if (top !== section) {
       if (section) lines.push("");

@@ -6,7 +6,7 @@ import { SpecError, UsageError } from "../errors.ts";
 import { gridPoints, gridSize, type SweepAxis } from "./grid.ts";
 import { resolveRunConfig } from "./resolve.ts";
 import { crossFieldProblems } from "./cross_checks.ts";
-import { ExperimentSpec } from "./schema.ts";
+import { experimentSchema, type ExperimentSpec } from "./schema.ts";
 import { canonicalHash } from "./spec_hash.ts";
 import { readSweepAxes } from "./sweep_axes.ts";
 import { formatPath, parseYamlSource, type PathSegment, type YamlSource } from "./yaml_source.ts";
@@ -55,10 +55,10 @@ export function parseExperiment(
       message: "expected a map of spec sections (name, data, sae, train, ...) at the top level",
     }]);
   }
-  const result = ExperimentSpec.safeParse(raw);
+  const result = experimentSchema().safeParse(raw);
   if (!result.success) {
     issues.push(
-      ...specIssuesFromZod(result.error.issues, { source, schema: ExperimentSpec, data: raw }),
+      ...specIssuesFromZod(result.error.issues, { source, schema: experimentSchema(), data: raw }),
     );
   }
   const { axes, issues: sweepIssues } = readSweepAxes(raw, source);

@@ -1,6 +1,6 @@
 // Builds the fully resolved RunConfig of one grid point: the validated spec minus sweep/report/
 // name/description, plus `experiment`, with each override applied and defaults filled. Pure.
-import { ExperimentSpec, type RunConfig } from "./schema.ts";
+import { experimentSchema, type ExperimentSpec, type RunConfig } from "./schema.ts";
 
 /** Sets `value` at the dotted `path` of `target`, creating maps on the way. */
 export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
@@ -30,7 +30,7 @@ export function resolveRunConfig(
     eval: spec.eval,
   });
   for (const [path, value] of Object.entries(overrides)) setPath(base, path, value);
-  const parsed = ExperimentSpec.parse(base);
+  const parsed = experimentSchema().parse(base);
   return {
     experiment: parsed.name,
     data: parsed.data,

@@ -4,7 +4,7 @@
 import type { SpecIssue } from "../errors.ts";
 import type { SweepAxis } from "./grid.ts";
 import { didYouMean } from "./did_you_mean.ts";
-import { ExperimentSpec } from "./schema.ts";
+import { experimentSchema } from "./schema.ts";
 import { schemaKeys } from "./schema_info.ts";
 import { schemaAtData, specIssuesFromZod } from "./zod_issues.ts";
 import { formatPath, type PathSegment, type YamlSource } from "./yaml_source.ts";
@@ -44,8 +44,8 @@ export function readSweepAxes(
       return false;
     }
     for (let i = 0; i < segments.length; i++) {
-      const here = schemaAtData(ExperimentSpec, raw, segments.slice(0, i));
-      const next = schemaAtData(ExperimentSpec, raw, segments.slice(0, i + 1));
+      const here = schemaAtData(experimentSchema(), raw, segments.slice(0, i));
+      const next = schemaAtData(experimentSchema(), raw, segments.slice(0, i + 1));
       if (!here || !next || segments[i] === "") {
         const known = here
           ? schemaKeys(here).filter((k) => i > 0 || !NOT_SWEEPABLE.includes(k))
@@ -86,7 +86,7 @@ export function readSweepAxes(
     list.forEach((value, i) => {
       const substituted = structuredClone(isRecord(raw) ? raw : {}) as Rec;
       setRaw(substituted, path, value);
-      const result = ExperimentSpec.safeParse(substituted);
+      const result = experimentSchema().safeParse(substituted);
       if (result.success) return;
       const segments = path.split(".");
       const mine = result.error.issues.filter((zi) =>
@@ -95,7 +95,7 @@ export function readSweepAxes(
       if (mine.length > 0) ok = false;
       issues.push(...specIssuesFromZod(mine, {
         source,
-        schema: ExperimentSpec,
+        schema: experimentSchema(),
         data: substituted,
         relocate: (p) => [...origin, i, ...p.slice(segments.length)],
       }));

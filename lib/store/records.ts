@@ -1,6 +1,6 @@
 // The files of a run directory `runs/<experiment>/<run_id>/` and their shapes. This is the contract
 // between the trainer (writer), the executor (status), and reports (readers). Types only.
-import type { RunConfig } from "../spec/schema.ts";
+import type { EffectiveConfig } from "../spec/schema.ts";
 
 /** File names inside a run directory. */
 export const RUN_FILES = {
@@ -27,7 +27,13 @@ export interface RunManifest {
   spec_hash: string;
   /** Swept values that produced this run, keyed by dotted path (`sae.target_l0`: 16). */
   overrides: Record<string, unknown>;
-  config: RunConfig;
+  /**
+   * How run_id was hashed: absent in runs from before schemes were versioned (the whole resolved
+   * config), 2 for the effective config (lib/sweep/effective_config.ts).
+   */
+  run_id_scheme?: number;
+  /** The effective config (scheme 2): the chosen architecture's options and the keys it reads. */
+  config: EffectiveConfig;
   status: "running" | "done" | "failed" | "interrupted";
   error?: { message: string; step?: number; quantity?: string };
   backend?: { requested: string; used: string; adapter?: string; fallback?: boolean };

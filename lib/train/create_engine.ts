@@ -1,12 +1,13 @@
 // Chooses the compute path for a run: on the CPU tfjs backends (cpu, wasm), the fast host engine
 // (lib/fast/) when a system BLAS loads and the architecture has a kernel; otherwise, or with
-// `reference: true`, the tfjs reference engine on the active backend. The trainer calls only this.
+// `reference: true`, the tfjs reference engine on the active backend. An architecture without a
+// fast kernel always trains on the reference engine. The trainer calls only this.
 import * as tf from "@tensorflow/tfjs";
 import type { Architecture, InitResult } from "../sae/types.ts";
 import type { Engine } from "../engine/engine.ts";
 import { TfjsEngine, type TfjsEngineOptions } from "./tfjs_engine.ts";
 import { loadBlas } from "../fast/blas.ts";
-import { FastEngine, fastEngineSupports } from "../fast/fast_engine.ts";
+import { FastEngine } from "../fast/fast_engine.ts";
 
 export interface CreateEngineOptions extends TfjsEngineOptions {
   /** Force the tfjs autodiff reference path even where a fast path exists. */
@@ -21,7 +22,7 @@ export function fastPathUnavailable(arch: Architecture): string | null {
   if (!CPU_BACKENDS.has(tf.getBackend())) {
     return `tfjs backend ${tf.getBackend()} is not a CPU backend`;
   }
-  if (!fastEngineSupports(arch)) return `no fast kernel for architecture ${arch.name}`;
+  if (!arch.kernel) return `architecture ${arch.name} has no fast kernel (reference engine)`;
   const { reason } = loadBlas();
   return reason ?? null;
 }
@@ -34,7 +35,12 @@ export function createEngine(
   if (!options.reference && fastPathUnavailable(arch) === null) {
     const blas = loadBlas().blas!;
     const kind = blas.name.startsWith("accelerate") ? "accelerate" : "openblas";
-    return new FastEngine(arch, init, { ...options, blas, backend: `cpu-${kind}` });
+    return new FastEngine(arch, init, {
+      ...options,
+      kernel: arch.kernel!,
+      blas,
+      backend: `cpu-${kind}`,
+    });
   }
   return new TfjsEngine(arch, init, options);
 }

@@ -3,7 +3,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { hostname } from "node:os";
 import type { RunPlan } from "../sweep/plan.ts";
-import { PENALTY_ARCHITECTURES } from "../spec/schema.ts";
+import { effectiveConfig, RUN_ID_SCHEME } from "../sweep/effective_config.ts";
+import { getArchitecture } from "../sae/registry.ts";
 import type { RunManifest } from "../store/records.ts";
 import type { BackendChoice } from "../backend/choice.ts";
 import { readGitCommit, VERSION } from "../version.ts";
@@ -31,7 +32,8 @@ export async function startManifest(plan: RunPlan, facts: ManifestFacts): Promis
     spec_path: plan.specPath,
     spec_hash: plan.specHash,
     overrides: plan.overrides,
-    config: plan.config,
+    run_id_scheme: RUN_ID_SCHEME,
+    config: effectiveConfig(plan.config),
     status: "running",
     backend: {
       requested: b.requested,
@@ -44,15 +46,9 @@ export async function startManifest(plan: RunPlan, facts: ManifestFacts): Promis
       engine: facts.engine,
       total_steps: facts.totalSteps,
       resumed_from_step: facts.resumedFrom,
-      lambda_mode: PENALTY_ARCHITECTURES.includes(sae.architecture)
+      lambda_mode: getArchitecture(sae.architecture).sparsity === "penalty"
         ? train.lambda.mode
         : "none (k = target_l0)",
-      ...(sae.architecture === "jumprelu"
-        ? {
-          threshold_param: sae.jumprelu.threshold_param,
-          threshold_lr_scale: sae.jumprelu.threshold_lr_scale,
-        }
-        : {}),
       data: facts.data,
     },
     norm_scale: facts.normScale,

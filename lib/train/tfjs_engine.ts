@@ -3,12 +3,13 @@
 // is active (cpu, wasm, webgpu, tensorflow).
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
-import type { SaeSpec } from "../spec/schema.ts";
-import type { Architecture, HostTensor, HostTensors, InitResult, TensorMap } from "../sae/types.ts";
+import type { HostTensor, HostTensors, InitResult, SaeConfig } from "../engine/types.ts";
+import type { Architecture, TensorMap } from "../sae/types.ts";
 import type { Engine, EngineSnapshot, StepHyper, StepStats } from "../engine/engine.ts";
+import { statsFromRow, statsRowLength } from "../engine/step_stats.ts";
 
 export interface TfjsEngineOptions {
-  sae: SaeSpec;
+  sae: SaeConfig;
   adamEps: number;
   /** Global gradient-norm clip, or null. */
   gradClip: number | null;
@@ -87,7 +88,7 @@ export class TfjsEngine implements Engine {
       );
     this.#m = toVariables(zeros(init.params), { trainable: false, prefix: `${id}/m` });
     this.#v = toVariables(zeros(init.params), { trainable: false, prefix: `${id}/v` });
-    const statsInit = tf.zeros([arch.termNames.length + 4]);
+    const statsInit = tf.zeros([statsRowLength(arch.termNames(options.sae).length)]);
     this.#stats = tf.variable(statsInit, false);
     statsInit.dispose(); // the variable holds its own reference
     this.#d = init.params[arch.decoderParam].shape[1];
@@ -111,7 +112,7 @@ export class TfjsEngine implements Engine {
         const out = arch.loss(this.#params, this.#state, x, { sae, lambda });
         f = tf.keep(out.f);
         xHat = tf.keep(out.xHat);
-        terms = arch.termNames.map((n) => tf.keep(out.terms[n]));
+        terms = arch.termNames(sae).map((n) => tf.keep(out.terms[n]));
         return out.total;
       }, names.map((n) => this.#params[n]));
       if (!f || !xHat) throw new Error("architecture loss returned no latents");
@@ -171,18 +172,12 @@ export class TfjsEngine implements Engine {
     const row = tf.tidy(() => tf.concat([this.#stats, tf.stack(names.map((n) => tf.sum(all[n])))]));
     const values = await row.data();
     row.dispose();
-    const n = Math.max(1, this.#statSteps);
-    const k = this.#arch.termNames.length;
-    const terms: Record<string, number> = {};
-    this.#arch.termNames.forEach((name, i) => terms[name] = values[1 + i] / n);
-    const stats: StepStats = {
+    const k = this.#arch.termNames(this.#options.sae).length;
+    const stats = statsFromRow(values, {
       steps: this.#statSteps,
-      loss: values[0] / n,
-      terms,
-      l0: values[1 + k] / n,
-      fvu: values[2 + k] / values[3 + k],
-      nonFinite: names.filter((_, i) => !Number.isFinite(values[4 + k + i])),
-    };
+      termNames: this.#arch.termNames(this.#options.sae),
+      nonFinite: names.filter((_, i) => !Number.isFinite(values[statsRowLength(k) + i])),
+    });
     tf.tidy(() => this.#stats.assign(tf.zerosLike(this.#stats)));
     this.#statSteps = 0;
     return stats;

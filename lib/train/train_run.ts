@@ -13,7 +13,7 @@ import { type BackendChoice, selectBackend } from "../backend/select.ts";
 import { openSource } from "./open_source.ts";
 import type { ActivationSource } from "../data/source.ts";
 import { Rng } from "../data/rng.ts";
-import { getArchitecture } from "../sae/registry.ts";
+import { getArchitecture, penaltyOptions } from "../sae/registry.ts";
 import { createEngine } from "./create_engine.ts";
 import type { Engine } from "../engine/engine.ts";
 import { lambdaWarmup, learningRate } from "./schedules.ts";
@@ -43,21 +43,6 @@ export interface TrainRunOptions {
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
-}
-
-/** The penalty architecture's lambda (fixed value or controller start) and controller gain. */
-function penaltyOptions(plan: RunPlan): { lambda: number; controller_gain: number } | null {
-  const sae = plan.config.sae;
-  switch (sae.architecture) {
-    case "jumprelu":
-      return sae.jumprelu;
-    case "relu":
-      return sae.relu;
-    case "gated":
-      return sae.gated;
-    default:
-      return null;
-  }
 }
 
 export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Promise<RunSummary> {
@@ -112,9 +97,10 @@ async function trainWithSource(
   let startStep = 0;
   let trainSecondsBefore = 0;
   let controller: ControllerState | null = null;
-  const penalty = penaltyOptions(plan);
+  const penalty = penaltyOptions(sae);
   const baseLambda = penalty?.lambda ?? null;
-  const useController = arch.usesLambda && train.lambda.mode === "controller";
+  const usesLambda = penalty !== null;
+  const useController = usesLambda && train.lambda.mode === "controller";
   const sample = previous ? undefined : await source.sample(train.norm_sample_tokens);
   if (previous) {
     scale = previous.meta.normScale;
@@ -166,7 +152,7 @@ async function trainWithSource(
       totalSteps,
     };
     const lambdaNow = () =>
-      !arch.usesLambda ? 0 : controller ? controllerLambda(controller) : (baseLambda ?? 0);
+      !usesLambda ? 0 : controller ? controllerLambda(controller) : (baseLambda ?? 0);
 
     const t0 = performance.now();
     let window = new MetricsWindow();
@@ -232,7 +218,7 @@ async function trainWithSource(
           losses: m.losses,
           l0: m.l0,
           fvu: m.fvu,
-          lambda: arch.usesLambda ? lambda : null,
+          lambda: usesLambda ? lambda : null,
           lr,
           tokens_per_s: tokensPerS,
           elapsed_s: trainSecondsBefore + (now - t0) / 1000,
@@ -269,7 +255,7 @@ async function trainWithSource(
     const trainSeconds = trainSecondsBefore + (performance.now() - t0) / 1000;
     if (startStep < totalSteps) await saveNow(totalSteps);
 
-    const finalLambda = arch.usesLambda ? lambdaNow() : null;
+    const finalLambda = usesLambda ? lambdaNow() : null;
     const summary = await finishRun(plan, {
       engine,
       source,

@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../lib/data/rng.ts";
 import { getArchitecture } from "../../lib/sae/registry.ts";
 import type { Architecture, HostTensors, InitResult, TensorMap } from "../../lib/sae/types.ts";
-import { type ArchName, SaeSpec } from "../../lib/spec/schema.ts";
+import { saeSchema, type SaeSpec } from "../../lib/spec/schema.ts";
 import type { EngineSnapshot, StepStats } from "../../lib/engine/engine.ts";
 import { TfjsEngine } from "../../lib/train/tfjs_engine.ts";
 
@@ -32,10 +32,10 @@ export const DIMS = { b: 64, d: 16, f: 128 } as const;
  */
 export function makeCase(
   label: string,
-  archName: ArchName,
+  archName: string,
   options: { sae?: Record<string, unknown>; steps?: number; gradClip?: number | null } = {},
 ): ParityCase {
-  const sae = SaeSpec.parse({
+  const sae = saeSchema().parse({
     architecture: archName,
     width: DIMS.f,
     target_l0: 8,
@@ -101,7 +101,7 @@ export async function lossAndGrads(c: ParityCase): Promise<LossGrads> {
     const out: Record<string, tf.Tensor> = {};
     const { value, grads } = tf.variableGrads(() => {
       const r = c.arch.loss(params, state, x, { sae: c.sae, lambda: tf.scalar(c.lambda) });
-      for (const n of c.arch.termNames) out[`term/${n}`] = tf.keep(r.terms[n]);
+      for (const n of c.arch.termNames(c.sae)) out[`term/${n}`] = tf.keep(r.terms[n]);
       out.f = tf.keep(r.f);
       out.xHat = tf.keep(r.xHat);
       return r.total;

@@ -88,7 +88,7 @@ for (const c of CASES) {
   webgpuTest(`${c.label}: webgpu loss terms, latents and gradients match cpu`, async () => {
     const { cpu, gpu } = await onBoth<LossGrads>(() => lossAndGrads(c));
     close("total loss", gpu.total, cpu.total);
-    for (const n of c.arch.termNames) close(`term ${n}`, gpu.terms[n], cpu.terms[n]);
+    for (const n of c.arch.termNames(c.sae)) close(`term ${n}`, gpu.terms[n], cpu.terms[n]);
     closeArrays("latents f", gpu.f, cpu.f, VALUES);
     closeArrays("reconstruction", gpu.xHat, cpu.xHat, VALUES);
     closeTensors("gradient", gpu.grads, cpu.grads, VALUES);
@@ -97,7 +97,7 @@ for (const c of CASES) {
     for (const [n, g] of Object.entries(cpu.grads)) {
       assert.ok(g.data.some((v) => v !== 0), `cpu gradient of ${n} is all zero`);
     }
-    if (c.arch.termNames.includes("aux")) assert.ok(cpu.terms.aux > 0, "aux term is zero");
+    if (c.arch.termNames(c.sae).includes("aux")) assert.ok(cpu.terms.aux > 0, "aux term is zero");
   });
 
   webgpuTest(`${c.label}: webgpu Adam steps 1 and 3 match cpu`, async () => {
@@ -115,7 +115,9 @@ for (const c of CASES) {
       close(`step ${s + 1} loss`, sa.loss, sb.loss);
       close(`step ${s + 1} l0`, sa.l0, sb.l0);
       close(`step ${s + 1} fvu`, sa.fvu, sb.fvu);
-      for (const n of c.arch.termNames) close(`step ${s + 1} ${n}`, sa.terms[n], sb.terms[n]);
+      for (const n of c.arch.termNames(c.sae)) {
+        close(`step ${s + 1} ${n}`, sa.terms[n], sb.terms[n]);
+      }
       assert.deepEqual(sa.nonFinite, []);
     }
     // The steps moved the parameters by about lr each (so the comparison above means something).

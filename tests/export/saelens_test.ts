@@ -3,7 +3,7 @@
 // scaled by the normalisation scalar C), and reconstructs in raw units.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ARCHITECTURE_REGISTRY } from "../../lib/sae/registry.ts";
+import { architectures, getArchitecture } from "../../lib/sae/registry.ts";
 import { TfjsEngine } from "../../lib/train/tfjs_engine.ts";
 import { loadSaeDirectory, writeSaeDirectory } from "../../lib/export/saelens.ts";
 import { Rng } from "../../lib/data/rng.ts";
@@ -11,7 +11,7 @@ import { closeness, gaussian, saeSpec, useBackend } from "../_tf.ts";
 
 const D = 8, F = 24, B = 64, C = 2.5;
 
-for (const name of Object.keys(ARCHITECTURE_REGISTRY)) {
+for (const name of architectures().map((a) => a.name)) {
   Deno.test(`${name}: export then reload gives the same encodings and reconstructions in raw units`, async () => {
     await useBackend("cpu");
     const sae = saeSpec({
@@ -20,7 +20,7 @@ for (const name of Object.keys(ARCHITECTURE_REGISTRY)) {
       target_l0: 4,
       jumprelu: { init_threshold: 0.05 },
     });
-    const arch = ARCHITECTURE_REGISTRY[sae.architecture];
+    const arch = getArchitecture(sae.architecture);
     const engine = new TfjsEngine(arch, arch.init({ d: D, f: F }, { sae, rng: new Rng(2) }), {
       sae,
       adamEps: 1e-8,

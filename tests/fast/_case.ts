@@ -5,7 +5,7 @@ import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../../lib/data/rng.ts";
 import { getArchitecture } from "../../lib/sae/registry.ts";
 import type { Architecture, HostTensors, InitResult, TensorMap } from "../../lib/sae/types.ts";
-import { type ArchName, SaeSpec } from "../../lib/spec/schema.ts";
+import { saeSchema, type SaeSpec } from "../../lib/spec/schema.ts";
 import type { Engine, EngineSnapshot, StepStats } from "../../lib/engine/engine.ts";
 import { TfjsEngine } from "../../lib/train/tfjs_engine.ts";
 
@@ -38,7 +38,7 @@ function cloneInit(init: InitResult): InitResult {
  * many pre-activations fall inside the STE kernel, half the TopK/BatchTopK latents dead (AuxK on).
  */
 export function makeCase(
-  archName: ArchName,
+  archName: string,
   options: {
     sae?: Record<string, unknown>;
     steps?: number;
@@ -48,7 +48,7 @@ export function makeCase(
 ): FastCase {
   const dims = options.dims ?? { b: 48, d: 16, f: 96 };
   const jr = (options.sae?.jumprelu ?? {}) as Record<string, unknown>;
-  const sae = SaeSpec.parse({
+  const sae = saeSchema().parse({
     architecture: archName,
     width: dims.f,
     target_l0: 6,
@@ -100,7 +100,7 @@ export function referenceGrads(c: FastCase): { terms: number[]; grads: HostTenso
     const names = Object.keys(params);
     const { grads } = tf.variableGrads(() => {
       const r = c.arch.loss(params, state, x, { sae: c.sae, lambda: tf.scalar(c.lambda) });
-      terms = c.arch.termNames.map((n) => r.terms[n].dataSync()[0]);
+      terms = c.arch.termNames(c.sae).map((n) => r.terms[n].dataSync()[0]);
       return r.total;
     }, names.map((n) => params[n]));
     const out: HostTensors = {};

@@ -3,7 +3,7 @@
 // and statistics after 1 and 3 Adam steps. Run with the portable JS GEMM everywhere and with
 // OpenBLAS where it loads (skipped without it, except under CI), each in sparse and dense mode.
 import assert from "node:assert/strict";
-import { ARCHITECTURES } from "../../lib/spec/schema.ts";
+import { architectures } from "../../lib/sae/registry.ts";
 import { FastEngine } from "../../lib/fast/fast_engine.ts";
 import { JS_BLAS } from "../../lib/fast/js_gemm.ts";
 import { type Blas, loadBlas } from "../../lib/fast/blas.ts";
@@ -23,39 +23,29 @@ const GRAD_TOL = { rtol: 2e-5, atol: 1e-8 };
 /** After Adam (lr 1e-3) steps: |delta param| <= 1e-6 + 1e-5 max|param|. */
 const PARAM_TOL = { rtol: 1e-5, atol: 1e-6 };
 
-const VARIANTS: {
+/**
+ * Every architecture with a fast kernel, at its defaults and at each of its descriptor's
+ * parityCases, plus engine-level variants (gradient clipping) on the two kernel families.
+ */
+interface Variant {
   label: string;
-  arch: (typeof ARCHITECTURES)[number];
+  arch: string;
   sae?: Record<string, unknown>;
   gradClip?: number;
-}[] = [
-  { label: "jumprelu (log theta, pre, l0)", arch: "jumprelu" },
-  {
-    label: "jumprelu linear theta",
-    arch: "jumprelu",
-    sae: { jumprelu: { threshold_param: "linear" } },
-  },
-  {
-    label: "jumprelu post step input, quadratic penalty, theta inside the kernel at 0",
-    arch: "jumprelu",
-    sae: {
-      target_l0: 20,
-      jumprelu: { step_input: "post", penalty: "quadratic", init_threshold: 0.02 },
-    },
-  },
-  { label: "jumprelu with grad clip", arch: "jumprelu", gradClip: 0.5 },
-  {
-    label: "jumprelu without pre-encoder bias",
-    arch: "jumprelu",
-    sae: { pre_encoder_bias: false },
-  },
-  { label: "relu", arch: "relu" },
-  { label: "gated", arch: "gated" },
-  { label: "topk", arch: "topk" },
-  { label: "topk with grad clip", arch: "topk", gradClip: 0.3 },
-  { label: "batchtopk", arch: "batchtopk" },
-];
+}
 
+const VARIANTS: Variant[] = [
+  ...architectures().filter((a) => a.kernel).flatMap((a): Variant[] => [
+    { label: a.name, arch: a.name },
+    ...(a.parityCases ?? []).map((p) => ({
+      label: `${a.name} ${p.label}`,
+      arch: a.name,
+      sae: p.sae,
+    })),
+  ]),
+  { label: "jumprelu with grad clip", arch: "jumprelu", gradClip: 0.5 },
+  { label: "topk with grad clip", arch: "topk", gradClip: 0.3 },
+];
 const openblas = loadBlas();
 const PROVIDERS: { name: string; blas: Blas | null; reason?: string }[] = [
   { name: "js gemm", blas: JS_BLAS },
@@ -67,6 +57,7 @@ function fastEngine(c: FastCase, blas: Blas, denseAbove: number) {
   return (init: FastCase["init"]) =>
     new FastEngine(c.arch, init, {
       sae: c.sae,
+      kernel: c.arch.kernel!,
       adamEps: 1e-8,
       gradClip: c.gradClip,
       blas,
@@ -93,7 +84,7 @@ for (const v of VARIANTS) {
             const tol = TERMS_RTOL * Math.max(Math.abs(t), 1e-3);
             assert(
               Math.abs(got.terms[i] - t) <= tol,
-              `term ${c.arch.termNames[i]}: ${got.terms[i]} vs ${t}`,
+              `term ${c.arch.termNames(c.sae)[i]}: ${got.terms[i]} vs ${t}`,
             );
           });
           for (const [n, g] of Object.entries(ref.grads)) {
@@ -135,7 +126,7 @@ for (const v of VARIANTS) {
 
 Deno.test("fast engine encode matches the reference encode for every architecture", async () => {
   await useBackend("cpu");
-  for (const archName of ARCHITECTURES) {
+  for (const { name: archName } of architectures().filter((a) => a.kernel)) {
     const c = makeCase(archName);
     const ref = referenceEngine(c, c.init);
     const fast = fastEngine(c, openblas.blas ?? JS_BLAS, 0.02)(c.init);

@@ -4,7 +4,7 @@
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { ARCHITECTURE_REGISTRY } from "../../lib/sae/registry.ts";
+import { architectures, getArchitecture } from "../../lib/sae/registry.ts";
 import type { Architecture, HostTensors, TensorMap } from "../../lib/sae/types.ts";
 import type { SaeSpec } from "../../lib/spec/schema.ts";
 import { Rng } from "../../lib/data/rng.ts";
@@ -106,7 +106,8 @@ const SMOOTH: Record<
   batchtopk: { params: ["W_dec"], sae: { batchtopk: { aux_alpha: 0 } } },
 };
 
-for (const [name, arch] of Object.entries(ARCHITECTURE_REGISTRY)) {
+for (const arch of architectures()) {
+  const name = arch.name;
   Deno.test(`${name}: directional derivatives of the loss match central finite differences`, async () => {
     await useBackend("cpu");
     const smooth = SMOOTH[name];
@@ -207,7 +208,7 @@ for (const param of ["log", "linear"] as const) {
     const sae = saeFor("jumprelu", {
       jumprelu: { bandwidth: eps, threshold_param: param, init_threshold: 0.2 },
     });
-    const arch = ARCHITECTURE_REGISTRY.jumprelu;
+    const arch = getArchitecture("jumprelu");
     const host = hostParams(arch, sae);
     const x = gaussian(B * D, { seed: 21 });
     const theta = param === "log"
@@ -245,7 +246,7 @@ for (const param of ["log", "linear"] as const) {
 
 Deno.test("jumprelu: the sparsity term sends no gradient to the encoder (d/dpi H = 0)", async () => {
   await useBackend("cpu");
-  const arch = ARCHITECTURE_REGISTRY.jumprelu;
+  const arch = getArchitecture("jumprelu");
   const sae = saeFor("jumprelu", { jumprelu: { bandwidth: 0.5, init_threshold: 0.2 } });
   const host = hostParams(arch, sae);
   const x = gaussian(B * D, { seed: 22 });
@@ -262,7 +263,7 @@ Deno.test("jumprelu: the sparsity term sends no gradient to the encoder (d/dpi H
 
 Deno.test("relu: the penalty is lambda * sum_i f_i ||W_dec,i|| averaged over the batch", async () => {
   await useBackend("cpu");
-  const arch = ARCHITECTURE_REGISTRY.relu;
+  const arch = getArchitecture("relu");
   const sae = saeFor("relu");
   const host = hostParams(arch, sae);
   // Scale decoder rows so their norms differ from 1.

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { jumpreluOptions } from "../../lib/sae/jumprelu/options.ts";
 import { SpecError, UsageError } from "../../lib/errors.ts";
 import { loadExperiment, parseExperiment } from "../../lib/spec/load.ts";
 
@@ -19,7 +20,7 @@ function problems(text: string, options: { maxRuns?: number } = {}): string[] {
 Deno.test("parseExperiment() applies schema defaults to a minimal spec", () => {
   const { spec, axes } = parseExperiment(BASE, "x.yaml");
   assert.equal(spec.sae.width, 256);
-  assert.equal(spec.sae.jumprelu.bandwidth, 0.001);
+  assert.equal(jumpreluOptions(spec.sae).bandwidth, 0.001);
   assert.equal(spec.train.seed, 0);
   assert.deepEqual(axes, []);
 });

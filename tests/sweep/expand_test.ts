@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { jumpreluOptions } from "../../lib/sae/jumprelu/options.ts";
 import fc from "fast-check";
 import type { LoadedExperiment } from "../../lib/spec/load.ts";
 import { parseExperiment } from "../../lib/spec/load.ts";
@@ -52,8 +53,8 @@ Deno.test("expandSweep() resolves the config: overrides applied, experiment name
     outDir: "runs",
   });
   assert.equal(plan.config.experiment, "t");
-  assert.equal(plan.config.sae.jumprelu.bandwidth, 0.05);
-  assert.equal(plan.config.sae.jumprelu.init_threshold, 0.001);
+  assert.equal(jumpreluOptions(plan.config.sae).bandwidth, 0.05);
+  assert.equal(jumpreluOptions(plan.config.sae).init_threshold, 0.001);
   assert.deepEqual(Object.keys(plan.config).sort(), ["data", "eval", "experiment", "sae", "train"]);
   assert.ok(plan.runDir.startsWith("/"), "runDir is absolute");
 });

@@ -2,7 +2,7 @@
 // gradient removal, Adam's first step, snapshot/restore, and the stats read.
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";
-import { ARCHITECTURE_REGISTRY } from "../../lib/sae/registry.ts";
+import { architectures, getArchitecture } from "../../lib/sae/registry.ts";
 import { normalizeRows, projectDecoderGrad, TfjsEngine } from "../../lib/train/tfjs_engine.ts";
 import { Rng } from "../../lib/data/rng.ts";
 import { closeness, gaussian, saeSpec, useBackend } from "../_tf.ts";
@@ -11,12 +11,12 @@ const D = 8, F = 16, B = 32;
 
 function engineFor(name: string, extra: Record<string, unknown> = {}) {
   const sae = saeSpec({ architecture: name, width: F, target_l0: 4, ...extra });
-  const arch = ARCHITECTURE_REGISTRY[sae.architecture];
+  const arch = getArchitecture(sae.architecture);
   const init = arch.init({ d: D, f: F }, { sae, rng: new Rng(1) });
   return { arch, sae, engine: new TfjsEngine(arch, init, { sae, adamEps: 1e-8, gradClip: null }) };
 }
 
-for (const name of Object.keys(ARCHITECTURE_REGISTRY)) {
+for (const name of architectures().map((a) => a.name)) {
   Deno.test(`${name}: a training step leaks no tensors and keeps decoder rows unit-norm`, async () => {
     await useBackend("wasm");
     const { arch, engine } = engineFor(name);

@@ -3,14 +3,21 @@
 // The encoder sees x itself (no pre-encoder bias), as in that recipe.
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
-import { matMul } from "./ste.ts";
-import type { Architecture } from "./types.ts";
-import { exportLinearSae, initLinearSae, linearDecode, reconstructionLoss } from "./_common.ts";
+import { matMul } from "../ste.ts";
+import type { Architecture } from "../types.ts";
+import { exportLinearSae, initLinearSae, linearDecode, reconstructionLoss } from "../linear_sae.ts";
+import { ReluOptions, reluOptions } from "./options.ts";
+import { reluKernel } from "./kernel.ts";
 
 export const relu: Architecture = {
   name: "relu",
-  termNames: ["recon", "sparsity"],
-  usesLambda: true,
+  summary: "ReLU SAE with the decoder-norm-weighted L1 penalty (Anthropic, April 2024 update)",
+  options: ReluOptions,
+  sparsity: "penalty",
+  // The encoder sees x itself, so pre_encoder_bias is not read (and not part of the run id).
+  uses: ["b_dec_init"],
+  kernel: reluKernel,
+  termNames: () => ["recon", "sparsity"],
   unitNormDecoder: false,
   decoderParam: "W_dec",
 
@@ -36,7 +43,11 @@ export const relu: Architecture = {
   },
 
   adamBetas(sae) {
-    return [sae.relu.adam_beta1, sae.relu.adam_beta2];
+    return [reluOptions(sae).adam_beta1, reluOptions(sae).adam_beta2];
+  },
+
+  calibrate(init, quantiles) {
+    init.params.b_enc.data.set(quantiles("W_enc").map((v) => -v));
   },
 
   exportTensors(params, _state, { scale }) {

@@ -3,14 +3,28 @@
 // threshold, so inference (and the export) is a JumpReLU with that threshold for every latent.
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
-import type { Architecture } from "./types.ts";
-import { exportLinearSae, fullHost, initLinearSae, linearDecode, zerosHost } from "./_common.ts";
-import { reluPre, tickSinceFired, topkFamilyLoss } from "./topk.ts";
+import type { Architecture } from "../types.ts";
+import {
+  exportLinearSae,
+  fullHost,
+  initLinearSae,
+  linearDecode,
+  zerosHost,
+} from "../linear_sae.ts";
+import { reluPre, tickSinceFired, topkFamilyLoss } from "../topk/topk.ts";
+import { topkFamilyKernel } from "../topk/kernel.ts";
+import { BatchTopKOptions, batchtopkOptions } from "./options.ts";
 
 export const batchtopk: Architecture = {
   name: "batchtopk",
-  termNames: ["recon", "aux"],
-  usesLambda: false,
+  summary: "BatchTopK SAE keeping the k * B largest latents of a batch, exported as a JumpReLU " +
+    "with one learned threshold (Bussmann et al. 2024)",
+  options: BatchTopKOptions,
+  sparsity: "k",
+  uses: ["pre_encoder_bias", "b_dec_init"],
+  kernel: topkFamilyKernel(true, (ctx) => batchtopkOptions(ctx.sae)),
+  parityCases: [{ label: "without pre-encoder bias", sae: { pre_encoder_bias: false } }],
+  termNames: () => ["recon", "aux"],
   unitNormDecoder: true,
   decoderParam: "W_dec",
 
@@ -23,7 +37,7 @@ export const batchtopk: Architecture = {
   },
 
   loss(params, state, x, { sae }) {
-    return topkFamilyLoss(params, state, x, { sae, batch: true, aux: sae.batchtopk });
+    return topkFamilyLoss(params, state, x, { sae, batch: true, aux: batchtopkOptions(sae) });
   },
 
   encode(params, state, x, sae) {
@@ -42,7 +56,7 @@ export const batchtopk: Architecture = {
     // Smallest kept activation of this batch, folded into a running mean.
     const positive = tf.greater(f, 0);
     const minKept = tf.min(tf.where(positive, f, tf.fill(f.shape, Infinity)));
-    const m = sae.batchtopk.threshold_momentum;
+    const m = batchtopkOptions(sae).threshold_momentum;
     const old = state.threshold;
     const ema = tf.add(tf.mul(old, m), tf.mul(minKept, 1 - m));
     const fresh = tf.reshape(minKept, [1]);
@@ -55,7 +69,7 @@ export const batchtopk: Architecture = {
   },
 
   adamBetas(sae) {
-    return [sae.batchtopk.adam_beta1, sae.batchtopk.adam_beta2];
+    return [batchtopkOptions(sae).adam_beta1, batchtopkOptions(sae).adam_beta2];
   },
 
   exportTensors(params, state, { sae, scale }) {

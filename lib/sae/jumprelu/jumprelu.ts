@@ -1,10 +1,11 @@
 // JumpReLU SAE (Rajamanoharan et al. 2024, arXiv 2407.14435): f = pi * H(pi - theta) with a
 // trained per-latent threshold and a direct L0 penalty trained through straight-through
-// estimators (lib/sae/ste.ts). Options for the points the field disagrees on live in sae.jumprelu.
+// estimators (lib/sae/ste.ts). Options for the points the field disagrees on live in sae.jumprelu
+// (options.ts); the fast kernel is kernel.ts.
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
-import { matMul } from "./ste.ts";
-import type { Architecture, HostTensors, TensorMap } from "./types.ts";
+import { matMul } from "../ste.ts";
+import type { Architecture, HostTensors, SaeConfig, TensorMap } from "../types.ts";
 import {
   encoderInput,
   exportLinearSae,
@@ -13,32 +14,49 @@ import {
   linearDecode,
   reconstructionLoss,
   scaleHost,
-} from "./_common.ts";
-import { jumpRelu as jumpReluOp, stepSte } from "./ste.ts";
-import type { SaeSpec } from "../spec/schema.ts";
+} from "../linear_sae.ts";
+import { jumpRelu as jumpReluOp, stepSte } from "../ste.ts";
+import { JumpReluOptions, jumpreluOptions } from "./options.ts";
+import { jumpreluKernel } from "./kernel.ts";
 
 /** Threshold theta [F] from its trainable parameter (log theta or theta). */
-function threshold(params: TensorMap, sae: SaeSpec): tf.Tensor1D {
-  return (sae.jumprelu.threshold_param === "log"
+function threshold(params: TensorMap, sae: SaeConfig): tf.Tensor1D {
+  return (jumpreluOptions(sae).threshold_param === "log"
     ? tf.exp(params.log_threshold)
     : params.threshold) as tf.Tensor1D;
 }
 
-function preActivations(params: TensorMap, x: tf.Tensor2D, sae: SaeSpec): tf.Tensor2D {
+function preActivations(params: TensorMap, x: tf.Tensor2D, sae: SaeConfig): tf.Tensor2D {
   const xIn = encoderInput(x, params.b_dec, sae.pre_encoder_bias);
   return tf.add(matMul(xIn, params.W_enc as tf.Tensor2D), params.b_enc); // [B, F]
 }
 
 export const jumprelu: Architecture = {
   name: "jumprelu",
-  termNames: ["recon", "sparsity"],
-  usesLambda: true,
+  summary:
+    "JumpReLU SAE with STE-trained thresholds and a direct L0 penalty (Rajamanoharan et al. 2024)",
+  options: JumpReluOptions,
+  sparsity: "penalty",
+  uses: ["pre_encoder_bias", "b_dec_init"],
+  kernel: jumpreluKernel,
+  parityCases: [
+    { label: "linear theta", sae: { jumprelu: { threshold_param: "linear" } } },
+    {
+      label: "post step input, quadratic penalty, theta inside the kernel at 0",
+      sae: {
+        target_l0: 20,
+        jumprelu: { step_input: "post", penalty: "quadratic", init_threshold: 0.02 },
+      },
+    },
+    { label: "without pre-encoder bias", sae: { pre_encoder_bias: false } },
+  ],
+  termNames: () => ["recon", "sparsity"],
   unitNormDecoder: true,
   decoderParam: "W_dec",
 
   init({ d, f }, { sae, rng }) {
-    const theta = sae.jumprelu.init_threshold;
-    const thresholdParam: HostTensors = sae.jumprelu.threshold_param === "log"
+    const theta = jumpreluOptions(sae).init_threshold;
+    const thresholdParam: HostTensors = jumpreluOptions(sae).threshold_param === "log"
       ? { log_threshold: fullHost(Math.log(theta), f) }
       : { threshold: fullHost(theta, f) };
     return {
@@ -48,7 +66,7 @@ export const jumprelu: Architecture = {
   },
 
   loss(params, _state, x, { sae, lambda }) {
-    const opts = sae.jumprelu;
+    const opts = jumpreluOptions(sae);
     const pi = preActivations(params, x, sae); // [B, F]
     const theta = threshold(params, sae); // [F]
     const f = jumpReluOp(pi, theta, opts.bandwidth) as tf.Tensor2D; // [B, F]
@@ -79,24 +97,34 @@ export const jumprelu: Architecture = {
   },
 
   lrScale(param, sae) {
-    return param === "log_threshold" || param === "threshold" ? sae.jumprelu.threshold_lr_scale : 1;
+    return param === "log_threshold" || param === "threshold"
+      ? jumpreluOptions(sae).threshold_lr_scale
+      : 1;
   },
 
   adamBetas(sae) {
-    return [sae.jumprelu.adam_beta1, sae.jumprelu.adam_beta2];
+    return [jumpreluOptions(sae).adam_beta1, jumpreluOptions(sae).adam_beta2];
+  },
+
+  calibrate(init, quantiles) {
+    // A threshold at each latent's quantile, floored so the log stays finite.
+    const theta = quantiles("W_enc").map((v) => Math.max(v, 1e-4));
+    const p = init.params;
+    if (p.log_threshold) p.log_threshold.data.set(theta.map(Math.log));
+    else p.threshold.data.set(theta);
   },
 
   constrain(params, sae) {
     // A linear threshold must stay positive (the log parameterisation guarantees it).
     const out: TensorMap = {};
-    if (sae.jumprelu.threshold_param === "linear") {
+    if (jumpreluOptions(sae).threshold_param === "linear") {
       out.threshold = tf.maximum(params.threshold, 1e-6);
     }
     return out;
   },
 
   exportTensors(params, _state, { sae, scale }) {
-    const theta = sae.jumprelu.threshold_param === "log"
+    const theta = jumpreluOptions(sae).threshold_param === "log"
       ? { shape: params.log_threshold.shape, data: params.log_threshold.data.map(Math.exp) }
       : params.threshold;
     return {

@@ -1,26 +1,19 @@
-// JumpReLU on the fast CPU path: the same loss and straight-through gradients as
-// lib/sae/jumprelu.ts + lib/sae/ste.ts, computed from the active (pi > theta) and near-threshold
-// (|pi - theta| < eps / 2) entries only, after one dense encoder GEMM.
+// JumpReLU on the fast CPU path (hooks of the shared linear step): the same loss and
+// straight-through gradients as jumprelu.ts + lib/sae/ste.ts, computed from the active
+// (pi > theta) and near-threshold (|pi - theta| < eps / 2) entries only.
 // Shapes: B batch, D d_model, F latents.
-import { ActiveList } from "./active.ts";
-import type { FastKernel, KernelContext } from "./fast_kernel.ts";
-import {
-  activeList,
-  addByColumn,
-  addColumnSums,
-  encodeOutput,
-  encoderGemm,
-  encoderInput,
-  squaredErrorGrad,
-  subtractEncoderPath,
-} from "./_common.ts";
+import type { ActiveList } from "../../fast/active.ts";
+import type { FastKernel, KernelContext } from "../../fast/fast_kernel.ts";
+import { activeList } from "../../fast/kernel_parts.ts";
+import { linearKernel } from "../../fast/linear_step.ts";
+import { jumpreluOptions } from "./options.ts";
 
 const fround = Math.fround;
 
 /** theta [F] from the trainable parameter (float32 exp for the log parameterisation). */
 function thresholds(ctx: KernelContext): Float32Array {
   const theta = ctx.ws.get("theta", ctx.f);
-  if (ctx.sae.jumprelu.threshold_param === "log") {
+  if (jumpreluOptions(ctx.sae).threshold_param === "log") {
     const p = ctx.params.log_threshold;
     for (let i = 0; i < ctx.f; i++) theta[i] = Math.exp(p[i]);
   } else theta.set(ctx.params.threshold);
@@ -58,7 +51,7 @@ function forward(
 ): void {
   const { b, theta, act, near } = options;
   const f = ctx.f;
-  const row = { r: 0, f, theta, eps: ctx.sae.jumprelu.bandwidth };
+  const row = { r: 0, f, theta, eps: jumpreluOptions(ctx.sae).bandwidth };
   act.reset(b, f);
   near?.reset(b, f);
   for (let r = 0; r < b; r++) {
@@ -71,25 +64,20 @@ function forward(
   near?.finish();
 }
 
-export const jumpreluKernel: FastKernel = {
-  transposed: ["W_enc"],
+export const jumpreluKernel: FastKernel = linearKernel({
+  preEncoderBias: (ctx) => ctx.sae.pre_encoder_bias,
 
-  step(ctx, x, { b, lambda }) {
-    const { d, f, params, grads, sae, ops } = ctx;
-    const opts = sae.jumprelu;
-    const eps = opts.bandwidth;
-    const act = ctx.latents;
-    const near = activeList(ctx, "near");
+  select(ctx, pre, { b, act, training }) {
     const theta = thresholds(ctx);
-    const xIn = encoderInput(ctx, x, { b, subtract: sae.pre_encoder_bias }); // [B, D]
-    const pre = encoderGemm(ctx, xIn, { b, wT: params.W_enc, bias: params.b_enc }); // pi [B, F]
-    forward(ctx, pre, { b, theta, act, near });
+    forward(ctx, pre, { b, theta, act, near: training ? activeList(ctx, "near") : undefined });
+  },
 
-    // Reconstruction and its gradient.
-    const xHat = ctx.ws.get("xHat", b * d); // [B, D]
-    ops.decode(act, act.val, { w: params.W_dec, d, out: xHat, bias: params.b_dec });
-    const dxHat = ctx.ws.get("dxHat", b * d); // [B, D]
-    const sse = squaredErrorGrad(x, xHat, { b, grad: dxHat });
+  terms(ctx, { dxHat, b, lambda }, act) {
+    const { d, f, params, grads, sae, ops } = ctx;
+    const opts = jumpreluOptions(sae);
+    const eps = opts.bandwidth;
+    const near = activeList(ctx, "near");
+    const theta = thresholds(ctx); // [F]
 
     // L0 term: H(z - theta) with z = pi (pre) or f (post), and per-latent kernel counts.
     const active = new Int32Array(f); // active entries per latent
@@ -118,53 +106,25 @@ export const jumpreluKernel: FastKernel = {
       dH = (2 * lambda * rel) / sae.target_l0 / b;
     }
 
-    const forwardEnd = performance.now();
-    // Backward: f = pi * H(pi - theta), d f / d pi = H, so d pi = d f on active entries.
-    ops.backward(act, {
-      dy: dxHat,
-      w: params.W_dec,
-      gW: grads.W_dec,
-      src: xIn,
-      gSrc: grads.W_enc,
-      d,
-    });
-    addByColumn(act, act.grad, grads.b_enc);
-    addColumnSums(dxHat, grads.b_dec, b);
-    if (sae.pre_encoder_bias) {
-      subtractEncoderPath(grads.b_dec, { wT: params.W_enc, gBias: grads.b_enc, d });
-    }
-
     // Threshold: JumpReLU STE -(theta / eps) K on d f, step STE -(1 / eps) K on d H.
-    ops.dots(near, { a: dxHat, w: params.W_dec, d, out: near.grad });
-    const dTheta = new Float64Array(f);
-    for (let j = 0; j < near.n; j++) dTheta[near.col[j]] += near.grad[j];
-    const gName = opts.threshold_param === "log" ? "log_threshold" : "threshold";
-    const g = grads[gName];
-    for (let i = 0; i < f; i++) {
-      const th = theta[i];
-      const dt = dTheta[i] * (-th / eps) + dH * (-1 / eps) * kCount[i];
-      g[i] = opts.threshold_param === "log" ? dt * th : dt;
-    }
-    return { terms: [sse / b, sparsity], sse, forwardEnd };
-  },
-
-  encode(ctx, x, n) {
-    const theta = thresholds(ctx);
-    const xIn = encoderInput(ctx, x, { b: n, subtract: ctx.sae.pre_encoder_bias, name: "encXIn" });
-    const pre = encoderGemm(ctx, xIn, {
-      b: n,
-      wT: ctx.params.W_enc,
-      bias: ctx.params.b_enc,
-      name: "encPre",
-    });
-    const act = new ActiveList();
-    forward(ctx, pre, { b: n, theta, act });
-    return encodeOutput(ctx, act, n);
+    const backward = () => {
+      ops.dots(near, { a: dxHat, w: params.W_dec, d, out: near.grad });
+      const dTheta = new Float64Array(f);
+      for (let j = 0; j < near.n; j++) dTheta[near.col[j]] += near.grad[j];
+      const log = opts.threshold_param === "log";
+      const g = grads[log ? "log_threshold" : "threshold"];
+      for (let i = 0; i < f; i++) {
+        const th = theta[i];
+        const dt = dTheta[i] * (-th / eps) + dH * (-1 / eps) * kCount[i];
+        g[i] = log ? dt * th : dt;
+      }
+    };
+    return { values: [sparsity], backward };
   },
 
   constrain(ctx) {
-    if (ctx.sae.jumprelu.threshold_param !== "linear") return;
+    if (jumpreluOptions(ctx.sae).threshold_param !== "linear") return;
     const t = ctx.params.threshold;
     for (let i = 0; i < t.length; i++) t[i] = Math.max(t[i], fround(1e-6));
   },
-};
+});

@@ -1,8 +1,8 @@
 // Finds the data files a sweep names that do not exist, so a sweep can refuse to start (and write
 // nothing) instead of failing every run one by one.
 import { resolve } from "node:path";
-import type { RunPlan } from "../sweep/plan.ts";
-import type { DataSpec } from "../spec/schema.ts";
+import type { RunPlan } from "./plan.ts";
+import type { DataSpec } from "../data/data_spec.ts";
 
 /** Dotted spec path and the file or directory it must name, for one data section. */
 function dataPaths(data: DataSpec): [string, string][] {

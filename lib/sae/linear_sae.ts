@@ -1,5 +1,5 @@
-// Pieces shared by the architecture files: initialisation, the reconstruction loss, transposes of
-// host tensors. Private to lib/sae/.
+// Pieces of a linear SAE (W_enc, b_enc, W_dec, b_dec) that architectures compose: initialisation,
+// encoder input, decoding, the reconstruction loss, the export fold. Public: user architectures use them.
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../data/rng.ts";

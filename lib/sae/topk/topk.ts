@@ -4,8 +4,8 @@
 // of this but the selection (batchtopk.ts).
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
-import { matMul, stopGradient, topkSelect } from "./ste.ts";
-import type { Architecture, LossResult, TensorMap } from "./types.ts";
+import { matMul, stopGradient, topkSelect } from "../ste.ts";
+import type { Architecture, LossResult, SaeConfig, TensorMap } from "../types.ts";
 import {
   encoderInput,
   exportLinearSae,
@@ -13,18 +13,14 @@ import {
   linearDecode,
   reconstructionLoss,
   zerosHost,
-} from "./_common.ts";
-import type { BatchTopKOptions, SaeSpec, TopKOptions } from "../spec/schema.ts";
+} from "../linear_sae.ts";
+import { auxK, type AuxSettings, TopKOptions, topkOptions } from "./options.ts";
+import { topkKernel } from "./kernel.ts";
 
 /** ReLU of the encoder pre-activations [B, F]. */
-export function reluPre(params: TensorMap, x: tf.Tensor2D, sae: SaeSpec): tf.Tensor2D {
+export function reluPre(params: TensorMap, x: tf.Tensor2D, sae: SaeConfig): tf.Tensor2D {
   const xIn = encoderInput(x, params.b_dec, sae.pre_encoder_bias);
   return tf.relu(tf.add(matMul(xIn, params.W_enc as tf.Tensor2D), params.b_enc));
-}
-
-/** Number of dead latents AuxK may use: the configured value or min(512, D / 2). */
-export function auxK(options: { aux_k: number | null }, d: number): number {
-  return options.aux_k ?? Math.min(512, Math.max(1, Math.floor(d / 2)));
 }
 
 /**
@@ -67,7 +63,7 @@ export function topkFamilyLoss(
   params: TensorMap,
   state: TensorMap,
   x: tf.Tensor2D,
-  options: { sae: SaeSpec; batch: boolean; aux: TopKOptions | BatchTopKOptions },
+  options: { sae: SaeConfig; batch: boolean; aux: AuxSettings },
 ): LossResult {
   const r = reluPre(params, x, options.sae);
   const f = topkSelect(r, options.sae.target_l0, { batch: options.batch });
@@ -85,8 +81,18 @@ export function topkFamilyLoss(
 
 export const topk: Architecture = {
   name: "topk",
-  termNames: ["recon", "aux"],
-  usesLambda: false,
+  summary:
+    "TopK SAE keeping the k = target_l0 largest latents per token, with AuxK (Gao et al. 2024)",
+  options: TopKOptions,
+  sparsity: "k",
+  uses: ["pre_encoder_bias", "b_dec_init"],
+  kernel: topkKernel,
+  parityCases: [
+    { label: "without pre-encoder bias", sae: { pre_encoder_bias: false } },
+    // Half the latents of a parity case are dead: 48 of 96, against k_aux 8 by default.
+    { label: "fewer dead latents than k_aux", sae: { topk: { aux_k: 64 } } },
+  ],
+  termNames: () => ["recon", "aux"],
   unitNormDecoder: true,
   decoderParam: "W_dec",
 
@@ -95,7 +101,7 @@ export const topk: Architecture = {
   },
 
   loss(params, state, x, { sae }) {
-    return topkFamilyLoss(params, state, x, { sae, batch: false, aux: sae.topk });
+    return topkFamilyLoss(params, state, x, { sae, batch: false, aux: topkOptions(sae) });
   },
 
   encode(params, _state, x, sae) {
@@ -111,7 +117,7 @@ export const topk: Architecture = {
   },
 
   adamBetas(sae) {
-    return [sae.topk.adam_beta1, sae.topk.adam_beta2];
+    return [topkOptions(sae).adam_beta1, topkOptions(sae).adam_beta2];
   },
 
   exportTensors(params, _state, { sae, scale }) {

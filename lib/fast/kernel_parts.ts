@@ -3,7 +3,7 @@
 // Shapes: B batch, D d_model, F latents.
 import type { KernelContext } from "./fast_kernel.ts";
 import { ActiveList } from "./active.ts";
-import { addRow, axpy } from "./_vec.ts";
+import { addRow, axpy } from "./vec.ts";
 
 /** x - b_dec [B, D] when `subtract`, else x itself. */
 export function encoderInput(

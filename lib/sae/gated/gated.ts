@@ -3,7 +3,7 @@
 // gate needs no decoder-norm weights; the auxiliary loss reconstructs through a frozen decoder copy.
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
-import type { Architecture, TensorMap } from "./types.ts";
+import type { Architecture, TensorMap } from "../types.ts";
 import {
   encoderInput,
   foldEncoderBias,
@@ -13,12 +13,14 @@ import {
   scaleHost,
   transposeHost,
   zerosHost,
-} from "./_common.ts";
-import { matMul, stopGradient } from "./ste.ts";
-import type { SaeSpec } from "../spec/schema.ts";
+} from "../linear_sae.ts";
+import { matMul, stopGradient } from "../ste.ts";
+import type { SaeConfig } from "../types.ts";
+import { GatedOptions, gatedOptions } from "./options.ts";
+import { gatedKernel } from "./kernel.ts";
 
 /** Gate and magnitude pre-activations, each [B, F]. */
-function paths(params: TensorMap, x: tf.Tensor2D, sae: SaeSpec): [tf.Tensor2D, tf.Tensor2D] {
+function paths(params: TensorMap, x: tf.Tensor2D, sae: SaeConfig): [tf.Tensor2D, tf.Tensor2D] {
   const xIn = encoderInput(x, params.b_dec, sae.pre_encoder_bias);
   const gate = tf.add(matMul(xIn, params.W_gate as tf.Tensor2D), params.b_gate) as tf.Tensor2D;
   const wMag = tf.mul(params.W_gate, tf.exp(params.r_mag)) as tf.Tensor2D; // [D, F]
@@ -28,8 +30,14 @@ function paths(params: TensorMap, x: tf.Tensor2D, sae: SaeSpec): [tf.Tensor2D, t
 
 export const gated: Architecture = {
   name: "gated",
-  termNames: ["recon", "sparsity", "aux"],
-  usesLambda: true,
+  summary:
+    "Gated SAE: a gate path picks latents, a magnitude path sizes them (Rajamanoharan et al. 2024a)",
+  options: GatedOptions,
+  sparsity: "penalty",
+  uses: ["pre_encoder_bias", "b_dec_init"],
+  kernel: gatedKernel,
+  parityCases: [{ label: "without pre-encoder bias", sae: { pre_encoder_bias: false } }],
+  termNames: () => ["recon", "sparsity", "aux"],
   unitNormDecoder: true,
   decoderParam: "W_dec",
 
@@ -82,7 +90,13 @@ export const gated: Architecture = {
   },
 
   adamBetas(sae) {
-    return [sae.gated.adam_beta1, sae.gated.adam_beta2];
+    return [gatedOptions(sae).adam_beta1, gatedOptions(sae).adam_beta2];
+  },
+
+  calibrate(init, quantiles) {
+    const q = quantiles("W_gate").map((v) => -v);
+    init.params.b_gate.data.set(q);
+    init.params.b_mag.data.set(q);
   },
 
   exportTensors(params, _state, { sae, scale }) {

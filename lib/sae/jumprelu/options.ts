@@ -1,0 +1,38 @@
+// Options of the JumpReLU SAE (sae.jumprelu): one documented line per hyperparameter with its source.
+import { z } from "zod";
+import { optionsOf, type SaeConfig } from "../types.ts";
+import { adamBeta2, controllerGain } from "../_options.ts";
+
+export const JumpReluOptions = z.strictObject({
+  bandwidth: z.number().positive().default(0.001).describe(
+    "STE kernel bandwidth eps, in normalised units (paper: 0.001 with E||x||^2 = 1)",
+  ),
+  init_threshold: z.number().positive().default(0.001).describe(
+    "Initial threshold theta for every latent (paper: 0.001)",
+  ),
+  threshold_param: z.enum(["log", "linear"]).default("log").describe(
+    "Trainable threshold parameter: log theta (paper) or theta itself (SAELens >= 2026, dictionary_learning)",
+  ),
+  threshold_lr_scale: z.number().positive().default(1).describe(
+    "Multiplier on the learning rate of the threshold parameter (short runs need > 1 with log theta)",
+  ),
+  step_input: z.enum(["pre", "post"]).default("pre").describe(
+    "Input of the L0 step function: pre-activations (paper, Eq 10) or JumpReLU outputs",
+  ),
+  penalty: z.enum(["l0", "quadratic"]).default("l0").describe(
+    "Sparsity penalty: lambda * L0 (paper) or lambda * (L0 / target_l0 - 1)^2",
+  ),
+  lambda: z.number().positive().default(0.001).describe(
+    "Sparsity coefficient: the fixed value, or the controller's starting value",
+  ),
+  controller_gain: controllerGain(),
+  adam_beta1: z.number().min(0).lt(1).default(0).describe("Adam beta1 (paper: 0)"),
+  adam_beta2: adamBeta2(),
+});
+
+export type JumpReluOptions = z.output<typeof JumpReluOptions>;
+
+/** The `sae.jumprelu` options of a resolved config. */
+export function jumpreluOptions(sae: SaeConfig): JumpReluOptions {
+  return optionsOf<JumpReluOptions>(sae, "jumprelu");
+}

@@ -1,0 +1,33 @@
+// The effective config of a run: what actually determines its result, and so its identity. Only
+// the chosen architecture's options and the shared keys it declares it reads are kept (a TopK run
+// does not depend on sae.jumprelu.bandwidth, a ReLU run not on pre_encoder_bias), and the lambda
+// schedule only for penalty architectures. Pure.
+import type { EffectiveConfig, RunConfig } from "../spec/schema.ts";
+import { getArchitecture } from "../sae/registry.ts";
+
+/**
+ * Version of the run-id hash scheme, recorded in run.json. 1: the whole resolved config (every
+ * architecture's options); 2: the effective config below.
+ */
+export const RUN_ID_SCHEME = 2;
+
+/** The parts of a resolved config that the run reads; what run ids hash and run.json records. */
+export function effectiveConfig(config: RunConfig): EffectiveConfig {
+  const { sae, train } = config;
+  const arch = getArchitecture(sae.architecture);
+  const effectiveSae: EffectiveConfig["sae"] = {
+    architecture: sae.architecture,
+    width: sae.width,
+    target_l0: sae.target_l0,
+  };
+  for (const key of arch.uses) effectiveSae[key] = sae[key];
+  effectiveSae[arch.name] = sae[arch.name];
+  const { lambda, ...rest } = train;
+  return {
+    experiment: config.experiment,
+    data: config.data,
+    sae: effectiveSae,
+    train: arch.sparsity === "penalty" ? { ...rest, lambda } : rest,
+    eval: config.eval,
+  };
+}
