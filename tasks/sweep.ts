@@ -1,7 +1,7 @@
 // `deno task sweep <spec>`: expands a spec into runs and trains every run not yet done, each in
 // its own subprocess (`--jobs N` at once); `--dry-run` lists the runs and trains nothing.
 import { Command, Option } from "commander";
-import { relative } from "node:path";
+import { relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type LocalEvent, runLocal, type RunOutcome } from "../lib/executor/local.ts";
 import { RUN_PERMISSION_FLAGS } from "../lib/executor/permissions.ts";
@@ -11,6 +11,7 @@ import { type BackendName, BACKENDS } from "../lib/spec/schema.ts";
 import { filterPlans, parseRunFilters } from "../lib/sweep/filter.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
 import { missingDataPaths } from "../lib/sweep/missing_paths.ts";
+import { findOrphans, type OrphanRun } from "../lib/sweep/orphans.ts";
 import { UsageError } from "../lib/errors.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";
@@ -56,6 +57,16 @@ function printDryRun(planned: PlannedRun[], total: number): void {
   const parts = [...counts].map(([s, n]) => `${n} ${s}`).join(", ");
   const shown = planned.length === total ? `${total} runs` : `${planned.length} of ${total} runs`;
   console.log(`${shown}: ${parts || "none"} (dry run: nothing trained or written)`);
+}
+
+/** Names run directories this spec no longer produces (older id scheme, changed spec). */
+function printOrphans(orphans: OrphanRun[]): void {
+  if (orphans.length === 0) return;
+  console.error(
+    `note: ${orphans.length} run director${orphans.length === 1 ? "y is" : "ies are"} ` +
+      "not part of this sweep and will not be resumed or reported:",
+  );
+  for (const o of orphans) console.error(`  ${o.runId}: ${o.reason}`);
 }
 
 function childArgs(specPath: string, opts: SweepOptions): (plan: RunPlan) => string[] {
@@ -131,6 +142,7 @@ async function main(): Promise<number> {
   const plans = filterPlans(all, parseRunFilters(opts.filter, loaded.axes));
   const planned = await planStatuses(plans);
   const missing = await missingDataPaths(plans);
+  printOrphans(await findOrphans(resolve(opts.out, loaded.spec.name), all));
   if (opts.dryRun) {
     printDryRun(planned, all.length);
     for (const m of missing) console.error(`warning: data file not found: ${m}`);

@@ -2,11 +2,12 @@
 // per run) plus the problems met on the way. Read-only; never throws for a bad run directory.
 import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
-import { basename, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { RUN_FILES } from "../store/records.ts";
 import type { RunManifest, RunStatus } from "../store/records.ts";
 import { runStatus } from "../store/run_dir.ts";
 import type { RunPlan } from "../sweep/plan.ts";
+import { orphanReason } from "../sweep/orphans.ts";
 import { readMetrics, type RunProblem } from "./read_metrics.ts";
 
 export type { RunProblem } from "./read_metrics.ts";
@@ -76,7 +77,8 @@ type Row = Record<string, unknown>;
 /**
  * Reads all run directories under each of `experimentDirs` (each a `runs/<experiment>/` dir).
  * `plans` (the expanded sweeps of the specs, when known) add a `pending` row for every planned run
- * that has no directory yet.
+ * that has no directory yet; directories outside them, or from an older run-id scheme, are left
+ * out and listed as problems (lib/sweep/orphans.ts).
  */
 export async function loadRuns(
   experimentDirs: string[],
@@ -86,6 +88,11 @@ export async function loadRuns(
   const problems: RunProblem[] = [];
   const seen = new Set<string>();
   for (const dir of experimentDirs) {
+    // With a spec for this directory, a run directory outside its sweep is left out (and named).
+    const ownPlans = (options.plans ?? []).filter((p) =>
+      dirname(resolve(p.runDir)) === resolve(dir)
+    );
+    const planned = ownPlans.length ? new Set(ownPlans.map((p) => resolve(p.runDir))) : undefined;
     let entries: string[];
     try {
       entries = [];
@@ -100,6 +107,11 @@ export async function loadRuns(
     }
     for (const name of entries.sort()) {
       seen.add(resolve(dir, name));
+      const orphan = await orphanReason(join(dir, name), planned);
+      if (orphan) {
+        problems.push({ path: join(dir, name), message: `left out: ${orphan}` });
+        continue;
+      }
       const row = await loadRun(join(dir, name), basename(dir), problems);
       if (row) rows.push(row);
     }

@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { runId, sanitizeSlug, slugPart } from "../../lib/sweep/run_id.ts";
 import { parseExperiment } from "../../lib/spec/load.ts";
 import { resolveRunConfig } from "../../lib/spec/resolve.ts";
+import { expandSweep } from "../../lib/sweep/expand.ts";
+import { RUN_ID_SCHEME } from "../../lib/sweep/effective_config.ts";
+import { ROOT } from "../tasks/_spawn.ts";
 
 Deno.test("slugPart() writes architecture bare, l0_ for target_l0, s for seed, key_value otherwise", () => {
   assert.equal(slugPart("sae.architecture", "jumprelu"), "jumprelu");
@@ -16,10 +19,86 @@ Deno.test("sanitizeSlug() keeps only [a-z0-9_.-]", () => {
   assert.equal(sanitizeSlug("A b/c:d"), "a_b_c_d");
 });
 
-Deno.test("runId() changes when any resolved value changes, even an unswept one", () => {
+Deno.test("runId() changes when a value the run reads changes, even an unswept one", () => {
   const { spec } = parseExperiment("name: t\ndata: {source: synthetic}\n", "x.yaml");
   const a = runId(resolveRunConfig(spec, { "train.seed": 0 }), { "train.seed": 0 });
   const b = runId(resolveRunConfig(spec, { "train.seed": 0, "train.lr": 1 }), { "train.seed": 0 });
   assert.match(a, /^s0-[0-9a-f]{8}$/);
   assert.notEqual(a, b);
+});
+
+const GOLDEN_SPEC = `name: golden
+data: { source: synthetic, d_model: 32, n_features: 256, mean_active: 6 }
+sae: { width: 256 }
+train: { tokens: 100000, batch_size: 1024, lr: 0.003 }
+sweep:
+  sae.architecture: [jumprelu, relu, gated, topk, batchtopk]
+  sae.target_l0: [8]
+`;
+
+function ids(text: string): string[] {
+  const parsed = parseExperiment(text, "golden.yaml");
+  const loaded = { ...parsed, specPath: "golden.yaml", specDir: "/tmp", specHash: "0" };
+  return expandSweep(loaded, { outDir: "/tmp/runs" }).map((p) => p.runId);
+}
+
+Deno.test("run ids of a fixed spec are pinned (scheme 2: effective config)", () => {
+  // These change only when the hash scheme changes (then RUN_ID_SCHEME goes up) or when a
+  // default that the architecture reads changes: both rename finished runs, on purpose.
+  assert.equal(RUN_ID_SCHEME, 2);
+  assert.deepEqual(ids(GOLDEN_SPEC), [
+    "jumprelu-l0_8-4c136b85",
+    "relu-l0_8-ca241403",
+    "gated-l0_8-96548183",
+    "topk-l0_8-5649738d",
+    "batchtopk-l0_8-037f8a54",
+  ]);
+});
+
+Deno.test("another architecture's options and unread shared keys leave a run id unchanged", () => {
+  const base = ids(GOLDEN_SPEC);
+  const withJumpRelu = ids(GOLDEN_SPEC.replace(
+    "sae: { width: 256 }",
+    "sae: { width: 256, jumprelu: { bandwidth: 0.05, lambda: 0.5 }, topk: { aux_alpha: 0.5 } }",
+  ));
+  // Only jumprelu and topk read those options.
+  assert.deepEqual(
+    base.map((id, i) => id === withJumpRelu[i]),
+    [false, true, true, false, true],
+  );
+  // relu does not read pre_encoder_bias; the others do.
+  const noBias = ids(
+    GOLDEN_SPEC.replace("sae: { width: 256 }", "sae: { width: 256, pre_encoder_bias: false }"),
+  );
+  assert.deepEqual(base.map((id, i) => id === noBias[i]), [false, true, false, false, false]);
+  // The lambda schedule matters to penalty architectures only.
+  const lambda = ids(GOLDEN_SPEC.replace("lr: 0.003 }", "lr: 0.003, lambda: { freeze_at: 0.5 } }"));
+  assert.deepEqual(base.map((id, i) => id === lambda[i]), [false, false, false, true, true]);
+});
+
+Deno.test("registering another architecture leaves existing run ids unchanged", async () => {
+  // In a subprocess: the registry is process-wide and other tests read its contents.
+  const script = `
+    import { registerArchitecture, getArchitecture } from "${ROOT}lib/sae/registry.ts";
+    import { parseExperiment } from "${ROOT}lib/spec/load.ts";
+    import { expandSweep } from "${ROOT}lib/sweep/expand.ts";
+    import { z } from "zod";
+    registerArchitecture({
+      ...getArchitecture("topk"),
+      name: "topk_copy",
+      options: z.strictObject({ extra: z.number().default(3).describe("an extra option") }),
+    });
+    const text = ${JSON.stringify(GOLDEN_SPEC)};
+    const loaded = { ...parseExperiment(text, "g.yaml"), specPath: "g.yaml", specDir: "/tmp", specHash: "0" };
+    console.log(JSON.stringify(expandSweep(loaded, { outDir: "/tmp/runs" }).map((p) => p.runId)));
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", `--config=${ROOT}deno.json`, script],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  assert.equal(out.code, 0, dec.decode(out.stderr));
+  assert.deepEqual(JSON.parse(dec.decode(out.stdout)), ids(GOLDEN_SPEC));
 });
