@@ -1,7 +1,9 @@
-# PyTorch reference of the saesweep training step, for `deno task bench`: the same maths as
-# lib/sae/*.ts + lib/train/tfjs_engine.ts (losses, JumpReLU STEs, AuxK, Adam with per-architecture
-# betas, decoder-gradient projection and row renormalisation), written the way SAELens and
-# dictionary_learning write it (dense tensors, autograd). Prints one JSON line per configuration.
+# PyTorch reference of the saesweep training step, the only one in the repository: `deno task
+# bench` runs it on the CPU and the GPU bundle's torch_reference.py imports it for CUDA. The same
+# maths as lib/sae/*/ + lib/train/tfjs_engine.ts (losses, JumpReLU STEs, AuxK, Adam with
+# per-architecture betas, decoder-gradient projection and row renormalisation), written the way
+# SAELens and dictionary_learning write it (dense tensors, autograd). An architecture it does not
+# implement raises ValueError instead of being run as another. Prints one JSON line per config.
 #
 # usage: python3 bench/reference_torch.py '<json list of {arch, d_model, d_sae, batch, l0_target,
 #        steps, warmup}>' [--threads 2]
@@ -16,6 +18,13 @@ import torch
 EPS_BANDWIDTH = 0.001  # JumpReLU STE bandwidth (sae.jumprelu.bandwidth default)
 BETAS = {"jumprelu": (0.0, 0.999), "relu": (0.9, 0.999), "gated": (0.9, 0.999),
          "topk": (0.9, 0.999), "batchtopk": (0.9, 0.999)}
+ARCHITECTURES = tuple(BETAS)  # the architectures this reference implements
+
+
+def check_arch(arch):
+    if arch not in BETAS:
+        raise ValueError(f"reference_torch.py has no PyTorch reference for architecture {arch!r} "
+                         f"(it implements {', '.join(ARCHITECTURES)})")
 LR = 7e-5  # train.lr default
 ADAM_EPS = 1e-8
 
@@ -54,6 +63,7 @@ class Step(torch.autograd.Function):
 
 
 def init_params(arch, d, f, gen):
+    check_arch(arch)
     w_dec = (torch.rand(f, d, generator=gen) * 2 - 1) * math.sqrt(6 / f)
     w_dec /= w_dec.norm(dim=1, keepdim=True)
     p = {"W_dec": w_dec, "b_dec": torch.zeros(d)}
@@ -69,6 +79,7 @@ def init_params(arch, d, f, gen):
 
 def calibrate(arch, p, x, l0):
     """Sets thresholds/biases so each latent fires on about l0 / F of the tokens (mean L0 ~ l0)."""
+    check_arch(arch)
     if arch in ("topk", "batchtopk"):
         return
     with torch.no_grad():
@@ -109,7 +120,7 @@ def loss_fn(arch, p, x, l0_target, since_fired):
         x_aux = gate_act @ p["W_dec"].detach() + p["b_dec"].detach()
         loss = (((x - x_hat) ** 2).sum(1).mean() + lam * gate_act.sum(1).mean()
                 + ((x - x_aux) ** 2).sum(1).mean())
-    else:
+    elif arch in ("topk", "batchtopk"):
         r = torch.relu((x - p["b_dec"]) @ p["W_enc"] + p["b_enc"])
         k = int(l0_target)
         if arch == "topk":
@@ -129,29 +140,36 @@ def loss_fn(arch, p, x, l0_target, since_fired):
             e_hat = torch.zeros_like(r).scatter(1, idx, vals) @ p["W_dec"]
             spread = ((e - e.mean(0)) ** 2).sum() + 1e-12
             loss = loss + (1 / 32) * ((e - e_hat) ** 2).sum() / spread
+    else:
+        check_arch(arch)
     return loss, f
 
 
-def bench(cfg, threads):
+def bench(cfg, threads, device="cpu"):
+    """Times cfg["steps"] training steps after cfg["warmup"] on `device` ("cpu" or "cuda")."""
     torch.set_num_threads(threads)
     arch, d, fl, b = cfg["arch"], cfg["d_model"], cfg["d_sae"], cfg["batch"]
     gen = torch.Generator().manual_seed(0)
-    p = init_params(arch, d, fl, gen)
-    xs = [torch.randn(b, d, generator=gen) / math.sqrt(d) for _ in range(2)]
+    p = {k: v.detach().to(device).requires_grad_(True) for k, v in init_params(arch, d, fl, gen).items()}
+    xs = [(torch.randn(b, d, generator=gen) / math.sqrt(d)).to(device) for _ in range(2)]
     calibrate(arch, p, xs[0], cfg["l0_target"])
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     b1, b2 = BETAS[arch]
     opt = torch.optim.Adam(list(p.values()), lr=LR, betas=(b1, b2), eps=ADAM_EPS)
-    since_fired = torch.zeros(fl)
+    since_fired = torch.zeros(fl, device=device)
     unit_norm = arch != "relu"
     times = {"forward": [], "backward": [], "update": [], "step": []}
     l0s = []
     for i in range(cfg["warmup"] + cfg["steps"]):
         x = xs[i % 2]
+        sync()
         t0 = time.perf_counter()
         loss, f = loss_fn(arch, p, x, cfg["l0_target"], since_fired)
+        sync()
         t1 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        sync()
         t2 = time.perf_counter()
         with torch.no_grad():
             w = p["W_dec"]
@@ -163,6 +181,7 @@ def bench(cfg, threads):
             fired = (f > 0).any(0)
             since_fired = torch.where(fired, torch.zeros_like(since_fired), since_fired + b)
             l0 = (f > 0).float().sum(1).mean().item()
+        sync()
         t3 = time.perf_counter()
         if i >= cfg["warmup"]:
             times["forward"].append(t1 - t0)
@@ -173,7 +192,7 @@ def bench(cfg, threads):
     med = {k: sorted(v)[len(v) // 2] * 1000 for k, v in times.items()}
     return {
         **{k: cfg[k] for k in ("arch", "d_model", "d_sae", "batch", "l0_target")},
-        "backend": "torch",
+        "backend": "torch" if device == "cpu" else f"torch-{device}",
         "threads": threads,
         "tokens_per_s": b / (med["step"] / 1000),
         "ms_per_step": med["step"],

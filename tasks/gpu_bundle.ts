@@ -89,6 +89,8 @@ async function main(): Promise<number> {
   for (const name of PAYLOAD) {
     await Deno.copyFile(`${ROOT}scripts/gpu_bundle/${name}`, join(out, name));
   }
+  // The one PyTorch reference of the training step, which torch_reference.py imports.
+  await Deno.copyFile(`${ROOT}bench/reference_torch.py`, join(out, "reference_torch.py"));
   await Deno.chmod(join(out, "run.sh"), 0o755);
 
   const bytes = await sizeOf(out);

@@ -108,8 +108,21 @@ export interface Architecture extends TrainingLayout {
    * Absent when sparsity needs no calibration (k architectures).
    */
   calibrate?(init: InitResult, quantiles: LatentQuantiles): void;
-  /** Option combinations the parity tests cover (the defaults are always covered). */
+  /** Option combinations the fast-kernel parity tests cover (the defaults are always covered). */
   readonly parityCases?: readonly ParityCase[];
+  /** What the finite-difference test of the reference loss checks. */
+  readonly gradientCheck: GradientCheck;
+}
+
+/**
+ * Parameters whose loss is smooth around a generic point (no selection or gate can flip), the
+ * terms whose gradient reaches them (default: the total), and `sae` overrides for the check
+ * (e.g. an auxiliary loss switched off because its target is frozen).
+ */
+export interface GradientCheck {
+  params: readonly string[];
+  terms?: readonly string[];
+  sae?: Record<string, unknown>;
 }
 
 /** Typed view of an architecture's options in a resolved `sae` section. */

@@ -21,9 +21,11 @@ import {
   type ParityCase,
 } from "./_parity.ts";
 import { webgpuTest } from "./_webgpu.ts";
+import { architectures } from "../../lib/sae/registry.ts";
 
+// Every registered architecture at its defaults, plus the JumpReLU options together.
 const CASES: ParityCase[] = [
-  makeCase("jumprelu", "jumprelu"),
+  ...architectures().map((a) => makeCase(a.name, a.name)),
   makeCase("jumprelu linear threshold, post step input, quadratic penalty, clip", "jumprelu", {
     sae: {
       pre_encoder_bias: false,
@@ -31,10 +33,6 @@ const CASES: ParityCase[] = [
     },
     gradClip: 0.5,
   }),
-  makeCase("relu", "relu"),
-  makeCase("gated", "gated"),
-  makeCase("topk", "topk"),
-  makeCase("batchtopk", "batchtopk"),
 ];
 
 const VALUES = { rtol: 1e-5, atol: 1e-7 };

@@ -36,7 +36,7 @@ Deno.test({
     assert.ok(size <= LIMIT, `bundle is ${size} bytes`);
     assert.match(
       r.stdout,
-      /MiB \(README\.md, deno\.xz, gpu_bench\.js, run\.sh, torch_reference\.py, vulkan\)/,
+      /MiB \(README\.md, deno\.xz, gpu_bench\.js, reference_torch\.py, run\.sh, torch_reference\.py, vulkan\)/,
     );
     const debs = [...Deno.readDirSync(`${bundle}/vulkan`)].map((e) => e.name);
     assert.ok(debs.some((n) => /^libvulkan1_.*\.deb$/.test(n)), debs.join(", "));

@@ -46,7 +46,7 @@ function lossOf(
   sae: SaeSpec,
   host: { params: HostTensors; state: HostTensors },
   x: Float32Array,
-  options: { lambda?: number; terms?: string[] } = {},
+  options: { lambda?: number; terms?: readonly string[] } = {},
 ): number {
   return tf.tidy(() => {
     const out = arch.loss(toTensors(host.params), toTensors(host.state), tf.tensor2d(x, [B, D]), {
@@ -89,28 +89,11 @@ function gradsOf(
   });
 }
 
-/**
- * Parameters whose loss is smooth around the test point (no selection or gate can flip), and the
- * terms whose gradient reaches them. Gated's aux term reconstructs through a frozen decoder, so
- * its W_dec gradient is that of recon + sparsity only; AuxK freezes its residual target, so topk
- * and batchtopk are checked with aux_alpha = 0 (their full gradients are checked against cpu).
- */
-const SMOOTH: Record<
-  string,
-  { params: string[]; terms?: string[]; sae?: Record<string, unknown> }
-> = {
-  jumprelu: { params: ["W_dec"] },
-  relu: { params: ["W_enc", "b_enc", "W_dec", "b_dec"] },
-  gated: { params: ["W_dec", "b_mag", "r_mag"], terms: ["recon", "sparsity"] },
-  topk: { params: ["W_dec"], sae: { topk: { aux_alpha: 0 } } },
-  batchtopk: { params: ["W_dec"], sae: { batchtopk: { aux_alpha: 0 } } },
-};
-
 for (const arch of architectures()) {
   const name = arch.name;
   Deno.test(`${name}: directional derivatives of the loss match central finite differences`, async () => {
     await useBackend("cpu");
-    const smooth = SMOOTH[name];
+    const smooth = arch.gradientCheck;
     const sae = saeFor(name, smooth.sae);
     const host = hostParams(arch, sae);
     const x = gaussian(B * D, { seed: 11 });

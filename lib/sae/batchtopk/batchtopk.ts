@@ -24,6 +24,7 @@ export const batchtopk: Architecture = {
   uses: ["pre_encoder_bias", "b_dec_init"],
   kernel: topkFamilyKernel(true, (ctx) => batchtopkOptions(ctx.sae)),
   parityCases: [{ label: "without pre-encoder bias", sae: { pre_encoder_bias: false } }],
+  gradientCheck: { params: ["W_dec"], sae: { batchtopk: { aux_alpha: 0 } } },
   termNames: () => ["recon", "aux"],
   unitNormDecoder: true,
   decoderParam: "W_dec",

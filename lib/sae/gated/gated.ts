@@ -37,6 +37,8 @@ export const gated: Architecture = {
   uses: ["pre_encoder_bias", "b_dec_init"],
   kernel: gatedKernel,
   parityCases: [{ label: "without pre-encoder bias", sae: { pre_encoder_bias: false } }],
+  // The aux term reconstructs through a frozen decoder: W_dec sees recon + sparsity only.
+  gradientCheck: { params: ["W_dec", "b_mag", "r_mag"], terms: ["recon", "sparsity"] },
   termNames: () => ["recon", "sparsity", "aux"],
   unitNormDecoder: true,
   decoderParam: "W_dec",

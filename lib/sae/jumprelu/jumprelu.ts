@@ -50,6 +50,7 @@ export const jumprelu: Architecture = {
     },
     { label: "without pre-encoder bias", sae: { pre_encoder_bias: false } },
   ],
+  gradientCheck: { params: ["W_dec"] },
   termNames: () => ["recon", "sparsity"],
   unitNormDecoder: true,
   decoderParam: "W_dec",

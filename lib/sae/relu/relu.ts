@@ -17,6 +17,7 @@ export const relu: Architecture = {
   // The encoder sees x itself, so pre_encoder_bias is not read (and not part of the run id).
   uses: ["b_dec_init"],
   kernel: reluKernel,
+  gradientCheck: { params: ["W_enc", "b_enc", "W_dec", "b_dec"] },
   termNames: () => ["recon", "sparsity"],
   unitNormDecoder: false,
   decoderParam: "W_dec",

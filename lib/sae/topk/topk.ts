@@ -92,6 +92,8 @@ export const topk: Architecture = {
     // Half the latents of a parity case are dead: 48 of 96, against k_aux 8 by default.
     { label: "fewer dead latents than k_aux", sae: { topk: { aux_k: 64 } } },
   ],
+  // AuxK freezes its residual target, so the check runs without it.
+  gradientCheck: { params: ["W_dec"], sae: { topk: { aux_alpha: 0 } } },
   termNames: () => ["recon", "aux"],
   unitNormDecoder: true,
   decoderParam: "W_dec",
