@@ -35,7 +35,15 @@ export function registerArchitecture(arch: Architecture): void {
   version++;
 }
 
-for (const arch of [jumprelu, relu, gated, topk, batchtopk]) registerArchitecture(arch);
+/** The built-in architectures, in the order reports list them. */
+const BUILT_IN: readonly Architecture[] = [
+  jumprelu,
+  relu,
+  gated,
+  topk,
+  batchtopk,
+];
+for (const arch of BUILT_IN) registerArchitecture(arch);
 
 /** Registered architecture names, in registration order (built-ins first). */
 export function architectureNames(): string[] {
