@@ -7,6 +7,7 @@ import { relu } from "./relu/relu.ts";
 import { gated } from "./gated/gated.ts";
 import { topk } from "./topk/topk.ts";
 import { batchtopk } from "./batchtopk/batchtopk.ts";
+import { matryoshka_batchtopk } from "./matryoshka_batchtopk/matryoshka_batchtopk.ts";
 
 const registry = new Map<string, Architecture>();
 let version = 0;
@@ -42,6 +43,7 @@ const BUILT_IN: readonly Architecture[] = [
   gated,
   topk,
   batchtopk,
+  matryoshka_batchtopk,
 ];
 for (const arch of BUILT_IN) registerArchitecture(arch);
 
