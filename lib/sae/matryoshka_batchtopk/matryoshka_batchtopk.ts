@@ -2,7 +2,7 @@
 // SAEs"; SAELens and dictionary_learning ship it): BatchTopK whose dictionary is split into nested
 // prefixes; the kept latents of the whole batch selection reconstruct x from every prefix, and the
 // loss sums the reconstruction errors of all prefixes, so early latents must work without later
-// ones. Saved as a JumpReLU with BatchTopK's global threshold. Reference engine only.
+// ones. Saved as a JumpReLU with BatchTopK's global threshold. The fast kernel is kernel.ts.
 // Shapes: B batch, D d_model, F latents, w a prefix width.
 import * as tf from "@tensorflow/tfjs";
 import type { Architecture, SaeConfig } from "../types.ts";
@@ -10,6 +10,7 @@ import { reconstructionLoss } from "../linear_sae.ts";
 import { matMul } from "../ste.ts";
 import { batchTopKParts } from "../batchtopk/batchtopk.ts";
 import { MatryoshkaBatchTopKOptions, matryoshkaOptions, prefixWidths } from "./options.ts";
+import { matryoshkaKernel } from "./kernel.ts";
 
 const base = batchTopKParts("matryoshka_batchtopk", matryoshkaOptions);
 
@@ -24,6 +25,15 @@ export const matryoshka_batchtopk: Architecture = {
   summary: "Matryoshka BatchTopK SAE: BatchTopK with the reconstruction loss summed over nested " +
     "prefixes of the dictionary (Bussmann et al. 2025)",
   options: MatryoshkaBatchTopKOptions,
+  kernel: matryoshkaKernel,
+  parityCases: [
+    { label: "without pre-encoder bias", sae: { pre_encoder_bias: false } },
+    // Parity cases have F = 96: prefixes 24, 48, 96 and two equal groups.
+    {
+      label: "three prefixes",
+      sae: { matryoshka_batchtopk: { group_fractions: [0.25, 0.25, 0.5] } },
+    },
+  ],
   // AuxK freezes its residual target, so the finite-difference check runs without it.
   gradientCheck: { params: ["W_dec"], sae: { matryoshka_batchtopk: { aux_alpha: 0 } } },
 
