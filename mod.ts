@@ -1,4 +1,71 @@
 // saesweep's public API: every name a library user may import, listed explicitly.
+/**
+ * saesweep: sparse-autoencoder sweeps on Deno. Library users import from here; the command line is
+ * `deno task sweep|run|report` (see the README).
+ *
+ * Architectures live in an open registry. Besides the built-ins (`architectureNames()`), your own
+ * module can register one and then train it from a spec whose `sae.architecture` names it (in your
+ * process: the CLI's specs cannot load code). Its options become the spec section `sae.<name>`,
+ * validated like the built-ins'. A complete, runnable example (tests/sae/registry_test.ts runs it):
+ *
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { z } from "zod";
+ * import {
+ *   expandSweep,
+ *   exportLinearSae,
+ *   initLinearSae,
+ *   linearDecode,
+ *   loadExperiment,
+ *   reconstructionLoss,
+ *   registerArchitecture,
+ *   trainRun,
+ * } from "@saesweep/saesweep";
+ *
+ * // f = ReLU(x W_enc + b_enc) with an unweighted L1 penalty and a unit-norm decoder.
+ * const encode = (p: Record<string, tf.Tensor>, x: tf.Tensor2D) =>
+ *   tf.relu(tf.add(tf.matMul(x, p.W_enc), p.b_enc)) as tf.Tensor2D; // [B, F]
+ *
+ * registerArchitecture({
+ *   name: "plain_l1",
+ *   summary: "ReLU SAE with an unweighted L1 penalty and a unit-norm decoder",
+ *   options: z.strictObject({
+ *     lambda: z.number().positive().default(0.01).describe("L1 coefficient (controller start)"),
+ *     controller_gain: z.number().min(0).default(0.1).describe("L0 controller gain"),
+ *   }),
+ *   sparsity: "penalty", // lambda is calibrated to sae.target_l0 by the L0 controller
+ *   uses: ["b_dec_init"], // shared sae keys it reads (they and sae.plain_l1 make the run id)
+ *   gradientCheck: { params: ["W_enc", "b_enc", "W_dec", "b_dec"] },
+ *   termNames: () => ["recon", "sparsity"],
+ *   unitNormDecoder: true,
+ *   decoderParam: "W_dec",
+ *   init: ({ d, f }, { rng }) => ({ params: initLinearSae(d, f, rng), state: {} }),
+ *   loss(params, _state, x, { lambda }) {
+ *     const f = encode(params, x);
+ *     const xHat = linearDecode(params, f);
+ *     const recon = reconstructionLoss(x, xHat);
+ *     const sparsity = tf.mul(lambda, tf.mean(tf.sum(f, 1))) as tf.Scalar;
+ *     return { total: tf.add(recon, sparsity) as tf.Scalar, terms: { recon, sparsity }, f, xHat };
+ *   },
+ *   encode: (params, _state, x) => tf.tidy(() => encode(params, x)),
+ *   decode: (params, f) => tf.tidy(() => linearDecode(params, f)),
+ *   adamBetas: () => [0.9, 0.999],
+ *   exportTensors: (params, _state, { scale }) => ({
+ *     tensors: exportLinearSae(params, { scale, preEncoderBias: false }),
+ *     cfg: { architecture: "standard", apply_b_dec_to_input: false },
+ *   }),
+ * });
+ *
+ * // A spec with `sae: { architecture: plain_l1, plain_l1: { lambda: 0.05 } }`, trained run by run.
+ * const loaded = await loadExperiment(Deno.args[0]);
+ * for (const plan of expandSweep(loaded, { outDir: "runs" })) {
+ *   const summary = await trainRun(plan);
+ *   console.log(plan.runId, summary.l0, summary.fvu);
+ * }
+ * ```
+ *
+ * @module
+ */
 
 // Spec language and sweeps
 export {
