@@ -195,9 +195,11 @@ async function main(): Promise<number> {
     hint: TORCH_HINT,
   };
   let torchOk = false;
+  let torchArchs: string[] = [];
   if (flags.torch) {
     const probe = await probeTorch(flags.python);
     torchOk = probe.available;
+    torchArchs = probe.architectures ?? [];
     if (!probe.available) {
       log(`PyTorch comparison skipped: ${probe.reason}\nhint: ${TORCH_HINT}`);
       torchInfo = { available: false, reason: probe.reason, hint: TORCH_HINT };
@@ -230,7 +232,12 @@ async function main(): Promise<number> {
       show(r);
     }
     // PyTorch right after ours on the same configuration, so both see the same machine load.
-    if (torchOk) {
+    if (torchOk && !torchArchs.includes(config.arch)) {
+      log(
+        `no PyTorch reference for ${config.arch} (bench/reference_torch.py implements ` +
+          `${torchArchs.join(", ")})`,
+      );
+    } else if (torchOk) {
       const run = await runTorchReference([config], {
         python: flags.python,
         steps,

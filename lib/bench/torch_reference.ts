@@ -18,6 +18,8 @@ export interface TorchProbe {
   available: boolean;
   python: string;
   version?: string;
+  /** Architectures bench/reference_torch.py implements (it raises on any other). */
+  architectures?: string[];
   reason?: string;
 }
 
@@ -26,7 +28,12 @@ const SCRIPT = new URL("../../bench/reference_torch.py", import.meta.url);
 export async function probeTorch(python: string): Promise<TorchProbe> {
   try {
     const out = await new Deno.Command(python, {
-      args: ["-c", "import torch; print(torch.__version__)"],
+      args: [
+        "-c",
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import reference_torch as r; " +
+        "print(json.dumps({'version': r.torch.__version__, 'architectures': list(r.ARCHITECTURES)}))",
+        new URL(".", SCRIPT).pathname,
+      ],
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -34,7 +41,8 @@ export async function probeTorch(python: string): Promise<TorchProbe> {
       const err = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1);
       return { available: false, python, reason: `${python} cannot import torch (${err})` };
     }
-    return { available: true, python, version: new TextDecoder().decode(out.stdout).trim() };
+    const { version, architectures } = JSON.parse(new TextDecoder().decode(out.stdout));
+    return { available: true, python, version, architectures };
   } catch (e) {
     return { available: false, python, reason: `${python} did not run (${(e as Error).message})` };
   }
