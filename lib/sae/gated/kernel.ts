@@ -1,4 +1,4 @@
-// The Gated SAE on the fast CPU path: the same loss as lib/sae/gated.ts (gate and magnitude paths
+// The Gated SAE on the fast CPU path: the same loss as gated.ts (gate and magnitude paths
 // sharing W_gate, L1 on ReLU(gate), auxiliary reconstruction through a frozen decoder), computed
 // over the entries with an open gate (gate > 0) after one dense GEMM for both paths.
 // Shapes: B batch, D d_model, F latents.
