@@ -12,3 +12,29 @@ export function controllerGain() {
     "L0 controller gain: change of log(lambda) per unit of log(L0 / target) per update",
   );
 }
+
+/** The AuxK settings of the TopK family (Gao et al. 2024), one documented line each. */
+export function auxKShape() {
+  return {
+    aux_alpha: z.number().min(0).default(1 / 32).describe(
+      "AuxK loss coefficient alpha (Gao et al. 2024: 1/32)",
+    ),
+    aux_k: z.int().min(0).nullable().default(null).describe(
+      "Dead latents used by AuxK (null: min(512, d_model / 2))",
+    ),
+    dead_tokens: z.int().min(1).default(100000).describe(
+      "A latent is dead after this many training tokens without firing",
+    ),
+  };
+}
+
+/** BatchTopK's running global threshold and the Adam betas of the TopK family. */
+export function batchThresholdShape() {
+  return {
+    threshold_momentum: z.number().min(0).lt(1).default(0.99).describe(
+      "Decay of the running estimate of the global inference threshold",
+    ),
+    adam_beta1: z.number().min(0).lt(1).default(0.9).describe("Adam beta1"),
+    adam_beta2: adamBeta2(),
+  };
+}

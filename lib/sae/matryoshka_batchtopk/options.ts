@@ -2,7 +2,7 @@
 // dictionary plus BatchTopK's settings, one documented line each with its source.
 import { z } from "zod";
 import { optionsOf, type SaeConfig } from "../types.ts";
-import { adamBeta2 } from "../_options.ts";
+import { auxKShape, batchThresholdShape } from "../_options.ts";
 
 export const MatryoshkaBatchTopKOptions = z.strictObject({
   group_fractions: z.array(z.number().positive()).min(1).default([
@@ -16,20 +16,8 @@ export const MatryoshkaBatchTopKOptions = z.strictObject({
       "Sizes of the nested groups of latents as fractions of sae.width, summing to 1; prefix m " +
         "holds groups 1..m (Bussmann et al. 2025: 1/16, 1/16, 1/8, 1/4, 1/2)",
     ),
-  aux_alpha: z.number().min(0).default(1 / 32).describe(
-    "AuxK loss coefficient alpha (Gao et al. 2024: 1/32)",
-  ),
-  aux_k: z.int().min(0).nullable().default(null).describe(
-    "Dead latents used by AuxK (null: min(512, d_model / 2))",
-  ),
-  dead_tokens: z.int().min(1).default(100000).describe(
-    "A latent is dead after this many training tokens without firing",
-  ),
-  threshold_momentum: z.number().min(0).lt(1).default(0.99).describe(
-    "Decay of the running estimate of the global inference threshold (as BatchTopK)",
-  ),
-  adam_beta1: z.number().min(0).lt(1).default(0.9).describe("Adam beta1"),
-  adam_beta2: adamBeta2(),
+  ...auxKShape(),
+  ...batchThresholdShape(),
 });
 
 export type MatryoshkaBatchTopKOptions = z.output<typeof MatryoshkaBatchTopKOptions>;

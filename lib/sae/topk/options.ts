@@ -1,18 +1,10 @@
 // Options of the TopK SAE (sae.topk): one documented line per hyperparameter with its source.
 import { z } from "zod";
 import { optionsOf, type SaeConfig } from "../types.ts";
-import { adamBeta2 } from "../_options.ts";
+import { adamBeta2, auxKShape } from "../_options.ts";
 
 export const TopKOptions = z.strictObject({
-  aux_alpha: z.number().min(0).default(1 / 32).describe(
-    "AuxK loss coefficient alpha (Gao et al.: 1/32)",
-  ),
-  aux_k: z.int().min(0).nullable().default(null).describe(
-    "Dead latents used by AuxK (null: min(512, d_model / 2))",
-  ),
-  dead_tokens: z.int().min(1).default(100000).describe(
-    "A latent is dead after this many training tokens without firing",
-  ),
+  ...auxKShape(),
   adam_beta1: z.number().min(0).lt(1).default(0.9).describe("Adam beta1"),
   adam_beta2: adamBeta2(),
 });
