@@ -10,7 +10,7 @@ import { FastEngine } from "../fast/fast_engine.ts";
 import { createEngine } from "../train/create_engine.ts";
 import type { BenchConfig } from "./bench_config.ts";
 import { denseStepFlops } from "./bench_config.ts";
-import { calibrateL0 } from "./calibrate_l0.ts";
+import { calibrateL0 } from "../train/calibrate_l0.ts";
 
 export interface BenchResult extends BenchConfig {
   /** Engine.backend (`cpu-openblas`, `wasm`, ...) or `torch`. */

@@ -108,6 +108,8 @@ export interface Architecture extends TrainingLayout {
    * Absent when sparsity needs no calibration (k architectures).
    */
   calibrate?(init: InitResult, quantiles: LatentQuantiles): void;
+  /** Whether training starts with calibrate() on the normalisation sample at target_l0. */
+  initFromData?(sae: SaeConfig): boolean;
   /** Option combinations the fast-kernel parity tests cover (the defaults are always covered). */
   readonly parityCases?: readonly ParityCase[];
   /** What the finite-difference test of the reference loss checks. */

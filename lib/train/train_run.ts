@@ -15,6 +15,9 @@ import type { ActivationSource } from "../data/source.ts";
 import { Rng } from "../data/rng.ts";
 import { getArchitecture, penaltyOptions } from "../sae/registry.ts";
 import { createEngine } from "./create_engine.ts";
+import { calibrateL0 } from "./calibrate_l0.ts";
+import { loadBlas } from "../fast/blas.ts";
+import { JS_BLAS } from "../fast/js_gemm.ts";
 import type { Engine } from "../engine/engine.ts";
 import { lambdaWarmup, learningRate } from "./schedules.ts";
 import {
@@ -112,6 +115,16 @@ async function trainWithSource(
   if (!previous && sae.b_dec_init !== "zeros") {
     const bDec = sae.b_dec_init === "mean" ? mean(sample!, d) : geometricMedian(sample!, d);
     init.params.b_dec = { shape: [d], data: bDec };
+  }
+  if (!previous && arch.initFromData?.(sae)) {
+    // Data-dependent start (e.g. JumpReLU thresholds at the quantile that gives target_l0).
+    calibrateL0(arch, init, {
+      x: sample!,
+      b: sample!.length / d,
+      l0: sae.target_l0,
+      blas: loadBlas().blas ?? JS_BLAS,
+      subtractBDec: sae.pre_encoder_bias && arch.uses.includes("pre_encoder_bias"),
+    });
   }
   const engine: Engine = createEngine(arch, init, {
     sae,

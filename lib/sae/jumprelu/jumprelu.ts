@@ -107,6 +107,8 @@ export const jumprelu: Architecture = {
     return [jumpreluOptions(sae).adam_beta1, jumpreluOptions(sae).adam_beta2];
   },
 
+  initFromData: (sae) => jumpreluOptions(sae).threshold_init === "quantile",
+
   calibrate(init, quantiles) {
     // A threshold at each latent's quantile, floored so the log stays finite.
     const theta = quantiles("W_enc").map((v) => Math.max(v, 1e-4));

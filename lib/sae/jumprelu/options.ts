@@ -8,7 +8,12 @@ export const JumpReluOptions = z.strictObject({
     "STE kernel bandwidth eps, in normalised units (paper: 0.001 with E||x||^2 = 1)",
   ),
   init_threshold: z.number().positive().default(0.001).describe(
-    "Initial threshold theta for every latent (paper: 0.001)",
+    "Initial threshold theta for every latent with threshold_init: constant (paper: 0.001)",
+  ),
+  threshold_init: z.enum(["constant", "quantile"]).default("constant").describe(
+    "constant: every theta = init_threshold (paper); quantile: each latent's theta at the " +
+      "(1 - target_l0 / width) quantile of its pre-activations on the normalisation sample, so " +
+      "training starts at the target L0 (Lagrangian-SAE, raymondzmc; PAPER.md 9.5)",
   ),
   threshold_param: z.enum(["log", "linear"]).default("log").describe(
     "Trainable threshold parameter: log theta (paper) or theta itself (SAELens >= 2026, dictionary_learning)",

@@ -1,0 +1,54 @@
+// Sets the initial thresholds or biases of an SAE so that each latent fires on about l0 / F of the
+// tokens of a calibration batch: training starts at its target L0 (JumpReLU's `threshold_init:
+// quantile`) and the bench trains at a realistic L0. Which parameter moves is each architecture's
+// calibrate() (k architectures need none). The same recipe as bench/reference_torch.py.
+// Shapes: B batch, D d_model, F latents.
+import type { Architecture, InitResult } from "../sae/types.ts";
+import type { Blas } from "../fast/blas.ts";
+import { rowKth } from "../fast/select_kth.ts";
+
+/** Per-latent (1 - l0 / F) quantile of x W [B, F] (W [D, F] row-major). */
+function latentQuantiles(
+  x: Float32Array,
+  w: Float32Array,
+  options: { b: number; d: number; f: number; l0: number; blas: Blas },
+): Float32Array {
+  const { b, d, f, l0, blas } = options;
+  const pre = new Float32Array(b * f); // [B, F]
+  blas.sgemm(x, w, { c: pre, m: b, n: f, k: d });
+  // The (k+1)-th largest value leaves exactly k entries strictly above it: rate k / B = l0 / F.
+  const k = Math.min(b - 1, Math.max(1, Math.round((b * l0) / f))) + 1;
+  const col = new Float32Array(b);
+  const heap = new Float32Array(k);
+  const q = new Float32Array(f);
+  for (let i = 0; i < f; i++) {
+    for (let r = 0; r < b; r++) col[r] = pre[r * f + i];
+    q[i] = rowKth(col, 0, { length: b, k, heap });
+  }
+  return q;
+}
+
+/** Rows of the calibration batch used at most (the quantiles need a [B, F] matrix). */
+export const MAX_CALIBRATION_ROWS = 4096;
+
+/**
+ * Adjusts init in place through the architecture's calibrate(); x [B, D] is a calibration batch
+ * (normalised). With `subtractBDec`, the encoder sees x - b_dec as in training.
+ */
+export function calibrateL0(
+  arch: Architecture,
+  init: InitResult,
+  options: { x: Float32Array; b: number; l0: number; blas: Blas; subtractBDec?: boolean },
+): void {
+  const [d] = init.params.b_dec?.shape ?? [options.x.length / options.b];
+  const b = Math.min(options.b, MAX_CALIBRATION_ROWS);
+  let x = options.x.subarray(0, b * d);
+  if (options.subtractBDec && init.params.b_dec) {
+    const bDec = init.params.b_dec.data;
+    x = x.map((v, i) => v - bDec[i % d]);
+  }
+  arch.calibrate?.(init, (wName) => {
+    const [, f] = init.params[wName].shape;
+    return latentQuantiles(x, init.params[wName].data, { ...options, b, d, f });
+  });
+}
