@@ -11,6 +11,7 @@ import type { Blas } from "./blas.ts";
 import type { FastKernel, KernelContext } from "./fast_kernel.ts";
 import { Workspace } from "./workspace.ts";
 import { statsFromRow, statsRowLength } from "../engine/step_stats.ts";
+import { adamStep, clipFactor } from "../engine/adam_settings.ts";
 
 export interface FastEngineOptions {
   sae: SaeConfig;
@@ -143,25 +144,20 @@ export class FastEngine implements Engine {
     const names = Object.keys(ctx.params);
     const dec = arch.decoderParam;
     if (arch.unitNormDecoder) projectRows(ctx.grads[dec], ctx.params[dec], ctx.d);
-    let scale = 1;
-    if (this.#options.gradClip !== null) {
-      let ss = 0;
-      for (const n of names) ss += sumSquares(ctx.grads[n]);
-      scale = Math.min(1, this.#options.gradClip / (Math.sqrt(ss) + 1e-12));
-    }
-    const [beta1, beta2] = arch.adamBetas(sae);
+    let ss = 0;
+    if (this.#options.gradClip !== null) { for (const n of names) ss += sumSquares(ctx.grads[n]); }
+    const scale = clipFactor(Math.sqrt(ss), this.#options.gradClip);
     this.#t += 1;
-    const c1 = 1 - beta1 ** this.#t;
-    const c2 = 1 - beta2 ** this.#t;
+    const adam = adamStep(arch, { sae, t: this.#t, lr: hyper.lr });
     for (const n of names) {
       adamUpdate(ctx.params[n], ctx.grads[n], {
         m: this.#m[n],
         v: this.#v[n],
-        beta1,
-        beta2,
-        c1,
-        c2,
-        lr: hyper.lr * (arch.lrScale?.(n, sae) ?? 1),
+        beta1: adam.beta1,
+        beta2: adam.beta2,
+        c1: adam.c1,
+        c2: adam.c2,
+        lr: adam.lrOf(n),
         eps: this.#options.adamEps,
         scale,
       });

@@ -5,9 +5,10 @@ import type { ColumnTable } from "arquero";
 import { basename, dirname, join, resolve } from "node:path";
 import { RUN_FILES } from "../store/records.ts";
 import type { RunManifest, RunStatus } from "../store/records.ts";
-import { runStatus } from "../store/run_dir.ts";
+import { readManifest, runStatus } from "../store/run_dir.ts";
 import type { RunPlan } from "../sweep/plan.ts";
 import { orphanReason } from "../sweep/orphans.ts";
+import { RUN_ID_SCHEME } from "../sweep/effective_config.ts";
 import { readMetrics, type RunProblem } from "./read_metrics.ts";
 
 export type { RunProblem } from "./read_metrics.ts";
@@ -105,9 +106,11 @@ export async function loadRuns(
       problems.push({ path: dir, message: `cannot list run directories: ${String(err)}` });
       continue;
     }
+    // Without a spec, runs of an older id scheme are left out only beside current ones.
+    const mixed = planned ? true : await hasCurrentScheme(dir, entries);
     for (const name of entries.sort()) {
       seen.add(resolve(dir, name));
-      const orphan = await orphanReason(join(dir, name), planned);
+      const orphan = mixed ? await orphanReason(join(dir, name), planned) : null;
       if (orphan) {
         problems.push({ path: join(dir, name), message: `left out: ${orphan}` });
         continue;
@@ -139,6 +142,14 @@ export async function loadRuns(
   const flat = rows.map((r) => flatten(r, names, axes));
   const columns = Object.fromEntries(names.map((n) => [n, flat.map((f) => f[n])]));
   return { table: aq.table(columns, names), axes, problems, sources: experimentDirs };
+}
+
+/** Whether any run directory among `names` records the current run-id scheme. */
+async function hasCurrentScheme(dir: string, names: string[]): Promise<boolean> {
+  for (const name of names) {
+    if ((await readManifest(join(dir, name)))?.run_id_scheme === RUN_ID_SCHEME) return true;
+  }
+  return false;
 }
 
 function isKnownColumn(key: string, axes: string[]): boolean {

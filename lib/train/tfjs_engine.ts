@@ -7,6 +7,7 @@ import type { HostTensor, HostTensors, InitResult, SaeConfig } from "../engine/t
 import type { Architecture, TensorMap } from "../sae/types.ts";
 import type { Engine, EngineSnapshot, StepHyper, StepStats } from "../engine/engine.ts";
 import { statsFromRow, statsRowLength } from "../engine/step_stats.ts";
+import { adamStep } from "../engine/adam_settings.ts";
 
 export interface TfjsEngineOptions {
   sae: SaeConfig;
@@ -97,9 +98,8 @@ export class TfjsEngine implements Engine {
   step(xData: Float32Array, hyper: StepHyper): void {
     const arch = this.#arch;
     const sae = this.#options.sae;
-    const [beta1, beta2] = arch.adamBetas(sae);
     this.#t += 1;
-    const t = this.#t;
+    const adam = adamStep(arch, { sae, t: this.#t, lr: hyper.lr });
     tf.tidy(() => {
       const b = xData.length / this.#d;
       const x = tf.tensor2d(xData, [b, this.#d]); // [B, D]
@@ -128,21 +128,20 @@ export class TfjsEngine implements Engine {
         grads[arch.decoderParam] = projectDecoderGrad(grads[arch.decoderParam] as tf.Tensor2D, w);
       }
       if (this.#options.gradClip !== null) {
+        // On the device: clipFactor's min(1, clip / (norm + 1e-12)) without a read back.
         const norm = tf.sqrt(tf.addN(names.map((n) => tf.sum(tf.square(grads[n])))));
         const scale = tf.minimum(1, tf.div(this.#options.gradClip, tf.add(norm, 1e-12)));
         for (const n of names) grads[n] = tf.mul(grads[n], scale);
       }
-      const c1 = 1 - beta1 ** t;
-      const c2 = 1 - beta2 ** t;
+      const { beta1, beta2, c1, c2 } = adam;
       for (const n of names) {
         const g = grads[n];
         const m = tf.add(tf.mul(this.#m[n], beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(this.#v[n], beta2), tf.mul(tf.square(g), 1 - beta2));
         this.#m[n].assign(m);
         this.#v[n].assign(v);
-        const lr = hyper.lr * (arch.lrScale?.(n, sae) ?? 1);
         const update = tf.div(tf.div(m, c1), tf.add(tf.sqrt(tf.div(v, c2)), this.#options.adamEps));
-        this.#params[n].assign(tf.sub(this.#params[n], tf.mul(update, lr)));
+        this.#params[n].assign(tf.sub(this.#params[n], tf.mul(update, adam.lrOf(n))));
       }
       if (arch.unitNormDecoder) {
         const w = this.#params[arch.decoderParam];

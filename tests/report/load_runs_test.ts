@@ -40,7 +40,7 @@ Deno.test("loadRuns() reports a missing experiment directory as a problem", asyn
   strictEqual(problems.length, 1);
 });
 
-Deno.test("loadRuns() adds planned runs without a directory as pending", async () => {
+Deno.test("loadRuns() adds planned runs without a directory as pending and leaves unplanned ones out", async () => {
   const plan = {
     runId: "gated-l0_32-s0-ffff0000",
     index: 99,
@@ -60,10 +60,14 @@ Deno.test("loadRuns() adds planned runs without a directory as pending", async (
     runId: "topk-l0_8-s0-a008f1c2",
     runDir: `${TOY}/topk-l0_8-s0-a008f1c2`,
   };
-  const { table } = await loadRuns([TOY], { plans: [plan, existing] });
+  const { table, problems } = await loadRuns([TOY], { plans: [plan, existing] });
   const rows = table.objects() as Record<string, unknown>[];
-  strictEqual(rows.length, 12);
+  // The planned existing run and the pending one; the fixture's 11 other directories are not
+  // runs of this sweep, so they are named as problems instead of shown.
+  strictEqual(rows.length, 2);
   const pending = rows.filter((r) => r.status === "pending");
   strictEqual(pending.length, 1);
   strictEqual(pending[0]["sae.target_l0"], 32);
+  strictEqual(rows.filter((r) => r.run_id === "topk-l0_8-s0-a008f1c2").length, 1);
+  strictEqual(problems.filter((p) => p.message.startsWith("left out: ")).length, 11);
 });
