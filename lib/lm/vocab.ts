@@ -1,0 +1,26 @@
+// Display text of every token of a llama2.c tokenizer, for feature dashboards: pieces decoded as
+// UTF-8, byte pieces as their character when printable (`<0x0A>` becomes "\n"), else kept as is.
+import { BYTE_OFFSET, type Tokenizer } from "./tokenizer.ts";
+
+/** The display text of ids 0..vocabSize-1. */
+export function displayVocab(tokenizer: Tokenizer): string[] {
+  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  const out: string[] = [];
+  for (let id = 0; id < tokenizer.vocabSize; id++) {
+    const piece = tokenizer.piece(id);
+    const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(piece);
+    if (byte && id >= BYTE_OFFSET) {
+      const b = parseInt(byte[1], 16);
+      out.push(
+        b === 0x0a || b === 0x09 || (b >= 0x20 && b < 0x7f) ? String.fromCharCode(b) : piece,
+      );
+      continue;
+    }
+    try {
+      out.push(utf8.decode(Uint8Array.from(piece, (c) => c.charCodeAt(0))));
+    } catch {
+      out.push(piece); // not valid UTF-8 on its own (part of a multi-byte character)
+    }
+  }
+  return out;
+}
