@@ -13,7 +13,7 @@ import { FEATURE_FILES, writeFeatureData } from "./store.ts";
 export interface RunFeatureOptions {
   /** Held-out rows to use (the run's eval.tokens, so frequencies match summary.json). */
   tokens: number;
-  /** Normalisation scalar: the engine encodes x / scale. */
+  /** Normalisation scalar: the engine encodes x / scale; its latents times scale are raw units. */
   scale: number;
   width: number;
   /** Decoder rows [F, D] (any units). */
@@ -42,7 +42,9 @@ export async function computeRunFeatures(
   for (let start = 0; start < n; start += chunk) {
     const rows = Math.min(chunk, n - start);
     const xs = x.slice(start * D, (start + rows) * D).map((v) => v * inv);
-    const { f } = await engine.encode(xs, rows); // [rows, F]
+    const { f } = await engine.encode(xs, rows); // [rows, F], normalised units
+    // The exported SAE's latents (raw units) are the engine's times the scale: show those.
+    for (let k = 0; k < f.length; k++) f[k] *= options.scale;
     acc.add(f, rows);
   }
   const stats = acc.finish(inputs, featureOptions);
