@@ -1,5 +1,6 @@
 // Display text of every token of a llama2.c tokenizer, for feature dashboards: pieces decoded as
-// UTF-8, byte pieces as their character when printable (`<0x0A>` becomes "\n"), else kept as is.
+// UTF-8, byte pieces as their character when printable (`<0x0A>` becomes "\n"), else kept as is,
+// special tokens without llama2.c's surrounding newlines.
 import { BYTE_OFFSET, type Tokenizer } from "./tokenizer.ts";
 
 /** The display text of ids 0..vocabSize-1. */
@@ -8,6 +9,10 @@ export function displayVocab(tokenizer: Tokenizer): string[] {
   const out: string[] = [];
   for (let id = 0; id < tokenizer.vocabSize; id++) {
     const piece = tokenizer.piece(id);
+    if (id < BYTE_OFFSET) { // <unk>, <s>, </s> (llama2.c writes "\n<s>\n")
+      out.push(piece.trim());
+      continue;
+    }
     const byte = /^<0x([0-9A-Fa-f]{2})>$/.exec(piece);
     if (byte && id >= BYTE_OFFSET) {
       const b = parseInt(byte[1], 16);
