@@ -1,71 +1,14 @@
 // Opens the fixture report's index.html in headless Chromium: the plots carry one dot per finished
 // run, and the page logs nothing to the console. Skipped without Chromium, except under CI=true.
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { parseHTML } from "linkedom";
 import { loadRuns } from "../../lib/report/load_runs.ts";
 import { writeReport } from "../../lib/report/write.ts";
+import { chromiumTest, openInChromium } from "./_chromium.ts";
 
 const TOY = fileURLToPath(new URL("../fixtures/runs/toy", import.meta.url));
-const CI = ["1", "true"].includes((Deno.env.get("CI") ?? "").toLowerCase());
-
-async function findChromium(): Promise<string | null> {
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    try {
-      const out = await new Deno.Command(name, {
-        args: ["--version"],
-        stdout: "null",
-        stderr: "null",
-      })
-        .output();
-      if (out.success) return name;
-    } catch {
-      // not installed under this name
-    }
-  }
-  return null;
-}
-
-const CHROMIUM = await findChromium();
-
-/** The DOM Chromium built from `path`, and the console messages it logged. */
-async function openInChromium(path: string): Promise<{ dom: string; console: string[] }> {
-  if (CHROMIUM === null) {
-    throw new Error("CI is set but chromium is not installed: apt-get install -y chromium");
-  }
-  const profile = await Deno.makeTempDir({ prefix: "saesweep_chromium_" });
-  try {
-    const out = await new Deno.Command(CHROMIUM, {
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        `--user-data-dir=${profile}`,
-        "--enable-logging=stderr",
-        "--v=0",
-        "--dump-dom",
-        pathToFileURL(path).href,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    ok(out.success, `chromium failed:\n${stderr}`);
-    return {
-      dom: new TextDecoder().decode(out.stdout),
-      console: stderr.split("\n").filter((l) => /:CONSOLE[:(]/.test(l)),
-    };
-  } finally {
-    await Deno.remove(profile, { recursive: true });
-  }
-}
-
-const test = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, ignore: CHROMIUM === null && !CI, fn });
+const test = chromiumTest;
 
 test("index.html shows one dot per finished run in each run plot, without console errors", async () => {
   const outDir = await Deno.makeTempDir({ prefix: "saesweep_report_" });
