@@ -1,12 +1,21 @@
 // Latent pages of a report of real stories260K runs: index.html links a feature page per run; the
 // blind rating page names no run; saved ratings are summarised per architecture; and in headless
-// Chromium the feature page renders highlighted cards, finds a typed token and logs nothing.
+// Chromium the feature page renders highlighted cards, finds a typed token and logs nothing, and a
+// page of thousands of latents builds only the cards in view.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { contextSlots, windowLength } from "../../lib/features/feature_data.ts";
+import { Rng } from "../../lib/data/rng.ts";
+import {
+  contextSlots,
+  FEATURE_DEFAULTS,
+  type FeatureData,
+  windowLength,
+} from "../../lib/features/feature_data.ts";
 import { readFeatureData } from "../../lib/features/store.ts";
 import { loadRuns } from "../../lib/report/load_runs.ts";
 import type { RatingKey } from "../../lib/report/rating.ts";
+import { latentPayload } from "../../lib/report/_feature_payload.ts";
+import { renderFeaturePage } from "../../lib/report/feature_page.ts";
 import { writeReport } from "../../lib/report/write.ts";
 import type { RunPlan } from "../../lib/sweep/plan.ts";
 import { trainTinyLmRuns } from "../features/_lm_runs.ts";
@@ -173,5 +182,65 @@ chromiumTest(
       assert.equal(stored, `["yes"]`);
     });
     assert.deepEqual(rate.console, []);
+  },
+);
+
+chromiumTest(
+  "a feature page of 4096 latents builds 30 cards, then more as the reader scrolls",
+  async () => {
+    // Synthetic feature data: every latent fires, random tokens and activations.
+    const F = 4096, o = { ...FEATURE_DEFAULTS }, C = contextSlots(o), W = windowLength(o);
+    const rng = new Rng(5);
+    const fill = (n: number, f: () => number) => Float32Array.from({ length: n }, f);
+    const data: FeatureData = {
+      rows: 10_000,
+      width: F,
+      options: o,
+      vocab: Array.from({ length: 512 }, (_, i) => ` t${i}`),
+      frequency: fill(F, () => 0.001 + rng.uniform() / 10),
+      maxAct: fill(F, () => 1 + rng.uniform()),
+      meanAct: fill(F, () => 0.5),
+      histogram: fill(F * o.bins, () => rng.int(50)),
+      contextTokens: fill(F * C * W, () => rng.int(512)),
+      contextActs: fill(F * C * W, () => rng.uniform() < 0.3 ? rng.uniform() : 0),
+      contextValue: fill(F * C, () => 1),
+      contextRow: fill(F * C, () => rng.int(10_000)),
+      promotedIds: fill(F * 10, () => rng.int(512)),
+      promotedValues: fill(F * 10, () => rng.uniform()),
+      suppressedIds: fill(F * 10, () => rng.int(512)),
+      suppressedValues: fill(F * 10, () => -rng.uniform()),
+    };
+    const dir = await Deno.makeTempDir({ prefix: "saesweep_wide_" });
+    try {
+      const path = join(dir, "wide.html");
+      const latents = Array.from({ length: F }, (_, latent) => ({ data, latent }));
+      await Deno.writeTextFile(
+        path,
+        renderFeaturePage(
+          {
+            runId: "wide",
+            experiment: "wide",
+            architecture: "topk",
+            l0: 32,
+            l0Target: 32,
+            measures: {},
+          },
+          latentPayload(latents),
+          { back: "index.html" },
+        ),
+      );
+      const { console } = await withChromiumPage(path, async (page) => {
+        await page.waitFor(
+          `document.getElementById("count").textContent === "4096 of 4096 latents"`,
+        );
+        assert.equal(await page.evaluate(`document.querySelectorAll(".fcard").length`), 30);
+        await page.evaluate(`window.scrollTo(0, document.body.scrollHeight)`);
+        await page.waitFor(`document.querySelectorAll(".fcard").length >= 60`);
+        assert.ok(await page.evaluate<number>(`document.querySelectorAll(".fcard").length`) < 4096);
+      });
+      assert.deepEqual(console, []);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 );
