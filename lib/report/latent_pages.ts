@@ -80,6 +80,7 @@ export async function writeLatentPages(model: ReportModel, outDir: string): Prom
     run_id: String(r.run_id),
     architecture: String(r.architecture),
     l0: Number(r.l0),
+    l0_target: typeof r.l0_target === "number" ? r.l0_target : null,
     run_dir: String(r.run_dir),
   }));
   const firing = (run: RatingRun) => {

@@ -4,8 +4,8 @@ import { Rng } from "../data/rng.ts";
 
 /** Latents sampled from each run of a rating page (all firing latents when fewer). */
 export const RATING_LATENTS_PER_RUN = 16;
-/** A run joins the page of target t when its achieved L0 is within this factor of t. */
-export const RATING_L0_FACTOR = 2;
+/** Without runs swept at target t, runs whose achieved L0 is within this factor of t join. */
+export const RATING_L0_FACTOR = 1.5;
 
 export type Rating = "yes" | "maybe" | "no";
 export const RATINGS: Rating[] = ["yes", "maybe", "no"];
@@ -13,7 +13,10 @@ export const RATINGS: Rating[] = ["yes", "maybe", "no"];
 export interface RatingRun {
   run_id: string;
   architecture: string;
+  /** Achieved L0. */
   l0: number;
+  /** The sweep's target L0 of the run (null if unknown). */
+  l0_target: number | null;
   run_dir: string;
 }
 
@@ -34,16 +37,21 @@ export interface RatingKey {
 }
 
 /**
- * Per target L0, one run per architecture: the one whose achieved L0 is closest to the target (in
- * log space) among `runs`, if within RATING_L0_FACTOR. Pages need two architectures or more.
+ * Per target L0 t, one run per architecture: among the runs swept at target t (or, when fewer than
+ * two architectures were, the runs whose achieved L0 is within RATING_L0_FACTOR of t), the one
+ * whose achieved L0 is closest to t in log space. Pages need two architectures or more.
  */
 export function chooseRatingRuns(runs: RatingRun[], targets: number[]): Map<number, RatingRun[]> {
   const out = new Map<number, RatingRun[]>();
+  const architectures = (rs: RatingRun[]) => new Set(rs.map((r) => r.architecture)).size;
   for (const t of targets) {
     const best = new Map<string, RatingRun>();
     const dist = (r: RatingRun) => Math.abs(Math.log(r.l0 / t));
-    for (const r of runs) {
-      if (!(r.l0 > 0) || dist(r) > Math.log(RATING_L0_FACTOR)) continue;
+    const swept = runs.filter((r) => r.l0_target === t && r.l0 > 0);
+    const pool = architectures(swept) >= 2
+      ? swept
+      : runs.filter((r) => r.l0 > 0 && dist(r) <= Math.log(RATING_L0_FACTOR) + 1e-12);
+    for (const r of pool) {
       const held = best.get(r.architecture);
       if (!held || dist(r) < dist(held) || (dist(r) === dist(held) && r.run_id < held.run_id)) {
         best.set(r.architecture, r);

@@ -10,26 +10,41 @@ import {
   summariseRatings,
 } from "../../lib/report/rating.ts";
 
-const run = (run_id: string, architecture: string, l0: number): RatingRun => ({
+const run = (run_id: string, architecture: string, l0: number, l0_target = 0): RatingRun => ({
   run_id,
   architecture,
   l0,
+  l0_target,
   run_dir: `/runs/${run_id}`,
 });
 
-Deno.test("chooseRatingRuns() takes per architecture the run closest to the target in log L0", () => {
+Deno.test("chooseRatingRuns() takes per architecture the swept run closest to the target L0", () => {
   const runs = [
-    run("j8", "jumprelu", 9),
-    run("j16", "jumprelu", 15),
-    run("t8", "topk", 8),
-    run("t32", "topk", 32),
-    run("r", "relu", 17), // more than 2x from 8
+    run("j8", "jumprelu", 13, 8), // swept at 8, missed it
+    run("j8b", "jumprelu", 14, 8),
+    run("j16", "jumprelu", 15, 16),
+    run("t8", "topk", 8, 8),
+    run("t16", "topk", 16, 16),
+    run("r16", "relu", 17, 16),
   ];
-  const chosen = chooseRatingRuns(runs, [8, 16, 100]);
+  const chosen = chooseRatingRuns(runs, [8, 16, 32]);
   assert.deepEqual(chosen.get(8)?.map((r) => r.run_id), ["j8", "t8"]);
-  // At 16: j16 (15), relu (17), and topk's nearest in log space is t8 (ratio 2) over t32 (ratio 2):
-  // a tie, broken by run id.
-  assert.deepEqual(chosen.get(16)?.map((r) => r.run_id), ["j16", "r", "t32"]);
+  assert.deepEqual(chosen.get(16)?.map((r) => r.run_id), ["j16", "r16", "t16"]);
+  assert.equal(chosen.has(32), false); // nothing swept there, and 17 is more than 1.5x from 32
+});
+
+Deno.test("chooseRatingRuns() falls back to achieved L0 within 1.5x of an unswept target", () => {
+  const runs = [
+    run("j9", "jumprelu", 9),
+    run("j15", "jumprelu", 15),
+    run("t8", "topk", 8),
+    run("t24", "topk", 24),
+    run("r", "relu", 17),
+  ];
+  const chosen = chooseRatingRuns(runs, [10, 16, 100]);
+  assert.deepEqual(chosen.get(10)?.map((r) => r.run_id), ["j9", "t8"]);
+  // At 16: topk's nearest in log space are t24 (ratio 1.5) and, out of range, t8 (ratio 2).
+  assert.deepEqual(chosen.get(16)?.map((r) => r.run_id), ["j15", "r", "t24"]);
   assert.equal(chosen.has(100), false); // fewer than two architectures qualify
 });
 
