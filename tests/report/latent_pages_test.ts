@@ -13,7 +13,7 @@ import {
 } from "../../lib/features/feature_data.ts";
 import { readFeatureData } from "../../lib/features/store.ts";
 import { loadRuns } from "../../lib/report/load_runs.ts";
-import type { RatingKey } from "../../lib/report/rating.ts";
+import { type RatingKey, summariseRatings } from "../../lib/report/rating.ts";
 import { latentPayload } from "../../lib/report/_feature_payload.ts";
 import { renderFeaturePage } from "../../lib/report/feature_page.ts";
 import { writeReport } from "../../lib/report/write.ts";
@@ -169,18 +169,58 @@ chromiumTest(
     );
     assert.deepEqual(console, []);
 
-    // The rating page: every item renders; a rating is kept as the rater clicks.
+    // The rating page: a click is kept, and Save writes a ratings file (through the File System
+    // Access API, stubbed here to capture what is written) that later clicks keep up to date.
+    const keyName = [...Deno.readDirSync(join(outDir, "rate", "keys"))][0].name;
+    const key: RatingKey = JSON.parse(
+      await Deno.readTextFile(join(outDir, "rate", "keys", keyName)),
+    );
+    let saved: Record<string, unknown> = {};
     const rate = await withChromiumPage(join(outDir, "rate", "l0_8.html"), async (page) => {
       await page.waitFor(`document.querySelectorAll(".fcard .rate").length > 0`);
-      await page.evaluate(
-        `document.querySelector('.fcard .rate button[data-value="yes"]').click()`,
+      assert.equal(
+        await page.evaluate(`document.querySelectorAll(".fcard").length`),
+        Math.min(30, key.items.length),
       );
+      const click = (card: number, value: string) =>
+        page.evaluate(
+          `document.querySelectorAll(".fcard")[${card}].querySelector('.rate button[data-value="${value}"]').click()`,
+        );
+      await click(0, "yes");
       await page.waitFor(`document.getElementById("count").textContent.startsWith("1 of")`);
       const stored = await page.evaluate<string>(
         `JSON.stringify(Object.values(JSON.parse(localStorage.getItem(Object.keys(localStorage)[0]))))`,
       );
       assert.equal(stored, `["yes"]`);
+      await page.evaluate(`(() => {
+        window.__saved = [];
+        window.showSaveFilePicker = async () => ({
+          createWritable: async () => ({ write: async (t) => { window.__saved.push(t); }, close: async () => {} }),
+        });
+        document.getElementById("rater").value = "tester";
+        document.getElementById("save").click();
+      })()`);
+      await page.waitFor(`window.__saved.length === 1`);
+      await click(1, "no");
+      await page.waitFor(`window.__saved.length === 2`);
+      saved = JSON.parse(await page.evaluate<string>(`window.__saved[1]`));
     });
+    assert.equal(saved.format, "saesweep-ratings");
+    assert.equal(saved.session, key.session);
+    assert.equal(saved.rater, "tester");
+    assert.deepEqual(saved.ratings, { "1": "yes", "2": "no" });
+    const { rows } = summariseRatings(
+      [{
+        path: "saved.json",
+        session: key.session,
+        ratings: saved.ratings as Record<string, string>,
+      }],
+      new Map([[key.session, key]]),
+    );
+    const [a, b] = [key.items[0].architecture, key.items[1].architecture];
+    const count = (arch: string, v: "yes" | "no") => rows.find((r) => r.architecture === arch)![v];
+    assert.equal(count(a, "yes"), 1);
+    assert.equal(count(b, "no"), 1);
     assert.deepEqual(rate.console, []);
   },
 );
