@@ -1,5 +1,5 @@
-// The per-latent feature data of an lm run (what its dashboard shows) and the options that shape
-// it. Types and defaults only: collect.ts computes it, store.ts writes and reads it.
+// The per-latent feature data of an lm run (what its dashboard shows), the options that shape it,
+// and a slicer. collect.ts computes it, store.ts writes and reads it.
 //
 // Shapes: F latents, C context slots per latent, W tokens per context window, B histogram bins,
 // L tokens per logit list.
@@ -79,4 +79,33 @@ export function contextSlots(o: FeatureOptions): number {
 /** Tokens per context window. */
 export function windowLength(o: FeatureOptions): number {
   return o.before + 1 + o.after;
+}
+
+/** The feature data of `latents` only (in that order), as a FeatureData of width latents.length. */
+export function sliceLatents(data: FeatureData, latents: number[]): FeatureData {
+  const o = data.options, C = contextSlots(o), W = windowLength(o);
+  const L = data.promotedIds.length / Math.max(1, data.width);
+  const pick = (a: Float32Array, per: number) => {
+    const out = new Float32Array(latents.length * per);
+    latents.forEach((i, k) => out.set(a.subarray(i * per, (i + 1) * per), k * per));
+    return out;
+  };
+  return {
+    rows: data.rows,
+    width: latents.length,
+    options: o,
+    vocab: data.vocab,
+    frequency: pick(data.frequency, 1),
+    maxAct: pick(data.maxAct, 1),
+    meanAct: pick(data.meanAct, 1),
+    histogram: pick(data.histogram, o.bins),
+    contextTokens: pick(data.contextTokens, C * W),
+    contextActs: pick(data.contextActs, C * W),
+    contextValue: pick(data.contextValue, C),
+    contextRow: pick(data.contextRow, C),
+    promotedIds: pick(data.promotedIds, L),
+    promotedValues: pick(data.promotedValues, L),
+    suppressedIds: pick(data.suppressedIds, L),
+    suppressedValues: pick(data.suppressedValues, L),
+  };
 }

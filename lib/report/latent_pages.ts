@@ -2,14 +2,14 @@
 // (`features/<run_id>.html`), one blind rating page per target L0 (`rate/l0_<t>.html`, its key in
 // `rate/keys/`), and reads saved ratings (`ratings/*.json`) into a per-architecture summary.
 import { join } from "node:path";
-import type { FeatureData } from "../features/feature_data.ts";
+import { sliceLatents } from "../features/feature_data.ts";
 import { readFeatureData } from "../features/store.ts";
-import { writeJsonAtomic } from "../store/atomic.ts";
 import type { ReportModel } from "./build.ts";
-import { latentPayload } from "./_feature_payload.ts";
+import { latentPayload, type LatentRef } from "./_feature_payload.ts";
 import { renderFeaturePage, renderRatingPage } from "./feature_page.ts";
 import {
   chooseRatingRuns,
+  type RatingItem,
   type RatingKey,
   type RatingRun,
   type RatingsFile,
@@ -51,23 +51,17 @@ export async function writeLatentPages(model: ReportModel, outDir: string): Prom
     notes: [],
   };
   const done = model.runs.filter((r) => r.status === "done" && typeof r.run_dir === "string");
-  const loaded = new Map<string, FeatureData>();
+  // Pass 1: a feature page per run; only the firing latents are kept (pages of wide SAEs are big).
+  const firingOf = new Map<string, number[]>();
   for (const run of done) {
-    let features;
-    try {
-      features = await readFeatureData(String(run.run_dir));
-    } catch (err) {
-      out.notes.push(`${run.run_id}: feature data not shown (${(err as Error).message})`);
-      continue;
-    }
-    if (!features) continue;
-    loaded.set(String(run.run_id), features.data);
+    const data = await readOrNote(String(run.run_dir), String(run.run_id), out.notes);
+    if (!data) continue;
+    firingOf.set(
+      String(run.run_id),
+      [...data.frequency.keys()].filter((i) => data.frequency[i] > 0),
+    );
     const href = `${LATENT_DIRS.features}/${run.run_id}.html`;
-    const all = Array.from({ length: features.data.width }, (_, i) => ({
-      data: features.data,
-      latent: i,
-    }));
-    await Deno.mkdir(join(outDir, LATENT_DIRS.features), { recursive: true });
+    const all = Array.from({ length: data.width }, (_, latent) => ({ data, latent }));
     await write(
       out,
       join(outDir, href),
@@ -76,28 +70,45 @@ export async function writeLatentPages(model: ReportModel, outDir: string): Prom
     out.runPages[String(run.run_id)] = href;
   }
 
-  const candidates: RatingRun[] = done.filter((r) => loaded.has(String(r.run_id))).map((r) => ({
+  // Rating pages: choose runs and sample items from the firing lists, then read back only the
+  // sampled latents of each run (pass 2).
+  const candidates: RatingRun[] = done.filter((r) => firingOf.has(String(r.run_id))).map((r) => ({
     run_id: String(r.run_id),
     architecture: String(r.architecture),
     l0: Number(r.l0),
     l0_target: typeof r.l0_target === "number" ? r.l0_target : null,
     run_dir: String(r.run_dir),
   }));
-  const firing = (run: RatingRun) => {
-    const d = loaded.get(run.run_id)!;
-    return Array.from(d.frequency.keys()).filter((i) => d.frequency[i] > 0);
-  };
+  const pages: { t: number; runs: RatingRun[]; items: RatingItem[] }[] = [];
   for (const [t, runs] of chooseRatingRuns(candidates, model.settings.targetL0s)) {
-    const items = sampleRatingItems(runs, firing, { targetL0: t });
-    if (items.length === 0) continue;
+    const items = sampleRatingItems(runs, (r) => firingOf.get(r.run_id)!, { targetL0: t });
+    if (items.length > 0) pages.push({ t, runs, items });
+  }
+  const sampled = new Map<string, Map<number, LatentRef>>();
+  for (const run of candidates) {
+    const latents = [
+      ...new Set(
+        pages.flatMap((p) => p.items.filter((i) => i.run_id === run.run_id))
+          .map((i) => i.latent),
+      ),
+    ];
+    if (latents.length === 0) continue;
+    const data = await readOrNote(run.run_dir, run.run_id, out.notes);
+    if (!data) continue;
+    const slice = sliceLatents(data, latents);
+    sampled.set(run.run_id, new Map(latents.map((l, k) => [l, { data: slice, latent: k }])));
+  }
+  for (const { t, runs, items } of pages) {
     const session = await sessionId(t, items);
     const key: RatingKey = { session, target_l0: t, runs, items };
-    await Deno.mkdir(join(outDir, LATENT_DIRS.keys), { recursive: true });
-    await writeJsonAtomic(join(outDir, LATENT_DIRS.keys, `${session}.json`), key);
-    out.files.push(join(outDir, LATENT_DIRS.keys, `${session}.json`));
+    await write(
+      out,
+      join(outDir, LATENT_DIRS.keys, `${session}.json`),
+      JSON.stringify(key, null, 2),
+    );
     const name = `l0_${t}.html`;
     const payload = latentPayload(
-      items.map((i) => ({ data: loaded.get(i.run_id)!, latent: i.latent })),
+      items.map((i) => sampled.get(i.run_id)!.get(i.latent)!),
       { items: items.map((i) => i.item) },
     );
     const html = renderRatingPage(
@@ -143,6 +154,15 @@ function pageRun(run: Row) {
       decoder_mmcs: n(run.decoder_mmcs),
     },
   };
+}
+
+async function readOrNote(dir: string, runId: string, notes: string[]) {
+  try {
+    return (await readFeatureData(dir))?.data ?? null;
+  } catch (err) {
+    notes.push(`${runId}: feature data not shown (${(err as Error).message})`);
+    return null;
+  }
 }
 
 async function write(out: LatentPages, path: string, text: string): Promise<void> {

@@ -2,7 +2,7 @@
 // frequencies, histograms, top-k contexts with per-token activations; band samples by property.
 import assert from "node:assert/strict";
 import { FeatureAccumulator, histogramInto } from "../../lib/features/collect.ts";
-import { contextSlots, windowLength } from "../../lib/features/feature_data.ts";
+import { contextSlots, sliceLatents, windowLength } from "../../lib/features/feature_data.ts";
 import { loadGolden } from "./_golden.ts";
 
 const g = await loadGolden();
@@ -102,4 +102,29 @@ Deno.test("finish() refuses more rows than the held-out tokens give", () => {
     () => acc.finish({ sequences: g.sequences.slice(0, 2), firstPosition: 1 }, g.options),
     /held-out tokens give 8 activation rows, but 11 rows were encoded/,
   );
+});
+
+Deno.test("sliceLatents() keeps the chosen latents' rows of every array, in the given order", () => {
+  const s = { ...collect([11]), vocab: ["a"] };
+  const L = 2;
+  const lens = {
+    promotedIds: Float32Array.from({ length: F * L }, (_, k) => k),
+    promotedValues: Float32Array.from({ length: F * L }, (_, k) => k / 10),
+    suppressedIds: Float32Array.from({ length: F * L }, (_, k) => 100 + k),
+    suppressedValues: Float32Array.from({ length: F * L }, (_, k) => -k),
+  };
+  const data = { ...s, ...lens };
+  const part = sliceLatents(data, [3, 0]);
+  assert.equal(part.width, 2);
+  const C = contextSlots(g.options), W = windowLength(g.options), B = g.options.bins;
+  const rowsOf = (a: Float32Array, per: number, i: number) =>
+    Array.from(a.subarray(i * per, (i + 1) * per));
+  for (const [k, i] of [[0, 3], [1, 0]]) {
+    assert.equal(part.frequency[k], data.frequency[i]);
+    assert.deepEqual(rowsOf(part.histogram, B, k), rowsOf(data.histogram, B, i));
+    assert.deepEqual(rowsOf(part.contextTokens, C * W, k), rowsOf(data.contextTokens, C * W, i));
+    assert.deepEqual(rowsOf(part.contextActs, C * W, k), rowsOf(data.contextActs, C * W, i));
+    assert.deepEqual(rowsOf(part.contextRow, C, k), rowsOf(data.contextRow, C, i));
+    assert.deepEqual(rowsOf(part.suppressedIds, L, k), rowsOf(data.suppressedIds, L, i));
+  }
 });
