@@ -158,14 +158,11 @@ export async function withChromiumPage(
         messages.push(`log: ${p.entry.text}`);
       }
     });
-    const loaded = new Promise<void>((resolve) =>
-      events.push((msg) => msg.method === "Page.loadEventFired" && resolve())
-    );
     await send("Runtime.enable");
     await send("Log.enable");
     await send("Page.enable");
-    await send("Page.navigate", { url: pathToFileURL(path).href });
-    await loaded;
+    const url = pathToFileURL(path).href;
+    await send("Page.navigate", { url });
     const page: ChromiumPage = {
       async evaluate<T>(expression: string): Promise<T> {
         const r = await send("Runtime.evaluate", {
@@ -180,12 +177,24 @@ export async function withChromiumPage(
       },
       async waitFor(expression: string, timeoutMs = 30_000): Promise<void> {
         const deadline = Date.now() + timeoutMs;
-        while (!(await page.evaluate<boolean>(`Boolean(${expression})`))) {
-          if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression}`);
+        let last: unknown = null;
+        while (true) {
+          try {
+            // An evaluation can fail while a navigation replaces the page: retry it.
+            if (await page.evaluate<boolean>(`Boolean(${expression})`)) return;
+          } catch (err) {
+            last = err;
+          }
+          if (Date.now() > deadline) {
+            throw new Error(`timed out waiting for ${expression}${last ? `: ${last}` : ""}`);
+          }
           await new Promise((r) => setTimeout(r, 50));
         }
       },
     };
+    await page.waitFor(
+      `location.href === ${JSON.stringify(url)} && document.readyState === "complete"`,
+    );
     await fn(page);
   } finally {
     socket?.close();

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { parseHTML } from "linkedom";
 import { loadRuns } from "../../lib/report/load_runs.ts";
 import { writeReport } from "../../lib/report/write.ts";
-import { chromiumTest, openInChromium } from "./_chromium.ts";
+import { chromiumTest, openInChromium, withChromiumPage } from "./_chromium.ts";
 
 const TOY = fileURLToPath(new URL("../fixtures/runs/toy", import.meta.url));
 const test = chromiumTest;
@@ -61,6 +61,22 @@ test("the console check sees errors a page logs", async () => {
     );
     const { console } = await openInChromium(`${dir}/bad.html`);
     strictEqual(console.length, 1);
+    // The DevTools driver sees console calls and uncaught exceptions, at load and later.
+    await Deno.writeTextFile(
+      `${dir}/worse.html`,
+      `<!doctype html><body><script>console.error("at load");
+      document.body.onclick = () => { throw new Error("on click"); };</script></body>`,
+    );
+    const driven = await withChromiumPage(`${dir}/worse.html`, async (page) => {
+      // Timers run in order: once `done` is set, the click (and its exception) has happened.
+      await page.evaluate(`setTimeout(() => document.body.click(), 0);
+        setTimeout(() => { window.done = true; }, 0);`);
+      await page.waitFor(`window.done`);
+    });
+    deepStrictEqual(driven.console.map((m) => m.split("\n")[0]), [
+      "console.error: at load",
+      "exception: Error: on click",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
