@@ -6,7 +6,8 @@ export const FEATURE_CSS = `
 body { font: 14px/1.4 system-ui, sans-serif; color: #222; max-width: 1100px; margin: 1.5em auto;
   padding: 0 1em; }
 h1 { font-size: 1.4em; margin: 0 0 .2em; } .meta { color: #555; font-size: .9em; }
-.controls { position: sticky; top: 0; background: #fff; padding: .5em 0; border-bottom: 1px solid #ddd;
+.controls { position: sticky; top: 0; background: #fff; padding: .5em 0;
+  border-bottom: 1px solid #ddd;
   display: flex; gap: .8em; flex-wrap: wrap; align-items: center; z-index: 1; }
 .controls input[type=search] { width: 16em; }
 .fcard { border: 1px solid #ddd; border-radius: 8px; padding: .6em .9em; margin: .8em 0; }
@@ -144,7 +145,9 @@ export const FEATURE_SCRIPT = String.raw`
   var order = [], shown = 0, STEP = 30;
   function renderMore() {
     var end = Math.min(order.length, shown + STEP), frag = document.createDocumentFragment();
-    for (; shown < end; shown++) frag.appendChild(PAGE.mode === "rate" ? rateCard(order[shown]) : card(order[shown]));
+    for (; shown < end; shown++) {
+      frag.appendChild(PAGE.mode === "rate" ? rateCard(order[shown]) : card(order[shown]));
+    }
     list.appendChild(frag);
     more.hidden = shown >= order.length;
   }
@@ -193,7 +196,8 @@ export const FEATURE_SCRIPT = String.raw`
     }
     var key = {
       "freq-desc": function (k) { return -D.freq[k]; }, "freq-asc": function (k) { return D.freq[k]; },
-      "max-desc": function (k) { return -D.max[k]; }, "entropy-asc": function (k) { return D.entropy[k]; },
+      "max-desc": function (k) { return -D.max[k]; },
+      "entropy-asc": function (k) { return D.entropy[k]; },
       "index": function (k) { return k; }
     }[sort];
     idx.sort(function (a, b) { return key(a) - key(b) || a - b; });
@@ -236,7 +240,9 @@ export const FEATURE_SCRIPT = String.raw`
   }
   function save() {
     if (handle) {
-      return handle.createWritable().then(function (w) { return w.write(ratingFile()).then(function () { return w.close(); }); });
+      return handle.createWritable().then(function (w) {
+        return w.write(ratingFile()).then(function () { return w.close(); });
+      });
     }
     if (window.showSaveFilePicker) {
       return window.showSaveFilePicker({ suggestedName: PAGE.fileName }).then(function (h) {

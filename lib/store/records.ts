@@ -89,7 +89,7 @@ export interface RunSummary {
   delta_lm_loss?: number;
   ce_zero_ablated?: number;
   ce_loss_recovered?: number;
-  /** lm only (lib/features/measures.ts): top-context token entropy (bits), mean over firing latents. */
+  /** lm only (lib/features/measures.ts): mean top-context token entropy (bits) of firing latents. */
   top_token_entropy?: number | null;
   /** lm only: fraction of latents whose top contexts all share one current token. */
   same_token_frac?: number | null;
