@@ -135,7 +135,12 @@ export { trainRun, type TrainRunOptions } from "./lib/train/train_run.ts";
 export { selectBackend } from "./lib/backend/select.ts";
 
 // Data
-export type { ActivationSource, LmEvaluation, Reconstructor } from "./lib/data/source.ts";
+export type {
+  ActivationSource,
+  LmEvaluation,
+  LmFeatureInputs,
+  Reconstructor,
+} from "./lib/data/source.ts";
 export { openSource } from "./lib/train/open_source.ts";
 export { createSyntheticSource } from "./lib/data/synthetic.ts";
 export { openFilesSource } from "./lib/data/files.ts";
@@ -153,6 +158,18 @@ export { openLmSource } from "./lib/lm/source.ts";
 export { ReconstructionAccumulator } from "./lib/metrics/reconstruction.ts";
 export { SparsityAccumulator } from "./lib/metrics/sparsity.ts";
 export { featureRecovery } from "./lib/metrics/recovery.ts";
+
+// Feature data of LM runs (dashboards, interpretability measures)
+export {
+  FEATURE_DEFAULTS,
+  type FeatureData,
+  type FeatureOptions,
+} from "./lib/features/feature_data.ts";
+export { FeatureAccumulator } from "./lib/features/collect.ts";
+export { logitLens } from "./lib/features/logit_lens.ts";
+export { type FeatureMeasures, featureMeasures } from "./lib/features/measures.ts";
+export { computeRunFeatures } from "./lib/features/compute_run.ts";
+export { readFeatureData, writeFeatureData } from "./lib/features/store.ts";
 
 // Export and file formats
 export { type LoadedSae, loadSaeDirectory, writeSaeDirectory } from "./lib/export/saelens.ts";

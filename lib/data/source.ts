@@ -20,6 +20,19 @@ export interface LmEvaluation {
 /** Maps raw activations [n, d_model] to their reconstruction [n, d_model] (raw units). */
 export type Reconstructor = (x: Float32Array, n: number) => Float32Array | Promise<Float32Array>;
 
+/** What an lm source gives feature dashboards beyond activations (see lib/features/). */
+export interface LmFeatureInputs {
+  /** Held-out token sequences; `heldout()`'s rows are their positions from `firstPosition` on. */
+  sequences: Int32Array[];
+  /** First position of each sequence with an activation row (1 when BOS is left out). */
+  firstPosition: number;
+  /** Display text of every token id. */
+  vocab: string[];
+  /** Output classifier [V, D] and final RMSNorm weights [D], for the logit lens. */
+  unembed: Float32Array;
+  finalNorm: Float32Array;
+}
+
 export interface ActivationSource {
   /** Width of each activation vector. */
   readonly dModel: number;
@@ -40,6 +53,8 @@ export interface ActivationSource {
   groundTruth?: GroundTruth;
   /** Present on lm sources: cross-entropy with `reconstruct` spliced in at the site. */
   evaluateLm?(reconstruct: Reconstructor): Promise<LmEvaluation>;
+  /** Present on lm sources: held-out tokens and readout weights for feature dashboards. */
+  lmFeatureInputs?(): LmFeatureInputs;
   /** Facts about the source recorded in run.json (shapes, cache keys, file names). */
   describe(): Record<string, unknown>;
   /** Releases files or tensors. */

@@ -20,6 +20,7 @@ import { evaluateSplice } from "./evaluate.ts";
 import { harvestActivations } from "./harvest.ts";
 import { createModel } from "./model.ts";
 import { parseTokenizer } from "./tokenizer.ts";
+import { displayVocab } from "./vocab.ts";
 
 // Rng stream ids of this source (independent of other sources' streams).
 const STREAM_ORDER = 0x4c4d01;
@@ -216,6 +217,13 @@ export async function openLmSource(
         model.dispose();
       }
     },
+    lmFeatureInputs: () => ({
+      sequences: corpus.heldout,
+      firstPosition: cfg.exclude_bos ? 1 : 0,
+      vocab: displayVocab(tokenizer),
+      unembed: checkpoint.weights.classifier,
+      finalNorm: checkpoint.weights.rmsFinal,
+    }),
     describe: () => ({
       source: "lm",
       d_model: D,

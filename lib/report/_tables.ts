@@ -2,12 +2,15 @@
 import type { ReportModel } from "./build.ts";
 import { metricInfo } from "./_metrics.ts";
 import { duration, num, pct, signedPct } from "./_format.ts";
+import type { LatentPages } from "./latent_pages.ts";
 
-/** A cell: text, optionally emphasised (the winner) or tied to a series colour. */
+/** A cell: text, optionally emphasised (the winner), tied to a series colour, or a link. */
 export interface Cell {
   text: string;
   strong?: boolean;
   series?: string;
+  /** Relative link target (feature and rating pages). */
+  href?: string;
 }
 
 export interface Table {
@@ -87,17 +90,119 @@ export function gapSentence(metric: string): string {
     : `Gap = (jumprelu - baseline) / baseline of ${info.label} (higher is better): positive means JumpReLU is better.`;
 }
 
-/** Frontier points of one metric: series, mean L0, mean metric with spread, n, runs. */
+/** Latent measures (lib/features/measures.ts) with their column labels, when runs report them. */
+const LATENT_MEASURES: [string, string, (v: unknown) => string][] = [
+  ["dead_frac", "dead", pct],
+  ["dense_frac", "dense", pct],
+  ["top_token_entropy", "top-token entropy (bits)", (v) => num(v)],
+  ["same_token_frac", "same-token", pct],
+  ["decoder_mmcs", "decoder MMCS", (v) => num(v)],
+];
+
+function hasLatentMeasures(model: ReportModel): boolean {
+  return model.runs.some((r) => typeof r.top_token_entropy === "number");
+}
+
+/** Mean of `key` over the runs `ids` (comma-separated run ids), or null. */
+function meanOver(model: ReportModel, ids: unknown, key: string): number | null {
+  const wanted = new Set(String(ids).split(", "));
+  const v = model.runs.filter((r) => wanted.has(String(r.run_id)) && typeof r[key] === "number")
+    .map((r) => r[key] as number);
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+}
+
+/**
+ * Frontier points of one metric: series, mean L0, mean metric with spread, n, runs; with LM runs'
+ * latent measures (means over the point's runs) beside them.
+ */
 export function frontierTable(model: ReportModel, metric: string): Table {
+  const measures = hasLatentMeasures(model) ? LATENT_MEASURES : [];
   return {
-    headers: ["series", "L0", metricInfo(metric).label, "std", "n", "runs"],
+    headers: [
+      "series",
+      "L0",
+      metricInfo(metric).label,
+      "std",
+      "n",
+      ...measures.map(([, label]) => label),
+      "runs",
+    ],
     rows: model.frontiers[metric].map((r) => [
       c(String(r.series), { series: String(r.series) }),
       c(num(r.l0_mean)),
       c(num(r[`${metric}_mean`])),
       c(num(r[`${metric}_std`])),
       c(String(r.n)),
+      ...measures.map(([key, , show]) => c(show(meanOver(model, r.run_ids, key)))),
       c(String(r.run_ids)),
+    ]),
+  };
+}
+
+/** Finished runs with their latent measures and feature page link (LM runs). */
+export function latentTable(model: ReportModel, pages: LatentPages): Table {
+  const rows = model.runs.filter((r) =>
+    r.status === "done" &&
+    (typeof r.top_token_entropy === "number" || pages.runPages[String(r.run_id)])
+  );
+  return {
+    headers: [
+      "run",
+      "series",
+      "target L0",
+      "L0",
+      ...LATENT_MEASURES.map(([, label]) => label),
+      "latents",
+    ],
+    rows: rows.map((r) => {
+      const href = pages.runPages[String(r.run_id)];
+      return [
+        c(String(r.run_id)),
+        c(String(r.series), { series: String(r.series) }),
+        c(num(r.l0_target)),
+        c(num(r.l0)),
+        ...LATENT_MEASURES.map(([key, , show]) => c(show(r[key]))),
+        href ? c("feature page", { href }) : c("-"),
+      ];
+    }),
+  };
+}
+
+/** Blind ratings per target L0 and architecture. */
+export function ratingTable(pages: LatentPages): Table {
+  return {
+    headers: [
+      "target L0",
+      "architecture",
+      "rated",
+      "yes",
+      "maybe",
+      "no",
+      "yes share",
+      "yes or maybe",
+    ],
+    rows: pages.ratings.map((r) => [
+      c(num(r.target_l0)),
+      c(r.architecture),
+      c(String(r.rated)),
+      c(String(r.yes)),
+      c(String(r.maybe)),
+      c(String(r.no)),
+      c(pct(r.yes / r.rated)),
+      c(pct((r.yes + r.maybe) / r.rated)),
+    ]),
+  };
+}
+
+/** The rating pages, one line each. */
+export function ratingPagesTable(pages: LatentPages): Table {
+  return {
+    headers: ["target L0", "page", "SAEs compared (run ids stay hidden on the page)", "latents"],
+    rows: pages.ratingPages.map((p) => [
+      c(num(p.targetL0)),
+      c(p.href, { href: p.href }),
+      c(p.runs.map((r) => `${r.architecture} (L0 ${num(r.l0)})`).join(", ")),
+      c(String(p.items)),
     ]),
   };
 }

@@ -9,14 +9,18 @@ import {
   frontierTable,
   gapSentence,
   l0MissTable,
+  latentTable,
   problemsTable,
   provenanceLines,
+  ratingPagesTable,
+  ratingTable,
   runsTable,
   statusTable,
   unfinishedTable,
 } from "./_tables.ts";
 import { metricInfo } from "./_metrics.ts";
 import { num } from "./_format.ts";
+import type { LatentPages } from "./latent_pages.ts";
 
 const CSS = `
 body { font: 15px/1.45 system-ui, sans-serif; color: #222; max-width: 1100px; margin: 2em auto;
@@ -37,7 +41,7 @@ figcaption { color: #555; font-size: .9em; } svg { max-width: 100%; height: auto
 /** The whole index.html text. */
 export function renderHtml(
   model: ReportModel,
-  options: { figures: Figure[]; warnings?: string[] },
+  options: { figures: Figure[]; warnings?: string[]; latents?: LatentPages },
 ): string {
   const color = (s: string) => model.colors.range[model.colors.domain.indexOf(s)] ?? "#999";
   const swatch = (s: string) => `<span class="sw" style="background:${color(s)}"></span>`;
@@ -81,6 +85,7 @@ export function renderHtml(
       }`,
   );
   b.push(`<h2>Dead and dense latents</h2>`, figs("latents"));
+  if (options.latents) b.push(...latentSection(model, options.latents, tableHtml));
   b.push(`<h2>Training curves</h2>`, figs("training") || `<p>No curves.</p>`);
   const section = (title: string, t: Table, empty: string) =>
     b.push(`<h2>${title}</h2>`, t.rows.length ? tableHtml(t) : `<p>${empty}</p>`);
@@ -97,6 +102,29 @@ export function renderHtml(
 ${b.join("\n")}
 </body></html>
 `;
+}
+
+/** Latent measures, feature page links, rating pages and rating summary (LM runs only). */
+function latentSection(model: ReportModel, pages: LatentPages, html: (t: Table) => string) {
+  const runs = latentTable(model, pages);
+  if (runs.rows.length === 0) return [];
+  const b = [`<h2>Latents</h2>`, html(runs)];
+  b.push(
+    `<p class="meta">Top-token entropy: bits of the current-token distribution over a latent's ` +
+      `top contexts, averaged over firing latents (0 = single-token latents). Same-token: latents ` +
+      `whose top contexts all sit on one token. Decoder MMCS: mean over firing latents of the ` +
+      `largest cosine with another firing latent's decoder direction (redundancy).</p>`,
+  );
+  if (pages.ratingPages.length > 0) {
+    b.push(`<h3>Blind rating</h3>`, html(ratingPagesTable(pages)));
+  }
+  if (pages.ratings.length > 0) {
+    b.push(`<p>${pages.ratingFiles} ratings file(s):</p>`, html(ratingTable(pages)));
+  } else if (pages.ratingPages.length > 0) {
+    b.push(`<p class="meta">No ratings saved yet (put rating files in ratings/).</p>`);
+  }
+  for (const n of pages.notes) b.push(`<p class="warn">${esc(n)}</p>`);
+  return b;
 }
 
 /** One card per target L0 of the first metric (first panel): the winner, big and coloured. */
@@ -131,6 +159,7 @@ function renderTable(t: Table, swatch: (s: string) => string): string {
         let text = esc(cell.text);
         if (cell.strong) text = `<strong>${text}</strong>`;
         if (cell.series) text = swatch(cell.series) + text;
+        if (cell.href) text = `<a href="${esc(cell.href)}">${text}</a>`;
         return `<td${numeric ? ' class="num"' : ""}>${text}</td>`;
       }).join("")
     }</tr>`;

@@ -9,13 +9,17 @@ import {
   frontierTable,
   gapSentence,
   l0MissTable,
+  latentTable,
   problemsTable,
   provenanceLines,
+  ratingPagesTable,
+  ratingTable,
   runsTable,
   statusTable,
   unfinishedTable,
 } from "./_tables.ts";
 import { metricInfo } from "./_metrics.ts";
+import type { LatentPages } from "./latent_pages.ts";
 
 /** What the Markdown shows of the figures: PNG file names, or why there are none. */
 export interface MarkdownOptions {
@@ -24,6 +28,8 @@ export interface MarkdownOptions {
   images: Record<string, string>;
   /** Warnings shown at the top (e.g. PNGs skipped because fonts are missing). */
   warnings?: string[];
+  /** Feature and rating pages written beside the report (LM runs). */
+  latents?: LatentPages;
 }
 
 /** The whole report.md text. */
@@ -71,6 +77,17 @@ export function renderMarkdown(model: ReportModel, options: MarkdownOptions): st
   );
   out.push("## Dead and dense latents", "");
   fig("latents");
+  const latents = options.latents ? latentTable(model, options.latents) : null;
+  if (options.latents && latents && latents.rows.length > 0) {
+    const pages = options.latents;
+    out.push("## Latents", "", table(latents), "");
+    if (pages.ratingPages.length) {
+      out.push("### Blind rating", "", table(ratingPagesTable(pages)), "");
+    }
+    if (pages.ratings.length) out.push(table(ratingTable(pages)), "");
+    for (const n of pages.notes) out.push(`- Note: ${n}`);
+    if (pages.notes.length) out.push("");
+  }
   out.push("## Training curves", "");
   fig("training");
   if (!options.figures.some((f) => f.section === "training")) out.push("No curves.", "");
@@ -96,7 +113,8 @@ function table(t: Table): string {
 }
 
 function cell(c: Cell): string {
-  const text = escape(c.text);
+  let text = escape(c.text);
+  if (c.href) text = `[${text}](${c.href})`;
   return c.strong && text !== "" ? `**${text}**` : text;
 }
 

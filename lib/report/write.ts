@@ -1,5 +1,6 @@
 // Writes a report directory: index.html, report.md with PNG plots beside it, runs.csv,
-// frontier.csv and comparison.csv. Builds the model, draws the figures and renders; prints nothing.
+// frontier.csv, comparison.csv, and the latent pages of LM runs (latent_pages.ts). Builds the
+// model, draws the figures and renders; prints nothing.
 import * as aq from "arquero";
 import { join } from "node:path";
 import type { LoadedRuns } from "./load_runs.ts";
@@ -9,6 +10,7 @@ import { figuresOf } from "./figures.ts";
 import { renderMarkdown } from "./render_markdown.ts";
 import { renderHtml } from "./render_html.ts";
 import { DEFAULT_FONTS_DIR, loadFonts, svgToPng } from "./png.ts";
+import { writeLatentPages } from "./latent_pages.ts";
 
 /** Where to write, with which settings, and how to render PNGs. */
 export interface WriteReportOptions extends ReportProvenance {
@@ -69,8 +71,10 @@ export async function writeReport(
     warnings.push("No run has finished yet: there is nothing to plot or compare");
   }
 
-  await write("index.html", renderHtml(model, { figures, warnings }));
-  await write("report.md", renderMarkdown(model, { figures, images, warnings }));
+  const latents = await writeLatentPages(model, options.outDir);
+  files.push(...latents.files);
+  await write("index.html", renderHtml(model, { figures, warnings, latents }));
+  await write("report.md", renderMarkdown(model, { figures, images, warnings, latents }));
   await write("runs.csv", toCsv(model.runs, loaded.table.columnNames().concat("series", "panel")));
   await write("frontier.csv", toCsv(frontierRows(model)));
   await write("comparison.csv", toCsv(model.comparison as unknown as Record<string, unknown>[]));

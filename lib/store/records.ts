@@ -95,6 +95,12 @@ export interface RunSummary {
   delta_lm_loss?: number;
   ce_zero_ablated?: number;
   ce_loss_recovered?: number;
+  /** lm only (lib/features/measures.ts): mean top-context token entropy (bits) of firing latents. */
+  top_token_entropy?: number | null;
+  /** lm only: fraction of latents whose top contexts all share one current token. */
+  same_token_frac?: number | null;
+  /** lm only: mean max cosine between decoder rows of firing latents (redundancy). */
+  decoder_mmcs?: number | null;
   steps: number;
   train_tokens: number;
   eval_tokens: number;

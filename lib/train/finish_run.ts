@@ -1,5 +1,6 @@
-// The end of a run: held-out evaluation, the SAE exported in SAELens's layout (raw units), and the
-// flat summary.json record. Writes sae/; the caller writes summary.json, run.json and DONE.
+// The end of a run: held-out evaluation, the SAE exported in SAELens's layout (raw units), feature
+// data for lm runs, and the flat summary.json record. Writes sae/ and features/; the caller writes
+// summary.json, run.json and DONE.
 import { join } from "node:path";
 import type { RunPlan } from "../sweep/plan.ts";
 import { RUN_FILES, type RunSummary } from "../store/records.ts";
@@ -9,6 +10,7 @@ import type { Engine } from "../engine/engine.ts";
 import { evaluateEngine } from "./evaluate.ts";
 import { writeSaeDirectory } from "../export/saelens.ts";
 import { VERSION } from "../version.ts";
+import { computeRunFeatures } from "../features/compute_run.ts";
 
 export interface FinishFacts {
   arch: Architecture;
@@ -64,6 +66,13 @@ export async function finishRun(
       },
     },
   });
+  // LM runs: feature dashboards' data in features/, and the measures that need no LM API.
+  const features = await computeRunFeatures(plan.runDir, { engine, source }, {
+    tokens: config.eval.tokens,
+    scale: facts.scale,
+    width: sae.width,
+    decoder: exported.tensors.W_dec.data,
+  });
   const tokens = facts.totalSteps * train.batch_size;
   return {
     run_id: plan.runId,
@@ -75,6 +84,7 @@ export async function finishRun(
     l0_target: sae.target_l0,
     l0_rel_error: (evaluation.l0 - sae.target_l0) / sae.target_l0,
     ...evaluation,
+    ...features?.measures,
     lambda: facts.lambda,
     steps: facts.totalSteps,
     train_tokens: tokens,

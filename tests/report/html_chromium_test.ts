@@ -1,71 +1,14 @@
 // Opens the fixture report's index.html in headless Chromium: the plots carry one dot per finished
 // run, and the page logs nothing to the console. Skipped without Chromium, except under CI=true.
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { parseHTML } from "linkedom";
 import { loadRuns } from "../../lib/report/load_runs.ts";
 import { writeReport } from "../../lib/report/write.ts";
+import { chromiumTest, openInChromium, withChromiumPage } from "./_chromium.ts";
 
 const TOY = fileURLToPath(new URL("../fixtures/runs/toy", import.meta.url));
-const CI = ["1", "true"].includes((Deno.env.get("CI") ?? "").toLowerCase());
-
-async function findChromium(): Promise<string | null> {
-  for (const name of ["chromium", "chromium-browser", "google-chrome"]) {
-    try {
-      const out = await new Deno.Command(name, {
-        args: ["--version"],
-        stdout: "null",
-        stderr: "null",
-      })
-        .output();
-      if (out.success) return name;
-    } catch {
-      // not installed under this name
-    }
-  }
-  return null;
-}
-
-const CHROMIUM = await findChromium();
-
-/** The DOM Chromium built from `path`, and the console messages it logged. */
-async function openInChromium(path: string): Promise<{ dom: string; console: string[] }> {
-  if (CHROMIUM === null) {
-    throw new Error("CI is set but chromium is not installed: apt-get install -y chromium");
-  }
-  const profile = await Deno.makeTempDir({ prefix: "saesweep_chromium_" });
-  try {
-    const out = await new Deno.Command(CHROMIUM, {
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        `--user-data-dir=${profile}`,
-        "--enable-logging=stderr",
-        "--v=0",
-        "--dump-dom",
-        pathToFileURL(path).href,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    ok(out.success, `chromium failed:\n${stderr}`);
-    return {
-      dom: new TextDecoder().decode(out.stdout),
-      console: stderr.split("\n").filter((l) => /:CONSOLE[:(]/.test(l)),
-    };
-  } finally {
-    await Deno.remove(profile, { recursive: true });
-  }
-}
-
-const test = (name: string, fn: () => Promise<void>) =>
-  Deno.test({ name, ignore: CHROMIUM === null && !CI, fn });
+const test = chromiumTest;
 
 test("index.html shows one dot per finished run in each run plot, without console errors", async () => {
   const outDir = await Deno.makeTempDir({ prefix: "saesweep_report_" });
@@ -118,6 +61,22 @@ test("the console check sees errors a page logs", async () => {
     );
     const { console } = await openInChromium(`${dir}/bad.html`);
     strictEqual(console.length, 1);
+    // The DevTools driver sees console calls and uncaught exceptions, at load and later.
+    await Deno.writeTextFile(
+      `${dir}/worse.html`,
+      `<!doctype html><body><script>console.error("at load");
+      document.body.onclick = () => { throw new Error("on click"); };</script></body>`,
+    );
+    const driven = await withChromiumPage(`${dir}/worse.html`, async (page) => {
+      // Timers run in order: once `done` is set, the click (and its exception) has happened.
+      await page.evaluate(`setTimeout(() => document.body.click(), 0);
+        setTimeout(() => { window.done = true; }, 0);`);
+      await page.waitFor(`window.done`);
+    });
+    deepStrictEqual(driven.console.map((m) => m.split("\n")[0]), [
+      "console.error: at load",
+      "exception: Error: on click",
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
