@@ -1,6 +1,7 @@
 // The experiment spec language: one zod schema that is the single source of defaults, validation,
 // the generated JSON Schema and the key reference in experiments/README.md. No I/O here.
 import { z } from "zod";
+import { ExecutorSpec } from "./executor_schema.ts";
 
 /** Architectures the registry knows; `lib/sae/registry.ts` maps each name to its implementation. */
 export const ARCHITECTURES = ["jumprelu", "relu", "gated", "topk", "batchtopk"] as const;
@@ -312,6 +313,7 @@ export const ExperimentSpec = z.strictObject({
   eval: EvalSpec.prefault({}),
   sweep: SweepSpec,
   report: ReportSpec.prefault({}),
+  executor: ExecutorSpec.prefault({}).describe("Where a sweep runs: local or a Slurm array job"),
 });
 
 export type ExperimentSpec = z.output<typeof ExperimentSpec>;

@@ -3,17 +3,15 @@ import { parseRunMessage } from "../../lib/executor/run_messages.ts";
 import { ROOT, runTask } from "./_spawn.ts";
 
 const SPEC = `${ROOT}tests/fixtures/specs/tiny.yaml`;
-const FAKE = { SAESWEEP_TRAINER: `${ROOT}tests/fixtures/fake_train_run.ts` };
+/** `tasks/run.ts` with the stand-in trainer injected. */
+const FAKE_RUN = "tests/fixtures/fake_run.ts";
 
 Deno.test("run --progress jsonl prints progress lines and a final result line", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const dry = await runTask("sweep", [SPEC, "--dry-run"], { cwd: dir });
     const id = dry.stdout.split("\n")[1].split(/\s+/)[1];
-    const r = await runTask("run", [SPEC, "--run", id, "--progress", "jsonl"], {
-      cwd: dir,
-      env: FAKE,
-    });
+    const r = await runTask(FAKE_RUN, [SPEC, "--run", id, "--progress", "jsonl"], { cwd: dir });
     assert.equal(r.code, 0, r.stderr);
     const messages = r.stdout.trim().split("\n").map(parseRunMessage);
     assert.deepEqual(messages.map((m) => m?.type), ["progress", "progress", "result"]);
@@ -26,7 +24,7 @@ Deno.test("run --progress jsonl prints progress lines and a final result line", 
 Deno.test("run with an unknown id exits 2 and suggests the nearest id", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const r = await runTask("run", [SPEC, "--run", "topk-l0_2-s0"], { cwd: dir, env: FAKE });
+    const r = await runTask(FAKE_RUN, [SPEC, "--run", "topk-l0_2-s0"], { cwd: dir });
     assert.equal(r.code, 2);
     assert.match(
       r.stderr,
@@ -48,7 +46,7 @@ Deno.test("run exits 130 with an interrupted result when SIGINT arrives", async 
         "run",
         `--config=${ROOT}deno.json`,
         "-A",
-        `${ROOT}tasks/run.ts`,
+        `${ROOT}${FAKE_RUN}`,
         SPEC,
         "--run",
         id,
@@ -56,7 +54,7 @@ Deno.test("run exits 130 with an interrupted result when SIGINT arrives", async 
         "jsonl",
       ],
       cwd: dir,
-      env: { ...FAKE, FAKE_HANG: "1" },
+      env: { FAKE_HANG: "1" },
       stdout: "piped",
       stderr: "piped",
     }).spawn();
