@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { LockError } from "../../lib/errors.ts";
-import { acquireRunLock, isProcessAlive, readLock } from "../../lib/store/lock.ts";
+import {
+  acquireRunLock,
+  isProcessAlive,
+  processStartTime,
+  readLock,
+} from "../../lib/store/lock.ts";
 
 /** A pid that surely belongs to no live process: a child that has exited. */
 async function deadPid(): Promise<number> {
@@ -48,14 +53,94 @@ Deno.test("acquireRunLock() takes over a stale lock of a dead process on this ho
   }
 });
 
-Deno.test("acquireRunLock() refuses a lock held by another host", async () => {
+Deno.test("acquireRunLock() refuses a lock held by another host and says how to clear it", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(
       `${dir}/LOCK`,
       JSON.stringify({ pid: 1, host: "elsewhere", time: "2020-01-01T00:00:00Z", token: "x" }),
     );
-    await assert.rejects(acquireRunLock(dir), LockError);
+    await assert.rejects(acquireRunLock(dir), (err: unknown) => {
+      assert.ok(err instanceof LockError);
+      assert.match(
+        err.message,
+        /locked by pid 1 on elsewhere since 2020-01-01T00:00:00Z: this host cannot check processes on elsewhere/,
+      );
+      assert.equal(
+        err.hint,
+        `if no process on elsewhere trains this run any more, delete ${dir}/LOCK`,
+      );
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Writes a LOCK naming this (live) process, with `extra` fields on top. */
+async function writeOwnLock(dir: string, extra: Record<string, unknown>): Promise<void> {
+  const info = { pid: Deno.pid, host: hostname(), time: "2020-01-01T00:00:00Z", token: "x" };
+  await Deno.writeTextFile(`${dir}/LOCK`, JSON.stringify({ ...info, ...extra }));
+}
+
+Deno.test("a lock records the holder's pid start time, boot id and Slurm job", async () => {
+  const dir = await Deno.makeTempDir();
+  const vars = { SLURM_JOB_ID: "41", SLURM_ARRAY_JOB_ID: "40", SLURM_ARRAY_TASK_ID: "1" };
+  try {
+    for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
+    const lock = await acquireRunLock(dir);
+    const info = await readLock(dir);
+    await lock.release();
+    const stat = await Deno.readTextFile(`/proc/${Deno.pid}/stat`);
+    assert.equal(info?.pid_start, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]));
+    assert.equal(
+      info?.boot_id,
+      (await Deno.readTextFile("/proc/sys/kernel/random/boot_id")).trim(),
+    );
+    assert.deepEqual(info?.slurm, { job_id: "41", array_job_id: "40", array_task_id: "1" });
+  } finally {
+    for (const k of Object.keys(vars)) Deno.env.delete(k);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("acquireRunLock() takes over a lock whose pid now belongs to another process", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // This process is alive, but started at another time than the lock's holder did.
+    await writeOwnLock(dir, { pid_start: processStartTime(Deno.pid)! - 1, token: "old" });
+    const lock = await acquireRunLock(dir);
+    assert.notEqual((await readLock(dir))?.token, "old");
+    await lock.release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("acquireRunLock() takes over a lock written before this host rebooted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeOwnLock(dir, { boot_id: "00000000-0000-0000-0000-000000000000", token: "old" });
+    const lock = await acquireRunLock(dir);
+    assert.notEqual((await readLock(dir))?.token, "old");
+    await lock.release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a live pid without a recorded start time is refused with a hint about reused pids", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeOwnLock(dir, {});
+    await assert.rejects(acquireRunLock(dir), (err: unknown) => {
+      assert.ok(err instanceof LockError);
+      assert.match(
+        err.hint,
+        new RegExp(`if pid ${Deno.pid} is not a saesweep run \\(pids are reused\\), delete`),
+      );
+      return true;
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
