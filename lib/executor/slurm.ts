@@ -2,7 +2,7 @@
 // pending run) into `<experiment>/.submissions/`, submits it, follows the array with squeue, and
 // reads how each run ended from its run directory. Reports data; never prints.
 import { basename, join } from "node:path";
-import { activeArrayTasks, sbatch } from "../slurm/commands.ts";
+import { activeArrayTasks, requireSbatch, sbatch } from "../slurm/commands.ts";
 import type { SlurmSpec } from "../spec/executor_schema.ts";
 import { writeFileAtomic } from "../store/atomic.ts";
 import { readManifest, readSummary, runStatus } from "../store/run_dir.ts";
@@ -52,6 +52,7 @@ export async function submitSlurm(
   });
   const submission: SlurmSubmission = { dir, manifestPath, scriptPath, script, plans: [...plans] };
   if (options.dryRun) return submission;
+  await requireSbatch(); // before writing anything
   await writeSweepManifest(dir, plans);
   await writeFileAtomic(scriptPath, script);
   await Deno.chmod(scriptPath, 0o755);

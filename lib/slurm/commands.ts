@@ -26,15 +26,22 @@ async function slurmCommand(
   }
 }
 
+function sbatchMissing(): ExecutorError {
+  return new ExecutorError("sbatch not found: this machine is not a Slurm submit host", {
+    hint: "run the sweep on a cluster login node, or use --executor local",
+    exitCode: 2,
+  });
+}
+
+/** Throws ExecutorError (exit code 2) unless `sbatch` can be run here. */
+export async function requireSbatch(): Promise<void> {
+  if (!(await slurmCommand("sbatch", ["--version"]))) throw sbatchMissing();
+}
+
 /** Submits a batch script with `sbatch --parsable`; returns the job id. */
 export async function sbatch(scriptPath: string, options: { cwd?: string } = {}): Promise<string> {
   const out = await slurmCommand("sbatch", ["--parsable", scriptPath], options.cwd);
-  if (!out) {
-    throw new ExecutorError("sbatch not found: this machine is not a Slurm submit host", {
-      hint: "run the sweep on a cluster login node, or use --executor local",
-      exitCode: 2,
-    });
-  }
+  if (!out) throw sbatchMissing();
   const jobId = out.stdout.trim().split(";")[0];
   if (out.code !== 0 || !/^\d+$/.test(jobId)) {
     throw new ExecutorError(`sbatch refused ${scriptPath}: ${out.stderr.trim() || out.stdout}`, {

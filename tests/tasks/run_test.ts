@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { parseRunMessage } from "../../lib/executor/run_messages.ts";
+import { writeSweepManifest } from "../../lib/executor/sweep_manifest.ts";
+import { loadExperiment } from "../../lib/spec/load.ts";
+import { expandSweep } from "../../lib/sweep/expand.ts";
 import { ROOT, runTask } from "./_spawn.ts";
 
 const SPEC = `${ROOT}tests/fixtures/specs/tiny.yaml`;
@@ -106,6 +109,41 @@ Deno.test("run trains one run of the tiny spec with the real trainer and marks i
       `target_l0=${summary.l0_target}`,
     ], { cwd: dir });
     assert.match(again.stdout, /^all 1 run already done$/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run --manifest --index trains that entry without reading the spec again", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.copyFile(SPEC, `${dir}/tiny.yaml`);
+    const plans = expandSweep(await loadExperiment(`${dir}/tiny.yaml`), { outDir: `${dir}/runs` });
+    const manifest = await writeSweepManifest(`${dir}/sub`, plans);
+    await Deno.remove(`${dir}/tiny.yaml`);
+    const r = await runTask(FAKE_RUN, ["--manifest", manifest, "--index", "2"], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, new RegExp(`^done ${plans[2].runId}: `, "m"));
+    await Deno.stat(`${plans[2].runDir}/DONE`);
+    const trained = (await Deno.readDir(`${dir}/runs/tiny`)[Symbol.asyncIterator]().next()).value;
+    assert.equal(trained?.name, plans[2].runId);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run without a spec and --run, or with --manifest but no --index, exits 2", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const none = await runTask(FAKE_RUN, [], { cwd: dir });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /^error: which run\? give a spec and --run <id>$/m);
+    const half = await runTask(FAKE_RUN, ["--manifest", "m.json"], { cwd: dir });
+    assert.equal(half.code, 2);
+    assert.match(
+      half.stderr,
+      /^error: --manifest and --index go together, without a spec or --run$/m,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
