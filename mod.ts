@@ -13,6 +13,7 @@ export {
 export { type LoadedExperiment, loadExperiment, parseExperiment } from "./lib/spec/load.ts";
 export { experimentJsonSchema } from "./lib/spec/json_schema.ts";
 export { expandSweep } from "./lib/sweep/expand.ts";
+export { ExecutorSpec, SlurmSpec } from "./lib/spec/executor_schema.ts";
 export type { RunPlan } from "./lib/sweep/plan.ts";
 
 // Errors
@@ -20,6 +21,7 @@ export {
   BackendUnavailableError,
   DataError,
   DivergenceError,
+  ExecutorError,
   formatSpecIssue,
   InterruptedError,
   LockError,
@@ -28,6 +30,19 @@ export {
   type SpecIssue,
   UsageError,
 } from "./lib/errors.ts";
+
+// Executors
+export {
+  readManifestPlan,
+  type SweepManifest,
+  writeSweepManifest,
+} from "./lib/executor/sweep_manifest.ts";
+export {
+  slurmOutcomes,
+  type SlurmSubmission,
+  submitSlurm,
+  waitForArray,
+} from "./lib/executor/slurm.ts";
 
 // Run directories
 export type { MetricsLine, RunManifest, RunStatus, RunSummary } from "./lib/store/records.ts";

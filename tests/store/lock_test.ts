@@ -158,3 +158,20 @@ Deno.test("release() leaves a lock that another holder has taken since", async (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a task takes over the lock its own Slurm job left on another node before a requeue", async () => {
+  const dir = await Deno.makeTempDir();
+  const vars = { SLURM_JOB_ID: "5", SLURM_ARRAY_JOB_ID: "4", SLURM_ARRAY_TASK_ID: "0" };
+  try {
+    for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
+    const slurm = { job_id: "5", array_job_id: "4", array_task_id: "0" };
+    const old = { pid: 1, host: "othernode", time: "2020-01-01T00:00:00Z", token: "old", slurm };
+    await Deno.writeTextFile(`${dir}/LOCK`, JSON.stringify(old));
+    const lock = await acquireRunLock(dir);
+    assert.equal((await readLock(dir))?.host, hostname());
+    await lock.release();
+  } finally {
+    for (const k of Object.keys(vars)) Deno.env.delete(k);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
