@@ -9,7 +9,7 @@ interface CommandOutput {
   stderr: string;
 }
 
-/** Runs a Slurm tool; undefined when it is not installed. */
+/** Runs a Slurm tool; undefined when it is not installed (or this process may not run it). */
 async function slurmCommand(
   tool: string,
   args: string[],
@@ -21,7 +21,9 @@ async function slurmCommand(
     const dec = new TextDecoder();
     return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotCapable) {
+      return undefined;
+    }
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 // The lock of a run directory: a `LOCK` file created exclusively, naming its holder (host, pid and
-// its start time, boot id, Slurm job). A holder known to be gone is taken over: a dead or reused
+// its start time, boot time, Slurm job). A holder known to be gone is taken over: a dead or reused
 // pid on this host, or a Slurm job that squeue reports finished; any other live lock is refused.
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -21,10 +21,10 @@ export interface LockInfo {
   time: string;
   /** Random token identifying the holder (release removes only its own lock). */
   token: string;
-  /** Start time of the holding process (Linux: clock ticks after boot): tells a reused pid apart. */
-  pid_start?: number;
-  /** Linux boot id of the holder's host: a lock from before a reboot is stale. */
-  boot_id?: string;
+  /** Start time of the holding process (ISO): tells a reused pid apart. */
+  pid_start?: string;
+  /** When the holder's host booted (ISO time): a lock from before a reboot is stale. */
+  boot_time?: string;
   /** Set when the holder runs inside a Slurm job. */
   slurm?: SlurmJobRef;
 }
@@ -57,24 +57,51 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
-/** Start time of `pid` in clock ticks after boot (field 22 of /proc/<pid>/stat); Linux only. */
-export function processStartTime(pid: number): number | undefined {
+/**
+ * Start time of `pid` (ISO, from `ps -o lstart`: /proc is closed to Deno without --allow-all), or
+ * undefined when ps cannot be run or the pid does not exist. ps derives it from the boot time, so
+ * it may be a second or two off and shift when the clock is stepped: compare with START_TOLERANCE_MS.
+ */
+export async function processStartTime(pid: number): Promise<string | undefined> {
   try {
-    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[19]);
-    return Number.isFinite(ticks) ? ticks : undefined;
+    const out = await new Deno.Command("ps", {
+      args: ["-o", "lstart=", "-p", String(pid)],
+      env: { LC_ALL: "C", TZ: "UTC" },
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const ms = Date.parse(`${new TextDecoder().decode(out.stdout).trim()} UTC`);
+    return out.success && Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+  } catch {
+    return undefined; // no ps, or no --allow-run
+  }
+}
+
+/** When this host booted (ms since the epoch, +-1 s), or undefined without --allow-sys. */
+function bootTime(): number | undefined {
+  try {
+    return Date.now() - Deno.osUptime() * 1000;
   } catch {
     return undefined;
   }
 }
 
-function bootId(): string | undefined {
-  try {
-    return Deno.readTextFileSync("/proc/sys/kernel/random/boot_id").trim();
-  } catch {
-    return undefined;
-  }
+function bootTimeIso(): string | undefined {
+  const t = bootTime();
+  return t === undefined ? undefined : new Date(t).toISOString();
+}
+
+/**
+ * Start times (of a process, of a host) closer than this are the same: both are derived from
+ * uptime with 1 s resolution and shift by clock adjustments. A pid is reused, or a host reboots,
+ * much later than that after the lock was written.
+ */
+const START_TOLERANCE_MS = 10_000;
+
+function differ(a: string | undefined, b: string | number | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  const tb = typeof b === "number" ? b : Date.parse(b);
+  return Math.abs(Date.parse(a) - tb) > START_TOLERANCE_MS;
 }
 
 function env(name: string): string | undefined {
@@ -124,13 +151,12 @@ export interface HolderState {
 export async function holderState(info: LockInfo): Promise<HolderState> {
   const job = info.slurm ? slurmJobName(info.slurm) : undefined;
   if (info.host === hostname()) {
-    const boot = bootId();
-    if (info.boot_id && boot && info.boot_id !== boot) {
+    if (differ(info.boot_time, bootTime())) {
       return { state: "gone", reason: "this host rebooted since" };
     }
     if (!isProcessAlive(info.pid)) return { state: "gone", reason: `pid ${info.pid} has exited` };
-    const start = processStartTime(info.pid);
-    if (info.pid_start !== undefined && start !== undefined && start !== info.pid_start) {
+    const start = await processStartTime(info.pid);
+    if (differ(info.pid_start, start)) {
       return { state: "gone", reason: `pid ${info.pid} now belongs to another process` };
     }
     return { state: "alive", reason: `pid ${info.pid} runs on this host` };
@@ -186,8 +212,8 @@ export async function acquireRunLock(runDir: string): Promise<RunLock> {
     host: hostname(),
     time: new Date().toISOString(),
     token,
-    pid_start: processStartTime(Deno.pid),
-    boot_id: bootId(),
+    pid_start: await processStartTime(Deno.pid),
+    boot_time: bootTimeIso(),
     ...(slurm ? { slurm } : {}),
   };
   for (let attempt = 0; attempt < 3; attempt++) {

@@ -31,11 +31,20 @@ export function slurmUnavailable(): string | undefined {
   return missing.length ? `missing ${missing.join(", ")}` : undefined;
 }
 
-async function freePort(): Promise<number> {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
+/** True when something accepts connections on 127.0.0.1:port (bash's /dev/tcp; no --allow-net). */
+async function portInUse(port: number): Promise<boolean> {
+  const probe = `exec 3<>/dev/tcp/127.0.0.1/${port}`;
+  const out = await new Deno.Command("bash", { args: ["-c", probe], stderr: "null" }).output();
+  return out.success;
+}
+
+/** Two consecutive free TCP ports in 20000-59999 (random start, probed). */
+async function freePorts(): Promise<[number, number]> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 20000 + 2 * Math.floor(Math.random() * 20000);
+    if (!(await portInUse(port)) && !(await portInUse(port + 1))) return [port, port + 1];
+  }
+  throw new Error("no free pair of TCP ports found for slurmctld and slurmd");
 }
 
 async function run(cmd: string, args: string[], env: Record<string, string>): Promise<string> {
@@ -110,7 +119,7 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
       `--log-file=${dir}/munged.log`,
       `--seed-file=${dir}/munge.seed`,
     ], env);
-    const [ctldPort, slurmdPort] = [await freePort(), await freePort()];
+    const [ctldPort, slurmdPort] = await freePorts();
     const cpus = navigator.hardwareConcurrency;
     await Deno.writeTextFile(
       env.SLURM_CONF,
