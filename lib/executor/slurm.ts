@@ -102,6 +102,16 @@ export async function taskLogPath(
   }
 }
 
+/** The last `error: ...` line a task printed to its log (tasks/ print failures that way). */
+async function lastErrorLine(log: string): Promise<string | undefined> {
+  try {
+    const lines = (await Deno.readTextFile(log)).split("\n");
+    return lines.findLast((l) => l.startsWith("error: "))?.slice("error: ".length);
+  } catch {
+    return undefined;
+  }
+}
+
 /** How each run of a finished array ended, read from its run directory (in manifest order). */
 export async function slurmOutcomes(
   submission: Pick<SlurmSubmission, "dir" | "plans">,
@@ -119,7 +129,7 @@ export async function slurmOutcomes(
       return { runId: plan.runId, status: "interrupted", exitCode: 1, seconds: 0, log };
     }
     const reason = (await readManifest(plan.runDir))?.error?.message ??
-      "the task ended without training (see its log)";
+      (await lastErrorLine(log)) ?? "the task ended without a result (see its log)";
     return { runId: plan.runId, status: "failed", exitCode: 1, seconds: 0, error: reason, log };
   }));
 }

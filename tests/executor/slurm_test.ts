@@ -31,6 +31,12 @@ report: { target_l0s: [8] }
 `;
 const LONG_STEPS = 1000;
 
+/** The --allow flags of a deno.json task (what `deno task <name>` grants). */
+function taskPermissions(task: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(new URL("../../deno.json", import.meta.url)));
+  return (config.tasks[task].command as string).split(" ").filter((w) => w.startsWith("--allow"));
+}
+
 async function bytes(path: string): Promise<Uint8Array> {
   return await Deno.readFile(path);
 }
@@ -105,6 +111,7 @@ Deno.test({
       }
       const report = await runTask("report", ["slurm/slurmtest", "--out", "reports", "--no-png"], {
         cwd: dir,
+        permissions: taskPermissions("report"),
       });
       assert.equal(report.code, 0, report.stderr);
       const csv = await Deno.readTextFile(`${dir}/reports/slurmtest/runs.csv`);
@@ -177,10 +184,20 @@ Deno.test({
       }).output();
       const job = new TextDecoder().decode(out.stdout).trim().split(";")[0];
       assert.match(job, /^\d+$/);
+      // A run directory of a shared output directory, held by that job on another node.
+      const runDir = `${dir}/runs/shared/run-a`;
+      await Deno.mkdir(runDir, { recursive: true });
+      await Deno.writeTextFile(
+        `${runDir}/run.json`,
+        JSON.stringify({ run_id: "run-a", experiment: "shared", status: "running" }),
+      );
       const lock = { pid: 1, host: "othernode", time: "2026-01-01T00:00:00Z", token: "x" };
-      await Deno.writeTextFile(`${dir}/LOCK`, JSON.stringify({ ...lock, slurm: { job_id: job } }));
-      assert.equal(await runStatus(dir), "running");
-      await assert.rejects(acquireRunLock(dir), (err: unknown) => {
+      await Deno.writeTextFile(
+        `${runDir}/LOCK`,
+        JSON.stringify({ ...lock, slurm: { job_id: job } }),
+      );
+      assert.equal(await runStatus(runDir), "running");
+      await assert.rejects(acquireRunLock(runDir), (err: unknown) => {
         assert.ok(err instanceof LockError);
         assert.match(
           err.message,
@@ -189,10 +206,52 @@ Deno.test({
         assert.equal(err.hint, `wait for the job, or stop it with \`scancel ${job}\``);
         return true;
       });
+      const report = () =>
+        runTask("report", ["runs/shared", "--no-png"], {
+          cwd: dir,
+          env: cluster.env,
+          permissions: taskPermissions("report"),
+        });
+      const during = await report();
+      assert.equal(during.code, 0, during.stderr);
+      assert.match(during.stderr, /^report of 1 runs \(1 running\)$/m);
       await scancel(job);
       await waitUntil(`job ${job} to end`, async () => (await jobActivity(job)) === "finished");
-      const taken = await acquireRunLock(dir);
+      // The report asks squeue too: the run is no longer counted as running.
+      assert.match((await report()).stderr, /^report of 1 runs \(1 partial\)$/m);
+      const taken = await acquireRunLock(runDir);
       assert.equal(taken.info.pid, Deno.pid);
       await taken.release();
+    }),
+});
+
+Deno.test({
+  name: "sweep --executor slurm --wait exits 1 and names the log of a task whose run failed",
+  ignore: UNAVAILABLE !== undefined && !CI,
+  fn: () =>
+    withCluster(async (cluster, dir) => {
+      await Deno.writeTextFile(`${dir}/spec.yaml`, SPEC);
+      // The stand-in trainer fails runs whose id contains FAKE_FAIL (sbatch passes the variable on).
+      const dry = await runTask("sweep", ["spec.yaml", "--dry-run"], { cwd: dir });
+      const failing = dry.stdout.split("\n")[2].split(/\s+/)[1];
+      const r = await runTask("tests/fixtures/fake_sweep.ts", [
+        "spec.yaml",
+        "--executor",
+        "slurm",
+        "--wait",
+      ], { cwd: dir, env: { ...cluster.env, FAKE_FAIL: failing } });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      const job = jobIdOf(r.stdout);
+      assert.match(r.stdout, /^1 done, 0 skipped \(already done\), 1 failed$/m);
+      assert.match(
+        r.stdout,
+        new RegExp(
+          `^${failing}\\s+failed\\s+training diverged at step 1: loss is not finite$`,
+          "m",
+        ),
+      );
+      const log = `runs/slurmtest/${failing}/slurm-${job}_1.log`;
+      assert.match(r.stdout, new RegExp(`^failed ${failing}: log ${log}$`, "m"));
+      assert.match(await Deno.readTextFile(`${dir}/${log}`), /error: training diverged at step 1/);
     }),
 });
