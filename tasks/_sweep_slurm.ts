@@ -4,7 +4,7 @@ import { relative } from "node:path";
 import type { RunOutcome } from "../lib/executor/local.ts";
 import type { PlannedRun } from "../lib/executor/plan_status.ts";
 import type { RunCommandOptions } from "../lib/executor/run_command.ts";
-import { slurmOutcomes, submitSlurm, waitForArray } from "../lib/executor/slurm.ts";
+import { queuedRuns, slurmOutcomes, submitSlurm, waitForArray } from "../lib/executor/slurm.ts";
 import { UsageError } from "../lib/errors.ts";
 import { SlurmSpec } from "../lib/spec/executor_schema.ts";
 import { EXIT_INTERRUPTED } from "./_cli.ts";
@@ -72,7 +72,22 @@ export interface SlurmSweepContext extends RunCommandOptions {
 }
 
 /** Submits the pending runs (or prints the script); returns the exit code. */
-export async function sweepOnSlurm(todo: PlannedRun[], ctx: SlurmSweepContext): Promise<number> {
+export async function sweepOnSlurm(
+  pending: PlannedRun[],
+  ctx: SlurmSweepContext,
+): Promise<number> {
+  const queued = await queuedRuns(ctx.experimentDir);
+  const todo = pending.filter((p) => !queued.has(p.plan.runId));
+  if (queued.size > 0) {
+    const tasks = pending.map((p) => queued.get(p.plan.runId)).filter((t) => t !== undefined);
+    if (tasks.length > 0) {
+      console.log(
+        `${tasks.length} run${tasks.length === 1 ? " is" : "s are"} already queued in Slurm ` +
+          `(${tasks.join(", ")}); not submitted again`,
+      );
+    }
+  }
+  if (todo.length === 0) return 0;
   const plans = todo.map((p) => p.plan);
   const rel = (p: string) => relative(Deno.cwd(), p) || ".";
   const submission = await submitSlurm(plans, { ...ctx, cwd: Deno.cwd() });

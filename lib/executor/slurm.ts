@@ -10,7 +10,12 @@ import type { RunPlan } from "../sweep/plan.ts";
 import type { RunOutcome } from "./local.ts";
 import { runCommand, type RunCommandOptions } from "./run_command.ts";
 import { renderSlurmScript } from "./slurm_script.ts";
-import { submissionDir, writeSweepManifest } from "./sweep_manifest.ts";
+import {
+  submissionDir,
+  SUBMISSIONS_DIR,
+  type SweepManifest,
+  writeSweepManifest,
+} from "./sweep_manifest.ts";
 
 export interface SlurmSubmitOptions extends RunCommandOptions {
   /** `<out>/<experiment>`: the shared output directory. */
@@ -72,9 +77,9 @@ export async function waitForArray(
   const pollMs = options.pollMs ?? 2000;
   for (;;) {
     if (options.signal?.aborted) return false;
-    const active = await activeArrayTasks(jobId);
-    options.onPoll?.(active.size);
-    if (active.size === 0) return true;
+    const active = (await activeArrayTasks([jobId])).get(jobId)?.size ?? 0;
+    options.onPoll?.(active);
+    if (active === 0) return true;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, pollMs);
       options.signal?.addEventListener("abort", done, { once: true });
@@ -85,6 +90,36 @@ export async function waitForArray(
       }
     });
   }
+}
+
+/**
+ * Runs of earlier Slurm submissions to `experimentDir` whose array tasks are still pending or
+ * running, as `run id -> job_task`: a new submission leaves them to their queued task.
+ */
+export async function queuedRuns(experimentDir: string): Promise<Map<string, string>> {
+  const submissions: { jobId: string; dir: string }[] = [];
+  try {
+    for await (const e of Deno.readDir(join(experimentDir, SUBMISSIONS_DIR))) {
+      if (!e.isDirectory || !e.name.includes("-slurm-")) continue;
+      const dir = join(experimentDir, SUBMISSIONS_DIR, e.name);
+      const jobId = await Deno.readTextFile(join(dir, "job_id")).then((t) => t.trim(), () => "");
+      if (/^\d+$/.test(jobId)) submissions.push({ jobId, dir });
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  const active = await activeArrayTasks(submissions.map((s) => s.jobId));
+  const queued = new Map<string, string>();
+  for (const { jobId, dir } of submissions) {
+    const tasks = active.get(jobId);
+    if (!tasks) continue;
+    const manifest: SweepManifest = JSON.parse(await Deno.readTextFile(join(dir, "manifest.json")));
+    for (const index of tasks) {
+      const runId = manifest.runs[index]?.runId;
+      if (runId) queued.set(runId, `${jobId}_${index}`);
+    }
+  }
+  return queued;
 }
 
 /** Where task `index` of `jobId` logged: beside the run, else Slurm's output in the submission. */

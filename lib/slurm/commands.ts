@@ -86,23 +86,29 @@ export async function jobActivity(jobId: string): Promise<JobActivity> {
 }
 
 /**
- * Active tasks of an array job as `index -> state` (pending ranges such as `5_[2-7%2]` are
- * expanded). Throws ExecutorError when squeue cannot be asked.
+ * Active (pending or running) tasks of array jobs, as `job id -> task indices` (pending ranges
+ * such as `5_[2-7%2]` are expanded by `squeue -r`); jobs Slurm no longer knows are absent. Throws
+ * ExecutorError when squeue cannot be asked.
  */
-export async function activeArrayTasks(jobId: string): Promise<Map<number, string>> {
-  const out = await slurmCommand("squeue", ["-h", "-r", "-j", jobId, "-o", "%i %T"]);
+export async function activeArrayTasks(
+  jobIds: readonly string[],
+): Promise<Map<string, Set<number>>> {
+  const tasks = new Map<string, Set<number>>();
+  if (jobIds.length === 0) return tasks;
+  const out = await slurmCommand("squeue", ["-h", "-r", "-j", jobIds.join(","), "-o", "%i %T"]);
   if (!out) throw new ExecutorError("squeue not found", { hint: "is Slurm installed here?" });
-  const tasks = new Map<number, string>();
   if (out.code !== 0) {
     if (/invalid job id/i.test(out.stderr)) return tasks;
-    throw new ExecutorError(`squeue failed for job ${jobId}: ${out.stderr.trim()}`, {
+    throw new ExecutorError(`squeue failed for job ${jobIds.join(",")}: ${out.stderr.trim()}`, {
       hint: "is slurmctld reachable? `squeue` alone should list jobs",
     });
   }
   for (const line of out.stdout.split("\n")) {
     const [id, state] = line.trim().split(/\s+/);
-    const m = id?.match(/^\d+_(\d+)$/);
-    if (m && ACTIVE_STATES.has(state)) tasks.set(Number(m[1]), state);
+    const m = id?.match(/^(\d+)_(\d+)$/);
+    if (!m || !ACTIVE_STATES.has(state)) continue;
+    if (!tasks.has(m[1])) tasks.set(m[1], new Set());
+    tasks.get(m[1])!.add(Number(m[2]));
   }
   return tasks;
 }

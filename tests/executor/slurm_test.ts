@@ -118,17 +118,21 @@ Deno.test({
       for (const id of ids) assert.match(csv, new RegExp(`${id}.*done|done.*${id}`));
       await Deno.stat(`${dir}/reports/slurmtest/index.html`);
 
-      // 2. Cancel the long run's task once it has checkpointed; it checkpoints again on SIGTERM.
-      const first = await runTask(
-        "sweep",
-        ["spec.yaml", "--out", "resume", "--executor", "slurm"],
-        {
-          cwd: dir,
-          env,
-        },
-      );
+      // 2. Submit held; a second sweep leaves the queued runs alone. Then cancel the long run's
+      // task once it has checkpointed (it checkpoints again on SIGTERM).
+      const resumeArgs = ["spec.yaml", "--out", "resume", "--executor", "slurm"];
+      const first = await runTask("sweep", [...resumeArgs, "--sbatch=--hold"], { cwd: dir, env });
       assert.equal(first.code, 0, first.stdout + first.stderr);
       const firstJob = jobIdOf(first.stdout);
+      const twice = await runTask("sweep", resumeArgs, { cwd: dir, env });
+      assert.equal(twice.code, 0, twice.stdout + twice.stderr);
+      assert.equal(
+        twice.stdout.trim(),
+        `2 runs are already queued in Slurm (${firstJob}_0, ${firstJob}_1); not submitted again`,
+      );
+      assert.ok(
+        (await new Deno.Command("scontrol", { args: ["release", firstJob], env }).output()).success,
+      );
       const longDir = `${dir}/resume/slurmtest/${longId}`;
       await waitUntil("the long run's first checkpoint", async () => {
         try {
@@ -140,7 +144,7 @@ Deno.test({
       await scancel(`${firstJob}_1`);
       await waitUntil(
         "the first array job to end",
-        async () => (await activeArrayTasks(firstJob)).size === 0,
+        async () => !(await activeArrayTasks([firstJob])).has(firstJob),
       );
       assert.equal(await runStatus(`${dir}/resume/slurmtest/${shortId}`), "done");
       assert.equal(await runStatus(longDir), "partial", "the long run was cancelled mid-run");
