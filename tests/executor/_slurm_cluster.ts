@@ -70,12 +70,15 @@ export async function waitUntil(
   }
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/s.test(Deno.readTextFileSync(`/proc/${pid}/stat`));
-  } catch {
-    return false;
-  }
+/** True while `pid` runs (asks ps: /proc is closed to Deno without --allow-all). */
+async function pidAlive(pid: number): Promise<boolean> {
+  const out = await new Deno.Command("ps", {
+    args: ["-o", "stat=", "-p", String(pid)],
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const stat = new TextDecoder().decode(out.stdout).trim();
+  return out.success && stat !== "" && !stat.startsWith("Z");
 }
 
 async function readPid(path: string): Promise<number | undefined> {
@@ -96,14 +99,22 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
     SLURM_CONF: `${dir}/slurm.conf`,
     PATH: `${Deno.env.get("PATH") ?? ""}:${SBIN.join(":")}`,
   };
+  let started = false; // set once all three daemons run: from then on each must be stopped
   const stop = async () => {
+    const notRunning: string[] = [];
     for (const file of pidFiles) {
       const pid = await readPid(file);
-      if (pid === undefined || !pidAlive(pid)) continue;
+      if (pid === undefined || !(await pidAlive(pid))) {
+        notRunning.push(file);
+        continue;
+      }
       Deno.kill(pid, "SIGTERM");
-      await waitUntil(`pid ${pid} (${file}) to exit`, () => !pidAlive(pid), 30_000);
+      await waitUntil(`pid ${pid} (${file}) to exit`, async () => !(await pidAlive(pid)), 30_000);
     }
     await Deno.remove(dir, { recursive: true });
+    if (started && notRunning.length > 0) {
+      throw new Error(`daemons not found running at stop: ${notRunning.join(", ")}`);
+    }
   };
   try {
     await Deno.mkdir(`${dir}/state`);
@@ -165,6 +176,7 @@ export async function startSlurmCluster(): Promise<SlurmCluster> {
       }).output();
       return new TextDecoder().decode(out.stdout).trim() === "idle";
     });
+    started = true;
   } catch (err) {
     await stop().catch(() => {});
     throw err;
