@@ -86,7 +86,10 @@ Deno.test({
         bytes(`${dir}/${out}/slurmtest/${id}/sae/sae_weights.safetensors`);
 
       // The reference: the local executor.
-      const local = await runTask("sweep", ["spec.yaml", "--out", "local"], { cwd: dir, env });
+      const local = await runTask("sweep", ["spec.yaml", "--out", "local", "--jobs", "2"], {
+        cwd: dir,
+        env,
+      });
       assert.equal(local.code, 0, local.stderr);
 
       // 1. One --wait submission trains both runs, with the same weights as the local executor.
