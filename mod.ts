@@ -81,6 +81,7 @@ export { type LoadedExperiment, loadExperiment, parseExperiment } from "./lib/sp
 export { experimentJsonSchema } from "./lib/spec/json_schema.ts";
 export { expandSweep } from "./lib/sweep/expand.ts";
 export { effectiveConfig, RUN_ID_SCHEME } from "./lib/sweep/effective_config.ts";
+export { ExecutorSpec, SlurmSpec } from "./lib/spec/executor_schema.ts";
 export type { RunPlan } from "./lib/sweep/plan.ts";
 
 // Errors
@@ -88,6 +89,7 @@ export {
   BackendUnavailableError,
   DataError,
   DivergenceError,
+  ExecutorError,
   formatSpecIssue,
   InterruptedError,
   LockError,
@@ -96,6 +98,19 @@ export {
   type SpecIssue,
   UsageError,
 } from "./lib/errors.ts";
+
+// Executors
+export {
+  readManifestPlan,
+  type SweepManifest,
+  writeSweepManifest,
+} from "./lib/executor/sweep_manifest.ts";
+export {
+  slurmOutcomes,
+  type SlurmSubmission,
+  submitSlurm,
+  waitForArray,
+} from "./lib/executor/slurm.ts";
 
 // Run directories
 export type { MetricsLine, RunManifest, RunStatus, RunSummary } from "./lib/store/records.ts";

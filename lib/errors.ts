@@ -83,3 +83,6 @@ export class LockError extends SaeSweepError {}
 
 /** A run that was interrupted on request (Ctrl-C); its checkpoint allows resuming. */
 export class InterruptedError extends SaeSweepError {}
+
+/** An executor could not start or follow runs (e.g. sbatch missing or refusing a job). */
+export class ExecutorError extends SaeSweepError {}

@@ -1,9 +1,11 @@
-// `deno task run <spec> --run <id>`: trains one run of a spec in this process (the local executor
-// starts one of these per run). With `--progress jsonl`, stdout carries the executor protocol.
+// `deno task run <spec> --run <id>`: trains one run of a spec in this process. Executors start it as
+// `--manifest FILE --index N` (one resolved run of a sweep manifest: no spec re-expansion). With
+// `--progress jsonl`, stdout carries the executor protocol. Tests inject a stand-in trainer via main().
 import { Command, Option } from "commander";
 import { describeBackend } from "../lib/backend/choice.ts";
 import { InterruptedError, SaeSweepError, UsageError } from "../lib/errors.ts";
 import type { RunMessage } from "../lib/executor/run_messages.ts";
+import { readManifestPlan } from "../lib/executor/sweep_manifest.ts";
 import { didYouMean } from "../lib/spec/did_you_mean.ts";
 import { loadExperiment } from "../lib/spec/load.ts";
 import { type BackendName, BACKENDS } from "../lib/spec/schema.ts";
@@ -12,21 +14,16 @@ import type { RunPlan } from "../lib/sweep/plan.ts";
 import type { TrainProgress } from "../lib/train/progress.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, reportError, runMain } from "./_cli.ts";
 
-/** The real trainer's signature (a type-only import: the module itself loads in loadTrainer). */
-type TrainRun = typeof import("../lib/train/train_run.ts").trainRun;
+/** The trainer's signature (a type-only import: the module loads only when a run trains). */
+export type TrainRun = typeof import("../lib/train/train_run.ts").trainRun;
 
-/**
- * Loads the trainer. `SAESWEEP_TRAINER` (a module path exporting `trainRun`) replaces it; the
- * executor tests use that to stand in a fake trainer.
- */
+/** What main() trains with; tests pass a stand-in trainer (tests/fixtures/fake_run.ts). */
+export interface RunTaskDeps {
+  trainRun?: TrainRun;
+}
+
 async function loadTrainer(): Promise<TrainRun> {
-  const override = Deno.env.get("SAESWEEP_TRAINER");
-  const url = override
-    ? new URL(override, `file://${Deno.cwd()}/`).href
-    : new URL("../lib/train/train_run.ts", import.meta.url).href;
-  const mod = await import(url);
-  if (typeof mod.trainRun !== "function") throw new Error(`${url} does not export trainRun`);
-  return mod.trainRun as TrainRun;
+  return (await import("../lib/train/train_run.ts")).trainRun;
 }
 
 function emit(message: RunMessage): void {
@@ -38,13 +35,47 @@ function formatProgress(p: TrainProgress): string {
     `L0 ${p.l0.toFixed(1)}  FVU ${p.fvu.toFixed(4)}  ETA ${Math.round(p.etaS)}s`;
 }
 
-async function main(): Promise<number> {
+/** Finds the run to train: by id in a spec, or by index in a sweep manifest. */
+async function findPlan(
+  specPath: string | undefined,
+  opts: { run?: string; out: string; manifest?: string; index?: number; maxRuns?: number },
+): Promise<RunPlan> {
+  if (opts.manifest !== undefined || opts.index !== undefined) {
+    if (opts.manifest === undefined || opts.index === undefined || specPath || opts.run) {
+      throw new UsageError("--manifest and --index go together, without a spec or --run", {
+        hint: "deno task run <spec> --run <id>, or deno task run --manifest FILE --index N",
+      });
+    }
+    return await readManifestPlan(opts.manifest, opts.index);
+  }
+  if (!specPath || !opts.run) {
+    throw new UsageError("which run? give a spec and --run <id>", {
+      hint: "deno task run <spec> --run <id> (deno task sweep <spec> --dry-run lists the ids)",
+    });
+  }
+  const loaded = await loadExperiment(specPath, { maxRuns: opts.maxRuns });
+  const plans = expandSweep(loaded, { outDir: opts.out });
+  const found = plans.find((p) => p.runId === opts.run);
+  if (!found) {
+    const guess = didYouMean(opts.run, plans.map((p) => p.runId));
+    throw new UsageError(
+      `no run \`${opts.run}\` in ${specPath}${guess ? `; did you mean \`${guess}\`?` : ""}`,
+      { hint: `deno task sweep ${specPath} --dry-run lists the ${plans.length} run ids` },
+    );
+  }
+  return found;
+}
+
+/** The `run` command: parses `args`, trains one run, returns the exit code. */
+export async function main(args: readonly string[], deps: RunTaskDeps = {}): Promise<number> {
   const program = new Command("run")
     .description(
       "Train one run of an experiment spec (by id; `deno task sweep --dry-run` lists ids)",
     )
-    .argument("<spec>", "experiment spec (YAML)")
-    .requiredOption("--run <id>", "run id")
+    .argument("[spec]", "experiment spec (YAML)")
+    .option("--run <id>", "run id (with a spec)")
+    .option("--manifest <file>", "sweep manifest written by `deno task sweep` (with --index)")
+    .option("--index <n>", "entry of --manifest to train (0-based)", parseIntFlag("--index", 0))
     .option("--out <dir>", "runs root directory", "runs")
     .addOption(
       new Option("--backend <name>", "compute backend (overrides train.backend)").choices(BACKENDS),
@@ -62,26 +93,22 @@ async function main(): Promise<number> {
     )
     .exitOverride()
     .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
-  program.parse(Deno.args, { from: "user" });
-  const [specPath] = program.args;
-  const opts = program.opts<
-    { run: string; out: string; backend?: BackendName; progress: string; maxRuns?: number }
-  >();
+  program.parse([...args], { from: "user" });
+  const [specPath] = program.args as (string | undefined)[];
+  const opts = program.opts<{
+    run?: string;
+    manifest?: string;
+    index?: number;
+    out: string;
+    backend?: BackendName;
+    progress: string;
+    maxRuns?: number;
+  }>();
   const jsonl = opts.progress === "jsonl";
 
   let plan: RunPlan;
   try {
-    const loaded = await loadExperiment(specPath, { maxRuns: opts.maxRuns });
-    const plans = expandSweep(loaded, { outDir: opts.out });
-    const found = plans.find((p) => p.runId === opts.run);
-    if (!found) {
-      const guess = didYouMean(opts.run, plans.map((p) => p.runId));
-      throw new UsageError(
-        `no run \`${opts.run}\` in ${specPath}${guess ? `; did you mean \`${guess}\`?` : ""}`,
-        { hint: `deno task sweep ${specPath} --dry-run lists the ${plans.length} run ids` },
-      );
-    }
-    plan = found;
+    plan = await findPlan(specPath, opts);
   } catch (err) {
     if (jsonl) emit({ type: "result", status: "failed", error: errorLine(err) });
     throw err;
@@ -101,7 +128,7 @@ async function main(): Promise<number> {
     }
   };
   try {
-    const trainRun = await loadTrainer();
+    const trainRun = deps.trainRun ?? await loadTrainer();
     const summary = await trainRun(plan, {
       signal: controller.signal,
       backend: opts.backend,
@@ -141,4 +168,4 @@ function errorLine(err: unknown): string {
   return message.split("\n").slice(0, 4).join("; ");
 }
 
-if (import.meta.main) runMain(main);
+if (import.meta.main) runMain(() => main(Deno.args));

@@ -1,10 +1,13 @@
 // `deno task sweep <spec>`: expands a spec into runs and trains every run not yet done, each in
-// its own subprocess (`--jobs N` at once); `--dry-run` lists the runs and trains nothing.
+// its own subprocess (`--jobs N` at once) or as a Slurm array task (`--executor slurm`); children
+// read their resolved run from a sweep manifest. `--dry-run` lists the runs and trains nothing.
 import { Command, Option } from "commander";
-import { relative, resolve } from "node:path";
+import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type LocalEvent, runLocal, type RunOutcome } from "../lib/executor/local.ts";
-import { RUN_PERMISSION_FLAGS } from "../lib/executor/permissions.ts";
+import { runCommand } from "../lib/executor/run_command.ts";
+import { submissionDir, writeSweepManifest } from "../lib/executor/sweep_manifest.ts";
+import { type ExecutorName, EXECUTORS } from "../lib/spec/executor_schema.ts";
 import { type PlannedRun, planStatuses } from "../lib/executor/plan_status.ts";
 import { loadExperiment } from "../lib/spec/load.ts";
 import { type BackendName, BACKENDS } from "../lib/spec/schema.ts";
@@ -15,12 +18,21 @@ import { findOrphans, type OrphanRun } from "../lib/sweep/orphans.ts";
 import { UsageError } from "../lib/errors.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";
+import { type SlurmFlags, slurmFlagsGiven, slurmResources, sweepOnSlurm } from "./_sweep_slurm.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, runMain } from "./_cli.ts";
 
 const RUN_SCRIPT = fileURLToPath(new URL("./run.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 
-interface SweepOptions {
+/** What main() spawns per run; tests pass a stand-in entry script with a fake trainer. */
+export interface SweepTaskDeps {
+  /** Entry script taking `--manifest FILE --index N` (default tasks/run.ts). */
+  runScript?: string;
+}
+
+interface SweepOptions extends SlurmFlags {
+  executor?: ExecutorName;
+  wait?: boolean;
   dryRun?: boolean;
   jobs: number;
   backend?: BackendName;
@@ -69,21 +81,15 @@ function printOrphans(orphans: OrphanRun[]): void {
   for (const o of orphans) console.error(`  ${o.runId}: ${o.reason}`);
 }
 
-function childArgs(specPath: string, opts: SweepOptions): (plan: RunPlan) => string[] {
+/** Child arguments (after the Deno executable) training each plan from the manifest. */
+function childArgs(plans: readonly RunPlan[], command: string[]): (plan: RunPlan) => string[] {
+  const index = new Map(plans.map((p, i) => [p.runId, i]));
   return (plan) => [
-    "run",
-    `--config=${CONFIG}`,
-    ...RUN_PERMISSION_FLAGS,
-    RUN_SCRIPT,
-    specPath,
-    "--run",
-    plan.runId,
-    "--out",
-    opts.out,
+    ...command.slice(1),
+    "--index",
+    String(index.get(plan.runId)),
     "--progress",
     "jsonl",
-    ...(opts.backend ? ["--backend", opts.backend] : []),
-    ...(opts.maxRuns ? ["--max-runs", String(opts.maxRuns)] : []),
   ];
 }
 
@@ -109,7 +115,8 @@ function printSummary(skipped: PlannedRun[], busy: PlannedRun[], outcomes: RunOu
   );
 }
 
-async function main(): Promise<number> {
+/** The `sweep` command: parses `args`, trains or submits, returns the exit code. */
+export async function main(args: readonly string[], deps: SweepTaskDeps = {}): Promise<number> {
   const program = new Command("sweep")
     .description("Expand an experiment spec into runs and train every run not yet done")
     .argument("<spec>", "experiment spec (YAML)")
@@ -131,21 +138,69 @@ async function main(): Promise<number> {
       "allow specs expanding to more runs than the default limit (256)",
       parseIntFlag("--max-runs", 1),
     )
+    .addOption(
+      new Option("--executor <name>", "where runs train (default: the spec's executor.type)")
+        .choices(EXECUTORS),
+    )
+    .option("--wait", "slurm: wait for the array job to finish and print the summary")
+    .option("--partition <name>", "slurm: partition")
+    .option("--time <limit>", "slurm: time limit per run (e.g. 2:00:00)")
+    .option("--cpus-per-task <n>", "slurm: CPUs per run", parseIntFlag("--cpus-per-task", 1))
+    .option("--mem <size>", "slurm: memory per run (e.g. 16G)")
+    .option("--gres <gres>", "slurm: generic resources per run (e.g. gpu:1)")
+    .option(
+      "--sbatch <option>",
+      "slurm: extra sbatch option, e.g. --sbatch=--account=lab (repeatable)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option(
+      "--max-concurrent <n>",
+      "slurm: array tasks running at once",
+      parseIntFlag("--max-concurrent", 1),
+    )
+    .option("--requeue", "slurm: let Slurm requeue preempted tasks (they resume)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
-  program.parse(Deno.args, { from: "user" });
+  program.parse([...args], { from: "user" });
   const [specPath] = program.args;
   const opts = program.opts<SweepOptions>();
 
   const loaded = await loadExperiment(specPath, { maxRuns: opts.maxRuns });
+  const executor = opts.executor ?? loaded.spec.executor.type;
+  const slurmOnly = slurmFlagsGiven(opts);
+  if (executor !== "slurm" && slurmOnly.length > 0) {
+    throw new UsageError(`${slurmOnly.join(", ")} only apply to --executor slurm`, {
+      hint: "add --executor slurm, or set executor.type: slurm in the spec",
+    });
+  }
+  const resources = executor === "slurm"
+    ? slurmResources(loaded.spec.executor.slurm, opts)
+    : undefined;
   const all = expandSweep(loaded, { outDir: opts.out });
   const plans = filterPlans(all, parseRunFilters(opts.filter, loaded.axes));
   const planned = await planStatuses(plans);
   const missing = await missingDataPaths(plans);
-  printOrphans(await findOrphans(resolve(opts.out, loaded.spec.name), all));
+  const experimentDir = resolve(opts.out, loaded.spec.name);
+  const commandOptions = {
+    runScript: deps.runScript ?? RUN_SCRIPT,
+    config: CONFIG,
+    extraArgs: opts.backend ? ["--backend", opts.backend] : [],
+  };
+  printOrphans(await findOrphans(experimentDir, all));
   if (opts.dryRun) {
     printDryRun(planned, all.length);
     for (const m of missing) console.error(`warning: data file not found: ${m}`);
+    const todo = planned.filter((p) => p.action === "start" || p.action === "resume");
+    if (resources && todo.length > 0) {
+      return await sweepOnSlurm(todo, {
+        ...commandOptions,
+        experimentDir,
+        resources,
+        dryRun: true,
+        printSummary: () => {},
+      });
+    }
     return 0;
   }
   if (missing.length > 0) {
@@ -163,8 +218,17 @@ async function main(): Promise<number> {
     } else printSummary(skipped, busy, []);
     return 0;
   }
+  if (resources) {
+    return await sweepOnSlurm(todo, {
+      ...commandOptions,
+      experimentDir,
+      resources,
+      wait: opts.wait,
+      printSummary: (outcomes) => printSummary(skipped, busy, outcomes),
+    });
+  }
   const resuming = todo.filter((p) => p.action === "resume").length;
-  const outDir = relative(Deno.cwd(), `${opts.out}/${loaded.spec.name}`) || ".";
+  const outDir = relative(Deno.cwd(), experimentDir) || ".";
   console.error(
     `${loaded.spec.name}: ${todo.length} to train (${resuming} resuming), ${skipped.length} already done; ` +
       `jobs ${opts.jobs}; runs in ${outDir}/`,
@@ -188,16 +252,21 @@ async function main(): Promise<number> {
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   let outcomes: RunOutcome[];
+  const manifestDir = submissionDir(experimentDir, "local");
   try {
-    outcomes = await runLocal(todo.map((p) => p.plan), {
+    const plans = todo.map((p) => p.plan);
+    const manifestPath = await writeSweepManifest(manifestDir, plans);
+    outcomes = await runLocal(plans, {
       jobs: opts.jobs,
-      args: childArgs(specPath, opts),
+      args: childArgs(plans, runCommand(manifestPath, commandOptions)),
       signal: controller.signal,
       onEvent: (event: LocalEvent) => display.onEvent(event),
     });
   } finally {
     display.stop();
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    await Deno.remove(manifestDir, { recursive: true }).catch(() => {});
+    await Deno.remove(dirname(manifestDir)).catch(() => {}); // only when no other sweep uses it
   }
   const order = new Map(todo.map((p, i) => [p.plan.runId, i]));
   outcomes.sort((a, b) => order.get(a.runId)! - order.get(b.runId)!);
@@ -216,4 +285,4 @@ async function main(): Promise<number> {
   return outcomes.some((o) => o.status === "failed") ? 1 : 0;
 }
 
-if (import.meta.main) runMain(main);
+if (import.meta.main) runMain(() => main(Deno.args));

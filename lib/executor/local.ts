@@ -13,6 +13,8 @@ export interface RunOutcome {
   error?: string;
   exitCode: number;
   seconds: number;
+  /** Log file of the run's process, when it wrote one (Slurm tasks). */
+  log?: string;
 }
 
 export type LocalEvent =

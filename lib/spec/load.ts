@@ -105,7 +105,9 @@ export async function loadExperiment(
   }
   const { spec, axes } = parseExperiment(text, path, options);
   const specDir = resolve(path, "..");
-  return { spec, specPath: path, specDir, specHash: canonicalHash(spec, 16), axes };
+  // Where runs execute does not change what they compute: the executor section is not hashed.
+  const { executor: _executor, ...computed } = spec;
+  return { spec, specPath: path, specDir, specHash: canonicalHash(computed, 16), axes };
 }
 
 function checkReport(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource): SpecIssue[] {

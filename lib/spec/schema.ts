@@ -5,6 +5,7 @@ import { z } from "zod";
 import { DataSpec } from "../data/data_spec.ts";
 import { architectures, registryVersion } from "../sae/registry.ts";
 import type { SaeConfig } from "../engine/types.ts";
+import { ExecutorSpec } from "./executor_schema.ts";
 
 export const BACKENDS = ["auto", "cpu", "wasm", "webgpu", "tensorflow"] as const;
 export type BackendName = typeof BACKENDS[number];
@@ -154,6 +155,7 @@ function buildExperimentSpec() {
     eval: EvalSpec.prefault({}),
     sweep: SweepSpec,
     report: ReportSpec.prefault({}),
+    executor: ExecutorSpec.prefault({}).describe("Where a sweep runs: local or a Slurm array job"),
   });
 }
 

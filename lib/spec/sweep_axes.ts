@@ -11,7 +11,7 @@ import { formatPath, type PathSegment, type YamlSource } from "./yaml_source.ts"
 import canonicalize from "canonicalize";
 
 /** Top-level keys that describe the experiment rather than a run: not sweepable. */
-const NOT_SWEEPABLE = ["name", "description", "sweep", "report"];
+const NOT_SWEEPABLE = ["name", "description", "sweep", "report", "executor"];
 
 type Rec = Record<string, unknown>;
 

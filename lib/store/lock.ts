@@ -1,9 +1,18 @@
-// The lock of a run directory: a `LOCK` file created exclusively, holding pid, host and time. A
-// lock left by a dead process on this host is taken over; a live one is refused with LockError.
+// The lock of a run directory: a `LOCK` file created exclusively, naming its holder (host, pid and
+// its start time, boot time, Slurm job). A holder known to be gone is taken over: a dead or reused
+// pid on this host, or a Slurm job that squeue reports finished; any other live lock is refused.
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { LockError } from "../errors.ts";
+import { jobActivity } from "../slurm/commands.ts";
 import { RUN_FILES } from "./records.ts";
+
+/** The Slurm job (or array task) a process runs in. */
+export interface SlurmJobRef {
+  job_id: string;
+  array_job_id?: string;
+  array_task_id?: string;
+}
 
 /** Contents of a LOCK file. */
 export interface LockInfo {
@@ -12,6 +21,12 @@ export interface LockInfo {
   time: string;
   /** Random token identifying the holder (release removes only its own lock). */
   token: string;
+  /** Start time of the holding process (ISO): tells a reused pid apart. */
+  pid_start?: string;
+  /** When the holder's host booted (ISO time): a lock from before a reboot is stale. */
+  boot_time?: string;
+  /** Set when the holder runs inside a Slurm job. */
+  slurm?: SlurmJobRef;
 }
 
 /** A held run lock. */
@@ -42,6 +57,79 @@ export function isProcessAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Start time of `pid` (ISO, from `ps -o lstart`: /proc is closed to Deno without --allow-all), or
+ * undefined when ps cannot be run or the pid does not exist. ps derives it from the boot time, so
+ * it may be a second or two off and shift when the clock is stepped: compare with START_TOLERANCE_MS.
+ */
+export async function processStartTime(pid: number): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command("ps", {
+      args: ["-o", "lstart=", "-p", String(pid)],
+      env: { LC_ALL: "C", TZ: "UTC" },
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const ms = Date.parse(`${new TextDecoder().decode(out.stdout).trim()} UTC`);
+    return out.success && Number.isFinite(ms) ? new Date(ms).toISOString() : undefined;
+  } catch {
+    return undefined; // no ps, or no --allow-run
+  }
+}
+
+/** When this host booted (ms since the epoch, +-1 s), or undefined without --allow-sys. */
+function bootTime(): number | undefined {
+  try {
+    return Date.now() - Deno.osUptime() * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+function bootTimeIso(): string | undefined {
+  const t = bootTime();
+  return t === undefined ? undefined : new Date(t).toISOString();
+}
+
+/**
+ * Start times (of a process, of a host) closer than this are the same: both are derived from
+ * uptime with 1 s resolution and shift by clock adjustments. A pid is reused, or a host reboots,
+ * much later than that after the lock was written.
+ */
+const START_TOLERANCE_MS = 10_000;
+
+function differ(a: string | undefined, b: string | number | undefined): boolean {
+  if (a === undefined || b === undefined) return false;
+  const tb = typeof b === "number" ? b : Date.parse(b);
+  return Math.abs(Date.parse(a) - tb) > START_TOLERANCE_MS;
+}
+
+function env(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined; // no --allow-env
+  }
+}
+
+/** The Slurm job this process runs in (from Slurm's SLURM_* variables), if any. */
+export function currentSlurmJob(): SlurmJobRef | undefined {
+  const job = env("SLURM_JOB_ID");
+  if (!job) return undefined;
+  const arrayJob = env("SLURM_ARRAY_JOB_ID");
+  const arrayTask = env("SLURM_ARRAY_TASK_ID");
+  return arrayJob && arrayTask !== undefined
+    ? { job_id: job, array_job_id: arrayJob, array_task_id: arrayTask }
+    : { job_id: job };
+}
+
+/** The id squeue and scancel know a job by: `123_4` for an array task, else `123`. */
+export function slurmJobName(job: SlurmJobRef): string {
+  return job.array_job_id && job.array_task_id !== undefined
+    ? `${job.array_job_id}_${job.array_task_id}`
+    : job.job_id;
+}
+
 /** Reads a LOCK file; undefined when it does not exist or is unreadable garbage. */
 export async function readLock(runDir: string): Promise<LockInfo | undefined> {
   try {
@@ -52,9 +140,64 @@ export async function readLock(runDir: string): Promise<LockInfo | undefined> {
   }
 }
 
-/** True when `info` belongs to a process that no longer runs on this host. */
-export function isStale(info: LockInfo): boolean {
-  return info.host === hostname() && !isProcessAlive(info.pid);
+/** What is known about a lock's holder: `gone` locks may be taken over. */
+export interface HolderState {
+  state: "alive" | "gone" | "unknown";
+  /** Why, in words (part of LockError messages). */
+  reason: string;
+}
+
+/** Decides whether the holder of `info` still runs (this host: /proc; other hosts: Slurm). */
+export async function holderState(info: LockInfo): Promise<HolderState> {
+  const job = info.slurm ? slurmJobName(info.slurm) : undefined;
+  if (info.host === hostname()) {
+    if (differ(info.boot_time, bootTime())) {
+      return { state: "gone", reason: "this host rebooted since" };
+    }
+    if (!isProcessAlive(info.pid)) return { state: "gone", reason: `pid ${info.pid} has exited` };
+    const start = await processStartTime(info.pid);
+    if (differ(info.pid_start, start)) {
+      return { state: "gone", reason: `pid ${info.pid} now belongs to another process` };
+    }
+    return { state: "alive", reason: `pid ${info.pid} runs on this host` };
+  }
+  if (job) {
+    const mine = currentSlurmJob();
+    // Slurm runs one incarnation of a job at a time: a lock naming our own job is left by an
+    // earlier one that was preempted or requeued.
+    if (mine && slurmJobName(mine) === job) {
+      return { state: "gone", reason: `Slurm job ${job} was requeued` };
+    }
+    const activity = await jobActivity(job);
+    if (activity === "finished") return { state: "gone", reason: `Slurm job ${job} has ended` };
+    if (activity === "active") return { state: "alive", reason: `Slurm job ${job} is active` };
+    return { state: "unknown", reason: `squeue cannot tell whether Slurm job ${job} runs` };
+  }
+  return { state: "unknown", reason: `this host cannot check processes on ${info.host}` };
+}
+
+/** True when the holder of `info` is known to be gone (the lock may be taken over). */
+export async function isStale(info: LockInfo): Promise<boolean> {
+  return (await holderState(info)).state === "gone";
+}
+
+function lockRefusal(runDir: string, path: string, holder: LockInfo, why: HolderState): LockError {
+  const job = holder.slurm ? slurmJobName(holder.slurm) : undefined;
+  const who = `pid ${holder.pid} on ${holder.host}${job ? ` (Slurm job ${job})` : ""}`;
+  let hint: string;
+  if (why.state === "alive" && job && holder.host !== hostname()) {
+    hint = `wait for the job, or stop it with \`scancel ${job}\``;
+  } else if (why.state === "alive") {
+    hint = holder.pid_start === undefined
+      ? `if pid ${holder.pid} is not a saesweep run (pids are reused), delete ${path}`
+      : `another process is training this run; wait for it or stop it (kill ${holder.pid})`;
+  } else {
+    hint = `if no process on ${holder.host} trains this run any more, delete ${path}`;
+  }
+  return new LockError(
+    `run ${runDir} is locked by ${who} since ${holder.time}: ${why.reason}`,
+    { hint },
+  );
 }
 
 /** Takes the lock of `runDir` (created if missing). Throws LockError if a live process holds it. */
@@ -63,7 +206,16 @@ export async function acquireRunLock(runDir: string): Promise<RunLock> {
   const path = join(runDir, RUN_FILES.lock);
   const token = Array.from(crypto.getRandomValues(new Uint32Array(4)), (n) => n.toString(16))
     .join("");
-  const info: LockInfo = { pid: Deno.pid, host: hostname(), time: new Date().toISOString(), token };
+  const slurm = currentSlurmJob();
+  const info: LockInfo = {
+    pid: Deno.pid,
+    host: hostname(),
+    time: new Date().toISOString(),
+    token,
+    pid_start: await processStartTime(Deno.pid),
+    boot_time: bootTimeIso(),
+    ...(slurm ? { slurm } : {}),
+  };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       const file = await Deno.open(path, { write: true, createNew: true });
@@ -82,15 +234,9 @@ export async function acquireRunLock(runDir: string): Promise<RunLock> {
       // Unreadable or half-written: treat as stale only if it stays so (a writer may be mid-write).
       await new Promise((r) => setTimeout(r, 50));
       if (await readLock(runDir) !== undefined) continue;
-    } else if (!isStale(holder)) {
-      throw new LockError(
-        `run ${runDir} is locked by pid ${holder.pid} on ${holder.host} since ${holder.time}`,
-        {
-          hint: holder.host === hostname()
-            ? "another process is training this run; wait for it or stop it"
-            : `the lock belongs to another host; if no process there trains this run, delete ${path}`,
-        },
-      );
+    } else {
+      const why = await holderState(holder);
+      if (why.state !== "gone") throw lockRefusal(runDir, path, holder, why);
     }
     await Deno.remove(path).catch(() => {});
   }

@@ -30,7 +30,7 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 export async function runStatus(runDir: string): Promise<RunStatus> {
   if (await exists(join(runDir, RUN_FILES.done))) return "done";
   const lock = await readLock(runDir);
-  if (lock && !isStale(lock)) return "running";
+  if (lock && !(await isStale(lock))) return "running";
   const manifest = await readManifest(runDir);
   if (manifest?.status === "failed") return "failed";
   if (manifest || await exists(join(runDir, RUN_FILES.checkpoint))) return "partial";

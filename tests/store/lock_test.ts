@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { hostname } from "node:os";
 import { LockError } from "../../lib/errors.ts";
-import { acquireRunLock, isProcessAlive, readLock } from "../../lib/store/lock.ts";
+import {
+  acquireRunLock,
+  isProcessAlive,
+  processStartTime,
+  readLock,
+} from "../../lib/store/lock.ts";
 
 /** A pid that surely belongs to no live process: a child that has exited. */
 async function deadPid(): Promise<number> {
@@ -48,14 +53,111 @@ Deno.test("acquireRunLock() takes over a stale lock of a dead process on this ho
   }
 });
 
-Deno.test("acquireRunLock() refuses a lock held by another host", async () => {
+Deno.test("acquireRunLock() refuses a lock held by another host and says how to clear it", async () => {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(
       `${dir}/LOCK`,
       JSON.stringify({ pid: 1, host: "elsewhere", time: "2020-01-01T00:00:00Z", token: "x" }),
     );
-    await assert.rejects(acquireRunLock(dir), LockError);
+    await assert.rejects(acquireRunLock(dir), (err: unknown) => {
+      assert.ok(err instanceof LockError);
+      assert.match(
+        err.message,
+        /locked by pid 1 on elsewhere since 2020-01-01T00:00:00Z: this host cannot check processes on elsewhere/,
+      );
+      assert.equal(
+        err.hint,
+        `if no process on elsewhere trains this run any more, delete ${dir}/LOCK`,
+      );
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("processStartTime() gives when a child process started, to a few seconds", async () => {
+  const before = Date.now();
+  const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  const after = Date.now();
+  try {
+    // ps derives start times from the boot time (whole seconds): allow 3 s either way.
+    const started = Date.parse((await processStartTime(child.pid))!);
+    assert.ok(
+      started >= before - 3000 && started <= after + 3000,
+      `${started} not in [${before}, ${after}]`,
+    );
+  } finally {
+    child.kill("SIGKILL");
+    await child.status;
+  }
+  assert.equal(await processStartTime(child.pid), undefined);
+});
+
+/** Writes a LOCK naming this (live) process, with `extra` fields on top. */
+async function writeOwnLock(dir: string, extra: Record<string, unknown>): Promise<void> {
+  const info = { pid: Deno.pid, host: hostname(), time: "2020-01-01T00:00:00Z", token: "x" };
+  await Deno.writeTextFile(`${dir}/LOCK`, JSON.stringify({ ...info, ...extra }));
+}
+
+Deno.test("a lock records the holder's start time, its host's boot time and its Slurm job", async () => {
+  const dir = await Deno.makeTempDir();
+  const vars = { SLURM_JOB_ID: "41", SLURM_ARRAY_JOB_ID: "40", SLURM_ARRAY_TASK_ID: "1" };
+  try {
+    for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
+    const lock = await acquireRunLock(dir);
+    const info = await readLock(dir);
+    await lock.release();
+    assert.equal(info?.pid_start, await processStartTime(Deno.pid));
+    const booted = Date.parse(info!.boot_time!);
+    assert.ok(Math.abs(booted - (Date.now() - Deno.osUptime() * 1000)) < 3000, info?.boot_time);
+    assert.deepEqual(info?.slurm, { job_id: "41", array_job_id: "40", array_task_id: "1" });
+  } finally {
+    for (const k of Object.keys(vars)) Deno.env.delete(k);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("acquireRunLock() takes over a lock whose pid now belongs to another process", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // This process is alive, but started at another time than the lock's holder did.
+    const start = await processStartTime(Deno.pid);
+    assert.ok(start, "ps reports this process's start time");
+    await writeOwnLock(dir, { pid_start: "1970-01-01T00:00:00.000Z", token: "old" });
+    const lock = await acquireRunLock(dir);
+    assert.notEqual((await readLock(dir))?.token, "old");
+    await lock.release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("acquireRunLock() takes over a lock written before this host rebooted", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeOwnLock(dir, { boot_time: "2000-01-01T00:00:00.000Z", token: "old" });
+    const lock = await acquireRunLock(dir);
+    assert.notEqual((await readLock(dir))?.token, "old");
+    await lock.release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a live pid without a recorded start time is refused with a hint about reused pids", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeOwnLock(dir, {});
+    await assert.rejects(acquireRunLock(dir), (err: unknown) => {
+      assert.ok(err instanceof LockError);
+      assert.match(
+        err.hint,
+        new RegExp(`if pid ${Deno.pid} is not a saesweep run \\(pids are reused\\), delete`),
+      );
+      return true;
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -70,6 +172,23 @@ Deno.test("release() leaves a lock that another holder has taken since", async (
     await lock.release();
     assert.equal((await readLock(dir))?.token, "other");
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a task takes over the lock its own Slurm job left on another node before a requeue", async () => {
+  const dir = await Deno.makeTempDir();
+  const vars = { SLURM_JOB_ID: "5", SLURM_ARRAY_JOB_ID: "4", SLURM_ARRAY_TASK_ID: "0" };
+  try {
+    for (const [k, v] of Object.entries(vars)) Deno.env.set(k, v);
+    const slurm = { job_id: "5", array_job_id: "4", array_task_id: "0" };
+    const old = { pid: 1, host: "othernode", time: "2020-01-01T00:00:00Z", token: "old", slurm };
+    await Deno.writeTextFile(`${dir}/LOCK`, JSON.stringify(old));
+    const lock = await acquireRunLock(dir);
+    assert.equal((await readLock(dir))?.host, hostname());
+    await lock.release();
+  } finally {
+    for (const k of Object.keys(vars)) Deno.env.delete(k);
     await Deno.remove(dir, { recursive: true });
   }
 });

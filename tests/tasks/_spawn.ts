@@ -9,7 +9,10 @@ export interface TaskResult {
   stderr: string;
 }
 
-/** Runs `tasks/<task>.ts args...` in `cwd` with extra environment variables. */
+/**
+ * Runs `tasks/<task>.ts args...` in `cwd` with extra environment variables; a `task` with a slash
+ * is a script path relative to the repository root (`tests/fixtures/fake_sweep.ts`).
+ */
 export async function runTask(
   task: string,
   args: string[],
@@ -18,7 +21,13 @@ export async function runTask(
   const perms = options.permissions ??
     ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys", "--allow-ffi"];
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", `--config=${ROOT}deno.json`, ...perms, `${ROOT}tasks/${task}.ts`, ...args],
+    args: [
+      "run",
+      `--config=${ROOT}deno.json`,
+      ...perms,
+      task.includes("/") ? `${ROOT}${task}` : `${ROOT}tasks/${task}.ts`,
+      ...args,
+    ],
     cwd: options.cwd,
     env: { NO_COLOR: "1", ...options.env },
     stdout: "piped",

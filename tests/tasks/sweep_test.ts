@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { listTree, ROOT, runTask } from "./_spawn.ts";
 
 const SPEC = `${ROOT}tests/fixtures/specs/tiny.yaml`;
-const FAKE = { SAESWEEP_TRAINER: `${ROOT}tests/fixtures/fake_train_run.ts` };
+/** `tasks/sweep.ts` spawning the stand-in trainer (tests/fixtures/fake_run.ts) for each run. */
+const FAKE_SWEEP = "tests/fixtures/fake_sweep.ts";
 
 /** How many run directories under `dir` hold the fake trainer's checkpoint/WAITING marker. */
 async function waitingRuns(dir: string): Promise<number> {
@@ -33,7 +34,7 @@ Deno.test("sweep exits 2 with located errors and writes nothing for a bad spec",
       `${dir}/bad.yaml`,
       'name: t\ndata: {source: synthetic}\ntrain:\n  lr: "0.1"\n',
     );
-    const r = await runTask("sweep", ["bad.yaml"], { cwd: dir, env: FAKE });
+    const r = await runTask(FAKE_SWEEP, ["bad.yaml"], { cwd: dir });
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       r.stderr,
@@ -59,19 +60,15 @@ Deno.test("sweep --dry-run lists numbered runs with status and writes nothing", 
 
 Deno.test("sweep trains pending runs, then skips them all on a second sweep", async () => {
   await inTempDir(async (dir) => {
-    const first = await runTask("sweep", [SPEC, "--jobs", "2", "--filter", "target_l0=2"], {
+    const first = await runTask(FAKE_SWEEP, [SPEC, "--jobs", "2", "--filter", "target_l0=2"], {
       cwd: dir,
-      env: FAKE,
     });
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /2 done, 0 skipped \(already done\), 0 failed/);
     const tree = await listTree(`${dir}/runs/tiny`);
     assert.equal(tree.filter((p) => p.endsWith("/DONE")).length, 2);
     assert.ok(!tree.some((p) => p.endsWith("/LOCK")), "locks are released");
-    const again = await runTask("sweep", [SPEC, "--filter", "target_l0=2"], {
-      cwd: dir,
-      env: FAKE,
-    });
+    const again = await runTask(FAKE_SWEEP, [SPEC, "--filter", "target_l0=2"], { cwd: dir });
     assert.equal(again.code, 0, again.stderr);
     assert.match(again.stdout, /^all 2 runs already done$/m);
     const dry = await runTask("sweep", [SPEC, "--dry-run"], { cwd: dir });
@@ -82,12 +79,9 @@ Deno.test("sweep trains pending runs, then skips them all on a second sweep", as
 Deno.test("sweep exits 1 and reports the reason when a run fails, continuing with others", async () => {
   await inTempDir(async (dir) => {
     const r = await runTask(
-      "sweep",
+      FAKE_SWEEP,
       [SPEC, "--filter", "seed=0", "--filter", "architecture=topk"],
-      {
-        cwd: dir,
-        env: { ...FAKE, FAKE_FAIL: "l0_2" },
-      },
+      { cwd: dir, env: { FAKE_FAIL: "l0_2" } },
     );
     assert.equal(r.code, 1, r.stderr);
     assert.match(
@@ -105,13 +99,13 @@ Deno.test("sweep on SIGINT lets running runs checkpoint, exits 130 and leaves th
         "run",
         `--config=${ROOT}deno.json`,
         "-A",
-        `${ROOT}tasks/sweep.ts`,
+        `${ROOT}${FAKE_SWEEP}`,
         SPEC,
         "--jobs",
         "2",
       ],
       cwd: dir,
-      env: { ...FAKE, FAKE_HANG: "1", NO_COLOR: "1" },
+      env: { FAKE_HANG: "1", NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",
     }).spawn();
@@ -176,7 +170,7 @@ Deno.test("sweep exits 2 and writes nothing when a data file the spec names is m
       `${dir}/files.yaml`,
       "name: t\ndata: {source: files, path: acts/missing.npy}\nsae: {width: 16, target_l0: 4}\n",
     );
-    const r = await runTask("sweep", ["files.yaml"], { cwd: dir, env: FAKE });
+    const r = await runTask(FAKE_SWEEP, ["files.yaml"], { cwd: dir });
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       r.stderr,
@@ -184,7 +178,7 @@ Deno.test("sweep exits 2 and writes nothing when a data file the spec names is m
     );
     assert.match(r.stderr, /^hint: paths in a spec are relative to the spec file/m);
     assert.deepEqual(await listTree(dir), ["files.yaml"]);
-    const dry = await runTask("sweep", ["files.yaml", "--dry-run"], { cwd: dir, env: FAKE });
+    const dry = await runTask(FAKE_SWEEP, ["files.yaml", "--dry-run"], { cwd: dir });
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stderr, /warning: data file not found: data\.path/);
   });
