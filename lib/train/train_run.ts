@@ -30,6 +30,7 @@ import { startManifest } from "./manifest.ts";
 import { MetricsWindow, truncateMetrics } from "./metrics_log.ts";
 import type { TrainProgress } from "./progress.ts";
 import { DivergenceError, InterruptedError } from "../errors.ts";
+import { checkDivergence } from "./divergence.ts";
 
 export interface TrainRunOptions {
   /** Aborting checkpoints at the next sync point and throws InterruptedError. */
@@ -204,12 +205,11 @@ async function trainWithSource(
       if (s % interval !== 0 && s !== totalSteps) continue;
 
       const stats = await engine.readStats();
-      if (!Number.isFinite(stats.loss) || stats.nonFinite.length > 0) {
-        const quantity = stats.nonFinite.length
-          ? `parameter ${stats.nonFinite.join(", ")}`
-          : "loss";
-        await fail({ message: `non-finite ${quantity}`, step: s, quantity });
-        throw new DivergenceError(s, quantity);
+      const diverged = checkDivergence(stats, { step: s, warmupSteps: train.lr_warmup_steps });
+      if (diverged) {
+        const { quantity, detail } = diverged;
+        await fail({ message: `${quantity} ${detail}`, step: s, quantity });
+        throw new DivergenceError(s, quantity, { detail });
       }
       window.add(stats);
       if (controller) {
