@@ -10,8 +10,8 @@ import { loadExperiment } from "../lib/spec/load.ts";
 import { type BackendName, BACKENDS } from "../lib/spec/schema.ts";
 import { filterPlans, parseRunFilters } from "../lib/sweep/filter.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
-import { missingDataPaths } from "../lib/data/missing_paths.ts";
-import { UsageError } from "../lib/errors.ts";
+import { checkData, dataProblems } from "../lib/train/check_data.ts";
+import { DataError, UsageError } from "../lib/errors.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, runMain } from "./_cli.ts";
@@ -129,17 +129,27 @@ async function main(): Promise<number> {
   const loaded = await loadExperiment(specPath, { maxRuns: opts.maxRuns });
   const all = expandSweep(loaded, { outDir: opts.out });
   const plans = filterPlans(all, parseRunFilters(opts.filter, loaded.axes));
+  if (plans.length === 0) {
+    throw new UsageError(
+      `--filter ${opts.filter.join(" --filter ")} matches none of the ${all.length} runs`,
+      { hint: `deno task sweep ${specPath} --dry-run lists the runs and their values` },
+    );
+  }
   const planned = await planStatuses(plans);
-  const missing = await missingDataPaths(plans);
+  const problems = dataProblems(await checkData(plans));
   if (opts.dryRun) {
     printDryRun(planned, all.length);
-    for (const m of missing) console.error(`warning: data file not found: ${m}`);
+    for (const p of problems) console.error(`warning: ${p}`);
     return 0;
   }
-  if (missing.length > 0) {
-    throw new UsageError(`data not found, nothing trained:\n  ${missing.join("\n  ")}`, {
-      hint: "paths in a spec are relative to the spec file; fix them or create the files",
-    });
+  if (problems.length > 0) {
+    throw new DataError(
+      `the data cannot be trained on; nothing trained:\n  ${problems.join("\n  ")}`,
+      {
+        hint: "paths in a spec are relative to the spec file; fix the data or the spec",
+        exitCode: 2,
+      },
+    );
   }
   const skipped = planned.filter((p) => p.action === "skip");
   const busy = planned.filter((p) => p.action === "busy");

@@ -12,6 +12,7 @@ import { readSummary } from "../store/run_dir.ts";
 import { type BackendChoice, selectBackend } from "../backend/select.ts";
 import { openSource } from "./open_source.ts";
 import type { ActivationSource } from "../data/source.ts";
+import { checkFinite, checkSample } from "../data/check_sample.ts";
 import { Rng } from "../data/rng.ts";
 import { getArchitecture } from "../sae/registry.ts";
 import { createEngine } from "./create_engine.ts";
@@ -59,6 +60,12 @@ function penaltyOptions(plan: RunPlan): { lambda: number; controller_gain: numbe
     default:
       return null;
   }
+}
+
+/** The data a run reads, for messages: `data.path <file>`, or the source name. */
+function describeData(plan: RunPlan): string {
+  const data = plan.config.data;
+  return data.source === "files" ? `data.path ${data.path}` : `${data.source} data`;
 }
 
 export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Promise<RunSummary> {
@@ -120,6 +127,7 @@ async function trainWithSource(
   if (previous) {
     scale = previous.meta.normScale;
   } else {
+    checkSample(sample!, d, describeData(plan));
     scale = train.normalize ? normalizationScale(sample!, d) : 1;
     scaleInPlace(sample!, scale);
   }
@@ -196,7 +204,9 @@ async function trainWithSource(
     };
 
     for (let step = startStep; step < totalSteps; step++) {
-      const x = scaleInPlace(await source.nextBatch(train.batch_size), scale);
+      const raw = await source.nextBatch(train.batch_size);
+      checkFinite(raw, d, (row) => `${describeData(plan)}: batch of step ${step + 1}, row ${row}`);
+      const x = scaleInPlace(raw, scale);
       const lr = learningRate(step, lrSchedule);
       const lambda = lambdaNow() * lambdaWarmup(step, train.lambda.warmup_steps);
       engine.step(x, { lr, lambda });

@@ -180,12 +180,12 @@ Deno.test("sweep exits 2 and writes nothing when a data file the spec names is m
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       r.stderr,
-      /^error: data not found, nothing trained:\n {2}data\.path: .*acts\/missing\.npy$/m,
+      /^error: the data cannot be trained on; nothing trained:\n {2}data\.path: .*acts\/missing\.npy does not exist$/m,
     );
     assert.match(r.stderr, /^hint: paths in a spec are relative to the spec file/m);
     assert.deepEqual(await listTree(dir), ["files.yaml"]);
     const dry = await runTask("sweep", ["files.yaml", "--dry-run"], { cwd: dir, env: FAKE });
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stderr, /warning: data file not found: data\.path/);
+    assert.match(dry.stderr, /warning: data\.path: .*missing\.npy does not exist/);
   });
 });
