@@ -2,7 +2,8 @@
 // starts one of these per run). With `--progress jsonl`, stdout carries the executor protocol.
 import { Command, Option } from "commander";
 import { describeBackend } from "../lib/backend/choice.ts";
-import { InterruptedError, SaeSweepError, UsageError } from "../lib/errors.ts";
+import { InterruptedError, LockError, SaeSweepError, UsageError } from "../lib/errors.ts";
+import { watchLifeline } from "../lib/executor/lifeline.ts";
 import type { RunMessage } from "../lib/executor/run_messages.ts";
 import { didYouMean } from "../lib/spec/did_you_mean.ts";
 import { loadExperiment } from "../lib/spec/load.ts";
@@ -60,12 +61,23 @@ async function main(): Promise<number> {
       "allow specs expanding to more runs than the default limit",
       parseIntFlag("--max-runs", 1),
     )
+    .addOption(
+      new Option("--lifeline", "stop (checkpointing) when stdin closes: the executor died")
+        .hideHelp(),
+    )
     .exitOverride()
     .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
   program.parse(Deno.args, { from: "user" });
   const [specPath] = program.args;
   const opts = program.opts<
-    { run: string; out: string; backend?: BackendName; progress: string; maxRuns?: number }
+    {
+      run: string;
+      out: string;
+      backend?: BackendName;
+      progress: string;
+      maxRuns?: number;
+      lifeline?: boolean;
+    }
   >();
   const jsonl = opts.progress === "jsonl";
 
@@ -91,6 +103,7 @@ async function main(): Promise<number> {
   const onSignal = () => controller.abort();
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
+  if (opts.lifeline) watchLifeline(onSignal);
   let lastPrint = 0;
   const onProgress = (p: TrainProgress) => {
     if (jsonl) return emit({ type: "progress", ...p });
@@ -107,6 +120,7 @@ async function main(): Promise<number> {
       backend: opts.backend,
       onProgress,
       onBackend: (b) => console.error(`${plan.runId}: ${describeBackend(b)}`),
+      onWarning: (m) => console.error(`warning: ${m}`),
     });
     if (jsonl) emit({ type: "result", status: "done" });
     else {
@@ -129,7 +143,8 @@ async function main(): Promise<number> {
       );
       return EXIT_INTERRUPTED;
     }
-    if (jsonl) emit({ type: "result", status: "failed", error: errorLine(err) });
+    const status = err instanceof LockError ? "busy" : "failed";
+    if (jsonl) emit({ type: "result", status, error: errorLine(err) });
     return reportError(err);
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);

@@ -3,7 +3,7 @@
 import { Command, Option } from "commander";
 import { relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type LocalEvent, runLocal, type RunOutcome } from "../lib/executor/local.ts";
+import { type LocalEvent, lockHolder, runLocal, type RunOutcome } from "../lib/executor/local.ts";
 import { RUN_PERMISSION_FLAGS } from "../lib/executor/permissions.ts";
 import { type PlannedRun, planStatuses } from "../lib/executor/plan_status.ts";
 import { loadExperiment } from "../lib/spec/load.ts";
@@ -15,6 +15,9 @@ import { DataError, UsageError } from "../lib/errors.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, runMain } from "./_cli.ts";
+
+/** Signals closer together than this count as one Ctrl-C (the terminal's and deno task's copy). */
+const SIGNAL_ECHO_MS = 1000;
 
 const RUN_SCRIPT = fileURLToPath(new URL("./run.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
@@ -71,30 +74,39 @@ function childArgs(specPath: string, opts: SweepOptions): (plan: RunPlan) => str
     opts.out,
     "--progress",
     "jsonl",
+    "--lifeline",
     ...(opts.backend ? ["--backend", opts.backend] : []),
     ...(opts.maxRuns ? ["--max-runs", String(opts.maxRuns)] : []),
   ];
 }
 
-function printSummary(skipped: PlannedRun[], busy: PlannedRun[], outcomes: RunOutcome[]): void {
+async function printSummary(
+  skipped: PlannedRun[],
+  busy: PlannedRun[],
+  outcomes: RunOutcome[],
+): Promise<void> {
   const rows = [["run id", "result", "detail"]];
   for (const s of skipped) rows.push([s.plan.runId, "skipped", "already done"]);
-  for (const b of busy) rows.push([b.plan.runId, "busy", "another process is training it"]);
+  for (const b of busy) {
+    rows.push([b.plan.runId, "busy", `locked by ${await lockHolder(b.plan.runDir)}`]);
+  }
   for (const o of outcomes) {
-    const detail = o.status === "failed"
-      ? (o.error ?? `exit code ${o.exitCode}`).split("\n").join(" | ")
+    const detail = o.status === "done"
+      ? `${o.seconds.toFixed(1)} s`
       : o.status === "interrupted"
       ? "checkpointed; re-run to resume"
-      : `${o.seconds.toFixed(1)} s`;
+      : (o.error ?? `exit code ${o.exitCode}`).split("\n").join(" | ");
     rows.push([o.runId, o.status, detail]);
   }
   console.log("");
   printTable(rows);
   const n = (s: string) => outcomes.filter((o) => o.status === s).length;
+  const nBusy = busy.length + n("busy");
   console.log(
-    `${n("done")} done, ${skipped.length} skipped (already done), ${n("failed")} failed` +
+    `${n("done")} done, ${skipped.length + n("skipped")} skipped (already done), ` +
+      `${n("failed")} failed` +
       (n("interrupted") ? `, ${n("interrupted")} interrupted` : "") +
-      (busy.length ? `, ${busy.length} busy` : ""),
+      (nBusy ? `, ${nBusy} busy (another process holds them)` : ""),
   );
 }
 
@@ -158,7 +170,7 @@ async function main(): Promise<number> {
     if (busy.length === 0) {
       const n = planned.length;
       console.log(`all ${n} run${n === 1 ? "" : "s"} already done`);
-    } else printSummary(skipped, busy, []);
+    } else await printSummary(skipped, busy, []);
     return 0;
   }
   const resuming = todo.filter((p) => p.action === "resume").length;
@@ -169,18 +181,22 @@ async function main(): Promise<number> {
   );
 
   const controller = new AbortController();
-  let interrupts = 0;
   const display = createSweepDisplay(todo.length, { tty: Deno.stderr.isTerminal() });
+  let firstSignal = 0;
+  let killChildren = () => {};
   const onSignal = () => {
-    interrupts++;
-    if (interrupts === 1) {
+    // `deno task` forwards the terminal's SIGINT, which also reached this process directly: two
+    // signals within SIGNAL_ECHO_MS are one Ctrl-C.
+    const now = Date.now();
+    if (firstSignal === 0) {
+      firstSignal = now;
       display.log(
         "interrupting: waiting for running runs to checkpoint (Ctrl-C again to stop now)",
       );
       controller.abort();
-    } else {
-      display.stop();
-      Deno.exit(EXIT_INTERRUPTED);
+    } else if (now - firstSignal > SIGNAL_ECHO_MS) {
+      display.log("stopping now: running runs keep their last checkpoint");
+      killChildren();
     }
   };
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
@@ -191,6 +207,7 @@ async function main(): Promise<number> {
       jobs: opts.jobs,
       args: childArgs(specPath, opts),
       signal: controller.signal,
+      onKillSwitch: (kill) => (killChildren = kill),
       onEvent: (event: LocalEvent) => display.onEvent(event),
     });
   } finally {
@@ -199,7 +216,7 @@ async function main(): Promise<number> {
   }
   const order = new Map(todo.map((p, i) => [p.plan.runId, i]));
   outcomes.sort((a, b) => order.get(a.runId)! - order.get(b.runId)!);
-  printSummary(skipped, busy, outcomes);
+  await printSummary(skipped, busy, outcomes);
   if (controller.signal.aborted) {
     const started = new Set(outcomes.map((o) => o.runId));
     const notStarted = todo.filter((p) => !started.has(p.plan.runId)).length;

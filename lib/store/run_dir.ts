@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { isStale, readLock } from "./lock.ts";
 import { RUN_FILES, type RunManifest, type RunStatus, type RunSummary } from "./records.ts";
+import { readDone, verifyDone } from "./done.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -24,11 +25,13 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 }
 
 /**
- * Status of a run directory: done (DONE exists), running (locked by a live process), failed
- * (run.json says so), partial (a checkpoint or run.json exists), pending (nothing yet).
+ * Status of a run directory: done (DONE exists and its files match it), damaged (DONE exists but
+ * its files do not match), running (locked by a live process), failed (run.json says so), partial
+ * (a checkpoint or run.json exists), pending (nothing yet).
  */
 export async function runStatus(runDir: string): Promise<RunStatus> {
-  if (await exists(join(runDir, RUN_FILES.done))) return "done";
+  const done = await readDone(runDir);
+  if (done) return (await verifyDone(runDir, done)).length ? "damaged" : "done";
   const lock = await readLock(runDir);
   if (lock && !isStale(lock)) return "running";
   const manifest = await readManifest(runDir);

@@ -6,7 +6,8 @@ import type { RunPlan } from "../sweep/plan.ts";
 import type { BackendName } from "../spec/schema.ts";
 import type { MetricsLine, RunManifest, RunSummary } from "../store/records.ts";
 import { RUN_FILES } from "../store/records.ts";
-import { appendLine, writeFileAtomic, writeJsonAtomic } from "../store/atomic.ts";
+import { appendLine, removeTempFiles, writeFileAtomic, writeJsonAtomic } from "../store/atomic.ts";
+import { readDone, verifyDone, writeDone } from "../store/done.ts";
 import { acquireRunLock } from "../store/lock.ts";
 import { readSummary } from "../store/run_dir.ts";
 import { type BackendChoice, selectBackend } from "../backend/select.ts";
@@ -41,6 +42,8 @@ export interface TrainRunOptions {
   onProgress?: (p: TrainProgress) => void;
   /** Called once the backend is active (tasks/run.ts prints it at start). */
   onBackend?: (choice: BackendChoice) => void;
+  /** Things the user should know that do not stop the run (a checkpoint fallback, a repair). */
+  onWarning?: (message: string) => void;
 }
 
 function gcd(a: number, b: number): number {
@@ -71,13 +74,21 @@ function describeData(plan: RunPlan): string {
 export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Promise<RunSummary> {
   const { runDir } = plan;
   await Deno.mkdir(runDir, { recursive: true });
-  const done = await readSummary(runDir);
-  try {
-    await Deno.stat(join(runDir, RUN_FILES.done));
-    if (done) return done;
-  } catch { /* not done */ }
+  const doneBefore = await readDone(runDir);
+  const summaryBefore = await readSummary(runDir);
+  if (doneBefore && summaryBefore && !(await verifyDone(runDir, doneBefore)).length) {
+    return summaryBefore;
+  }
   const lock = await acquireRunLock(runDir);
   try {
+    await removeTempFiles(runDir);
+    const done = await readDone(runDir);
+    if (done) {
+      // DONE whose files are missing or changed: redo the end of the run from its final checkpoint.
+      const damage = await verifyDone(runDir, done);
+      options.onWarning?.(`${plan.runId} was done but ${damage.join("; ")}; repairing it`);
+      await Deno.remove(join(runDir, RUN_FILES.done));
+    }
     const backend = await selectBackend(options.backend ?? plan.config.train.backend);
     options.onBackend?.(backend);
     const source = await openSource(plan.config.data, {
@@ -297,7 +308,7 @@ async function trainWithSource(
     manifest.status = "done";
     manifest.ended_at = new Date().toISOString();
     await writeJsonAtomic(manifestPath, manifest);
-    await writeFileAtomic(join(runDir, RUN_FILES.done), new Date().toISOString() + "\n");
+    await writeDone(runDir);
     return summary;
   } finally {
     engine.dispose();
