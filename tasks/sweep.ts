@@ -10,8 +10,9 @@ import { loadExperiment } from "../lib/spec/load.ts";
 import { type BackendName, BACKENDS } from "../lib/spec/schema.ts";
 import { filterPlans, parseRunFilters } from "../lib/sweep/filter.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
-import { checkData, dataProblems } from "../lib/train/check_data.ts";
-import { DataError, UsageError } from "../lib/errors.ts";
+import { UsageError } from "../lib/errors.ts";
+import { resetRunDir } from "../lib/store/run_dir.ts";
+import { checkBeforeSweep, restartPlans } from "./_sweep_checks.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, runMain } from "./_cli.ts";
@@ -29,6 +30,8 @@ interface SweepOptions {
   filter: string[];
   out: string;
   maxRuns?: number;
+  restart: string[];
+  force?: boolean;
 }
 
 function valueText(value: unknown): string {
@@ -128,6 +131,13 @@ async function main(): Promise<number> {
     )
     .option("--out <dir>", "runs root directory", "runs")
     .option(
+      "--restart <run id>",
+      "start this run over, discarding its checkpoint and results (repeatable)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option("--force", "train even when a run's memory estimate exceeds this machine's memory")
+    .option(
       "--max-runs <n>",
       "allow specs expanding to more runs than the default limit (256)",
       parseIntFlag("--max-runs", 1),
@@ -147,22 +157,21 @@ async function main(): Promise<number> {
       { hint: `deno task sweep ${specPath} --dry-run lists the runs and their values` },
     );
   }
-  const planned = await planStatuses(plans);
-  const problems = dataProblems(await checkData(plans));
+  const restart = restartPlans(plans, all, opts.restart);
+  const warnings = await checkBeforeSweep(plans, opts);
   if (opts.dryRun) {
-    printDryRun(planned, all.length);
-    for (const p of problems) console.error(`warning: ${p}`);
+    printDryRun(await planStatuses(plans), all.length);
+    for (const w of warnings) console.error(`warning: ${w}`);
+    if (restart.length) {
+      console.error(`dry run: --restart would start ${restart.length} run(s) over`);
+    }
     return 0;
   }
-  if (problems.length > 0) {
-    throw new DataError(
-      `the data cannot be trained on; nothing trained:\n  ${problems.join("\n  ")}`,
-      {
-        hint: "paths in a spec are relative to the spec file; fix the data or the spec",
-        exitCode: 2,
-      },
-    );
+  for (const plan of restart) {
+    await resetRunDir(plan.runDir);
+    console.error(`restarting ${plan.runId}: its run directory was emptied`);
   }
+  const planned = await planStatuses(plans);
   const skipped = planned.filter((p) => p.action === "skip");
   const busy = planned.filter((p) => p.action === "busy");
   const todo = planned.filter((p) => p.action === "start" || p.action === "resume");

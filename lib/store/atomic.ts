@@ -2,8 +2,8 @@
 // rename it over the target (readers see the old file or the new one, never half of one).
 import { basename, dirname, join } from "node:path";
 
-/** Temp files of writeFileAtomic: `.<name>.<tag>.tmp` beside the target. */
-const TEMP_NAME = /^\..+\.[0-9a-z]+\.tmp$/;
+/** Temp files of writeFileAtomic (`.<name>.<tag>.tmp`) and of writeSafetensors (`<name>.tmp-<pid>-<id>`). */
+const TEMP_NAME = /^\..+\.[0-9a-z]+\.tmp$|\.tmp-\d+-[0-9a-f]{8}$/;
 
 function tempPath(path: string): string {
   const random = crypto.getRandomValues(new Uint32Array(2));

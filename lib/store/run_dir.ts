@@ -1,7 +1,7 @@
 // Reads the state of run directories: status (pending/running/partial/done/failed), run.json,
-// summary.json and the runs of an experiment. Never writes.
+// summary.json and the runs of an experiment; resetRunDir() empties one for --restart.
 import { join } from "node:path";
-import { isStale, readLock } from "./lock.ts";
+import { acquireRunLock, isStale, readLock } from "./lock.ts";
 import { RUN_FILES, type RunManifest, type RunStatus, type RunSummary } from "./records.ts";
 import { readDone, verifyDone } from "./done.ts";
 
@@ -71,4 +71,20 @@ export async function listRuns(experimentDir: string): Promise<ListedRun[]> {
     throw err;
   }
   return runs.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+}
+
+/**
+ * Empties a run directory so that the run starts over (`--restart`): takes the run's lock first,
+ * so a run another process trains is refused with LockError, then removes everything else.
+ */
+export async function resetRunDir(runDir: string): Promise<void> {
+  const lock = await acquireRunLock(runDir);
+  try {
+    for await (const entry of Deno.readDir(runDir)) {
+      if (entry.name === RUN_FILES.lock) continue;
+      await Deno.remove(join(runDir, entry.name), { recursive: true });
+    }
+  } finally {
+    await lock.release();
+  }
 }

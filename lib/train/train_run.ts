@@ -124,7 +124,6 @@ async function trainWithSource(
   const ckptDir = join(runDir, RUN_FILES.checkpoint);
   const metricsPath = join(runDir, RUN_FILES.metrics);
   const manifestPath = join(runDir, RUN_FILES.manifest);
-  const previous = await loadCheckpoint(ckptDir);
 
   // Normalisation scalar and initial parameters (or everything from the checkpoint).
   let scale: number;
@@ -134,6 +133,21 @@ async function trainWithSource(
   const penalty = penaltyOptions(plan);
   const baseLambda = penalty?.lambda ?? null;
   const useController = arch.usesLambda && train.lambda.mode === "controller";
+  const init = arch.init({ d, f: width }, { sae, rng: new Rng(train.seed, 0x5ae) });
+  const previous = await loadCheckpoint(ckptDir, {
+    architecture: sae.architecture,
+    width,
+    dModel: d,
+    totalSteps,
+    params: init.params,
+    state: init.state,
+  });
+  if (previous?.fellBack) {
+    options.onWarning?.(
+      `${plan.runId}: latest checkpoint unusable (${previous.fellBack}); ` +
+        `resuming from the previous one at step ${previous.meta.step}`,
+    );
+  }
   const sample = previous ? undefined : await source.sample(train.norm_sample_tokens);
   if (previous) {
     scale = previous.meta.normScale;
@@ -142,7 +156,6 @@ async function trainWithSource(
     scale = train.normalize ? normalizationScale(sample!, d) : 1;
     scaleInPlace(sample!, scale);
   }
-  const init = arch.init({ d, f: width }, { sae, rng: new Rng(train.seed, 0x5ae) });
   if (!previous && sae.b_dec_init !== "zeros") {
     const bDec = sae.b_dec_init === "mean" ? mean(sample!, d) : geometricMedian(sample!, d);
     init.params.b_dec = { shape: [d], data: bDec };
@@ -159,7 +172,13 @@ async function trainWithSource(
       startStep = previous.meta.step;
       trainSecondsBefore = previous.meta.trainSeconds;
       controller = previous.meta.controller;
-      await truncateMetrics(metricsPath, startStep);
+      const dropped = await truncateMetrics(metricsPath, startStep);
+      if (dropped > 0) {
+        options.onWarning?.(
+          `${plan.runId}: resuming at step ${startStep}; dropped ${dropped} metrics.jsonl ` +
+            `line${dropped === 1 ? "" : "s"} written after that checkpoint (they are redone)`,
+        );
+      }
     } else {
       controller = useController && baseLambda !== null ? initController(baseLambda) : null;
       await writeFileAtomic(metricsPath, "");
@@ -203,6 +222,9 @@ async function trainWithSource(
           normScale: scale,
           optimizerT: snapshot.optimizer.t,
           trainSeconds: trainSecondsBefore + (performance.now() - t0) / 1000,
+          architecture: sae.architecture,
+          width,
+          dModel: d,
         },
         snapshot,
       });
