@@ -33,6 +33,7 @@ import { MetricsWindow, truncateMetrics } from "./metrics_log.ts";
 import type { TrainProgress } from "./progress.ts";
 import { DivergenceError, InterruptedError } from "../errors.ts";
 import { checkDivergence } from "./divergence.ts";
+import { killPoint } from "./_kill_point.ts";
 
 export interface TrainRunOptions {
   /** Aborting checkpoints at the next sync point and throws InterruptedError. */
@@ -84,9 +85,15 @@ export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Pr
     await removeTempFiles(runDir);
     const done = await readDone(runDir);
     if (done) {
-      // DONE whose files are missing or changed: redo the end of the run from its final checkpoint.
+      // Finished by another process meanwhile, or damaged: then the end of the run is redone
+      // from its final checkpoint.
       const damage = await verifyDone(runDir, done);
-      options.onWarning?.(`${plan.runId} was done but ${damage.join("; ")}; repairing it`);
+      const summary = await readSummary(runDir);
+      if (damage.length === 0 && summary) return summary;
+      options.onWarning?.(
+        `${plan.runId} was done but ${damage.join("; ") || "summary.json is unreadable"}; ` +
+          "repairing it",
+      );
       await Deno.remove(join(runDir, RUN_FILES.done));
     }
     const backend = await selectBackend(options.backend ?? plan.config.train.backend);
@@ -244,6 +251,7 @@ async function trainWithSource(
       const lambda = lambdaNow() * lambdaWarmup(step, train.lambda.warmup_steps);
       engine.step(x, { lr, lambda });
       const s = step + 1; // steps completed
+      await killPoint("step", s);
       if (s % train.checkpoint_every === 0 || options.signal?.aborted) checkpointDue = true;
       if (s % interval !== 0 && s !== totalSteps) continue;
 
