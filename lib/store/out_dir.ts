@@ -12,7 +12,9 @@ export async function checkOutDir(out: string): Promise<void> {
       info = await Deno.stat(dir);
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) {
-        throw new UsageError(`--out ${out}: cannot use ${dir}: ${(err as Error).message}`);
+        throw new UsageError(`--out ${out}: cannot use ${dir}: ${(err as Error).message}`, {
+          hint: "choose an output directory you can write to",
+        });
       }
     }
     if (info && !info.isDirectory) {
