@@ -542,10 +542,11 @@ export const CASES: CorpusCase[] = [
   },
   {
     name: "truncated tensors",
-    checkpoint: async (g) => ({
-      "latest.json": JSON.stringify(g.record),
-      [g.tensorsFile]: g.tensors.slice(0, 100),
-    }),
+    checkpoint: (g) =>
+      Promise.resolve({
+        "latest.json": JSON.stringify(g.record),
+        [g.tensorsFile]: g.tensors.slice(0, 100),
+      }),
     task: "run",
     args: [],
     code: 1,
@@ -554,7 +555,7 @@ export const CASES: CorpusCase[] = [
   },
   {
     name: "tensors missing",
-    checkpoint: async (g) => ({ "latest.json": JSON.stringify(g.record) }),
+    checkpoint: (g) => Promise.resolve({ "latest.json": JSON.stringify(g.record) }),
     task: "run",
     args: [],
     code: 1,
@@ -587,7 +588,7 @@ export const CASES: CorpusCase[] = [
   },
   {
     name: "previous.json garbled too",
-    checkpoint: async (g) => ({ "latest.json": "{", "previous.json": "[]" }),
+    checkpoint: () => Promise.resolve({ "latest.json": "{", "previous.json": "[]" }),
     task: "run",
     args: [],
     code: 1,

@@ -92,7 +92,9 @@ async function runCase(c: CorpusCase, good: GoodCheckpoint, id: string): Promise
     if (!/^hint: /m.test(r.stderr) && c.code === 2 && !/unknown option|invalid/.test(r.stderr)) {
       problems.push("no hint");
     }
-    if (/this is a bug|TypeError|    at /.test(r.stderr)) problems.push("raw error or stack trace");
+    if (/this is a bug|TypeError|\n {4}at /.test(r.stderr)) {
+      problems.push("raw error or stack trace");
+    }
     assert.ok(r.stderr.trim(), `${c.name}: empty stderr`);
     const after = await snapshot(dir);
     if (JSON.stringify(after) !== JSON.stringify(before)) {

@@ -30,7 +30,7 @@ async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: st
   }
 }
 
-async function runDirs(dir: string): Promise<string[]> {
+function runDirs(dir: string): string[] {
   const root = join(dir, "runs", "long");
   try {
     return Array.from(Deno.readDirSync(root), (e) => join(root, e.name));
@@ -44,7 +44,7 @@ async function trainingPids(dir: string): Promise<number[]> {
   let pids: number[] = [];
   await waitFor(
     async () => {
-      const dirs = await runDirs(dir);
+      const dirs = runDirs(dir);
       if (dirs.length < 2) return false;
       pids = [];
       for (const d of dirs) {
@@ -116,7 +116,7 @@ Deno.test("sweep counts a Ctrl-C delivered twice at once as one: children checkp
     assert.match(stderr, /interrupted: .*Re-run the same command to resume/);
     assert.doesNotMatch(stderr, /stopping now/);
     for (const pid of pids) assert.ok(!isProcessAlive(pid), `child ${pid} still runs`);
-    for (const d of await runDirs(dir)) {
+    for (const d of runDirs(dir)) {
       const manifest = JSON.parse(await Deno.readTextFile(join(d, "run.json")));
       assert.equal(manifest.status, "interrupted");
       await Deno.stat(join(d, "checkpoint", "latest.json"));
@@ -130,8 +130,12 @@ Deno.test("killing the sweep with SIGKILL stops its children, which checkpoint",
     const pids = await trainingPids(dir);
     sweep.kill("SIGKILL");
     await sweep.output();
-    await waitFor(async () => pids.every((p) => !isProcessAlive(p)), 60_000, "children exit");
-    for (const d of await runDirs(dir)) {
+    await waitFor(
+      () => Promise.resolve(pids.every((p) => !isProcessAlive(p))),
+      60_000,
+      "children exit",
+    );
+    for (const d of runDirs(dir)) {
       const manifest = JSON.parse(await Deno.readTextFile(join(d, "run.json")));
       assert.equal(manifest.status, "interrupted", d);
     }
@@ -166,6 +170,6 @@ Deno.test("two sweeps on one spec at once train each run once and neither fails"
     }
     const done = (s: string) => Number(s.match(/^(\d+) done,/m)?.[1] ?? 0);
     assert.equal(done(a.stdout) + done(b.stdout), 3, a.stdout + b.stdout);
-    for (const d of await runDirs(dir)) await Deno.stat(join(d, "DONE"));
+    for (const d of runDirs(dir)) await Deno.stat(join(d, "DONE"));
   });
 });
