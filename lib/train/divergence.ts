@@ -1,15 +1,20 @@
 // Decides from the statistics read at a sync point whether a run has diverged: non-finite numbers,
-// and blow-ups that stay finite (reconstruction far worse than predicting the mean, or every
-// latent dead while reconstruction is worse than the mean). Pure; the trainer acts on the verdict.
+// and blow-ups that stay finite: FVU far above anything a fresh SAE of this shape shows, FVU
+// rising far above the best the run reached, or every latent dead while reconstruction gets
+// worse. Pure; the trainer keeps the best FVU and acts on the verdict.
 import type { StepStats } from "../engine/engine.ts";
 
 /** Thresholds of the checks; inputs are normalised so that E||x||^2 = 1. */
 export const DIVERGENCE_LIMITS = {
-  /** Training FVU above this after the lr warmup: the SAE reconstructs far worse than the mean. */
+  /**
+   * FVU above this times max(1, width / d_model) at any step is a blow-up: a fresh SAE sums about
+   * width / 2 unit decoder rows, so its FVU is of order width / d_model, never 100 times more.
+   */
+  fvuPerWidthRatio: 100,
+  /** After the lr warmup, FVU above this and `rising` times the best so far is a blow-up. */
   fvuAfterWarmup: 10,
-  /** Training FVU above this at any step (warmup included): no healthy run gets near it. */
-  fvuAnyStep: 1e4,
-  /** With L0 = 0 after warmup, FVU above this means the latents collapsed and b_dec blew up. */
+  rising: 10,
+  /** After warmup, L0 = 0 with FVU above this and twice the best: the latents collapsed. */
   fvuDeadLatents: 2,
 };
 
@@ -19,6 +24,17 @@ export interface Divergence {
   detail: string;
 }
 
+export interface DivergenceContext {
+  /** Steps completed. */
+  step: number;
+  /** The lr warmup: the relative checks wait for it. */
+  warmupSteps: number;
+  /** sae.width / d_model. */
+  widthRatio: number;
+  /** Lowest training FVU of the earlier readings of this process, if any. */
+  bestFvu?: number;
+}
+
 /** Formats a number for a message: 3 significant digits, exponent when large or small. */
 function num(x: number): string {
   return Math.abs(x) >= 1e4 || (x !== 0 && Math.abs(x) < 1e-3)
@@ -26,32 +42,34 @@ function num(x: number): string {
     : x.toPrecision(3);
 }
 
-/**
- * The divergence shown by `stats` read after `step` steps, or null when the run looks healthy.
- * `warmupSteps` is the lr warmup: the FVU checks that could flag a fresh SAE wait for it.
- */
-export function checkDivergence(
-  stats: StepStats,
-  options: { step: number; warmupSteps: number },
-): Divergence | null {
+/** The divergence shown by `stats`, or null when the run looks healthy. */
+export function checkDivergence(stats: StepStats, ctx: DivergenceContext): Divergence | null {
   if (stats.nonFinite.length > 0) {
     return { quantity: `parameter ${stats.nonFinite.join(", ")}`, detail: "is not finite" };
   }
   if (!Number.isFinite(stats.loss)) return { quantity: "loss", detail: "is not finite" };
   if (!Number.isFinite(stats.fvu)) return { quantity: "fvu", detail: "is not finite" };
   const limits = DIVERGENCE_LIMITS;
-  const warm = options.step > options.warmupSteps;
-  if (stats.fvu > limits.fvuAnyStep || (warm && stats.fvu > limits.fvuAfterWarmup)) {
-    const limit = warm ? limits.fvuAfterWarmup : limits.fvuAnyStep;
+  const fvu = stats.fvu;
+  const absolute = limits.fvuPerWidthRatio * Math.max(1, ctx.widthRatio);
+  if (fvu > absolute) {
     return {
       quantity: "fvu",
-      detail: `is ${num(stats.fvu)}, above ${num(limit)} (reconstruction far worse than the mean)`,
+      detail: `is ${num(fvu)}, above ${num(absolute)} (reconstruction far worse than the mean)`,
     };
   }
-  if (warm && stats.l0 === 0 && stats.fvu > limits.fvuDeadLatents) {
+  const best = ctx.bestFvu;
+  if (ctx.step <= ctx.warmupSteps || best === undefined) return null;
+  if (fvu > limits.fvuAfterWarmup && fvu > limits.rising * best) {
+    return {
+      quantity: "fvu",
+      detail: `rose to ${num(fvu)} from ${num(best)} (reconstruction far worse than the mean)`,
+    };
+  }
+  if (stats.l0 === 0 && fvu > limits.fvuDeadLatents && fvu > 2 * best) {
     return {
       quantity: "l0",
-      detail: `collapsed to 0 with fvu ${num(stats.fvu)} (above ${limits.fvuDeadLatents})`,
+      detail: `collapsed to 0 while fvu rose to ${num(fvu)} from ${num(best)}`,
     };
   }
   return null;

@@ -219,6 +219,7 @@ async function trainWithSource(
     let lastLogTime = t0;
     let lastLogStep = startStep;
     let checkpointDue = false;
+    let bestFvu: number | undefined; // lowest training FVU read so far (divergence checks)
     const saveNow = async (step: number) => {
       const snapshot = await engine.snapshot(); // one device read
       await saveCheckpoint(ckptDir, {
@@ -256,12 +257,18 @@ async function trainWithSource(
       if (s % interval !== 0 && s !== totalSteps) continue;
 
       const stats = await engine.readStats();
-      const diverged = checkDivergence(stats, { step: s, warmupSteps: train.lr_warmup_steps });
+      const diverged = checkDivergence(stats, {
+        step: s,
+        warmupSteps: train.lr_warmup_steps,
+        widthRatio: width / d,
+        bestFvu,
+      });
       if (diverged) {
         const { quantity, detail } = diverged;
         await fail({ message: `${quantity} ${detail}`, step: s, quantity });
         throw new DivergenceError(s, quantity, { detail });
       }
+      bestFvu = Math.min(bestFvu ?? Infinity, stats.fvu);
       window.add(stats);
       if (controller) {
         controller = updateController(controller, { step: s, l0: stats.l0 }, {

@@ -14,36 +14,41 @@ function stats(over: Partial<StepStats>): StepStats {
   return { steps: 1, loss: 0.5, terms: {}, l0: 4, fvu: 0.3, nonFinite: [], ...over };
 }
 
-Deno.test("checkDivergence() passes healthy statistics and a high FVU during warmup", () => {
-  assert.equal(checkDivergence(stats({}), { step: 50, warmupSteps: 10 }), null);
-  // A fresh SAE reconstructs worse than the mean (FVU ~3 measured at step 10 of a normal run).
-  assert.equal(checkDivergence(stats({ fvu: 3 }), { step: 10, warmupSteps: 10 }), null);
-  // Every latent dead but reconstruction as good as the mean: a legitimate (bad) sparse SAE.
-  assert.equal(checkDivergence(stats({ l0: 0, fvu: 1 }), { step: 50, warmupSteps: 10 }), null);
+Deno.test("checkDivergence() passes healthy statistics and a fresh SAE's high FVU", () => {
+  const at = { step: 50, warmupSteps: 10, widthRatio: 8, bestFvu: 0.3 };
+  assert.equal(checkDivergence(stats({}), at), null);
+  // The shortened quickstart (width 256, d_model 32) reads FVU 10.4 at its first sync point.
+  assert.equal(checkDivergence(stats({ fvu: 10.4 }), { ...at, bestFvu: undefined }), null);
+  assert.equal(checkDivergence(stats({ fvu: 10.4 }), { ...at, bestFvu: 10.6 }), null);
+  // Every latent dead, reconstruction as good as before: a legitimate (bad) sparse SAE.
+  assert.equal(checkDivergence(stats({ l0: 0, fvu: 2.5 }), { ...at, bestFvu: 2.4 }), null);
 });
 
 Deno.test("checkDivergence() names the quantity of non-finite and finite blow-ups", () => {
-  const at = { step: 20, warmupSteps: 10 };
+  const at = { step: 20, warmupSteps: 10, widthRatio: 4, bestFvu: 0.5 };
   assert.deepEqual(checkDivergence(stats({ nonFinite: ["W_enc", "b_dec"] }), at), {
     quantity: "parameter W_enc, b_dec",
     detail: "is not finite",
   });
   assert.equal(checkDivergence(stats({ loss: NaN }), at)?.quantity, "loss");
   assert.equal(checkDivergence(stats({ fvu: Infinity }), at)?.quantity, "fvu");
-  const over = DIVERGENCE_LIMITS.fvuAfterWarmup * 1.01;
-  assert.equal(checkDivergence(stats({ fvu: over }), at)?.quantity, "fvu");
+  // Absolute limit: 100 x width / d_model, at any step, even the first reading.
+  const first = { step: 5, warmupSteps: 10, widthRatio: 4 };
+  assert.equal(checkDivergence(stats({ fvu: 399 }), first), null);
+  assert.deepEqual(checkDivergence(stats({ fvu: 7.5e11 }), first), {
+    quantity: "fvu",
+    detail: "is 7.50e+11, above 400 (reconstruction far worse than the mean)",
+  });
+  // Rising: above 10 and 10 x the best after warmup; neither alone is enough.
+  const rise = DIVERGENCE_LIMITS.rising * 1.5;
   assert.equal(
-    checkDivergence(stats({ fvu: 7.5e11 }), at)?.detail,
-    "is 7.50e+11, above 10.0 " +
-      "(reconstruction far worse than the mean)",
+    checkDivergence(stats({ fvu: 15 }), { ...at, bestFvu: 1 })?.detail,
+    "rose to 15.0 from 1.00 (reconstruction far worse than the mean)",
   );
-  // Before warmup ends only the absolute limit applies.
-  assert.equal(
-    checkDivergence(stats({ fvu: 7.5e11 }), { step: 5, warmupSteps: 10 })?.quantity,
-    "fvu",
-  );
-  assert.equal(checkDivergence(stats({ fvu: over }), { step: 5, warmupSteps: 10 }), null);
-  assert.equal(checkDivergence(stats({ l0: 0, fvu: 2.5 }), at)?.quantity, "l0");
+  assert.equal(checkDivergence(stats({ fvu: rise }), { ...at, bestFvu: 2 }), null);
+  assert.equal(checkDivergence(stats({ fvu: 9 }), { ...at, bestFvu: 0.1 }), null);
+  assert.equal(checkDivergence(stats({ fvu: 15 }), { ...at, step: 10, bestFvu: 1 }), null);
+  assert.equal(checkDivergence(stats({ l0: 0, fvu: 2.5 }), { ...at, bestFvu: 1 })?.quantity, "l0");
 });
 
 Deno.test("trainRun() marks runs blown up by lr 1e6 failed with the step and quantity, never done", async () => {
