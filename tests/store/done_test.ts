@@ -11,6 +11,7 @@ import { runStatus } from "../../lib/store/run_dir.ts";
 import { DONE_FILES, readDone, verifyDone } from "../../lib/store/done.ts";
 import { InterruptedError } from "../../lib/errors.ts";
 import { listTree, runTask } from "../tasks/_spawn.ts";
+import { loadRuns } from "../../lib/report/load_runs.ts";
 
 const SPEC = `name: done
 data: {source: synthetic, d_model: 8, n_features: 16}
@@ -53,6 +54,12 @@ Deno.test("a finished run whose files were deleted or garbled is damaged, then r
   ]);
   const dry = await runTask("sweep", ["spec.yaml", "--dry-run"], { cwd: dir });
   assert.match(dry.stdout, /1 runs: 1 damaged/);
+  const report = await loadRuns([join(dir, "runs", "done")]);
+  assert.equal((report.table.objects()[0] as { status: string }).status, "damaged");
+  assert.match(
+    report.problems.map((p) => p.message).join("\n"),
+    /finished run is damaged: sae\/cfg\.json is missing; sae\/sae_weights\.safetensors is missing/,
+  );
   const warnings: string[] = [];
   await trainRun(plan, { onWarning: (m) => warnings.push(m) });
   assert.match(warnings.join("\n"), /was done but sae\/cfg\.json is missing; .*repairing it/);
