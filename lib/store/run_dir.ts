@@ -88,3 +88,18 @@ export async function resetRunDir(runDir: string): Promise<void> {
     await lock.release();
   }
 }
+
+/**
+ * A run that has DONE: its summary when its files match DONE and summary.json reads, else what
+ * is wrong (`damage`); undefined when the run has not finished.
+ */
+export async function finishedRun(
+  runDir: string,
+): Promise<{ summary: RunSummary } | { damage: string[] } | undefined> {
+  const done = await readDone(runDir);
+  if (!done) return undefined;
+  const damage = await verifyDone(runDir, done);
+  const summary = await readSummary(runDir);
+  if (damage.length === 0 && summary) return { summary };
+  return { damage: damage.length ? damage : ["summary.json is unreadable"] };
+}

@@ -7,9 +7,9 @@ import type { BackendName } from "../spec/schema.ts";
 import type { MetricsLine, RunManifest, RunSummary } from "../store/records.ts";
 import { RUN_FILES } from "../store/records.ts";
 import { appendLine, removeTempFiles, writeFileAtomic, writeJsonAtomic } from "../store/atomic.ts";
-import { readDone, verifyDone, writeDone } from "../store/done.ts";
+import { writeDone } from "../store/done.ts";
 import { acquireRunLock } from "../store/lock.ts";
-import { readSummary } from "../store/run_dir.ts";
+import { finishedRun } from "../store/run_dir.ts";
 import { type BackendChoice, selectBackend } from "../backend/select.ts";
 import { openSource } from "./open_source.ts";
 import type { ActivationSource } from "../data/source.ts";
@@ -75,25 +75,17 @@ function describeData(plan: RunPlan): string {
 export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Promise<RunSummary> {
   const { runDir } = plan;
   await Deno.mkdir(runDir, { recursive: true });
-  const doneBefore = await readDone(runDir);
-  const summaryBefore = await readSummary(runDir);
-  if (doneBefore && summaryBefore && !(await verifyDone(runDir, doneBefore)).length) {
-    return summaryBefore;
-  }
+  const before = await finishedRun(runDir);
+  if (before && "summary" in before) return before.summary;
   const lock = await acquireRunLock(runDir);
   try {
     await removeTempFiles(runDir);
-    const done = await readDone(runDir);
-    if (done) {
-      // Finished by another process meanwhile, or damaged: then the end of the run is redone
-      // from its final checkpoint.
-      const damage = await verifyDone(runDir, done);
-      const summary = await readSummary(runDir);
-      if (damage.length === 0 && summary) return summary;
-      options.onWarning?.(
-        `${plan.runId} was done but ${damage.join("; ") || "summary.json is unreadable"}; ` +
-          "repairing it",
-      );
+    // Finished by another process meanwhile, or damaged: then the end of the run is redone from
+    // its final checkpoint.
+    const now = await finishedRun(runDir);
+    if (now && "summary" in now) return now.summary;
+    if (now) {
+      options.onWarning?.(`${plan.runId} was done but ${now.damage.join("; ")}; repairing it`);
       await Deno.remove(join(runDir, RUN_FILES.done));
     }
     const backend = await selectBackend(options.backend ?? plan.config.train.backend);
