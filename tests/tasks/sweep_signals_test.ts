@@ -173,3 +173,21 @@ Deno.test("two sweeps on one spec at once train each run once and neither fails"
     for (const d of runDirs(dir)) await Deno.stat(join(d, "DONE"));
   });
 });
+
+Deno.test("run --progress jsonl reports a run another process holds as busy, not failed", async () => {
+  await inTempDir(SHORT, async (dir) => {
+    const dry = await runTask("sweep", ["long.yaml", "--dry-run"], { cwd: dir });
+    const id = dry.stdout.split("\n")[1].split(/\s+/)[1];
+    const lock = await acquireRunLock(join(dir, "runs", "long", id));
+    try {
+      const r = await runTask("run", ["long.yaml", "--run", id, "--progress", "jsonl"], {
+        cwd: dir,
+      });
+      const result = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+      assert.equal(result.status, "busy", r.stdout + r.stderr);
+      assert.match(result.error, new RegExp(`locked by pid ${Deno.pid} on `));
+    } finally {
+      await lock.release();
+    }
+  });
+});
