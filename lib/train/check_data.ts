@@ -1,6 +1,7 @@
 // Opens and checks the data of a sweep once, before any run starts: every path exists, activation
 // files have a float dtype, rank 2, a consistent width and enough rows, a sample of them is finite
-// and not constant; lm checkpoints and tokenizers parse. Reads only; writes nothing.
+// and not constant; lm checkpoints and tokenizers parse and fit data.layer / data.context. Reads
+// only; writes nothing.
 import { resolve } from "node:path";
 import canonicalize from "canonicalize";
 import type { RunPlan } from "../sweep/plan.ts";
@@ -82,6 +83,8 @@ async function checkOne(plan: RunPlan): Promise<DataCheck> {
         () => loadCheckpoint(resolve(plan.specDir, data.checkpoint)),
       );
       if (model) {
+        const { lmFitProblems } = await import("../lm/source.ts");
+        problems.push(...lmFitProblems(data, model.config)); // each names its data key
         await collect(
           "data.tokenizer",
           problems,

@@ -52,6 +52,15 @@ export function specWith(data: string, sae = "{width: 16, target_l0: 4}"): strin
     `log_every: 5, checkpoint_every: 10, lr_warmup_steps: 5}\neval: {tokens: 256}\n`;
 }
 
+/** The shared stories260K fixture (../shared/fixtures, never copied into the repository). */
+const FIXTURES = new URL("../../../shared/fixtures/", import.meta.url).pathname;
+const LM = (extra: string, tokenizer = `${FIXTURES}stories260K/tok512.bin`) =>
+  specWith(
+    `{source: lm, checkpoint: ${FIXTURES}stories260K/stories260K.bin, tokenizer: ${tokenizer}, ` +
+      `train_text: [${FIXTURES}text/tinystories_sample.txt], ` +
+      `heldout_text: [${FIXTURES}text/tinystories_sample.txt]${extra}}`,
+  );
+
 export const GOOD = specWith(
   "{source: synthetic, d_model: 8, n_features: 16}",
   "{width: 32, target_l0: 4, architecture: topk}",
@@ -375,6 +384,22 @@ export const CASES: CorpusCase[] = [
     code: 2,
     message: "shorter than the 28-byte header",
     location: "data.checkpoint: ",
+  },
+  {
+    name: "lm layer beyond the model",
+    files: spec(LM(", layer: 9")),
+    args: ["spec.yaml"],
+    code: 2,
+    message: "but the model has layers 0..4",
+    location: "data.layer = 9",
+  },
+  {
+    name: "garbled lm tokenizer",
+    files: { ...spec(LM("", "tok.bin")), "tok.bin": new Uint8Array([1, 0, 0, 0, 9, 9, 9]) },
+    args: ["spec.yaml"],
+    code: 2,
+    message: "tok.bin",
+    location: "data.tokenizer: ",
   },
   // Flags.
   {
