@@ -159,7 +159,18 @@ Deno.test("sweep --help and run --help describe every flag and exit 0", async ()
   await inTempDir(async (dir) => {
     const sweep = await runTask("sweep", ["--help"], { cwd: dir });
     assert.equal(sweep.code, 0);
-    for (const flag of ["--dry-run", "--jobs", "--backend", "--filter", "--out", "--max-runs"]) {
+    for (
+      const flag of [
+        "--dry-run",
+        "--jobs",
+        "--backend",
+        "--filter",
+        "--out",
+        "--max-runs",
+        "--restart",
+        "--force",
+      ]
+    ) {
       assert.ok(sweep.stdout.includes(flag), flag);
     }
     const run = await runTask("run", ["--help"], { cwd: dir });
