@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { type CheckpointMeta, loadCheckpoint, saveCheckpoint } from "../../lib/train/checkpoint.ts";
 import type { EngineSnapshot } from "../../lib/engine/engine.ts";
 import { DataError } from "../../lib/errors.ts";
+import { writeSafetensors } from "../../lib/formats/safetensors.ts";
 
 const t = (shape: number[], v: number) => ({
   shape,
@@ -74,5 +75,32 @@ Deno.test("loadCheckpoint() refuses tensors of another shape under a signed reco
   assert.match(err.message, /m\.W_enc has shape \[4, 16\]/);
   assert.match(err.hint, /--restart/);
   assert.equal(await loadCheckpoint(await Deno.makeTempDir(), expect), undefined);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("loadCheckpoint() still reads a checkpoint written before checksums, checking its shapes", async () => {
+  const dir = await Deno.makeTempDir();
+  // The earlier layout: state-<step>.safetensors and a latest.json without version or checksums.
+  const legacy = async (width: number) => {
+    const tensors = {
+      "params.W_enc": { dtype: "F32" as const, ...t([4, width], 1) },
+      "params.b_dec": { dtype: "F32" as const, ...t([4], 1) },
+    };
+    await writeSafetensors(join(dir, "state-10.safetensors"), tensors);
+    const { architecture: _a, width: _w, dModel: _d, ...old } = meta(10);
+    await Deno.writeTextFile(
+      join(dir, "latest.json"),
+      JSON.stringify({ ...old, tensorsFile: "state-10.safetensors" }),
+    );
+  };
+  await legacy(8);
+  const ok = await loadCheckpoint(dir, expect);
+  assert.equal(ok?.meta.step, 10);
+  assert.equal(ok?.meta.width, 8);
+  await legacy(16);
+  await assert.rejects(
+    loadCheckpoint(dir, expect),
+    /params\.W_enc has shape \[4, 16\], expected \[4, 8\]/,
+  );
   await Deno.remove(dir, { recursive: true });
 });
