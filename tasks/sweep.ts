@@ -218,6 +218,7 @@ async function main(): Promise<number> {
       signal: controller.signal,
       onKillSwitch: (kill) => (killChildren = kill),
       onEvent: (event: LocalEvent) => display.onEvent(event),
+      onWarning: (_plan, message) => display.log(`warning: ${message}`),
     });
   } finally {
     display.stop();

@@ -34,6 +34,8 @@ export interface LocalOptions {
   onEvent?: (event: LocalEvent) => void;
   /** Working directory of the children. */
   cwd?: string;
+  /** A child's `warning: ...` stderr line (e.g. a checkpoint fallback), without the prefix. */
+  onWarning?: (plan: RunPlan, message: string) => void;
   /** Set by runLocal: sends SIGKILL to every running child (a second Ctrl-C: stop now). */
   onKillSwitch?: (kill: () => void) => void;
 }
@@ -137,6 +139,7 @@ async function runChild(
     } else if (msg?.type === "result") result = { status: msg.status, error: msg.error };
   });
   const readStderr = readLines(child.stderr, (line) => {
+    if (line.startsWith("warning: ")) options.onWarning?.(plan, line.slice("warning: ".length));
     stderrTail.push(line);
     if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
   });

@@ -133,6 +133,7 @@ async function trainWithSource(
   const baseLambda = penalty?.lambda ?? null;
   const useController = arch.usesLambda && train.lambda.mode === "controller";
   const init = arch.init({ d, f: width }, { sae, rng: new Rng(train.seed, 0x5ae) });
+  const notes: Record<string, unknown> = {}; // what resuming had to do, for run.json
   const previous = await loadCheckpoint(ckptDir, {
     architecture: sae.architecture,
     width,
@@ -142,6 +143,10 @@ async function trainWithSource(
     state: init.state,
   });
   if (previous?.fellBack) {
+    notes.checkpoint_fallback = {
+      reason: previous.fellBack,
+      resumed_from_step: previous.meta.step,
+    };
     options.onWarning?.(
       `${plan.runId}: latest checkpoint unusable (${previous.fellBack}); ` +
         `resuming from the previous one at step ${previous.meta.step}`,
@@ -173,6 +178,7 @@ async function trainWithSource(
       controller = previous.meta.controller;
       const dropped = await truncateMetrics(metricsPath, startStep);
       if (dropped > 0) {
+        notes.metrics_lines_dropped = dropped;
         options.onWarning?.(
           `${plan.runId}: resuming at step ${startStep}; dropped ${dropped} metrics.jsonl ` +
             `line${dropped === 1 ? "" : "s"} written after that checkpoint (they are redone)`,
@@ -191,6 +197,7 @@ async function trainWithSource(
       normScale: scale,
       data: source.describe(),
     });
+    manifest.notes = { ...manifest.notes, ...notes };
     await writeJsonAtomic(manifestPath, manifest);
 
     const interval = useController ? train.lambda.interval : train.log_every;

@@ -139,6 +139,19 @@ Deno.test("a garbled or tampered latest checkpoint falls back to the previous on
       assert.match(stderr, /resuming from the previous one at step 20/, what);
       assert.deepEqual(await weights(dir, id), await weights(ref, id), `${what}: weights differ`);
     }
+    // Under a sweep the child's warning reaches the sweep's output, and run.json records it.
+    await Deno.remove(join(dir, "runs"), { recursive: true });
+    await killedAt(dir, id, "step:33");
+    await Deno.writeTextFile(join(ckpt, "latest.json"), "{");
+    const sweep = await deno("sweep", ["spec.yaml", "--filter", "architecture=topk"], dir);
+    assert.equal(sweep.code, 0, sweep.stderr);
+    assert.match(sweep.stderr, /warning: .*resuming from the previous one at step 20/);
+    const manifest = JSON.parse(
+      await Deno.readTextFile(join(dir, "runs", "crash", id, "run.json")),
+    );
+    assert.equal(manifest.notes.checkpoint_fallback.resumed_from_step, 20);
+    assert.equal(manifest.notes.metrics_lines_dropped, 2); // lines of steps 25 and 30
+    assert.deepEqual(await weights(dir, id), await weights(ref, id));
   });
 });
 
