@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { writeJsonAtomic } from "./atomic.ts";
 import { RUN_FILES } from "./records.ts";
+import { sha256Hex } from "./checksum.ts";
 
 /** Files (relative to the run directory) every finished run has. */
 export const DONE_FILES = [
@@ -22,17 +23,12 @@ export interface DoneRecord {
   files?: Record<string, { bytes: number; sha256: string }>;
 }
 
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** Writes DONE (atomically) with the size and checksum of every file a finished run has. */
 export async function writeDone(runDir: string): Promise<void> {
   const files: DoneRecord["files"] = {};
   for (const rel of DONE_FILES) {
     const bytes = await Deno.readFile(join(runDir, rel));
-    files[rel] = { bytes: bytes.length, sha256: await sha256Hex(bytes) };
+    files[rel] = { bytes: bytes.length, sha256: sha256Hex(bytes) };
   }
   const record: DoneRecord = { finished_at: new Date().toISOString(), files };
   await writeJsonAtomic(join(runDir, RUN_FILES.done), record);
@@ -74,7 +70,7 @@ export async function verifyDone(runDir: string, record: DoneRecord): Promise<st
     if (info.size !== want.bytes) {
       problems.push(`${rel} has ${info.size} bytes, DONE recorded ${want.bytes}`);
     } else if (info.size < VERIFY_SHA_BELOW_BYTES) {
-      if (await sha256Hex(await Deno.readFile(path)) !== want.sha256) {
+      if (sha256Hex(await Deno.readFile(path)) !== want.sha256) {
         problems.push(`${rel} differs from the file DONE recorded (sha256 mismatch)`);
       }
     }

@@ -5,8 +5,9 @@
 // go. Each record carries the sha256 of its tensors and of itself and the shape of the run; a
 // checkpoint that fails any check is skipped for the previous one, and the caller is told.
 import { join } from "node:path";
-import canonicalize from "canonicalize";
 import { writeFileAtomic, writeJsonAtomic } from "../store/atomic.ts";
+import { sha256Hex } from "../store/checksum.ts";
+import { canonicalHash } from "../spec/spec_hash.ts";
 import { encodeSafetensors, readSafetensors } from "../formats/safetensors.ts";
 import type { EngineSnapshot } from "../engine/engine.ts";
 import type { HostTensors } from "../sae/types.ts";
@@ -65,13 +66,8 @@ const GROUPS = ["params", "state", "m", "v"] as const;
 const RECORDS = ["latest.json", "previous.json"] as const;
 const TENSORS_FILE = /^state-\d+\.safetensors$/;
 
-async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function recordHash(record: Omit<CheckpointRecord, "recordSha256">): Promise<string> {
-  return sha256Hex(new TextEncoder().encode(canonicalize(record)!));
+function recordHash(record: Omit<CheckpointRecord, "recordSha256">): string {
+  return canonicalHash(record, 64);
 }
 
 function flatten(snapshot: EngineSnapshot): HostTensors {
@@ -117,9 +113,9 @@ export async function saveCheckpoint(
     ...checkpoint.meta,
     tensorsFile,
     tensorsBytes: bytes.length,
-    tensorsSha256: await sha256Hex(bytes),
+    tensorsSha256: sha256Hex(bytes),
   };
-  const record: CheckpointRecord = { ...unsigned, recordSha256: await recordHash(unsigned) };
+  const record: CheckpointRecord = { ...unsigned, recordSha256: recordHash(unsigned) };
   const latest = await readText(join(dir, "latest.json"));
   if (latest !== undefined && !latest.includes(`"${tensorsFile}"`)) {
     await writeFileAtomic(join(dir, "previous.json"), latest);
@@ -216,7 +212,7 @@ async function readRecord(
     throw new DataError(`${name} has an unknown format (version ${record.version})`);
   }
   const { recordSha256, ...unsigned } = record;
-  if (!legacy && recordSha256 !== await recordHash(unsigned)) {
+  if (!legacy && recordSha256 !== recordHash(unsigned)) {
     throw new DataError(`${name} was modified after it was written (checksum mismatch)`);
   }
   if (typeof record.tensorsFile !== "string" || !TENSORS_FILE.test(record.tensorsFile)) {
@@ -233,7 +229,7 @@ async function readRecord(
   }
   if (
     !legacy &&
-    (bytes.length !== record.tensorsBytes || await sha256Hex(bytes) !== record.tensorsSha256)
+    (bytes.length !== record.tensorsBytes || sha256Hex(bytes) !== record.tensorsSha256)
   ) {
     throw new DataError(
       `${record.tensorsFile} does not match ${name} (${bytes.length} bytes, checksum mismatch)`,
