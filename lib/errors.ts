@@ -64,12 +64,16 @@ export class BackendUnavailableError extends SaeSweepError {
   }
 }
 
-/** Training produced a non-finite loss or parameter. */
+/** Training diverged: a non-finite loss or parameter, or a finite blow-up (FVU, collapsed L0). */
 export class DivergenceError extends SaeSweepError {
   readonly step: number;
   readonly quantity: string;
-  constructor(step: number, quantity: string, options: { hint?: string } = {}) {
-    super(`training diverged at step ${step}: ${quantity} is not finite`, {
+  constructor(
+    step: number,
+    quantity: string,
+    options: { hint?: string; detail?: string } = {},
+  ) {
+    super(`training diverged at step ${step}: ${quantity} ${options.detail ?? "is not finite"}`, {
       hint: options.hint ??
         "lower train.lr or the penalty coefficient, or enable train.grad_clip; the last good checkpoint is kept",
     });

@@ -24,7 +24,9 @@ export function parseIntFlag(flag: string, min: number): (value: string) => numb
   return (value: string) => {
     const n = Number(value);
     if (!/^\d+$/.test(value) || !Number.isInteger(n) || n < min) {
-      throw new UsageError(`${flag} expects an integer >= ${min}, got "${value}"`);
+      throw new UsageError(`${flag} expects an integer >= ${min}, got "${value}"`, {
+        hint: "--help lists every flag and its values",
+      });
     }
     return n;
   };

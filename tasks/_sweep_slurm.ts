@@ -68,7 +68,7 @@ export interface SlurmSweepContext extends RunCommandOptions {
   dryRun?: boolean;
   wait?: boolean;
   /** Prints the summary table of the local executor for these outcomes. */
-  printSummary: (outcomes: RunOutcome[]) => void;
+  printSummary: (outcomes: RunOutcome[]) => void | Promise<void>;
 }
 
 /** Submits the pending runs (or prints the script); returns the exit code. */
@@ -130,7 +130,7 @@ export async function sweepOnSlurm(
     Deno.removeSignalListener("SIGINT", onSignal);
   }
   const outcomes = await slurmOutcomes(submission, jobId);
-  ctx.printSummary(outcomes);
+  await ctx.printSummary(outcomes);
   for (const o of outcomes.filter((o) => o.status !== "done")) {
     console.log(`${o.status} ${o.runId}: log ${rel(o.log!)}`);
   }

@@ -3,7 +3,8 @@
 // `--progress jsonl`, stdout carries the executor protocol. Tests inject a stand-in trainer via main().
 import { Command, Option } from "commander";
 import { describeBackend } from "../lib/backend/choice.ts";
-import { InterruptedError, SaeSweepError, UsageError } from "../lib/errors.ts";
+import { InterruptedError, LockError, SaeSweepError, UsageError } from "../lib/errors.ts";
+import { watchLifeline } from "../lib/executor/lifeline.ts";
 import type { RunMessage } from "../lib/executor/run_messages.ts";
 import { readManifestPlan } from "../lib/executor/sweep_manifest.ts";
 import { didYouMean } from "../lib/spec/did_you_mean.ts";
@@ -91,6 +92,10 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
       "allow specs expanding to more runs than the default limit",
       parseIntFlag("--max-runs", 1),
     )
+    .addOption(
+      new Option("--lifeline", "stop (checkpointing) when stdin closes: the executor died")
+        .hideHelp(),
+    )
     .exitOverride()
     .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
   program.parse([...args], { from: "user" });
@@ -103,6 +108,7 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
     backend?: BackendName;
     progress: string;
     maxRuns?: number;
+    lifeline?: boolean;
   }>();
   const jsonl = opts.progress === "jsonl";
 
@@ -118,6 +124,7 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
   const onSignal = () => controller.abort();
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
+  if (opts.lifeline) watchLifeline(onSignal);
   let lastPrint = 0;
   const onProgress = (p: TrainProgress) => {
     if (jsonl) return emit({ type: "progress", ...p });
@@ -134,6 +141,7 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
       backend: opts.backend,
       onProgress,
       onBackend: (b) => console.error(`${plan.runId}: ${describeBackend(b)}`),
+      onWarning: (m) => console.error(`warning: ${m}`),
     });
     if (jsonl) emit({ type: "result", status: "done" });
     else {
@@ -156,7 +164,8 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
       );
       return EXIT_INTERRUPTED;
     }
-    if (jsonl) emit({ type: "result", status: "failed", error: errorLine(err) });
+    const status = err instanceof LockError ? "busy" : "failed";
+    if (jsonl) emit({ type: "result", status, error: errorLine(err) });
     return reportError(err);
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);

@@ -4,7 +4,7 @@
 import { Command, Option } from "commander";
 import { dirname, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type LocalEvent, runLocal, type RunOutcome } from "../lib/executor/local.ts";
+import { type LocalEvent, lockHolder, runLocal, type RunOutcome } from "../lib/executor/local.ts";
 import { runCommand } from "../lib/executor/run_command.ts";
 import { submissionDir, writeSweepManifest } from "../lib/executor/sweep_manifest.ts";
 import { type ExecutorName, EXECUTORS } from "../lib/spec/executor_schema.ts";
@@ -13,9 +13,10 @@ import { loadExperiment } from "../lib/spec/load.ts";
 import { type BackendName, BACKENDS } from "../lib/spec/schema.ts";
 import { filterPlans, parseRunFilters } from "../lib/sweep/filter.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
-import { missingDataPaths } from "../lib/sweep/missing_paths.ts";
 import { findOrphans, type OrphanRun } from "../lib/sweep/orphans.ts";
 import { UsageError } from "../lib/errors.ts";
+import { resetRunDir } from "../lib/store/run_dir.ts";
+import { checkBeforeSweep, restartPlans } from "./_sweep_checks.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";
 import { type SlurmFlags, slurmFlagsGiven, slurmResources, sweepOnSlurm } from "./_sweep_slurm.ts";
@@ -23,6 +24,9 @@ import { EXIT_INTERRUPTED, parseIntFlag, runMain } from "./_cli.ts";
 
 const RUN_SCRIPT = fileURLToPath(new URL("./run.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
+
+/** Signals closer together than this count as one Ctrl-C (the terminal's and deno task's copy). */
+const SIGNAL_ECHO_MS = 1000;
 
 /** What main() spawns per run; tests pass a stand-in entry script with a fake trainer. */
 export interface SweepTaskDeps {
@@ -39,6 +43,8 @@ interface SweepOptions extends SlurmFlags {
   filter: string[];
   out: string;
   maxRuns?: number;
+  restart: string[];
+  force?: boolean;
 }
 
 function valueText(value: unknown): string {
@@ -90,28 +96,37 @@ function childArgs(plans: readonly RunPlan[], command: string[]): (plan: RunPlan
     String(index.get(plan.runId)),
     "--progress",
     "jsonl",
+    "--lifeline", // the child stops when this sweep dies (its stdin closes)
   ];
 }
 
-function printSummary(skipped: PlannedRun[], busy: PlannedRun[], outcomes: RunOutcome[]): void {
+async function printSummary(
+  skipped: PlannedRun[],
+  busy: PlannedRun[],
+  outcomes: RunOutcome[],
+): Promise<void> {
   const rows = [["run id", "result", "detail"]];
   for (const s of skipped) rows.push([s.plan.runId, "skipped", "already done"]);
-  for (const b of busy) rows.push([b.plan.runId, "busy", "another process is training it"]);
+  for (const b of busy) {
+    rows.push([b.plan.runId, "busy", `locked by ${await lockHolder(b.plan.runDir)}`]);
+  }
   for (const o of outcomes) {
-    const detail = o.status === "failed"
-      ? (o.error ?? `exit code ${o.exitCode}`).split("\n").join(" | ")
+    const detail = o.status === "done"
+      ? `${o.seconds.toFixed(1)} s`
       : o.status === "interrupted"
       ? "checkpointed; re-run to resume"
-      : `${o.seconds.toFixed(1)} s`;
+      : (o.error ?? `exit code ${o.exitCode}`).split("\n").join(" | ");
     rows.push([o.runId, o.status, detail]);
   }
   console.log("");
   printTable(rows);
   const n = (s: string) => outcomes.filter((o) => o.status === s).length;
+  const nBusy = busy.length + n("busy");
   console.log(
-    `${n("done")} done, ${skipped.length} skipped (already done), ${n("failed")} failed` +
+    `${n("done")} done, ${skipped.length + n("skipped")} skipped (already done), ` +
+      `${n("failed")} failed` +
       (n("interrupted") ? `, ${n("interrupted")} interrupted` : "") +
-      (busy.length ? `, ${busy.length} busy` : ""),
+      (nBusy ? `, ${nBusy} busy (another process holds them)` : ""),
   );
 }
 
@@ -138,6 +153,13 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
       "allow specs expanding to more runs than the default limit (256)",
       parseIntFlag("--max-runs", 1),
     )
+    .option(
+      "--restart <run id>",
+      "start this run over, discarding its checkpoint and results (repeatable)",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option("--force", "train even when a run's memory estimate exceeds this machine's memory")
     .addOption(
       new Option("--executor <name>", "where runs train (default: the spec's executor.type)")
         .choices(EXECUTORS),
@@ -179,8 +201,14 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     : undefined;
   const all = expandSweep(loaded, { outDir: opts.out });
   const plans = filterPlans(all, parseRunFilters(opts.filter, loaded.axes));
-  const planned = await planStatuses(plans);
-  const missing = await missingDataPaths(plans);
+  if (plans.length === 0) {
+    throw new UsageError(
+      `--filter ${opts.filter.join(" --filter ")} matches none of the ${all.length} runs`,
+      { hint: `deno task sweep ${specPath} --dry-run lists the runs and their values` },
+    );
+  }
+  const restart = restartPlans(plans, all, opts.restart);
+  const warnings = await checkBeforeSweep(plans, opts);
   const experimentDir = resolve(opts.out, loaded.spec.name);
   const commandOptions = {
     runScript: deps.runScript ?? RUN_SCRIPT,
@@ -189,8 +217,12 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
   };
   printOrphans(await findOrphans(experimentDir, all));
   if (opts.dryRun) {
+    const planned = await planStatuses(plans);
     printDryRun(planned, all.length);
-    for (const m of missing) console.error(`warning: data file not found: ${m}`);
+    for (const w of warnings) console.error(`warning: ${w}`);
+    if (restart.length) {
+      console.error(`dry run: --restart would start ${restart.length} run(s) over`);
+    }
     const todo = planned.filter((p) => p.action === "start" || p.action === "resume");
     if (resources && todo.length > 0) {
       return await sweepOnSlurm(todo, {
@@ -203,11 +235,11 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     }
     return 0;
   }
-  if (missing.length > 0) {
-    throw new UsageError(`data not found, nothing trained:\n  ${missing.join("\n  ")}`, {
-      hint: "paths in a spec are relative to the spec file; fix them or create the files",
-    });
+  for (const plan of restart) {
+    await resetRunDir(plan.runDir);
+    console.error(`restarting ${plan.runId}: its run directory was emptied`);
   }
+  const planned = await planStatuses(plans);
   const skipped = planned.filter((p) => p.action === "skip");
   const busy = planned.filter((p) => p.action === "busy");
   const todo = planned.filter((p) => p.action === "start" || p.action === "resume");
@@ -215,7 +247,7 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     if (busy.length === 0) {
       const n = planned.length;
       console.log(`all ${n} run${n === 1 ? "" : "s"} already done`);
-    } else printSummary(skipped, busy, []);
+    } else await printSummary(skipped, busy, []);
     return 0;
   }
   if (resources) {
@@ -235,18 +267,22 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
   );
 
   const controller = new AbortController();
-  let interrupts = 0;
   const display = createSweepDisplay(todo.length, { tty: Deno.stderr.isTerminal() });
+  let firstSignal = 0;
+  let killChildren = () => {};
   const onSignal = () => {
-    interrupts++;
-    if (interrupts === 1) {
+    // `deno task` forwards the terminal's SIGINT, which also reached this process directly: two
+    // signals within SIGNAL_ECHO_MS are one Ctrl-C.
+    const now = Date.now();
+    if (firstSignal === 0) {
+      firstSignal = now;
       display.log(
         "interrupting: waiting for running runs to checkpoint (Ctrl-C again to stop now)",
       );
       controller.abort();
-    } else {
-      display.stop();
-      Deno.exit(EXIT_INTERRUPTED);
+    } else if (now - firstSignal > SIGNAL_ECHO_MS) {
+      display.log("stopping now: running runs keep their last checkpoint");
+      killChildren();
     }
   };
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
@@ -260,7 +296,9 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
       jobs: opts.jobs,
       args: childArgs(plans, runCommand(manifestPath, commandOptions)),
       signal: controller.signal,
+      onKillSwitch: (kill) => (killChildren = kill),
       onEvent: (event: LocalEvent) => display.onEvent(event),
+      onWarning: (_plan, message) => display.log(`warning: ${message}`),
     });
   } finally {
     display.stop();
@@ -270,7 +308,7 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
   }
   const order = new Map(todo.map((p, i) => [p.plan.runId, i]));
   outcomes.sort((a, b) => order.get(a.runId)! - order.get(b.runId)!);
-  printSummary(skipped, busy, outcomes);
+  await printSummary(skipped, busy, outcomes);
   if (controller.signal.aborted) {
     const started = new Set(outcomes.map((o) => o.runId));
     const notStarted = todo.filter((p) => !started.has(p.plan.runId)).length;

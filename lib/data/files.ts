@@ -10,6 +10,7 @@ import { readNpyHeader } from "../formats/npy.ts";
 import { readSafetensorsHeader } from "../formats/safetensors.ts";
 import { openForRead, readRange } from "../formats/read_range.ts";
 import { hashSeed, Rng } from "./rng.ts";
+import { checkFinite } from "./check_sample.ts";
 
 // Shapes: R rows of a shard, D d_model.
 
@@ -35,6 +36,11 @@ async function inspectShard(
   path: string,
   tensor: string | null,
 ): Promise<{ dtype: string; shape: number[]; offset: number }> {
+  if (!path.endsWith(".npy") && !path.endsWith(".safetensors")) {
+    throw new DataError(`${path}: not a .npy or .safetensors file`, {
+      hint: "data.path must name .npy or .safetensors files (or a directory of them)",
+    });
+  }
   if (path.endsWith(".npy")) {
     const h = await readNpyHeader(path);
     return { dtype: h.floatDtype, shape: h.shape, offset: h.dataOffset };
@@ -54,6 +60,18 @@ async function inspectShard(
   return { dtype: e.dtype, shape: e.shape, offset: e.offset };
 }
 
+/** What a symbolic link points at; a dangling link is a DataError naming it. */
+async function linkTarget(path: string): Promise<Deno.FileInfo> {
+  try {
+    return await Deno.stat(path);
+  } catch (err) {
+    throw new DataError(`${path}: symbolic link to a file that does not exist`, {
+      hint: "fix or remove the broken link",
+      cause: err,
+    });
+  }
+}
+
 async function listShardPaths(root: string): Promise<string[]> {
   let info: Deno.FileInfo;
   try {
@@ -67,9 +85,10 @@ async function listShardPaths(root: string): Promise<string[]> {
   if (!info.isDirectory) return [root];
   const names: string[] = [];
   for await (const e of Deno.readDir(root)) {
-    if (e.isFile && (e.name.endsWith(".npy") || e.name.endsWith(".safetensors"))) {
-      names.push(e.name);
-    }
+    if (!e.name.endsWith(".npy") && !e.name.endsWith(".safetensors")) continue;
+    // Symlinked shards count like regular files: follow the link (stat, not the entry's type).
+    const isFile = e.isFile || (e.isSymlink && (await linkTarget(join(root, e.name))).isFile);
+    if (isFile) names.push(e.name);
   }
   names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (names.length === 0) {
@@ -208,7 +227,9 @@ async function readShardRows(ds: Dataset, chunk: Chunk, out: Float32Array, at: n
       length: chunk.count * rowBytes,
       path: s.path,
     });
-    out.set(decodeFloats(bytes, s.dtype), at * ds.dModel);
+    const rows = decodeFloats(bytes, s.dtype);
+    checkFinite(rows, ds.dModel, (r) => `${s.path}: row ${chunk.start + r}`);
+    out.set(rows, at * ds.dModel);
   } finally {
     file.close();
   }

@@ -1,9 +1,13 @@
 // The local executor: trains runs in subprocesses (one per run, for isolation of memory and GPU
-// state) with a pool of `jobs`, reading each child's JSON-lines protocol. Ctrl-C (the signal)
-// is forwarded as SIGINT; children checkpoint and exit. Reports events; never prints.
+// state) with a pool of `jobs`, reading each child's JSON-lines protocol. Aborting the signal
+// forwards SIGINT (children checkpoint and exit); `kill()` stops them at once. Each child's stdin
+// is its lifeline (lifeline.ts): if this process dies, they stop too. Reports events; never prints.
 import type { TrainProgress } from "../train/progress.ts";
 import type { RunPlan } from "../sweep/plan.ts";
 import { parseRunMessage, type RunResultStatus } from "./run_messages.ts";
+import { readDone } from "../store/done.ts";
+import { runStatus } from "../store/run_dir.ts";
+import { readLock } from "../store/lock.ts";
 
 /** How one run ended. */
 export interface RunOutcome {
@@ -32,6 +36,10 @@ export interface LocalOptions {
   onEvent?: (event: LocalEvent) => void;
   /** Working directory of the children. */
   cwd?: string;
+  /** A child's `warning: ...` stderr line (e.g. a checkpoint fallback), without the prefix. */
+  onWarning?: (plan: RunPlan, message: string) => void;
+  /** Set by runLocal: sends SIGKILL to every running child (a second Ctrl-C: stop now). */
+  onKillSwitch?: (kill: () => void) => void;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -54,9 +62,25 @@ export async function runLocal(
     }
   };
   options.signal?.addEventListener("abort", onAbort);
+  options.onKillSwitch?.(() => {
+    for (const child of children) {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already exited.
+      }
+    }
+  });
   const worker = async () => {
     while (queue.length > 0 && !options.signal?.aborted) {
       const plan = queue.shift()!;
+      // Another sweep may have finished or taken this run since the plan was made.
+      const now = await othersOutcome(plan);
+      if (now) {
+        outcomes.push(now);
+        options.onEvent?.({ type: "end", plan, outcome: now });
+        continue;
+      }
       options.onEvent?.({ type: "start", plan });
       const outcome = await runChild(plan, options, children);
       outcomes.push(outcome);
@@ -71,6 +95,25 @@ export async function runLocal(
   return outcomes;
 }
 
+/** Who holds a run's lock, for messages: `pid 123 on host since <time>`. */
+export async function lockHolder(runDir: string): Promise<string> {
+  const lock = await readLock(runDir);
+  return lock ? `pid ${lock.pid} on ${lock.host} since ${lock.time}` : "another process";
+}
+
+/** A busy or skipped outcome when another process holds or has finished the run, else null. */
+async function othersOutcome(plan: RunPlan): Promise<RunOutcome | null> {
+  const status = await runStatus(plan.runDir);
+  const base = { runId: plan.runId, exitCode: 0, seconds: 0 };
+  if (status === "done") {
+    return { ...base, status: "skipped", error: "finished meanwhile by another process" };
+  }
+  if (status === "running") {
+    return { ...base, status: "busy", error: `locked by ${await lockHolder(plan.runDir)}` };
+  }
+  return null;
+}
+
 async function runChild(
   plan: RunPlan,
   options: LocalOptions,
@@ -80,10 +123,11 @@ async function runChild(
   const child = new Deno.Command(Deno.execPath(), {
     args: options.args(plan),
     cwd: options.cwd,
-    stdin: "null",
+    stdin: "piped", // the lifeline: never written, closed when this process exits
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const startedAt = Date.now();
   children.add(child);
   // A signal that arrived between the pool's check and the spawn still reaches this child.
   if (options.signal?.aborted) child.kill("SIGINT");
@@ -97,13 +141,23 @@ async function runChild(
     } else if (msg?.type === "result") result = { status: msg.status, error: msg.error };
   });
   const readStderr = readLines(child.stderr, (line) => {
+    if (line.startsWith("warning: ")) options.onWarning?.(plan, line.slice("warning: ".length));
     stderrTail.push(line);
     if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
   });
   const [status] = await Promise.all([child.status, readStdout, readStderr]);
   children.delete(child);
+  await child.stdin.close().catch(() => {});
   const seconds = (performance.now() - started) / 1000;
   const exitCode = status.code;
+  if (result?.status === "done") {
+    // A DONE written before this child started was written by another process.
+    const done = await readDone(plan.runDir);
+    if (done && Date.parse(done.finished_at) < startedAt) {
+      const error = "finished meanwhile by another process";
+      return { runId: plan.runId, status: "skipped", error, exitCode, seconds };
+    }
+  }
   if (result && !(result.status === "done" && exitCode !== 0)) {
     return { runId: plan.runId, ...result, exitCode, seconds };
   }
@@ -111,7 +165,9 @@ async function runChild(
     const error = "the run process exited without reporting a result";
     return { runId: plan.runId, status: "failed", error, exitCode, seconds };
   }
-  const interrupted = exitCode === 130 || status.signal === "SIGINT";
+  // SIGKILL after an abort is the sweep's own "stop now"; the last checkpoint stays.
+  const interrupted = exitCode === 130 || status.signal === "SIGINT" ||
+    (status.signal === "SIGKILL" && options.signal?.aborted === true);
   const tail = stderrTail.filter((l) => l.trim()).slice(-5).join("\n");
   return {
     runId: plan.runId,

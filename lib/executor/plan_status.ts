@@ -23,6 +23,7 @@ export function actionFor(status: RunStatus): RunAction {
       return "start";
     case "partial":
     case "failed":
+    case "damaged":
       return "resume";
   }
 }

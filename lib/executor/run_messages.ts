@@ -2,7 +2,8 @@
 // protocol between one training subprocess and the local executor.
 import type { TrainProgress } from "../train/progress.ts";
 
-export type RunResultStatus = "done" | "failed" | "interrupted";
+/** `busy`: another process holds the run's lock (nothing was trained; not a failure). */
+export type RunResultStatus = "done" | "failed" | "interrupted" | "busy" | "skipped";
 
 /** One line of a child's stdout. */
 export type RunMessage =
@@ -16,7 +17,10 @@ export function parseRunMessage(line: string): RunMessage | undefined {
   try {
     const msg = JSON.parse(text);
     if (msg?.type === "progress" && typeof msg.step === "number") return msg;
-    if (msg?.type === "result" && ["done", "failed", "interrupted"].includes(msg.status)) {
+    if (
+      msg?.type === "result" &&
+      ["done", "failed", "interrupted", "busy", "skipped"].includes(msg.status)
+    ) {
       return msg;
     }
   } catch {

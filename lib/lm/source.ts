@@ -14,7 +14,7 @@ import {
   sha256Hex,
   writeActivationCache,
 } from "./activation_cache.ts";
-import { parseCheckpoint } from "./checkpoint.ts";
+import { type LlamaConfig, parseCheckpoint } from "./checkpoint.ts";
 import { buildCorpus } from "./corpus.ts";
 import { evaluateSplice } from "./evaluate.ts";
 import { harvestActivations } from "./harvest.ts";
@@ -39,6 +39,21 @@ export interface LmSourceOptions {
 interface LmCursor {
   epoch: number;
   index: number;
+}
+
+/** Where the spec's layer and context do not fit the model (empty when they do). */
+export function lmFitProblems(cfg: LmData, config: LlamaConfig): string[] {
+  const problems: string[] = [];
+  if (cfg.layer >= config.nLayers) {
+    problems.push(`data.layer = ${cfg.layer}, but the model has layers 0..${config.nLayers - 1}`);
+  }
+  if (cfg.context > config.seqLen) {
+    problems.push(`data.context = ${cfg.context} exceeds the model's seq_len ${config.seqLen}`);
+  }
+  if (cfg.context < 2 && cfg.exclude_bos) {
+    problems.push("data.context must be at least 2 when BOS positions are excluded");
+  }
+  return problems;
 }
 
 /**
@@ -68,16 +83,7 @@ export async function openLmSource(
 
   const checkpoint = parseCheckpoint(checkpointBytes, { name: path(cfg.checkpoint) });
   const { config } = checkpoint;
-  const problems: string[] = [];
-  if (cfg.layer >= config.nLayers) {
-    problems.push(`data.layer = ${cfg.layer}, but the model has layers 0..${config.nLayers - 1}`);
-  }
-  if (cfg.context > config.seqLen) {
-    problems.push(`data.context = ${cfg.context} exceeds the model's seq_len ${config.seqLen}`);
-  }
-  if (cfg.context < 2 && cfg.exclude_bos) {
-    problems.push("data.context must be at least 2 when BOS positions are excluded");
-  }
+  const problems = lmFitProblems(cfg, config);
   if (problems.length > 0) {
     throw new DataError(
       `lm data source does not fit ${path(cfg.checkpoint)}: ${problems.join("; ")}`,

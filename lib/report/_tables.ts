@@ -238,7 +238,9 @@ export function failedTable(model: ReportModel): Table {
 export function unfinishedTable(model: ReportModel): Table {
   return {
     headers: ["run", "series", "status", "last step", "elapsed"],
-    rows: model.runs.filter((r) => ["running", "partial", "pending"].includes(String(r.status)))
+    rows: model.runs.filter((r) =>
+      ["running", "partial", "pending", "damaged"].includes(String(r.status))
+    )
       .map((r) => [
         c(String(r.run_id)),
         c(String(r.series), { series: String(r.series) }),

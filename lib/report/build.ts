@@ -140,10 +140,11 @@ export async function buildReport(
     generatedAt: provenance.generatedAt ?? new Date().toISOString(),
     settings,
     runs,
-    counts: STATUS_ORDER.map((status) => ({
+    // Damaged finished runs (files missing or changed since DONE) are counted only when present.
+    counts: [...STATUS_ORDER, "damaged" as const].map((status) => ({
       status,
       n: runs.filter((r) => r.status === status).length,
-    })),
+    })).filter(({ status, n }) => status !== "damaged" || n > 0),
     series,
     colors: seriesColors(series),
     aggregated,

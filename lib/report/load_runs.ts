@@ -6,6 +6,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { RUN_FILES } from "../store/records.ts";
 import type { RunManifest, RunStatus } from "../store/records.ts";
 import { readManifest, runStatus } from "../store/run_dir.ts";
+import { readDone, verifyDone } from "../store/done.ts";
 import type { RunPlan } from "../sweep/plan.ts";
 import { orphanReason } from "../sweep/orphans.ts";
 import { RUN_ID_SCHEME } from "../sweep/effective_config.ts";
@@ -196,6 +197,11 @@ async function loadRun(dir: string, dirExperiment: string, problems: RunProblem[
   } catch (err) {
     problems.push({ path: dir, message: `cannot tell the run's status: ${String(err)}` });
     status = "partial";
+  }
+  if (status === "damaged") {
+    const done = await readDone(dir);
+    const damage = done ? await verifyDone(dir, done) : [];
+    problems.push({ path: dir, message: `finished run is damaged: ${damage.join("; ")}` });
   }
   if (status === "done" && summaryRead === "missing") {
     problems.push({ path: dir, message: "DONE marker present but summary.json is missing" });

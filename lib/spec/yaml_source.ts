@@ -67,6 +67,8 @@ export function parseYamlSource(
       ? `${
         firstLine(err.message).replace(/^Unresolved tag/, "unsupported tag")
       } (specs are plain data)`
+      : err.code === "MULTIPLE_DOCS"
+      ? "a spec is one YAML document; remove the `---` separator or split the file"
       : firstLine(err.message);
     issues.push({ file: fileName, line: pos.line, col: pos.col, path: "", message });
   }

@@ -85,8 +85,17 @@ export function specIssuesFromZod(
         const parentSchema = schemaAtData(ctx.schema, ctx.data, path);
         const known = parentSchema ? schemaKeys(parentSchema) : [];
         for (const key of issue.keys) {
-          const guess = didYouMean(key, known);
-          at(path, guess ? `unknown key; did you mean \`${guess}\`?` : "unknown key", key);
+          // A key of another variant of this section (e.g. `path` under source: synthetic) is
+          // not a typo: say where it belongs instead of suggesting the key itself.
+          const guess = known.includes(key) ? undefined : didYouMean(key, known);
+          const source = (input as { source?: unknown } | undefined)?.source;
+          const variant = typeof source === "string" ? `source \`${source}\`` : "this variant";
+          const message = known.includes(key)
+            ? `\`${key}\` is not a key of ${variant} (it belongs to another variant)`
+            : guess
+            ? `unknown key; did you mean \`${guess}\`?`
+            : "unknown key";
+          at(path, message, key);
         }
         break;
       }

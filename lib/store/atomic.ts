@@ -2,6 +2,9 @@
 // rename it over the target (readers see the old file or the new one, never half of one).
 import { basename, dirname, join } from "node:path";
 
+/** Temp files of writeFileAtomic (`.<name>.<tag>.tmp`) and of writeSafetensors (`<name>.tmp-<pid>-<id>`). */
+const TEMP_NAME = /^\..+\.[0-9a-z]+\.tmp$|\.tmp-\d+-[0-9a-f]{8}$/;
+
 function tempPath(path: string): string {
   const random = crypto.getRandomValues(new Uint32Array(2));
   const tag = Array.from(random, (n) => n.toString(36)).join("");
@@ -60,4 +63,25 @@ async function syncDir(dir: string): Promise<void> {
   } catch {
     // Some file systems refuse fsync on directories; the rename itself is still atomic.
   }
+}
+
+/**
+ * Removes temp files left in `dir` and its subdirectories by atomic writes that were interrupted
+ * (a killed process). Call only while holding the directory's lock. Returns how many it removed.
+ */
+export async function removeTempFiles(dir: string): Promise<number> {
+  let removed = 0;
+  try {
+    for await (const e of Deno.readDir(dir)) {
+      const path = join(dir, e.name);
+      if (e.isDirectory) removed += await removeTempFiles(path);
+      else if (e.isFile && TEMP_NAME.test(e.name)) {
+        await Deno.remove(path).catch(() => {});
+        removed++;
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return removed;
 }

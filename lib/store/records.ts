@@ -13,7 +13,8 @@ export const RUN_FILES = {
   sae: "sae",
 } as const;
 
-export type RunStatus = "pending" | "running" | "partial" | "done" | "failed";
+/** `damaged`: DONE exists but the files it lists are missing or changed (repaired on resume). */
+export type RunStatus = "pending" | "running" | "partial" | "done" | "failed" | "damaged";
 
 /** `run.json`: what the run is and how it was produced. Rewritten atomically as the run progresses. */
 export interface RunManifest {

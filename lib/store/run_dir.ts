@@ -1,8 +1,9 @@
 // Reads the state of run directories: status (pending/running/partial/done/failed), run.json,
-// summary.json and the runs of an experiment. Never writes.
+// summary.json and the runs of an experiment; resetRunDir() empties one for --restart.
 import { join } from "node:path";
-import { isStale, readLock } from "./lock.ts";
+import { acquireRunLock, isStale, readLock } from "./lock.ts";
 import { RUN_FILES, type RunManifest, type RunStatus, type RunSummary } from "./records.ts";
+import { readDone, verifyDone } from "./done.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -24,11 +25,13 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 }
 
 /**
- * Status of a run directory: done (DONE exists), running (locked by a live process), failed
- * (run.json says so), partial (a checkpoint or run.json exists), pending (nothing yet).
+ * Status of a run directory: done (DONE exists and its files match it), damaged (DONE exists but
+ * its files do not match), running (locked by a live process), failed (run.json says so), partial
+ * (a checkpoint or run.json exists), pending (nothing yet).
  */
 export async function runStatus(runDir: string): Promise<RunStatus> {
-  if (await exists(join(runDir, RUN_FILES.done))) return "done";
+  const done = await readDone(runDir);
+  if (done) return (await verifyDone(runDir, done)).length ? "damaged" : "done";
   const lock = await readLock(runDir);
   if (lock && !(await isStale(lock))) return "running";
   const manifest = await readManifest(runDir);
@@ -68,4 +71,35 @@ export async function listRuns(experimentDir: string): Promise<ListedRun[]> {
     throw err;
   }
   return runs.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : 0));
+}
+
+/**
+ * Empties a run directory so that the run starts over (`--restart`): takes the run's lock first,
+ * so a run another process trains is refused with LockError, then removes everything else.
+ */
+export async function resetRunDir(runDir: string): Promise<void> {
+  const lock = await acquireRunLock(runDir);
+  try {
+    for await (const entry of Deno.readDir(runDir)) {
+      if (entry.name === RUN_FILES.lock) continue;
+      await Deno.remove(join(runDir, entry.name), { recursive: true });
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * A run that has DONE: its summary when its files match DONE and summary.json reads, else what
+ * is wrong (`damage`); undefined when the run has not finished.
+ */
+export async function finishedRun(
+  runDir: string,
+): Promise<{ summary: RunSummary } | { damage: string[] } | undefined> {
+  const done = await readDone(runDir);
+  if (!done) return undefined;
+  const damage = await verifyDone(runDir, done);
+  const summary = await readSummary(runDir);
+  if (damage.length === 0 && summary) return { summary };
+  return { damage: damage.length ? damage : ["summary.json is unreadable"] };
 }

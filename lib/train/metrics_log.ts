@@ -29,13 +29,16 @@ export class MetricsWindow {
   }
 }
 
-/** Keeps only metrics lines up to `step` (lines written after the last checkpoint are redone). */
-export async function truncateMetrics(path: string, step: number): Promise<void> {
+/**
+ * Keeps only metrics lines up to `step` (lines written after the last checkpoint are redone);
+ * returns how many lines it dropped.
+ */
+export async function truncateMetrics(path: string, step: number): Promise<number> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
   } catch {
-    return;
+    return 0;
   }
   const kept = text.split("\n").filter((line) => {
     if (!line.trim()) return false;
@@ -46,4 +49,5 @@ export async function truncateMetrics(path: string, step: number): Promise<void>
     }
   });
   await writeFileAtomic(path, kept.map((l) => l + "\n").join(""));
+  return text.split("\n").filter((line) => line.trim()).length - kept.length;
 }

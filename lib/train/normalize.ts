@@ -1,6 +1,5 @@
 // Input normalisation and decoder-bias initialisation from a sample of training activations.
-// Pure functions over row-major Float32Arrays [n, d].
-
+// Pure functions over row-major Float32Arrays [n, d]; lib/data/check_sample.ts vets the sample.
 /**
  * The scalar C such that E||x / C||^2 = 1 over the sample (Gemma Scope §3.1): C = sqrt(mean ||x||^2).
  */

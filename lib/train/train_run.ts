@@ -6,12 +6,14 @@ import type { RunPlan } from "../sweep/plan.ts";
 import type { BackendName } from "../spec/schema.ts";
 import type { MetricsLine, RunManifest, RunSummary } from "../store/records.ts";
 import { RUN_FILES } from "../store/records.ts";
-import { appendLine, writeFileAtomic, writeJsonAtomic } from "../store/atomic.ts";
+import { appendLine, removeTempFiles, writeFileAtomic, writeJsonAtomic } from "../store/atomic.ts";
+import { writeDone } from "../store/done.ts";
 import { acquireRunLock } from "../store/lock.ts";
-import { readSummary } from "../store/run_dir.ts";
+import { finishedRun } from "../store/run_dir.ts";
 import { type BackendChoice, selectBackend } from "../backend/select.ts";
 import { openSource } from "./open_source.ts";
 import type { ActivationSource } from "../data/source.ts";
+import { checkFinite, checkSample } from "../data/check_sample.ts";
 import { Rng } from "../data/rng.ts";
 import { getArchitecture, penaltyOptions } from "../sae/registry.ts";
 import { createEngine } from "./create_engine.ts";
@@ -33,6 +35,8 @@ import { startManifest } from "./manifest.ts";
 import { MetricsWindow, truncateMetrics } from "./metrics_log.ts";
 import type { TrainProgress } from "./progress.ts";
 import { DivergenceError, InterruptedError } from "../errors.ts";
+import { checkDivergence } from "./divergence.ts";
+import { killPoint } from "./_kill_point.ts";
 
 export interface TrainRunOptions {
   /** Aborting checkpoints at the next sync point and throws InterruptedError. */
@@ -42,22 +46,36 @@ export interface TrainRunOptions {
   onProgress?: (p: TrainProgress) => void;
   /** Called once the backend is active (tasks/run.ts prints it at start). */
   onBackend?: (choice: BackendChoice) => void;
+  /** Things the user should know that do not stop the run (a checkpoint fallback, a repair). */
+  onWarning?: (message: string) => void;
 }
 
 function gcd(a: number, b: number): number {
   return b === 0 ? a : gcd(b, a % b);
 }
 
+/** The data a run reads, for messages: `data.path <file>`, or the source name. */
+function describeData(plan: RunPlan): string {
+  const data = plan.config.data;
+  return data.source === "files" ? `data.path ${data.path}` : `${data.source} data`;
+}
+
 export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Promise<RunSummary> {
   const { runDir } = plan;
   await Deno.mkdir(runDir, { recursive: true });
-  const done = await readSummary(runDir);
-  try {
-    await Deno.stat(join(runDir, RUN_FILES.done));
-    if (done) return done;
-  } catch { /* not done */ }
+  const before = await finishedRun(runDir);
+  if (before && "summary" in before) return before.summary;
   const lock = await acquireRunLock(runDir);
   try {
+    await removeTempFiles(runDir);
+    // Finished by another process meanwhile, or damaged: then the end of the run is redone from
+    // its final checkpoint.
+    const now = await finishedRun(runDir);
+    if (now && "summary" in now) return now.summary;
+    if (now) {
+      options.onWarning?.(`${plan.runId} was done but ${now.damage.join("; ")}; repairing it`);
+      await Deno.remove(join(runDir, RUN_FILES.done));
+    }
     const backend = await selectBackend(options.backend ?? plan.config.train.backend);
     options.onBackend?.(backend);
     const source = await openSource(plan.config.data, {
@@ -93,7 +111,6 @@ async function trainWithSource(
   const ckptDir = join(runDir, RUN_FILES.checkpoint);
   const metricsPath = join(runDir, RUN_FILES.metrics);
   const manifestPath = join(runDir, RUN_FILES.manifest);
-  const previous = await loadCheckpoint(ckptDir);
 
   // Normalisation scalar and initial parameters (or everything from the checkpoint).
   let scale: number;
@@ -104,14 +121,34 @@ async function trainWithSource(
   const baseLambda = penalty?.lambda ?? null;
   const usesLambda = penalty !== null;
   const useController = usesLambda && train.lambda.mode === "controller";
+  const init = arch.init({ d, f: width }, { sae, rng: new Rng(train.seed, 0x5ae) });
+  const notes: Record<string, unknown> = {}; // what resuming had to do, for run.json
+  const previous = await loadCheckpoint(ckptDir, {
+    architecture: sae.architecture,
+    width,
+    dModel: d,
+    totalSteps,
+    params: init.params,
+    state: init.state,
+  });
+  if (previous?.fellBack) {
+    notes.checkpoint_fallback = {
+      reason: previous.fellBack,
+      resumed_from_step: previous.meta.step,
+    };
+    options.onWarning?.(
+      `${plan.runId}: latest checkpoint unusable (${previous.fellBack}); ` +
+        `resuming from the previous one at step ${previous.meta.step}`,
+    );
+  }
   const sample = previous ? undefined : await source.sample(train.norm_sample_tokens);
   if (previous) {
     scale = previous.meta.normScale;
   } else {
+    checkSample(sample!, d, describeData(plan));
     scale = train.normalize ? normalizationScale(sample!, d) : 1;
     scaleInPlace(sample!, scale);
   }
-  const init = arch.init({ d, f: width }, { sae, rng: new Rng(train.seed, 0x5ae) });
   if (!previous && sae.b_dec_init !== "zeros") {
     const bDec = sae.b_dec_init === "mean" ? mean(sample!, d) : geometricMedian(sample!, d);
     init.params.b_dec = { shape: [d], data: bDec };
@@ -138,7 +175,14 @@ async function trainWithSource(
       startStep = previous.meta.step;
       trainSecondsBefore = previous.meta.trainSeconds;
       controller = previous.meta.controller;
-      await truncateMetrics(metricsPath, startStep);
+      const dropped = await truncateMetrics(metricsPath, startStep);
+      if (dropped > 0) {
+        notes.metrics_lines_dropped = dropped;
+        options.onWarning?.(
+          `${plan.runId}: resuming at step ${startStep}; dropped ${dropped} metrics.jsonl ` +
+            `line${dropped === 1 ? "" : "s"} written after that checkpoint (they are redone)`,
+        );
+      }
     } else {
       controller = useController && baseLambda !== null ? initController(baseLambda) : null;
       await writeFileAtomic(metricsPath, "");
@@ -152,6 +196,7 @@ async function trainWithSource(
       normScale: scale,
       data: source.describe(),
     });
+    manifest.notes = { ...manifest.notes, ...notes };
     await writeJsonAtomic(manifestPath, manifest);
 
     const interval = useController ? train.lambda.interval : train.log_every;
@@ -172,6 +217,7 @@ async function trainWithSource(
     let lastLogTime = t0;
     let lastLogStep = startStep;
     let checkpointDue = false;
+    let bestFvu: number | undefined; // lowest training FVU read so far (divergence checks)
     const saveNow = async (step: number) => {
       const snapshot = await engine.snapshot(); // one device read
       await saveCheckpoint(ckptDir, {
@@ -182,6 +228,9 @@ async function trainWithSource(
           normScale: scale,
           optimizerT: snapshot.optimizer.t,
           trainSeconds: trainSecondsBefore + (performance.now() - t0) / 1000,
+          architecture: sae.architecture,
+          width,
+          dModel: d,
         },
         snapshot,
       });
@@ -194,22 +243,30 @@ async function trainWithSource(
     };
 
     for (let step = startStep; step < totalSteps; step++) {
-      const x = scaleInPlace(await source.nextBatch(train.batch_size), scale);
+      const raw = await source.nextBatch(train.batch_size);
+      checkFinite(raw, d, (row) => `${describeData(plan)}: batch of step ${step + 1}, row ${row}`);
+      const x = scaleInPlace(raw, scale);
       const lr = learningRate(step, lrSchedule);
       const lambda = lambdaNow() * lambdaWarmup(step, train.lambda.warmup_steps);
       engine.step(x, { lr, lambda });
       const s = step + 1; // steps completed
+      await killPoint("step", s);
       if (s % train.checkpoint_every === 0 || options.signal?.aborted) checkpointDue = true;
       if (s % interval !== 0 && s !== totalSteps) continue;
 
       const stats = await engine.readStats();
-      if (!Number.isFinite(stats.loss) || stats.nonFinite.length > 0) {
-        const quantity = stats.nonFinite.length
-          ? `parameter ${stats.nonFinite.join(", ")}`
-          : "loss";
-        await fail({ message: `non-finite ${quantity}`, step: s, quantity });
-        throw new DivergenceError(s, quantity);
+      const diverged = checkDivergence(stats, {
+        step: s,
+        warmupSteps: train.lr_warmup_steps,
+        widthRatio: width / d,
+        bestFvu,
+      });
+      if (diverged) {
+        const { quantity, detail } = diverged;
+        await fail({ message: `${quantity} ${detail}`, step: s, quantity });
+        throw new DivergenceError(s, quantity, { detail });
       }
+      bestFvu = Math.min(bestFvu ?? Infinity, stats.fvu);
       window.add(stats);
       if (controller) {
         controller = updateController(controller, { step: s, l0: stats.l0 }, {
@@ -286,7 +343,7 @@ async function trainWithSource(
     manifest.status = "done";
     manifest.ended_at = new Date().toISOString();
     await writeJsonAtomic(manifestPath, manifest);
-    await writeFileAtomic(join(runDir, RUN_FILES.done), new Date().toISOString() + "\n");
+    await writeDone(runDir);
     return summary;
   } finally {
     engine.dispose();

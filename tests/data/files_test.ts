@@ -220,3 +220,25 @@ Deno.test("openFilesSource() reports bad inputs as DataErrors with hints", async
     await expectError(config("one.npy"), /0 training and 1 held-out/);
   });
 });
+
+Deno.test("files: a symlinked directory of symlinked shards reads like the real files", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}/real`);
+    await Deno.mkdir(`${dir}/links`);
+    for (let s = 0; s < 3; s++) {
+      await writeNpy(`${dir}/real/shard_${s}.npy`, rowsWithIds(s * 10, 10), {
+        shape: [10, D],
+        dtype: "<f4",
+      });
+      await Deno.symlink(`../real/shard_${s}.npy`, `${dir}/links/shard_${s}.npy`);
+    }
+    await Deno.symlink("links", `${dir}/linked_dir`);
+    const open = (path: string) =>
+      openFilesSource(config(path, { heldout_fraction: 0.1 }), { specDir: dir, streamSeed: 0 });
+    const real = await open("real");
+    const linked = await open("linked_dir");
+    assert.equal(linked.describe().train_rows, real.describe().train_rows);
+    assert.deepEqual(ids(await linked.nextBatch(27)), ids(await real.nextBatch(27)));
+    assert.deepEqual(ids(await linked.heldout(3)), ids(await real.heldout(3)));
+  });
+});

@@ -153,7 +153,18 @@ Deno.test("sweep --help and run --help describe every flag and exit 0", async ()
   await inTempDir(async (dir) => {
     const sweep = await runTask("sweep", ["--help"], { cwd: dir });
     assert.equal(sweep.code, 0);
-    for (const flag of ["--dry-run", "--jobs", "--backend", "--filter", "--out", "--max-runs"]) {
+    for (
+      const flag of [
+        "--dry-run",
+        "--jobs",
+        "--backend",
+        "--filter",
+        "--out",
+        "--max-runs",
+        "--restart",
+        "--force",
+      ]
+    ) {
       assert.ok(sweep.stdout.includes(flag), flag);
     }
     const run = await runTask("run", ["--help"], { cwd: dir });
@@ -174,12 +185,12 @@ Deno.test("sweep exits 2 and writes nothing when a data file the spec names is m
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       r.stderr,
-      /^error: data not found, nothing trained:\n {2}data\.path: .*acts\/missing\.npy$/m,
+      /^error: the data cannot be trained on; nothing trained:\n {2}data\.path: .*acts\/missing\.npy does not exist$/m,
     );
     assert.match(r.stderr, /^hint: paths in a spec are relative to the spec file/m);
     assert.deepEqual(await listTree(dir), ["files.yaml"]);
     const dry = await runTask(FAKE_SWEEP, ["files.yaml", "--dry-run"], { cwd: dir });
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stderr, /warning: data file not found: data\.path/);
+    assert.match(dry.stderr, /warning: data\.path: .*missing\.npy does not exist/);
   });
 });

@@ -1,0 +1,119 @@
+// Opens and checks the data of a sweep once, before any run starts: every path exists, activation
+// files have a float dtype, rank 2, a consistent width and enough rows, a sample of them is finite
+// and not constant; lm checkpoints and tokenizers parse and fit data.layer / data.context. Reads
+// only; writes nothing.
+import { resolve } from "node:path";
+import canonicalize from "canonicalize";
+import type { RunPlan } from "../sweep/plan.ts";
+import type { DataSpec } from "../spec/schema.ts";
+import { SaeSweepError } from "../errors.ts";
+import { checkSample } from "../data/check_sample.ts";
+
+/** What the check found for one distinct data section. */
+export interface DataCheck {
+  /** `key: problem` lines (spec key, file, what is wrong); empty when the data is usable. */
+  problems: string[];
+  /** Width of the activations, when it could be read. */
+  dModel?: number;
+}
+
+/** Dotted spec key and the file or directory it must name, for one data section. */
+function dataPaths(data: DataSpec): [string, string][] {
+  switch (data.source) {
+    case "synthetic":
+      return [];
+    case "files":
+      return [["data.path", data.path]];
+    case "lm":
+      return [
+        ["data.checkpoint", data.checkpoint],
+        ["data.tokenizer", data.tokenizer],
+        ...data.train_text.map((p, i) => [`data.train_text[${i}]`, p] as [string, string]),
+        ...data.heldout_text.map((p, i) => [`data.heldout_text[${i}]`, p] as [string, string]),
+      ];
+  }
+}
+
+/** Runs `fn`; a SaeSweepError becomes a `key: message` problem line, anything else propagates. */
+async function collect<T>(key: string, problems: string[], fn: () => Promise<T>) {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!(err instanceof SaeSweepError)) throw err;
+    for (const line of err.message.split("\n")) problems.push(`${key}: ${line}`);
+    return undefined;
+  }
+}
+
+async function checkOne(plan: RunPlan): Promise<DataCheck> {
+  const { data, train } = plan.config;
+  const problems: string[] = [];
+  for (const [key, rel] of dataPaths(data)) {
+    const abs = resolve(plan.specDir, rel);
+    try {
+      await Deno.stat(abs);
+    } catch {
+      problems.push(`${key}: ${abs} does not exist`);
+    }
+  }
+  if (problems.length > 0) return { problems };
+  switch (data.source) {
+    case "synthetic":
+      return { problems, dModel: data.d_model };
+    case "files": {
+      const { openFilesSource } = await import("../data/files.ts");
+      const dModel = await collect("data.path", problems, async () => {
+        const source = await openFilesSource(data, { specDir: plan.specDir, streamSeed: 0 });
+        try {
+          const sample = await source.sample(train.norm_sample_tokens);
+          checkSample(sample, source.dModel, resolve(plan.specDir, data.path));
+          return source.dModel;
+        } finally {
+          source.close();
+        }
+      });
+      return { problems, dModel };
+    }
+    case "lm": {
+      const { loadCheckpoint } = await import("../lm/checkpoint.ts");
+      const { loadTokenizer } = await import("../lm/tokenizer.ts");
+      const model = await collect(
+        "data.checkpoint",
+        problems,
+        () => loadCheckpoint(resolve(plan.specDir, data.checkpoint)),
+      );
+      if (model) {
+        const { lmFitProblems } = await import("../lm/source.ts");
+        problems.push(...lmFitProblems(data, model.config)); // each names its data key
+        await collect(
+          "data.tokenizer",
+          problems,
+          () => loadTokenizer(resolve(plan.specDir, data.tokenizer), model.config.vocabSize),
+        );
+      }
+      return { problems, dModel: model?.config.dim };
+    }
+  }
+}
+
+/**
+ * Checks the data of every plan, each distinct data section once (by its resolved config and
+ * spec directory). Returns one DataCheck per plan, in plan order.
+ */
+export async function checkData(plans: readonly RunPlan[]): Promise<DataCheck[]> {
+  const seen = new Map<string, Promise<DataCheck>>();
+  return await Promise.all(plans.map((plan) => {
+    const key = canonicalize({
+      data: plan.config.data,
+      dir: plan.specDir,
+      n: plan.config.train.norm_sample_tokens,
+    })!;
+    if (!seen.has(key)) seen.set(key, checkOne(plan));
+    return seen.get(key)!;
+  }));
+}
+
+/** The distinct problem lines of `checks`, in order. */
+export function dataProblems(checks: readonly DataCheck[]): string[] {
+  return [...new Set(checks.flatMap((c) => c.problems))];
+}

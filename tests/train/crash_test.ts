@@ -1,0 +1,182 @@
+// Crash tests of the real trainer in a real subprocess (`deno task run`): the process is killed
+// with SIGKILL at a training step and at every phase of a checkpoint write, and corrupted
+// checkpoints are offered to it; each time a re-run must finish with weights byte-identical to
+// an uninterrupted run, falling back to the previous checkpoint (and saying so) when needed.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { listTree, ROOT } from "../tasks/_spawn.ts";
+
+const SPEC = `name: crash
+data: {source: synthetic, d_model: 8, n_features: 16}
+sae: {width: 32, target_l0: 4}
+train: {tokens: 10240, batch_size: 256, log_every: 5, checkpoint_every: 10, lr_warmup_steps: 5}
+eval: {tokens: 256}
+sweep:
+  sae.architecture: [jumprelu, topk]
+`;
+
+interface Spawned {
+  code: number;
+  signal: Deno.Signal | null;
+  stdout: string;
+  stderr: string;
+}
+
+async function deno(task: string, args: string[], cwd: string, env: Record<string, string> = {}) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", `--config=${ROOT}deno.json`, "-A", `${ROOT}tasks/${task}.ts`, ...args],
+    cwd,
+    env: { NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: out.code,
+    signal: out.signal,
+    stdout: dec.decode(out.stdout),
+    stderr: dec.decode(out.stderr),
+  } as Spawned;
+}
+
+/** Run ids from the sweep's --dry-run table (never hard-coded: the id hash may change). */
+async function runIds(dir: string): Promise<string[]> {
+  const dry = await deno("sweep", ["spec.yaml", "--dry-run"], dir);
+  assert.equal(dry.code, 0, dry.stderr);
+  return dry.stdout.split("\n").slice(1).map((l) => l.split(/\s+/)[1]).filter((id) =>
+    id && /-/.test(id)
+  );
+}
+
+const weights = (dir: string, id: string) =>
+  Deno.readFile(join(dir, "runs", "crash", id, "sae", "sae_weights.safetensors"));
+
+/** Trains `id` once in `dir` with SAESWEEP_TEST_KILL=`kill`; asserts it died of SIGKILL. */
+async function killedAt(dir: string, id: string, kill: string): Promise<void> {
+  const r = await deno("run", ["spec.yaml", "--run", id], dir, { SAESWEEP_TEST_KILL: kill });
+  assert.equal(r.signal, "SIGKILL", `${kill}: expected SIGKILL, got exit ${r.code}\n${r.stderr}`);
+}
+
+/** Finishes `id` in `dir`; returns stderr (warnings). */
+async function finish(dir: string, id: string): Promise<string> {
+  const r = await deno("run", ["spec.yaml", "--run", id], dir);
+  assert.equal(r.code, 0, r.stderr);
+  return r.stderr;
+}
+
+async function withDirs(fn: (ref: string, dir: string, ids: string[]) => Promise<void>) {
+  const ref = await Deno.makeTempDir();
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const d of [ref, dir]) await Deno.writeTextFile(join(d, "spec.yaml"), SPEC);
+    const ids = await runIds(ref);
+    assert.equal(ids.length, 2);
+    for (const id of ids) await finish(ref, id);
+    await fn(ref, dir, ids);
+  } finally {
+    await Deno.remove(ref, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("a run SIGKILLed at a step or during any checkpoint phase resumes to identical weights", async () => {
+  await withDirs(async (ref, dir, ids) => {
+    const points = [
+      "step:7", // between checkpoints
+      "checkpoint-tensors:20", // state file written, latest.json not yet
+      "checkpoint-previous:20", // previous.json written, latest.json not yet
+      "checkpoint-latest:20", // latest.json written, old state file not yet removed
+      "checkpoint-tensors:40", // final checkpoint, before the SAE is exported
+    ];
+    for (const id of ids) {
+      for (const point of points) {
+        await killedAt(dir, id, point);
+        const ckpt = join(dir, "runs", "crash", id, "checkpoint");
+        // Several kills in a row: each resumes from what the previous one left.
+        if (point === "checkpoint-tensors:40") {
+          const left = await listTree(ckpt);
+          assert.ok(left.includes("latest.json"), left.join(","));
+        }
+      }
+      await finish(dir, id);
+      assert.deepEqual(await weights(dir, id), await weights(ref, id), `${id}: weights differ`);
+      const tree = await listTree(join(dir, "runs", "crash", id));
+      assert.ok(!tree.some((p) => p.endsWith(".tmp") || p.includes(".tmp-")), tree.join(","));
+      assert.ok(!tree.includes("LOCK"));
+    }
+  });
+});
+
+Deno.test("a garbled or tampered latest checkpoint falls back to the previous one, saying so", async () => {
+  await withDirs(async (ref, dir, ids) => {
+    const id = ids[1];
+    const ckpt = join(dir, "runs", "crash", id, "checkpoint");
+    const tampers: [string, () => Promise<void>, RegExp][] = [
+      ["truncated latest.json", async () => {
+        const text = await Deno.readTextFile(join(ckpt, "latest.json"));
+        await Deno.writeTextFile(join(ckpt, "latest.json"), text.slice(0, 40));
+      }, /latest\.json is not valid JSON/],
+      ["larger step", async () => {
+        const rec = JSON.parse(await Deno.readTextFile(join(ckpt, "latest.json")));
+        await Deno.writeTextFile(join(ckpt, "latest.json"), JSON.stringify({ ...rec, step: 40 }));
+      }, /latest\.json was modified after it was written/],
+      ["garbled tensors", async () => {
+        const rec = JSON.parse(await Deno.readTextFile(join(ckpt, "latest.json")));
+        const bytes = await Deno.readFile(join(ckpt, rec.tensorsFile));
+        bytes[bytes.length - 3] ^= 0xff;
+        await Deno.writeFile(join(ckpt, rec.tensorsFile), bytes);
+      }, /state-30\.safetensors does not match latest\.json/],
+      ["latest.json null", async () => {
+        await Deno.writeTextFile(join(ckpt, "latest.json"), "null");
+      }, /latest\.json does not hold a checkpoint record/],
+    ];
+    for (const [what, tamper, message] of tampers) {
+      await Deno.remove(join(dir, "runs"), { recursive: true }).catch(() => {});
+      await killedAt(dir, id, "step:33"); // checkpoints at 20 (previous) and 30 (latest)
+      await tamper();
+      const stderr = await finish(dir, id);
+      assert.match(stderr, message, what);
+      assert.match(stderr, /resuming from the previous one at step 20/, what);
+      assert.deepEqual(await weights(dir, id), await weights(ref, id), `${what}: weights differ`);
+    }
+    // Under a sweep the child's warning reaches the sweep's output, and run.json records it.
+    await Deno.remove(join(dir, "runs"), { recursive: true });
+    await killedAt(dir, id, "step:33");
+    await Deno.writeTextFile(join(ckpt, "latest.json"), "{");
+    const sweep = await deno("sweep", ["spec.yaml", "--filter", "architecture=topk"], dir);
+    assert.equal(sweep.code, 0, sweep.stderr);
+    assert.match(sweep.stderr, /warning: .*resuming from the previous one at step 20/);
+    const manifest = JSON.parse(
+      await Deno.readTextFile(join(dir, "runs", "crash", id, "run.json")),
+    );
+    assert.equal(manifest.notes.checkpoint_fallback.resumed_from_step, 20);
+    assert.equal(manifest.notes.metrics_lines_dropped, 2); // lines of steps 25 and 30
+    assert.deepEqual(await weights(dir, id), await weights(ref, id));
+  });
+});
+
+Deno.test("a run whose checkpoints are all unusable fails with a hint to --restart, which recovers it", async () => {
+  await withDirs(async (ref, dir, ids) => {
+    const id = ids[0];
+    const ckpt = join(dir, "runs", "crash", id, "checkpoint");
+    await killedAt(dir, id, "step:33");
+    for (const name of ["latest.json", "previous.json"]) {
+      await Deno.writeTextFile(join(ckpt, name), "{garbage");
+    }
+    const again = await deno("run", ["spec.yaml", "--run", id], dir);
+    assert.equal(again.code, 1, again.stderr);
+    assert.match(again.stderr, /no usable checkpoint in .*: latest\.json is not valid JSON/);
+    assert.match(
+      again.stderr,
+      /hint: start the run over: deno task sweep <spec> --restart <run id>/,
+    );
+    const restarted = await deno(
+      "sweep",
+      ["spec.yaml", "--restart", id, "--filter", `architecture=${id.split("-")[0]}`],
+      dir,
+    );
+    assert.equal(restarted.code, 0, restarted.stderr);
+    assert.match(restarted.stderr, new RegExp(`restarting ${id}`));
+    assert.deepEqual(await weights(dir, id), await weights(ref, id));
+  });
+});
