@@ -53,13 +53,23 @@ function selectAux(
 export function auxKTerm(
   ctx: KernelContext,
   buffers: { x: Float32Array; xIn: Float32Array; pre: Float32Array; xHat: Float32Array; b: number },
-  options: { k: number; alpha: number; deadTokens: number; list: ActiveList },
+  options: {
+    k: number;
+    alpha: number;
+    deadTokens: number;
+    list: ActiveList;
+    /** Multiply alpha by min(n_dead / k, 1) (SynthSAEBench's JumpReLU). */
+    scaleByDead?: boolean;
+  },
 ): { value: number; backward(): void } {
   const { d, f, params, grads, ops } = ctx;
   const { x, xIn, pre, xHat, b } = buffers;
-  const { list, alpha } = options;
+  const { list } = options;
   const { dead, nDead } = deadLatents(ctx.state.since_fired, options.deadTokens);
   const k = Math.min(options.k, f);
+  const alpha = options.scaleByDead
+    ? options.alpha * Math.fround(Math.min(Math.fround(nDead / k), 1))
+    : options.alpha;
   list.reset(b, f);
   list.finish();
   if (k === 0 || alpha === 0 || nDead === 0) return { value: 0, backward: () => {} };

@@ -14,10 +14,13 @@ import {
   linearDecode,
   reconstructionLoss,
   scaleHost,
+  zerosHost,
 } from "../linear_sae.ts";
 import { jumpRelu as jumpReluOp, stepSte } from "../ste.ts";
 import { JumpReluOptions, jumpreluOptions } from "./options.ts";
 import { jumpreluKernel } from "./kernel.ts";
+import { auxKLoss, tickSinceFired } from "../topk/topk.ts";
+import { auxK } from "../topk/options.ts";
 
 /** Threshold theta [F] from its trainable parameter (log theta or theta). */
 function threshold(params: TensorMap, sae: SaeConfig): tf.Tensor1D {
@@ -49,9 +52,17 @@ export const jumprelu: Architecture = {
       },
     },
     { label: "without pre-encoder bias", sae: { pre_encoder_bias: false } },
+    // Half the parity case's 96 latents are dead: more than k_aux (8 by default), then fewer (64).
+    { label: "AuxK on dead latents", sae: { jumprelu: { aux_alpha: 1 } } },
+    {
+      label: "AuxK, fewer dead latents than k_aux",
+      sae: { jumprelu: { aux_alpha: 1, aux_k: 64 } },
+    },
   ],
-  gradientCheck: { params: ["W_dec"] },
-  termNames: () => ["recon", "sparsity"],
+  // AuxK freezes its residual target, so the finite-difference check runs without it.
+  gradientCheck: { params: ["W_dec"], sae: { jumprelu: { aux_alpha: 0 } } },
+  termNames: (sae) =>
+    jumpreluOptions(sae).aux_alpha > 0 ? ["recon", "sparsity", "aux"] : ["recon", "sparsity"],
   unitNormDecoder: true,
   decoderParam: "W_dec",
 
@@ -62,11 +73,13 @@ export const jumprelu: Architecture = {
       : { threshold: fullHost(theta, f) };
     return {
       params: { ...initLinearSae(d, f, rng), ...thresholdParam },
-      state: {},
+      // Dead-latent clocks only for the AuxK recipe (the paper's JumpReLU has no state).
+      state:
+        (jumpreluOptions(sae).aux_alpha > 0 ? { since_fired: zerosHost(f) } : {}) as HostTensors,
     };
   },
 
-  loss(params, _state, x, { sae, lambda }) {
+  loss(params, state, x, { sae, lambda }) {
     const opts = jumpreluOptions(sae);
     const pi = preActivations(params, x, sae); // [B, F]
     const theta = threshold(params, sae); // [F]
@@ -78,9 +91,26 @@ export const jumprelu: Architecture = {
     const sparsity = opts.penalty === "l0"
       ? tf.mul(lambda, l0)
       : tf.mul(lambda, tf.square(tf.sub(tf.div(l0, sae.target_l0), 1)));
+    if (opts.aux_alpha === 0) {
+      return {
+        total: tf.add(recon, sparsity) as tf.Scalar,
+        terms: { recon, sparsity: sparsity as tf.Scalar } as Record<string, tf.Scalar>,
+        f,
+        xHat,
+      };
+    }
+    // AuxK recipe: dead latents' ReLU pre-activations reconstruct the detached residual.
+    const aux = auxKLoss(tf.relu(pi) as tf.Tensor2D, x, xHat, {
+      wDec: params.W_dec as tf.Tensor2D,
+      sinceFired: state.since_fired,
+      deadTokens: opts.dead_tokens,
+      k: auxK(opts, x.shape[1]),
+      alpha: opts.aux_alpha,
+      scaleByDead: true,
+    });
     return {
-      total: tf.add(recon, sparsity) as tf.Scalar,
-      terms: { recon, sparsity: sparsity as tf.Scalar },
+      total: tf.addN([recon, sparsity, aux]) as tf.Scalar,
+      terms: { recon, sparsity: sparsity as tf.Scalar, aux },
       f,
       xHat,
     };
@@ -95,6 +125,12 @@ export const jumprelu: Architecture = {
 
   decode(params, f) {
     return tf.tidy(() => linearDecode(params, f));
+  },
+
+  updateState(state, { f }) {
+    const out: TensorMap = {};
+    if (state.since_fired) out.since_fired = tickSinceFired(state.since_fired, f);
+    return out;
   },
 
   lrScale(param, sae) {

@@ -7,6 +7,9 @@ import type { FastKernel, KernelContext } from "../../fast/fast_kernel.ts";
 import { activeList } from "../../fast/kernel_parts.ts";
 import { linearKernel } from "../../fast/linear_step.ts";
 import { jumpreluOptions } from "./options.ts";
+import { auxKTerm } from "../../fast/auxk.ts";
+import { auxK } from "../topk/options.ts";
+import { updateTopKState } from "../topk/kernel.ts";
 
 const fround = Math.fround;
 
@@ -72,7 +75,8 @@ export const jumpreluKernel: FastKernel = linearKernel({
     forward(ctx, pre, { b, theta, act, near: training ? activeList(ctx, "near") : undefined });
   },
 
-  terms(ctx, { dxHat, b, lambda }, act) {
+  terms(ctx, buffers, act) {
+    const { dxHat, b, lambda } = buffers;
     const { d, f, params, grads, sae, ops } = ctx;
     const opts = jumpreluOptions(sae);
     const eps = opts.bandwidth;
@@ -119,7 +123,26 @@ export const jumpreluKernel: FastKernel = linearKernel({
         g[i] = log ? dt * th : dt;
       }
     };
-    return { values: [sparsity], backward };
+    if (opts.aux_alpha === 0) return { values: [sparsity], backward };
+    // AuxK recipe on dead latents (the topk family's term, weighted by min(n_dead / k_aux, 1)).
+    const aux = auxKTerm(ctx, buffers, {
+      k: auxK(opts, d),
+      alpha: opts.aux_alpha,
+      deadTokens: opts.dead_tokens,
+      list: activeList(ctx, "aux"),
+      scaleByDead: true,
+    });
+    return {
+      values: [sparsity, aux.value],
+      backward: () => {
+        backward();
+        aux.backward();
+      },
+    };
+  },
+
+  updateState(ctx, b) {
+    if (ctx.state.since_fired) updateTopKState(ctx, b, null);
   },
 
   constrain(ctx) {

@@ -1,7 +1,7 @@
 // Options of the JumpReLU SAE (sae.jumprelu): one documented line per hyperparameter with its source.
 import { z } from "zod";
 import { optionsOf, type SaeConfig } from "../types.ts";
-import { adamBeta2, controllerGain } from "../_options.ts";
+import { adamBeta2, auxKShape, controllerGain } from "../_options.ts";
 
 export const JumpReluOptions = z.strictObject({
   bandwidth: z.number().positive().default(0.001).describe(
@@ -31,6 +31,11 @@ export const JumpReluOptions = z.strictObject({
     "Sparsity coefficient: the fixed value, or the controller's starting value",
   ),
   controller_gain: controllerGain(),
+  ...auxKShape(),
+  aux_alpha: z.number().min(0).default(0).describe(
+    "AuxK loss on dead latents, weighted alpha * min(n_dead / k_aux, 1), residual detached " +
+      "(SynthSAEBench's JumpReLU, Chanin & Garriga-Alonso 2026: 1.0); 0 (paper) disables it",
+  ),
   adam_beta1: z.number().min(0).lt(1).default(0).describe("Adam beta1 (paper: 0)"),
   adam_beta2: adamBeta2(),
 });

@@ -26,7 +26,8 @@ export function reluPre(params: TensorMap, x: tf.Tensor2D, sae: SaeConfig): tf.T
 /**
  * AuxK term: alpha * ||e - e_hat||^2 / ||e - mean(e)||^2 (summed over the batch), where
  * e = x - x_hat (frozen) and e_hat decodes the top k_aux ReLU pre-activations among dead latents.
- * Zero when no latent is dead.
+ * Zero when no latent is dead. With `scaleByDead`, alpha is multiplied by min(n_dead / k_aux, 1)
+ * (SynthSAEBench's JumpReLU, Chanin & Garriga-Alonso 2026).
  */
 export function auxKLoss(
   r: tf.Tensor2D,
@@ -38,6 +39,7 @@ export function auxKLoss(
     deadTokens: number;
     k: number;
     alpha: number;
+    scaleByDead?: boolean;
   },
 ): tf.Scalar {
   const dead = tf.cast(tf.greaterEqual(options.sinceFired, options.deadTokens), "float32"); // [F]
@@ -48,8 +50,10 @@ export function auxKLoss(
   const eHat = matMul(fAux, options.wDec); // [B, D]
   const err = tf.sum(tf.square(tf.sub(e, eHat)));
   const spread = tf.add(tf.sum(tf.square(tf.sub(e, tf.mean(e, 0)))), 1e-12);
-  const anyDead = tf.cast(tf.greater(tf.sum(dead), 0), "float32");
-  return tf.mul(tf.mul(options.alpha, anyDead), tf.div(err, spread)) as tf.Scalar;
+  const weight = options.scaleByDead
+    ? tf.minimum(tf.div(tf.sum(dead), k), 1) // min(n_dead / k_aux, 1), 0 with no dead latent
+    : tf.cast(tf.greater(tf.sum(dead), 0), "float32");
+  return tf.mul(tf.mul(options.alpha, weight), tf.div(err, spread)) as tf.Scalar;
 }
 
 /** Dead-latent clock: tokens since each latent last fired, reset where f fired in this batch. */

@@ -1,0 +1,107 @@
+// Tests the JumpReLU recipes of lib/sae/jumprelu/ against hand computations in float64 JS: the
+// AuxK-on-dead-latents term (SynthSAEBench), weighted by min(n_dead / k_aux, 1), with more and
+// fewer dead latents than k_aux. The fast kernel's parity with this reference is in tests/fast/.
+// Shapes: B batch, D d_model, F latents.
+import * as tf from "@tensorflow/tfjs";
+import assert from "node:assert/strict";
+import { getArchitecture } from "../../lib/sae/registry.ts";
+import { Rng } from "../../lib/data/rng.ts";
+import type { HostTensors } from "../../lib/sae/types.ts";
+import { gaussian, saeSpec, useBackend } from "../_tf.ts";
+
+const B = 5, D = 4, F = 8;
+
+/** The AuxK term by hand: top k_aux of ReLU(pi) among dead latents reconstruct e = x - x_hat. */
+function auxByHand(
+  p: HostTensors,
+  x: Float32Array,
+  options: { dead: boolean[]; k: number; alpha: number },
+): number {
+  const theta = p.threshold.data;
+  const pi = new Float64Array(B * F);
+  const xHat = new Float64Array(B * D);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < F; j++) {
+      let v = p.b_enc.data[j];
+      for (let i = 0; i < D; i++) v += (x[b * D + i] - p.b_dec.data[i]) * p.W_enc.data[i * F + j];
+      pi[b * F + j] = v;
+    }
+    for (let i = 0; i < D; i++) {
+      let v = p.b_dec.data[i];
+      for (let j = 0; j < F; j++) {
+        const f = pi[b * F + j] > theta[j] ? pi[b * F + j] : 0;
+        v += f * p.W_dec.data[j * D + i];
+      }
+      xHat[b * D + i] = v;
+    }
+  }
+  const e = Array.from(x, (v, i) => v - xHat[i]);
+  const mean = Array.from(
+    { length: D },
+    (_, i) => e.filter((_, k) => k % D === i).reduce((a, c) => a + c, 0) / B,
+  );
+  let err = 0, spread = 0;
+  for (let b = 0; b < B; b++) {
+    const candidates = [...Array(F).keys()].filter((j) => options.dead[j] && pi[b * F + j] > 0)
+      .sort((a, c) => pi[b * F + c] - pi[b * F + a]).slice(0, options.k);
+    for (let i = 0; i < D; i++) {
+      let eHat = 0;
+      for (const j of candidates) eHat += pi[b * F + j] * p.W_dec.data[j * D + i];
+      err += (e[b * D + i] - eHat) ** 2;
+      spread += (e[b * D + i] - mean[i]) ** 2;
+    }
+  }
+  const nDead = options.dead.filter(Boolean).length;
+  return options.alpha * Math.min(nDead / options.k, 1) * err / spread;
+}
+
+for (
+  const [label, auxK] of [["more dead latents than k_aux", 2], [
+    "fewer dead latents than k_aux",
+    6,
+  ]] as const
+) {
+  Deno.test(`jumprelu AuxK recipe with ${label} matches the formula by hand`, async () => {
+    await useBackend("cpu");
+    const arch = getArchitecture("jumprelu");
+    const sae = saeSpec({
+      architecture: "jumprelu",
+      width: F,
+      jumprelu: {
+        threshold_param: "linear",
+        init_threshold: 0.2,
+        aux_alpha: 0.5,
+        aux_k: auxK,
+        dead_tokens: 10,
+      },
+    });
+    assert.deepEqual(arch.termNames(sae), ["recon", "sparsity", "aux"]);
+    const init = arch.init({ d: D, f: F }, { sae, rng: new Rng(3) });
+    const rng = new Rng(3, 2);
+    for (const n of ["b_enc", "b_dec"]) {
+      init.params[n].data.forEach((_, i) => init.params[n].data[i] = 0.2 * rng.normal());
+    }
+    const dead = [true, false, true, true, false, false, true, false]; // 4 dead latents
+    init.state.since_fired.data.set(dead.map((d) => (d ? 50 : 3)));
+    const x = gaussian(B * D, { seed: 8 });
+    const got = tf.tidy(() => {
+      const t = (h: HostTensors) =>
+        Object.fromEntries(Object.entries(h).map(([k, v]) => [k, tf.tensor(v.data, v.shape)]));
+      const out = arch.loss(t(init.params), t(init.state), tf.tensor2d(x, [B, D]), {
+        sae,
+        lambda: tf.scalar(0),
+      });
+      return out.terms.aux.dataSync()[0];
+    });
+    const want = auxByHand(init.params, x, { dead, k: auxK, alpha: 0.5 });
+    assert.ok(want > 0);
+    assert.ok(Math.abs(got - want) <= 1e-5 * want, `aux ${got} vs ${want} by hand`);
+  });
+}
+
+Deno.test("jumprelu without the AuxK recipe has no aux term and no state (the paper's SAE)", () => {
+  const arch = getArchitecture("jumprelu");
+  const sae = saeSpec({ architecture: "jumprelu", width: F });
+  assert.deepEqual(arch.termNames(sae), ["recon", "sparsity"]);
+  assert.deepEqual(Object.keys(arch.init({ d: D, f: F }, { sae, rng: new Rng(1) }).state), []);
+});
