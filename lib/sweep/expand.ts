@@ -1,5 +1,7 @@
-// Expands a loaded experiment into RunPlans: one per grid point, in grid order (last axis
-// fastest), each with its resolved config, stable run id and run directory. Pure: no I/O.
+// Expands a loaded experiment into RunPlans: one per distinct run of the grid, in grid order (last
+// axis fastest), each with its resolved config, stable run id and run directory. Grid points that
+// differ only in values the run does not read (e.g. sae.jumprelu.* for a TopK run) are one run,
+// listed at its first point. Pure: no I/O.
 import { resolve } from "node:path";
 import type { LoadedExperiment } from "../spec/load.ts";
 import { gridPoints } from "../spec/grid.ts";
@@ -10,18 +12,23 @@ import { runId } from "./run_id.ts";
 /** Every run of the experiment; `outDir` is the runs root (`runs`), made absolute. */
 export function expandSweep(loaded: LoadedExperiment, options: { outDir: string }): RunPlan[] {
   const experimentDir = resolve(options.outDir, loaded.spec.name);
-  return gridPoints(loaded.axes).map((point, index) => {
+  const plans: RunPlan[] = [];
+  const seen = new Set<string>();
+  for (const point of gridPoints(loaded.axes)) {
     const config = resolveRunConfig(loaded.spec, point.overrides);
     const id = runId(config, point.overrides);
-    return {
+    if (seen.has(id)) continue;
+    seen.add(id);
+    plans.push({
       runId: id,
-      index,
+      index: plans.length,
       config,
       overrides: point.overrides,
       specPath: loaded.specPath,
       specDir: loaded.specDir,
       specHash: loaded.specHash,
       runDir: resolve(experimentDir, id),
-    };
-  });
+    });
+  }
+  return plans;
 }

@@ -29,10 +29,26 @@ export function slugPart(path: string, value: unknown): string {
   return sanitizeSlug(`${key}_${text}`);
 }
 
-/** The run id of a resolved config and the overrides (in axis order) that produced it. */
+/** Whether the dotted `path` names a key of `config` (an effective config). */
+function hasPath(config: unknown, path: string): boolean {
+  let node = config;
+  for (const seg of path.split(".")) {
+    if (node === null || typeof node !== "object" || !(seg in node)) return false;
+    node = (node as Record<string, unknown>)[seg];
+  }
+  return true;
+}
+
+/**
+ * The run id of a resolved config and the overrides (in axis order) that produced it. Swept values
+ * the run does not read (another architecture's options) are left out of the slug as well as the
+ * hash, so grid points that differ only there are one run.
+ */
 export function runId(config: RunConfig, overrides: Readonly<Record<string, unknown>>): string {
-  const slug = Object.entries(overrides).map(([path, value]) => slugPart(path, value)).join("-")
+  const effective = effectiveConfig(config);
+  const slug = Object.entries(overrides).filter(([path]) => hasPath(effective, path))
+    .map(([path, value]) => slugPart(path, value)).join("-")
     .slice(0, MAX_SLUG).replace(/[-_.]+$/, "");
-  const hash = canonicalHash(effectiveConfig(config), 8);
+  const hash = canonicalHash(effective, 8);
   return `${slug || "run"}-${hash}`;
 }

@@ -98,3 +98,22 @@ Deno.test("expandSweep() ids do not depend on key order or formatting of the spe
   );
   assert.equal(a[0].runId, b[0].runId);
 });
+
+Deno.test("expandSweep() trains a TopK run once when a JumpReLU option is crossed with architectures", () => {
+  const plans = expandSweep(
+    loaded(
+      BASE +
+        "sweep:\n  sae.architecture: [jumprelu, topk]\n  sae.jumprelu.bandwidth: [0.001, 0.01, 0.1]\n",
+    ),
+    { outDir: "/out" },
+  );
+  // Three JumpReLU runs, one TopK run (it does not read sae.jumprelu), indexed in order.
+  assert.deepEqual(plans.map((p) => p.runId.replace(/-[0-9a-f]{8}$/, "")), [
+    "jumprelu-bandwidth_0.001",
+    "jumprelu-bandwidth_0.01",
+    "jumprelu-bandwidth_0.1",
+    "topk",
+  ]);
+  assert.deepEqual(plans.map((p) => p.index), [0, 1, 2, 3]);
+  assert.equal(new Set(plans.map((p) => p.runDir)).size, 4);
+});
