@@ -105,3 +105,63 @@ Deno.test("jumprelu without the AuxK recipe has no aux term and no state (the pa
   assert.deepEqual(arch.termNames(sae), ["recon", "sparsity"]);
   assert.deepEqual(Object.keys(arch.init({ d: D, f: F }, { sae, rng: new Rng(1) }).state), []);
 });
+
+Deno.test("jumprelu tanh penalty: value and threshold gradient match the formulas by hand", async () => {
+  await useBackend("cpu");
+  const arch = getArchitecture("jumprelu");
+  const eps = 0.5, c = 4, lambda = 0.3;
+  const sae = saeSpec({
+    architecture: "jumprelu",
+    width: F,
+    jumprelu: { threshold_param: "linear", init_threshold: 0.1, bandwidth: eps, penalty: "tanh" },
+  });
+  const init = arch.init({ d: D, f: F }, { sae, rng: new Rng(4) });
+  const x = gaussian(B * D, { seed: 6 });
+  const p = init.params;
+  // pi = (x - b_dec) W_enc + b_enc with zero biases; f = pi where pi > theta.
+  const pi = (b: number, j: number) => {
+    let v = 0;
+    for (let i = 0; i < D; i++) v += x[b * D + i] * p.W_enc.data[i * F + j];
+    return v;
+  };
+  let penalty = 0;
+  const dThetaSparsity = new Float64Array(F); // the sparsity term's share of d loss / d theta
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < F; j++) {
+      const th = p.threshold.data[j];
+      const f = pi(b, j) > th ? pi(b, j) : 0;
+      penalty += Math.tanh(c * f);
+      const inWindow = Math.abs((pi(b, j) - th) / eps) < 0.5;
+      const dSdf = (lambda * c * (1 - Math.tanh(c * f) ** 2)) / B;
+      if (inWindow) dThetaSparsity[j] += dSdf * (-th / eps);
+    }
+  }
+  penalty *= lambda / B;
+  // The reference's sparsity term and its threshold gradient, differentiated by tfjs.
+  const gradAt = (l: number) =>
+    tf.tidy(() => {
+      const theta = tf.variable(tf.tensor(p.threshold.data, [F]));
+      const params = {
+        ...Object.fromEntries(Object.entries(p).map(([k, v]) => [k, tf.tensor(v.data, v.shape)])),
+        threshold: theta,
+      };
+      const { value, grads } = tf.variableGrads(() =>
+        arch.loss(params, {}, tf.tensor2d(x, [B, D]), { sae, lambda: tf.scalar(l) }).terms
+          .sparsity, [theta]);
+      const out = { value: value.dataSync()[0], grad: Array.from(grads[theta.name].dataSync()) };
+      theta.dispose();
+      return out;
+    });
+  const got = gradAt(lambda);
+  assert.ok(
+    Math.abs(got.value - penalty) <= 1e-6 * Math.max(1, penalty),
+    `${got.value} vs ${penalty}`,
+  );
+  got.grad.forEach((g, j) => {
+    assert.ok(
+      Math.abs(g - dThetaSparsity[j]) <= 1e-5 * Math.max(1, Math.abs(dThetaSparsity[j])),
+      `theta ${j}: ${g} vs ${dThetaSparsity[j]}`,
+    );
+  });
+  assert.ok(dThetaSparsity.some((v) => v !== 0), "some pre-activation falls in the STE window");
+});

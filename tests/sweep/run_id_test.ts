@@ -47,7 +47,7 @@ Deno.test("run ids of a fixed spec are pinned (scheme 2: effective config)", () 
   // default that the architecture reads changes: both rename finished runs, on purpose.
   assert.equal(RUN_ID_SCHEME, 2);
   assert.deepEqual(ids(GOLDEN_SPEC), [
-    "jumprelu-l0_8-072fd3d5",
+    "jumprelu-l0_8-3c0a565e",
     "relu-l0_8-ca241403",
     "gated-l0_8-96548183",
     "topk-l0_8-5649738d",

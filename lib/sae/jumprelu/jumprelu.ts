@@ -54,6 +54,11 @@ export const jumprelu: Architecture = {
     { label: "without pre-encoder bias", sae: { pre_encoder_bias: false } },
     // Half the parity case's 96 latents are dead: more than k_aux (8 by default), then fewer (64).
     { label: "AuxK on dead latents", sae: { jumprelu: { aux_alpha: 1 } } },
+    { label: "tanh penalty", sae: { jumprelu: { penalty: "tanh" } } },
+    {
+      label: "tanh penalty, linear theta, AuxK",
+      sae: { jumprelu: { penalty: "tanh", threshold_param: "linear", aux_alpha: 1 } },
+    },
     {
       label: "AuxK, fewer dead latents than k_aux",
       sae: { jumprelu: { aux_alpha: 1, aux_k: 64 } },
@@ -90,7 +95,9 @@ export const jumprelu: Architecture = {
     const l0 = tf.mean(tf.sum(stepSte(stepInput, theta, opts.bandwidth), 1)); // scalar
     const sparsity = opts.penalty === "l0"
       ? tf.mul(lambda, l0)
-      : tf.mul(lambda, tf.square(tf.sub(tf.div(l0, sae.target_l0), 1)));
+      : opts.penalty === "quadratic"
+      ? tf.mul(lambda, tf.square(tf.sub(tf.div(l0, sae.target_l0), 1)))
+      : tf.mul(lambda, tf.mean(tf.sum(tf.tanh(tf.mul(f, opts.tanh_scale)), 1))); // via f's STE
     if (opts.aux_alpha === 0) {
       return {
         total: tf.add(recon, sparsity) as tf.Scalar,

@@ -4,8 +4,8 @@
 // Shapes: B batch, D d_model, F latents.
 import type { ActiveList } from "../../fast/active.ts";
 import type { FastKernel, KernelContext } from "../../fast/fast_kernel.ts";
-import { activeList } from "../../fast/kernel_parts.ts";
-import { linearKernel } from "../../fast/linear_step.ts";
+import { activeList, addByColumn } from "../../fast/kernel_parts.ts";
+import { type ExtraTerms, linearKernel, type StepBuffers } from "../../fast/linear_step.ts";
 import { jumpreluOptions } from "./options.ts";
 import { auxKTerm } from "../../fast/auxk.ts";
 import { auxK } from "../topk/options.ts";
@@ -67,6 +67,102 @@ function forward(
   near?.finish();
 }
 
+/** The L0 (or quadratic-to-target) penalty through the step STE, and the threshold gradient. */
+function stepPenalty(ctx: KernelContext, buffers: StepBuffers, act: ActiveList): ExtraTerms {
+  const { dxHat, b, lambda } = buffers;
+  const { d, f, params, grads, sae, ops } = ctx;
+  const opts = jumpreluOptions(sae);
+  const eps = opts.bandwidth;
+  const near = activeList(ctx, "near");
+  const theta = thresholds(ctx); // [F]
+
+  // L0 term: H(z - theta) with z = pi (pre) or f (post), and per-latent kernel counts.
+  const active = new Int32Array(f); // active entries per latent
+  for (let j = 0; j < act.n; j++) active[act.col[j]]++;
+  const kCount = new Float64Array(f); // entries with K((z - theta) / eps) != 0
+  let hSum = act.n;
+  if (opts.step_input === "pre") {
+    for (let j = 0; j < near.n; j++) kCount[near.col[j]]++;
+  } else {
+    for (let j = 0; j < near.n; j++) if (near.val[j] > theta[near.col[j]]) kCount[near.col[j]]++;
+    for (let i = 0; i < f; i++) {
+      const inactive = b - active[i];
+      if (inKernel(0, theta[i], eps)) kCount[i] += inactive;
+      if (0 > theta[i]) hSum += inactive;
+    }
+  }
+  const l0 = hSum / b;
+  let sparsity: number;
+  let dH: number; // d sparsity / d H(z - theta) per entry
+  if (opts.penalty === "l0") {
+    sparsity = lambda * l0;
+    dH = lambda / b;
+  } else {
+    const rel = l0 / sae.target_l0 - 1;
+    sparsity = lambda * rel * rel;
+    dH = (2 * lambda * rel) / sae.target_l0 / b;
+  }
+
+  // Threshold: JumpReLU STE -(theta / eps) K on d f, step STE -(1 / eps) K on d H.
+  const backward = () => {
+    ops.dots(near, { a: dxHat, w: params.W_dec, d, out: near.grad });
+    const dTheta = new Float64Array(f);
+    for (let j = 0; j < near.n; j++) dTheta[near.col[j]] += near.grad[j];
+    const log = opts.threshold_param === "log";
+    const g = grads[log ? "log_threshold" : "threshold"];
+    for (let i = 0; i < f; i++) {
+      const th = theta[i];
+      const dt = dTheta[i] * (-th / eps) + dH * (-1 / eps) * kCount[i];
+      g[i] = log ? dt * th : dt;
+    }
+  };
+  return { values: [sparsity], backward };
+}
+
+/**
+ * lambda / B sum_b sum_i tanh(c f_bi) (Anthropic, January 2025) through the JumpReLU STE: the
+ * penalty's gradient dS/df = lambda c sech^2(c f) / B reaches the encoder on active entries
+ * (f = pi there) and the thresholds through -(theta / eps) K on every near-threshold entry,
+ * where inactive entries have f = 0 and so dS/df = lambda c / B.
+ */
+function tanhPenalty(ctx: KernelContext, buffers: StepBuffers, act: ActiveList): ExtraTerms {
+  const { dxHat, xIn, b, lambda } = buffers;
+  const { d, f, params, grads, ops } = ctx;
+  const opts = jumpreluOptions(ctx.sae);
+  const c = opts.tanh_scale;
+  const eps = opts.bandwidth;
+  const near = activeList(ctx, "near");
+  const theta = thresholds(ctx); // [F]
+  const dS = act.grad2; // dS/df per active entry
+  let sum = 0;
+  for (let j = 0; j < act.n; j++) {
+    const t = Math.tanh(c * act.val[j]);
+    sum += t;
+    dS[j] = (lambda * c * (1 - t * t)) / b;
+  }
+  const backward = () => {
+    // Encoder path: f = pi on active entries, so d pi gains dS/df.
+    ops.accumulate(act, dS, { src: xIn, g: grads.W_enc, d });
+    addByColumn(act, dS, grads.b_enc);
+    // Threshold: -(theta / eps) K times d f = dxHat . W_dec + dS/df on near entries.
+    ops.dots(near, { a: dxHat, w: params.W_dec, d, out: near.grad });
+    const dTheta = new Float64Array(f);
+    for (let j = 0; j < near.n; j++) {
+      const i = near.col[j];
+      const fv = near.val[j] > theta[i] ? near.val[j] : 0;
+      const t = Math.tanh(c * fv);
+      dTheta[i] += near.grad[j] + (lambda * c * (1 - t * t)) / b;
+    }
+    const log = opts.threshold_param === "log";
+    const g = grads[log ? "log_threshold" : "threshold"];
+    for (let i = 0; i < f; i++) {
+      const dt = dTheta[i] * (-theta[i] / eps);
+      g[i] = log ? dt * theta[i] : dt;
+    }
+  };
+  return { values: [(lambda * sum) / b], backward };
+}
+
 export const jumpreluKernel: FastKernel = linearKernel({
   preEncoderBias: (ctx) => ctx.sae.pre_encoder_bias,
 
@@ -76,66 +172,23 @@ export const jumpreluKernel: FastKernel = linearKernel({
   },
 
   terms(ctx, buffers, act) {
-    const { dxHat, b, lambda } = buffers;
-    const { d, f, params, grads, sae, ops } = ctx;
-    const opts = jumpreluOptions(sae);
-    const eps = opts.bandwidth;
-    const near = activeList(ctx, "near");
-    const theta = thresholds(ctx); // [F]
-
-    // L0 term: H(z - theta) with z = pi (pre) or f (post), and per-latent kernel counts.
-    const active = new Int32Array(f); // active entries per latent
-    for (let j = 0; j < act.n; j++) active[act.col[j]]++;
-    const kCount = new Float64Array(f); // entries with K((z - theta) / eps) != 0
-    let hSum = act.n;
-    if (opts.step_input === "pre") {
-      for (let j = 0; j < near.n; j++) kCount[near.col[j]]++;
-    } else {
-      for (let j = 0; j < near.n; j++) if (near.val[j] > theta[near.col[j]]) kCount[near.col[j]]++;
-      for (let i = 0; i < f; i++) {
-        const inactive = b - active[i];
-        if (inKernel(0, theta[i], eps)) kCount[i] += inactive;
-        if (0 > theta[i]) hSum += inactive;
-      }
-    }
-    const l0 = hSum / b;
-    let sparsity: number;
-    let dH: number; // d sparsity / d H(z - theta) per entry
-    if (opts.penalty === "l0") {
-      sparsity = lambda * l0;
-      dH = lambda / b;
-    } else {
-      const rel = l0 / sae.target_l0 - 1;
-      sparsity = lambda * rel * rel;
-      dH = (2 * lambda * rel) / sae.target_l0 / b;
-    }
-
-    // Threshold: JumpReLU STE -(theta / eps) K on d f, step STE -(1 / eps) K on d H.
-    const backward = () => {
-      ops.dots(near, { a: dxHat, w: params.W_dec, d, out: near.grad });
-      const dTheta = new Float64Array(f);
-      for (let j = 0; j < near.n; j++) dTheta[near.col[j]] += near.grad[j];
-      const log = opts.threshold_param === "log";
-      const g = grads[log ? "log_threshold" : "threshold"];
-      for (let i = 0; i < f; i++) {
-        const th = theta[i];
-        const dt = dTheta[i] * (-th / eps) + dH * (-1 / eps) * kCount[i];
-        g[i] = log ? dt * th : dt;
-      }
-    };
-    if (opts.aux_alpha === 0) return { values: [sparsity], backward };
+    const opts = jumpreluOptions(ctx.sae);
+    const main = opts.penalty === "tanh"
+      ? tanhPenalty(ctx, buffers, act)
+      : stepPenalty(ctx, buffers, act);
+    if (opts.aux_alpha === 0) return main;
     // AuxK recipe on dead latents (the topk family's term, weighted by min(n_dead / k_aux, 1)).
     const aux = auxKTerm(ctx, buffers, {
-      k: auxK(opts, d),
+      k: auxK(opts, ctx.d),
       alpha: opts.aux_alpha,
       deadTokens: opts.dead_tokens,
       list: activeList(ctx, "aux"),
       scaleByDead: true,
     });
     return {
-      values: [sparsity, aux.value],
+      values: [...main.values, aux.value],
       backward: () => {
-        backward();
+        main.backward?.();
         aux.backward();
       },
     };

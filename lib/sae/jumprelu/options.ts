@@ -24,8 +24,13 @@ export const JumpReluOptions = z.strictObject({
   step_input: z.enum(["pre", "post"]).default("pre").describe(
     "Input of the L0 step function: pre-activations (paper, Eq 10) or JumpReLU outputs",
   ),
-  penalty: z.enum(["l0", "quadratic"]).default("l0").describe(
-    "Sparsity penalty: lambda * L0 (paper) or lambda * (L0 / target_l0 - 1)^2",
+  penalty: z.enum(["l0", "quadratic", "tanh"]).default("l0").describe(
+    "Sparsity penalty: lambda * L0 (paper), lambda * (L0 / target_l0 - 1)^2, or lambda * " +
+      "sum_i tanh(c f_i) through the JumpReLU STE, which also trains the encoder (Anthropic, " +
+      "January 2025; with unit-norm decoder rows ||W_d,i|| = 1)",
+  ),
+  tanh_scale: z.number().positive().default(4).describe(
+    "c of the tanh penalty (Anthropic, January 2025 and SAELens: 4); unused by the others",
   ),
   lambda: z.number().positive().default(0.001).describe(
     "Sparsity coefficient: the fixed value, or the controller's starting value",
