@@ -33,6 +33,7 @@
  *     lambda: z.number().positive().default(0.01).describe("L1 coefficient (controller start)"),
  *     controller_gain: z.number().min(0).default(0.1).describe("L0 controller gain"),
  *   }),
+ *   defaultsVersion: 1, // bump when a default changes (renames this architecture's runs)
  *   sparsity: "penalty", // lambda is calibrated to sae.target_l0 by the L0 controller
  *   uses: ["b_dec_init"], // shared sae keys it reads (they and sae.plain_l1 make the run id)
  *   gradientCheck: { params: ["W_enc", "b_enc", "W_dec", "b_dec"] },

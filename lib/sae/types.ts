@@ -76,6 +76,12 @@ export interface Architecture extends TrainingLayout {
   readonly summary: string;
   /** zod strict object of `sae.<name>` with a default and a documented line per hyperparameter. */
   readonly options: z.ZodObject;
+  /**
+   * Version of the option defaults, hashed into run ids instead of the defaults themselves: bump
+   * it when a default changes (renaming this architecture's runs); a new option whose default
+   * keeps the old behaviour needs no bump and renames nothing.
+   */
+  readonly defaultsVersion: number;
   readonly sparsity: Sparsity;
   /** Shared `sae` keys the architecture reads: only these go into the effective config. */
   readonly uses: readonly SharedSaeKey[];

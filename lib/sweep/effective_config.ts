@@ -7,7 +7,7 @@ import { getArchitecture } from "../sae/registry.ts";
 
 /**
  * Version of the run-id hash scheme, recorded in run.json. 1: the whole resolved config (every
- * architecture's options); 2: the effective config below.
+ * architecture's options); 2: runIdentity() below.
  */
 export const RUN_ID_SCHEME = 2;
 
@@ -29,5 +29,26 @@ export function effectiveConfig(config: RunConfig): EffectiveConfig {
     sae: effectiveSae,
     train: arch.sparsity === "penalty" ? { ...rest, lambda } : rest,
     eval: config.eval,
+  };
+}
+
+/**
+ * What a run id hashes: the effective config, with the architecture's own options reduced to the
+ * values that differ from its defaults plus the version of those defaults
+ * (`Architecture.defaultsVersion`). Adding an option whose default keeps the old behaviour then
+ * renames no run; changing a default means bumping the version, which renames exactly that
+ * architecture's runs (tests/sae/defaults_test.ts pins the defaults of each version).
+ */
+export function runIdentity(config: RunConfig): Record<string, unknown> {
+  const effective = effectiveConfig(config);
+  const arch = getArchitecture(config.sae.architecture);
+  const defaults = arch.options.parse({}) as Record<string, unknown>;
+  const options = (effective.sae[arch.name] ?? {}) as Record<string, unknown>;
+  const changed = Object.fromEntries(
+    Object.entries(options).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(defaults[k])),
+  );
+  return {
+    ...effective,
+    sae: { ...effective.sae, [arch.name]: { defaults: arch.defaultsVersion, ...changed } },
   };
 }

@@ -1,9 +1,9 @@
 // Run ids: a readable slug of the swept values plus the first 8 hex of sha256 of the canonical
-// effective config (effective_config.ts), e.g. `jumprelu-l0_32-s0-3f9a2c1b`. Same config, same
-// id, on any machine; another architecture's options do not change it. Pure.
+// run identity (effective_config.ts), e.g. `jumprelu-l0_32-s0-3f9a2c1b`. Same config, same id, on
+// any machine; another architecture's options do not change it. Pure.
 import { canonicalHash } from "../spec/spec_hash.ts";
 import type { RunConfig } from "../spec/schema.ts";
-import { effectiveConfig } from "./effective_config.ts";
+import { effectiveConfig, runIdentity } from "./effective_config.ts";
 
 /** Longest slug kept before the hash (ids stay usable as directory names). */
 const MAX_SLUG = 80;
@@ -49,6 +49,6 @@ export function runId(config: RunConfig, overrides: Readonly<Record<string, unkn
   const slug = Object.entries(overrides).filter(([path]) => hasPath(effective, path))
     .map(([path, value]) => slugPart(path, value)).join("-")
     .slice(0, MAX_SLUG).replace(/[-_.]+$/, "");
-  const hash = canonicalHash(effective, 8);
+  const hash = canonicalHash(runIdentity(config), 8);
   return `${slug || "run"}-${hash}`;
 }

@@ -47,11 +47,11 @@ Deno.test("run ids of a fixed spec are pinned (scheme 2: effective config)", () 
   // default that the architecture reads changes: both rename finished runs, on purpose.
   assert.equal(RUN_ID_SCHEME, 2);
   assert.deepEqual(ids(GOLDEN_SPEC), [
-    "jumprelu-l0_8-3c0a565e",
-    "relu-l0_8-ca241403",
-    "gated-l0_8-96548183",
-    "topk-l0_8-5649738d",
-    "batchtopk-l0_8-037f8a54",
+    "jumprelu-l0_8-3df6fce7",
+    "relu-l0_8-cd29330f",
+    "gated-l0_8-b852ebba",
+    "topk-l0_8-a8c53adb",
+    "batchtopk-l0_8-668c213d",
   ]);
 });
 
@@ -101,4 +101,44 @@ Deno.test("registering another architecture leaves existing run ids unchanged", 
   const dec = new TextDecoder();
   assert.equal(out.code, 0, dec.decode(out.stderr));
   assert.deepEqual(JSON.parse(dec.decode(out.stdout)), ids(GOLDEN_SPEC));
+});
+
+/** The run id of a one-run spec of a probe architecture (TopK's maths) with `options` (zod). */
+async function probeId(options: string, version = 1): Promise<string> {
+  const script = `
+    import { registerArchitecture, getArchitecture } from "${ROOT}lib/sae/registry.ts";
+    import { parseExperiment } from "${ROOT}lib/spec/load.ts";
+    import { expandSweep } from "${ROOT}lib/sweep/expand.ts";
+    import { TopKOptions } from "${ROOT}lib/sae/topk/options.ts";
+    import { z } from "zod";
+    registerArchitecture({ ...getArchitecture("topk"), name: "probe", options: ${options}, defaultsVersion: ${version} });
+    const text = "name: p\\ndata: {source: synthetic}\\nsae: {architecture: probe}\\n";
+    const loaded = { ...parseExperiment(text, "p.yaml"), specPath: "p.yaml", specDir: "/", specHash: "0" };
+    console.log(expandSweep(loaded, { outDir: "/runs" })[0].runId);
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", `--config=${ROOT}deno.json`, script],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  assert.equal(out.code, 0, dec.decode(out.stderr));
+  return dec.decode(out.stdout).trim();
+}
+
+Deno.test("adding an option whose default keeps the behaviour renames no run; a defaultsVersion bump does", async () => {
+  const before = await probeId("TopKOptions");
+  const added = await probeId(
+    'TopKOptions.extend({ new_knob: z.number().default(0).describe("a new option, off") })',
+  );
+  const changed = await probeId(
+    'TopKOptions.extend({ aux_alpha: z.number().default(0.5).describe("a changed default") })',
+  );
+  assert.match(before, /^run-[0-9a-f]{8}$/);
+  assert.equal(added, before);
+  // Without a defaultsVersion bump a changed default would keep the id too: the version is what
+  // renames (tests/sae/defaults_test.ts makes sure a changed default comes with a bump).
+  assert.equal(changed, before);
+  assert.notEqual(await probeId("TopKOptions", 2), before);
 });

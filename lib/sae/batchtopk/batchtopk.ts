@@ -124,6 +124,7 @@ export const batchtopk: Architecture = {
   summary: "BatchTopK SAE keeping the k * B largest latents of a batch, exported as a JumpReLU " +
     "with one learned threshold (Bussmann et al. 2024)",
   options: BatchTopKOptions,
+  defaultsVersion: 1,
   kernel: topkFamilyKernel(true, (ctx) => batchtopkOptions(ctx.sae)),
   parityCases: [{ label: "without pre-encoder bias", sae: { pre_encoder_bias: false } }],
   gradientCheck: { params: ["W_dec"], sae: { batchtopk: { aux_alpha: 0 } } },

@@ -33,6 +33,7 @@ export const gated: Architecture = {
   summary:
     "Gated SAE: a gate path picks latents, a magnitude path sizes them (Rajamanoharan et al. 2024a)",
   options: GatedOptions,
+  defaultsVersion: 1,
   sparsity: "penalty",
   uses: ["pre_encoder_bias", "b_dec_init"],
   kernel: gatedKernel,

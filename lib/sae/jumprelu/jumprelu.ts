@@ -39,6 +39,7 @@ export const jumprelu: Architecture = {
   summary:
     "JumpReLU SAE with STE-trained thresholds and a direct L0 penalty (Rajamanoharan et al. 2024)",
   options: JumpReluOptions,
+  defaultsVersion: 1,
   sparsity: "penalty",
   uses: ["pre_encoder_bias", "b_dec_init"],
   kernel: jumpreluKernel,

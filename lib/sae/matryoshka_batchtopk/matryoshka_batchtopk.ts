@@ -25,6 +25,7 @@ export const matryoshka_batchtopk: Architecture = {
   summary: "Matryoshka BatchTopK SAE: BatchTopK with the reconstruction loss summed over nested " +
     "prefixes of the dictionary (Bussmann et al. 2025)",
   options: MatryoshkaBatchTopKOptions,
+  defaultsVersion: 1,
   kernel: matryoshkaKernel,
   parityCases: [
     { label: "without pre-encoder bias", sae: { pre_encoder_bias: false } },

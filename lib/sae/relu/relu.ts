@@ -13,6 +13,7 @@ export const relu: Architecture = {
   name: "relu",
   summary: "ReLU SAE with the decoder-norm-weighted L1 penalty (Anthropic, April 2024 update)",
   options: ReluOptions,
+  defaultsVersion: 1,
   sparsity: "penalty",
   // The encoder sees x itself, so pre_encoder_bias is not read (and not part of the run id).
   uses: ["b_dec_init"],

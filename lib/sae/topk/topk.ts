@@ -88,6 +88,7 @@ export const topk: Architecture = {
   summary:
     "TopK SAE keeping the k = target_l0 largest latents per token, with AuxK (Gao et al. 2024)",
   options: TopKOptions,
+  defaultsVersion: 1,
   sparsity: "k",
   uses: ["pre_encoder_bias", "b_dec_init"],
   kernel: topkKernel,
