@@ -1,28 +1,42 @@
 // Chooses the compute path for a run: on the CPU tfjs backends (cpu, wasm), the fast host engine
-// (lib/fast/) when a system BLAS loads and the architecture has a kernel; otherwise, or with
+// (lib/fast/) on the GEMM lib/gemm/select_gemm.ts picks (a CBLAS where one loads, else the
+// portable WebAssembly SIMD GEMM) when the architecture has a kernel; otherwise, or with
 // `reference: true`, the tfjs reference engine on the active backend. The trainer calls only this.
 import * as tf from "@tensorflow/tfjs";
 import type { Architecture, InitResult } from "../sae/types.ts";
 import type { Engine } from "../engine/engine.ts";
 import { TfjsEngine, type TfjsEngineOptions } from "./tfjs_engine.ts";
-import { loadBlas } from "../fast/blas.ts";
 import { FastEngine, fastEngineSupports } from "../fast/fast_engine.ts";
+import { type GemmInfo, type GemmPreference, selectGemm } from "../gemm/select_gemm.ts";
 
 export interface CreateEngineOptions extends TfjsEngineOptions {
   /** Force the tfjs autodiff reference path even where a fast path exists. */
   reference?: boolean;
+  /**
+   * `portable` skips the system CBLAS and runs the fast engine on the WebAssembly GEMM (what a
+   * machine without OpenBLAS does); default `auto`, or `SAESWEEP_GEMM` from the environment.
+   */
+  gemm?: GemmPreference;
+  /** GEMM threads (default: `SAESWEEP_THREADS`, else every core). */
+  threads?: number;
 }
 
 /** tfjs backends on which the fast CPU engine replaces the reference engine. */
 const CPU_BACKENDS = new Set(["cpu", "wasm"]);
 
+/** The GEMM each fast engine runs on, for run.json. */
+const GEMMS = new WeakMap<Engine, GemmInfo>();
+
 /** Why the fast CPU engine is not used for `arch` on the active backend, or null when it is. */
-export function fastPathUnavailable(arch: Architecture): string | null {
+export function fastPathUnavailable(
+  arch: Architecture,
+  options: { gemm?: GemmPreference; threads?: number } = {},
+): string | null {
   if (!CPU_BACKENDS.has(tf.getBackend())) {
     return `tfjs backend ${tf.getBackend()} is not a CPU backend`;
   }
   if (!fastEngineSupports(arch)) return `no fast kernel for architecture ${arch.name}`;
-  const { reason } = loadBlas();
+  const { reason } = selectGemm({ prefer: options.gemm, threads: options.threads });
   return reason ?? null;
 }
 
@@ -31,10 +45,20 @@ export function createEngine(
   init: InitResult,
   options: CreateEngineOptions,
 ): Engine {
-  if (!options.reference && fastPathUnavailable(arch) === null) {
-    const blas = loadBlas().blas!;
-    const kind = blas.name.startsWith("accelerate") ? "accelerate" : "openblas";
-    return new FastEngine(arch, init, { ...options, blas, backend: `cpu-${kind}` });
+  if (!options.reference && fastPathUnavailable(arch, options) === null) {
+    const { blas, info } = selectGemm({ prefer: options.gemm, threads: options.threads });
+    const engine = new FastEngine(arch, init, {
+      ...options,
+      blas: blas!,
+      backend: `cpu-${info!.kind}`,
+    });
+    GEMMS.set(engine, info!);
+    return engine;
   }
   return new TfjsEngine(arch, init, options);
+}
+
+/** The GEMM a fast engine runs on (provider, threads, why a faster one was skipped), else null. */
+export function engineGemm(engine: Engine): GemmInfo | null {
+  return GEMMS.get(engine) ?? null;
 }

@@ -14,7 +14,7 @@ import { openSource } from "./open_source.ts";
 import type { ActivationSource } from "../data/source.ts";
 import { Rng } from "../data/rng.ts";
 import { getArchitecture } from "../sae/registry.ts";
-import { createEngine } from "./create_engine.ts";
+import { createEngine, engineGemm } from "./create_engine.ts";
 import type { Engine } from "../engine/engine.ts";
 import { lambdaWarmup, learningRate } from "./schedules.ts";
 import {
@@ -148,6 +148,7 @@ async function trainWithSource(
     const manifest = await startManifest(plan, {
       backend: options.backendInfo,
       engine: engine.backend,
+      gemm: engineGemm(engine),
       totalSteps,
       resumedFrom: previous ? startStep : null,
       normScale: scale,
