@@ -15,13 +15,14 @@ import { UsageError } from "../lib/errors.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, runMain } from "./_cli.ts";
+import { planParallelism } from "../lib/gemm/parallelism.ts";
 
 const RUN_SCRIPT = fileURLToPath(new URL("./run.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
 
 interface SweepOptions {
   dryRun?: boolean;
-  jobs: number;
+  jobs?: number;
   backend?: BackendName;
   filter: string[];
   out: string;
@@ -103,7 +104,11 @@ async function main(): Promise<number> {
     .description("Expand an experiment spec into runs and train every run not yet done")
     .argument("<spec>", "experiment spec (YAML)")
     .option("--dry-run", "list the runs with their ids and status; train and write nothing")
-    .option("--jobs <n>", "runs trained at once", parseIntFlag("--jobs", 1), 1)
+    .option(
+      "--jobs <n>",
+      "runs trained at once (default: cores / GEMM threads per run, SAESWEEP_THREADS or 1)",
+      parseIntFlag("--jobs", 1),
+    )
     .addOption(
       new Option("--backend <name>", "compute backend for every run (overrides train.backend)")
         .choices(BACKENDS),
@@ -152,10 +157,18 @@ async function main(): Promise<number> {
     return 0;
   }
   const resuming = todo.filter((p) => p.action === "resume").length;
+  const envThreads = Number(Deno.env.get("SAESWEEP_THREADS"));
+  const par = planParallelism({
+    cores: navigator.hardwareConcurrency ?? 1,
+    runs: todo.length,
+    jobs: opts.jobs,
+    threads: Number.isInteger(envThreads) && envThreads >= 1 ? envThreads : undefined,
+  });
+  Deno.env.set("SAESWEEP_THREADS", String(par.threads)); // inherited by every run's process
   const outDir = relative(Deno.cwd(), `${opts.out}/${loaded.spec.name}`) || ".";
   console.error(
     `${loaded.spec.name}: ${todo.length} to train (${resuming} resuming), ${skipped.length} already done; ` +
-      `jobs ${opts.jobs}; runs in ${outDir}/`,
+      `jobs ${par.jobs} (${par.why}); runs in ${outDir}/`,
   );
 
   const controller = new AbortController();
@@ -178,7 +191,7 @@ async function main(): Promise<number> {
   let outcomes: RunOutcome[];
   try {
     outcomes = await runLocal(todo.map((p) => p.plan), {
-      jobs: opts.jobs,
+      jobs: par.jobs,
       args: childArgs(specPath, opts),
       signal: controller.signal,
       onEvent: (event: LocalEvent) => display.onEvent(event),
