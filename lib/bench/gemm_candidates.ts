@@ -106,3 +106,17 @@ export async function measureGemmCandidates(
   }
   return out;
 }
+
+/** The measurements as a fixed-width table (one row per provider and product). */
+export function formatGemmTable(rows: readonly GemmMeasurement[]): string {
+  const w = Math.max(8, ...rows.map((r) => r.provider.length));
+  const lines = [`${"provider".padEnd(w)}  threads  ${"product".padEnd(22)}  GFLOP/s`];
+  for (const r of rows) {
+    lines.push(
+      `${r.provider.padEnd(w)}  ${String(r.threads).padStart(7)}  ${r.shape.padEnd(22)}  ${
+        r.gflops.toFixed(1).padStart(7)
+      }`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -2,7 +2,7 @@
 // the system's first, then conda's or a Python wheel's), else the portable WebAssembly SIMD GEMM,
 // else nothing (the caller falls back to the tfjs reference engine). One choice per process.
 import { type Blas, loadBlas, runThreads } from "../fast/blas.ts";
-import { createWasmGemm } from "./wasm_gemm.ts";
+import { createWasmGemm, type WasmGemm } from "./wasm_gemm.ts";
 
 /** `auto`: a CBLAS if one loads, else portable; `portable`: never the CBLAS (tests, benchmarks). */
 export type GemmPreference = "auto" | "portable";
@@ -25,6 +25,7 @@ export type GemmChoice = { blas: Blas; info: GemmInfo; reason?: undefined } | {
 };
 
 const portable = new Map<number, GemmChoice>();
+const wasmGemms = new Map<number, WasmGemm>();
 
 /** The preference from `SAESWEEP_GEMM` (auto | portable), default auto. */
 export function gemmPreferenceFromEnv(): GemmPreference {
@@ -47,6 +48,7 @@ export function portableGemm(threads: number, skipped?: string): GemmChoice {
   if (!choice) {
     try {
       const blas = createWasmGemm({ threads });
+      wasmGemms.set(threads, blas);
       choice = { blas, info: { kind: kindOf(blas), name: blas.name, threads: blas.threads } };
     } catch (e) {
       choice = { blas: null, reason: `WebAssembly GEMM unavailable: ${(e as Error).message}` };
@@ -55,6 +57,15 @@ export function portableGemm(threads: number, skipped?: string): GemmChoice {
   }
   if (!choice.blas || skipped === undefined) return choice;
   return { blas: choice.blas, info: { ...choice.info, skipped } };
+}
+
+/**
+ * Waits until the portable GEMM with `threads` threads has all its helper threads (they start
+ * in the background and join when ready; benchmarks wait so every measured step uses them).
+ */
+export async function portableGemmStarted(threads: number): Promise<number> {
+  portableGemm(threads);
+  return (await wasmGemms.get(threads)?.started()) ?? 0;
 }
 
 /** The GEMM a run uses (threads default to runThreads()). */
