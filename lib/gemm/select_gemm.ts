@@ -27,6 +27,16 @@ export type GemmChoice = { blas: Blas; info: GemmInfo; reason?: undefined } | {
 const portable = new Map<number, GemmChoice>();
 const wasmGemms = new Map<number, WasmGemm>();
 
+/**
+ * Active-list density above which the fast engine's sparse products run as dense GEMMs on this
+ * GEMM (undefined: the engine's default, tuned for OpenBLAS). The WebAssembly GEMM multiplies ~4x
+ * slower per thread, so the sparse loops win up to ~9% density on one thread (measured at
+ * 32x256x1024 and 64x512x4096: sparse and dense cost the same near L0 / F = 0.09).
+ */
+export function denseAboveFor(info: GemmInfo): number | undefined {
+  return info.kind === "wasm-simd" ? 0.08 / info.threads : undefined;
+}
+
 /** The preference from `SAESWEEP_GEMM` (auto | portable), default auto. */
 export function gemmPreferenceFromEnv(): GemmPreference {
   let v: string | undefined;

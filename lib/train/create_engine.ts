@@ -7,7 +7,12 @@ import type { Architecture, InitResult } from "../sae/types.ts";
 import type { Engine } from "../engine/engine.ts";
 import { TfjsEngine, type TfjsEngineOptions } from "./tfjs_engine.ts";
 import { FastEngine, fastEngineSupports } from "../fast/fast_engine.ts";
-import { type GemmInfo, type GemmPreference, selectGemm } from "../gemm/select_gemm.ts";
+import {
+  denseAboveFor,
+  type GemmInfo,
+  type GemmPreference,
+  selectGemm,
+} from "../gemm/select_gemm.ts";
 
 export interface CreateEngineOptions extends TfjsEngineOptions {
   /** Force the tfjs autodiff reference path even where a fast path exists. */
@@ -51,6 +56,7 @@ export function createEngine(
       ...options,
       blas: blas!,
       backend: `cpu-${info!.kind}`,
+      denseAbove: denseAboveFor(info!),
     });
     GEMMS.set(engine, info!);
     return engine;
