@@ -11,6 +11,8 @@ export const WASM_URL = new URL("./sgemm.wasm", import.meta.url);
 const RESERVED = 1 << 20;
 const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit (must match --maximumMemory in the build)
+/** Rows of the micro-kernel (MR in assembly/sgemm.ts): thread row ranges are multiples of it. */
+const MR = 6;
 /** Below this many FLOPs a GEMM runs on the calling thread alone (hand-off costs ~10-50 us). */
 const MIN_PARALLEL_FLOPS = 4e6;
 
@@ -100,12 +102,12 @@ export function createWasmGemm(options: { threads?: number; bytes?: Uint8Array }
       if (beta !== 0) heap.set(c.subarray(0, m * n), cOff / 4);
       const args = [aOff, bOff, cOff, m, n, k, transA ? 1 : 0, transB ? 1 : 0];
       const ready = 2 * m * n * k < MIN_PARALLEL_FLOPS ? [] : helpers.filter(isReady);
-      const parts = Math.min(ready.length + 1, m >> 2);
+      const parts = Math.min(ready.length + 1, Math.floor(m / MR));
       if (parts <= 1) {
         sgemm(...args, alpha, beta, 0, m, RESERVED);
       } else {
-        // Row ranges in multiples of 4 (the micro-kernel's height); the caller takes the first.
-        const step = Math.ceil(m / parts / 4) * 4;
+        // Row ranges in multiples of MR (the micro-kernel's height); the caller takes the first.
+        const step = Math.ceil(m / parts / MR) * MR;
         const busy: Helper[] = [];
         for (let p = 1; p < parts && p * step < m; p++) {
           const h = ready[p - 1];

@@ -2,13 +2,13 @@
 // with WebAssembly SIMD on raw pointers into shared memory; JavaScript owns the memory layout.
 // C [m, n] = alpha op(A) op(B) + beta C, row-major, rows [m0, m1) of C only (one thread's share).
 // Blocked as in BLIS: B packed in KC x NC blocks of NR-column panels, A in MC x KC blocks of
-// MR-row panels (alpha folded in), and a 4 x 8 register micro-kernel on relaxed-SIMD multiply-adds
+// MR-row panels (alpha folded in), and a 6 x 8 register micro-kernel on relaxed-SIMD multiply-adds
 // (fused where the CPU has FMA). Not formatted by deno fmt, which drops the @inline decorators.
 
-const MR: i32 = 4;
+const MR: i32 = 6;
 const NR: i32 = 8;
 const KC: i32 = 256;
-const MC: i32 = 128;
+const MC: i32 = 120;
 const NC: i32 = 2048;
 
 /** Scratch floats one thread needs at `scratch`: packed A block, packed B block, one edge tile. */
@@ -95,6 +95,10 @@ function packB(
   let c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0);
   let c31 = f32x4.splat(0);
+  let c40 = f32x4.splat(0);
+  let c41 = f32x4.splat(0);
+  let c50 = f32x4.splat(0);
+  let c51 = f32x4.splat(0);
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
@@ -110,7 +114,13 @@ function packB(
     a = v128.load32_splat(pa, 12);
     c30 = f32x4.relaxed_madd(a, b0, c30);
     c31 = f32x4.relaxed_madd(a, b1, c31);
-    pa += 16;
+    a = v128.load32_splat(pa, 16);
+    c40 = f32x4.relaxed_madd(a, b0, c40);
+    c41 = f32x4.relaxed_madd(a, b1, c41);
+    a = v128.load32_splat(pa, 20);
+    c50 = f32x4.relaxed_madd(a, b0, c50);
+    c51 = f32x4.relaxed_madd(a, b1, c51);
+    pa += 24;
     pb += 32;
   }
   const s = <usize>ldc << 2;
@@ -125,6 +135,12 @@ function packB(
   c += s;
   v128.store(c, f32x4.add(v128.load(c), c30));
   v128.store(c, f32x4.add(v128.load(c, 16), c31), 16);
+  c += s;
+  v128.store(c, f32x4.add(v128.load(c), c40));
+  v128.store(c, f32x4.add(v128.load(c, 16), c41), 16);
+  c += s;
+  v128.store(c, f32x4.add(v128.load(c), c50));
+  v128.store(c, f32x4.add(v128.load(c, 16), c51), 16);
 }
 
 /** Rows [m0, m1) of C = alpha op(A) op(B) + beta C; `scratch` holds scratchFloats() floats. */
