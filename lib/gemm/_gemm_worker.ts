@@ -24,7 +24,7 @@ Atomics.store(ints, 1, -1); // ready
 Atomics.notify(ints, 1);
 let seen = 0;
 for (;;) {
-  Atomics.wait(ints, 0, seen);
+  while (Atomics.load(ints, 0) === seen) Atomics.wait(ints, 0, seen);
   seen = Atomics.load(ints, 0);
   const [a, b, c, m, n, k, transA, transB, m0, m1, scratch] = ints.subarray(2, 13);
   sgemm(a, b, c, m, n, k, transA, transB, floats[13], floats[14], m0, m1, scratch);

@@ -123,8 +123,12 @@ export function createWasmGemm(options: { threads?: number; bytes?: Uint8Array }
         }
         sgemm(...args, alpha, beta, 0, Math.min(m, step), RESERVED);
         for (const h of busy) {
+          // Wait on the value just compared: re-reading it for the wait could see the finished
+          // job's number and then wait for a change that never comes.
           const job = Atomics.load(h.ints, 0);
-          while (Atomics.load(h.ints, 1) !== job) Atomics.wait(h.ints, 1, Atomics.load(h.ints, 1));
+          for (let done = Atomics.load(h.ints, 1); done !== job; done = Atomics.load(h.ints, 1)) {
+            Atomics.wait(h.ints, 1, done);
+          }
         }
       }
       c.set(heap.subarray(cOff / 4, cOff / 4 + m * n));
