@@ -1,25 +1,34 @@
-// `deno task bench`: training throughput of the default CPU path (the fast engine) against the
-// tfjs reference engine and a PyTorch reference run in the same invocation; prints a table, writes
-// JSON, and with --json prints one JSON document as the last line.
+// `deno task bench`: training throughput of the fast engine with the system BLAS and with the
+// portable GEMM, against the tfjs reference engine and a PyTorch reference run in the same
+// invocation, and each step's time over its encoder GEMM's; prints a table, writes JSON, and
+// with --json prints one JSON document as the last line. `--gemms` compares the GEMMs alone.
 import { Command } from "commander";
 import { UsageError } from "../lib/errors.ts";
 import { selectBackend } from "../lib/backend/select.ts";
-import { loadBlas } from "../lib/fast/blas.ts";
+import { type Blas, loadBlas } from "../lib/fast/blas.ts";
 import { JS_BLAS } from "../lib/fast/js_gemm.ts";
+import { type GemmPreference, portableGemm, portableGemmStarted } from "../lib/gemm/select_gemm.ts";
+import {
+  formatGemmTable,
+  measureGemmCandidates,
+  stepGemmShapes,
+} from "../lib/bench/gemm_candidates.ts";
 import { architectureNames, getArchitecture } from "../lib/sae/registry.ts";
 import { fastPathUnavailable } from "../lib/train/create_engine.ts";
 import {
   type BenchConfig,
   benchGrid,
+  type BenchShape,
   DEFAULT_L0S,
   DEFAULT_SHAPES,
   parseArch,
   parseShape,
+  QUICK_ARCHS,
   QUICK_L0S,
-  QUICK_SHAPE,
   shapeLabel,
 } from "../lib/bench/bench_config.ts";
 import { type BenchResult, measureEngine } from "../lib/bench/measure_engine.ts";
+import { peakRssMb, runBenchJob } from "../lib/bench/bench_job.ts";
 import { gemmCeiling } from "../lib/bench/gemm_ceiling.ts";
 import {
   MIN_TORCH_GFLOPS,
@@ -27,7 +36,7 @@ import {
   runTorchReference,
   TORCH_HINT,
 } from "../lib/bench/torch_reference.ts";
-import { benchRatios } from "../lib/bench/ratios.ts";
+import { benchRatios, encoderRatios } from "../lib/bench/ratios.ts";
 import { formatBenchTable } from "../lib/bench/format_table.ts";
 import { parseIntFlag, runMain } from "./_cli.ts";
 
@@ -43,6 +52,8 @@ interface Flags {
   threads: number;
   json: boolean;
   quick: boolean;
+  gemm: string;
+  gemms: boolean;
   out: string;
   worker?: string;
 }
@@ -52,62 +63,30 @@ const SMALL_REFERENCE_WORK = 64 * 512 * 4096;
 
 const list = (v: string, prev: string[] = []) => [...prev, ...v.split(",").filter((s) => s)];
 
-function peakRssMb(): number {
-  try {
-    const status = Deno.readTextFileSync("/proc/self/status");
-    const m = /VmHWM:\s+(\d+) kB/.exec(status);
-    if (m) return Number(m[1]) / 1024;
-  } catch {
-    // not Linux
-  }
-  return Deno.memoryUsage().rss / 2 ** 20;
-}
-
 /** Child-process mode: one configuration, one engine; prints its result as a JSON line. */
 async function worker(spec: string): Promise<number> {
   const job = JSON.parse(spec) as {
     config: BenchConfig;
     engine: "fast" | "reference";
+    gemm: GemmPreference;
+    threads: number;
     steps: number;
     warmup: number;
   };
   await selectBackend("wasm");
+  if (job.gemm === "portable") await portableGemmStarted(job.threads);
   const result = await measureEngine(job.config, {
     engine: job.engine,
+    gemm: job.gemm,
+    threads: job.threads,
     steps: job.steps,
     warmup: job.warmup,
-    calibration: loadBlas().blas ?? JS_BLAS,
+    calibration: loadBlas({ threads: job.threads }).blas ?? portableGemm(job.threads).blas ??
+      JS_BLAS,
   });
   result.peak_rss_mb = peakRssMb();
   console.log(JSON.stringify(result));
   return 0;
-}
-
-/** Runs one job in a fresh Deno process so that its peak RSS is its own. */
-async function runJob(job: object): Promise<BenchResult> {
-  const script = new URL(import.meta.url).pathname;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-sys",
-      "--allow-ffi",
-      "--allow-run",
-      script,
-      "--worker",
-      JSON.stringify(job),
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim().split("\n");
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(0, 4).join(" | ");
-    throw new Error(`benchmark worker failed: ${err}`);
-  }
-  return JSON.parse(text.at(-1)!);
 }
 
 async function main(): Promise<number> {
@@ -141,7 +120,13 @@ async function main(): Promise<number> {
       navigator.hardwareConcurrency,
     )
     .option("--json", "print one JSON document as the last line", false)
-    .option("--quick", "one tiny shape, one step: a smoke test (no timing claims)", false)
+    .option(
+      "--quick",
+      "default shapes, jumprelu and topk at L0 32, one step each, no tfjs reference",
+      false,
+    )
+    .option("--gemm <which>", "fast engine GEMM: both | system | portable", "both")
+    .option("--gemms", "compare the GEMM candidates alone at the shapes' products", false)
     .option("--out <file>", "where to write the JSON results", "bench-results.json")
     .option("--worker <job>", "internal: run one job and print its result")
     .exitOverride()
@@ -151,10 +136,14 @@ async function main(): Promise<number> {
   if (!["none", "small", "all"].includes(flags.reference)) {
     throw new UsageError(`--reference expects none, small or all, got "${flags.reference}"`);
   }
+  if (!["both", "system", "portable"].includes(flags.gemm)) {
+    throw new UsageError(`--gemm expects both, system or portable, got "${flags.gemm}"`);
+  }
   Deno.env.set("OPENBLAS_NUM_THREADS", String(flags.threads));
-  const archs: string[] = flags.arch?.map(parseArch) ?? architectureNames();
-  const shapes = flags.shape?.map(parseShape) ??
-    (flags.quick ? [QUICK_SHAPE] : [...DEFAULT_SHAPES]);
+  const archs: string[] = flags.arch?.map(parseArch) ??
+    (flags.quick ? [...QUICK_ARCHS] : architectureNames());
+  const shapes = flags.shape?.map(parseShape) ?? [...DEFAULT_SHAPES];
+  const reference = flags.quick && !Deno.args.includes("--reference") ? "none" : flags.reference;
   const l0s = flags.l0?.map((v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) {
@@ -168,17 +157,29 @@ async function main(): Promise<number> {
   if (configs.length === 0) throw new UsageError("no configuration: every --l0 is >= d_sae");
 
   const log = (s: string) => console.error(s);
-  const { blas, reason: blasReason } = loadBlas({ threads: flags.threads });
-  const ceiling = blas ? gemmCeiling(blas) : null;
-  log(
-    blas
-      ? `GEMM ceiling: ${
-        ceiling!.toFixed(1)
-      } GFLOP/s float32 (${blas.name}, ${blas.threads} threads)`
-      : `no system BLAS: ${blasReason}`,
-  );
   await selectBackend("wasm");
-  const fastReason = blas ? fastPathUnavailable(getArchitecture(configs[0].arch)) : blasReason;
+  const { blas, reason: blasReason } = loadBlas({ threads: flags.threads });
+  const wasm = portableGemm(flags.threads).blas;
+  if (wasm) await portableGemmStarted(flags.threads);
+  if (flags.gemms) return await printGemms(shapes, { blas, threads: flags.threads });
+  const ceilings: Record<string, number | null> = {
+    system: blas && flags.gemm !== "portable" ? gemmCeiling(blas) : null,
+    portable: wasm && flags.gemm !== "system" ? gemmCeiling(wasm) : null,
+  };
+  const ceiling = Math.max(ceilings.system ?? 0, ceilings.portable ?? 0) || null;
+  if (!blas) log(`no system BLAS: ${blasReason}`);
+  for (const [label, b] of [["system", blas], ["portable", wasm]] as const) {
+    const c = ceilings[label];
+    if (c) {
+      log(`GEMM ceiling ${label}: ${c.toFixed(1)} GFLOP/s (${b!.name}, ${b!.threads} threads)`);
+    }
+  }
+  const gemms: GemmPreference[] = [];
+  if (blas && flags.gemm !== "portable") gemms.push("auto");
+  if (wasm && flags.gemm !== "system") gemms.push("portable");
+  const fastReason = gemms.length === 0
+    ? `no GEMM: ${blasReason}`
+    : fastPathUnavailable(getArchitecture(configs[0].arch), { gemm: gemms[0] });
   if (fastReason) log(`fast CPU path unavailable (${fastReason}); measuring the reference only`);
 
   const results: BenchResult[] = [];
@@ -217,16 +218,20 @@ async function main(): Promise<number> {
   }
   const torchGemm: number[] = [];
   for (const config of configs) {
-    const jobs: { engine: "fast" | "reference" }[] = [];
-    if (!fastReason) jobs.push({ engine: "fast" });
+    const jobs: { engine: "fast" | "reference"; gemm: GemmPreference }[] = [];
+    if (!fastReason) { for (const gemm of gemms) jobs.push({ engine: "fast", gemm }); }
     const work = config.batch * config.d_model * config.d_sae;
-    if (
-      flags.reference === "all" || (flags.reference === "small" && work <= SMALL_REFERENCE_WORK)
-    ) {
-      jobs.push({ engine: "reference" });
+    if (reference === "all" || (reference === "small" && work <= SMALL_REFERENCE_WORK)) {
+      jobs.push({ engine: "reference", gemm: "auto" });
     }
     for (const j of jobs) {
-      const r = await runJob({ config, engine: j.engine, steps, warmup });
+      const r = await runBenchJob(new URL(import.meta.url), {
+        config,
+        ...j,
+        threads: flags.threads,
+        steps,
+        warmup,
+      });
       if (ceiling) r.ceiling_fraction = r.gflops_effective / ceiling;
       results.push(r);
       show(r);
@@ -262,6 +267,7 @@ async function main(): Promise<number> {
     }
   }
 
+  encoderRatios(results, { ceiling, ceilings });
   const ratios = benchRatios(results);
   const order = (r: BenchResult) =>
     configs.findIndex((c) =>
@@ -273,7 +279,9 @@ async function main(): Promise<number> {
     results,
     ratios,
     gemm_gflops: ceiling,
+    gemm_ceilings: ceilings,
     blas: blas?.name ?? null,
+    portable_gemm: wasm?.name ?? null,
     threads: flags.threads,
     torch: torchInfo,
     steps,
@@ -290,19 +298,40 @@ async function main(): Promise<number> {
       "set to each latent's (1 - l0/F) quantile on a calibration batch, so L0 starts near the target; " +
       "topk/batchtopk select k exactly; no latent is dead, so AuxK is skipped by both engines",
     flops: "dense-equivalent 12 B D F per step (six GEMMs), divided by the step time",
+    encoder_ratio:
+      "step time / (2 B D F FLOPs at the machine's GEMM ceiling); encoder_ratio_own uses the " +
+      "ceiling of the GEMM the row ran on",
     generated_at: new Date().toISOString(),
   };
   await Deno.writeTextFile(flags.out, JSON.stringify(doc, null, 2) + "\n");
   console.log(formatBenchTable(results, { ratios }));
-  console.log(
-    ceiling ? `GEMM ceiling ${ceiling.toFixed(1)} GFLOP/s (float32, ${flags.threads} threads)` : "",
-  );
+  for (const [label, c] of Object.entries(ceilings)) {
+    if (c) {
+      console.log(
+        `GEMM ceiling ${label}: ${c.toFixed(1)} GFLOP/s (float32, ${flags.threads} threads)`,
+      );
+    }
+  }
+  console.log("step/enc: step time / encoder GEMM time (2 B D F FLOPs at the highest ceiling)");
   const torchRatios = ratios.filter((r) => r.peer === "torch");
   if (torchRatios.length === 0 && flags.torch) {
     console.log(`no PyTorch comparison\nhint: ${TORCH_HINT}`);
   }
   console.log(`results written to ${flags.out}`);
   if (flags.json) console.log(JSON.stringify(doc));
+  return 0;
+}
+
+/** `--gemms`: GFLOP/s of every GEMM candidate at the three dense products of each shape. */
+async function printGemms(
+  shapes: readonly BenchShape[],
+  options: { blas: Blas | null; threads: number },
+): Promise<number> {
+  const rows = await measureGemmCandidates(shapes.flatMap((s) => stepGemmShapes(s)), {
+    cblas: options.blas ? [options.blas] : [],
+    threads: options.threads,
+  });
+  console.log(formatGemmTable(rows));
   return 0;
 }
 

@@ -21,6 +21,7 @@ import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";
 import { type SlurmFlags, slurmFlagsGiven, slurmResources, sweepOnSlurm } from "./_sweep_slurm.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, runMain } from "./_cli.ts";
+import { planParallelism } from "../lib/gemm/parallelism.ts";
 
 const RUN_SCRIPT = fileURLToPath(new URL("./run.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
@@ -38,7 +39,7 @@ interface SweepOptions extends SlurmFlags {
   executor?: ExecutorName;
   wait?: boolean;
   dryRun?: boolean;
-  jobs: number;
+  jobs?: number;
   backend?: BackendName;
   filter: string[];
   out: string;
@@ -136,7 +137,11 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     .description("Expand an experiment spec into runs and train every run not yet done")
     .argument("<spec>", "experiment spec (YAML)")
     .option("--dry-run", "list the runs with their ids and status; train and write nothing")
-    .option("--jobs <n>", "runs trained at once", parseIntFlag("--jobs", 1), 1)
+    .option(
+      "--jobs <n>",
+      "runs trained at once (default: cores / GEMM threads per run, SAESWEEP_THREADS or 1)",
+      parseIntFlag("--jobs", 1),
+    )
     .addOption(
       new Option("--backend <name>", "compute backend for every run (overrides train.backend)")
         .choices(BACKENDS),
@@ -208,7 +213,11 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     );
   }
   const restart = restartPlans(plans, all, opts.restart);
-  const warnings = await checkBeforeSweep(plans, opts);
+  // Memory is checked for the most runs the sweep may train at once (the default is one per core).
+  const warnings = await checkBeforeSweep(plans, {
+    ...opts,
+    jobs: opts.jobs ?? navigator.hardwareConcurrency ?? 1,
+  });
   const experimentDir = resolve(opts.out, loaded.spec.name);
   const commandOptions = {
     runScript: deps.runScript ?? RUN_SCRIPT,
@@ -260,10 +269,18 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     });
   }
   const resuming = todo.filter((p) => p.action === "resume").length;
+  const envThreads = Number(Deno.env.get("SAESWEEP_THREADS"));
+  const par = planParallelism({
+    cores: navigator.hardwareConcurrency ?? 1,
+    runs: todo.length,
+    jobs: opts.jobs,
+    threads: Number.isInteger(envThreads) && envThreads >= 1 ? envThreads : undefined,
+  });
+  Deno.env.set("SAESWEEP_THREADS", String(par.threads)); // inherited by every run's process
   const outDir = relative(Deno.cwd(), experimentDir) || ".";
   console.error(
     `${loaded.spec.name}: ${todo.length} to train (${resuming} resuming), ${skipped.length} already done; ` +
-      `jobs ${opts.jobs}; runs in ${outDir}/`,
+      `jobs ${par.jobs} (${par.why}); runs in ${outDir}/`,
   );
 
   const controller = new AbortController();
@@ -293,7 +310,7 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     const plans = todo.map((p) => p.plan);
     const manifestPath = await writeSweepManifest(manifestDir, plans);
     outcomes = await runLocal(plans, {
-      jobs: opts.jobs,
+      jobs: par.jobs,
       args: childArgs(plans, runCommand(manifestPath, commandOptions)),
       signal: controller.signal,
       onKillSwitch: (kill) => (killChildren = kill),

@@ -22,9 +22,9 @@ export const DEFAULT_SHAPES: readonly BenchShape[] = [
   { d_model: 768, d_sae: 16384, batch: 1024 },
 ];
 export const DEFAULT_L0S: readonly number[] = [32, 128];
-/** `--quick`: one tiny shape, for CI smoke tests (no timing claims). */
-export const QUICK_SHAPE: BenchShape = { d_model: 32, d_sae: 256, batch: 256 };
-export const QUICK_L0S: readonly number[] = [16];
+/** `--quick`: the default shapes, JumpReLU and TopK (issue 15's yardsticks) at one L0 target. */
+export const QUICK_ARCHS: readonly string[] = ["jumprelu", "topk"];
+export const QUICK_L0S: readonly number[] = [32];
 
 /** "512x4096x4096" -> { d_model: 512, d_sae: 4096, batch: 4096 }. */
 export function parseShape(text: string): BenchShape {

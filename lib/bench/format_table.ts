@@ -25,12 +25,13 @@ export function formatBenchTable(
     "L0",
     "GFLOP/s",
     "%ceil",
+    "step/enc",
     "RSS MB",
     "vs torch",
   ];
   const rows = results.map((r) => {
     const ratio = options.ratios.find((q) =>
-      q.peer === "torch" && r.engine === "fast" && q.arch === r.arch &&
+      q.peer === "torch" && r.engine === "fast" && q.ours === r.backend && q.arch === r.arch &&
       q.d_model === r.d_model && q.d_sae === r.d_sae && q.batch === r.batch &&
       q.l0_target === r.l0_target
     );
@@ -47,6 +48,7 @@ export function formatBenchTable(
       fmt(r.l0),
       fmt(r.gflops_effective),
       r.ceiling_fraction === null ? "-" : `${(100 * r.ceiling_fraction).toFixed(0)}%`,
+      fmt(r.encoder_ratio),
       fmt(r.peak_rss_mb, 0),
       ratio ? `${ratio.ratio.toFixed(2)}x` : "",
     ];

@@ -8,6 +8,7 @@ import { saeSchema } from "../spec/schema.ts";
 import type { Blas } from "../fast/blas.ts";
 import { FastEngine } from "../fast/fast_engine.ts";
 import { createEngine } from "../train/create_engine.ts";
+import type { GemmPreference } from "../gemm/select_gemm.ts";
 import type { BenchConfig } from "./bench_config.ts";
 import { denseStepFlops } from "./bench_config.ts";
 import { calibrateL0 } from "../train/calibrate_l0.ts";
@@ -29,6 +30,13 @@ export interface BenchResult extends BenchConfig {
   gflops_effective: number;
   /** gflops_effective / the machine's measured GEMM ceiling. */
   ceiling_fraction: number | null;
+  /**
+   * Step time / the encoder GEMM's time (2 B D F FLOPs) at the machine's GEMM ceiling: how far
+   * the step is from its one unavoidable dense product (issue 15, item 3).
+   */
+  encoder_ratio?: number | null;
+  /** The same against the ceiling of the GEMM this engine ran on (its own overhead). */
+  encoder_ratio_own?: number | null;
   /** Peak resident memory of the process that ran this configuration, MB. */
   peak_rss_mb: number | null;
 }
@@ -58,7 +66,15 @@ export function benchBatches(config: BenchConfig, count: number): Float32Array[]
  */
 export async function measureEngine(
   config: BenchConfig,
-  options: { engine: "fast" | "reference"; steps: number; warmup: number; calibration: Blas },
+  options: {
+    engine: "fast" | "reference";
+    steps: number;
+    warmup: number;
+    calibration: Blas;
+    /** The fast engine's GEMM: `portable` runs it without the system CBLAS. */
+    gemm?: GemmPreference;
+    threads?: number;
+  },
 ): Promise<BenchResult> {
   const arch = getArchitecture(config.arch);
   const sae = saeSchema().parse({
@@ -79,6 +95,8 @@ export async function measureEngine(
     adamEps: 1e-8,
     gradClip: null,
     reference: options.engine === "reference",
+    gemm: options.gemm,
+    threads: options.threads,
   });
   const fast = engine instanceof FastEngine ? engine : null;
   if (options.engine === "fast" && !fast) {

@@ -1,6 +1,7 @@
-// Loads a system CBLAS (OpenBLAS on Linux, Accelerate on macOS) through Deno's FFI and wraps
-// cblas_sgemm for row-major Float32Arrays. Returns null, with the reason, when the library or the
-// ffi permission is missing; callers fall back to a slower GEMM.
+// Loads a CBLAS (the system's OpenBLAS or Accelerate, else an OpenBLAS bundled by conda or a
+// Python wheel) through Deno's FFI and wraps its sgemm for row-major Float32Arrays. Returns null,
+// with the reason, when no library or the ffi permission is missing; callers use lib/gemm/.
+import { otherCandidates, SYSTEM_CANDIDATES } from "./blas_paths.ts";
 
 /** C [m, n] = alpha op(A) op(B) + beta C, row-major; op is a transpose when the flag is set. */
 export interface Blas {
@@ -27,44 +28,61 @@ export interface GemmOptions {
 
 export type BlasResult = { blas: Blas; reason?: undefined } | { blas: null; reason: string };
 
-/** Where Debian, Ubuntu, Fedora, Homebrew and macOS put a CBLAS with cblas_sgemm. */
-const CANDIDATES = [
-  "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
-  "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
-  "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0",
-  "/usr/lib/aarch64-linux-gnu/openblas-openmp/libopenblas.so.0",
-  "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
-  "/usr/lib64/libopenblas.so.0",
-  "/usr/lib/libopenblas.so.0",
-  "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
-  "/System/Library/Frameworks/Accelerate.framework/Accelerate",
-];
-
 const ROW_MAJOR = 101;
 const NO_TRANS = 111;
 const TRANS = 112;
 
-const SGEMM = {
-  parameters: [
-    "i32", // order
-    "i32", // transA
-    "i32", // transB
-    "i32", // m
-    "i32", // n
-    "i32", // k
-    "f32", // alpha
-    "buffer", // A
-    "i32", // lda
-    "buffer", // B
-    "i32", // ldb
-    "f32", // beta
-    "buffer", // C
-    "i32", // ldc
-  ],
-  result: "void",
-} as const;
+/** cblas_sgemm's signature with integer arguments of type `int` (i32, LP64) or `long` (i64). */
+function sgemmSignature<I extends "i32" | "i64">(int: I) {
+  return {
+    // order, transA, transB, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc
+    parameters: [
+      int,
+      int,
+      int,
+      int,
+      int,
+      int,
+      "f32",
+      "buffer",
+      int,
+      "buffer",
+      int,
+      "f32",
+      "buffer",
+      int,
+    ],
+    result: "void",
+    optional: true,
+  } as const;
+}
 
 const SET_THREADS = { parameters: ["i32"], result: "void", optional: true } as const;
+
+/** Symbol names: OpenBLAS/Accelerate, scipy-openblas32 (prefixed), scipy-openblas64 (ILP64). */
+const SYMBOLS = {
+  cblas_sgemm: sgemmSignature("i32"),
+  scipy_cblas_sgemm: sgemmSignature("i32"),
+  scipy_cblas_sgemm64_: sgemmSignature("i64"),
+  openblas_set_num_threads: SET_THREADS,
+  scipy_openblas_set_num_threads: SET_THREADS,
+  scipy_openblas_set_num_threads64_: SET_THREADS,
+} as const;
+
+/**
+ * Threads a run's GEMM may use: `SAESWEEP_THREADS` (the sweep sets it for each run it starts),
+ * else every core.
+ */
+export function runThreads(): number {
+  let v: string | undefined;
+  try {
+    v = Deno.env.get("SAESWEEP_THREADS");
+  } catch {
+    v = undefined;
+  }
+  const n = Number(v);
+  return v && Number.isInteger(n) && n >= 1 ? n : navigator.hardwareConcurrency ?? 1;
+}
 
 let cached: BlasResult | undefined;
 
@@ -103,23 +121,32 @@ function open(threadsWanted: number | undefined): BlasResult {
     override = undefined;
   }
   if (override === "off") return { blas: null, reason: "disabled by SAESWEEP_BLAS=off" };
-  const paths = override ? [override] : CANDIDATES;
+  const paths = override ? [override] : [...SYSTEM_CANDIDATES, ...otherCandidates()];
   const errors: string[] = [];
   for (const path of paths) {
     if (!exists(path)) continue;
     try {
-      const lib = Deno.dlopen(path, {
-        cblas_sgemm: SGEMM,
-        openblas_set_num_threads: SET_THREADS,
-      });
-      const threads = threadsWanted ?? navigator.hardwareConcurrency ?? 1;
-      lib.symbols.openblas_set_num_threads?.(threads);
-      return { blas: makeBlas(lib.symbols.cblas_sgemm, { path, threads }) };
+      const lib = Deno.dlopen(path, SYMBOLS);
+      const s = lib.symbols;
+      const sgemm = s.cblas_sgemm ?? s.scipy_cblas_sgemm ?? s.scipy_cblas_sgemm64_;
+      if (!sgemm) {
+        lib.close();
+        errors.push(`${path}: no cblas_sgemm`);
+        continue;
+      }
+      const threads = threadsWanted ?? runThreads();
+      (s.openblas_set_num_threads ?? s.scipy_openblas_set_num_threads ??
+        s.scipy_openblas_set_num_threads64_)?.(threads);
+      return { blas: makeBlas(sgemm, { path, threads }) };
     } catch (e) {
       errors.push(`${path}: ${(e as Error).message}`);
     }
   }
-  const tried = errors.length ? errors.join("; ") : `none of ${paths.join(", ")} exists`;
+  const tried = errors.length
+    ? errors.join("; ")
+    : override
+    ? `${override} does not exist`
+    : "none in the system locations, conda or Python wheels";
   return {
     blas: null,
     reason:
@@ -127,21 +154,22 @@ function open(threadsWanted: number | undefined): BlasResult {
   };
 }
 
+type Int = number | bigint;
 type SgemmFn = (
-  order: number,
-  transA: number,
-  transB: number,
-  m: number,
-  n: number,
-  k: number,
+  order: Int,
+  transA: Int,
+  transB: Int,
+  m: Int,
+  n: Int,
+  k: Int,
   alpha: number,
   a: Float32Array,
-  lda: number,
+  lda: Int,
   b: Float32Array,
-  ldb: number,
+  ldb: Int,
   beta: number,
   c: Float32Array,
-  ldc: number,
+  ldc: Int,
 ) => void;
 
 function makeBlas(fn: unknown, info: { path: string; threads: number }): Blas {

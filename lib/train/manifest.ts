@@ -7,12 +7,15 @@ import { effectiveConfig, RUN_ID_SCHEME } from "../sweep/effective_config.ts";
 import { getArchitecture } from "../sae/registry.ts";
 import type { RunManifest } from "../store/records.ts";
 import type { BackendChoice } from "../backend/choice.ts";
+import type { GemmInfo } from "../gemm/select_gemm.ts";
 import { readGitCommit, VERSION } from "../version.ts";
 
 export interface ManifestFacts {
   backend: BackendChoice;
   /** Engine.backend of the compute path (`cpu-openblas`, `wasm`, ...). */
   engine: string;
+  /** The GEMM under the fast engine (null for the tfjs engine). */
+  gemm?: GemmInfo | null;
   totalSteps: number;
   /** Step a resumed run restarts from, or null for a fresh run. */
   resumedFrom: number | null;
@@ -44,6 +47,7 @@ export async function startManifest(plan: RunPlan, facts: ManifestFacts): Promis
     notes: {
       backend_notes: b.notes,
       engine: facts.engine,
+      ...(facts.gemm ? { gemm: facts.gemm } : {}),
       total_steps: facts.totalSteps,
       resumed_from_step: facts.resumedFrom,
       lambda_mode: getArchitecture(sae.architecture).sparsity === "penalty"

@@ -16,7 +16,7 @@ import type { ActivationSource } from "../data/source.ts";
 import { checkFinite, checkSample } from "../data/check_sample.ts";
 import { Rng } from "../data/rng.ts";
 import { getArchitecture, penaltyOptions } from "../sae/registry.ts";
-import { createEngine } from "./create_engine.ts";
+import { createEngine, engineGemm } from "./create_engine.ts";
 import { calibrateL0 } from "./calibrate_l0.ts";
 import { loadBlas } from "../fast/blas.ts";
 import { JS_BLAS } from "../fast/js_gemm.ts";
@@ -191,6 +191,7 @@ async function trainWithSource(
     const manifest = await startManifest(plan, {
       backend: options.backendInfo,
       engine: engine.backend,
+      gemm: engineGemm(engine),
       totalSteps,
       resumedFrom: previous ? startStep : null,
       normScale: scale,

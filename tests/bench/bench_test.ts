@@ -1,8 +1,8 @@
-// Smoke test of `deno task bench --quick --json` (fields only, never timings) and unit tests of
-// the grid, shape parsing and ratio pairing.
+// Smoke test of `deno task bench --quick --json` on a tiny shape (fields only, never timings) and
+// unit tests of the grid, shape parsing, ratio pairing and the step / encoder-GEMM ratio.
 import assert from "node:assert/strict";
 import { benchGrid, parseShape } from "../../lib/bench/bench_config.ts";
-import { benchRatios } from "../../lib/bench/ratios.ts";
+import { benchRatios, encoderRatios } from "../../lib/bench/ratios.ts";
 import type { BenchResult } from "../../lib/bench/measure_engine.ts";
 import { UsageError } from "../../lib/errors.ts";
 
@@ -31,11 +31,54 @@ Deno.test("benchRatios() pairs the fast engine with each peer of the same config
   assert.equal(ratios[0].ratio, 3);
 });
 
+Deno.test("benchRatios() pairs each fast row (system BLAS and portable GEMM) with torch", () => {
+  const base = { arch: "topk", d_model: 8, d_sae: 64, batch: 16, l0_target: 4 } as const;
+  const r = (engine: BenchResult["engine"], backend: string, tps: number) =>
+    ({ ...base, engine, backend, tokens_per_s: tps }) as BenchResult;
+  const ratios = benchRatios([
+    r("fast", "cpu-openblas", 300),
+    r("fast", "cpu-wasm-simd", 150),
+    r("torch", "torch", 100),
+  ]);
+  assert.deepEqual(ratios.map((q) => [q.ours, q.peer, q.ratio]), [
+    ["cpu-openblas", "torch", 3],
+    ["cpu-wasm-simd", "torch", 1.5],
+  ]);
+});
+
+Deno.test("encoderRatios() divides step time by 2 B D F FLOPs at the machine's and the row's own ceiling", () => {
+  // B D F = 1000 x 100 x 500: 2 B D F = 1e8 FLOPs = 1 ms at 100 GFLOP/s, 4 ms at 25 GFLOP/s.
+  const base = { arch: "topk", d_model: 100, d_sae: 500, batch: 1000, l0_target: 4 } as const;
+  const rows = [
+    { ...base, engine: "fast", backend: "cpu-openblas", ms_per_step: 7 },
+    { ...base, engine: "fast", backend: "cpu-wasm-simd", ms_per_step: 12 },
+    { ...base, engine: "torch", backend: "torch", ms_per_step: 20 },
+  ] as BenchResult[];
+  encoderRatios(rows, { ceiling: 100, ceilings: { system: 100, portable: 25 } });
+  assert.deepEqual(rows.map((r) => [r.encoder_ratio, r.encoder_ratio_own]), [
+    [7, 7],
+    [12, 3],
+    [20, null],
+  ]);
+});
+
 Deno.test("deno task bench --quick --json prints one JSON document with the result fields last", async () => {
   const out = await Deno.makeTempFile({ suffix: ".json" });
   try {
     const res = await new Deno.Command(Deno.execPath(), {
-      args: ["task", "-q", "bench", "--quick", "--json", "--arch", "jumprelu,topk", "--out", out],
+      args: [
+        "task",
+        "-q",
+        "bench",
+        "--quick",
+        "--shape",
+        "32x256x256",
+        "--l0",
+        "16",
+        "--json",
+        "--out",
+        out,
+      ],
       cwd: ROOT,
       stdout: "piped",
       stderr: "piped",
@@ -50,7 +93,16 @@ Deno.test("deno task bench --quick --json prints one JSON document with the resu
       }
       assert.equal(typeof r.tokens_per_s, "number");
       assert.equal(typeof r.ms_per_step, "number");
+      assert.equal(typeof r.encoder_ratio, "number");
     }
+    // --quick: JumpReLU and TopK, each on the portable GEMM, and on the system BLAS where it loads.
+    const rows = (backend: string) =>
+      doc.results.filter((r: BenchResult) => r.backend === backend).map((r: BenchResult) => r.arch);
+    assert.deepEqual(rows("cpu-wasm-simd"), ["jumprelu", "topk"]);
+    if (doc.blas !== null || Deno.env.get("CI")) {
+      assert.deepEqual(rows("cpu-openblas"), ["jumprelu", "topk"]);
+    }
+    assert.equal(typeof doc.gemm_ceilings.portable, "number");
     assert.ok(Array.isArray(doc.ratios));
     assert.ok("gemm_gflops" in doc && "torch" in doc);
     if (!doc.torch.available) assert.match(doc.torch.hint, /python3-torch libopenblas0-pthread/);

@@ -1,5 +1,5 @@
 // createEngine() picks the fast CPU engine on the cpu/wasm tfjs backends when OpenBLAS loads, the
-// tfjs reference engine with `reference: true`, and says why when the fast path is unavailable.
+// tfjs reference engine with `reference: true`, and the portable GEMM, saying why, without a CBLAS.
 import assert from "node:assert/strict";
 import { createEngine, fastPathUnavailable } from "../../lib/train/create_engine.ts";
 import { FastEngine } from "../../lib/fast/fast_engine.ts";
@@ -48,14 +48,17 @@ for (const backend of ["cpu", "wasm"] as const) {
   });
 }
 
-Deno.test("fastPathUnavailable() names the missing library when SAESWEEP_BLAS points nowhere", async () => {
+Deno.test("without a CBLAS (SAESWEEP_BLAS points nowhere) the fast path runs on the portable GEMM and names the missing library", async () => {
   // The library is loaded once per process, so check the message through a child process.
   const code = `
     import * as tf from "@tensorflow/tfjs";
     import { fastPathUnavailable } from "./lib/train/create_engine.ts";
+    import { selectGemm } from "./lib/gemm/select_gemm.ts";
     import { getArchitecture } from "./lib/sae/registry.ts";
     await tf.setBackend("cpu");
     console.log(fastPathUnavailable(getArchitecture("jumprelu")));
+    const { info } = selectGemm({ threads: 1 });
+    console.log(info.kind, info.skipped);
   `;
   const root = new URL("../../", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
@@ -66,6 +69,8 @@ Deno.test("fastPathUnavailable() names the missing library when SAESWEEP_BLAS po
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout);
-  assert.match(text, /nonexistent|no CBLAS library found|ffi permission/, text);
-  assert.match(text, /libopenblas0-pthread|ffi/);
+  const [unavailable, gemm] = text.trim().split("\n");
+  assert.equal(unavailable, "null", text + new TextDecoder().decode(out.stderr));
+  assert.match(gemm, /^wasm-simd no CBLAS library found \(\/nonexistent\/libopenblas\.so\.0/);
+  assert.match(gemm, /apt-get install libopenblas0-pthread/);
 });

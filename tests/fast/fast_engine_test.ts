@@ -1,12 +1,14 @@
 // Parity of the fast CPU engine with the tfjs reference engine on the pure-JS `cpu` backend, for
 // every architecture and the JumpReLU options: loss terms, raw gradients, and parameters, state
 // and statistics after 1 and 3 Adam steps. Run with the portable JS GEMM everywhere and with
-// OpenBLAS where it loads (skipped without it, except under CI), each in sparse and dense mode.
+// OpenBLAS where it loads (skipped without it, except under CI), and with the portable
+// WebAssembly GEMM (lib/gemm/), each in sparse and dense mode.
 import assert from "node:assert/strict";
 import { architectures } from "../../lib/sae/registry.ts";
 import { FastEngine } from "../../lib/fast/fast_engine.ts";
 import { JS_BLAS } from "../../lib/fast/js_gemm.ts";
 import { type Blas, loadBlas } from "../../lib/fast/blas.ts";
+import { portableGemm } from "../../lib/gemm/select_gemm.ts";
 import {
   excess,
   type FastCase,
@@ -47,9 +49,11 @@ const VARIANTS: Variant[] = [
   { label: "topk with grad clip", arch: "topk", gradClip: 0.3 },
 ];
 const openblas = loadBlas();
+const wasm = portableGemm(1);
 const PROVIDERS: { name: string; blas: Blas | null; reason?: string }[] = [
   { name: "js gemm", blas: JS_BLAS },
   { name: "openblas", blas: openblas.blas, reason: openblas.reason },
+  { name: "wasm gemm", blas: wasm.blas, reason: wasm.reason },
 ];
 const CI = Boolean(Deno.env.get("CI"));
 
@@ -74,7 +78,7 @@ for (const v of VARIANTS) {
         name,
         ignore: p.blas === null && !CI,
         fn: async () => {
-          if (!p.blas) throw new Error(`OpenBLAS is required under CI: ${p.reason}`);
+          if (!p.blas) throw new Error(`${p.name} is required under CI: ${p.reason}`);
           await useBackend("cpu");
           const c = makeCase(v.arch, { sae: v.sae, gradClip: v.gradClip ?? null });
           const ref = referenceGrads(c);
