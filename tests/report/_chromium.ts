@@ -69,7 +69,7 @@ export async function openInChromium(path: string): Promise<{ dom: string; conso
       console: stderr.split("\n").filter((l) => /:CONSOLE[:(]/.test(l)),
     };
   } finally {
-    await Deno.remove(profile, { recursive: true });
+    await removeProfile(profile);
   }
 }
 
@@ -202,7 +202,25 @@ export async function withChromiumPage(
       child.kill("SIGTERM");
     } catch { /* already exited */ }
     await child.status;
-    await Deno.remove(profile, { recursive: true });
+    await removeProfile(profile);
   }
   return { console: messages };
+}
+
+/**
+ * Removes Chromium's profile directory. Its helper processes (renderer, GPU, crashpad) can still
+ * write there for a moment after the browser process exits, so removal is retried until it goes
+ * through (up to 10 s); the directory is a temp dir, so a last failure is left to the OS.
+ */
+async function removeProfile(profile: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await Deno.remove(profile, { recursive: true });
+      return;
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound || Date.now() > deadline) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
 }
