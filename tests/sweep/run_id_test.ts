@@ -76,45 +76,22 @@ Deno.test("another architecture's options and unread shared keys leave a run id 
   assert.deepEqual(base.map((id, i) => id === lambda[i]), [false, false, false, true, true]);
 });
 
-Deno.test("registering another architecture leaves existing run ids unchanged", async () => {
-  // In a subprocess: the registry is process-wide and other tests read its contents.
-  const script = `
-    import { registerArchitecture, getArchitecture } from "${ROOT}lib/sae/registry.ts";
-    import { parseExperiment } from "${ROOT}lib/spec/load.ts";
-    import { expandSweep } from "${ROOT}lib/sweep/expand.ts";
-    import { z } from "zod";
-    registerArchitecture({
-      ...getArchitecture("topk"),
-      name: "topk_copy",
-      options: z.strictObject({ extra: z.number().default(3).describe("an extra option") }),
-    });
-    const text = ${JSON.stringify(GOLDEN_SPEC)};
-    const loaded = { ...parseExperiment(text, "g.yaml"), specPath: "g.yaml", specDir: "/tmp", specHash: "0" };
-    console.log(JSON.stringify(expandSweep(loaded, { outDir: "/tmp/runs" }).map((p) => p.runId)));
-  `;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["eval", `--config=${ROOT}deno.json`, script],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  assert.equal(out.code, 0, dec.decode(out.stderr));
-  assert.deepEqual(JSON.parse(dec.decode(out.stdout)), ids(GOLDEN_SPEC));
-});
-
-/** The run id of a one-run spec of a probe architecture (TopK's maths) with `options` (zod). */
-async function probeId(options: string, version = 1): Promise<string> {
+/**
+ * Run ids of `spec` after `registration` (code run before expanding), in a subprocess: the
+ * registry is process-wide and other tests read its contents.
+ */
+async function idsAfter(registration: string, spec: string): Promise<string[]> {
   const script = `
     import { registerArchitecture, getArchitecture } from "${ROOT}lib/sae/registry.ts";
     import { parseExperiment } from "${ROOT}lib/spec/load.ts";
     import { expandSweep } from "${ROOT}lib/sweep/expand.ts";
     import { TopKOptions } from "${ROOT}lib/sae/topk/options.ts";
     import { z } from "zod";
-    registerArchitecture({ ...getArchitecture("topk"), name: "probe", options: ${options}, defaultsVersion: ${version} });
-    const text = "name: p\\ndata: {source: synthetic}\\nsae: {architecture: probe}\\n";
-    const loaded = { ...parseExperiment(text, "p.yaml"), specPath: "p.yaml", specDir: "/", specHash: "0" };
-    console.log(expandSweep(loaded, { outDir: "/runs" })[0].runId);
+    ${registration}
+    const loaded = { ...parseExperiment(${
+    JSON.stringify(spec)
+  }, "g.yaml"), specPath: "g.yaml", specDir: "/", specHash: "0" };
+    console.log(JSON.stringify(expandSweep(loaded, { outDir: "/runs" }).map((p) => p.runId)));
   `;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", `--config=${ROOT}deno.json`, script],
@@ -124,7 +101,24 @@ async function probeId(options: string, version = 1): Promise<string> {
   }).output();
   const dec = new TextDecoder();
   assert.equal(out.code, 0, dec.decode(out.stderr));
-  return dec.decode(out.stdout).trim();
+  return JSON.parse(dec.decode(out.stdout));
+}
+
+Deno.test("registering another architecture leaves existing run ids unchanged", async () => {
+  const registration = `registerArchitecture({
+    ...getArchitecture("topk"),
+    name: "topk_copy",
+    options: z.strictObject({ extra: z.number().default(3).describe("an extra option") }),
+  });`;
+  assert.deepEqual(await idsAfter(registration, GOLDEN_SPEC), ids(GOLDEN_SPEC));
+});
+
+/** The run id of a one-run spec of a probe architecture (TopK's maths) with `options` (zod). */
+async function probeId(options: string, version = 1): Promise<string> {
+  const registration = `registerArchitecture({ ...getArchitecture("topk"), name: "probe", ` +
+    `options: ${options}, defaultsVersion: ${version} });`;
+  const spec = "name: p\ndata: {source: synthetic}\nsae: {architecture: probe}\n";
+  return (await idsAfter(registration, spec))[0];
 }
 
 Deno.test("adding an option whose default keeps the behaviour renames no run; a defaultsVersion bump does", async () => {
