@@ -13,7 +13,7 @@ import type { EngineSnapshot } from "../engine/engine.ts";
 import type { HostTensors } from "../sae/types.ts";
 import type { ControllerState } from "./controller.ts";
 import { DataError, SaeSweepError } from "../errors.ts";
-import { killPoint } from "./_kill_point.ts";
+import { faultPoint } from "./fault_points.ts";
 
 export interface CheckpointMeta {
   /** Steps completed. */
@@ -107,7 +107,7 @@ export async function saveCheckpoint(
   );
   const bytes = encodeSafetensors(tensors, { metadata: { format: "saesweep-checkpoint" } });
   await writeFileAtomic(join(dir, tensorsFile), bytes);
-  await killPoint("checkpoint-tensors", step);
+  await faultPoint("checkpoint-tensors", step);
   const unsigned = {
     version: 2 as const,
     ...checkpoint.meta,
@@ -120,9 +120,9 @@ export async function saveCheckpoint(
   if (latest !== undefined && !latest.includes(`"${tensorsFile}"`)) {
     await writeFileAtomic(join(dir, "previous.json"), latest);
   }
-  await killPoint("checkpoint-previous", step);
+  await faultPoint("checkpoint-previous", step);
   await writeJsonAtomic(join(dir, "latest.json"), record);
-  await killPoint("checkpoint-latest", step);
+  await faultPoint("checkpoint-latest", step);
   await removeUnreferenced(dir);
 }
 

@@ -36,7 +36,7 @@ import { MetricsWindow, truncateMetrics } from "./metrics_log.ts";
 import type { TrainProgress } from "./progress.ts";
 import { DivergenceError, InterruptedError } from "../errors.ts";
 import { checkDivergence } from "./divergence.ts";
-import { killPoint } from "./_kill_point.ts";
+import { faultPoint } from "./fault_points.ts";
 
 export interface TrainRunOptions {
   /** Aborting checkpoints at the next sync point and throws InterruptedError. */
@@ -251,7 +251,7 @@ async function trainWithSource(
       const lambda = lambdaNow() * lambdaWarmup(step, train.lambda.warmup_steps);
       engine.step(x, { lr, lambda });
       const s = step + 1; // steps completed
-      await killPoint("step", s);
+      await faultPoint("step", s);
       if (s % train.checkpoint_every === 0 || options.signal?.aborted) checkpointDue = true;
       if (s % interval !== 0 && s !== totalSteps) continue;
 

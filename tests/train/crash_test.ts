@@ -1,4 +1,5 @@
-// Crash tests of the real trainer in a real subprocess (`deno task run`): the process is killed
+// Crash tests of the real trainer in a real subprocess (tasks/run.ts, through the test entry
+// tests/fixtures/kill_run.ts that installs the fault hook): the process is killed
 // with SIGKILL at a training step and at every phase of a checkpoint write, and corrupted
 // checkpoints are offered to it; each time a re-run must finish with weights byte-identical to
 // an uninterrupted run, falling back to the previous checkpoint (and saying so) when needed.
@@ -22,11 +23,15 @@ interface Spawned {
   stderr: string;
 }
 
-async function deno(task: string, args: string[], cwd: string, env: Record<string, string> = {}) {
+function deno(task: string, args: string[], cwd: string): Promise<Spawned> {
+  return denoScript(`${ROOT}tasks/${task}.ts`, args, cwd);
+}
+
+async function denoScript(script: string, args: string[], cwd: string): Promise<Spawned> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", `--config=${ROOT}deno.json`, "-A", `${ROOT}tasks/${task}.ts`, ...args],
+    args: ["run", `--config=${ROOT}deno.json`, "-A", script, ...args],
     cwd,
-    env: { NO_COLOR: "1", ...env },
+    env: { NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -51,9 +56,13 @@ async function runIds(dir: string): Promise<string[]> {
 const weights = (dir: string, id: string) =>
   Deno.readFile(join(dir, "runs", "crash", id, "sae", "sae_weights.safetensors"));
 
-/** Trains `id` once in `dir` with SAESWEEP_TEST_KILL=`kill`; asserts it died of SIGKILL. */
+/** Trains `id` once in `dir`, killed at fault point `kill` (kill_run.ts); asserts SIGKILL. */
 async function killedAt(dir: string, id: string, kill: string): Promise<void> {
-  const r = await deno("run", ["spec.yaml", "--run", id], dir, { SAESWEEP_TEST_KILL: kill });
+  const r = await denoScript(
+    `${ROOT}tests/fixtures/kill_run.ts`,
+    [kill, "spec.yaml", "--run", id],
+    dir,
+  );
   assert.equal(r.signal, "SIGKILL", `${kill}: expected SIGKILL, got exit ${r.code}\n${r.stderr}`);
 }
 
