@@ -3,6 +3,12 @@
 import { DataSpec, experimentSchema } from "./schema.ts";
 import { describeExpected, leafPaths, schemaDefault, schemaDescription } from "./schema_info.ts";
 import { DEFAULT_MAX_RUNS } from "./load.ts";
+import { architectures } from "../sae/registry.ts";
+
+/** The k-sparse architectures, as the key reference lists them. */
+function kArchitectures(): string {
+  return architectures().filter((a) => a.sparsity === "k").map((a) => `\`${a.name}\``).join(", ");
+}
 
 const INTRO = `# Experiment specs
 
@@ -40,18 +46,23 @@ sweep:
 \`\`\`
 
 Each value is validated as if written at its path, so errors read the same. Every expanded run is
-also checked as a whole: \`sae.target_l0 < sae.width\`, integer \`target_l0\` for \`topk\` and
-\`batchtopk\` (it is their k), \`train.tokens >= train.batch_size\`. A spec may expand to at most
+also checked as a whole: \`sae.target_l0 < sae.width\`, integer \`target_l0\` for k-sparse
+architectures (${kArchitectures()}: it is their k), \`train.tokens >= train.batch_size\`, and each
+architecture's own checks. A spec may expand to at most
 ${DEFAULT_MAX_RUNS} runs unless \`--max-runs N\` raises the limit. \`report.group_by\` may name only swept axes.
 
 ## Run ids and run directories
 
 A run id is a readable slug of the run's swept values plus the first 8 hex digits of the sha256 of
-the canonical JSON of its fully resolved config, e.g. \`jumprelu-l0_32-s0-3f9a2c1b\` (architecture
-bare, \`l0_\` for \`sae.target_l0\`, \`s\` for \`train.seed\`, \`key_value\` for other axes). The same
-config gives the same id on any machine; changing any value gives a new id. Each run lives in
-\`<out>/<experiment>/<run_id>/\` (\`runs/\` by default); a re-run skips runs marked DONE and resumes
-interrupted ones from their checkpoint.
+the canonical JSON of what the run reads, e.g. \`jumprelu-l0_32-s0-3f9a2c1b\` (architecture bare,
+\`l0_\` for \`sae.target_l0\`, \`s\` for \`train.seed\`, \`key_value\` for other axes). What the run
+reads is its effective config: the data, train and eval sections, the shared \`sae\` keys its
+architecture uses, and that architecture's own options (as the values that differ from their
+defaults plus the architecture's defaults version); another architecture's options never change it,
+and grid points that differ only there are one run. The same config gives the same id on any
+machine. Each run lives in \`<out>/<experiment>/<run_id>/\` (\`runs/\` by default); a re-run skips
+runs marked DONE, resumes interrupted ones from their checkpoint, and names directories the spec no
+longer produces (an older id scheme, a changed spec) without touching them.
 
 ## Keys
 `;
