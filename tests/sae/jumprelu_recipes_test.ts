@@ -165,3 +165,74 @@ Deno.test("jumprelu tanh penalty: value and threshold gradient match the formula
   });
   assert.ok(dThetaSparsity.some((v) => v !== 0), "some pre-activation falls in the STE window");
 });
+
+for (const deadOnly of [true, false]) {
+  Deno.test(`jumprelu pre-activation loss (${deadOnly ? "dead latents" : "all latents"}): value and theta, b_enc gradients by hand`, async () => {
+    await useBackend("cpu");
+    const arch = getArchitecture("jumprelu");
+    const alpha = 0.7;
+    const sae = saeSpec({
+      architecture: "jumprelu",
+      width: F,
+      jumprelu: {
+        threshold_param: "linear",
+        init_threshold: 0.3,
+        pre_act_alpha: alpha,
+        pre_act_dead_only: deadOnly,
+        dead_tokens: 10,
+      },
+    });
+    assert.deepEqual(arch.termNames(sae), ["recon", "sparsity", "pre_act"]);
+    const init = arch.init({ d: D, f: F }, { sae, rng: new Rng(5) });
+    const dead = [false, true, true, false, true, false, false, true];
+    if (deadOnly) init.state.since_fired.data.set(dead.map((d) => (d ? 50 : 0)));
+    else assert.deepEqual(Object.keys(init.state), []); // no clock needed for all latents
+    const x = gaussian(B * D, { seed: 2 });
+    const p = init.params;
+    // By hand: pi = x W_enc (zero biases); the term is alpha / B sum_b sum_i ReLU(theta_i - pi_bi)
+    // over counted latents; d/d theta_i = alpha / B per entry below; d/d b_enc_i = -that.
+    let want = 0;
+    const dTheta = new Float64Array(F);
+    for (let b = 0; b < B; b++) {
+      for (let j = 0; j < F; j++) {
+        if (deadOnly && !dead[j]) continue;
+        let pi = 0;
+        for (let i = 0; i < D; i++) pi += x[b * D + i] * p.W_enc.data[i * F + j];
+        const gap = p.threshold.data[j] - pi;
+        if (gap > 0) {
+          want += (alpha * gap) / B;
+          dTheta[j] += alpha / B;
+        }
+      }
+    }
+    const got = tf.tidy(() => {
+      const vars = Object.fromEntries(
+        Object.entries(p).map(([k, v]) => [k, tf.variable(tf.tensor(v.data, v.shape))]),
+      );
+      const state = Object.fromEntries(
+        Object.entries(init.state).map(([k, v]) => [k, tf.tensor(v.data, v.shape)]),
+      );
+      const { value, grads } = tf.variableGrads(
+        () =>
+          arch.loss(vars, state, tf.tensor2d(x, [B, D]), { sae, lambda: tf.scalar(0) }).terms
+            .pre_act,
+        [vars.threshold, vars.b_enc],
+      );
+      const out = {
+        value: value.dataSync()[0],
+        theta: Array.from(grads[vars.threshold.name].dataSync()),
+        bEnc: Array.from(grads[vars.b_enc.name].dataSync()),
+      };
+      Object.values(vars).forEach((v) => v.dispose());
+      return out;
+    });
+    assert.ok(want > 0);
+    assert.ok(Math.abs(got.value - want) <= 1e-5 * want, `${got.value} vs ${want}`);
+    got.theta.forEach((g, j) =>
+      assert.ok(Math.abs(g - dTheta[j]) <= 1e-6, `theta ${j}: ${g} vs ${dTheta[j]}`)
+    );
+    got.bEnc.forEach((g, j) =>
+      assert.ok(Math.abs(g + dTheta[j]) <= 1e-6, `b_enc ${j}: ${g} vs ${-dTheta[j]}`)
+    );
+  });
+}

@@ -22,6 +22,12 @@ import { jumpreluKernel } from "./kernel.ts";
 import { auxKLoss, tickSinceFired } from "../topk/topk.ts";
 import { auxK } from "../topk/options.ts";
 
+/** Whether the dead-latent clock is kept (AuxK, or the pre-activation loss on dead latents). */
+function needsClock(sae: SaeConfig): boolean {
+  const o = jumpreluOptions(sae);
+  return o.aux_alpha > 0 || (o.pre_act_alpha > 0 && o.pre_act_dead_only);
+}
+
 /** Threshold theta [F] from its trainable parameter (log theta or theta). */
 function threshold(params: TensorMap, sae: SaeConfig): tf.Tensor1D {
   return (jumpreluOptions(sae).threshold_param === "log"
@@ -56,6 +62,18 @@ export const jumprelu: Architecture = {
     // Half the parity case's 96 latents are dead: more than k_aux (8 by default), then fewer (64).
     { label: "AuxK on dead latents", sae: { jumprelu: { aux_alpha: 1 } } },
     { label: "tanh penalty", sae: { jumprelu: { penalty: "tanh" } } },
+    { label: "pre-activation loss on dead latents", sae: { jumprelu: { pre_act_alpha: 0.3 } } },
+    {
+      label: "pre-activation loss on all latents, linear theta, AuxK",
+      sae: {
+        jumprelu: {
+          pre_act_alpha: 0.3,
+          pre_act_dead_only: false,
+          threshold_param: "linear",
+          aux_alpha: 1,
+        },
+      },
+    },
     {
       label: "tanh penalty, linear theta, AuxK",
       sae: { jumprelu: { penalty: "tanh", threshold_param: "linear", aux_alpha: 1 } },
@@ -67,8 +85,15 @@ export const jumprelu: Architecture = {
   ],
   // AuxK freezes its residual target, so the finite-difference check runs without it.
   gradientCheck: { params: ["W_dec"], sae: { jumprelu: { aux_alpha: 0 } } },
-  termNames: (sae) =>
-    jumpreluOptions(sae).aux_alpha > 0 ? ["recon", "sparsity", "aux"] : ["recon", "sparsity"],
+  termNames: (sae) => {
+    const o = jumpreluOptions(sae);
+    return [
+      "recon",
+      "sparsity",
+      ...(o.aux_alpha > 0 ? ["aux"] : []),
+      ...(o.pre_act_alpha > 0 ? ["pre_act"] : []),
+    ];
+  },
   unitNormDecoder: true,
   decoderParam: "W_dec",
 
@@ -80,8 +105,7 @@ export const jumprelu: Architecture = {
     return {
       params: { ...initLinearSae(d, f, rng), ...thresholdParam },
       // Dead-latent clocks only for the AuxK recipe (the paper's JumpReLU has no state).
-      state:
-        (jumpreluOptions(sae).aux_alpha > 0 ? { since_fired: zerosHost(f) } : {}) as HostTensors,
+      state: (needsClock(sae) ? { since_fired: zerosHost(f) } : {}) as HostTensors,
     };
   },
 
@@ -99,29 +123,30 @@ export const jumprelu: Architecture = {
       : opts.penalty === "quadratic"
       ? tf.mul(lambda, tf.square(tf.sub(tf.div(l0, sae.target_l0), 1)))
       : tf.mul(lambda, tf.mean(tf.sum(tf.tanh(tf.mul(f, opts.tanh_scale)), 1))); // via f's STE
-    if (opts.aux_alpha === 0) {
-      return {
-        total: tf.add(recon, sparsity) as tf.Scalar,
-        terms: { recon, sparsity: sparsity as tf.Scalar } as Record<string, tf.Scalar>,
-        f,
-        xHat,
-      };
+    const terms: Record<string, tf.Scalar> = { recon, sparsity: sparsity as tf.Scalar };
+    if (opts.aux_alpha > 0) {
+      // AuxK recipe: dead latents' ReLU pre-activations reconstruct the detached residual.
+      terms.aux = auxKLoss(tf.relu(pi) as tf.Tensor2D, x, xHat, {
+        wDec: params.W_dec as tf.Tensor2D,
+        sinceFired: state.since_fired,
+        deadTokens: opts.dead_tokens,
+        k: auxK(opts, x.shape[1]),
+        alpha: opts.aux_alpha,
+        scaleByDead: true,
+      });
     }
-    // AuxK recipe: dead latents' ReLU pre-activations reconstruct the detached residual.
-    const aux = auxKLoss(tf.relu(pi) as tf.Tensor2D, x, xHat, {
-      wDec: params.W_dec as tf.Tensor2D,
-      sinceFired: state.since_fired,
-      deadTokens: opts.dead_tokens,
-      k: auxK(opts, x.shape[1]),
-      alpha: opts.aux_alpha,
-      scaleByDead: true,
-    });
-    return {
-      total: tf.addN([recon, sparsity, aux]) as tf.Scalar,
-      terms: { recon, sparsity: sparsity as tf.Scalar, aux },
-      f,
-      xHat,
-    };
+    if (opts.pre_act_alpha > 0) {
+      // Pre-activation loss: pulls pi up to theta where it is below (dead latents, or all).
+      const below = tf.relu(tf.sub(theta, pi)); // [B, F]
+      const mask = opts.pre_act_dead_only
+        ? tf.cast(tf.greaterEqual(state.since_fired, opts.dead_tokens), "float32") // [F]
+        : tf.onesLike(theta);
+      terms.pre_act = tf.mul(
+        opts.pre_act_alpha,
+        tf.mean(tf.sum(tf.mul(below, mask), 1)),
+      ) as tf.Scalar;
+    }
+    return { total: tf.addN(Object.values(terms)) as tf.Scalar, terms, f, xHat };
   },
 
   encode(params, _state, x, sae) {

@@ -163,6 +163,46 @@ function tanhPenalty(ctx: KernelContext, buffers: StepBuffers, act: ActiveList):
   return { values: [(lambda * sum) / b], backward };
 }
 
+/**
+ * Anthropic's pre-activation loss, alpha / B sum_b sum_i ReLU(theta_i - pi_bi) over dead latents
+ * (or all): d theta_i = +alpha / B per entry below its threshold, d pi_bi = -alpha / B there, which
+ * reaches W_enc's row i (stored transposed) and b_enc. A dense pass over those latents' columns.
+ */
+function preActLoss(ctx: KernelContext, buffers: StepBuffers): ExtraTerms {
+  const { xIn, pre, b } = buffers;
+  const { d, f, grads } = ctx;
+  const opts = jumpreluOptions(ctx.sae);
+  const alpha = opts.pre_act_alpha;
+  const theta = thresholds(ctx);
+  const since = ctx.state.since_fired;
+  const below = new Int32Array(f); // entries with pi < theta, per latent
+  const sumX = new Float64Array(f * d); // sum of xIn rows over those entries, per latent [F, D]
+  let total = 0;
+  for (let i = 0; i < f; i++) {
+    if (opts.pre_act_dead_only && !(since[i] >= opts.dead_tokens)) continue;
+    const th = theta[i];
+    for (let r = 0; r < b; r++) {
+      const gap = th - pre[r * f + i];
+      if (gap <= 0) continue;
+      total += gap;
+      below[i]++;
+      for (let k = 0; k < d; k++) sumX[i * d + k] += xIn[r * d + k];
+    }
+  }
+  const backward = () => {
+    const log = opts.threshold_param === "log";
+    const g = grads[log ? "log_threshold" : "threshold"];
+    const c = alpha / b;
+    for (let i = 0; i < f; i++) {
+      if (below[i] === 0) continue;
+      g[i] += c * below[i] * (log ? theta[i] : 1);
+      grads.b_enc[i] -= c * below[i];
+      for (let k = 0; k < d; k++) grads.W_enc[i * d + k] -= c * sumX[i * d + k];
+    }
+  };
+  return { values: [(alpha * total) / b], backward };
+}
+
 export const jumpreluKernel: FastKernel = linearKernel({
   preEncoderBias: (ctx) => ctx.sae.pre_encoder_bias,
 
@@ -173,24 +213,25 @@ export const jumpreluKernel: FastKernel = linearKernel({
 
   terms(ctx, buffers, act) {
     const opts = jumpreluOptions(ctx.sae);
-    const main = opts.penalty === "tanh"
-      ? tanhPenalty(ctx, buffers, act)
-      : stepPenalty(ctx, buffers, act);
-    if (opts.aux_alpha === 0) return main;
-    // AuxK recipe on dead latents (the topk family's term, weighted by min(n_dead / k_aux, 1)).
-    const aux = auxKTerm(ctx, buffers, {
-      k: auxK(opts, ctx.d),
-      alpha: opts.aux_alpha,
-      deadTokens: opts.dead_tokens,
-      list: activeList(ctx, "aux"),
-      scaleByDead: true,
-    });
+    const parts: ExtraTerms[] = [
+      opts.penalty === "tanh" ? tanhPenalty(ctx, buffers, act) : stepPenalty(ctx, buffers, act),
+    ];
+    if (opts.aux_alpha > 0) {
+      // AuxK recipe on dead latents (the topk family's term, weighted by min(n_dead / k_aux, 1)).
+      const aux = auxKTerm(ctx, buffers, {
+        k: auxK(opts, ctx.d),
+        alpha: opts.aux_alpha,
+        deadTokens: opts.dead_tokens,
+        list: activeList(ctx, "aux"),
+        scaleByDead: true,
+      });
+      parts.push({ values: [aux.value], backward: aux.backward });
+    }
+    if (opts.pre_act_alpha > 0) parts.push(preActLoss(ctx, buffers));
+    // In order: the penalty's backward assigns the threshold gradient, later parts add to it.
     return {
-      values: [...main.values, aux.value],
-      backward: () => {
-        main.backward?.();
-        aux.backward();
-      },
+      values: parts.flatMap((p) => p.values),
+      backward: () => parts.forEach((p) => p.backward?.()),
     };
   },
 

@@ -41,6 +41,14 @@ export const JumpReluOptions = z.strictObject({
     "AuxK loss on dead latents, weighted alpha * min(n_dead / k_aux, 1), residual detached " +
       "(SynthSAEBench's JumpReLU, Chanin & Garriga-Alonso 2026: 1.0); 0 (paper) disables it",
   ),
+  pre_act_alpha: z.number().min(0).default(0).describe(
+    "Pre-activation loss alpha * mean_b sum_i ReLU(theta_i - pi_bi) ||W_d,i|| (unit-norm rows " +
+      "here) pulling latents' pre-activations up to their thresholds (Anthropic, January 2025; " +
+      "SAELens 3e-6 in its units); 0 (paper) disables it",
+  ),
+  pre_act_dead_only: z.boolean().default(true).describe(
+    "Apply the pre-activation loss to dead latents only (SAELens) rather than to all (Anthropic)",
+  ),
   adam_beta1: z.number().min(0).lt(1).default(0).describe("Adam beta1 (paper: 0)"),
   adam_beta2: adamBeta2(),
 });
