@@ -165,42 +165,47 @@ function tanhPenalty(ctx: KernelContext, buffers: StepBuffers, act: ActiveList):
 
 /**
  * Anthropic's pre-activation loss, alpha / B sum_b sum_i ReLU(theta_i - pi_bi) over dead latents
- * (or all): d theta_i = +alpha / B per entry below its threshold, d pi_bi = -alpha / B there, which
- * reaches W_enc's row i (stored transposed) and b_enc. A dense pass over those latents' columns.
+ * (or all): d theta_i = +alpha / B per entry below its threshold, d pi_bi = -alpha / B there. The
+ * entries below go into an active list, so the W_enc gradient is one ops.accumulate (sparse, or a
+ * GEMM when most entries are below, as for the all-latents variant).
  */
 function preActLoss(ctx: KernelContext, buffers: StepBuffers): ExtraTerms {
   const { xIn, pre, b } = buffers;
-  const { d, f, grads } = ctx;
+  const { d, f, grads, ops } = ctx;
   const opts = jumpreluOptions(ctx.sae);
-  const alpha = opts.pre_act_alpha;
+  const c = opts.pre_act_alpha / b;
   const theta = thresholds(ctx);
   const since = ctx.state.since_fired;
-  const below = new Int32Array(f); // entries with pi < theta, per latent
-  const sumX = new Float64Array(f * d); // sum of xIn rows over those entries, per latent [F, D]
-  let total = 0;
+  const counted = new Uint8Array(f);
   for (let i = 0; i < f; i++) {
-    if (opts.pre_act_dead_only && !(since[i] >= opts.dead_tokens)) continue;
-    const th = theta[i];
-    for (let r = 0; r < b; r++) {
-      const gap = th - pre[r * f + i];
-      if (gap <= 0) continue;
-      total += gap;
-      below[i]++;
-      for (let k = 0; k < d; k++) sumX[i * d + k] += xIn[r * d + k];
+    counted[i] = !opts.pre_act_dead_only || since[i] >= opts.dead_tokens ? 1 : 0;
+  }
+  const list = activeList(ctx, "preAct"); // entries with pi < theta on counted latents, val = -c
+  list.reset(b, f);
+  let total = 0;
+  for (let r = 0; r < b; r++) {
+    list.startRow(r);
+    const o = r * f;
+    for (let i = 0; i < f; i++) {
+      const gap = theta[i] - pre[o + i];
+      if (counted[i] && gap > 0) {
+        total += gap;
+        list.push(r, i, -c);
+      }
     }
   }
+  list.finish();
   const backward = () => {
     const log = opts.threshold_param === "log";
     const g = grads[log ? "log_threshold" : "threshold"];
-    const c = alpha / b;
-    for (let i = 0; i < f; i++) {
-      if (below[i] === 0) continue;
-      g[i] += c * below[i] * (log ? theta[i] : 1);
-      grads.b_enc[i] -= c * below[i];
-      for (let k = 0; k < d; k++) grads.W_enc[i * d + k] -= c * sumX[i * d + k];
+    for (let j = 0; j < list.n; j++) {
+      const i = list.col[j];
+      g[i] += c * (log ? theta[i] : 1);
     }
+    addByColumn(list, list.val, grads.b_enc);
+    ops.accumulate(list, list.val, { src: xIn, g: grads.W_enc, d });
   };
-  return { values: [(alpha * total) / b], backward };
+  return { values: [c * total], backward };
 }
 
 export const jumpreluKernel: FastKernel = linearKernel({
