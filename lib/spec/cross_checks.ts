@@ -3,16 +3,11 @@
 // Pure; `load.ts` locates each problem in the file.
 import type { RunConfig } from "./schema.ts";
 import { getArchitecture } from "../sae/registry.ts";
-
-/** One cross-field problem; `paths` are the config keys involved, most specific first. */
-export interface CrossProblem {
-  paths: string[];
-  message: string;
-}
+import type { ConfigProblem } from "../sae/types.ts";
 
 /** Every cross-field problem of one run config. */
-export function crossFieldProblems(config: RunConfig): CrossProblem[] {
-  const problems: CrossProblem[] = [];
+export function crossFieldProblems(config: RunConfig): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
   const { sae, train } = config;
   if (sae.target_l0 >= sae.width) {
     problems.push({

@@ -33,15 +33,14 @@ export function effectiveConfig(config: RunConfig): EffectiveConfig {
 }
 
 /**
- * What a run id hashes: the effective config, with the architecture's own options reduced to the
+ * What a run id hashes: an effective config (effectiveConfig()), with the architecture's own options reduced to the
  * values that differ from its defaults plus the version of those defaults
  * (`Architecture.defaultsVersion`). Adding an option whose default keeps the old behaviour then
  * renames no run; changing a default means bumping the version, which renames exactly that
  * architecture's runs (tests/sae/defaults_test.ts pins the defaults of each version).
  */
-export function runIdentity(config: RunConfig): Record<string, unknown> {
-  const effective = effectiveConfig(config);
-  const arch = getArchitecture(config.sae.architecture);
+export function runIdentity(effective: EffectiveConfig): Record<string, unknown> {
+  const arch = getArchitecture(effective.sae.architecture);
   const defaults = arch.options.parse({}) as Record<string, unknown>;
   const options = (effective.sae[arch.name] ?? {}) as Record<string, unknown>;
   const changed = Object.fromEntries(

@@ -49,6 +49,6 @@ export function runId(config: RunConfig, overrides: Readonly<Record<string, unkn
   const slug = Object.entries(overrides).filter(([path]) => hasPath(effective, path))
     .map(([path, value]) => slugPart(path, value)).join("-")
     .slice(0, MAX_SLUG).replace(/[-_.]+$/, "");
-  const hash = canonicalHash(runIdentity(config), 8);
+  const hash = canonicalHash(runIdentity(effective), 8);
   return `${slug || "run"}-${hash}`;
 }
