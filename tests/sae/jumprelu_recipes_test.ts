@@ -236,3 +236,68 @@ for (const deadOnly of [true, false]) {
     );
   });
 }
+
+Deno.test("jumprelu quadratic-frequency penalty: value and threshold gradient match the formulas by hand", async () => {
+  await useBackend("cpu");
+  const arch = getArchitecture("jumprelu");
+  const eps = 0.4, s = 0.3, lambda = 0.2;
+  const sae = saeSpec({
+    architecture: "jumprelu",
+    width: F,
+    jumprelu: {
+      threshold_param: "linear",
+      init_threshold: 0.05,
+      bandwidth: eps,
+      penalty: "quadratic_frequency",
+      frequency_scale: s,
+    },
+  });
+  const init = arch.init({ d: D, f: F }, { sae, rng: new Rng(7) });
+  const x = gaussian(B * D, { seed: 9 });
+  const p = init.params;
+  // By hand, with zero biases: p_j = (1 / B) #{b : pi_bj > theta_j}; the penalty is
+  // lambda sum_j p_j (1 + p_j / s), and through the step STE d H_bj / d theta_j = -(1 / eps) on
+  // entries with |pi_bj - theta_j| < eps / 2, so d / d theta_j = lambda (1 + 2 p_j / s) / B *
+  // (-1 / eps) * #window_j.
+  let penalty = 0;
+  const dTheta = new Float64Array(F);
+  for (let j = 0; j < F; j++) {
+    const th = p.threshold.data[j];
+    let fired = 0, window = 0;
+    for (let b = 0; b < B; b++) {
+      let pi = 0;
+      for (let i = 0; i < D; i++) pi += x[b * D + i] * p.W_enc.data[i * F + j];
+      if (pi > th) fired++;
+      if (Math.abs(pi - th) < eps / 2) window++;
+    }
+    const freq = fired / B;
+    penalty += lambda * freq * (1 + freq / s);
+    dTheta[j] = ((lambda * (1 + (2 * freq) / s)) / B) * (-1 / eps) * window;
+  }
+  const got = tf.tidy(() => {
+    const theta = tf.variable(tf.tensor(p.threshold.data, [F]));
+    const params = {
+      ...Object.fromEntries(Object.entries(p).map(([k, v]) => [k, tf.tensor(v.data, v.shape)])),
+      threshold: theta,
+    };
+    const { value, grads } = tf.variableGrads(
+      () =>
+        arch.loss(params, {}, tf.tensor2d(x, [B, D]), { sae, lambda: tf.scalar(lambda) }).terms
+          .sparsity,
+      [theta],
+    );
+    const out = { value: value.dataSync()[0], grad: Array.from(grads[theta.name].dataSync()) };
+    theta.dispose();
+    return out;
+  });
+  // Differs from lambda * L0 whenever some latent fires (the quadratic part).
+  assert.ok(penalty > 0);
+  assert.ok(Math.abs(got.value - penalty) <= 1e-6 * penalty, `${got.value} vs ${penalty}`);
+  got.grad.forEach((g, j) =>
+    assert.ok(
+      Math.abs(g - dTheta[j]) <= 1e-5 * Math.max(1, Math.abs(dTheta[j])),
+      `theta ${j}: ${g} vs ${dTheta[j]}`,
+    )
+  );
+  assert.ok(dTheta.some((v) => v !== 0), "some pre-activation falls in the STE window");
+});

@@ -35,6 +35,11 @@ function threshold(params: TensorMap, sae: SaeConfig): tf.Tensor1D {
     : params.threshold) as tf.Tensor1D;
 }
 
+/** sum_i p_i (1 + p_i / s) over the firing frequencies p [F] (GDM's quadratic-frequency penalty). */
+function frequencyPenalty(p: tf.Tensor1D, s: number): tf.Scalar {
+  return tf.sum(tf.mul(p, tf.add(1, tf.div(p, s))));
+}
+
 function preActivations(params: TensorMap, x: tf.Tensor2D, sae: SaeConfig): tf.Tensor2D {
   const xIn = encoderInput(x, params.b_dec, sae.pre_encoder_bias);
   return tf.add(matMul(xIn, params.W_enc as tf.Tensor2D), params.b_enc); // [B, F]
@@ -62,6 +67,16 @@ export const jumprelu: Architecture = {
     // Half the parity case's 96 latents are dead: more than k_aux (8 by default), then fewer (64).
     { label: "AuxK on dead latents", sae: { jumprelu: { aux_alpha: 1 } } },
     { label: "tanh penalty", sae: { jumprelu: { penalty: "tanh" } } },
+    {
+      label: "quadratic-frequency penalty, linear theta",
+      sae: { jumprelu: { penalty: "quadratic_frequency", threshold_param: "linear" } },
+    },
+    {
+      label: "quadratic-frequency penalty, post step input",
+      sae: {
+        jumprelu: { penalty: "quadratic_frequency", step_input: "post", init_threshold: 0.02 },
+      },
+    },
     { label: "pre-activation loss on dead latents", sae: { jumprelu: { pre_act_alpha: 0.3 } } },
     {
       label: "pre-activation loss on all latents, linear theta, AuxK",
@@ -117,11 +132,14 @@ export const jumprelu: Architecture = {
     const xHat = linearDecode(params, f);
     const recon = reconstructionLoss(x, xHat);
     const stepInput = opts.step_input === "pre" ? pi : f;
-    const l0 = tf.mean(tf.sum(stepSte(stepInput, theta, opts.bandwidth), 1)); // scalar
+    const h = stepSte(stepInput, theta, opts.bandwidth); // [B, F]
+    const l0 = tf.mean(tf.sum(h, 1)); // scalar
     const sparsity = opts.penalty === "l0"
       ? tf.mul(lambda, l0)
       : opts.penalty === "quadratic"
       ? tf.mul(lambda, tf.square(tf.sub(tf.div(l0, sae.target_l0), 1)))
+      : opts.penalty === "quadratic_frequency"
+      ? tf.mul(lambda, frequencyPenalty(tf.mean(h, 0) as tf.Tensor1D, opts.frequency_scale))
       : tf.mul(lambda, tf.mean(tf.sum(tf.tanh(tf.mul(f, opts.tanh_scale)), 1))); // via f's STE
     const terms: Record<string, tf.Scalar> = { recon, sparsity: sparsity as tf.Scalar };
     if (opts.aux_alpha > 0) {

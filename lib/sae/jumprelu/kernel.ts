@@ -67,7 +67,40 @@ function forward(
   near?.finish();
 }
 
-/** The L0 (or quadratic-to-target) penalty through the step STE, and the threshold gradient. */
+/**
+ * The step penalty and d penalty / d H(z_bi - theta_i) per latent i (the same for every token):
+ * lambda L0, lambda (L0 / target - 1)^2, or lambda sum_i p_i (1 + p_i / s) with p_i = H_i / B.
+ */
+function stepPenaltyValue(
+  sae: KernelContext["sae"],
+  options: { hCount: Float64Array; b: number; lambda: number },
+): { value: number; dH: Float64Array } {
+  const { hCount, b, lambda } = options;
+  const opts = jumpreluOptions(sae);
+  const dH = new Float64Array(hCount.length);
+  let hSum = 0;
+  for (const h of hCount) hSum += h;
+  const l0 = hSum / b;
+  if (opts.penalty === "quadratic_frequency") {
+    const s = opts.frequency_scale;
+    let value = 0;
+    for (let i = 0; i < hCount.length; i++) {
+      const p = hCount[i] / b;
+      value += p * (1 + p / s);
+      dH[i] = (lambda * (1 + (2 * p) / s)) / b;
+    }
+    return { value: lambda * value, dH };
+  }
+  if (opts.penalty === "quadratic") {
+    const rel = l0 / sae.target_l0 - 1;
+    dH.fill((2 * lambda * rel) / sae.target_l0 / b);
+    return { value: lambda * rel * rel, dH };
+  }
+  dH.fill(lambda / b);
+  return { value: lambda * l0, dH };
+}
+
+/** The step penalty (L0, quadratic or quadratic-frequency) through the step STE, and d theta. */
 function stepPenalty(ctx: KernelContext, buffers: StepBuffers, act: ActiveList): ExtraTerms {
   const { dxHat, b, lambda } = buffers;
   const { d, f, params, grads, sae, ops } = ctx;
@@ -76,32 +109,21 @@ function stepPenalty(ctx: KernelContext, buffers: StepBuffers, act: ActiveList):
   const near = activeList(ctx, "near");
   const theta = thresholds(ctx); // [F]
 
-  // L0 term: H(z - theta) with z = pi (pre) or f (post), and per-latent kernel counts.
-  const active = new Int32Array(f); // active entries per latent
-  for (let j = 0; j < act.n; j++) active[act.col[j]]++;
+  // H(z - theta) with z = pi (pre) or f (post): per-latent counts of H = 1 and of K != 0.
+  const hCount = new Float64Array(f); // entries with z > theta, per latent
+  for (let j = 0; j < act.n; j++) hCount[act.col[j]]++;
   const kCount = new Float64Array(f); // entries with K((z - theta) / eps) != 0
-  let hSum = act.n;
   if (opts.step_input === "pre") {
     for (let j = 0; j < near.n; j++) kCount[near.col[j]]++;
   } else {
     for (let j = 0; j < near.n; j++) if (near.val[j] > theta[near.col[j]]) kCount[near.col[j]]++;
     for (let i = 0; i < f; i++) {
-      const inactive = b - active[i];
+      const inactive = b - hCount[i]; // f = 0 on these
       if (inKernel(0, theta[i], eps)) kCount[i] += inactive;
-      if (0 > theta[i]) hSum += inactive;
+      if (0 > theta[i]) hCount[i] += inactive;
     }
   }
-  const l0 = hSum / b;
-  let sparsity: number;
-  let dH: number; // d sparsity / d H(z - theta) per entry
-  if (opts.penalty === "l0") {
-    sparsity = lambda * l0;
-    dH = lambda / b;
-  } else {
-    const rel = l0 / sae.target_l0 - 1;
-    sparsity = lambda * rel * rel;
-    dH = (2 * lambda * rel) / sae.target_l0 / b;
-  }
+  const { value: sparsity, dH } = stepPenaltyValue(sae, { hCount, b, lambda });
 
   // Threshold: JumpReLU STE -(theta / eps) K on d f, step STE -(1 / eps) K on d H.
   const backward = () => {
@@ -112,7 +134,7 @@ function stepPenalty(ctx: KernelContext, buffers: StepBuffers, act: ActiveList):
     const g = grads[log ? "log_threshold" : "threshold"];
     for (let i = 0; i < f; i++) {
       const th = theta[i];
-      const dt = dTheta[i] * (-th / eps) + dH * (-1 / eps) * kCount[i];
+      const dt = dTheta[i] * (-th / eps) + dH[i] * (-1 / eps) * kCount[i];
       g[i] = log ? dt * th : dt;
     }
   };

@@ -24,13 +24,20 @@ export const JumpReluOptions = z.strictObject({
   step_input: z.enum(["pre", "post"]).default("pre").describe(
     "Input of the L0 step function: pre-activations (paper, Eq 10) or JumpReLU outputs",
   ),
-  penalty: z.enum(["l0", "quadratic", "tanh"]).default("l0").describe(
-    "Sparsity penalty: lambda * L0 (paper), lambda * (L0 / target_l0 - 1)^2, or lambda * " +
-      "sum_i tanh(c f_i) through the JumpReLU STE, which also trains the encoder (Anthropic, " +
-      "January 2025; with unit-norm decoder rows ||W_d,i|| = 1)",
+  penalty: z.enum(["l0", "quadratic", "tanh", "quadratic_frequency"]).default("l0").describe(
+    "Sparsity penalty: lambda * L0 (paper); lambda * (L0 / target_l0 - 1)^2 (SAELens " +
+      "quadratic); lambda * sum_i tanh(c f_i) through the JumpReLU STE, which also trains the " +
+      "encoder (Anthropic, January 2025; with unit-norm decoder rows ||W_d,i|| = 1); or lambda * " +
+      "sum_i p_i (1 + p_i / s), p_i latent i's firing frequency in the batch through the step " +
+      "STE (GDM progress update #2, March 2025: against latents that fire on many tokens)",
   ),
   tanh_scale: z.number().positive().default(4).describe(
     "c of the tanh penalty (Anthropic, January 2025 and SAELens: 4); unused by the others",
+  ),
+  frequency_scale: z.number().positive().default(0.1).describe(
+    "s of the quadratic_frequency penalty: a latent firing on a fraction s of the tokens pays " +
+      "twice the L0 rate per firing (GDM aims it at latents above ~10%; no value is published); " +
+      "unused by the others",
   ),
   lambda: z.number().positive().default(0.001).describe(
     "Sparsity coefficient: the fixed value, or the controller's starting value",
