@@ -8,8 +8,9 @@ export function adamBeta2() {
 
 /** The L0 controller's gain for penalty architectures. */
 export function controllerGain() {
-  return z.number().min(0).default(0.1).describe(
-    "L0 controller gain: change of log(lambda) per unit of log(L0 / target) per update",
+  return z.number().min(0).default(0.3).describe(
+    "L0 controller gain: change of log(lambda) per unit of log(L0 / target) per update " +
+      "(0.1 before defaults version 2: too slow to reach the target at lr 1e-3)",
   );
 }
 

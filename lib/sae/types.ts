@@ -60,8 +60,13 @@ export interface ConfigProblem {
   message: string;
 }
 
-/** Per-latent quantiles of a calibration batch's pre-activations through an encoder matrix. */
-export type LatentQuantiles = (weightParam: string) => Float32Array;
+/** A calibration batch's pre-activations x W through an encoder matrix W [D, F], computed lazily. */
+export interface CalibrationSample {
+  /** Each latent's (1 - target_l0 / F) quantile: a threshold there fires on target_l0 / F. */
+  quantiles(weightParam: string): Float32Array;
+  /** Standard deviation of every pre-activation x W (tokens and latents pooled). */
+  preActStd(weightParam: string): number;
+}
 
 /** One configuration a parity test runs the fast kernel and the reference on. */
 export interface ParityCase {
@@ -110,12 +115,16 @@ export interface Architecture extends TrainingLayout {
   readonly kernel?: FastKernel;
   /**
    * Bench calibration: adjusts `init` in place so each latent fires on about target_l0 / F of the
-   * calibration batch (`quantiles` gives each latent's (1 - l0 / F) quantile through a weight).
+   * calibration batch (`sample.quantiles` gives each latent's (1 - l0 / F) quantile).
    * Absent when sparsity needs no calibration (k architectures).
    */
-  calibrate?(init: InitResult, quantiles: LatentQuantiles): void;
-  /** Whether training starts with calibrate() on the normalisation sample at target_l0. */
-  initFromData?(sae: SaeConfig): boolean;
+  calibrate?(init: InitResult, sample: CalibrationSample): void;
+  /**
+   * Data-dependent start of training (e.g. JumpReLU thresholds from quantiles, a bandwidth from
+   * the pre-activations' scale): adjusts `init` in place from the normalisation sample, as the
+   * options ask. Called once before the first step, never on resume.
+   */
+  initFromSample?(init: InitResult, sample: CalibrationSample, sae: SaeConfig): void;
   /** Option combinations the fast-kernel parity tests cover (the defaults are always covered). */
   readonly parityCases?: readonly ParityCase[];
   /** What the finite-difference test of the reference loss checks. */

@@ -65,10 +65,16 @@ export const LambdaSchedule = z.strictObject({
     "Linear warmup of lambda from 0 over this many steps (paper: 10,000)",
   ),
   interval: positiveInt().default(10).describe("Steps between controller updates"),
-  damping: z.number().min(0).default(10).describe(
-    "Derivative weight of the controller, in updates (brakes while L0 already moves to the target)",
+  horizon: z.number().positive().default(0.1).describe(
+    "Derivative horizon of the controller as learning rate x steps: L0 lags lambda by a time " +
+      "that grows as 1 / lr, so the derivative weight is horizon / (lr x interval) updates " +
+      "(3.3 at lr 3e-3, 10 at lr 1e-3 with interval 10)",
   ),
-  freeze_at: fraction().default(0.7).describe(
+  damping: z.number().min(0).nullable().default(null).describe(
+    "A fixed derivative weight in updates instead of horizon (the controller before horizon: " +
+      "10, with controller_gain 0.1 and freeze_at 0.7)",
+  ),
+  freeze_at: fraction().default(0.95).describe(
     "Fraction of training after which lambda is frozen (the final SAE trains at fixed lambda)",
   ),
 });

@@ -3,7 +3,7 @@
 // quantile`) and the bench trains at a realistic L0. Which parameter moves is each architecture's
 // calibrate() (k architectures need none). The same recipe as bench/reference_torch.py.
 // Shapes: B batch, D d_model, F latents.
-import type { Architecture, InitResult } from "../sae/types.ts";
+import type { Architecture, CalibrationSample, InitResult } from "../sae/types.ts";
 import type { Blas } from "../fast/blas.ts";
 import { rowKth } from "../fast/select_kth.ts";
 
@@ -28,18 +28,36 @@ function latentQuantiles(
   return q;
 }
 
+/** Pooled standard deviation of x W [B, F] (float64 sums). */
+function preActStd(
+  x: Float32Array,
+  w: Float32Array,
+  options: { b: number; d: number; f: number; blas: Blas },
+): number {
+  const { b, d, f, blas } = options;
+  const pre = new Float32Array(b * f);
+  blas.sgemm(x, w, { c: pre, m: b, n: f, k: d });
+  let sum = 0, sq = 0;
+  for (const v of pre) {
+    sum += v;
+    sq += v * v;
+  }
+  const mean = sum / pre.length;
+  return Math.sqrt(Math.max(0, sq / pre.length - mean * mean));
+}
+
 /** Rows of the calibration batch used at most (the quantiles need a [B, F] matrix). */
 export const MAX_CALIBRATION_ROWS = 4096;
 
 /**
- * Adjusts init in place through the architecture's calibrate(); x [B, D] is a calibration batch
- * (normalised). With `subtractBDec`, the encoder sees x - b_dec as in training.
+ * The calibration sample of `init` on x [B, D] (normalised; at most MAX_CALIBRATION_ROWS rows):
+ * quantiles at target l0 and pre-activation scales through `init`'s encoder weights, computed when
+ * asked. With `subtractBDec`, the encoder sees x - b_dec as in training.
  */
-export function calibrateL0(
-  arch: Architecture,
+export function calibrationSample(
   init: InitResult,
   options: { x: Float32Array; b: number; l0: number; blas: Blas; subtractBDec?: boolean },
-): void {
+): CalibrationSample {
   const [d] = init.params.b_dec?.shape ?? [options.x.length / options.b];
   const b = Math.min(options.b, MAX_CALIBRATION_ROWS);
   let x = options.x.subarray(0, b * d);
@@ -47,8 +65,19 @@ export function calibrateL0(
     const bDec = init.params.b_dec.data;
     x = x.map((v, i) => v - bDec[i % d]);
   }
-  arch.calibrate?.(init, (wName) => {
-    const [, f] = init.params[wName].shape;
-    return latentQuantiles(x, init.params[wName].data, { ...options, b, d, f });
-  });
+  const shape = (wName: string) => ({ b, d, f: init.params[wName].shape[1], blas: options.blas });
+  return {
+    quantiles: (wName) =>
+      latentQuantiles(x, init.params[wName].data, { ...shape(wName), l0: options.l0 }),
+    preActStd: (wName) => preActStd(x, init.params[wName].data, shape(wName)),
+  };
+}
+
+/** Bench calibration: adjusts init in place through the architecture's calibrate(). */
+export function calibrateL0(
+  arch: Architecture,
+  init: InitResult,
+  options: { x: Float32Array; b: number; l0: number; blas: Blas; subtractBDec?: boolean },
+): void {
+  arch.calibrate?.(init, calibrationSample(init, options));
 }

@@ -58,6 +58,18 @@ export function updateController(
   return { logLambda: state.logLambda + delta, frozen: false, lastError: error, trajectory };
 }
 
+/**
+ * The derivative weight in updates: `damping` when the spec fixes it, else horizon / (lr x
+ * interval). L0 follows lambda through the parameters, which move about lr per Adam step, so its
+ * lag in steps grows as 1 / lr: measured on the quickstart, a weight of 3 oscillates at lr 1e-3
+ * and 10 at lr 3e-3, while 10 and 3 (horizon 0.1) hold both within 3% of the target.
+ */
+export function controllerDamping(
+  train: { lr: number; lambda: { interval: number; horizon: number; damping: number | null } },
+): number {
+  return train.lambda.damping ?? train.lambda.horizon / (train.lr * train.lambda.interval);
+}
+
 export function controllerLambda(state: ControllerState): number {
   return Math.exp(state.logLambda);
 }

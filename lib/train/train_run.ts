@@ -17,12 +17,13 @@ import { checkFinite, checkSample } from "../data/check_sample.ts";
 import { Rng } from "../data/rng.ts";
 import { getArchitecture, penaltyOptions } from "../sae/registry.ts";
 import { createEngine, engineGemm } from "./create_engine.ts";
-import { calibrateL0 } from "./calibrate_l0.ts";
+import { calibrationSample } from "./calibrate_l0.ts";
 import { loadBlas } from "../fast/blas.ts";
 import { JS_BLAS } from "../fast/js_gemm.ts";
 import type { Engine } from "../engine/engine.ts";
 import { lambdaWarmup, learningRate } from "./schedules.ts";
 import {
+  controllerDamping,
   controllerLambda,
   type ControllerState,
   initController,
@@ -153,15 +154,19 @@ async function trainWithSource(
     const bDec = sae.b_dec_init === "mean" ? mean(sample!, d) : geometricMedian(sample!, d);
     init.params.b_dec = { shape: [d], data: bDec };
   }
-  if (!previous && arch.initFromData?.(sae)) {
+  if (!previous && arch.initFromSample) {
     // Data-dependent start (e.g. JumpReLU thresholds at the quantile that gives target_l0).
-    calibrateL0(arch, init, {
-      x: sample!,
-      b: sample!.length / d,
-      l0: sae.target_l0,
-      blas: loadBlas().blas ?? JS_BLAS,
-      subtractBDec: sae.pre_encoder_bias && arch.uses.includes("pre_encoder_bias"),
-    });
+    arch.initFromSample(
+      init,
+      calibrationSample(init, {
+        x: sample!,
+        b: sample!.length / d,
+        l0: sae.target_l0,
+        blas: loadBlas().blas ?? JS_BLAS,
+        subtractBDec: sae.pre_encoder_bias && arch.uses.includes("pre_encoder_bias"),
+      }),
+      sae,
+    );
   }
   const engine: Engine = createEngine(arch, init, {
     sae,
@@ -203,6 +208,7 @@ async function trainWithSource(
     const interval = useController ? train.lambda.interval : train.log_every;
     const syncEvery = (interval * train.log_every) / gcd(interval, train.log_every);
     const freezeStep = Math.floor(train.lambda.freeze_at * totalSteps);
+    const damping = controllerDamping(train);
     const lrSchedule = {
       lr: train.lr,
       warmupSteps: train.lr_warmup_steps,
@@ -275,7 +281,7 @@ async function trainWithSource(
           gain: penalty?.controller_gain ?? 0,
           freezeStep,
           startStep: train.lambda.warmup_steps,
-          damping: train.lambda.damping,
+          damping,
         });
       }
       if (s % train.log_every === 0 || s === totalSteps) {

@@ -8,6 +8,8 @@ import type { Architecture, HostTensors, InitResult, TensorMap } from "../../lib
 import { saeSchema, type SaeSpec } from "../../lib/spec/schema.ts";
 import type { Engine, EngineSnapshot, StepStats } from "../../lib/engine/engine.ts";
 import { TfjsEngine } from "../../lib/train/tfjs_engine.ts";
+import { calibrationSample } from "../../lib/train/calibrate_l0.ts";
+import { JS_BLAS } from "../../lib/fast/js_gemm.ts";
 
 export { excess } from "../_tf.ts";
 
@@ -71,6 +73,12 @@ export function makeCase(
     for (let i = 0; i < x.length; i++) x[i] = rng.normal() / Math.sqrt(dims.d);
     return x;
   });
+  // The data-dependent start training makes (quantile thresholds, a bandwidth from the data).
+  arch.initFromSample?.(
+    init,
+    calibrationSample(init, { x: batches[0], b: dims.b, l0: sae.target_l0, blas: JS_BLAS }),
+    sae,
+  );
   return {
     arch,
     sae,

@@ -4,7 +4,7 @@
 // target while the paper's constant start is far above it.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { calibrateL0 } from "../../lib/train/calibrate_l0.ts";
+import { calibrateL0, calibrationSample } from "../../lib/train/calibrate_l0.ts";
 import { getArchitecture } from "../../lib/sae/registry.ts";
 import { JS_BLAS } from "../../lib/fast/js_gemm.ts";
 import { Rng } from "../../lib/data/rng.ts";
@@ -84,4 +84,43 @@ Deno.test("threshold_init: quantile starts training at the target L0; constant s
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("jumprelu bandwidth_unit pre_act_std: eps = bandwidth x the pooled std of x W_enc, by hand", () => {
+  const arch = getArchitecture("jumprelu");
+  const sae = saeSpec({
+    architecture: "jumprelu",
+    width: F,
+    target_l0: L0,
+    jumprelu: { bandwidth: 0.5, bandwidth_unit: "pre_act_std", init_threshold: 0.01 },
+  });
+  const init = arch.init({ d: D, f: F }, { sae, rng: new Rng(2) });
+  const x = gaussian(B * D, { seed: 12, std: 0.7, mean: 0.2 });
+  // By hand: mean and variance of every entry of x W_enc (float64 over float32 products).
+  const w = init.params.W_enc.data;
+  let sum = 0, sq = 0;
+  for (let r = 0; r < B; r++) {
+    for (let i = 0; i < F; i++) {
+      let pre = 0;
+      for (let k = 0; k < D; k++) pre += x[r * D + k] * w[k * F + i];
+      pre = Math.fround(pre);
+      sum += pre;
+      sq += pre * pre;
+    }
+  }
+  const n = B * F;
+  const std = Math.sqrt(sq / n - (sum / n) ** 2);
+  const sample = calibrationSample(init, { x, b: B, l0: L0, blas: JS_BLAS });
+  assert.ok(Math.abs(sample.preActStd("W_enc") - std) <= 1e-6 * std);
+  const thetaBefore = Array.from(init.params.log_threshold.data);
+  arch.initFromSample!(init, sample, sae);
+  assert.ok(Math.abs(init.state.bandwidth.data[0] - 0.5 * std) <= 1e-6 * std);
+  // threshold_init stays constant: the thresholds are untouched.
+  assert.deepEqual(Array.from(init.params.log_threshold.data), thetaBefore);
+  // The absolute unit keeps no bandwidth state (the paper's SAE).
+  const plain = saeSpec({ architecture: "jumprelu", width: F, target_l0: L0 });
+  assert.equal(
+    arch.init({ d: D, f: F }, { sae: plain, rng: new Rng(2) }).state.bandwidth,
+    undefined,
+  );
 });

@@ -1,5 +1,6 @@
 // The L0 controller on real training: each penalty architecture, trained on a small synthetic
-// problem with only a target L0 given, ends with a held-out L0 near that target.
+// problem with only a target L0 given, ends with a held-out L0 within 5% of that target at two
+// learning rates (the controller's derivative horizon scales with 1 / lr).
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadExperiment } from "../../lib/spec/load.ts";
@@ -18,22 +19,23 @@ train:
   lr_decay_start: 0.85
   log_every: 50
   checkpoint_every: 1000
-  lambda: {interval: 10, freeze_at: 0.85}
+  lambda: {interval: 10}
 eval: {tokens: 4096}
 sweep:
   sae.architecture: [jumprelu, relu, gated]
   sae.target_l0: [6]
+  train.lr: [0.001, 0.003]
 `;
 
-Deno.test("the L0 controller brings every penalty architecture within 15% of its target", async () => {
+Deno.test("the L0 controller brings every penalty architecture within 5% of its target at lr 1e-3 and 3e-3", async () => {
   const dir = await Deno.makeTempDir();
   const path = join(dir, "spec.yaml");
   await Deno.writeTextFile(path, SPEC);
   for (const plan of expandSweep(await loadExperiment(path), { outDir: dir })) {
     const s = await trainRun(plan);
     assert.ok(
-      Math.abs(s.l0_rel_error) <= 0.15,
-      `${s.architecture}: held-out L0 ${s.l0} for target ${s.l0_target}`,
+      Math.abs(s.l0_rel_error) <= 0.05,
+      `${plan.runId}: held-out L0 ${s.l0} for target ${s.l0_target}`,
     );
     assert.ok(s.lambda !== null && s.lambda > 0);
   }

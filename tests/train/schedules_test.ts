@@ -2,7 +2,12 @@
 // L0 controller converging on a plant with a known response.
 import assert from "node:assert/strict";
 import { lambdaWarmup, learningRate } from "../../lib/train/schedules.ts";
-import { controllerLambda, initController, updateController } from "../../lib/train/controller.ts";
+import {
+  controllerDamping,
+  controllerLambda,
+  initController,
+  updateController,
+} from "../../lib/train/controller.ts";
 
 const S = {
   lr: 1e-3,
@@ -84,4 +89,50 @@ Deno.test("damping brakes the controller on a lagged plant: less overshoot than 
   const plain = run(0), damped = run(10);
   assert.ok(damped.undershoot < plain.undershoot, `${damped.undershoot} vs ${plain.undershoot}`);
   assert.ok(Math.abs(damped.l0 / 8 - 1) < 0.05, `damped L0 ${damped.l0}`);
+});
+
+/**
+ * A lagged plant like training's: log(L0 / target) relaxes through two lags towards
+ * -b log(lambda / lambda*) + drift (the L0 a lambda would give drifts as the SAE learns). The lags
+ * are tau and tau / 3 steps with tau = 0.1 / lr: Adam moves parameters by about lr per step, so
+ * L0 answers lambda more slowly at a lower learning rate. Returns the final L0 / target - 1.
+ */
+function laggedPlant(
+  options: { lr: number; b: number; drift: number; lambda0: number; damping: number },
+): number {
+  const { lr, b, drift, lambda0, damping } = options;
+  const steps = 1000, interval = 10, tau = 0.1 / lr;
+  const ctl = { target: 1, gain: 0.3, freezeStep: 950, startStep: 0, damping };
+  let state = initController(lambda0);
+  let inner = -b * Math.log(lambda0), y = inner;
+  let sum = 0;
+  for (let s = 1; s <= steps; s++) {
+    const goal = -b * Math.log(controllerLambda(state)) + (drift * s) / steps;
+    inner += (goal - inner) / tau;
+    y += (inner - y) / (tau / 3);
+    sum += Math.exp(y);
+    if (s % interval === 0) {
+      state = updateController(state, { step: s, l0: sum / interval }, ctl);
+      sum = 0;
+    }
+  }
+  return Math.exp(y) - 1;
+}
+
+Deno.test("on a plant whose lag grows as 1 / lr, the horizon-scaled controller ends within 5% at lr 3e-3 and 1e-3, a fixed derivative weight does not", () => {
+  const cases = [3e-3, 1e-3].flatMap((lr) =>
+    [0.7, 1.3, 2].flatMap((b) =>
+      [0, 0.2, -0.2].flatMap((drift) => [1 / 3, 3].map((lambda0) => ({ lr, b, drift, lambda0 })))
+    )
+  );
+  const worst = (damping: (lr: number) => number) =>
+    Math.max(...cases.map((c) => Math.abs(laggedPlant({ ...c, damping: damping(c.lr) }))));
+  const horizon = (lr: number) =>
+    controllerDamping({ lr, lambda: { interval: 10, horizon: 0.1, damping: null } });
+  assert.ok(Math.abs(horizon(1e-3) - 10) < 1e-9 && Math.abs(horizon(3e-3) - 10 / 3) < 1e-9);
+  const scaled = worst(horizon);
+  assert.ok(scaled < 0.05, `horizon-scaled: worst miss ${scaled}`);
+  // The weight either learning rate needs, fixed for both: the other rate misses by more than 5%.
+  assert.ok(worst(() => 10) > 0.05, `fixed 10: worst miss ${worst(() => 10)}`);
+  assert.ok(worst(() => 3) > 0.05, `fixed 3: worst miss ${worst(() => 3)}`);
 });

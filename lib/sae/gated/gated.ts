@@ -33,7 +33,7 @@ export const gated: Architecture = {
   summary:
     "Gated SAE: a gate path picks latents, a magnitude path sizes them (Rajamanoharan et al. 2024a)",
   options: GatedOptions,
-  defaultsVersion: 1,
+  defaultsVersion: 2,
   sparsity: "penalty",
   uses: ["pre_encoder_bias", "b_dec_init"],
   kernel: gatedKernel,
@@ -96,8 +96,8 @@ export const gated: Architecture = {
     return [gatedOptions(sae).adam_beta1, gatedOptions(sae).adam_beta2];
   },
 
-  calibrate(init, quantiles) {
-    const q = quantiles("W_gate").map((v) => -v);
+  calibrate(init, sample) {
+    const q = sample.quantiles("W_gate").map((v) => -v);
     init.params.b_gate.data.set(q);
     init.params.b_mag.data.set(q);
   },

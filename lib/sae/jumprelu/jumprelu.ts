@@ -5,7 +5,14 @@
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
 import { matMul } from "../ste.ts";
-import type { Architecture, HostTensors, SaeConfig, TensorMap } from "../types.ts";
+import type {
+  Architecture,
+  CalibrationSample,
+  HostTensors,
+  InitResult,
+  SaeConfig,
+  TensorMap,
+} from "../types.ts";
 import {
   encoderInput,
   exportLinearSae,
@@ -28,6 +35,14 @@ function needsClock(sae: SaeConfig): boolean {
   return o.aux_alpha > 0 || (o.pre_act_alpha > 0 && o.pre_act_dead_only);
 }
 
+/**
+ * The STE bandwidth eps: the option itself, or (bandwidth_unit: pre_act_std) the value resolved
+ * from the data at the start and kept in the state.
+ */
+function bandwidth(state: TensorMap, sae: SaeConfig): number {
+  return state.bandwidth ? state.bandwidth.dataSync()[0] : jumpreluOptions(sae).bandwidth;
+}
+
 /** Threshold theta [F] from its trainable parameter (log theta or theta). */
 function threshold(params: TensorMap, sae: SaeConfig): tf.Tensor1D {
   return (jumpreluOptions(sae).threshold_param === "log"
@@ -45,12 +60,20 @@ function preActivations(params: TensorMap, x: tf.Tensor2D, sae: SaeConfig): tf.T
   return tf.add(matMul(xIn, params.W_enc as tf.Tensor2D), params.b_enc); // [B, F]
 }
 
+/** Each latent's threshold at its quantile for target_l0, floored so the log stays finite. */
+function quantileThresholds(init: InitResult, sample: CalibrationSample): void {
+  const theta = sample.quantiles("W_enc").map((v) => Math.max(v, 1e-4));
+  const p = init.params;
+  if (p.log_threshold) p.log_threshold.data.set(theta.map(Math.log));
+  else p.threshold.data.set(theta);
+}
+
 export const jumprelu: Architecture = {
   name: "jumprelu",
   summary:
     "JumpReLU SAE with STE-trained thresholds and a direct L0 penalty (Rajamanoharan et al. 2024)",
   options: JumpReluOptions,
-  defaultsVersion: 1,
+  defaultsVersion: 2,
   sparsity: "penalty",
   uses: ["pre_encoder_bias", "b_dec_init"],
   kernel: jumpreluKernel,
@@ -67,6 +90,13 @@ export const jumprelu: Architecture = {
     // Half the parity case's 96 latents are dead: more than k_aux (8 by default), then fewer (64).
     { label: "AuxK on dead latents", sae: { jumprelu: { aux_alpha: 1 } } },
     { label: "tanh penalty", sae: { jumprelu: { penalty: "tanh" } } },
+    {
+      // The case's pre-activations have std ~0.25: eps ~0.05 instead of the option's 0.2.
+      label: "bandwidth from the pre-activations' scale, quantile thresholds",
+      sae: {
+        jumprelu: { bandwidth_unit: "pre_act_std", bandwidth: 0.2, threshold_init: "quantile" },
+      },
+    },
     {
       label: "quadratic-frequency penalty, linear theta",
       sae: { jumprelu: { penalty: "quadratic_frequency", threshold_param: "linear" } },
@@ -113,14 +143,21 @@ export const jumprelu: Architecture = {
   decoderParam: "W_dec",
 
   init({ d, f }, { sae, rng }) {
-    const theta = jumpreluOptions(sae).init_threshold;
-    const thresholdParam: HostTensors = jumpreluOptions(sae).threshold_param === "log"
+    const opts = jumpreluOptions(sae);
+    const theta = opts.init_threshold;
+    const thresholdParam: HostTensors = opts.threshold_param === "log"
       ? { log_threshold: fullHost(Math.log(theta), f) }
       : { threshold: fullHost(theta, f) };
     return {
       params: { ...initLinearSae(d, f, rng), ...thresholdParam },
-      // Dead-latent clocks only for the AuxK recipe (the paper's JumpReLU has no state).
-      state: (needsClock(sae) ? { since_fired: zerosHost(f) } : {}) as HostTensors,
+      // Dead-latent clocks only for the AuxK and pre-activation recipes, the bandwidth only when
+      // it comes from the data (the paper's JumpReLU has no state).
+      state: {
+        ...(needsClock(sae) ? { since_fired: zerosHost(f) } : {}),
+        ...(opts.bandwidth_unit === "pre_act_std"
+          ? { bandwidth: fullHost(opts.bandwidth, 1) }
+          : {}),
+      } as HostTensors,
     };
   },
 
@@ -128,11 +165,12 @@ export const jumprelu: Architecture = {
     const opts = jumpreluOptions(sae);
     const pi = preActivations(params, x, sae); // [B, F]
     const theta = threshold(params, sae); // [F]
-    const f = jumpReluOp(pi, theta, opts.bandwidth) as tf.Tensor2D; // [B, F]
+    const eps = bandwidth(state, sae);
+    const f = jumpReluOp(pi, theta, eps) as tf.Tensor2D; // [B, F]
     const xHat = linearDecode(params, f);
     const recon = reconstructionLoss(x, xHat);
     const stepInput = opts.step_input === "pre" ? pi : f;
-    const h = stepSte(stepInput, theta, opts.bandwidth); // [B, F]
+    const h = stepSte(stepInput, theta, eps); // [B, F]
     const l0 = tf.mean(tf.sum(h, 1)); // scalar
     const sparsity = opts.penalty === "l0"
       ? tf.mul(lambda, l0)
@@ -194,15 +232,15 @@ export const jumprelu: Architecture = {
     return [jumpreluOptions(sae).adam_beta1, jumpreluOptions(sae).adam_beta2];
   },
 
-  initFromData: (sae) => jumpreluOptions(sae).threshold_init === "quantile",
-
-  calibrate(init, quantiles) {
-    // A threshold at each latent's quantile, floored so the log stays finite.
-    const theta = quantiles("W_enc").map((v) => Math.max(v, 1e-4));
-    const p = init.params;
-    if (p.log_threshold) p.log_threshold.data.set(theta.map(Math.log));
-    else p.threshold.data.set(theta);
+  initFromSample(init, sample, sae) {
+    const opts = jumpreluOptions(sae);
+    if (opts.threshold_init === "quantile") quantileThresholds(init, sample);
+    if (opts.bandwidth_unit === "pre_act_std") {
+      init.state.bandwidth.data[0] = opts.bandwidth * sample.preActStd("W_enc");
+    }
   },
+
+  calibrate: quantileThresholds,
 
   constrain(params, sae) {
     // A linear threshold must stay positive (the log parameterisation guarantees it).

@@ -23,6 +23,11 @@ function thresholds(ctx: KernelContext): Float32Array {
   return theta;
 }
 
+/** The STE bandwidth: the option, or the value resolved from the data (bandwidth_unit). */
+function bandwidthOf(ctx: KernelContext): number {
+  return ctx.state.bandwidth ? ctx.state.bandwidth[0] : jumpreluOptions(ctx.sae).bandwidth;
+}
+
 /** Rectangle kernel K((z - theta) / eps) != 0, evaluated in float32 as tfjs does. */
 function inKernel(z: number, theta: number, eps: number): boolean {
   const u = fround(fround(z - theta) / eps);
@@ -54,7 +59,7 @@ function forward(
 ): void {
   const { b, theta, act, near } = options;
   const f = ctx.f;
-  const row = { r: 0, f, theta, eps: jumpreluOptions(ctx.sae).bandwidth };
+  const row = { r: 0, f, theta, eps: bandwidthOf(ctx) };
   act.reset(b, f);
   near?.reset(b, f);
   for (let r = 0; r < b; r++) {
@@ -105,7 +110,7 @@ function stepPenalty(ctx: KernelContext, buffers: StepBuffers, act: ActiveList):
   const { dxHat, b, lambda } = buffers;
   const { d, f, params, grads, sae, ops } = ctx;
   const opts = jumpreluOptions(sae);
-  const eps = opts.bandwidth;
+  const eps = bandwidthOf(ctx);
   const near = activeList(ctx, "near");
   const theta = thresholds(ctx); // [F]
 
@@ -152,7 +157,7 @@ function tanhPenalty(ctx: KernelContext, buffers: StepBuffers, act: ActiveList):
   const { d, f, params, grads, ops } = ctx;
   const opts = jumpreluOptions(ctx.sae);
   const c = opts.tanh_scale;
-  const eps = opts.bandwidth;
+  const eps = bandwidthOf(ctx);
   const near = activeList(ctx, "near");
   const theta = thresholds(ctx); // [F]
   const dS = act.grad2; // dS/df per active entry

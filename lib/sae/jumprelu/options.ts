@@ -5,7 +5,13 @@ import { adamBeta2, auxKShape, controllerGain } from "../_options.ts";
 
 export const JumpReluOptions = z.strictObject({
   bandwidth: z.number().positive().default(0.001).describe(
-    "STE kernel bandwidth eps, in normalised units (paper: 0.001 with E||x||^2 = 1)",
+    "STE kernel bandwidth eps, in the unit bandwidth_unit names (paper: 0.001 with E||x||^2 = 1)",
+  ),
+  bandwidth_unit: z.enum(["absolute", "pre_act_std"]).default("absolute").describe(
+    "absolute: eps = bandwidth in normalised units (paper); pre_act_std: eps = bandwidth times " +
+      "the standard deviation of the initial SAE's pre-activations on the normalisation sample " +
+      "(tokens and latents pooled), fixed at the start, so one value carries across data scales " +
+      "and widths (Anthropic's eps = 2 and Llamascopium's 4 are in per-coordinate units)",
   ),
   init_threshold: z.number().positive().default(0.001).describe(
     "Initial threshold theta for every latent with threshold_init: constant (paper: 0.001)",

@@ -13,7 +13,7 @@ export const relu: Architecture = {
   name: "relu",
   summary: "ReLU SAE with the decoder-norm-weighted L1 penalty (Anthropic, April 2024 update)",
   options: ReluOptions,
-  defaultsVersion: 1,
+  defaultsVersion: 2,
   sparsity: "penalty",
   // The encoder sees x itself, so pre_encoder_bias is not read (and not part of the run id).
   uses: ["b_dec_init"],
@@ -48,8 +48,8 @@ export const relu: Architecture = {
     return [reluOptions(sae).adam_beta1, reluOptions(sae).adam_beta2];
   },
 
-  calibrate(init, quantiles) {
-    init.params.b_enc.data.set(quantiles("W_enc").map((v) => -v));
+  calibrate(init, sample) {
+    init.params.b_enc.data.set(sample.quantiles("W_enc").map((v) => -v));
   },
 
   exportTensors(params, _state, { scale }) {
