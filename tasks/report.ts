@@ -52,6 +52,7 @@ function settingsOf(inputs: Input[]): ReportSettings {
     metrics: union(sections.map((s) => s.metrics as string[])),
     l0Tolerance: sections[0].l0_tolerance,
     groupBy: union(sections.map((s) => s.group_by)),
+    seriesBy: union(sections.map((s) => s.series_by)),
   };
 }
 

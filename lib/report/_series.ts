@@ -8,16 +8,23 @@ import { architectureNames } from "../sae/registry.ts";
 export interface SeriesOptions {
   /** Extra swept axes (dotted columns) that split frontiers, from `report.group_by`. */
   groupBy: string[];
+  /** Swept axes that split series within a panel (`report.series_by`); absent values are left out. */
+  seriesBy?: string[];
   /** Prefix series with the experiment name (when a report covers several experiments). */
   withExperiment: boolean;
 }
 
-/** Series label of a row, e.g. `jumprelu`, `toy/topk`, `jumprelu sae.width=512`. */
+/**
+ * Series label of a row, e.g. `jumprelu`, `toy/topk`, `jumprelu penalty=tanh`,
+ * `jumprelu sae.width=512` (series_by values by their last path segment, group_by values in full).
+ */
 export function seriesOf(row: Record<string, unknown>, options: SeriesOptions): string {
   const arch = String(row.architecture ?? "unknown");
   const head = options.withExperiment ? `${row.experiment}/${arch}` : arch;
+  const split = (options.seriesBy ?? []).filter((k) => row[k] !== undefined && row[k] !== null)
+    .map((k) => `${k.split(".").at(-1)}=${row[k]}`);
   const rest = options.groupBy.map((k) => `${k}=${row[k] ?? "-"}`);
-  return [head, ...rest].join(" ");
+  return [head, ...split, ...rest].join(" ");
 }
 
 /** Panel label of a row: its group_by values (`""` when there are none). */

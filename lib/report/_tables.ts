@@ -48,7 +48,11 @@ export function comparisonTables(model: ReportModel): ComparisonTable[] {
       const baselines = series.filter((s) =>
         inPanel.some((r) => r.series === s && r.architecture !== "jumprelu")
       );
-      const hasJump = inPanel.some((r) => r.architecture === "jumprelu");
+      // Gap columns for one JumpReLU series; several (recipes) get recipeTables() instead.
+      const jumpSeries = new Set(
+        inPanel.filter((r) => r.architecture === "jumprelu").map((r) => r.series),
+      );
+      const hasJump = jumpSeries.size === 1;
       const headers = [
         "target L0",
         "winner",
@@ -80,6 +84,68 @@ export function comparisonTables(model: ReportModel): ComparisonTable[] {
     }
   }
   return out;
+}
+
+/** A recipe table: every series against one baseline at each target L0, per metric and panel. */
+export interface RecipeTable extends Table {
+  metric: string;
+  panel: string;
+  baseline: string;
+}
+
+/**
+ * When a panel has several JumpReLU series (report.series_by over recipes): each series' value as
+ * a multiple of the TopK series' (else the first other baseline's) at each target L0, with the
+ * mean dead fraction of its runs at that target, as an ablation reports it.
+ */
+export function recipeTables(model: ReportModel): RecipeTable[] {
+  const out: RecipeTable[] = [];
+  for (const metric of model.settings.metrics) {
+    const rows = model.comparison.filter((r) => r.metric === metric);
+    for (const panel of [...new Set(rows.map((r) => r.panel))]) {
+      const inPanel = rows.filter((r) => r.panel === panel);
+      const archOf = new Map(inPanel.map((r) => [r.series, r.architecture]));
+      const series = model.series.filter((s) => archOf.has(s));
+      if (series.filter((s) => archOf.get(s) === "jumprelu").length < 2) continue;
+      const others = series.filter((s) => archOf.get(s) !== "jumprelu");
+      const baseline = others.find((s) => archOf.get(s) === "topk") ?? others[0];
+      if (!baseline) continue;
+      const targets = [...new Set(inPanel.map((r) => r.target_l0))];
+      const valueAt = (s: string, t: number) =>
+        inPanel.find((r) => r.series === s && r.target_l0 === t)?.value ?? null;
+      const deadAt = (s: string, t: number) => {
+        const dead = model.runs.filter((r) =>
+          r.status === "done" && r.series === s && r.panel === panel && r.l0_target === t &&
+          typeof r.dead_frac === "number"
+        ).map((r) => r.dead_frac as number);
+        return dead.length ? dead.reduce((a, b) => a + b, 0) / dead.length : null;
+      };
+      const table = series.filter((s) => s !== baseline).map((s) => [
+        c(s, { series: s }),
+        ...targets.map((t) => {
+          const v = valueAt(s, t), b = valueAt(baseline, t), dead = deadAt(s, t);
+          const ratio = v !== null && b !== null && b !== 0 ? `${num(v / b)}x` : "-";
+          return c(dead === null ? ratio : `${ratio}, ${pct(dead)} dead`);
+        }),
+      ]);
+      out.push({
+        metric,
+        panel,
+        baseline,
+        headers: ["series", ...targets.map((t) => `L0 ${num(t)}`)],
+        rows: table,
+      });
+    }
+  }
+  return out;
+}
+
+/** How to read a recipe table. */
+export function recipeSentence(t: RecipeTable): string {
+  const info = metricInfo(t.metric);
+  return `${info.label} of each series as a multiple of ${t.baseline}'s at the same L0 (read off ` +
+    `the frontiers; ${info.better === "lower" ? "below" : "above"} 1x is better), and the mean ` +
+    "dead fraction of its runs at that target.";
 }
 
 /** How to read the gap columns of a metric's comparison. */

@@ -24,6 +24,8 @@ export interface ReportSettings {
   metrics: string[];
   l0Tolerance: number;
   groupBy: string[];
+  /** Axes that split series within a panel (report.series_by). */
+  seriesBy?: string[];
 }
 
 /** Where the report's inputs came from, for the record. */
@@ -79,7 +81,11 @@ export async function buildReport(
   const missingAxes = given.groupBy.filter((a) => !loaded.axes.includes(a));
   for (const a of missingAxes) notes.push(`report.group_by names ${a}, which no run sweeps`);
   const groupBy = given.groupBy.filter((a) => loaded.axes.includes(a));
-  const seriesOptions = { groupBy, withExperiment: experiments.length > 1 };
+  for (const a of (given.seriesBy ?? []).filter((a) => !loaded.axes.includes(a))) {
+    notes.push(`report.series_by names ${a}, which no run sweeps`);
+  }
+  const seriesBy = (given.seriesBy ?? []).filter((a) => loaded.axes.includes(a));
+  const seriesOptions = { groupBy, seriesBy, withExperiment: experiments.length > 1 };
   const table = withSeries(loaded.table, seriesOptions);
   const runs = table.objects() as Row[];
   const done = runs.filter((r) => r.status === "done");
@@ -98,7 +104,7 @@ export async function buildReport(
     ? [...given.targetL0s]
     : [...new Set(done.map((r) => r.l0_target).filter((v): v is number => typeof v === "number"))];
   targetL0s.sort((a, b) => a - b);
-  const settings = { ...given, metrics, targetL0s, groupBy };
+  const settings = { ...given, metrics, targetL0s, groupBy, seriesBy };
 
   const aggregated = withSeries(
     aggregateSeeds(table, { axes: loaded.axes, metrics }),

@@ -105,7 +105,11 @@ export function compareAtTargets(
       const best = lowerBetter ? Math.min(...values) : Math.max(...values);
       for (const r of rows) {
         r.winner = r.value !== null && r.value === best;
-        const j = rows.find((o) => o.architecture === "jumprelu" && o.experiment === r.experiment);
+        const jumps = rows.filter((o) =>
+          o.architecture === "jumprelu" && o.experiment === r.experiment
+        );
+        // With several JumpReLU series (recipes), no single gap: the report's recipe table has them.
+        const j = jumps.length === 1 ? jumps[0] : undefined;
         if (r.architecture === "jumprelu" || !j || j.value === null || r.value === null) continue;
         if (r.value === 0) continue;
         r.jumprelu_gap = lowerBetter

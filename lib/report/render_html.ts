@@ -14,6 +14,8 @@ import {
   provenanceLines,
   ratingPagesTable,
   ratingTable,
+  recipeSentence,
+  recipeTables,
   runsTable,
   statusTable,
   unfinishedTable,
@@ -65,6 +67,12 @@ export function renderHtml(
     `<p class="meta">Values are read off each series' frontier, linearly in log L0; outside the ` +
       `range of L0s a series measured there is no value.</p>`,
   );
+  const recipes = recipeTables(model);
+  if (recipes.length) b.push(`<h2>Recipes against the baseline</h2>`);
+  for (const t of recipes) {
+    b.push(`<h3>${esc(metricInfo(t.metric).label)}${t.panel ? ` (${esc(t.panel)})` : ""}</h3>`);
+    b.push(tableHtml(t), `<p class="meta">${esc(recipeSentence(t))}</p>`);
+  }
   b.push(`<h2>Runs</h2>`, tableHtml(statusTable(model)));
 
   const figs = (section: Figure["section"]) =>

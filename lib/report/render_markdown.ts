@@ -14,6 +14,8 @@ import {
   provenanceLines,
   ratingPagesTable,
   ratingTable,
+  recipeSentence,
+  recipeTables,
   runsTable,
   statusTable,
   unfinishedTable,
@@ -54,6 +56,12 @@ export function renderMarkdown(model: ReportModel, options: MarkdownOptions): st
       "series measured there is no value.",
     "",
   );
+  const recipes = recipeTables(model);
+  if (recipes.length) out.push("## Recipes against the baseline", "");
+  for (const t of recipes) {
+    out.push(`### ${metricInfo(t.metric).label}${t.panel ? ` (${t.panel})` : ""}`, "");
+    out.push(table(t), "", recipeSentence(t), "");
+  }
 
   const fig = (section: Figure["section"]) => {
     for (const f of options.figures.filter((x) => x.section === section)) {

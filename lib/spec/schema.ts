@@ -145,7 +145,14 @@ export const ReportSpec = z.strictObject({
     "Runs whose achieved L0 misses target_l0 by more than this relative error are flagged",
   ),
   group_by: z.array(z.string()).default([]).describe(
-    "Extra swept axes (dotted paths) to split frontiers by, besides sae.architecture",
+    "Extra swept axes (dotted paths) to split frontiers by, besides sae.architecture, each value " +
+      "in its own panel",
+  ),
+  series_by: z.array(z.string()).default([]).describe(
+    "Swept axes that split an architecture into several series in the same panel, e.g. the " +
+      "JumpReLU recipes of an ablation beside one TopK line (runs that do not read an axis keep " +
+      "one series); with several JumpReLU series the report adds a table of each one's ratio to " +
+      "the TopK baseline and its dead fraction",
   ),
 });
 
