@@ -21,6 +21,17 @@ export interface StepStats {
   fvu: number;
   /** Names of parameters or state with a non-finite value at read time (empty when healthy). */
   nonFinite: string[];
+  /**
+   * Mean over the steps of the fraction of pre-activation entries inside the threshold STE window
+   * (|pi - theta| < eps / 2: the entries that give the thresholds gradient); absent for
+   * architectures without one.
+   */
+  steWindow?: number;
+  /**
+   * Fraction of latents that have not fired for the architecture's dead_tokens training tokens, at
+   * read time; absent for architectures without a dead-latent clock.
+   */
+  deadFrac?: number;
 }
 
 export interface OptimizerSnapshot {

@@ -48,4 +48,9 @@ export interface TrainingLayout {
   adamBetas(sae: SaeConfig): [number, number];
   /** Learning-rate multiplier of a parameter (default 1). */
   lrScale?(param: string, sae: SaeConfig): number;
+  /**
+   * Training tokens without firing after which a latent counts as dead, for architectures that
+   * keep the `since_fired` clock in their state (engines report the dead fraction from it).
+   */
+  deadTokens?(sae: SaeConfig): number;
 }

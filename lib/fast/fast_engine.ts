@@ -10,7 +10,12 @@ import { adamUpdate, normalizeRows, projectRows, sumSquares } from "./adam.ts";
 import type { Blas } from "./blas.ts";
 import type { FastKernel, KernelContext } from "./fast_kernel.ts";
 import { Workspace } from "./workspace.ts";
-import { statsFromRow, statsRowLength } from "../engine/step_stats.ts";
+import {
+  deadFraction,
+  deadTokensOf,
+  statsFromRow,
+  statsRowLength,
+} from "../engine/step_stats.ts";
 import { adamStep, clipFactor } from "../engine/adam_settings.ts";
 
 export interface FastEngineOptions {
@@ -58,9 +63,11 @@ export class FastEngine implements Engine {
   readonly #m: Record<string, Float32Array> = {};
   readonly #v: Record<string, Float32Array> = {};
   #t = 0;
-  /** [loss, ...terms, l0, sse, sst] summed since the last read. */
+  /** [loss, ...terms, l0, sse, sst, ste] summed since the last read. */
   #stats: number[];
   #statSteps = 0;
+  /** Steps since the last read whose kernel reported an STE-window fraction. */
+  #steSteps = 0;
   /** Phase timings of the last step, in ms. */
   lastTimings: StepTimings = { forward: 0, backward: 0, update: 0 };
 
@@ -183,19 +190,31 @@ export class FastEngine implements Engine {
     this.#stats[1 + k] += active / b;
     this.#stats[2 + k] += out.sse;
     this.#stats[3 + k] += batchSpread(x, b, ctx.d);
+    if (out.steWindow !== undefined) {
+      this.#stats[4 + k] += out.steWindow;
+      this.#steSteps += 1;
+    }
     this.#statSteps += 1;
   }
 
   readStats(): StepStats {
     const all = { ...this.#ctx.params, ...this.#ctx.state };
     const nonFinite = Object.keys(all).filter((name) => !all[name].every(Number.isFinite));
+    const state = this.#ctx.state;
+    const deadTokens = deadTokensOf(this.#arch, {
+      sae: this.#options.sae,
+      stateNames: Object.keys(state),
+    });
     const stats = statsFromRow(this.#stats, {
       steps: this.#statSteps,
       termNames: this.#arch.termNames(this.#options.sae),
       nonFinite,
+      steSteps: this.#steSteps,
+      deadFrac: deadTokens === undefined ? undefined : deadFraction(state.since_fired, deadTokens),
     });
     this.#stats.fill(0);
     this.#statSteps = 0;
+    this.#steSteps = 0;
     return stats;
   }
 

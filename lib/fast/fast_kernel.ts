@@ -33,6 +33,8 @@ export interface KernelStep {
   sse: number;
   /** performance.now() when the forward pass (losses) ended and the backward pass began. */
   forwardEnd: number;
+  /** Fraction of pre-activation entries inside the threshold STE window (JumpReLU), if any. */
+  steWindow?: number;
 }
 
 export interface FastKernel {

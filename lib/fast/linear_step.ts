@@ -45,6 +45,8 @@ export interface ExtraTerms {
    * grads.b_enc also reaches b_dec's encoder path.
    */
   backward?(): void;
+  /** Fraction of pre-activation entries inside the threshold STE window, for the step's stats. */
+  steWindow?: number;
 }
 
 export interface LinearHooks {
@@ -104,7 +106,7 @@ function step(
   extra.backward?.();
   addColumnSums(dxHat, grads.b_dec, b);
   if (subtract) subtractEncoderPath(grads.b_dec, { wT: params.W_enc, gBias: grads.b_enc, d });
-  return { terms: [sse / b, ...extra.values], sse, forwardEnd };
+  return { terms: [sse / b, ...extra.values], sse, forwardEnd, steWindow: extra.steWindow };
 }
 
 /** Inference latents [n, F] and reconstruction [n, D] through the same selection hook. */

@@ -35,6 +35,11 @@ export interface LossResult {
   f: tf.Tensor2D;
   /** Reconstruction [B, D]. */
   xHat: tf.Tensor2D;
+  /**
+   * Health statistic (no gradient needed): fraction of pre-activation entries inside the threshold
+   * STE window, for architectures with trained thresholds.
+   */
+  steWindow?: tf.Scalar;
 }
 
 export interface ExportResult {

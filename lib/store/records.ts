@@ -63,6 +63,14 @@ export interface MetricsLine {
   lr: number;
   tokens_per_s: number;
   elapsed_s: number;
+  /**
+   * Health (absent in older files and where the architecture has none): fraction of training
+   * pre-activation entries inside the threshold STE window, |pi - theta| < eps / 2, averaged over
+   * the steps since the last line (JumpReLU).
+   */
+  ste_window_frac?: number;
+  /** Fraction of latents not fired for dead_tokens training tokens, at this line's step. */
+  dead_frac?: number;
 }
 
 /**

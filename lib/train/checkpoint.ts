@@ -44,6 +44,11 @@ interface CheckpointRecord extends CheckpointMeta {
 export interface Checkpoint {
   meta: CheckpointMeta;
   snapshot: EngineSnapshot;
+  /**
+   * State tensors the checkpoint lacked and that were started fresh from the run's initial state
+   * (a clock added to an architecture after the checkpoint was written).
+   */
+  stateFilled?: string[];
 }
 
 /** What the run resuming a checkpoint expects of it. */
@@ -243,6 +248,14 @@ async function readRecord(
     if (!group) throw new DataError(`${record.tensorsFile} holds an unknown tensor ${key}`);
     group[key.slice(dot + 1)] = { shape: t.shape, data: t.data };
   }
+  // Non-trainable state added to an architecture since the checkpoint (e.g. JumpReLU's dead-latent
+  // clock) starts fresh, as in a new run; the caller says so.
+  const stateFilled: string[] = [];
+  for (const [name, t] of Object.entries(expect?.state ?? {})) {
+    if (groups.state[name]) continue;
+    groups.state[name] = { shape: [...t.shape], data: new Float32Array(t.data) };
+    stateFilled.push(name);
+  }
   const problems = expect
     ? [
       ...compareShapes("params", groups.params, expect.params),
@@ -260,6 +273,7 @@ async function readRecord(
       state: groups.state,
       optimizer: { t: record.optimizerT, m: groups.m, v: groups.v },
     },
+    ...(stateFilled.length ? { stateFilled } : {}),
   };
 }
 

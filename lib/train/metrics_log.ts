@@ -11,8 +11,16 @@ export class MetricsWindow {
   #l0 = 0;
   #fvu = 0;
   #terms: Record<string, number> = {};
+  #ste = 0;
+  #steSteps = 0;
+  #deadFrac: number | undefined;
 
   add(s: StepStats): void {
+    if (s.steWindow !== undefined) {
+      this.#ste += s.steWindow * s.steps;
+      this.#steSteps += s.steps;
+    }
+    if (s.deadFrac !== undefined) this.#deadFrac = s.deadFrac; // a state: the latest reading
     this.#steps += s.steps;
     this.#loss += s.loss * s.steps;
     this.#l0 += s.l0 * s.steps;
@@ -22,10 +30,19 @@ export class MetricsWindow {
     }
   }
 
-  mean(): { loss: number; l0: number; fvu: number; losses: Record<string, number> } {
+  mean(): {
+    loss: number;
+    l0: number;
+    fvu: number;
+    losses: Record<string, number>;
+    health: Pick<MetricsLine, "ste_window_frac" | "dead_frac">;
+  } {
     const n = Math.max(1, this.#steps);
     const losses = Object.fromEntries(Object.entries(this.#terms).map(([k, v]) => [k, v / n]));
-    return { loss: this.#loss / n, l0: this.#l0 / n, fvu: this.#fvu / n, losses };
+    const health: Pick<MetricsLine, "ste_window_frac" | "dead_frac"> = {};
+    if (this.#steSteps > 0) health.ste_window_frac = this.#ste / this.#steSteps;
+    if (this.#deadFrac !== undefined) health.dead_frac = this.#deadFrac;
+    return { loss: this.#loss / n, l0: this.#l0 / n, fvu: this.#fvu / n, losses, health };
   }
 }
 

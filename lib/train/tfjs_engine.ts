@@ -6,7 +6,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { HostTensor, HostTensors, InitResult, SaeConfig } from "../engine/types.ts";
 import type { Architecture, TensorMap } from "../sae/types.ts";
 import type { Engine, EngineSnapshot, StepHyper, StepStats } from "../engine/engine.ts";
-import { statsFromRow, statsRowLength } from "../engine/step_stats.ts";
+import { deadTokensOf, statsFromRow, statsRowLength } from "../engine/step_stats.ts";
 import { adamStep } from "../engine/adam_settings.ts";
 
 export interface TfjsEngineOptions {
@@ -68,9 +68,11 @@ export class TfjsEngine implements Engine {
   readonly #state: Record<string, tf.Variable>;
   readonly #m: Record<string, tf.Variable>;
   readonly #v: Record<string, tf.Variable>;
-  /** [loss, ...terms, l0, sse, sst] summed since the last read. */
+  /** [loss, ...terms, l0, sse, sst, ste] summed since the last read. */
   readonly #stats: tf.Variable;
   #statSteps = 0;
+  /** Steps since the last read whose loss reported an STE-window fraction. */
+  #steSteps = 0;
   #t = 0;
   readonly #d: number;
 
@@ -107,11 +109,13 @@ export class TfjsEngine implements Engine {
       let f: tf.Tensor2D | undefined;
       let xHat: tf.Tensor2D | undefined;
       let terms: tf.Scalar[] = [];
+      let ste: tf.Scalar | undefined;
       const names = Object.keys(this.#params);
       const { value, grads: byVariable } = tf.variableGrads(() => {
         const out = arch.loss(this.#params, this.#state, x, { sae, lambda });
         f = tf.keep(out.f);
         xHat = tf.keep(out.xHat);
+        if (out.steWindow) ste = tf.keep(out.steWindow);
         terms = arch.termNames(sae).map((n) => tf.keep(out.terms[n]));
         return out.total;
       }, names.map((n) => this.#params[n]));
@@ -158,9 +162,10 @@ export class TfjsEngine implements Engine {
       const l0 = tf.mean(tf.sum(tf.cast(tf.greater(f, 0), "float32"), 1));
       const sse = tf.sum(tf.square(tf.sub(x, xHat)));
       const sst = tf.sum(tf.square(tf.sub(x, tf.mean(x, 0))));
-      const row = tf.stack([value, ...terms, l0, sse, sst]);
+      const row = tf.stack([value, ...terms, l0, sse, sst, ste ?? tf.scalar(0)]);
       this.#stats.assign(tf.add(this.#stats, row));
-      tf.dispose([f, xHat, ...terms]);
+      if (ste) this.#steSteps += 1;
+      tf.dispose([f, xHat, ...terms, ...(ste ? [ste] : [])]);
     });
     this.#statSteps += 1;
   }
@@ -168,17 +173,30 @@ export class TfjsEngine implements Engine {
   async readStats(): Promise<StepStats> {
     const names = [...Object.keys(this.#params), ...Object.keys(this.#state)];
     const all = { ...this.#params, ...this.#state };
-    const row = tf.tidy(() => tf.concat([this.#stats, tf.stack(names.map((n) => tf.sum(all[n])))]));
+    const sae = this.#options.sae;
+    const deadTokens = deadTokensOf(this.#arch, { sae, stateNames: Object.keys(this.#state) });
+    const row = tf.tidy(() => {
+      const sums = names.map((n) => tf.sum(all[n]));
+      // Dead latents counted on the device, read with the rest: [row, ...sums, dead].
+      const dead = deadTokens === undefined
+        ? []
+        : [tf.sum(tf.cast(tf.greaterEqual(this.#state.since_fired, deadTokens), "float32"))];
+      return tf.concat([this.#stats, tf.stack([...sums, ...dead])]);
+    });
     const values = await row.data();
     row.dispose();
-    const k = this.#arch.termNames(this.#options.sae).length;
+    const k = this.#arch.termNames(sae).length;
+    const width = this.#params[this.#arch.decoderParam].shape[0];
     const stats = statsFromRow(values, {
       steps: this.#statSteps,
-      termNames: this.#arch.termNames(this.#options.sae),
+      termNames: this.#arch.termNames(sae),
       nonFinite: names.filter((_, i) => !Number.isFinite(values[statsRowLength(k) + i])),
+      steSteps: this.#steSteps,
+      deadFrac: deadTokens === undefined ? undefined : values[values.length - 1] / width,
     });
     tf.tidy(() => this.#stats.assign(tf.zerosLike(this.#stats)));
     this.#statSteps = 0;
+    this.#steSteps = 0;
     return stats;
   }
 

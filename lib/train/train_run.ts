@@ -142,6 +142,13 @@ async function trainWithSource(
         `resuming from the previous one at step ${previous.meta.step}`,
     );
   }
+  if (previous?.stateFilled) {
+    notes.checkpoint_state_filled = previous.stateFilled;
+    options.onWarning?.(
+      `${plan.runId}: the checkpoint predates state ${previous.stateFilled.join(", ")}; ` +
+        `it starts fresh at step ${previous.meta.step}`,
+    );
+  }
   const sample = previous ? undefined : await source.sample(train.norm_sample_tokens);
   if (previous) {
     scale = previous.meta.normScale;
@@ -299,6 +306,7 @@ async function trainWithSource(
           lr,
           tokens_per_s: tokensPerS,
           elapsed_s: trainSecondsBefore + (now - t0) / 1000,
+          ...m.health,
         };
         await appendLine(metricsPath, JSON.stringify(line));
         options.onProgress?.({

@@ -37,6 +37,7 @@ export type BatchTopKParts = Pick<
   | "decode"
   | "updateState"
   | "adamBetas"
+  | "deadTokens"
   | "exportTensors"
 >;
 
@@ -53,6 +54,7 @@ export function batchTopKParts(
     sparsity: "k",
     uses: ["pre_encoder_bias", "b_dec_init"],
     termNames: () => ["recon", "aux"],
+    deadTokens: (sae) => read(sae).dead_tokens,
     unitNormDecoder: true,
     decoderParam: "W_dec",
 

@@ -23,17 +23,11 @@ import {
   scaleHost,
   zerosHost,
 } from "../linear_sae.ts";
-import { jumpRelu as jumpReluOp, stepSte } from "../ste.ts";
+import { jumpRelu as jumpReluOp, rectangle, stepSte } from "../ste.ts";
 import { JumpReluOptions, jumpreluOptions } from "./options.ts";
 import { jumpreluKernel } from "./kernel.ts";
 import { auxKLoss, tickSinceFired } from "../topk/topk.ts";
 import { auxK } from "../topk/options.ts";
-
-/** Whether the dead-latent clock is kept (AuxK, or the pre-activation loss on dead latents). */
-function needsClock(sae: SaeConfig): boolean {
-  const o = jumpreluOptions(sae);
-  return o.aux_alpha > 0 || (o.pre_act_alpha > 0 && o.pre_act_dead_only);
-}
 
 /**
  * The STE bandwidth eps: the option itself, or (bandwidth_unit: pre_act_std) the value resolved
@@ -150,10 +144,11 @@ export const jumprelu: Architecture = {
       : { threshold: fullHost(theta, f) };
     return {
       params: { ...initLinearSae(d, f, rng), ...thresholdParam },
-      // Dead-latent clocks only for the AuxK and pre-activation recipes, the bandwidth only when
-      // it comes from the data (the paper's JumpReLU has no state).
+      // Dead-latent clocks: the AuxK and pre-activation recipes read them, and every run reports
+      // its dead fraction over training from them (the paper's maths never reads them); the
+      // bandwidth only when it comes from the data.
       state: {
-        ...(needsClock(sae) ? { since_fired: zerosHost(f) } : {}),
+        since_fired: zerosHost(f),
         ...(opts.bandwidth_unit === "pre_act_std"
           ? { bandwidth: fullHost(opts.bandwidth, 1) }
           : {}),
@@ -202,7 +197,9 @@ export const jumprelu: Architecture = {
         tf.mean(tf.sum(tf.mul(below, mask), 1)),
       ) as tf.Scalar;
     }
-    return { total: tf.addN(Object.values(terms)) as tf.Scalar, terms, f, xHat };
+    // Health: fraction of entries inside the threshold STE window, K((pi - theta) / eps) != 0.
+    const steWindow = tf.mean(rectangle(pi, theta, eps)) as tf.Scalar;
+    return { total: tf.addN(Object.values(terms)) as tf.Scalar, terms, f, xHat, steWindow };
   },
 
   encode(params, _state, x, sae) {
@@ -231,6 +228,8 @@ export const jumprelu: Architecture = {
   adamBetas(sae) {
     return [jumpreluOptions(sae).adam_beta1, jumpreluOptions(sae).adam_beta2];
   },
+
+  deadTokens: (sae) => jumpreluOptions(sae).dead_tokens,
 
   initFromSample(init, sample, sae) {
     const opts = jumpreluOptions(sae);

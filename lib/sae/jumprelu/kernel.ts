@@ -264,6 +264,8 @@ export const jumpreluKernel: FastKernel = linearKernel({
     return {
       values: parts.flatMap((p) => p.values),
       backward: () => parts.forEach((p) => p.backward?.()),
+      // Health: the near-threshold entries select() listed are the STE window (a count, no pass).
+      steWindow: activeList(ctx, "near").n / (buffers.b * ctx.f),
     };
   },
 

@@ -127,6 +127,8 @@ export const topk: Architecture = {
     return [topkOptions(sae).adam_beta1, topkOptions(sae).adam_beta2];
   },
 
+  deadTokens: (sae) => topkOptions(sae).dead_tokens,
+
   exportTensors(params, _state, { sae, scale }) {
     return {
       tensors: exportLinearSae(params, { scale, preEncoderBias: sae.pre_encoder_bias }),
