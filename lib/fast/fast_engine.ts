@@ -10,12 +10,7 @@ import { adamUpdate, normalizeRows, projectRows, sumSquares } from "./adam.ts";
 import type { Blas } from "./blas.ts";
 import type { FastKernel, KernelContext } from "./fast_kernel.ts";
 import { Workspace } from "./workspace.ts";
-import {
-  deadFraction,
-  deadTokensOf,
-  statsFromRow,
-  statsRowLength,
-} from "../engine/step_stats.ts";
+import { deadFraction, deadTokensOf, statsFromRow, statsRowLength } from "../engine/step_stats.ts";
 import { adamStep, clipFactor } from "../engine/adam_settings.ts";
 
 export interface FastEngineOptions {
