@@ -13,6 +13,7 @@ import type {
   TrainingLayout,
 } from "../engine/types.ts";
 import type { FastKernel } from "../fast/fast_kernel.ts";
+import type { Blas } from "../fast/blas.ts";
 
 export type { HostTensor, HostTensors, InitResult, SaeConfig };
 
@@ -130,6 +131,15 @@ export interface Architecture extends TrainingLayout {
    * options ask. Called once before the first step, never on resume.
    */
   initFromSample?(init: InitResult, sample: CalibrationSample, sae: SaeConfig): void;
+  /**
+   * Health numbers of the trained parameters and state (external layout) on normalised held-out
+   * inputs x [n, D], merged into summary.json (JumpReLU: thresholds no input reaches, STE window).
+   */
+  heldOutHealth?(
+    params: HostTensors,
+    state: HostTensors,
+    options: { sae: SaeConfig; x: Float32Array; n: number; blas: Blas },
+  ): Record<string, number>;
   /** Option combinations the fast-kernel parity tests cover (the defaults are always covered). */
   readonly parityCases?: readonly ParityCase[];
   /** What the finite-difference test of the reference loss checks. */

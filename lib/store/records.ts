@@ -1,6 +1,7 @@
 // The files of a run directory `runs/<experiment>/<run_id>/` and their shapes. This is the contract
 // between the trainer (writer), the executor (status), and reports (readers). Types only.
 import type { EffectiveConfig } from "../spec/schema.ts";
+import type { FiringHistogram } from "../metrics/firing_histogram.ts";
 
 /** File names inside a run directory. */
 export const RUN_FILES = {
@@ -93,6 +94,15 @@ export interface RunSummary {
   explained_variance: number;
   dead_frac: number;
   dense_frac: number;
+  /**
+   * Held-out firing frequencies as log10 density bins (lib/metrics/firing_histogram.ts), never
+   * firing latents apart; absent in runs from before it was recorded.
+   */
+  firing_hist?: FiringHistogram;
+  /** JumpReLU health on held-out data (lib/sae/jumprelu/health.ts); absent elsewhere. */
+  thr_unreachable_frac?: number;
+  thr_stranded_frac?: number;
+  ste_window_frac?: number;
   l2_ratio: number;
   shrinkage_gamma: number;
   /** Final (frozen) sparsity coefficient; null for topk/batchtopk. */

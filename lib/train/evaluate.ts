@@ -8,6 +8,8 @@ import { SparsityAccumulator } from "../metrics/sparsity.ts";
 import { featureRecovery } from "../metrics/recovery.ts";
 import { scaleInPlace } from "./normalize.ts";
 import type { RunSummary } from "../store/records.ts";
+import type { HostTensors } from "../engine/types.ts";
+import { firingHistogram } from "../metrics/firing_histogram.ts";
 
 export interface EvaluationOptions {
   tokens: number;
@@ -20,6 +22,12 @@ export interface EvaluationOptions {
   recoveredCos: number;
   /** Rows per encode call. */
   chunk?: number;
+  /** The architecture's health numbers of the trained parameters on the held-out inputs. */
+  health?: (
+    snapshot: { params: HostTensors; state: HostTensors },
+    x: Float32Array,
+    n: number,
+  ) => Record<string, number>;
 }
 
 /** The held-out part of summary.json (definitions in lib/metrics/ and store/records.ts). */
@@ -33,6 +41,10 @@ export type Evaluation = Pick<
   | "explained_variance"
   | "dead_frac"
   | "dense_frac"
+  | "firing_hist"
+  | "thr_unreachable_frac"
+  | "thr_stranded_frac"
+  | "ste_window_frac"
   | "l2_ratio"
   | "shrinkage_gamma"
   | "mmcs"
@@ -73,11 +85,14 @@ export async function evaluateEngine(
     explained_variance: r.explained_variance,
     dead_frac: s.dead_frac,
     dense_frac: s.dense_frac,
+    firing_hist: firingHistogram(s.frequencies),
     l2_ratio: r.l2_ratio,
     shrinkage_gamma: r.shrinkage_gamma,
   };
+  const snapshot = options.health || source.groundTruth ? await engine.snapshot() : undefined;
+  if (options.health) Object.assign(out, options.health(snapshot!, x, n));
   if (source.groundTruth) {
-    const dec = (await engine.snapshot()).params[options.decoderParam].data;
+    const dec = snapshot!.params[options.decoderParam].data;
     const fr = featureRecovery(dec, source.groundTruth.directions, {
       dModel: d,
       threshold: options.recoveredCos,

@@ -11,6 +11,8 @@ import { evaluateEngine } from "./evaluate.ts";
 import { writeSaeDirectory } from "../export/saelens.ts";
 import { VERSION } from "../version.ts";
 import { computeRunFeatures } from "../features/compute_run.ts";
+import { loadBlas } from "../fast/blas.ts";
+import { JS_BLAS } from "../fast/js_gemm.ts";
 
 export interface FinishFacts {
   arch: Architecture;
@@ -37,6 +39,15 @@ export async function finishRun(
     decoderParam: facts.arch.decoderParam,
     denseThreshold: config.eval.dense_threshold,
     recoveredCos: config.eval.recovered_cos,
+    health: facts.arch.heldOutHealth
+      ? ({ params, state }, x, n) =>
+        facts.arch.heldOutHealth!(params, state, {
+          sae,
+          x,
+          n,
+          blas: loadBlas().blas ?? JS_BLAS,
+        })
+      : undefined,
   });
   const snapshot = await engine.snapshot();
   const exported = facts.arch.exportTensors(snapshot.params, snapshot.state, {

@@ -26,6 +26,7 @@ import {
 import { jumpRelu as jumpReluOp, rectangle, stepSte } from "../ste.ts";
 import { JumpReluOptions, jumpreluOptions } from "./options.ts";
 import { jumpreluKernel } from "./kernel.ts";
+import { thresholdHealth } from "./health.ts";
 import { auxKLoss, tickSinceFired } from "../topk/topk.ts";
 import { auxK } from "../topk/options.ts";
 
@@ -230,6 +231,11 @@ export const jumprelu: Architecture = {
   },
 
   deadTokens: (sae) => jumpreluOptions(sae).dead_tokens,
+
+  heldOutHealth(params, state, options) {
+    // The bandwidth resolved from the data (bandwidth_unit) lives in the state.
+    return { ...thresholdHealth(params, { ...options, eps: state.bandwidth?.data[0] }) };
+  },
 
   initFromSample(init, sample, sae) {
     const opts = jumpreluOptions(sae);
