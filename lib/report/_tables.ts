@@ -287,6 +287,48 @@ export function l0MissTable(model: ReportModel): Table {
   };
 }
 
+/** JumpReLU health per finished run (empty without JumpReLU runs). */
+export function healthTable(model: ReportModel): Table {
+  return {
+    headers: [
+      "run",
+      "series",
+      "target L0",
+      "L0",
+      "STE window (held-out)",
+      "STE window (last log)",
+      "dead (end of training)",
+      "dead (held-out)",
+      "unreachable θ",
+      "stranded θ",
+    ],
+    rows: (model.health?.runs ?? []).map((r) => [
+      c(String(r.run_id)),
+      c(String(r.series), { series: String(r.series) }),
+      c(num(r.l0_target)),
+      c(num(r.l0)),
+      c(pct(r.ste_window_frac)),
+      c(pct(r.ste_window_frac_train)),
+      c(pct(r.dead_frac_train)),
+      c(pct(r.dead_frac)),
+      c(pct(r.thr_unreachable_frac)),
+      c(pct(r.thr_stranded_frac)),
+    ]),
+  };
+}
+
+/** What the JumpReLU health columns mean, for the text under the table. */
+export const HEALTH_NOTE = "STE window: fraction of pre-activation entries with |pi - theta| < " +
+  "eps / 2, the entries that give the thresholds gradient (held-out: the final SAE on the " +
+  "evaluation tokens; last log: training batches since the last metrics line). Dead (end of " +
+  "training): latents not fired for sae.jumprelu.dead_tokens training tokens at the last log line; " +
+  "dead (held-out): never fired on the evaluation tokens. Unreachable θ: threshold at or above " +
+  "every held-out pre-activation (for JumpReLU the same latents as dead on held-out); stranded θ: " +
+  "more than eps / 2 above all of them, so no held-out token reaches the STE window either. " +
+  "Histograms: log10 of each latent's held-out firing frequency in half-decade bins (SAELens " +
+  "logs log10(freq + 1e-10)); never-firing latents are the grey bar. - : not recorded (runs " +
+  "from before these diagnostics).";
+
 /** Failed runs with their error. */
 export function failedTable(model: ReportModel): Table {
   return {

@@ -13,6 +13,7 @@ import { seriesColors } from "./plots.ts";
 import type { SeriesColors } from "./plots.ts";
 import { sortSeries, withSeries } from "./_series.ts";
 import { metricInfo } from "./_metrics.ts";
+import { type HealthModel, healthOf } from "./health.ts";
 
 type Row = Record<string, unknown>;
 
@@ -66,6 +67,8 @@ export interface ReportModel {
   compute: { doneRuns: number; doneSeconds: number; otherRuns: number; otherSeconds: number };
   /** Plain statements about what the report could not do (e.g. a metric no run reports). */
   notes: string[];
+  /** JumpReLU health (threshold STE window, dead latents, firing frequencies); null without. */
+  health: HealthModel | null;
 }
 
 export const STATUS_ORDER: RunStatus[] = ["done", "failed", "running", "partial", "pending"];
@@ -166,6 +169,7 @@ export async function buildReport(
       otherSeconds: seconds(others, "elapsed_s"),
     },
     notes,
+    health: await healthOf(runs),
   };
 }
 

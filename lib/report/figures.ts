@@ -1,14 +1,20 @@
 // The list of plots a report shows, drawn from its model: key (file name stem), title, section and
 // SVG. Rendering into HTML, Markdown or PNG is left to the writers.
 import type { ReportModel } from "./build.ts";
-import { achievedPlot, fidelityPlot, fractionPlot, trainingCurvePlot } from "./plots.ts";
+import {
+  achievedPlot,
+  fidelityPlot,
+  firingHistogramPlot,
+  fractionPlot,
+  trainingCurvePlot,
+} from "./plots.ts";
 import { metricInfo } from "./_metrics.ts";
 
 /** One plot of the report. */
 export interface Figure {
   /** Stable id and PNG file stem, e.g. `fidelity_fvu`. */
   key: string;
-  section: "fidelity" | "l0" | "latents" | "training";
+  section: "fidelity" | "l0" | "latents" | "health" | "training";
   title: string;
   svg: string;
 }
@@ -42,6 +48,7 @@ export function figuresOf(model: ReportModel): Figure[] {
       svg: fractionPlot(finished, { column, label: `fraction of ${label}`, colors }),
     });
   }
+  figures.push(...healthFigures(model));
   if (model.curves.length > 0) {
     for (const [y, label] of [["loss", "training loss"], ["l0", "training L0"]]) {
       figures.push({
@@ -55,4 +62,52 @@ export function figuresOf(model: ReportModel): Figure[] {
     }
   }
   return figures;
+}
+
+/** The JumpReLU health plots: fractions vs L0 and over training, firing-frequency histograms. */
+function healthFigures(model: ReportModel): Figure[] {
+  const health = model.health;
+  if (!health) return [];
+  const colors = model.colors;
+  const out: Figure[] = [];
+  const measures = [
+    ["dead_frac_train", "dead_frac", "dead latents (not fired for dead_tokens training tokens)"],
+    ["ste_window_frac", "ste_window_frac", "pre-activations inside the STE window"],
+  ] as const;
+  for (const [column, curve, label] of measures) {
+    const key = curve === "dead_frac" ? "dead" : "ste_window";
+    if (health.runs.some((r) => typeof r[column] === "number")) {
+      out.push({
+        key: `health_${key}_vs_l0`,
+        section: "health",
+        title: `JumpReLU: fraction of ${label} vs L0` +
+          (column === "dead_frac_train" ? " (end of training)" : " (held-out)"),
+        svg: fractionPlot(health.runs, { column, label: `fraction of ${label}`, colors }),
+      });
+    }
+    const points = health.curves.filter((p) => typeof p[curve] === "number");
+    if (points.length > 0) {
+      out.push({
+        key: `health_${key}_training`,
+        section: "health",
+        title: `JumpReLU: fraction of ${label} over training`,
+        svg: trainingCurvePlot(points, {
+          x: "tokens",
+          y: curve,
+          label: `fraction of ${key === "dead" ? "dead latents" : "entries in the STE window"}`,
+          colors,
+          linearY: key === "dead",
+        }),
+      });
+    }
+  }
+  if (health.histograms.length > 0) {
+    out.push({
+      key: "health_firing_histogram",
+      section: "health",
+      title: "JumpReLU: held-out firing frequencies per run (log10 density, half-decade bins)",
+      svg: firingHistogramPlot(health.histograms, { colors }),
+    });
+  }
+  return out;
 }

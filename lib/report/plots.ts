@@ -114,15 +114,20 @@ export function fractionPlot(
   }, options.colors);
 }
 
-/** A training curve (`loss` or `l0` vs step), one line per run (rows: run_id, series, step, y). */
+/**
+ * A training curve (`loss` or `l0` vs step, or `x` given), one line per run (rows: run_id,
+ * series, step or x, y).
+ */
 export function trainingCurvePlot(
   points: readonly Row[],
-  options: { y: string; label: string; colors: SeriesColors },
+  options: { y: string; label: string; colors: SeriesColors; x?: string; linearY?: boolean },
 ): string {
-  const usable = points.filter((p) => finite(p.step) && finite(p[options.y]));
-  const logY = usable.length > 0 && usable.every((p) => Number(p[options.y]) > 0);
+  const x = options.x ?? "step";
+  const usable = points.filter((p) => finite(p[x]) && finite(p[options.y]));
+  const logY = !options.linearY && usable.length > 0 &&
+    usable.every((p) => Number(p[options.y]) > 0);
   return render({
-    x: { label: "step →" },
+    x: { label: `${x} →` },
     y: {
       type: logY ? "log" : "linear",
       grid: true,
@@ -130,11 +135,11 @@ export function trainingCurvePlot(
       tickFormat: logY ? "~g" : undefined,
     },
     marks: [
-      Plot.line(usable, { x: "step", y: options.y, z: "run_id", stroke: "series" }),
+      Plot.line(usable, { x, y: options.y, z: "run_id", stroke: "series" }),
       Plot.text(
         usable,
         Plot.selectLast({
-          x: "step",
+          x,
           y: options.y,
           z: "run_id",
           text: "series",
@@ -147,6 +152,31 @@ export function trainingCurvePlot(
   }, options.colors);
 }
 
+/**
+ * Firing-frequency histograms, one panel per run (rows: run, series, x1, x2, frac, dead): bars of
+ * the fraction of latents per log10-density bin, never-firing latents as a grey bar on the left.
+ */
+export function firingHistogramPlot(
+  bars: readonly Row[],
+  options: { colors: SeriesColors },
+): string {
+  const runs = [...new Set(bars.map((b) => String(b.run)))];
+  const fired = bars.filter((b) => !b.dead);
+  const dead = bars.filter((b) => b.dead);
+  return render({
+    height: 50 + 90 * runs.length,
+    marginLeft: 50,
+    x: { label: "log10 firing frequency on held-out tokens (grey: never fires) →" },
+    y: { grid: true, label: "↑ latents", tickFormat: "%", ticks: 2 },
+    fy: { label: null, domain: runs },
+    marks: [
+      Plot.rectY(fired, { x1: "x1", x2: "x2", y: "frac", fy: "run", fill: "series", inset: 0.5 }),
+      Plot.rectY(dead, { x1: "x1", x2: "x2", y: "frac", fy: "run", fill: "#999", inset: 0.5 }),
+      Plot.ruleY([0]),
+    ],
+  }, options.colors);
+}
+
 function render(spec: Plot.PlotOptions, colors: SeriesColors): string {
   // linkedom's window is typed against the DOM lib, which Deno does not load: take its document.
   const { document } = parseHTML("<!doctype html><html><body></body></html>") as unknown as {
@@ -155,7 +185,7 @@ function render(spec: Plot.PlotOptions, colors: SeriesColors): string {
   const el = Plot.plot({
     ...spec,
     width: WIDTH,
-    height: HEIGHT,
+    height: spec.height ?? HEIGHT,
     marginRight: 150,
     style: { background: "white" },
     color: { domain: colors.domain, range: colors.range },

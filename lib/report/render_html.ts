@@ -8,6 +8,8 @@ import {
   failedTable,
   frontierTable,
   gapSentence,
+  HEALTH_NOTE,
+  healthTable,
   l0MissTable,
   latentTable,
   problemsTable,
@@ -94,6 +96,10 @@ export function renderHtml(
   );
   b.push(`<h2>Dead and dense latents</h2>`, figs("latents"));
   if (options.latents) b.push(...latentSection(model, options.latents, tableHtml));
+  if (model.health) {
+    b.push(`<h2>JumpReLU health</h2>`, tableHtml(healthTable(model)));
+    b.push(`<p class="meta">${esc(HEALTH_NOTE)}</p>`, figs("health"));
+  }
   b.push(`<h2>Training curves</h2>`, figs("training") || `<p>No curves.</p>`);
   const section = (title: string, t: Table, empty: string) =>
     b.push(`<h2>${title}</h2>`, t.rows.length ? tableHtml(t) : `<p>${empty}</p>`);

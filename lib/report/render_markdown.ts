@@ -8,6 +8,8 @@ import {
   failedTable,
   frontierTable,
   gapSentence,
+  HEALTH_NOTE,
+  healthTable,
   l0MissTable,
   latentTable,
   problemsTable,
@@ -95,6 +97,10 @@ export function renderMarkdown(model: ReportModel, options: MarkdownOptions): st
     if (pages.ratings.length) out.push(table(ratingTable(pages)), "");
     for (const n of pages.notes) out.push(`- Note: ${n}`);
     if (pages.notes.length) out.push("");
+  }
+  if (model.health) {
+    out.push("## JumpReLU health", "", table(healthTable(model)), "", HEALTH_NOTE, "");
+    fig("health");
   }
   out.push("## Training curves", "");
   fig("training");
