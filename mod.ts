@@ -174,6 +174,8 @@ export { openLmSource } from "./lib/lm/source.ts";
 export { ReconstructionAccumulator } from "./lib/metrics/reconstruction.ts";
 export { SparsityAccumulator } from "./lib/metrics/sparsity.ts";
 export { featureRecovery } from "./lib/metrics/recovery.ts";
+export { type FiringHistogram, firingHistogram } from "./lib/metrics/firing_histogram.ts";
+export { type ThresholdHealth, thresholdHealth } from "./lib/sae/jumprelu/health.ts";
 
 // Feature data of LM runs (dashboards, interpretability measures)
 export {

@@ -20,6 +20,12 @@ export function pct(v: unknown): string {
   return `${(v * 100).toFixed(1)}%`;
 }
 
+/** A fraction as a percentage to `digits` significant digits, e.g. `0.038%` or `12.5%`. */
+export function pctSig(v: unknown, digits = 2): string {
+  if (typeof v !== "number" || !Number.isFinite(v)) return "-";
+  return v === 0 ? "0%" : `${Number((v * 100).toPrecision(digits))}%`;
+}
+
 /** Seconds as `12.3 s`, `4.5 min` or `1.2 h`. */
 export function duration(seconds: number): string {
   if (seconds < 120) return `${num(seconds)} s`;

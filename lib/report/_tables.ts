@@ -1,7 +1,7 @@
 // The report's tables as plain cells, shared by the Markdown and HTML renderers (private).
 import type { ReportModel } from "./build.ts";
 import { metricInfo } from "./_metrics.ts";
-import { duration, num, pct, signedPct } from "./_format.ts";
+import { duration, num, pct, pctSig, signedPct } from "./_format.ts";
 import type { LatentPages } from "./latent_pages.ts";
 
 /** A cell: text, optionally emphasised (the winner), tied to a series colour, or a link. */
@@ -307,12 +307,12 @@ export function healthTable(model: ReportModel): Table {
       c(String(r.series), { series: String(r.series) }),
       c(num(r.l0_target)),
       c(num(r.l0)),
-      c(pct(r.ste_window_frac)),
-      c(pct(r.ste_window_frac_train)),
-      c(pct(r.dead_frac_train)),
-      c(pct(r.dead_frac)),
-      c(pct(r.thr_unreachable_frac)),
-      c(pct(r.thr_stranded_frac)),
+      c(pctSig(r.ste_window_frac)),
+      c(pctSig(r.ste_window_frac_train)),
+      c(pctSig(r.dead_frac_train)),
+      c(pctSig(r.dead_frac)),
+      c(pctSig(r.thr_unreachable_frac)),
+      c(pctSig(r.thr_stranded_frac)),
     ]),
   };
 }

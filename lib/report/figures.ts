@@ -97,6 +97,8 @@ function healthFigures(model: ReportModel): Figure[] {
           label: `fraction of ${key === "dead" ? "dead latents" : "entries in the STE window"}`,
           colors,
           linearY: key === "dead",
+          text: "label",
+          percent: true,
         }),
       });
     }

@@ -37,7 +37,12 @@ export async function healthOf(runs: readonly Row[]): Promise<HealthModel | null
     let deadEnd: number | null = null;
     let steEnd: number | null = null;
     for (const line of lines) {
-      const point: Row = { run_id: run.run_id, series: run.series, tokens: line.tokens };
+      const point: Row = {
+        run_id: run.run_id,
+        series: run.series,
+        label: `L0*=${run.l0_target} s${run.seed}`,
+        tokens: line.tokens,
+      };
       if (typeof line.ste_window_frac === "number") {
         point.ste_window_frac = line.ste_window_frac;
         steEnd = line.ste_window_frac;

@@ -120,7 +120,17 @@ export function fractionPlot(
  */
 export function trainingCurvePlot(
   points: readonly Row[],
-  options: { y: string; label: string; colors: SeriesColors; x?: string; linearY?: boolean },
+  options: {
+    y: string;
+    label: string;
+    colors: SeriesColors;
+    x?: string;
+    linearY?: boolean;
+    /** Column that labels each line's end (default `series`). */
+    text?: string;
+    /** y values are fractions: ticks as percentages. */
+    percent?: boolean;
+  },
 ): string {
   const x = options.x ?? "step";
   const usable = points.filter((p) => finite(p[x]) && finite(p[options.y]));
@@ -132,8 +142,9 @@ export function trainingCurvePlot(
       type: logY ? "log" : "linear",
       grid: true,
       label: `↑ ${options.label}`,
-      tickFormat: logY ? "~g" : undefined,
+      tickFormat: options.percent ? ".2~%" : logY ? "~g" : undefined,
     },
+    marginLeft: options.percent ? 60 : undefined,
     marks: [
       Plot.line(usable, { x, y: options.y, z: "run_id", stroke: "series" }),
       Plot.text(
@@ -142,7 +153,7 @@ export function trainingCurvePlot(
           x,
           y: options.y,
           z: "run_id",
-          text: "series",
+          text: options.text ?? "series",
           fill: "series",
           dx: 8,
           textAnchor: "start",
