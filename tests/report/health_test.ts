@@ -83,7 +83,7 @@ Deno.test("the report shows JumpReLU health from summary.json and metrics.jsonl,
     ]);
     assert.match(md, /## JumpReLU health/);
     assert.match(md, new RegExp(`\\| ${RUN} \\| jumprelu \\| 16 \\| 16\\.4 \\| 1\\.2% \\|`));
-    assert.match(md, /\| 25\.0% \| 12\.5% \|/);
+    assert.match(md, /\| 1\.2% \| 6% \| 40% \| 3% \| 25% \| 13% \|/);
   } finally {
     await Deno.remove(join(dir, ".."), { recursive: true });
   }
