@@ -68,6 +68,8 @@ export interface LoadedCheckpoint extends Checkpoint {
 }
 
 const GROUPS = ["params", "state", "m", "v"] as const;
+/** State that a resumed run may start afresh when its checkpoint lacks it. */
+const FRESH_STATE = ["since_fired"];
 const RECORDS = ["latest.json", "previous.json"] as const;
 const TENSORS_FILE = /^state-\d+\.safetensors$/;
 
@@ -248,11 +250,12 @@ async function readRecord(
     if (!group) throw new DataError(`${record.tensorsFile} holds an unknown tensor ${key}`);
     group[key.slice(dot + 1)] = { shape: t.shape, data: t.data };
   }
-  // Non-trainable state added to an architecture since the checkpoint (e.g. JumpReLU's dead-latent
-  // clock) starts fresh, as in a new run; the caller says so.
+  // A dead-latent clock added to an architecture since the checkpoint (JumpReLU keeps one for its
+  // health statistics) starts fresh, as in a new run; the caller says so. Other missing state is
+  // an error: it may hold values resolved from data that a fresh copy would not have.
   const stateFilled: string[] = [];
   for (const [name, t] of Object.entries(expect?.state ?? {})) {
-    if (groups.state[name]) continue;
+    if (groups.state[name] || !FRESH_STATE.includes(name)) continue;
     groups.state[name] = { shape: [...t.shape], data: new Float32Array(t.data) };
     stateFilled.push(name);
   }

@@ -104,3 +104,16 @@ Deno.test("loadCheckpoint() still reads a checkpoint written before checksums, c
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("loadCheckpoint() starts a missing dead-latent clock fresh and refuses other missing state", async () => {
+  const dir = await Deno.makeTempDir();
+  await saveCheckpoint(dir, { meta: meta(10), snapshot: snapshot(8, 1) }); // state: {}
+  const withClock = { ...expect, state: { since_fired: t([8], 0) } };
+  const loaded = await loadCheckpoint(dir, withClock);
+  assert.deepEqual(loaded?.stateFilled, ["since_fired"]);
+  assert.deepEqual([...loaded!.snapshot.state.since_fired.data], new Array(8).fill(0));
+  await assert.rejects(
+    loadCheckpoint(dir, { ...expect, state: { bandwidth: t([1], 0.5) } }),
+    (err: Error) => err instanceof DataError && /state\.bandwidth is missing/.test(err.message),
+  );
+});
