@@ -10,6 +10,7 @@ import { readDone, verifyDone } from "../store/done.ts";
 import type { RunPlan } from "../sweep/plan.ts";
 import { orphanReason } from "../sweep/orphans.ts";
 import { RUN_ID_SCHEME } from "../sweep/effective_config.ts";
+import { architectureNames } from "../sae/registry.ts";
 import { readMetrics, type RunProblem } from "./read_metrics.ts";
 
 export type { RunProblem } from "./read_metrics.ts";
@@ -132,7 +133,7 @@ export async function loadRuns(
       spec_hash: plan.specHash,
       spec_path: plan.specPath,
       run_dir: plan.runDir,
-      overrides: plan.overrides,
+      overrides: readOverrides(plan.overrides, plan.config.sae.architecture),
     }));
   }
   const axes = [...new Set(rows.flatMap((r) => Object.keys(r.overrides as Row)))].sort();
@@ -233,9 +234,26 @@ async function loadRun(dir: string, dirExperiment: string, problems: RunProblem[
     last_step: last?.step ?? null,
     elapsed_s: last?.elapsed_s ?? null,
     run_dir: dir,
-    overrides: m.overrides && typeof m.overrides === "object" ? m.overrides : {},
+    overrides: m.overrides && typeof m.overrides === "object"
+      ? readOverrides(m.overrides, config?.sae?.architecture)
+      : {},
     summary: summary ?? {},
   });
+}
+
+/**
+ * The swept values without other architectures' options: a TopK run planned on a row of a JumpReLU
+ * recipe axis does not read sae.jumprelu.*, so that axis stays empty for it (one TopK series, not
+ * one per recipe).
+ */
+function readOverrides(overrides: Row, architecture: unknown): Row {
+  const others = new Set(architectureNames().filter((a) => a !== architecture));
+  return Object.fromEntries(
+    Object.entries(overrides).filter(([path]) => {
+      const [section, name] = path.split(".");
+      return !(section === "sae" && others.has(name) && path.split(".").length > 2);
+    }),
+  );
 }
 
 function baseRow(fields: Row): Row {

@@ -2,6 +2,8 @@
 // in one panel, each as a multiple of the TopK series at each target with its mean dead fraction,
 // against values computed by hand.
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadRuns } from "../../lib/report/load_runs.ts";
 import { seriesOf } from "../../lib/report/_series.ts";
 import { recipeTables } from "../../lib/report/_tables.ts";
 import type { ReportModel } from "../../lib/report/build.ts";
@@ -71,4 +73,29 @@ Deno.test("recipeTables() gives each JumpReLU recipe's FVU over TopK's and its d
     comparison: model.comparison.filter((r) => r.series !== quantile),
   };
   assert.deepEqual(recipeTables(single as ReportModel), []);
+});
+
+Deno.test("loadRuns() leaves a swept value out where the run does not read it (TopK on a JumpReLU recipe row)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "saesweep_recipes_" });
+  try {
+    const src = new URL("../fixtures/runs/toy/", import.meta.url).pathname;
+    for (const name of ["topk-l0_16-s0-a009f1c2", "jumprelu-l0_16-s0-a001f1c2"]) {
+      await Deno.mkdir(join(dir, "toy", name), { recursive: true });
+      for await (const f of Deno.readDir(join(src, name))) {
+        await Deno.copyFile(join(src, name, f.name), join(dir, "toy", name, f.name));
+      }
+      const path = join(dir, "toy", name, "run.json");
+      const m = JSON.parse(await Deno.readTextFile(path));
+      m.overrides["sae.jumprelu.penalty"] = "tanh"; // the sweep's recipe axis
+      await Deno.writeTextFile(path, JSON.stringify(m));
+    }
+    const { table } = await loadRuns([join(dir, "toy")]);
+    const rows = table.objects() as Record<string, unknown>[];
+    const penalty = (arch: string) =>
+      rows.find((r) => r.architecture === arch)?.["sae.jumprelu.penalty"];
+    assert.equal(penalty("jumprelu"), "tanh");
+    assert.equal(penalty("topk"), null);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
