@@ -37,51 +37,59 @@ export function statusTable(model: ReportModel): Table {
   };
 }
 
+/** The comparison rows of each metric and panel, in the report's order. */
+function metricPanels(model: ReportModel) {
+  return model.settings.metrics.flatMap((metric) => {
+    const rows = model.comparison.filter((r) => r.metric === metric);
+    return [...new Set(rows.map((r) => r.panel))].map((panel) => ({
+      metric,
+      panel,
+      inPanel: rows.filter((r) => r.panel === panel),
+    }));
+  });
+}
+
 /** One table per metric and panel: value per series at each target L0, winner, JumpReLU gaps. */
 export function comparisonTables(model: ReportModel): ComparisonTable[] {
   const out: ComparisonTable[] = [];
-  for (const metric of model.settings.metrics) {
-    const rows = model.comparison.filter((r) => r.metric === metric);
-    for (const panel of [...new Set(rows.map((r) => r.panel))]) {
-      const inPanel = rows.filter((r) => r.panel === panel);
-      const series = model.series.filter((s) => inPanel.some((r) => r.series === s));
-      const baselines = series.filter((s) =>
-        inPanel.some((r) => r.series === s && r.architecture !== "jumprelu")
-      );
-      // Gap columns for one JumpReLU series; several (recipes) get recipeTables() instead.
-      const jumpSeries = new Set(
-        inPanel.filter((r) => r.architecture === "jumprelu").map((r) => r.series),
-      );
-      const hasJump = jumpSeries.size === 1;
-      const headers = [
-        "target L0",
-        "winner",
-        ...series,
-        ...(hasJump ? baselines.map((b) => `JumpReLU gap vs ${b}`) : []),
+  for (const { metric, panel, inPanel } of metricPanels(model)) {
+    const series = model.series.filter((s) => inPanel.some((r) => r.series === s));
+    const baselines = series.filter((s) =>
+      inPanel.some((r) => r.series === s && r.architecture !== "jumprelu")
+    );
+    // Gap columns for one JumpReLU series; several (recipes) get recipeTables() instead.
+    const jumpSeries = new Set(
+      inPanel.filter((r) => r.architecture === "jumprelu").map((r) => r.series),
+    );
+    const hasJump = jumpSeries.size === 1;
+    const headers = [
+      "target L0",
+      "winner",
+      ...series,
+      ...(hasJump ? baselines.map((b) => `JumpReLU gap vs ${b}`) : []),
+    ];
+    const targets = [...new Set(inPanel.map((r) => r.target_l0))];
+    const table = targets.map((t) => {
+      const at = inPanel.filter((r) => r.target_l0 === t);
+      const winners = at.filter((r) => r.winner).map((r) => r.series);
+      const cell = (s: string) => {
+        const r = at.find((x) => x.series === s);
+        if (!r) return c("-");
+        if (r.value === null) return c(r.note);
+        const shown = r.note ? `${num(r.value)} (${r.note})` : num(r.value);
+        return c(shown, { strong: r.winner });
+      };
+      const gap = (s: string) => c(signedPct(at.find((x) => x.series === s)?.jumprelu_gap));
+      return [
+        c(num(t)),
+        winners.length > 0
+          ? c(winners.join(", "), { strong: true, series: winners[0] })
+          : c("none (no series measured here)"),
+        ...series.map(cell),
+        ...(hasJump ? baselines.map(gap) : []),
       ];
-      const targets = [...new Set(inPanel.map((r) => r.target_l0))];
-      const table = targets.map((t) => {
-        const at = inPanel.filter((r) => r.target_l0 === t);
-        const winners = at.filter((r) => r.winner).map((r) => r.series);
-        const cell = (s: string) => {
-          const r = at.find((x) => x.series === s);
-          if (!r) return c("-");
-          if (r.value === null) return c(r.note);
-          const shown = r.note ? `${num(r.value)} (${r.note})` : num(r.value);
-          return c(shown, { strong: r.winner });
-        };
-        const gap = (s: string) => c(signedPct(at.find((x) => x.series === s)?.jumprelu_gap));
-        return [
-          c(num(t)),
-          winners.length > 0
-            ? c(winners.join(", "), { strong: true, series: winners[0] })
-            : c("none (no series measured here)"),
-          ...series.map(cell),
-          ...(hasJump ? baselines.map(gap) : []),
-        ];
-      });
-      out.push({ metric, panel, headers, rows: table });
-    }
+    });
+    out.push({ metric, panel, headers, rows: table });
   }
   return out;
 }
@@ -100,42 +108,38 @@ export interface RecipeTable extends Table {
  */
 export function recipeTables(model: ReportModel): RecipeTable[] {
   const out: RecipeTable[] = [];
-  for (const metric of model.settings.metrics) {
-    const rows = model.comparison.filter((r) => r.metric === metric);
-    for (const panel of [...new Set(rows.map((r) => r.panel))]) {
-      const inPanel = rows.filter((r) => r.panel === panel);
-      const archOf = new Map(inPanel.map((r) => [r.series, r.architecture]));
-      const series = model.series.filter((s) => archOf.has(s));
-      if (series.filter((s) => archOf.get(s) === "jumprelu").length < 2) continue;
-      const others = series.filter((s) => archOf.get(s) !== "jumprelu");
-      const baseline = others.find((s) => archOf.get(s) === "topk") ?? others[0];
-      if (!baseline) continue;
-      const targets = [...new Set(inPanel.map((r) => r.target_l0))];
-      const valueAt = (s: string, t: number) =>
-        inPanel.find((r) => r.series === s && r.target_l0 === t)?.value ?? null;
-      const deadAt = (s: string, t: number) => {
-        const dead = model.runs.filter((r) =>
-          r.status === "done" && r.series === s && r.panel === panel && r.l0_target === t &&
-          typeof r.dead_frac === "number"
-        ).map((r) => r.dead_frac as number);
-        return dead.length ? dead.reduce((a, b) => a + b, 0) / dead.length : null;
-      };
-      const table = series.filter((s) => s !== baseline).map((s) => [
-        c(s, { series: s }),
-        ...targets.map((t) => {
-          const v = valueAt(s, t), b = valueAt(baseline, t), dead = deadAt(s, t);
-          const ratio = v !== null && b !== null && b !== 0 ? `${num(v / b)}x` : "-";
-          return c(dead === null ? ratio : `${ratio}, ${pct(dead)} dead`);
-        }),
-      ]);
-      out.push({
-        metric,
-        panel,
-        baseline,
-        headers: ["series", ...targets.map((t) => `L0 ${num(t)}`)],
-        rows: table,
-      });
-    }
+  for (const { metric, panel, inPanel } of metricPanels(model)) {
+    const archOf = new Map(inPanel.map((r) => [r.series, r.architecture]));
+    const series = model.series.filter((s) => archOf.has(s));
+    if (series.filter((s) => archOf.get(s) === "jumprelu").length < 2) continue;
+    const others = series.filter((s) => archOf.get(s) !== "jumprelu");
+    const baseline = others.find((s) => archOf.get(s) === "topk") ?? others[0];
+    if (!baseline) continue;
+    const targets = [...new Set(inPanel.map((r) => r.target_l0))];
+    const valueAt = (s: string, t: number) =>
+      inPanel.find((r) => r.series === s && r.target_l0 === t)?.value ?? null;
+    const deadAt = (s: string, t: number) => {
+      const dead = model.runs.filter((r) =>
+        r.status === "done" && r.series === s && r.panel === panel && r.l0_target === t &&
+        typeof r.dead_frac === "number"
+      ).map((r) => r.dead_frac as number);
+      return dead.length ? dead.reduce((a, b) => a + b, 0) / dead.length : null;
+    };
+    const table = series.filter((s) => s !== baseline).map((s) => [
+      c(s, { series: s }),
+      ...targets.map((t) => {
+        const v = valueAt(s, t), b = valueAt(baseline, t), dead = deadAt(s, t);
+        const ratio = v !== null && b !== null && b !== 0 ? `${num(v / b)}x` : "-";
+        return c(dead === null ? ratio : `${ratio}, ${pct(dead)} dead`);
+      }),
+    ]);
+    out.push({
+      metric,
+      panel,
+      baseline,
+      headers: ["series", ...targets.map((t) => `L0 ${num(t)}`)],
+      rows: table,
+    });
   }
   return out;
 }
@@ -205,6 +209,9 @@ export function frontierTable(model: ReportModel, metric: string): Table {
   };
 }
 
+/** The first columns of the per-run tables. */
+const RUN_HEADERS = ["run", "series", "target L0", "L0"];
+
 /** Finished runs with their latent measures and feature page link (LM runs). */
 export function latentTable(model: ReportModel, pages: LatentPages): Table {
   const rows = model.runs.filter((r) =>
@@ -213,10 +220,7 @@ export function latentTable(model: ReportModel, pages: LatentPages): Table {
   );
   return {
     headers: [
-      "run",
-      "series",
-      "target L0",
-      "L0",
+      ...RUN_HEADERS,
       ...LATENT_MEASURES.map(([, label]) => label),
       "latents",
     ],
@@ -291,10 +295,7 @@ export function l0MissTable(model: ReportModel): Table {
 export function healthTable(model: ReportModel): Table {
   return {
     headers: [
-      "run",
-      "series",
-      "target L0",
-      "L0",
+      ...RUN_HEADERS,
       "STE window (held-out)",
       "STE window (last log)",
       "dead (end of training)",
