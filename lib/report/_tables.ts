@@ -152,6 +152,11 @@ export function recipeSentence(t: RecipeTable): string {
     "dead fraction of its runs at that target.";
 }
 
+/** Whether a comparison table has JumpReLU gap columns (one JumpReLU series in its panel). */
+export function hasGapColumns(t: ComparisonTable): boolean {
+  return t.headers.some((h) => h.startsWith("JumpReLU gap"));
+}
+
 /** How to read the gap columns of a metric's comparison. */
 export function gapSentence(metric: string): string {
   const info = metricInfo(metric);

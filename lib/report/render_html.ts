@@ -8,6 +8,7 @@ import {
   failedTable,
   frontierTable,
   gapSentence,
+  hasGapColumns,
   HEALTH_NOTE,
   healthTable,
   l0MissTable,
@@ -63,7 +64,8 @@ export function renderHtml(
   if (comparisons.length === 0) b.push(`<p>No finished runs to compare yet.</p>`);
   for (const t of comparisons) {
     b.push(`<h3>${esc(metricInfo(t.metric).label)}${t.panel ? ` (${esc(t.panel)})` : ""}</h3>`);
-    b.push(tableHtml(t), `<p class="meta">${esc(gapSentence(t.metric))}</p>`);
+    b.push(tableHtml(t));
+    if (hasGapColumns(t)) b.push(`<p class="meta">${esc(gapSentence(t.metric))}</p>`);
   }
   b.push(
     `<p class="meta">Values are read off each series' frontier, linearly in log L0; outside the ` +

@@ -8,6 +8,7 @@ import {
   failedTable,
   frontierTable,
   gapSentence,
+  hasGapColumns,
   HEALTH_NOTE,
   healthTable,
   l0MissTable,
@@ -51,7 +52,8 @@ export function renderMarkdown(model: ReportModel, options: MarkdownOptions): st
   if (comparisons.length === 0) out.push("No finished runs to compare yet.", "");
   for (const t of comparisons) {
     out.push(`### ${metricInfo(t.metric).label}${t.panel ? ` (${t.panel})` : ""}`, "");
-    out.push(table(t), "", gapSentence(t.metric), "");
+    out.push(table(t), "");
+    if (hasGapColumns(t)) out.push(gapSentence(t.metric), "");
   }
   out.push(
     "Values are read off each series' frontier, linearly in log L0; outside the range of L0s a " +
