@@ -10,6 +10,9 @@ import { adamUpdate, normalizeRows, projectRows, sumSquares } from "./adam.ts";
 import type { Blas } from "./blas.ts";
 import type { FastKernel, KernelContext } from "./fast_kernel.ts";
 import { Workspace } from "./workspace.ts";
+import type { WasmGemm } from "../gemm/wasm_gemm.ts";
+import { WasmSparse } from "./wasm_sparse.ts";
+import { arenaMemory, type HostMemory, JS_MEMORY } from "./host_memory.ts";
 import { deadFraction, deadTokensOf, statsFromRow, statsRowLength } from "../engine/step_stats.ts";
 import { adamStep, clipFactor } from "../engine/adam_settings.ts";
 
@@ -30,6 +33,11 @@ export interface FastEngineOptions {
    * dense breaks even near k / F = 0.8%).
    */
   denseAbove?: number;
+  /**
+   * The WebAssembly module whose SIMD kernels run the sparse products (on its threads); absent:
+   * the TypeScript loops.
+   */
+  wasm?: WasmGemm;
 }
 
 /** Milliseconds of the phases of the last step (for benchmarks). */
@@ -57,6 +65,8 @@ export class FastEngine implements Engine {
   readonly #ctx: KernelContext;
   readonly #m: Record<string, Float32Array> = {};
   readonly #v: Record<string, Float32Array> = {};
+  readonly #memory: HostMemory;
+  #disposed = false;
   #t = 0;
   /** [loss, ...terms, l0, sse, sst, ste] summed since the last read. */
   #stats: number[];
@@ -78,16 +88,24 @@ export class FastEngine implements Engine {
     this.#stateShapes = Object.fromEntries(
       Object.entries(init.state).map(([k, t]) => [k, t.shape]),
     );
+    // In the wasm module's memory when its kernels run the sparse products, so they work in place.
+    const memory = options.wasm ? arenaMemory(options.wasm.arena) : JS_MEMORY;
+    this.#memory = memory;
+    const copy = (data: Float32Array) => {
+      const a = memory.f32(data.length);
+      a.set(data);
+      return a;
+    };
     const params: Record<string, Float32Array> = {};
     const grads: Record<string, Float32Array> = {};
     for (const [name, t] of Object.entries(init.params)) {
-      params[name] = this.#toInternal(name, t.data);
-      grads[name] = new Float32Array(t.data.length);
-      this.#m[name] = new Float32Array(t.data.length);
-      this.#v[name] = new Float32Array(t.data.length);
+      params[name] = copy(this.#toInternal(name, t.data));
+      grads[name] = memory.f32(t.data.length);
+      this.#m[name] = memory.f32(t.data.length);
+      this.#v[name] = memory.f32(t.data.length);
     }
     const state: Record<string, Float32Array> = {};
-    for (const [name, t] of Object.entries(init.state)) state[name] = new Float32Array(t.data);
+    for (const [name, t] of Object.entries(init.state)) state[name] = copy(t.data);
     this.#ctx = {
       params,
       grads,
@@ -96,9 +114,13 @@ export class FastEngine implements Engine {
       f,
       sae: options.sae,
       blas: options.blas,
-      ops: new ActiveOps(options.blas, { denseAbove: options.denseAbove ?? 0.005 }),
-      ws: new Workspace(),
-      latents: new ActiveList(),
+      ops: new ActiveOps(options.blas, {
+        denseAbove: options.denseAbove ?? 0.005,
+        sparse: options.wasm ? new WasmSparse(options.wasm) : undefined,
+      }),
+      ws: new Workspace(memory),
+      memory,
+      latents: new ActiveList(1024, memory),
       lists: new Map(),
     };
     this.#stats = new Array(statsRowLength(arch.termNames(options.sae).length)).fill(0);
@@ -256,7 +278,19 @@ export class FastEngine implements Engine {
     return n;
   }
 
-  dispose(): void {}
+  /** Gives the buffers held in the wasm module's memory back (a no-op for plain arrays). */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    const ctx = this.#ctx;
+    for (const group of [ctx.params, ctx.grads, ctx.state, this.#m, this.#v]) {
+      for (const a of Object.values(group)) this.#memory.free(a);
+    }
+    ctx.ws.dispose();
+    ctx.latents.dispose();
+    for (const l of ctx.lists.values()) l.dispose();
+    ctx.lists.clear();
+  }
 }
 
 /** sum over b, d of (x[b, d] - mean_b x[., d])^2 for x [B, D] (flat loops: see vec.ts). */

@@ -119,7 +119,7 @@ export function addByColumn(list: ActiveList, coef: Float32Array, out: Float32Ar
 export function activeList(ctx: KernelContext, name: string): ActiveList {
   let l = ctx.lists.get(name);
   if (!l) {
-    l = new ActiveList();
+    l = new ActiveList(1024, ctx.memory);
     ctx.lists.set(name, l);
   }
   return l;

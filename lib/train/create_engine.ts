@@ -13,6 +13,7 @@ import {
   type GemmInfo,
   type GemmPreference,
   selectGemm,
+  sparseKernels,
 } from "../gemm/select_gemm.ts";
 
 export interface CreateEngineOptions extends TfjsEngineOptions {
@@ -53,12 +54,14 @@ export function createEngine(
 ): Engine {
   if (!options.reference && fastPathUnavailable(arch, options) === null) {
     const { blas, info } = selectGemm({ prefer: options.gemm, threads: options.threads });
+    const wasm = sparseKernels(info!.threads);
     const engine = new FastEngine(arch, init, {
       ...options,
       kernel: arch.kernel!,
       blas: blas!,
       backend: `cpu-${info!.kind}`,
-      denseAbove: denseAboveFor(info!),
+      denseAbove: denseAboveFor(info!, { sparseKernels: wasm !== undefined }),
+      wasm,
     });
     GEMMS.set(engine, info!);
     return engine;

@@ -207,3 +207,6 @@ export function sgemm(
     }
   }
 }
+
+// The fast engine's sparse products share this module, its memory and its helper threads.
+export { sparseAccumulate, sparseBackward, sparseDecode, sparseDots } from "./sparse";

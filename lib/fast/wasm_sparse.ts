@@ -1,0 +1,188 @@
+// The sparse products of ActiveOps on the WebAssembly SIMD kernels of sgemm.wasm, split over its
+// threads: decoding by rows, dot products by entries, gradient accumulation by latents (each
+// thread owns whole rows of the gradient, so the result does not depend on the thread count).
+// Buffers allocated in the module's memory (lib/gemm/arena.ts) are used in place; any other is
+// copied in, and outputs back out.
+// Shapes: B batch, D d_model, F latents, N active entries.
+import type { ActiveList } from "./active.ts";
+import type { WasmGemm } from "../gemm/wasm_gemm.ts";
+
+/** Below this many multiply-adds a product runs on the calling thread only. */
+const MIN_PARALLEL_WORK = 1 << 18;
+
+type View = Float32Array | Int32Array;
+
+/** Splits [0, n) into `parts` ranges of about equal size. */
+function even(n: number, parts: number): [number, number][] {
+  const out: [number, number][] = [];
+  const step = Math.ceil(n / parts);
+  for (let s = 0; s < n; s += step) out.push([s, Math.min(n, s + step)]);
+  return out.length ? out : [[0, 0]];
+}
+
+/** Splits latents [0, f) so each range holds about the same number of entries (colStart [f+1]). */
+function byEntries(colStart: Int32Array, f: number, parts: number): [number, number][] {
+  const total = colStart[f];
+  const out: [number, number][] = [];
+  let s = 0;
+  for (let p = 1; p < parts; p++) {
+    const target = (total * p) / parts;
+    let e = s;
+    while (e < f && colStart[e] < target) e++;
+    if (e > s) {
+      out.push([s, e]);
+      s = e;
+    }
+  }
+  out.push([s, f]);
+  return out;
+}
+
+export class WasmSparse {
+  readonly #gemm: WasmGemm;
+  /** Temporary copies made for the current call: [offset, view, entries, copy back]. */
+  #temps: [number, View, number, boolean][] = [];
+
+  constructor(gemm: WasmGemm) {
+    this.#gemm = gemm;
+  }
+
+  /** Copies made because a buffer lived outside the module's memory (for benchmarks). */
+  copies = 0;
+
+  /** Byte offset of `a[0 .. count)` in the module's memory, copying it there if needed. */
+  #at(a: View, count: number, options: { read?: boolean; write?: boolean } = {}): number {
+    const arena = this.#gemm.arena;
+    const at = arena.offsetOf(a);
+    if (at >= 0) return at;
+    const temp = arena.alloc(count * 4);
+    if (temp < 0) throw new RangeError("sparse product operands exceed the 4 GiB wasm memory");
+    this.copies++;
+    const view = a instanceof Float32Array
+      ? new Float32Array(arena.buffer(), temp, count)
+      : new Int32Array(arena.buffer(), temp, count);
+    if (options.read !== false) view.set(a.subarray(0, count));
+    this.#temps.push([temp, a, count, options.write ?? false]);
+    return temp;
+  }
+
+  #done(): void {
+    const arena = this.#gemm.arena;
+    for (const [at, a, n, back] of this.#temps) {
+      if (back) {
+        a.set(
+          a instanceof Float32Array
+            ? new Float32Array(arena.buffer(), at, n)
+            : new Int32Array(arena.buffer(), at, n),
+        );
+      }
+      arena.release(at);
+    }
+    this.#temps = [];
+  }
+
+  #lanes(work: number): number {
+    return work < MIN_PARALLEL_WORK ? 1 : this.#gemm.lanes();
+  }
+
+  #run(fn: () => void): void {
+    try {
+      fn();
+    } finally {
+      this.#done();
+    }
+  }
+
+  /** out [B, D] = bias (or 0) + sum over entries of coef * w[col, :]. */
+  decode(
+    list: ActiveList,
+    coef: Float32Array,
+    o: { w: Float32Array; d: number; out: Float32Array; bias?: Float32Array },
+  ): void {
+    const b = list.rows;
+    this.#run(() => {
+      const args = [
+        this.#at(list.rowStart, b + 1),
+        this.#at(list.col, list.n),
+        this.#at(coef, list.n),
+        this.#at(o.w, list.cols * o.d),
+        o.d,
+        this.#at(o.out, b * o.d, { read: false, write: true }),
+        o.bias ? this.#at(o.bias, o.d) : 0,
+      ];
+      this.#gemm.run("sparseDecode", args, even(b, this.#lanes(list.n * o.d + b * o.d)));
+    });
+  }
+
+  /** out[j] = a[row_j, :] . w[col_j, :]. */
+  dots(list: ActiveList, o: { a: Float32Array; w: Float32Array; d: number; out: Float32Array }) {
+    this.#run(() => {
+      const args = [
+        this.#at(list.row, list.n),
+        this.#at(list.col, list.n),
+        this.#at(o.a, list.rows * o.d),
+        this.#at(o.w, list.cols * o.d),
+        o.d,
+        this.#at(o.out, list.n, { read: false, write: true }),
+      ];
+      this.#gemm.run("sparseDots", args, even(list.n, this.#lanes(list.n * o.d)));
+    });
+  }
+
+  /** g[col_j, :] += coef[j] * src[row_j, :]. */
+  accumulate(
+    list: ActiveList,
+    coef: Float32Array,
+    o: { src: Float32Array; g: Float32Array; d: number },
+  ): void {
+    const { colStart, order } = list.byColumn();
+    const f = list.cols;
+    this.#run(() => {
+      const args = [
+        this.#at(colStart, f + 1),
+        this.#at(order, list.n),
+        this.#at(list.row, list.n),
+        this.#at(coef, list.n),
+        this.#at(o.src, list.rows * o.d),
+        this.#at(o.g, f * o.d, { write: true }),
+        o.d,
+      ];
+      this.#gemm.run("sparseAccumulate", args, byEntries(colStart, f, this.#lanes(list.n * o.d)));
+    });
+  }
+
+  /** The fused backward of ActiveOps.backward (see there). */
+  backward(
+    list: ActiveList,
+    o: {
+      dy: Float32Array;
+      w: Float32Array;
+      gW: Float32Array;
+      src: Float32Array;
+      gSrc: Float32Array;
+      d: number;
+      add?: Float32Array;
+    },
+  ): void {
+    const { colStart, order } = list.byColumn();
+    const f = list.cols;
+    const { d } = o;
+    this.#run(() => {
+      const args = [
+        this.#at(colStart, f + 1),
+        this.#at(order, list.n),
+        this.#at(list.row, list.n),
+        this.#at(list.val, list.n),
+        this.#at(list.grad, list.n, { read: false, write: true }),
+        o.add ? this.#at(o.add, f) : 0,
+        this.#at(o.dy, list.rows * d),
+        this.#at(o.w, f * d),
+        this.#at(o.gW, f * d, { write: true }),
+        this.#at(o.src, list.rows * d),
+        this.#at(o.gSrc, f * d, { write: true }),
+        d,
+      ];
+      this.#gemm.run("sparseBackward", args, byEntries(colStart, f, this.#lanes(3 * list.n * d)));
+    });
+  }
+}
