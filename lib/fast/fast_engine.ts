@@ -6,7 +6,8 @@ import type { HostTensors, InitResult, SaeConfig, TrainingLayout } from "../engi
 import type { Engine, EngineSnapshot, StepHyper, StepStats } from "../engine/engine.ts";
 import { ActiveList } from "./active.ts";
 import { ActiveOps } from "./active_ops.ts";
-import { adamUpdate, normalizeRows, projectRows, sumSquares } from "./adam.ts";
+import { sumSquares } from "./adam.ts";
+import { JS_UPDATE, type UpdateOps, wasmUpdate } from "./wasm_update.ts";
 import type { Blas } from "./blas.ts";
 import type { FastKernel, KernelContext } from "./fast_kernel.ts";
 import { Workspace } from "./workspace.ts";
@@ -66,6 +67,7 @@ export class FastEngine implements Engine {
   readonly #m: Record<string, Float32Array> = {};
   readonly #v: Record<string, Float32Array> = {};
   readonly #memory: HostMemory;
+  readonly #update: UpdateOps;
   #disposed = false;
   #t = 0;
   /** [loss, ...terms, l0, sse, sst, ste] summed since the last read. */
@@ -91,6 +93,7 @@ export class FastEngine implements Engine {
     // In the wasm module's memory when its kernels run the sparse products, so they work in place.
     const memory = options.wasm ? arenaMemory(options.wasm.arena) : JS_MEMORY;
     this.#memory = memory;
+    this.#update = options.wasm ? wasmUpdate(options.wasm) : JS_UPDATE;
     const copy = (data: Float32Array) => {
       const a = memory.f32(data.length);
       a.set(data);
@@ -167,14 +170,15 @@ export class FastEngine implements Engine {
 
     const names = Object.keys(ctx.params);
     const dec = arch.decoderParam;
-    if (arch.unitNormDecoder) projectRows(ctx.grads[dec], ctx.params[dec], ctx.d);
+    const update = this.#update;
+    if (arch.unitNormDecoder) update.projectRows(ctx.grads[dec], ctx.params[dec], ctx.d);
     let ss = 0;
     if (this.#options.gradClip !== null) { for (const n of names) ss += sumSquares(ctx.grads[n]); }
     const scale = clipFactor(Math.sqrt(ss), this.#options.gradClip);
     this.#t += 1;
     const adam = adamStep(arch, { sae, t: this.#t, lr: hyper.lr });
     for (const n of names) {
-      adamUpdate(ctx.params[n], ctx.grads[n], {
+      update.adamUpdate(ctx.params[n], ctx.grads[n], {
         m: this.#m[n],
         v: this.#v[n],
         beta1: adam.beta1,
@@ -186,7 +190,7 @@ export class FastEngine implements Engine {
         scale,
       });
     }
-    if (arch.unitNormDecoder) normalizeRows(ctx.params[dec], ctx.d);
+    if (arch.unitNormDecoder) update.normalizeRows(ctx.params[dec], ctx.d);
     this.#kernel.constrain?.(ctx);
     this.#kernel.updateState?.(ctx, b);
     this.lastTimings = {

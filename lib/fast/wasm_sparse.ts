@@ -1,6 +1,7 @@
 // The sparse products of ActiveOps on the WebAssembly SIMD kernels of sgemm.wasm, split over its
-// threads: decoding by rows, dot products by entries, gradient accumulation by latents (each
-// thread owns whole rows of the gradient, so the result does not depend on the thread count).
+// threads: decoding by rows, dot products by entries, gradient accumulation by latent ranges
+// (each thread owns whole rows of the gradient and adds a latent's entries in ascending row order,
+// so the result does not depend on the thread count).
 // Buffers allocated in the module's memory (lib/gemm/arena.ts) are used in place; any other is
 // copied in, and outputs back out.
 // Shapes: B batch, D d_model, F latents, N active entries.
@@ -129,25 +130,33 @@ export class WasmSparse {
     });
   }
 
+  /** Latent ranges for the threads, balanced by entries when there is more than one. */
+  #latentParts(list: ActiveList, work: number): [number, number][] {
+    const lanes = this.#lanes(work);
+    if (lanes === 1) return [[0, list.cols]];
+    return byEntries(list.byColumn().colStart, list.cols, lanes);
+  }
+
   /** g[col_j, :] += coef[j] * src[row_j, :]. */
   accumulate(
     list: ActiveList,
     coef: Float32Array,
     o: { src: Float32Array; g: Float32Array; d: number },
   ): void {
-    const { colStart, order } = list.byColumn();
     const f = list.cols;
+    const b = list.rows;
+    const parts = this.#latentParts(list, list.n * o.d);
     this.#run(() => {
       const args = [
-        this.#at(colStart, f + 1),
-        this.#at(order, list.n),
-        this.#at(list.row, list.n),
+        this.#at(list.rowStart, b + 1),
+        this.#at(list.col, list.n),
         this.#at(coef, list.n),
-        this.#at(o.src, list.rows * o.d),
+        this.#at(o.src, b * o.d),
         this.#at(o.g, f * o.d, { write: true }),
         o.d,
+        b,
       ];
-      this.#gemm.run("sparseAccumulate", args, byEntries(colStart, f, this.#lanes(list.n * o.d)));
+      this.#gemm.run("sparseAccumulate", args, parts);
     });
   }
 
@@ -164,25 +173,26 @@ export class WasmSparse {
       add?: Float32Array;
     },
   ): void {
-    const { colStart, order } = list.byColumn();
     const f = list.cols;
+    const b = list.rows;
     const { d } = o;
+    const parts = this.#latentParts(list, 3 * list.n * d);
     this.#run(() => {
       const args = [
-        this.#at(colStart, f + 1),
-        this.#at(order, list.n),
-        this.#at(list.row, list.n),
+        this.#at(list.rowStart, b + 1),
+        this.#at(list.col, list.n),
         this.#at(list.val, list.n),
         this.#at(list.grad, list.n, { read: false, write: true }),
         o.add ? this.#at(o.add, f) : 0,
-        this.#at(o.dy, list.rows * d),
+        this.#at(o.dy, b * d),
         this.#at(o.w, f * d),
         this.#at(o.gW, f * d, { write: true }),
-        this.#at(o.src, list.rows * d),
+        this.#at(o.src, b * d),
         this.#at(o.gSrc, f * d, { write: true }),
         d,
+        b,
       ];
-      this.#gemm.run("sparseBackward", args, byEntries(colStart, f, this.#lanes(3 * list.n * d)));
+      this.#gemm.run("sparseBackward", args, parts);
     });
   }
 }

@@ -7,6 +7,9 @@ export const KERNELS = [
   "sparseDots",
   "sparseAccumulate",
   "sparseBackward",
+  "adam",
+  "projectRows",
+  "normalizeRows",
 ] as const;
 
 export type KernelName = typeof KERNELS[number];

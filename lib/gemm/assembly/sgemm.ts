@@ -208,5 +208,12 @@ export function sgemm(
   }
 }
 
-// The fast engine's sparse products share this module, its memory and its helper threads.
-export { sparseAccumulate, sparseBackward, sparseDecode, sparseDots } from "./sparse";
+// The fast engine's sparse products and optimiser passes share this module, its memory and its
+// helper threads.
+export {
+  sparseAccumulate,
+  sparseBackward,
+  sparseDecode,
+  sparseDots,
+} from "./sparse";
+export { adam, normalizeRows, projectRows } from "./update";
