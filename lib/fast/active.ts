@@ -71,6 +71,16 @@ export class ActiveList {
     return j;
   }
 
+  /**
+   * Sets the number of entries to n (growing the arrays; rowStart is kept), for code that fills
+   * the arrays directly after writing rowStart.
+   */
+  setLength(n: number): void {
+    while (this.col.length < n) this.#grow();
+    this.n = n;
+    this.#byColumnValid = false;
+  }
+
   /** Fraction of the [rows, cols] matrix that is active. */
   density(): number {
     return this.rows * this.cols === 0 ? 0 : this.n / (this.rows * this.cols);

@@ -29,6 +29,11 @@ export class ActiveOps {
     this.#sparse = options.sparse;
   }
 
+  /** The WebAssembly kernels, when the engine has them (selection hooks use them too). */
+  get wasm(): WasmSparse | undefined {
+    return this.#sparse;
+  }
+
   #dense(list: ActiveList): boolean {
     this.calls++;
     const dense = list.density() > this.#denseAbove;

@@ -105,7 +105,9 @@ function step(
   addByColumn(act, act.grad, grads.b_enc);
   extra.backward?.();
   addColumnSums(dxHat, grads.b_dec, b);
-  if (subtract) subtractEncoderPath(grads.b_dec, { wT: params.W_enc, gBias: grads.b_enc, d });
+  if (subtract) {
+    subtractEncoderPath(grads.b_dec, { wT: params.W_enc, gBias: grads.b_enc, d, blas: ctx.blas });
+  }
   return { terms: [sse / b, ...extra.values], sse, forwardEnd, steWindow: extra.steWindow };
 }
 

@@ -48,6 +48,9 @@ export class WasmSparse {
     this.#gemm = gemm;
   }
 
+  /** Per-row thresholds of topkSelect [B] (copied into the module's memory when used). */
+  #kth = new Float32Array(0);
+
   /** Copies made because a buffer lived outside the module's memory (for benchmarks). */
   copies = 0;
 
@@ -194,5 +197,77 @@ export class WasmSparse {
       ];
       this.#gemm.run("sparseBackward", args, parts);
     });
+  }
+
+  /** Turns per-row counts in start[0 .. b) into row starts, start[b] = total; returns the total. */
+  #starts(start: Int32Array, b: number): number {
+    let total = 0;
+    for (let r = 0; r < b; r++) {
+      const c = start[r];
+      start[r] = total;
+      total += c;
+    }
+    start[b] = total;
+    return total;
+  }
+
+  /**
+   * JumpReLU's selection of pre [B, F] (jumprelu/kernel.ts forward): `act` gets the entries with
+   * pi > theta, `near` those with |pi - theta| < eps inside the rectangle kernel, val = pi.
+   */
+  thresholdSelect(
+    pre: Float32Array,
+    o: { b: number; theta: Float32Array; eps: number; act: ActiveList; near?: ActiveList },
+  ): void {
+    const { b, theta, eps, act, near } = o;
+    const f = theta.length;
+    act.reset(b, f);
+    near?.reset(b, f);
+    const parts = even(b, this.#lanes(b * f));
+    const lists = near ? [act, near] : [act];
+    const args = (fill: number) => [
+      this.#at(pre, b * f),
+      this.#at(theta, f),
+      f,
+      eps,
+      fill,
+      ...lists.flatMap((l) => [
+        this.#at(l.rowStart, b + 1, { read: fill === 1, write: fill === 0 }),
+        fill ? this.#at(l.row, l.n, { read: false, write: true }) : 0,
+        fill ? this.#at(l.col, l.n, { read: false, write: true }) : 0,
+        fill ? this.#at(l.val, l.n, { read: false, write: true }) : 0,
+      ]),
+      ...(near ? [] : [0, 0, 0, 0]),
+    ];
+    this.#run(() => this.#gemm.run("thresholdRows", args(0), parts));
+    for (const l of lists) l.setLength(this.#starts(l.rowStart, b));
+    this.#run(() => this.#gemm.run("thresholdRows", args(1), parts));
+  }
+
+  /**
+   * TopK's selection of pre [B, F] (topk/kernel.ts selectTopK, per row): the entries >= the
+   * row's k-th largest value and > 0. False when k is beyond the threads' heap space.
+   */
+  topkSelect(pre: Float32Array, o: { b: number; k: number; list: ActiveList }): boolean {
+    const { b, k, list } = o;
+    if (k > this.#gemm.scratchFloats) return false;
+    const f = list.cols;
+    const kth = this.#kth.length >= b ? this.#kth : (this.#kth = new Float32Array(b));
+    const parts = even(b, this.#lanes(b * f));
+    const args = (fill: number) => [
+      this.#at(pre, b * f),
+      f,
+      k,
+      this.#at(kth, b, { read: fill === 1, write: fill === 0 }),
+      fill,
+      this.#at(list.rowStart, b + 1, { read: fill === 1, write: fill === 0 }),
+      fill ? this.#at(list.row, list.n, { read: false, write: true }) : 0,
+      fill ? this.#at(list.col, list.n, { read: false, write: true }) : 0,
+      fill ? this.#at(list.val, list.n, { read: false, write: true }) : 0,
+    ];
+    this.#run(() => this.#gemm.run("topkRows", args(0), parts, true));
+    list.setLength(this.#starts(list.rowStart, b));
+    this.#run(() => this.#gemm.run("topkRows", args(1), parts, true));
+    return true;
   }
 }

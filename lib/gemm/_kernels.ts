@@ -10,6 +10,8 @@ export const KERNELS = [
   "adam",
   "projectRows",
   "normalizeRows",
+  "thresholdRows",
+  "topkRows",
 ] as const;
 
 export type KernelName = typeof KERNELS[number];

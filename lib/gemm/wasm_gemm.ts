@@ -48,6 +48,8 @@ export interface WasmGemm extends Blas {
   readonly threads: number;
   /** Buffers inside the module's memory, used in place by the kernels. */
   readonly arena: Arena;
+  /** Floats of each thread's scratch area (what `run` with `scratch` passes). */
+  readonly scratchFloats: number;
   /** Resolves with the threads in use once every helper has started (or after `timeoutMs`). */
   started(timeoutMs?: number): Promise<number>;
   /** Threads a job can be split over now (1 + helpers that have started). */
@@ -189,6 +191,7 @@ export function createWasmGemm(options: { threads?: number; bytes?: Uint8Array }
     name: `wasm-simd:${WASM_URL.pathname.split("/").slice(-3).join("/")}`,
     threads: wanted,
     arena,
+    scratchFloats: scratchBytes / 4,
     async started(timeoutMs = 10_000): Promise<number> {
       const end = performance.now() + timeoutMs;
       while (!helpers.every(isReady) && performance.now() < end) {

@@ -10,6 +10,9 @@ import { arenaMemory, type HostMemory, JS_MEMORY } from "../../lib/fast/host_mem
 import { createWasmGemm, type WasmGemm } from "../../lib/gemm/wasm_gemm.ts";
 import { Rng } from "../../lib/data/rng.ts";
 import { excess } from "../_tf.ts";
+import { getArchitecture } from "../../lib/sae/registry.ts";
+import { saeSchema } from "../../lib/spec/schema.ts";
+import { FastEngine } from "../../lib/fast/fast_engine.ts";
 
 // Shapes: B batch, D d_model (odd, off the SIMD width), F latents; ~K entries per row.
 const [B, D, F, K] = [300, 37, 257, 40];
@@ -89,6 +92,42 @@ Deno.test("wasm sparse products match the TypeScript loops, on one thread and tw
     }
   } finally {
     one.close();
+    two.close();
+  }
+});
+
+Deno.test("wasm selection keeps the same latents as the TypeScript selection (jumprelu, topk)", async () => {
+  const two = createWasmGemm({ threads: 2 });
+  try {
+    assert.equal(await two.started(), 2);
+    for (const name of ["jumprelu", "topk"]) {
+      const arch = getArchitecture(name);
+      const [d, f, b] = [16, 300, 400]; // b f = 1.2e5 scanned entries: split over both threads
+      const sae = saeSchema().parse({ architecture: name, width: f, target_l0: 7 });
+      const init = arch.init({ d, f }, { sae, rng: new Rng(0, 7) });
+      const x = new Float32Array(b * d);
+      new Rng(3, 3).fillNormal(x, 1);
+      const engine = (wasm?: WasmGemm) =>
+        new FastEngine(arch, init, {
+          sae,
+          kernel: arch.kernel!,
+          adamEps: 1e-8,
+          gradClip: null,
+          blas: JS_BLAS,
+          backend: "test",
+          wasm,
+        });
+      if (name === "jumprelu") {
+        // Thresholds between the pre-activations' quantiles, so some latents fire and some don't.
+        const t = init.params.log_threshold;
+        for (let i = 0; i < f; i++) t.data[i] = Math.log(0.5 + 3 * (i / f));
+      }
+      const [want, got] = [engine(), engine(two)].map((e) => e.encode(x, b));
+      const fired = want.f.filter((v) => v !== 0).length;
+      assert(fired > b && fired < b * f / 4, `${name}: ${fired} latents fired`);
+      assert.deepEqual(got.f, want.f, `${name} latents`);
+    }
+  } finally {
     two.close();
   }
 });

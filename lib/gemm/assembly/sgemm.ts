@@ -208,7 +208,7 @@ export function sgemm(
   }
 }
 
-// The fast engine's sparse products and optimiser passes share this module, its memory and its
+// The fast engine's sparse products, selection and optimiser passes share this module, its memory and its
 // helper threads.
 export {
   sparseAccumulate,
@@ -217,3 +217,4 @@ export {
   sparseDots,
 } from "./sparse";
 export { adam, normalizeRows, projectRows } from "./update";
+export { thresholdRows, topkRows } from "./select";
