@@ -46,6 +46,8 @@ export interface StepTimings {
   forward: number;
   backward: number;
   update: number;
+  /** The encoder GEMM alone (part of forward), when the kernel measures it. */
+  encoder: number | null;
 }
 
 function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
@@ -76,7 +78,7 @@ export class FastEngine implements Engine {
   /** Steps since the last read whose kernel reported an STE-window fraction. */
   #steSteps = 0;
   /** Phase timings of the last step, in ms. */
-  lastTimings: StepTimings = { forward: 0, backward: 0, update: 0 };
+  lastTimings: StepTimings = { forward: 0, backward: 0, update: 0, encoder: null };
 
   constructor(arch: TrainingLayout, init: InitResult, options: FastEngineOptions) {
     const kernel = options.kernel;
@@ -197,6 +199,7 @@ export class FastEngine implements Engine {
       forward: out.forwardEnd - t0,
       backward: t1 - out.forwardEnd,
       update: performance.now() - t1,
+      encoder: out.encoderMs ?? null,
     };
 
     // Statistics: loss, terms, l0 (f > 0 per token), sse, sst.

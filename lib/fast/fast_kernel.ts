@@ -38,6 +38,8 @@ export interface KernelStep {
   forwardEnd: number;
   /** Fraction of pre-activation entries inside the threshold STE window (JumpReLU), if any. */
   steWindow?: number;
+  /** Milliseconds the encoder GEMM took, where the kernel measures it (benchmarks). */
+  encoderMs?: number;
 }
 
 export interface FastKernel {

@@ -48,18 +48,21 @@ export function denseAboveFor(
  * TypeScript loops: break-even measured at 512x4096x4096 and 256x2048x4096 (JumpReLU, TopK) near
  * 6% with OpenBLAS on 2 loaded cores (lower on an idle machine, hence 4%), ~4x that on the wasm GEMM.
  */
-const CBLAS_DENSE_ABOVE = 0.04;
-const WASM_DENSE_ABOVE = 0.2;
+const CBLAS_DENSE_ABOVE = 0.1;
+const WASM_DENSE_ABOVE = 0.3;
 
 /**
  * The WebAssembly module whose SIMD kernels run the fast engine's sparse products, on `threads`
- * threads (the portable GEMM's instance), or undefined when it does not load or
- * `SAESWEEP_SPARSE=js` asks for the TypeScript loops.
+ * threads (the portable GEMM's instance), or undefined when it does not load or `kernels`
+ * (default: `SAESWEEP_KERNELS` from the environment) is `js`, asking for the TypeScript loops.
  */
-export function sparseKernels(threads: number): WasmGemm | undefined {
-  let v: string | undefined;
+export function sparseKernels(
+  threads: number,
+  options: { kernels?: "wasm" | "js" } = {},
+): WasmGemm | undefined {
+  let v: string | undefined = options.kernels;
   try {
-    v = Deno.env.get("SAESWEEP_SPARSE");
+    v ??= Deno.env.get("SAESWEEP_KERNELS");
   } catch {
     v = undefined;
   }

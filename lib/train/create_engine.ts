@@ -26,6 +26,11 @@ export interface CreateEngineOptions extends TfjsEngineOptions {
   gemm?: GemmPreference;
   /** GEMM threads (default: `SAESWEEP_THREADS`, else every core). */
   threads?: number;
+  /**
+   * Sparse products, selection and optimiser passes on the WebAssembly SIMD kernels (`wasm`, the
+   * default) or the TypeScript loops (`js`, what the fast engine ran before them; benchmarks).
+   */
+  kernels?: "wasm" | "js";
 }
 
 /** tfjs backends on which the fast CPU engine replaces the reference engine. */
@@ -54,7 +59,7 @@ export function createEngine(
 ): Engine {
   if (!options.reference && fastPathUnavailable(arch, options) === null) {
     const { blas, info } = selectGemm({ prefer: options.gemm, threads: options.threads });
-    const wasm = sparseKernels(info!.threads);
+    const wasm = sparseKernels(info!.threads, { kernels: options.kernels });
     const engine = new FastEngine(arch, init, {
       ...options,
       kernel: arch.kernel!,
