@@ -125,15 +125,14 @@ export function createWasmGemm(options: { threads?: number; bytes?: Uint8Array }
     // Wait on the value just compared: re-reading it for the wait could see the finished job's
     // number and then wait for a change that never comes.
     const job = Atomics.load(h.ints, JOB);
-    const deadline = performance.now() + Math.max(HELPER_GRACE_MS, 20 * ownMs);
+    const limit = Math.max(HELPER_GRACE_MS, 20 * ownMs);
+    const deadline = performance.now() + limit;
     for (let done = Atomics.load(h.ints, DONE); done !== job; done = Atomics.load(h.ints, DONE)) {
       if (Atomics.wait(h.ints, DONE, done, 1000) === "timed-out" && performance.now() > deadline) {
         h.dead = true;
         throw new WasmThreadError(
           `wasm helper thread ${h.slot} did not finish its share of a job within ` +
-            `${
-              Math.round(deadline - performance.now() + Math.max(HELPER_GRACE_MS, 20 * ownMs))
-            } ms`,
+            `${Math.round(limit)} ms (crashed or starved); it is not used again`,
         );
       }
     }
