@@ -16,6 +16,11 @@ export interface GemmInfo {
   threads: number;
   /** Why the CBLAS was not used (absent when it was). */
   skipped?: string;
+  /**
+   * What ran the fast engine's sparse products, selection and optimiser passes: `wasm-simd` (the
+   * kernels in sgemm.wasm, on `threads` threads) or `js` (TypeScript loops). Set by createEngine.
+   */
+  kernels?: "wasm-simd" | "js";
 }
 
 export type GemmChoice = { blas: Blas; info: GemmInfo; reason?: undefined } | {

@@ -68,7 +68,7 @@ export function createEngine(
       denseAbove: denseAboveFor(info!, { sparseKernels: wasm !== undefined }),
       wasm,
     });
-    GEMMS.set(engine, info!);
+    GEMMS.set(engine, { ...info!, kernels: wasm ? "wasm-simd" : "js" });
     return engine;
   }
   return new TfjsEngine(arch, init, options);
