@@ -11,7 +11,7 @@ import { JS_UPDATE, type UpdateOps, wasmUpdate } from "./wasm_update.ts";
 import type { Blas } from "./blas.ts";
 import type { FastKernel, KernelContext } from "./fast_kernel.ts";
 import { Workspace } from "./workspace.ts";
-import type { WasmGemm } from "../gemm/wasm_gemm.ts";
+import type { WasmKernels } from "./wasm_kernels.ts";
 import { WasmSparse } from "./wasm_sparse.ts";
 import { arenaMemory, type HostMemory, JS_MEMORY } from "./host_memory.ts";
 import { deadFraction, deadTokensOf, statsFromRow, statsRowLength } from "../engine/step_stats.ts";
@@ -38,7 +38,7 @@ export interface FastEngineOptions {
    * The WebAssembly module whose SIMD kernels run the sparse products (on its threads); absent:
    * the TypeScript loops.
    */
-  wasm?: WasmGemm;
+  wasm?: WasmKernels;
 }
 
 /** Milliseconds of the phases of the last step (for benchmarks). */

@@ -6,7 +6,7 @@
 // copied in, and outputs back out.
 // Shapes: B batch, D d_model, F latents, N active entries.
 import type { ActiveList } from "./active.ts";
-import type { WasmGemm } from "../gemm/wasm_gemm.ts";
+import type { WasmKernels } from "./wasm_kernels.ts";
 
 /** Below this many multiply-adds a product runs on the calling thread only. */
 const MIN_PARALLEL_WORK = 1 << 18;
@@ -40,11 +40,11 @@ function byEntries(colStart: Int32Array, f: number, parts: number): [number, num
 }
 
 export class WasmSparse {
-  readonly #gemm: WasmGemm;
+  readonly #gemm: WasmKernels;
   /** Temporary copies made for the current call: [offset, view, entries, copy back]. */
   #temps: [number, View, number, boolean][] = [];
 
-  constructor(gemm: WasmGemm) {
+  constructor(gemm: WasmKernels) {
     this.#gemm = gemm;
   }
 

@@ -3,7 +3,7 @@
 // that live in its memory; the TypeScript versions in adam.ts otherwise. Both give bit-identical
 // results (assembly/update.ts repeats the float64 operations in order), so the choice never
 // changes a training run. Shapes: F latents, D d_model.
-import type { WasmGemm } from "../gemm/wasm_gemm.ts";
+import type { WasmKernels } from "./wasm_kernels.ts";
 import { type AdamOptions, adamUpdate, normalizeRows, projectRows } from "./adam.ts";
 
 /** Entries below which a pass runs on the calling thread only. */
@@ -25,7 +25,7 @@ function ranges(n: number, lanes: number, unit = 1): [number, number][] {
 }
 
 /** The passes on `wasm` (whole rows or, for Adam, even entry ranges per thread). */
-export function wasmUpdate(wasm: WasmGemm): UpdateOps {
+export function wasmUpdate(wasm: WasmKernels): UpdateOps {
   const at = (...views: Float32Array[]) => {
     const offsets = views.map((v) => wasm.arena.offsetOf(v));
     return offsets.every((o) => o >= 0) ? offsets : null;
