@@ -54,6 +54,7 @@ interface Flags {
   quick: boolean;
   gemm: string;
   gemms: boolean;
+  kernels: string;
   out: string;
   worker?: string;
 }
@@ -69,6 +70,7 @@ async function worker(spec: string): Promise<number> {
     config: BenchConfig;
     engine: "fast" | "reference";
     gemm: GemmPreference;
+    kernels: "wasm" | "js";
     threads: number;
     steps: number;
     warmup: number;
@@ -78,6 +80,7 @@ async function worker(spec: string): Promise<number> {
   const result = await measureEngine(job.config, {
     engine: job.engine,
     gemm: job.gemm,
+    kernels: job.kernels,
     threads: job.threads,
     steps: job.steps,
     warmup: job.warmup,
@@ -127,6 +130,11 @@ async function main(): Promise<number> {
     )
     .option("--gemm <which>", "fast engine GEMM: both | system | portable", "both")
     .option("--gemms", "compare the GEMM candidates alone at the shapes' products", false)
+    .option(
+      "--kernels <which>",
+      "fast engine kernels: wasm (SIMD, default) | js (the TypeScript loops) | both",
+      "wasm",
+    )
     .option("--out <file>", "where to write the JSON results", "bench-results.json")
     .option("--worker <job>", "internal: run one job and print its result")
     .exitOverride()
@@ -135,6 +143,9 @@ async function main(): Promise<number> {
   if (flags.worker) return await worker(flags.worker);
   if (!["none", "small", "all"].includes(flags.reference)) {
     throw new UsageError(`--reference expects none, small or all, got "${flags.reference}"`);
+  }
+  if (!["both", "wasm", "js"].includes(flags.kernels)) {
+    throw new UsageError(`--kernels expects wasm, js or both, got "${flags.kernels}"`);
   }
   if (!["both", "system", "portable"].includes(flags.gemm)) {
     throw new UsageError(`--gemm expects both, system or portable, got "${flags.gemm}"`);
@@ -218,11 +229,19 @@ async function main(): Promise<number> {
   }
   const torchGemm: number[] = [];
   for (const config of configs) {
-    const jobs: { engine: "fast" | "reference"; gemm: GemmPreference }[] = [];
-    if (!fastReason) { for (const gemm of gemms) jobs.push({ engine: "fast", gemm }); }
+    const jobs: { engine: "fast" | "reference"; gemm: GemmPreference; kernels: "wasm" | "js" }[] =
+      [];
+    const kernelSets = flags.kernels === "both"
+      ? ["js", "wasm"] as const
+      : [flags.kernels as "wasm" | "js"];
+    if (!fastReason) {
+      for (const gemm of gemms) {
+        for (const kernels of kernelSets) jobs.push({ engine: "fast", gemm, kernels });
+      }
+    }
     const work = config.batch * config.d_model * config.d_sae;
     if (reference === "all" || (reference === "small" && work <= SMALL_REFERENCE_WORK)) {
-      jobs.push({ engine: "reference", gemm: "auto" });
+      jobs.push({ engine: "reference", gemm: "auto", kernels: "wasm" });
     }
     for (const j of jobs) {
       const r = await runBenchJob(new URL(import.meta.url), {
@@ -300,7 +319,8 @@ async function main(): Promise<number> {
     flops: "dense-equivalent 12 B D F per step (six GEMMs), divided by the step time",
     encoder_ratio:
       "step time / (2 B D F FLOPs at the machine's GEMM ceiling); encoder_ratio_own uses the " +
-      "ceiling of the GEMM the row ran on",
+      "ceiling of the GEMM the row ran on; encoder_ratio_in_step the encoder GEMM timed inside " +
+      "each measured step (median of per-step ratios)",
     generated_at: new Date().toISOString(),
   };
   await Deno.writeTextFile(flags.out, JSON.stringify(doc, null, 2) + "\n");
@@ -313,6 +333,10 @@ async function main(): Promise<number> {
     }
   }
   console.log("step/enc: step time / encoder GEMM time (2 B D F FLOPs at the highest ceiling)");
+  console.log(
+    "enc, step/enc*: the encoder GEMM's ms inside the measured steps, and step time over it " +
+      "(median per step: robust to machine load)",
+  );
   const torchRatios = ratios.filter((r) => r.peer === "torch");
   if (torchRatios.length === 0 && flags.torch) {
     console.log(`no PyTorch comparison\nhint: ${TORCH_HINT}`);

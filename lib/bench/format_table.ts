@@ -26,6 +26,8 @@ export function formatBenchTable(
     "GFLOP/s",
     "%ceil",
     "step/enc",
+    "enc",
+    "step/enc*",
     "RSS MB",
     "vs torch",
   ];
@@ -49,6 +51,8 @@ export function formatBenchTable(
       fmt(r.gflops_effective),
       r.ceiling_fraction === null ? "-" : `${(100 * r.ceiling_fraction).toFixed(0)}%`,
       fmt(r.encoder_ratio),
+      fmt(r.ms_encoder),
+      fmt(r.encoder_ratio_in_step, 2),
       fmt(r.peak_rss_mb, 0),
       ratio ? `${ratio.ratio.toFixed(2)}x` : "",
     ];

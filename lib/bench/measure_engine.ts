@@ -23,6 +23,8 @@ export interface BenchResult extends BenchConfig {
   ms_forward: number | null;
   ms_backward: number | null;
   ms_update: number | null;
+  /** The encoder GEMM inside the step (median), where the engine measures it. */
+  ms_encoder?: number | null;
   /** Mean active latents per token over the measured steps. */
   l0: number;
   steps: number;
@@ -37,6 +39,11 @@ export interface BenchResult extends BenchConfig {
   encoder_ratio?: number | null;
   /** The same against the ceiling of the GEMM this engine ran on (its own overhead). */
   encoder_ratio_own?: number | null;
+  /**
+   * Step time / the encoder GEMM's time measured inside the same steps: the same question asked
+   * of one process at one moment, so a loaded machine moves both alike.
+   */
+  encoder_ratio_in_step?: number | null;
   /** Peak resident memory of the process that ran this configuration, MB. */
   peak_rss_mb: number | null;
 }
@@ -74,6 +81,8 @@ export async function measureEngine(
     /** The fast engine's GEMM: `portable` runs it without the system CBLAS. */
     gemm?: GemmPreference;
     threads?: number;
+    /** The fast engine's kernels: `js` labels the row `<backend>+js`. */
+    kernels?: "wasm" | "js";
   },
 ): Promise<BenchResult> {
   const arch = getArchitecture(config.arch);
@@ -97,6 +106,7 @@ export async function measureEngine(
     reference: options.engine === "reference",
     gemm: options.gemm,
     threads: options.threads,
+    kernels: options.kernels,
   });
   const fast = engine instanceof FastEngine ? engine : null;
   if (options.engine === "fast" && !fast) {
@@ -104,10 +114,11 @@ export async function measureEngine(
     throw new Error(`the default CPU path for ${config.arch} is not the fast engine`);
   }
   const total: number[] = [];
-  const phases: { forward: number[]; backward: number[]; update: number[] } = {
+  const phases: { forward: number[]; backward: number[]; update: number[]; encoder: number[] } = {
     forward: [],
     backward: [],
     update: [],
+    encoder: [],
   };
   try {
     for (let i = 0; i < options.warmup + options.steps; i++) {
@@ -121,19 +132,24 @@ export async function measureEngine(
         phases.forward.push(fast.lastTimings.forward);
         phases.backward.push(fast.lastTimings.backward);
         phases.update.push(fast.lastTimings.update);
+        if (fast.lastTimings.encoder !== null) phases.encoder.push(fast.lastTimings.encoder);
       }
     }
     const stats = await engine.readStats();
     const ms = median(total);
     return {
       ...config,
-      backend: engine.backend,
+      backend: fast && options.kernels === "js" ? `${engine.backend}+js` : engine.backend,
       engine: options.engine,
       tokens_per_s: config.batch / (ms / 1000),
       ms_per_step: ms,
       ms_forward: fast ? median(phases.forward) : null,
       ms_backward: fast ? median(phases.backward) : null,
       ms_update: fast ? median(phases.update) : null,
+      ms_encoder: phases.encoder.length ? median(phases.encoder) : null,
+      encoder_ratio_in_step: phases.encoder.length
+        ? median(total.map((t, i) => t / phases.encoder[i]))
+        : null,
       l0: stats.l0,
       steps: options.steps,
       gflops_effective: denseStepFlops(config) / (ms / 1000) / 1e9,

@@ -63,7 +63,7 @@ export function encoderRatios(
     r.encoder_ratio = options.ceiling ? r.ms_per_step / encoderMs(r, options.ceiling) : null;
     const own = r.engine !== "fast"
       ? null
-      : r.backend === "cpu-wasm-simd"
+      : r.backend.startsWith("cpu-wasm-simd")
       ? options.ceilings.portable
       : options.ceilings.system;
     r.encoder_ratio_own = own ? r.ms_per_step / encoderMs(r, own) : null;

@@ -1,6 +1,7 @@
 // The active entries of a batch's latent matrix [B, F] as a growable row-major (CSR) list: row,
 // column, up to two values and two gradients per entry. The fast engine's sparse representation.
 // Shapes: B batch, F latents, N active entries.
+import { type HostMemory, JS_MEMORY } from "./host_memory.ts";
 
 export class ActiveList {
   /** Rows B and latents F of the matrix this list describes. */
@@ -19,24 +20,33 @@ export class ActiveList {
   grad2: Float32Array;
   /** Number of entries. */
   n = 0;
-  #colStart: Int32Array = new Int32Array(1);
-  #order: Int32Array = new Int32Array(1);
+  #colStart: Int32Array;
+  #order: Int32Array;
   #byColumnValid = false;
+  readonly #memory: HostMemory;
 
-  constructor(capacity = 1024) {
-    this.row = new Int32Array(capacity);
-    this.col = new Int32Array(capacity);
-    this.val = new Float32Array(capacity);
-    this.val2 = new Float32Array(capacity);
-    this.grad = new Float32Array(capacity);
-    this.grad2 = new Float32Array(capacity);
+  /** `memory` holds the arrays (the wasm kernels read lists in their memory without copies). */
+  constructor(capacity = 1024, memory: HostMemory = JS_MEMORY) {
+    this.#memory = memory;
+    this.rowStart = memory.i32(1);
+    this.#colStart = memory.i32(1);
+    this.#order = memory.i32(1);
+    this.row = memory.i32(capacity);
+    this.col = memory.i32(capacity);
+    this.val = memory.f32(capacity);
+    this.val2 = memory.f32(capacity);
+    this.grad = memory.f32(capacity);
+    this.grad2 = memory.f32(capacity);
   }
 
   /** Empties the list for a [rows, cols] matrix. */
   reset(rows: number, cols: number): void {
     this.rows = rows;
     this.cols = cols;
-    if (this.rowStart.length < rows + 1) this.rowStart = new Int32Array(rows + 1);
+    if (this.rowStart.length < rows + 1) {
+      this.#memory.free(this.rowStart);
+      this.rowStart = this.#memory.i32(rows + 1);
+    }
     this.n = 0;
     this.#byColumnValid = false;
   }
@@ -61,6 +71,16 @@ export class ActiveList {
     return j;
   }
 
+  /**
+   * Sets the number of entries to n (growing the arrays; rowStart is kept), for code that fills
+   * the arrays directly after writing rowStart.
+   */
+  setLength(n: number): void {
+    while (this.col.length < n) this.#grow();
+    this.n = n;
+    this.#byColumnValid = false;
+  }
+
   /** Fraction of the [rows, cols] matrix that is active. */
   density(): number {
     return this.rows * this.cols === 0 ? 0 : this.n / (this.rows * this.cols);
@@ -73,8 +93,14 @@ export class ActiveList {
   byColumn(): { colStart: Int32Array; order: Int32Array } {
     if (this.#byColumnValid) return { colStart: this.#colStart, order: this.#order };
     const f = this.cols;
-    if (this.#colStart.length < f + 1) this.#colStart = new Int32Array(f + 1);
-    if (this.#order.length < this.n) this.#order = new Int32Array(this.col.length);
+    if (this.#colStart.length < f + 1) {
+      this.#memory.free(this.#colStart);
+      this.#colStart = this.#memory.i32(f + 1);
+    }
+    if (this.#order.length < this.n) {
+      this.#memory.free(this.#order);
+      this.#order = this.#memory.i32(this.col.length);
+    }
     const start = this.#colStart;
     const order = this.#order;
     const col = this.col;
@@ -87,16 +113,37 @@ export class ActiveList {
     return { colStart: start, order };
   }
 
+  /** Gives the arrays back to their memory; the list is unusable afterwards. */
+  dispose(): void {
+    for (const a of this.#arrays()) this.#memory.free(a);
+  }
+
+  #arrays(): (Int32Array | Float32Array)[] {
+    return [
+      this.rowStart,
+      this.#colStart,
+      this.#order,
+      this.row,
+      this.col,
+      this.val,
+      this.val2,
+      this.grad,
+      this.grad2,
+    ];
+  }
+
   #grow(): void {
     const cap = this.col.length * 2;
     const grow32 = (a: Int32Array) => {
-      const out = new Int32Array(cap);
+      const out = this.#memory.i32(cap);
       out.set(a);
+      this.#memory.free(a);
       return out;
     };
     const growF = (a: Float32Array) => {
-      const out = new Float32Array(cap);
+      const out = this.#memory.f32(cap);
       out.set(a);
+      this.#memory.free(a);
       return out;
     };
     this.row = grow32(this.row);

@@ -4,16 +4,20 @@
 // Shapes: B batch, D d_model, F latents, N active entries.
 import type { Blas } from "./blas.ts";
 import type { ActiveList } from "./active.ts";
+import type { WasmSparse } from "./wasm_sparse.ts";
 import { axpy, dot } from "./vec.ts";
 
 export interface ActiveOpsOptions {
   /** Density of the active list above which the dense GEMM path is used (Infinity: never). */
   denseAbove: number;
+  /** WebAssembly SIMD kernels for the sparse loops (absent: the TypeScript loops below). */
+  sparse?: WasmSparse;
 }
 
 export class ActiveOps {
   readonly #blas: Blas;
   readonly #denseAbove: number;
+  readonly #sparse: WasmSparse | undefined;
   #scratch = new Float32Array(0);
   /** Products that took the dense path / all products, since construction (for benchmarks). */
   denseCalls = 0;
@@ -22,6 +26,12 @@ export class ActiveOps {
   constructor(blas: Blas, options: ActiveOpsOptions) {
     this.#blas = blas;
     this.#denseAbove = options.denseAbove;
+    this.#sparse = options.sparse;
+  }
+
+  /** The WebAssembly kernels, when the engine has them (selection hooks use them too). */
+  get wasm(): WasmSparse | undefined {
+    return this.#sparse;
   }
 
   #dense(list: ActiveList): boolean {
@@ -51,11 +61,13 @@ export class ActiveOps {
   ): void {
     const { w, d, out, bias } = options;
     const b = list.rows;
+    const dense = this.#dense(list);
+    if (this.#sparse && !dense) return this.#sparse.decode(list, coef, options);
     for (let r = 0; r < b; r++) {
       if (bias) out.set(bias, r * d);
       else out.fill(0, r * d, (r + 1) * d);
     }
-    if (this.#dense(list)) {
+    if (dense) {
       const s = this.#scatter(list, coef);
       this.#blas.sgemm(s, w, { c: out, m: b, n: d, k: list.cols, beta: 1 });
       return;
@@ -83,6 +95,7 @@ export class ActiveOps {
       for (let j = 0; j < list.n; j++) out[j] = s[row[j] * f + col[j]];
       return;
     }
+    if (this.#sparse) return this.#sparse.dots(list, options);
     for (let j = 0; j < list.n; j++) out[j] = dot(a, row[j] * d, w, col[j] * d, d);
   }
 
@@ -105,6 +118,7 @@ export class ActiveOps {
       });
       return;
     }
+    if (this.#sparse) return this.#sparse.accumulate(list, coef, options);
     const { colStart, order } = list.byColumn();
     const { row } = list;
     for (let i = 0; i < list.cols; i++) {
@@ -144,6 +158,7 @@ export class ActiveOps {
       return;
     }
     this.calls += 3;
+    if (this.#sparse) return this.#sparse.backward(list, options);
     const { colStart, order } = list.byColumn();
     const { row, val, grad } = list;
     for (let i = 0; i < list.cols; i++) {

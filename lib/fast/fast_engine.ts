@@ -6,10 +6,14 @@ import type { HostTensors, InitResult, SaeConfig, TrainingLayout } from "../engi
 import type { Engine, EngineSnapshot, StepHyper, StepStats } from "../engine/engine.ts";
 import { ActiveList } from "./active.ts";
 import { ActiveOps } from "./active_ops.ts";
-import { adamUpdate, normalizeRows, projectRows, sumSquares } from "./adam.ts";
+import { sumSquares } from "./adam.ts";
+import { JS_UPDATE, type UpdateOps, wasmUpdate } from "./wasm_update.ts";
 import type { Blas } from "./blas.ts";
 import type { FastKernel, KernelContext } from "./fast_kernel.ts";
 import { Workspace } from "./workspace.ts";
+import type { WasmKernels } from "./wasm_kernels.ts";
+import { WasmSparse } from "./wasm_sparse.ts";
+import { arenaMemory, type HostMemory, JS_MEMORY } from "./host_memory.ts";
 import { deadFraction, deadTokensOf, statsFromRow, statsRowLength } from "../engine/step_stats.ts";
 import { adamStep, clipFactor } from "../engine/adam_settings.ts";
 
@@ -30,6 +34,11 @@ export interface FastEngineOptions {
    * dense breaks even near k / F = 0.8%).
    */
   denseAbove?: number;
+  /**
+   * The WebAssembly module whose SIMD kernels run the sparse products (on its threads); absent:
+   * the TypeScript loops.
+   */
+  wasm?: WasmKernels;
 }
 
 /** Milliseconds of the phases of the last step (for benchmarks). */
@@ -37,6 +46,8 @@ export interface StepTimings {
   forward: number;
   backward: number;
   update: number;
+  /** The encoder GEMM alone (part of forward), when the kernel measures it. */
+  encoder: number | null;
 }
 
 function transpose(a: Float32Array, rows: number, cols: number): Float32Array {
@@ -57,6 +68,9 @@ export class FastEngine implements Engine {
   readonly #ctx: KernelContext;
   readonly #m: Record<string, Float32Array> = {};
   readonly #v: Record<string, Float32Array> = {};
+  readonly #memory: HostMemory;
+  readonly #update: UpdateOps;
+  #disposed = false;
   #t = 0;
   /** [loss, ...terms, l0, sse, sst, ste] summed since the last read. */
   #stats: number[];
@@ -64,7 +78,7 @@ export class FastEngine implements Engine {
   /** Steps since the last read whose kernel reported an STE-window fraction. */
   #steSteps = 0;
   /** Phase timings of the last step, in ms. */
-  lastTimings: StepTimings = { forward: 0, backward: 0, update: 0 };
+  lastTimings: StepTimings = { forward: 0, backward: 0, update: 0, encoder: null };
 
   constructor(arch: TrainingLayout, init: InitResult, options: FastEngineOptions) {
     const kernel = options.kernel;
@@ -78,16 +92,25 @@ export class FastEngine implements Engine {
     this.#stateShapes = Object.fromEntries(
       Object.entries(init.state).map(([k, t]) => [k, t.shape]),
     );
+    // In the wasm module's memory when its kernels run the sparse products, so they work in place.
+    const memory = options.wasm ? arenaMemory(options.wasm.arena) : JS_MEMORY;
+    this.#memory = memory;
+    this.#update = options.wasm ? wasmUpdate(options.wasm) : JS_UPDATE;
+    const copy = (data: Float32Array) => {
+      const a = memory.f32(data.length);
+      a.set(data);
+      return a;
+    };
     const params: Record<string, Float32Array> = {};
     const grads: Record<string, Float32Array> = {};
     for (const [name, t] of Object.entries(init.params)) {
-      params[name] = this.#toInternal(name, t.data);
-      grads[name] = new Float32Array(t.data.length);
-      this.#m[name] = new Float32Array(t.data.length);
-      this.#v[name] = new Float32Array(t.data.length);
+      params[name] = copy(this.#toInternal(name, t.data));
+      grads[name] = memory.f32(t.data.length);
+      this.#m[name] = memory.f32(t.data.length);
+      this.#v[name] = memory.f32(t.data.length);
     }
     const state: Record<string, Float32Array> = {};
-    for (const [name, t] of Object.entries(init.state)) state[name] = new Float32Array(t.data);
+    for (const [name, t] of Object.entries(init.state)) state[name] = copy(t.data);
     this.#ctx = {
       params,
       grads,
@@ -96,9 +119,13 @@ export class FastEngine implements Engine {
       f,
       sae: options.sae,
       blas: options.blas,
-      ops: new ActiveOps(options.blas, { denseAbove: options.denseAbove ?? 0.005 }),
-      ws: new Workspace(),
-      latents: new ActiveList(),
+      ops: new ActiveOps(options.blas, {
+        denseAbove: options.denseAbove ?? 0.005,
+        sparse: options.wasm ? new WasmSparse(options.wasm) : undefined,
+      }),
+      ws: new Workspace(memory),
+      memory,
+      latents: new ActiveList(1024, memory),
       lists: new Map(),
     };
     this.#stats = new Array(statsRowLength(arch.termNames(options.sae).length)).fill(0);
@@ -145,14 +172,15 @@ export class FastEngine implements Engine {
 
     const names = Object.keys(ctx.params);
     const dec = arch.decoderParam;
-    if (arch.unitNormDecoder) projectRows(ctx.grads[dec], ctx.params[dec], ctx.d);
+    const update = this.#update;
+    if (arch.unitNormDecoder) update.projectRows(ctx.grads[dec], ctx.params[dec], ctx.d);
     let ss = 0;
     if (this.#options.gradClip !== null) { for (const n of names) ss += sumSquares(ctx.grads[n]); }
     const scale = clipFactor(Math.sqrt(ss), this.#options.gradClip);
     this.#t += 1;
     const adam = adamStep(arch, { sae, t: this.#t, lr: hyper.lr });
     for (const n of names) {
-      adamUpdate(ctx.params[n], ctx.grads[n], {
+      update.adamUpdate(ctx.params[n], ctx.grads[n], {
         m: this.#m[n],
         v: this.#v[n],
         beta1: adam.beta1,
@@ -164,13 +192,14 @@ export class FastEngine implements Engine {
         scale,
       });
     }
-    if (arch.unitNormDecoder) normalizeRows(ctx.params[dec], ctx.d);
+    if (arch.unitNormDecoder) update.normalizeRows(ctx.params[dec], ctx.d);
     this.#kernel.constrain?.(ctx);
     this.#kernel.updateState?.(ctx, b);
     this.lastTimings = {
       forward: out.forwardEnd - t0,
       backward: t1 - out.forwardEnd,
       update: performance.now() - t1,
+      encoder: out.encoderMs ?? null,
     };
 
     // Statistics: loss, terms, l0 (f > 0 per token), sse, sst.
@@ -256,7 +285,19 @@ export class FastEngine implements Engine {
     return n;
   }
 
-  dispose(): void {}
+  /** Gives the buffers held in the wasm module's memory back (a no-op for plain arrays). */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    const ctx = this.#ctx;
+    for (const group of [ctx.params, ctx.grads, ctx.state, this.#m, this.#v]) {
+      for (const a of Object.values(group)) this.#memory.free(a);
+    }
+    ctx.ws.dispose();
+    ctx.latents.dispose();
+    for (const l of ctx.lists.values()) l.dispose();
+    ctx.lists.clear();
+  }
 }
 
 /** sum over b, d of (x[b, d] - mean_b x[., d])^2 for x [B, D] (flat loops: see vec.ts). */

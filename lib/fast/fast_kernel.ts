@@ -7,6 +7,7 @@ import type { ActiveList } from "./active.ts";
 import type { ActiveOps } from "./active_ops.ts";
 import type { Blas } from "./blas.ts";
 import type { Workspace } from "./workspace.ts";
+import type { HostMemory } from "./host_memory.ts";
 
 export interface KernelContext {
   /** Parameters by name; those in `FastKernel.transposed` are stored [F, D], the rest as in tfjs. */
@@ -20,6 +21,8 @@ export interface KernelContext {
   blas: Blas;
   ops: ActiveOps;
   ws: Workspace;
+  /** Where buffers and active lists are allocated (for the wasm kernels: inside their memory). */
+  memory: HostMemory;
   /** The step's latents f [B, F] as an active list (values = activations), for state updates. */
   latents: ActiveList;
   /** Further active lists by name, kept across steps to reuse their memory. */
@@ -35,6 +38,8 @@ export interface KernelStep {
   forwardEnd: number;
   /** Fraction of pre-activation entries inside the threshold STE window (JumpReLU), if any. */
   steWindow?: number;
+  /** Milliseconds the encoder GEMM took, where the kernel measures it (benchmarks). */
+  encoderMs?: number;
 }
 
 export interface FastKernel {

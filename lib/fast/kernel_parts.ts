@@ -4,6 +4,7 @@
 import type { KernelContext } from "./fast_kernel.ts";
 import { ActiveList } from "./active.ts";
 import { addRow, axpy } from "./vec.ts";
+import type { Blas } from "./blas.ts";
 
 /** x - b_dec [B, D] when `subtract`, else x itself. */
 export function encoderInput(
@@ -75,12 +76,20 @@ export function addColumnSums(m: Float32Array, out: Float32Array, b: number): vo
   for (let k = 0; k < d; k++) out[k] += acc[k];
 }
 
-/** gBDec[k] -= sum_i gBias[i] wT[i, k]: the encoder-input path of b_dec (x - b_dec feeds W). */
+/**
+ * gBDec[k] -= sum_i gBias[i] wT[i, k]: the encoder-input path of b_dec (x - b_dec feeds W), as
+ * a [1, F] x [F, D] product on the GEMM when `blas` is given (one streaming read of wT, ~8x the
+ * JavaScript row loop at 768 x 16384), else row by row, skipping latents without gradient.
+ */
 export function subtractEncoderPath(
   gBDec: Float32Array,
-  options: { wT: Float32Array; gBias: Float32Array; d: number },
+  options: { wT: Float32Array; gBias: Float32Array; d: number; blas?: Blas },
 ): void {
-  const { wT, gBias, d } = options;
+  const { wT, gBias, d, blas } = options;
+  if (blas) {
+    blas.sgemm(gBias, wT, { c: gBDec, m: 1, n: d, k: gBias.length, alpha: -1, beta: 1 });
+    return;
+  }
   const acc = new Float32Array(d);
   for (let i = 0; i < gBias.length; i++) if (gBias[i] !== 0) axpy(gBias[i], wT, i * d, acc, 0, d);
   for (let k = 0; k < d; k++) gBDec[k] -= acc[k];
@@ -119,7 +128,7 @@ export function addByColumn(list: ActiveList, coef: Float32Array, out: Float32Ar
 export function activeList(ctx: KernelContext, name: string): ActiveList {
   let l = ctx.lists.get(name);
   if (!l) {
-    l = new ActiveList();
+    l = new ActiveList(1024, ctx.memory);
     ctx.lists.set(name, l);
   }
   return l;

@@ -82,7 +82,9 @@ function step(
   const subtract = hooks.preEncoderBias(ctx);
   const act = ctx.latents;
   const xIn = encoderInput(ctx, x, { b, subtract, name: "stepXIn" }); // [B, D]
+  const encStart = performance.now();
   const pre = encoderGemm(ctx, xIn, { b, wT: params.W_enc, bias: params.b_enc, name: "stepPre" });
+  const encoderMs = performance.now() - encStart;
   hooks.select(ctx, pre, { b, act, training: true });
 
   const xHat = ctx.ws.get("xHat", b * d); // [B, D]
@@ -105,8 +107,11 @@ function step(
   addByColumn(act, act.grad, grads.b_enc);
   extra.backward?.();
   addColumnSums(dxHat, grads.b_dec, b);
-  if (subtract) subtractEncoderPath(grads.b_dec, { wT: params.W_enc, gBias: grads.b_enc, d });
-  return { terms: [sse / b, ...extra.values], sse, forwardEnd, steWindow: extra.steWindow };
+  if (subtract) {
+    subtractEncoderPath(grads.b_dec, { wT: params.W_enc, gBias: grads.b_enc, d, blas: ctx.blas });
+  }
+  const steWindow = extra.steWindow;
+  return { terms: [sse / b, ...extra.values], sse, forwardEnd, steWindow, encoderMs };
 }
 
 /** Inference latents [n, F] and reconstruction [n, D] through the same selection hook. */

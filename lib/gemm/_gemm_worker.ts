@@ -1,6 +1,9 @@
-// Helper thread of the WebAssembly GEMM: instantiates sgemm.wasm on the shared memory and runs
-// the row ranges the main thread posts into its control block (see wasm_gemm.ts for the layout).
+// Helper thread of the WebAssembly kernels: instantiates sgemm.wasm on the shared memory and runs
+// the jobs (a kernel and its arguments, one thread's share) that the main thread posts into its
+// control block (layout in _kernels.ts). A job that throws marks the block failed, so the main
+// thread reports the error instead of waiting forever.
 import { workerData } from "node:worker_threads";
+import { ARGC, ARGS_AT, DONE, FAILED, JOB, KERNEL, KERNELS, SLOT_BYTES } from "./_kernels.ts";
 
 interface WorkerData {
   memory: WebAssembly.Memory;
@@ -9,25 +12,26 @@ interface WorkerData {
   slot: number;
 }
 
-type SgemmExport = (...args: number[]) => void;
+type Kernel = (...args: number[]) => void;
 
 const { memory, bytes, ctrl, slot } = workerData as WorkerData;
 const module = new WebAssembly.Module(bytes as Uint8Array<ArrayBuffer>);
 const instance = new WebAssembly.Instance(module, { env: { memory } });
-const sgemm = instance.exports.sgemm as SgemmExport;
-const ints = new Int32Array(ctrl, slot * 64, 16);
-const floats = new Float32Array(ctrl, slot * 64, 16);
+const kernels = KERNELS.map((name) => instance.exports[name] as Kernel);
+const ints = new Int32Array(ctrl, slot * SLOT_BYTES, ARGS_AT / 4);
+const args = new Float64Array(ctrl, slot * SLOT_BYTES + ARGS_AT, (SLOT_BYTES - ARGS_AT) / 8);
 
-// ints [0] job sequence, [1] done sequence (-1: ready), [2, 13) the integer sgemm arguments;
-// floats [13], [14]: alpha, beta.
-Atomics.store(ints, 1, -1); // ready
-Atomics.notify(ints, 1);
+Atomics.store(ints, DONE, -1); // ready
+Atomics.notify(ints, DONE);
 let seen = 0;
 for (;;) {
-  while (Atomics.load(ints, 0) === seen) Atomics.wait(ints, 0, seen);
-  seen = Atomics.load(ints, 0);
-  const [a, b, c, m, n, k, transA, transB, m0, m1, scratch] = ints.subarray(2, 13);
-  sgemm(a, b, c, m, n, k, transA, transB, floats[13], floats[14], m0, m1, scratch);
-  Atomics.store(ints, 1, seen);
-  Atomics.notify(ints, 1);
+  while (Atomics.load(ints, JOB) === seen) Atomics.wait(ints, JOB, seen);
+  seen = Atomics.load(ints, JOB);
+  try {
+    kernels[ints[KERNEL]](...args.subarray(0, ints[ARGC]));
+  } catch {
+    Atomics.store(ints, FAILED, 1);
+  }
+  Atomics.store(ints, DONE, seen);
+  Atomics.notify(ints, DONE);
 }

@@ -16,6 +16,11 @@ export interface GemmInfo {
   threads: number;
   /** Why the CBLAS was not used (absent when it was). */
   skipped?: string;
+  /**
+   * What ran the fast engine's sparse products, selection and optimiser passes: `wasm-simd` (the
+   * kernels in sgemm.wasm, on `threads` threads) or `js` (TypeScript loops). Set by createEngine.
+   */
+  kernels?: "wasm-simd" | "js";
 }
 
 export type GemmChoice = { blas: Blas; info: GemmInfo; reason?: undefined } | {
@@ -33,8 +38,42 @@ const wasmGemms = new Map<number, WasmGemm>();
  * slower per thread, so the sparse loops win up to ~9% density on one thread (measured at
  * 32x256x1024 and 64x512x4096: sparse and dense cost the same near L0 / F = 0.09).
  */
-export function denseAboveFor(info: GemmInfo): number | undefined {
+export function denseAboveFor(
+  info: GemmInfo,
+  options: { sparseKernels?: boolean } = {},
+): number | undefined {
+  if (options.sparseKernels) {
+    return info.kind === "wasm-simd" ? WASM_DENSE_ABOVE : CBLAS_DENSE_ABOVE;
+  }
   return info.kind === "wasm-simd" ? 0.08 / info.threads : undefined;
+}
+
+/**
+ * The switch with the WebAssembly SIMD sparse kernels, which multiply-add ~3x faster than the
+ * TypeScript loops: break-even measured at 512x4096x4096 and 256x2048x4096 (JumpReLU, TopK) near
+ * 6% with OpenBLAS on 2 loaded cores (lower on an idle machine, hence 4%), ~4x that on the wasm GEMM.
+ */
+const CBLAS_DENSE_ABOVE = 0.1;
+const WASM_DENSE_ABOVE = 0.3;
+
+/**
+ * The WebAssembly module whose SIMD kernels run the fast engine's sparse products, on `threads`
+ * threads (the portable GEMM's instance), or undefined when it does not load or `kernels`
+ * (default: `SAESWEEP_KERNELS` from the environment) is `js`, asking for the TypeScript loops.
+ */
+export function sparseKernels(
+  threads: number,
+  options: { kernels?: "wasm" | "js" } = {},
+): WasmGemm | undefined {
+  let v: string | undefined = options.kernels;
+  try {
+    v ??= Deno.env.get("SAESWEEP_KERNELS");
+  } catch {
+    v = undefined;
+  }
+  if (v === "js") return undefined;
+  portableGemm(threads);
+  return wasmGemms.get(threads);
 }
 
 /** The preference from `SAESWEEP_GEMM` (auto | portable), default auto. */

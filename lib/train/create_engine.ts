@@ -13,6 +13,7 @@ import {
   type GemmInfo,
   type GemmPreference,
   selectGemm,
+  sparseKernels,
 } from "../gemm/select_gemm.ts";
 
 export interface CreateEngineOptions extends TfjsEngineOptions {
@@ -25,6 +26,11 @@ export interface CreateEngineOptions extends TfjsEngineOptions {
   gemm?: GemmPreference;
   /** GEMM threads (default: `SAESWEEP_THREADS`, else every core). */
   threads?: number;
+  /**
+   * Sparse products, selection and optimiser passes on the WebAssembly SIMD kernels (`wasm`, the
+   * default) or the TypeScript loops (`js`, what the fast engine ran before them; benchmarks).
+   */
+  kernels?: "wasm" | "js";
 }
 
 /** tfjs backends on which the fast CPU engine replaces the reference engine. */
@@ -53,14 +59,16 @@ export function createEngine(
 ): Engine {
   if (!options.reference && fastPathUnavailable(arch, options) === null) {
     const { blas, info } = selectGemm({ prefer: options.gemm, threads: options.threads });
+    const wasm = sparseKernels(info!.threads, { kernels: options.kernels });
     const engine = new FastEngine(arch, init, {
       ...options,
       kernel: arch.kernel!,
       blas: blas!,
       backend: `cpu-${info!.kind}`,
-      denseAbove: denseAboveFor(info!),
+      denseAbove: denseAboveFor(info!, { sparseKernels: wasm !== undefined }),
+      wasm,
     });
-    GEMMS.set(engine, info!);
+    GEMMS.set(engine, { ...info!, kernels: wasm ? "wasm-simd" : "js" });
     return engine;
   }
   return new TfjsEngine(arch, init, options);

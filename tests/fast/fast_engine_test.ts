@@ -9,6 +9,7 @@ import { FastEngine } from "../../lib/fast/fast_engine.ts";
 import { JS_BLAS } from "../../lib/fast/js_gemm.ts";
 import { type Blas, loadBlas } from "../../lib/fast/blas.ts";
 import { portableGemm } from "../../lib/gemm/select_gemm.ts";
+import type { WasmGemm } from "../../lib/gemm/wasm_gemm.ts";
 import {
   excess,
   type FastCase,
@@ -50,14 +51,17 @@ const VARIANTS: Variant[] = [
 ];
 const openblas = loadBlas();
 const wasm = portableGemm(1);
-const PROVIDERS: { name: string; blas: Blas | null; reason?: string }[] = [
+const wasmGemm = wasm.blas as WasmGemm | null;
+const PROVIDERS: { name: string; blas: Blas | null; reason?: string; wasm?: WasmGemm }[] = [
   { name: "js gemm", blas: JS_BLAS },
   { name: "openblas", blas: openblas.blas, reason: openblas.reason },
   { name: "wasm gemm", blas: wasm.blas, reason: wasm.reason },
+  // The default fast path: sparse products on the wasm SIMD kernels, buffers in wasm memory.
+  { name: "wasm kernels", blas: wasm.blas, reason: wasm.reason, wasm: wasmGemm ?? undefined },
 ];
 const CI = Boolean(Deno.env.get("CI"));
 
-function fastEngine(c: FastCase, blas: Blas, denseAbove: number) {
+function fastEngine(c: FastCase, blas: Blas, denseAbove: number, wasm?: WasmGemm) {
   return (init: FastCase["init"]) =>
     new FastEngine(c.arch, init, {
       sae: c.sae,
@@ -67,6 +71,7 @@ function fastEngine(c: FastCase, blas: Blas, denseAbove: number) {
       blas,
       backend: "test",
       denseAbove,
+      wasm,
     });
 }
 
@@ -82,7 +87,7 @@ for (const v of VARIANTS) {
           await useBackend("cpu");
           const c = makeCase(v.arch, { sae: v.sae, gradClip: v.gradClip ?? null });
           const ref = referenceGrads(c);
-          const fast = fastEngine(c, p.blas, denseAbove)(c.init);
+          const fast = fastEngine(c, p.blas, denseAbove, p.wasm)(c.init);
           const got = fast.gradients(c.batches[0], { lr: c.lr, lambda: c.lambda });
           ref.terms.forEach((t, i) => {
             const tol = TERMS_RTOL * Math.max(Math.abs(t), 1e-3);
@@ -100,7 +105,7 @@ for (const v of VARIANTS) {
           }
 
           const want = await runEngine(c, (init) => referenceEngine(c, init));
-          const have = await runEngine(c, fastEngine(c, p.blas, denseAbove));
+          const have = await runEngine(c, fastEngine(c, p.blas, denseAbove, p.wasm));
           for (const step of [0, c.batches.length - 1]) {
             const [a, b] = [have.snapshots[step], want.snapshots[step]];
             assert.deepEqual(a.optimizer.t, b.optimizer.t);

@@ -54,6 +54,7 @@ Deno.test("a run with SAESWEEP_GEMM=portable trains on the wasm GEMM and says so
     assert.equal(manifest.notes.engine, "cpu-wasm-simd");
     assert.equal(manifest.notes.gemm.kind, "wasm-simd");
     assert.equal(manifest.notes.gemm.threads, 1);
+    assert.equal(manifest.notes.gemm.kernels, "wasm-simd");
     assert.match(manifest.notes.gemm.name, /sgemm\.wasm$/);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -2,7 +2,7 @@
 // every transpose combination, alpha and beta, sizes off the 6 x 8 tile and the 120 x 256
 // blocks, beta = 0 ignoring NaN in C, and the two-thread split.
 import assert from "node:assert/strict";
-import { createWasmGemm, type WasmGemm } from "../../lib/gemm/wasm_gemm.ts";
+import { createWasmGemm, type WasmGemm, WasmThreadError } from "../../lib/gemm/wasm_gemm.ts";
 import { jsSgemm } from "../../lib/fast/js_gemm.ts";
 import type { GemmOptions } from "../../lib/fast/blas.ts";
 import { Rng } from "../../lib/data/rng.ts";
@@ -90,6 +90,23 @@ Deno.test("wasm sgemm on two threads gives the same C as on one", async () => {
     }
   } finally {
     one.close();
+    two.close();
+  }
+});
+
+Deno.test("a job that fails on a helper thread throws WasmThreadError instead of hanging, and the next call works", async () => {
+  const two = createWasmGemm({ threads: 2 });
+  try {
+    assert.equal(await two.started(), 2, "the helper thread did not start");
+    // The caller's share is empty; the helper's reads far beyond the memory and traps.
+    const beyond = 2 ** 31;
+    assert.throws(
+      () => two.run("sparseDots", [beyond, beyond, beyond, beyond, 4, beyond], [[0, 0], [0, 8]]),
+      (e: Error) => e instanceof WasmThreadError && /helper thread 1 failed/.test(e.message),
+    );
+    const rng = new Rng(8, 1);
+    compare(two, { m: 203, n: 150, k: 70 }, rng, "after a failed job");
+  } finally {
     two.close();
   }
 });

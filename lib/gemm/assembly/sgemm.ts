@@ -207,3 +207,14 @@ export function sgemm(
     }
   }
 }
+
+// The fast engine's sparse products, selection and optimiser passes share this module, its memory and its
+// helper threads.
+export {
+  sparseAccumulate,
+  sparseBackward,
+  sparseDecode,
+  sparseDots,
+} from "./sparse";
+export { adam, normalizeRows, projectRows } from "./update";
+export { thresholdRows, topkRows } from "./select";

@@ -59,7 +59,9 @@ function forward(
 ): void {
   const { b, theta, act, near } = options;
   const f = ctx.f;
-  const row = { r: 0, f, theta, eps: bandwidthOf(ctx) };
+  const eps = bandwidthOf(ctx);
+  if (ctx.ops.wasm) return ctx.ops.wasm.thresholdSelect(pre, { b, theta, eps, act, near });
+  const row = { r: 0, f, theta, eps };
   act.reset(b, f);
   near?.reset(b, f);
   for (let r = 0; r < b; r++) {

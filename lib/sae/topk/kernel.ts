@@ -35,6 +35,7 @@ export function selectTopK(
   const { b, k, batch, list } = options;
   const f = ctx.f;
   list.reset(b, f);
+  if (!batch && ctx.ops.wasm?.topkSelect(r, { b, k, list })) return;
   const heap = ctx.ws.get("heap", k);
   const global = batch ? globalKth(r, Math.min(k * b, r.length)) : 0;
   for (let row = 0; row < b; row++) {
