@@ -125,6 +125,7 @@ Deno.test("the terminal display draws one bar per running run with step, tok/s, 
   display.onEvent(end("topk-l0_8-s0-bbbb", 12.345));
   display.stop(); // draws the final frame
   // What was drawn, without cursor movements and colours; the last drawing of each bar counts.
+  // deno-lint-ignore no-control-regex
   const plain = text().replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
   const lines = plain.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l.length);
   assert.ok(lines.includes("[1/2] done topk-l0_8-s0-bbbb (12.3 s)"), lines.join("\n"));
