@@ -159,6 +159,7 @@ Deno.test("loadSaeDirectory() explains a missing or unsupported directory", asyn
 
 for (const name of ["standard", "jumprelu", "topk", "gated"]) {
   Deno.test(`loadSaeDirectory() reads a ${name} SAE written by numpy in SAELens's layout and encodes as SAELens`, async () => {
+    await useBackend("cpu"); // tf backends are process-wide: never rely on another test's choice
     const expected = JSON.parse(await Deno.readTextFile(join(FIXTURES, "expected.json")));
     const x = Float32Array.from(expected.x.flat());
     const n = expected.x.length;
