@@ -15,11 +15,14 @@ export interface SweepDisplay {
   stop(): void;
 }
 
-function formatEta(s: number): string {
+/** `42s`, `2m05s`, `1h07m`: rounded to the unit shown, so never `1m60s`. */
+export function formatEta(s: number): string {
   if (!Number.isFinite(s) || s < 0) return "?";
-  if (s < 60) return `${Math.round(s)}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s`;
-  return `${Math.floor(s / 3600)}h${String(Math.round((s % 3600) / 60)).padStart(2, "0")}m`;
+  const secs = Math.round(s);
+  if (secs < 60) return `${secs}s`;
+  if (secs < 3600) return `${Math.floor(secs / 60)}m${String(secs % 60).padStart(2, "0")}s`;
+  const mins = Math.round(s / 60);
+  return `${Math.floor(mins / 60)}h${String(mins % 60).padStart(2, "0")}m`;
 }
 
 function progressFields(p: TrainProgress) {
@@ -31,13 +34,29 @@ function progressFields(p: TrainProgress) {
   };
 }
 
+export interface SweepDisplayOptions {
+  /** Bars on a terminal, else a plain status line per running run every PLAIN_INTERVAL_S. */
+  tty: boolean;
+  /** Where the display writes (default: process.stderr); bars need a terminal stream. */
+  stream?: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  /** Calls `fn` every `ms` until the returned function is called (default: setInterval). */
+  every?: (ms: number, fn: () => void) => () => void;
+}
+
+function everyInterval(ms: number, fn: () => void): () => void {
+  const timer = setInterval(fn, ms);
+  return () => clearInterval(timer);
+}
+
 /** A display for `total` runs; `tty` picks bars or plain lines. */
-export function createSweepDisplay(total: number, options: { tty: boolean }): SweepDisplay {
+export function createSweepDisplay(total: number, options: SweepDisplayOptions): SweepDisplay {
+  const stream = options.stream ?? process.stderr;
+  const println = (line: string) => void stream.write(line + "\n");
   let finished = 0;
   const prefix = () => `[${finished}/${total}]`;
   if (options.tty) {
     const multibar = new cliProgress.MultiBar({
-      stream: process.stderr,
+      stream,
       format: "{run} |{bar}| {value}/{total} {tps} tok/s  L0 {l0}  FVU {fvu}  ETA {eta_text}",
       barsize: 20,
       hideCursor: true,
@@ -72,39 +91,42 @@ export function createSweepDisplay(total: number, options: { tty: boolean }): Sw
         multibar.log(line + "\n");
       },
       stop() {
+        // Lines logged since the last redraw wait in cli-progress's buffer, which stop() does not
+        // flush: without this redraw the last run's "done" line never reached the terminal.
+        multibar.update();
         multibar.stop();
       },
     };
   }
   const latest = new Map<string, TrainProgress | undefined>();
-  const timer = setInterval(() => {
+  const stopTimer = (options.every ?? everyInterval)(PLAIN_INTERVAL_S * 1000, () => {
     for (const [id, p] of latest) {
       if (!p) continue;
       const f = progressFields(p);
-      console.error(
+      println(
         `${prefix()} ${id}: step ${p.step}/${p.totalSteps}  ${f.tps} tok/s  L0 ${f.l0}  FVU ${f.fvu}  ETA ${f.eta_text}`,
       );
     }
-  }, PLAIN_INTERVAL_S * 1000);
+  });
   return {
     onEvent(event) {
       const id = event.plan.runId;
       if (event.type === "start") {
         latest.set(id, undefined);
-        console.error(`${prefix()} start ${id}`);
+        println(`${prefix()} start ${id}`);
       } else if (event.type === "progress") latest.set(id, event.progress);
       else {
         finished++;
         latest.delete(id);
         const o = event.outcome;
-        console.error(`${prefix()} ${o.status} ${id} (${o.seconds.toFixed(1)} s)`);
+        println(`${prefix()} ${o.status} ${id} (${o.seconds.toFixed(1)} s)`);
       }
     },
     log(line) {
-      console.error(line);
+      println(line);
     },
     stop() {
-      clearInterval(timer);
+      stopTimer();
     },
   };
 }

@@ -2,7 +2,7 @@
 // its start time, boot time, Slurm job). A holder known to be gone is taken over: a dead or reused
 // pid on this host, or a Slurm job that squeue reports finished; any other live lock is refused.
 import { hostname } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { LockError } from "../errors.ts";
 import { jobActivity } from "../slurm/commands.ts";
 import { RUN_FILES } from "./records.ts";
@@ -133,8 +133,8 @@ export function slurmJobName(job: SlurmJobRef): string {
 /** Reads a LOCK file; undefined when it does not exist or is unreadable garbage. */
 export async function readLock(runDir: string): Promise<LockInfo | undefined> {
   try {
-    const info = JSON.parse(await Deno.readTextFile(join(runDir, RUN_FILES.lock)));
-    return typeof info?.pid === "number" && typeof info?.host === "string" ? info : undefined;
+    const found = await readLockFile(join(runDir, RUN_FILES.lock));
+    return typeof found === "string" ? undefined : found;
   } catch {
     return undefined;
   }
@@ -216,33 +216,89 @@ export async function acquireRunLock(runDir: string): Promise<RunLock> {
     boot_time: bootTimeIso(),
     ...(slurm ? { slurm } : {}),
   };
+  const text = JSON.stringify(info) + "\n";
   for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const file = await Deno.open(path, { write: true, createNew: true });
-      try {
-        await file.write(new TextEncoder().encode(JSON.stringify(info) + "\n"));
-        await file.sync();
-      } finally {
-        file.close();
-      }
-      return makeLock(path, info);
-    } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    if (await createLockFile(path, text)) return makeLock(path, info);
+    const found = await readLockFile(path);
+    if (found === "missing") continue; // released meanwhile: try again
+    if (found === "unreadable") {
+      // LOCK files appear complete (createLockFile), so an unreadable one was damaged, or written
+      // by a version that wrote in place and was killed mid-write; its holder cannot be checked.
+      throw new LockError(`run ${runDir} has an unreadable ${RUN_FILES.lock} file`, {
+        hint: `if no process trains this run, delete ${path}`,
+      });
     }
-    const holder = await readLock(runDir);
-    if (holder === undefined) {
-      // Unreadable or half-written: treat as stale only if it stays so (a writer may be mid-write).
-      await new Promise((r) => setTimeout(r, 50));
-      if (await readLock(runDir) !== undefined) continue;
-    } else {
-      const why = await holderState(holder);
-      if (why.state !== "gone") throw lockRefusal(runDir, path, holder, why);
-    }
+    const why = await holderState(found);
+    if (why.state !== "gone") throw lockRefusal(runDir, path, found, why);
     await Deno.remove(path).catch(() => {});
   }
   throw new LockError(`could not take the lock of ${runDir}: other processes keep taking it`, {
     hint: "run one sweep at a time per output directory",
   });
+}
+
+/**
+ * Creates `path` holding `text` unless it exists; true when created. The text goes to a temp file
+ * first (fsynced), then a hard link makes it `path` at once, failing if `path` exists: a LOCK is
+ * never seen half-written, even when its writer is killed mid-write (only the temp file is left,
+ * and removeTempFiles clears it). File systems without hard links fall back to an exclusive
+ * create and write in place.
+ */
+async function createLockFile(path: string, text: string): Promise<boolean> {
+  const tag = Array.from(crypto.getRandomValues(new Uint32Array(2)), (n) => n.toString(36)).join(
+    "",
+  );
+  const tmp = join(dirname(path), `.${basename(path)}.${tag}.tmp`);
+  await writeFileDurably(tmp, text, { createNew: true });
+  try {
+    await Deno.link(tmp, path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.AlreadyExists) return false;
+    if (err instanceof Deno.errors.NotFound) return false; // temp removed by a cleanup: retry
+    try {
+      await writeFileDurably(path, text, { createNew: true });
+      return true;
+    } catch (inPlace) {
+      if (inPlace instanceof Deno.errors.AlreadyExists) return false;
+      throw inPlace;
+    }
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+  }
+}
+
+async function writeFileDurably(
+  path: string,
+  text: string,
+  options: { createNew: boolean },
+): Promise<void> {
+  const file = await Deno.open(path, { write: true, createNew: options.createNew });
+  try {
+    const bytes = new TextEncoder().encode(text);
+    let written = 0;
+    while (written < bytes.length) written += await file.write(bytes.subarray(written));
+    await file.sync();
+  } finally {
+    file.close();
+  }
+}
+
+/** A LOCK file's holder, or whether it is missing or unreadable (empty, garbled, not a lock). */
+async function readLockFile(path: string): Promise<LockInfo | "missing" | "unreadable"> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return "missing";
+    throw err;
+  }
+  try {
+    const info = JSON.parse(text);
+    return typeof info?.pid === "number" && typeof info?.host === "string" ? info : "unreadable";
+  } catch {
+    return "unreadable";
+  }
 }
 
 function makeLock(path: string, info: LockInfo): RunLock {

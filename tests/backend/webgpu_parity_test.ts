@@ -99,6 +99,8 @@ for (const c of CASES) {
   });
 
   webgpuTest(`${c.label}: webgpu Adam steps 1 and 3 match cpu`, async () => {
+    // tf.memory() needs an initialised backend, even when this is the file's first test.
+    await selectBackend("cpu");
     const before = tf.memory().numTensors;
     const { cpu, gpu } = await onBoth<EngineRun>(() => engineSteps(c));
     assert.equal(tf.memory().numTensors, before, "engine steps leaked tensors");

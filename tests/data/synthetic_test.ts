@@ -188,14 +188,3 @@ Deno.test("synthetic magnitudes and noise: noise-free single-feature vectors lie
   // std of the mean: 0.25 / sqrt(2000) = 0.0056
   assert.ok(Math.abs(sumNorm / 2000 - 1) < 5 * 0.0056, `mean magnitude ${sumNorm / 2000}`);
 });
-
-Deno.test("synthetic batch of 1024 x 64 takes well under 5 ms", () => {
-  const model = buildSyntheticModel(config({ d_model: 64, n_features: 512, mean_active: 16 }));
-  const out = new Float32Array(1024 * 64);
-  for (let i = 0; i < 10; i++) generateSynthetic(model, new Rng(1, i), { n: 1024, out });
-  const t0 = performance.now();
-  for (let i = 0; i < 20; i++) generateSynthetic(model, new Rng(1, i), { n: 1024, out });
-  const ms = (performance.now() - t0) / 20;
-  // Measured ~1.5-2.5 ms on a shared 2-core machine; 10 ms leaves room for a busy CI.
-  assert.ok(ms < 10, `${ms.toFixed(2)} ms per batch`);
-});

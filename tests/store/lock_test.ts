@@ -192,3 +192,70 @@ Deno.test("a task takes over the lock its own Slurm job left on another node bef
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("acquireRunLock() refuses an empty or half-written LOCK instead of taking it over", async () => {
+  // Its holder cannot be checked: taking it over could run the same run twice at once.
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/run`);
+    const half = JSON.stringify({ pid: Deno.pid, host: hostname(), time: "t" }).slice(0, 20);
+    for (const text of ["", half]) {
+      await Deno.writeTextFile(`${dir}/run/LOCK`, text);
+      await assert.rejects(acquireRunLock(`${dir}/run`), (err: unknown) => {
+        assert.ok(err instanceof LockError);
+        assert.match(err.message, /has an unreadable LOCK file/);
+        assert.match(err.hint, /if no process trains this run, delete .*run\/LOCK/);
+        return true;
+      });
+      assert.equal(await Deno.readTextFile(`${dir}/run/LOCK`), text);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("acquireRunLock() leaves no temp file and a complete LOCK", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const lock = await acquireRunLock(`${dir}/run`);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/run`)].map((e) => e.name), ["LOCK"]);
+    assert.equal(JSON.parse(await Deno.readTextFile(`${dir}/run/LOCK`)).token, lock.info.token);
+    await lock.release();
+    assert.deepEqual([...Deno.readDirSync(`${dir}/run`)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a LOCK is never visible half-written: a crash writing to LOCK in place is not possible", async () => {
+  // Any write that goes to the LOCK path itself fails half-way here (as a crash would leave it).
+  // acquireRunLock() must write elsewhere first, so LOCK is absent or complete at every moment.
+  const dir = await Deno.makeTempDir();
+  const open = Deno.open;
+  const write = Deno.FsFile.prototype.write;
+  const paths = new WeakMap<Deno.FsFile, string>();
+  Deno.open = async (path, options) => {
+    const file = await open(path, options);
+    paths.set(file, String(path));
+    return file;
+  };
+  Deno.FsFile.prototype.write = async function (this: Deno.FsFile, p: Uint8Array) {
+    if (paths.get(this)?.endsWith("/LOCK")) {
+      await write.call(this, p.subarray(0, p.length >> 1));
+      throw new Error("crashed mid-write");
+    }
+    return write.call(this, p);
+  };
+  try {
+    const lock = await acquireRunLock(`${dir}/run`).finally(() => {
+      Deno.open = open;
+      Deno.FsFile.prototype.write = write;
+    });
+    assert.equal((await readLock(`${dir}/run`))?.pid, Deno.pid);
+    await lock.release();
+  } finally {
+    Deno.open = open;
+    Deno.FsFile.prototype.write = write;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

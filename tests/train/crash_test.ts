@@ -56,14 +56,27 @@ async function runIds(dir: string): Promise<string[]> {
 const weights = (dir: string, id: string) =>
   Deno.readFile(join(dir, "runs", "crash", id, "sae", "sae_weights.safetensors"));
 
-/** Trains `id` once in `dir`, killed at fault point `kill` (kill_run.ts); asserts SIGKILL. */
-async function killedAt(dir: string, id: string, kill: string): Promise<void> {
+/**
+ * Trains `id` once in `dir`, killed at `kill` (a fault point or a write, see kill_run.ts);
+ * asserts SIGKILL and returns stderr.
+ */
+async function killedAt(dir: string, id: string, kill: string): Promise<string> {
   const r = await denoScript(
     `${ROOT}tests/fixtures/kill_run.ts`,
     [kill, "spec.yaml", "--run", id],
     dir,
   );
   assert.equal(r.signal, "SIGKILL", `${kill}: expected SIGKILL, got exit ${r.code}\n${r.stderr}`);
+  return r.stderr;
+}
+
+/** metrics.jsonl lines without their timing fields (which differ between runs). */
+async function metricsOf(dir: string, id: string): Promise<Record<string, unknown>[]> {
+  const text = await Deno.readTextFile(join(dir, "runs", "crash", id, "metrics.jsonl"));
+  return text.split("\n").filter((l) => l.trim()).map((l) => {
+    const { tokens_per_s: _t, elapsed_s: _e, ...rest } = JSON.parse(l);
+    return rest;
+  });
 }
 
 /** Finishes `id` in `dir`; returns stderr (warnings). */
@@ -113,6 +126,43 @@ Deno.test("a run SIGKILLed at a step or during any checkpoint phase resumes to i
       assert.ok(!tree.some((p) => p.endsWith(".tmp") || p.includes(".tmp-")), tree.join(","));
       assert.ok(!tree.includes("LOCK"));
     }
+  });
+});
+
+Deno.test("a crash in the middle of any write costs no checkpoint and leaves metrics.jsonl as if never killed", async () => {
+  await withDirs(async (ref, dir, ids) => {
+    const id = ids[0];
+    // In this order, each run resuming from what the previous kill left (40 steps, checkpoints
+    // every 10, a metrics line every 5). A writer that is not atomic leaves a half-written file
+    // that the next start must either never see or fall back from, which the test refuses.
+    const kills = [
+      "write:LOCK:1", // the run lock, first thing a run writes
+      "write:metrics.jsonl:4", // half of the line of step 15 (the first write empties the file)
+      "step:37", // lines of 35 written after the checkpoint at 30: redone on resume
+      "write:latest.json:1", // the final checkpoint's pointer (resumed from 30)
+      "write:previous.json:1", // the final checkpoint's copy of the old pointer
+      "write:state-:1", // the final checkpoint's tensors
+      "write:sae_weights:1", // the export, after the final checkpoint
+      "write:summary.json:1",
+      "write:DONE:1",
+    ];
+    for (const kill of kills) {
+      const stderr = await killedAt(dir, id, kill);
+      assert.doesNotMatch(stderr, /resuming from the previous one|no usable checkpoint/, kill);
+    }
+    const stderr = await finish(dir, id);
+    assert.doesNotMatch(stderr, /resuming from the previous one/);
+    assert.deepEqual(await weights(dir, id), await weights(ref, id), "weights differ");
+    // Every line once, in order, with the values of the uninterrupted run.
+    const [got, want] = [await metricsOf(dir, id), await metricsOf(ref, id)];
+    assert.deepEqual(got.map((l) => l.step), want.map((l) => l.step));
+    assert.deepEqual(got, want);
+    const run = join(dir, "runs", "crash", id);
+    const manifest = JSON.parse(await Deno.readTextFile(join(run, "run.json")));
+    assert.equal(manifest.notes.checkpoint_fallback, undefined);
+    const tree = await listTree(run);
+    assert.ok(!tree.some((p) => p.endsWith(".tmp") || p.includes(".tmp-")), tree.join(","));
+    assert.ok(!tree.includes("LOCK"));
   });
 });
 
