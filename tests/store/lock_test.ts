@@ -10,7 +10,11 @@ import {
 
 /** A pid that surely belongs to no live process: a child that has exited. */
 async function deadPid(): Promise<number> {
-  const child = new Deno.Command(Deno.execPath(), { args: ["eval", ""], stdout: "null" }).spawn();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", ""],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
   await child.status;
   return child.pid;
 }
@@ -79,7 +83,8 @@ Deno.test("acquireRunLock() refuses a lock held by another host and says how to 
 
 Deno.test("processStartTime() gives when a child process started, to a few seconds", async () => {
   const before = Date.now();
-  const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  const child = new Deno.Command("sleep", { args: ["30"], stdout: "null", stderr: "null" })
+    .spawn();
   const after = Date.now();
   try {
     // ps derives start times from the boot time (whole seconds): allow 3 s either way.
