@@ -31,11 +31,24 @@ import { auxKLoss, tickSinceFired } from "../topk/topk.ts";
 import { auxK } from "../topk/options.ts";
 
 /**
+ * The data-resolved bandwidth per state tensor data (tfjs data never changes under one dataId;
+ * assign() gives a new one): one device read per value instead of a blocking read every step.
+ */
+const resolvedBandwidth = new WeakMap<object, number>();
+
+/**
  * The STE bandwidth eps: the option itself, or (bandwidth_unit: pre_act_std) the value resolved
  * from the data at the start and kept in the state.
  */
 function bandwidth(state: TensorMap, sae: SaeConfig): number {
-  return state.bandwidth ? state.bandwidth.dataSync()[0] : jumpreluOptions(sae).bandwidth;
+  const t = state.bandwidth;
+  if (!t) return jumpreluOptions(sae).bandwidth;
+  let eps = resolvedBandwidth.get(t.dataId);
+  if (eps === undefined) {
+    eps = t.dataSync()[0];
+    resolvedBandwidth.set(t.dataId, eps);
+  }
+  return eps;
 }
 
 /** Threshold theta [F] from its trainable parameter (log theta or theta). */
