@@ -7,15 +7,12 @@ import type { Architecture, CalibrationSample, InitResult } from "../sae/types.t
 import type { Blas } from "../fast/blas.ts";
 import { rowKth } from "../fast/select_kth.ts";
 
-/** Per-latent (1 - l0 / F) quantile of x W [B, F] (W [D, F] row-major). */
+/** Per-latent (1 - l0 / F) quantile of pre-activations pre [B, F]. */
 function latentQuantiles(
-  x: Float32Array,
-  w: Float32Array,
-  options: { b: number; d: number; f: number; l0: number; blas: Blas },
+  pre: Float32Array,
+  options: { b: number; f: number; l0: number },
 ): Float32Array {
-  const { b, d, f, l0, blas } = options;
-  const pre = new Float32Array(b * f); // [B, F]
-  blas.sgemm(x, w, { c: pre, m: b, n: f, k: d });
+  const { b, f, l0 } = options;
   // The (k+1)-th largest value leaves exactly k entries strictly above it: rate k / B = l0 / F.
   const k = Math.min(b - 1, Math.max(1, Math.round((b * l0) / f))) + 1;
   const col = new Float32Array(b);
@@ -28,15 +25,8 @@ function latentQuantiles(
   return q;
 }
 
-/** Pooled standard deviation of x W [B, F] (float64 sums). */
-function preActStd(
-  x: Float32Array,
-  w: Float32Array,
-  options: { b: number; d: number; f: number; blas: Blas },
-): number {
-  const { b, d, f, blas } = options;
-  const pre = new Float32Array(b * f);
-  blas.sgemm(x, w, { c: pre, m: b, n: f, k: d });
+/** Pooled standard deviation of every entry of pre (float64 sums). */
+function pooledStd(pre: Float32Array): number {
   let sum = 0, sq = 0;
   for (const v of pre) {
     sum += v;
@@ -65,11 +55,22 @@ export function calibrationSample(
     const bDec = init.params.b_dec.data;
     x = x.map((v, i) => v - bDec[i % d]);
   }
-  const shape = (wName: string) => ({ b, d, f: init.params[wName].shape[1], blas: options.blas });
+  // x W [B, F] once per weight: calibration moves biases and thresholds, never encoder weights.
+  const pres = new Map<string, Float32Array>();
+  const preOf = (wName: string) => {
+    let pre = pres.get(wName);
+    if (!pre) {
+      const f = init.params[wName].shape[1];
+      pre = new Float32Array(b * f);
+      options.blas.sgemm(x, init.params[wName].data, { c: pre, m: b, n: f, k: d });
+      pres.set(wName, pre);
+    }
+    return pre;
+  };
   return {
     quantiles: (wName) =>
-      latentQuantiles(x, init.params[wName].data, { ...shape(wName), l0: options.l0 }),
-    preActStd: (wName) => preActStd(x, init.params[wName].data, shape(wName)),
+      latentQuantiles(preOf(wName), { b, f: init.params[wName].shape[1], l0: options.l0 }),
+    preActStd: (wName) => pooledStd(preOf(wName)),
   };
 }
 
