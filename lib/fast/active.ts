@@ -154,3 +154,14 @@ export class ActiveList {
     this.grad2 = growF(this.grad2);
   }
 }
+
+/** The operands of the fused decoder-encoder backward (ActiveOps.backward). */
+export interface BackwardOperands {
+  dy: Float32Array;
+  w: Float32Array;
+  gW: Float32Array;
+  src: Float32Array;
+  gSrc: Float32Array;
+  d: number;
+  add?: Float32Array;
+}

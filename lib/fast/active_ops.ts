@@ -3,7 +3,7 @@
 // or, when the list is dense enough that a BLAS GEMM is cheaper, as a GEMM on a scattered copy.
 // Shapes: B batch, D d_model, F latents, N active entries.
 import type { Blas } from "./blas.ts";
-import type { ActiveList } from "./active.ts";
+import type { ActiveList, BackwardOperands } from "./active.ts";
 import type { WasmSparse } from "./wasm_sparse.ts";
 import { axpy, dot } from "./vec.ts";
 
@@ -137,18 +137,7 @@ export class ActiveOps {
    * gSrc[i, :] += grad[j] src[b, :]. Sparse: one pass grouped by latent, each entry's dy and src
    * rows read once while the latent's rows of w, gW and gSrc stay in cache.
    */
-  backward(
-    list: ActiveList,
-    options: {
-      dy: Float32Array;
-      w: Float32Array;
-      gW: Float32Array;
-      src: Float32Array;
-      gSrc: Float32Array;
-      d: number;
-      add?: Float32Array;
-    },
-  ): void {
+  backward(list: ActiveList, options: BackwardOperands): void {
     const { dy, w, gW, src, gSrc, d, add } = options;
     if (list.density() > this.#denseAbove) {
       this.accumulate(list, list.val, { src: dy, g: gW, d });

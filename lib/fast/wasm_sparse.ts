@@ -5,7 +5,7 @@
 // Buffers allocated in the module's memory (lib/gemm/arena.ts) are used in place; any other is
 // copied in, and outputs back out.
 // Shapes: B batch, D d_model, F latents, N active entries.
-import type { ActiveList } from "./active.ts";
+import type { ActiveList, BackwardOperands } from "./active.ts";
 import type { WasmKernels } from "./wasm_kernels.ts";
 
 /** Below this many multiply-adds a product runs on the calling thread only. */
@@ -164,18 +164,7 @@ export class WasmSparse {
   }
 
   /** The fused backward of ActiveOps.backward (see there). */
-  backward(
-    list: ActiveList,
-    o: {
-      dy: Float32Array;
-      w: Float32Array;
-      gW: Float32Array;
-      src: Float32Array;
-      gSrc: Float32Array;
-      d: number;
-      add?: Float32Array;
-    },
-  ): void {
+  backward(list: ActiveList, o: BackwardOperands): void {
     const f = list.cols;
     const b = list.rows;
     const { d } = o;
