@@ -50,16 +50,21 @@ export function calibrationSample(
 ): CalibrationSample {
   const [d] = init.params.b_dec?.shape ?? [options.x.length / options.b];
   const b = Math.min(options.b, MAX_CALIBRATION_ROWS);
-  let x = options.x.subarray(0, b * d);
-  if (options.subtractBDec && init.params.b_dec) {
-    const bDec = init.params.b_dec.data;
-    x = x.map((v, i) => v - bDec[i % d]);
-  }
-  // x W [B, F] once per weight: calibration moves biases and thresholds, never encoder weights.
+  // The encoder input and x W [B, F] per weight, made when first asked (most runs ask nothing);
+  // calibration moves biases and thresholds, never encoder weights, so both stay valid.
+  let xIn: Float32Array | undefined;
+  const input = () => {
+    if (xIn) return xIn;
+    xIn = options.x.subarray(0, b * d);
+    const bDec = options.subtractBDec ? init.params.b_dec?.data : undefined;
+    if (bDec) xIn = xIn.map((v, i) => v - bDec[i % d]);
+    return xIn;
+  };
   const pres = new Map<string, Float32Array>();
   const preOf = (wName: string) => {
     let pre = pres.get(wName);
     if (!pre) {
+      const x = input();
       const f = init.params[wName].shape[1];
       pre = new Float32Array(b * f);
       options.blas.sgemm(x, init.params[wName].data, { c: pre, m: b, n: f, k: d });
