@@ -250,8 +250,8 @@ function readOverrides(overrides: Row, architecture: unknown): Row {
   const others = new Set(architectureNames().filter((a) => a !== architecture));
   return Object.fromEntries(
     Object.entries(overrides).filter(([path]) => {
-      const [section, name] = path.split(".");
-      return !(section === "sae" && others.has(name) && path.split(".").length > 2);
+      const [section, name, ...option] = path.split(".");
+      return !(section === "sae" && option.length > 0 && others.has(name));
     }),
   );
 }
