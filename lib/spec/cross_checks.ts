@@ -1,5 +1,6 @@
 // Checks that involve several keys of one resolved run config (target_l0 < width, integer k for
-// k-sparse architectures, enough tokens for one batch, and each architecture's own check()).
+// k-sparse architectures, enough tokens for one batch, held-out vectors for the L0 controller's
+// reading on lm data, and each architecture's own check()).
 // Pure; `load.ts` locates each problem in the file.
 import type { RunConfig } from "./schema.ts";
 import { getArchitecture } from "../sae/registry.ts";
@@ -28,6 +29,18 @@ export function crossFieldProblems(config: RunConfig): ConfigProblem[] {
       paths: ["train.tokens", "train.batch_size"],
       message:
         `train.tokens ${train.tokens} must be >= train.batch_size ${train.batch_size} (at least one step)`,
+    });
+  }
+  const control = train.lambda.validation_tokens;
+  if (
+    control !== undefined && arch.sparsity === "penalty" && train.lambda.mode === "controller" &&
+    config.data.source === "lm" && config.data.heldout_tokens < config.eval.tokens + control
+  ) {
+    problems.push({
+      paths: ["train.lambda.validation_tokens", "data.heldout_tokens", "eval.tokens"],
+      message: `the L0 controller reads ${control} held-out vectors after the eval.tokens ` +
+        `${config.eval.tokens} of the final evaluation, so data.heldout_tokens must be >= ` +
+        `${config.eval.tokens + control}, got ${config.data.heldout_tokens}`,
     });
   }
   problems.push(...arch.check?.(sae) ?? []);

@@ -47,7 +47,8 @@ sweep:
 
 Each value is validated as if written at its path, so errors read the same. Every expanded run is
 also checked as a whole: \`sae.target_l0 < sae.width\`, integer \`target_l0\` for k-sparse
-architectures (${kArchitectures()}: it is their k), \`train.tokens >= train.batch_size\`, and each
+architectures (${kArchitectures()}: it is their k), \`train.tokens >= train.batch_size\`,
+\`data.heldout_tokens >= eval.tokens + train.lambda.validation_tokens\` on lm data, and each
 architecture's own checks. A spec may expand to at most
 ${DEFAULT_MAX_RUNS} runs unless \`--max-runs N\` raises the limit. \`report.group_by\` may name only swept axes.
 

@@ -58,6 +58,11 @@ export interface MetricsLine {
   loss: number;
   losses: Record<string, number>;
   l0: number;
+  /**
+   * The controller's latest held-out L0 reading, when train.lambda.validation_tokens is set
+   * (lib/train/control_set.ts).
+   */
+  l0_validation?: number;
   /** Training-batch FVU averaged since the last line. */
   fvu: number;
   lambda: number | null;

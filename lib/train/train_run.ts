@@ -38,6 +38,7 @@ import type { TrainProgress } from "./progress.ts";
 import { DivergenceError, InterruptedError } from "../errors.ts";
 import { checkDivergence } from "./divergence.ts";
 import { faultPoint } from "./fault_points.ts";
+import { controlL0, loadControlSet } from "./control_set.ts";
 
 export interface TrainRunOptions {
   /** Aborting checkpoints at the next sync point and throws InterruptedError. */
@@ -175,6 +176,15 @@ async function trainWithSource(
       sae,
     );
   }
+  // The controller's held-out reading (before anything is written: too few vectors is a data error).
+  const controlTokens = useController ? train.lambda.validation_tokens : undefined;
+  const controlX = controlTokens === undefined ? undefined : await loadControlSet(source, {
+    evalTokens: config.eval.tokens,
+    tokens: controlTokens,
+    scale,
+    what: describeData(plan),
+  });
+  let l0Validation: number | undefined; // the latest held-out reading, for metrics.jsonl
   const engine: Engine = createEngine(arch, init, {
     sae,
     adamEps: train.adam_eps,
@@ -283,7 +293,9 @@ async function trainWithSource(
       bestFvu = Math.min(bestFvu ?? Infinity, stats.fvu);
       window.add(stats);
       if (controller) {
-        controller = updateController(controller, { step: s, l0: stats.l0 }, {
+        if (controlX) l0Validation = await controlL0(engine, controlX, controlTokens!);
+        const l0 = l0Validation ?? stats.l0;
+        controller = updateController(controller, { step: s, l0 }, {
           target: sae.target_l0,
           gain: penalty?.controller_gain ?? 0,
           freezeStep,
@@ -301,6 +313,7 @@ async function trainWithSource(
           loss: m.loss,
           losses: m.losses,
           l0: m.l0,
+          ...(l0Validation === undefined ? {} : { l0_validation: l0Validation }),
           fvu: m.fvu,
           lambda: usesLambda ? lambda : null,
           lr,

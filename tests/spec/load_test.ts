@@ -149,6 +149,22 @@ Deno.test("parseExperiment() requires an integer target_l0 for topk and tokens >
   ]);
 });
 
+Deno.test("parseExperiment() requires held-out lm vectors for the controller's reading beyond eval.tokens", () => {
+  const lm = "name: t\ndata:\n  source: lm\n  checkpoint: m.bin\n  tokenizer: t.bin\n" +
+    "  train_text: [a.txt]\n  heldout_text: [a.txt]\n  heldout_tokens: 10000\n";
+  const text = lm + "train:\n  lambda:\n    validation_tokens: 2048\neval:\n  tokens: 8192\n" +
+    "sweep:\n  sae.architecture: [relu, topk]\n";
+  // Located at the key; TopK has no controller, so only the ReLU run is refused (one issue).
+  assert.deepEqual(problems(text), [
+    "11:24 train.lambda.validation_tokens: the L0 controller reads 2048 held-out vectors after the " +
+    "eval.tokens 8192 of the final evaluation, so data.heldout_tokens must be >= 10240, got 10000",
+  ]);
+  assert.doesNotThrow(() => parseExperiment(text.replace("2048", "1808"), "x.yaml"));
+  assert.doesNotThrow(() =>
+    parseExperiment(text.replace("  lambda:\n", "  lambda:\n    mode: fixed\n"), "x.yaml")
+  );
+});
+
 Deno.test("parseExperiment() requires report.group_by to name swept axes", () => {
   assert.deepEqual(problems(BASE + "report:\n  group_by: [sae.width]\n"), [
     "5:14 report.group_by[0]: `sae.width` is not a swept axis (swept: none)",
