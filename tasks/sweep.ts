@@ -61,14 +61,16 @@ function printTable(rows: string[][]): void {
 }
 
 function printDryRun(planned: PlannedRun[], total: number): void {
-  const paths = planned.length ? Object.keys(planned[0].plan.overrides) : [];
+  // Every swept path, in axis order; a run that does not read one (another architecture's option)
+  // shows "-" there.
+  const paths = [...new Set(planned.flatMap(({ plan }) => Object.keys(plan.overrides)))];
   printTable([
     ["#", "run id", "status", ...paths],
     ...planned.map(({ plan, status }) => [
       String(plan.index),
       plan.runId,
       status,
-      ...paths.map((p) => valueText(plan.overrides[p])),
+      ...paths.map((p) => p in plan.overrides ? valueText(plan.overrides[p]) : "-"),
     ]),
   ]);
   const counts = new Map<string, number>();

@@ -133,7 +133,7 @@ export async function loadRuns(
       spec_hash: plan.specHash,
       spec_path: plan.specPath,
       run_dir: plan.runDir,
-      overrides: readOverrides(plan.overrides, plan.config.sae.architecture),
+      overrides: plan.overrides,
     }));
   }
   const axes = [...new Set(rows.flatMap((r) => Object.keys(r.overrides as Row)))].sort();
@@ -242,7 +242,8 @@ async function loadRun(dir: string, dirExperiment: string, problems: RunProblem[
 }
 
 /**
- * The swept values without other architectures' options: a TopK run planned on a row of a JumpReLU
+ * The swept values without other architectures' options (run.json of runs planned before plans
+ * kept only what they read): a TopK run planned on a row of a JumpReLU
  * recipe axis does not read sae.jumprelu.*, so that axis stays empty for it (one TopK series, not
  * one per recipe).
  */

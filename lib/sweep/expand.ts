@@ -1,13 +1,14 @@
 // Expands a loaded experiment into RunPlans: one per distinct run of the grid, in grid order (last
 // axis fastest), each with its resolved config, stable run id and run directory. Grid points that
 // differ only in values the run does not read (e.g. sae.jumprelu.* for a TopK run) are one run,
-// listed at its first point. Pure: no I/O.
+// listed at its first point, and a plan's overrides keep only the swept values its run reads. Pure:
+// no I/O.
 import { resolve } from "node:path";
 import type { LoadedExperiment } from "../spec/load.ts";
 import { gridPoints } from "../spec/grid.ts";
 import type { RunPlan } from "./plan.ts";
 import { resolveRunConfig } from "../spec/resolve.ts";
-import { runId } from "./run_id.ts";
+import { readOverrides, runId } from "./run_id.ts";
 
 /** Every run of the experiment; `outDir` is the runs root (`runs`), made absolute. */
 export function expandSweep(loaded: LoadedExperiment, options: { outDir: string }): RunPlan[] {
@@ -23,7 +24,7 @@ export function expandSweep(loaded: LoadedExperiment, options: { outDir: string 
       runId: id,
       index: plans.length,
       config,
-      overrides: point.overrides,
+      overrides: readOverrides(config, point.overrides),
       specPath: loaded.specPath,
       specDir: loaded.specDir,
       specHash: loaded.specHash,

@@ -9,7 +9,7 @@ export interface RunPlan {
   index: number;
   /** Fully resolved configuration (data paths as written in the spec). */
   config: RunConfig;
-  /** The swept values that produced this run, keyed by dotted path. */
+  /** The swept values that produced this run and that it reads (run_id.ts readOverrides()). */
   overrides: Record<string, unknown>;
   /** Spec path as given by the user, and its directory (relative data paths resolve against it). */
   specPath: string;

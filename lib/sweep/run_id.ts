@@ -40,13 +40,25 @@ function hasPath(config: unknown, path: string): boolean {
 }
 
 /**
+ * The swept values (in axis order) that a run with this resolved config reads: another
+ * architecture's options, or the lambda schedule of a k-sparse run, are left out.
+ */
+export function readOverrides(
+  config: RunConfig,
+  overrides: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const effective = effectiveConfig(config);
+  return Object.fromEntries(Object.entries(overrides).filter(([path]) => hasPath(effective, path)));
+}
+
+/**
  * The run id of a resolved config and the overrides (in axis order) that produced it. Swept values
  * the run does not read (another architecture's options) are left out of the slug as well as the
  * hash, so grid points that differ only there are one run.
  */
 export function runId(config: RunConfig, overrides: Readonly<Record<string, unknown>>): string {
   const effective = effectiveConfig(config);
-  const slug = Object.entries(overrides).filter(([path]) => hasPath(effective, path))
+  const slug = Object.entries(readOverrides(config, overrides))
     .map(([path, value]) => slugPart(path, value)).join("-")
     .slice(0, MAX_SLUG).replace(/[-_.]+$/, "");
   const hash = canonicalHash(runIdentity(effective), 8);

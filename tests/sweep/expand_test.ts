@@ -116,4 +116,11 @@ Deno.test("expandSweep() trains a TopK run once when a JumpReLU option is crosse
   ]);
   assert.deepEqual(plans.map((p) => p.index), [0, 1, 2, 3]);
   assert.equal(new Set(plans.map((p) => p.runDir)).size, 4);
+  // Each plan keeps only the swept values its run reads: the TopK run carries no bandwidth.
+  assert.deepEqual(plans.map((p) => p.overrides), [
+    { "sae.architecture": "jumprelu", "sae.jumprelu.bandwidth": 0.001 },
+    { "sae.architecture": "jumprelu", "sae.jumprelu.bandwidth": 0.01 },
+    { "sae.architecture": "jumprelu", "sae.jumprelu.bandwidth": 0.1 },
+    { "sae.architecture": "topk" },
+  ]);
 });
