@@ -23,10 +23,12 @@ import { JS_BLAS } from "../fast/js_gemm.ts";
 import type { Engine } from "../engine/engine.ts";
 import { lambdaWarmup, learningRate } from "./schedules.ts";
 import {
+  atBound,
   controllerDamping,
   controllerLambda,
   type ControllerState,
   initController,
+  lambdaBounds,
   updateController,
 } from "./controller.ts";
 import { geometricMedian, mean, normalizationScale, scaleInPlace } from "./normalize.ts";
@@ -226,6 +228,9 @@ async function trainWithSource(
     const syncEvery = (interval * train.log_every) / gcd(interval, train.log_every);
     const freezeStep = Math.floor(train.lambda.freeze_at * totalSteps);
     const damping = controllerDamping(train);
+    const logBounds = baseLambda === null
+      ? undefined
+      : lambdaBounds(baseLambda, train.lambda.range);
     const lrSchedule = {
       lr: train.lr,
       warmupSteps: train.lr_warmup_steps,
@@ -301,6 +306,7 @@ async function trainWithSource(
           freezeStep,
           startStep: train.lambda.warmup_steps,
           damping,
+          logBounds,
         });
       }
       if (s % train.log_every === 0 || s === totalSteps) {
@@ -359,6 +365,17 @@ async function trainWithSource(
       source,
       facts: { arch, scale, totalSteps, trainSeconds, lambda: finalLambda },
     });
+    if (controller && atBound(controller, logBounds) && Math.abs(summary.l0_rel_error) > 0.05) {
+      const low = controller.logLambda < Math.log(baseLambda!);
+      manifest.notes = { ...manifest.notes, lambda_at_bound: low ? "lower" : "upper" };
+      options.onWarning?.(
+        `${plan.runId}: lambda ended at its ${low ? "lower" : "upper"} bound ` +
+          `${finalLambda!.toPrecision(3)} (start ${baseLambda} ${low ? "/" : "x"} ` +
+          `train.lambda.range ${train.lambda.range}) and held-out L0 ${summary.l0.toFixed(2)} ` +
+          `misses the target ${sae.target_l0}; start sae.${sae.architecture}.lambda ` +
+          `${low ? "lower" : "higher"}, or raise train.lambda.range`,
+      );
+    }
     if (controller) {
       manifest.notes = {
         ...manifest.notes,

@@ -40,3 +40,28 @@ Deno.test("the L0 controller brings every penalty architecture within 5% of its 
     assert.ok(s.lambda !== null && s.lambda > 0);
   }
 });
+
+Deno.test("a run whose lambda ends at its bound and misses the target says so, with what to change", async () => {
+  // ReLU started at lambda 1000 with range 30: lambda cannot go below 33, far too sparse for L0 6.
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "spec.yaml");
+  await Deno.writeTextFile(
+    path,
+    SPEC.replace("relu: {lambda: 0.1}", "relu: {lambda: 1000}").replace(
+      /sweep:[\s\S]*$/,
+      "sweep:\n  sae.architecture: [relu]\n  sae.target_l0: [6]\n",
+    ),
+  );
+  const [plan] = expandSweep(await loadExperiment(path), { outDir: dir });
+  const warnings: string[] = [];
+  const s = await trainRun(plan, { onWarning: (m) => warnings.push(m) });
+  assert.ok(s.l0 < 6 * 0.95, `L0 ${s.l0}`);
+  assert.ok(Math.abs(s.lambda! - 1000 / 30) < 1e-6 * s.lambda!, `lambda ${s.lambda}`);
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(
+    warnings[0],
+    /lambda ended at its lower bound 33\.3 \(start 1000 \/ train\.lambda\.range 30\) and held-out L0 .* misses the target 6; start sae\.relu\.lambda lower, or raise train\.lambda\.range$/,
+  );
+  const manifest = JSON.parse(await Deno.readTextFile(join(plan.runDir, "run.json")));
+  assert.equal(manifest.notes.lambda_at_bound, "lower");
+});

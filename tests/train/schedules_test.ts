@@ -6,6 +6,7 @@ import {
   controllerDamping,
   controllerLambda,
   initController,
+  lambdaBounds,
   updateController,
 } from "../../lib/train/controller.ts";
 
@@ -98,16 +99,32 @@ Deno.test("damping brakes the controller on a lagged plant: less overshoot than 
  * L0 answers lambda more slowly at a lower learning rate. Returns the final L0 / target - 1.
  */
 function laggedPlant(
-  options: { lr: number; b: number; drift: number; lambda0: number; damping: number },
+  options: {
+    lr: number;
+    b: number;
+    drift: number;
+    lambda0: number;
+    damping: number;
+    /** log(L0) pulled down by this much at the start, fading linearly by step 500; with it, L0
+     * saturates at 1.6 x the target. */
+    early?: number;
+    /** train.lambda.range around lambda = 1 (the start of the runs this plant stands for). */
+    range?: number | null;
+  },
 ): number {
-  const { lr, b, drift, lambda0, damping } = options;
+  const { lr, b, drift, lambda0, damping, early = 0 } = options;
   const steps = 1000, interval = 10, tau = 0.1 / lr;
-  const ctl = { target: 1, gain: 0.3, freezeStep: 950, startStep: 0, damping };
+  const logBounds = lambdaBounds(1, options.range ?? null);
+  const ctl = { target: 1, gain: 0.3, freezeStep: 950, startStep: 0, damping, logBounds };
   let state = initController(lambda0);
   let inner = -b * Math.log(lambda0), y = inner;
   let sum = 0;
   for (let s = 1; s <= steps; s++) {
-    const goal = -b * Math.log(controllerLambda(state)) + (drift * s) / steps;
+    // With an early drop the plant also saturates: at lambda near 0 L0 is what reconstruction
+    // alone gives (1.6 x the target here, as the quickstart's JumpReLU reached 38 for 24).
+    const free = -b * Math.log(controllerLambda(state)) + (drift * s) / steps;
+    const goal = early === 0 ? free : Math.min(free, Math.log(1.6)) -
+      early * Math.max(0, 1 - s / 500);
     inner += (goal - inner) / tau;
     y += (inner - y) / (tau / 3);
     sum += Math.exp(y);
@@ -135,4 +152,28 @@ Deno.test("on a plant whose lag grows as 1 / lr, the horizon-scaled controller e
   // The weight either learning rate needs, fixed for both: the other rate misses by more than 5%.
   assert.ok(worst(() => 10) > 0.05, `fixed 10: worst miss ${worst(() => 10)}`);
   assert.ok(worst(() => 3) > 0.05, `fixed 3: worst miss ${worst(() => 3)}`);
+});
+
+Deno.test("bounding lambda to start x/ 30 keeps an early L0 drop from winding it down: within 5% at lr 1e-3 and 3e-3, unbounded misses", () => {
+  // L0 falls early whatever lambda does (log L0 pulled down by 1.7, fading by mid-run, as the
+  // quickstart's JumpReLU at lr 1e-3 fell from 24 to 4.6 and stayed below its target until step
+  // 500 of 976), then the plant answers lambda again, up to its saturation.
+  const cases = [3e-3, 1e-3].flatMap((lr) =>
+    [0.7, 1.3, 2].flatMap((b) => [1 / 3, 1, 3].map((lambda0) => ({ lr, b, lambda0 })))
+  );
+  const worst = (range: number | null) =>
+    Math.max(...cases.map((c) =>
+      Math.abs(laggedPlant({
+        ...c,
+        drift: 0,
+        early: 1.7,
+        range,
+        damping: controllerDamping({
+          lr: c.lr,
+          lambda: { interval: 10, horizon: 0.1, damping: null },
+        }),
+      }))
+    ));
+  assert.ok(worst(30) < 0.05, `range 30: worst miss ${worst(30)}`);
+  assert.ok(worst(null) > 0.05, `unbounded: worst miss ${worst(null)}`);
 });
