@@ -72,6 +72,12 @@ export interface CalibrationSample {
   quantiles(weightParam: string): Float32Array;
   /** Standard deviation of every pre-activation x W (tokens and latents pooled). */
   preActStd(weightParam: string): number;
+  /**
+   * The factor s minimising ||(x - b_dec) - s (f W_dec)||^2 over the batch, where f keeps each
+   * pre-activation x W above its latent's `threshold` (a JumpReLU of the initial SAE): scaling
+   * the encoder by s makes the initial reconstruction the best of its shape. 1 when nothing fires.
+   */
+  reconstructionScale(weightParam: string, threshold: Float32Array): number;
 }
 
 /** One configuration a parity test runs the fast kernel and the reference on. */

@@ -76,6 +76,22 @@ export function calibrationSample(
     quantiles: (wName) =>
       latentQuantiles(preOf(wName), { b, f: init.params[wName].shape[1], l0: options.l0 }),
     preActStd: (wName) => pooledStd(preOf(wName)),
+    reconstructionScale: (wName, threshold) => {
+      const pre = preOf(wName);
+      const f = init.params[wName].shape[1];
+      const fired = pre.map((v, i) => (v > threshold[i % f] ? v : 0));
+      const xHat = new Float32Array(b * d);
+      options.blas.sgemm(fired, init.params.W_dec.data, { c: xHat, m: b, n: d, k: f });
+      // x - b_dec whether or not the encoder subtracts it: x_hat = f W_dec + b_dec.
+      const bDec = init.params.b_dec?.data;
+      let dot = 0, norm = 0;
+      for (let i = 0; i < b * d; i++) {
+        const target = options.x[i] - (bDec ? bDec[i % d] : 0);
+        dot += target * xHat[i];
+        norm += xHat[i] * xHat[i];
+      }
+      return norm > 0 && dot > 0 ? dot / norm : 1;
+    },
   };
 }
 

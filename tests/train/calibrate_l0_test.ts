@@ -124,3 +124,68 @@ Deno.test("jumprelu bandwidth_unit pre_act_std: eps = bandwidth x the pooled std
     undefined,
   );
 });
+
+Deno.test("jumprelu encoder_scale_init least_squares: encoder x s with s = <x - b_dec, x_hat> / |x_hat|^2, by hand", () => {
+  const arch = getArchitecture("jumprelu");
+  const sae = saeSpec({
+    architecture: "jumprelu",
+    width: F,
+    target_l0: L0,
+    jumprelu: {
+      threshold_init: "quantile",
+      encoder_scale_init: "least_squares",
+      bandwidth: 0.5,
+      bandwidth_unit: "pre_act_std",
+    },
+  });
+  const init = arch.init({ d: D, f: F }, { sae, rng: new Rng(3) });
+  init.params.b_dec.data.set([0.3, -0.2, 0.1, 0, 0.5, -0.4]);
+  const x = gaussian(B * D, { seed: 4, std: 0.7 });
+  const w = Float32Array.from(init.params.W_enc.data);
+  const wDec = init.params.W_dec.data;
+  const bDec = init.params.b_dec.data;
+  // The unscaled start: quantile thresholds, pre-activations x W (no pre-encoder subtraction here).
+  const reference = arch.init({ d: D, f: F }, { sae, rng: new Rng(3) });
+  const plainSae = saeSpec({
+    architecture: "jumprelu",
+    width: F,
+    target_l0: L0,
+    jumprelu: { threshold_init: "quantile" },
+  });
+  arch.initFromSample!(
+    reference,
+    calibrationSample(reference, { x, b: B, l0: L0, blas: JS_BLAS }),
+    plainSae,
+  );
+  const theta = reference.params.log_threshold.data.map(Math.exp);
+  // By hand: x_hat = f W_dec over the rows, then s and the pooled pre-activation std.
+  let dot = 0, norm = 0, sum = 0, sq = 0;
+  for (let r = 0; r < B; r++) {
+    const f = new Array(F).fill(0);
+    for (let i = 0; i < F; i++) {
+      let pre = 0;
+      for (let k = 0; k < D; k++) pre += x[r * D + k] * w[k * F + i];
+      pre = Math.fround(pre);
+      sum += pre;
+      sq += pre * pre;
+      if (pre > theta[i]) f[i] = pre;
+    }
+    for (let k = 0; k < D; k++) {
+      let xHat = 0;
+      for (let i = 0; i < F; i++) xHat += f[i] * wDec[i * D + k];
+      dot += (x[r * D + k] - bDec[k]) * xHat;
+      norm += xHat * xHat;
+    }
+  }
+  const s = dot / norm;
+  const std = Math.sqrt(sq / (B * F) - (sum / (B * F)) ** 2);
+  assert.ok(s > 0 && Math.abs(s - 1) > 0.05, `s ${s}: the case must scale`);
+  arch.initFromSample!(init, calibrationSample(init, { x, b: B, l0: L0, blas: JS_BLAS }), sae);
+  const close = (a: number, b: number, what: string) =>
+    assert.ok(Math.abs(a - b) <= 1e-4 * Math.abs(b), `${what}: ${a} vs ${b}`);
+  for (let j = 0; j < w.length; j++) close(init.params.W_enc.data[j], s * w[j], `W_enc[${j}]`);
+  for (let i = 0; i < F; i++) {
+    close(Math.exp(init.params.log_threshold.data[i]), s * theta[i], `theta[${i}]`);
+  }
+  close(init.state.bandwidth.data[0], 0.5 * s * std, "eps");
+});

@@ -76,6 +76,21 @@ function quantileThresholds(init: InitResult, sample: CalibrationSample): void {
   else p.threshold.data.set(theta);
 }
 
+/** The thresholds theta of an initial SAE, whichever parameter holds them. */
+function thresholdOf(init: InitResult): Float32Array {
+  const p = init.params;
+  return p.log_threshold ? p.log_threshold.data.map(Math.exp) : p.threshold.data;
+}
+
+/** Multiplies W_enc, b_enc and theta by s > 0 (latents scale by s, the firing pattern stays). */
+function scaleEncoder(init: InitResult, s: number): void {
+  const p = init.params;
+  for (const name of ["W_enc", "b_enc", "threshold"]) {
+    if (p[name]) p[name].data.set(p[name].data.map((v) => v * s));
+  }
+  if (p.log_threshold) p.log_threshold.data.set(p.log_threshold.data.map((v) => v + Math.log(s)));
+}
+
 export const jumprelu: Architecture = {
   name: "jumprelu",
   summary:
@@ -253,9 +268,14 @@ export const jumprelu: Architecture = {
   initFromSample(init, sample, sae) {
     const opts = jumpreluOptions(sae);
     if (opts.threshold_init === "quantile") quantileThresholds(init, sample);
+    // Every quantity below is read on the unscaled encoder and scales with it.
+    const s = opts.encoder_scale_init === "least_squares"
+      ? sample.reconstructionScale("W_enc", thresholdOf(init))
+      : 1;
     if (opts.bandwidth_unit === "pre_act_std") {
-      init.state.bandwidth.data[0] = opts.bandwidth * sample.preActStd("W_enc");
+      init.state.bandwidth.data[0] = opts.bandwidth * s * sample.preActStd("W_enc");
     }
+    if (s !== 1) scaleEncoder(init, s);
   },
 
   calibrate: quantileThresholds,

@@ -21,6 +21,13 @@ export const JumpReluOptions = z.strictObject({
       "(1 - target_l0 / width) quantile of its pre-activations on the normalisation sample, so " +
       "training starts at the target L0 (Lagrangian-SAE, raymondzmc; PAPER.md 9.5)",
   ),
+  encoder_scale_init: z.enum(["none", "least_squares"]).default("none").describe(
+    "none: the encoder starts as the decoder's transpose (paper); least_squares: after the " +
+      "thresholds are set, the encoder weights, bias and thresholds are scaled by the one factor " +
+      "that minimises the initial reconstruction error on the normalisation sample (the firing " +
+      "pattern is unchanged), so training does not start by shrinking every pre-activation, " +
+      "which drops L0 far below a quantile start (quickstart, target 24: to 4.6 in 200 steps)",
+  ),
   threshold_param: z.enum(["log", "linear"]).default("log").describe(
     "Trainable threshold parameter: log theta (paper) or theta itself (SAELens >= 2026, dictionary_learning)",
   ),
