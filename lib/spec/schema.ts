@@ -74,11 +74,11 @@ export const LambdaSchedule = z.strictObject({
     "A fixed derivative weight in updates instead of horizon (the controller before horizon: " +
       "10, with controller_gain 0.1 and freeze_at 0.7)",
   ),
-  range: z.number().min(1).nullable().default(30).describe(
-    "The controller keeps lambda within [start / range, start x range] (start: sae.<arch>.lambda), " +
-      "so that L0 falling early for reasons lambda does not control cannot wind lambda down by " +
+  max_drop: z.number().min(1).nullable().default(30).describe(
+    "The controller never lowers lambda below start / max_drop (start: sae.<arch>.lambda), so " +
+      "that L0 falling early for reasons lambda does not control cannot wind lambda down by " +
       "orders of magnitude (quickstart JumpReLU, lr 1e-3, target 24: lambda 1e-8 and L0 38 " +
-      "unbounded); null: unbounded (before this key)",
+      "without it); null: no floor (before this key)",
   ),
   freeze_at: fraction().default(0.95).describe(
     "Fraction of training after which lambda is frozen (the final SAE trains at fixed lambda)",

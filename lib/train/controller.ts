@@ -2,7 +2,7 @@
 // reaches target_l0, then freezes it so the final SAE trains with a fixed lambda (DESIGN §5).
 // A proportional-derivative law on log scale: L0 answers lambda with a lag of ~100 steps, and the
 // derivative term stops the controller from pushing on while L0 is already moving to the target.
-// lambda stays within [start / range, start x range] (train.lambda.range) against windup.
+// lambda never falls below start / max_drop (train.lambda.max_drop) against windup.
 // Pure: the state is plain data, every update returns a new state.
 
 export interface ControllerState {
@@ -25,8 +25,8 @@ export interface ControllerOptions {
   startStep: number;
   /** Derivative weight, in updates: the error's change per update counts this many times. */
   damping: number;
-  /** Bounds of log(lambda) (anti-windup; lambdaBounds()); unbounded when absent. */
-  logBounds?: [number, number];
+  /** Lowest log(lambda) (anti-windup; lambdaFloor()); unbounded when absent. */
+  logFloor?: number;
 }
 
 export function initController(lambda: number): ControllerState {
@@ -58,26 +58,24 @@ export function updateController(
   const error = Math.log(Math.max(reading.l0, 1e-3) / options.target);
   const change = state.lastError === null ? 0 : error - state.lastError;
   const delta = Math.max(-0.5, Math.min(0.5, options.gain * (error + options.damping * change)));
-  const [lo, hi] = options.logBounds ?? [-Infinity, Infinity];
-  const logLambda = Math.max(lo, Math.min(hi, state.logLambda + delta));
+  const logLambda = Math.max(options.logFloor ?? -Infinity, state.logLambda + delta);
   return { logLambda, frozen: false, lastError: error, trajectory };
 }
 
 /**
- * log(lambda) bounds for a starting lambda and `range`: [start / range, start x range]. Early in
- * training L0 can fall for reasons lambda does not control (a fresh decoder, thresholds moving);
- * unbounded, lambda then winds down by orders of magnitude and takes most of a short run to come
- * back (quickstart JumpReLU at lr 1e-3, target 24: lambda 1e-8, final L0 38). Null: unbounded.
+ * The lowest log(lambda) for a starting lambda: log(start / maxDrop). Early in training L0 can fall
+ * for reasons lambda does not control (a fresh decoder, thresholds moving); unbounded, lambda then
+ * winds down by orders of magnitude and takes most of a short run to come back (quickstart
+ * JumpReLU at lr 1e-3, target 24: lambda 1e-8, final L0 38). No ceiling: at a low learning rate
+ * ReLU needs lambda hundreds of times its start to bring L0 down in time. Null: no floor.
  */
-export function lambdaBounds(start: number, range: number | null): [number, number] | undefined {
-  if (range === null) return undefined;
-  return [Math.log(start / range), Math.log(start * range)];
+export function lambdaFloor(start: number, maxDrop: number | null): number | undefined {
+  return maxDrop === null ? undefined : Math.log(start / maxDrop);
 }
 
-/** Whether lambda sits at one of its bounds (within 1e-9 in log). */
-export function atBound(state: ControllerState, bounds: [number, number] | undefined): boolean {
-  return bounds !== undefined &&
-    (Math.abs(state.logLambda - bounds[0]) < 1e-9 || Math.abs(state.logLambda - bounds[1]) < 1e-9);
+/** Whether lambda sits at its floor (within 1e-9 in log). */
+export function atFloor(state: ControllerState, logFloor: number | undefined): boolean {
+  return logFloor !== undefined && Math.abs(state.logLambda - logFloor) < 1e-9;
 }
 
 /**

@@ -23,12 +23,12 @@ import { JS_BLAS } from "../fast/js_gemm.ts";
 import type { Engine } from "../engine/engine.ts";
 import { lambdaWarmup, learningRate } from "./schedules.ts";
 import {
-  atBound,
+  atFloor,
   controllerDamping,
   controllerLambda,
   type ControllerState,
   initController,
-  lambdaBounds,
+  lambdaFloor,
   updateController,
 } from "./controller.ts";
 import { geometricMedian, mean, normalizationScale, scaleInPlace } from "./normalize.ts";
@@ -228,9 +228,9 @@ async function trainWithSource(
     const syncEvery = (interval * train.log_every) / gcd(interval, train.log_every);
     const freezeStep = Math.floor(train.lambda.freeze_at * totalSteps);
     const damping = controllerDamping(train);
-    const logBounds = baseLambda === null
+    const logFloor = baseLambda === null
       ? undefined
-      : lambdaBounds(baseLambda, train.lambda.range);
+      : lambdaFloor(baseLambda, train.lambda.max_drop);
     const lrSchedule = {
       lr: train.lr,
       warmupSteps: train.lr_warmup_steps,
@@ -306,7 +306,7 @@ async function trainWithSource(
           freezeStep,
           startStep: train.lambda.warmup_steps,
           damping,
-          logBounds,
+          logFloor,
         });
       }
       if (s % train.log_every === 0 || s === totalSteps) {
@@ -365,15 +365,13 @@ async function trainWithSource(
       source,
       facts: { arch, scale, totalSteps, trainSeconds, lambda: finalLambda },
     });
-    if (controller && atBound(controller, logBounds) && Math.abs(summary.l0_rel_error) > 0.05) {
-      const low = controller.logLambda < Math.log(baseLambda!);
-      manifest.notes = { ...manifest.notes, lambda_at_bound: low ? "lower" : "upper" };
+    if (controller && atFloor(controller, logFloor) && summary.l0_rel_error < -0.05) {
+      manifest.notes = { ...manifest.notes, lambda_at_floor: true };
       options.onWarning?.(
-        `${plan.runId}: lambda ended at its ${low ? "lower" : "upper"} bound ` +
-          `${finalLambda!.toPrecision(3)} (start ${baseLambda} ${low ? "/" : "x"} ` +
-          `train.lambda.range ${train.lambda.range}) and held-out L0 ${summary.l0.toFixed(2)} ` +
-          `misses the target ${sae.target_l0}; start sae.${sae.architecture}.lambda ` +
-          `${low ? "lower" : "higher"}, or raise train.lambda.range`,
+        `${plan.runId}: lambda ended at its floor ${finalLambda!.toPrecision(3)} (start ` +
+          `${baseLambda} / train.lambda.max_drop ${train.lambda.max_drop}) and held-out L0 ` +
+          `${summary.l0.toFixed(2)} is below the target ${sae.target_l0}; start ` +
+          `sae.${sae.architecture}.lambda lower, or raise train.lambda.max_drop`,
       );
     }
     if (controller) {

@@ -47,12 +47,12 @@ Deno.test("run ids of a fixed spec are pinned (scheme 2: effective config)", () 
   // default that the architecture reads changes: both rename finished runs, on purpose. The
   // penalty runs were renamed when the L0 controller's defaults changed (gain 0.3, derivative
   // horizon from the learning rate, freeze at 0.95), and again when lambda got its bounds
-  // (train.lambda.range 30); the k runs kept their ids.
+  // (train.lambda.max_drop 30); the k runs kept their ids.
   assert.equal(RUN_ID_SCHEME, 2);
   assert.deepEqual(ids(GOLDEN_SPEC), [
-    "jumprelu-l0_8-81f3614a",
-    "relu-l0_8-c361c4df",
-    "gated-l0_8-d3164957",
+    "jumprelu-l0_8-6fbacf43",
+    "relu-l0_8-111276d3",
+    "gated-l0_8-c08dc62a",
     "topk-l0_8-a8c53adb",
     "batchtopk-l0_8-668c213d",
   ]);

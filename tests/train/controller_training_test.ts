@@ -41,8 +41,8 @@ Deno.test("the L0 controller brings every penalty architecture within 5% of its 
   }
 });
 
-Deno.test("a run whose lambda ends at its bound and misses the target says so, with what to change", async () => {
-  // ReLU started at lambda 1000 with range 30: lambda cannot go below 33, far too sparse for L0 6.
+Deno.test("a run whose lambda ends at its floor below the target says so, with what to change", async () => {
+  // ReLU started at lambda 1000 with max_drop 30: lambda cannot go below 33, far too sparse for L0 6.
   const dir = await Deno.makeTempDir();
   const path = join(dir, "spec.yaml");
   await Deno.writeTextFile(
@@ -60,8 +60,8 @@ Deno.test("a run whose lambda ends at its bound and misses the target says so, w
   assert.equal(warnings.length, 1, warnings.join("\n"));
   assert.match(
     warnings[0],
-    /lambda ended at its lower bound 33\.3 \(start 1000 \/ train\.lambda\.range 30\) and held-out L0 .* misses the target 6; start sae\.relu\.lambda lower, or raise train\.lambda\.range$/,
+    /lambda ended at its floor 33\.3 \(start 1000 \/ train\.lambda\.max_drop 30\) and held-out L0 .* is below the target 6; start sae\.relu\.lambda lower, or raise train\.lambda\.max_drop$/,
   );
   const manifest = JSON.parse(await Deno.readTextFile(join(plan.runDir, "run.json")));
-  assert.equal(manifest.notes.lambda_at_bound, "lower");
+  assert.equal(manifest.notes.lambda_at_floor, true);
 });

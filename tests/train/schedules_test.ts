@@ -6,7 +6,7 @@ import {
   controllerDamping,
   controllerLambda,
   initController,
-  lambdaBounds,
+  lambdaFloor,
   updateController,
 } from "../../lib/train/controller.ts";
 
@@ -108,14 +108,14 @@ function laggedPlant(
     /** log(L0) pulled down by this much at the start, fading linearly by step 500; with it, L0
      * saturates at 1.6 x the target. */
     early?: number;
-    /** train.lambda.range around lambda = 1 (the start of the runs this plant stands for). */
-    range?: number | null;
+    /** train.lambda.max_drop below lambda = 1 (the start of the runs this plant stands for). */
+    maxDrop?: number | null;
   },
 ): number {
   const { lr, b, drift, lambda0, damping, early = 0 } = options;
   const steps = 1000, interval = 10, tau = 0.1 / lr;
-  const logBounds = lambdaBounds(1, options.range ?? null);
-  const ctl = { target: 1, gain: 0.3, freezeStep: 950, startStep: 0, damping, logBounds };
+  const logFloor = lambdaFloor(1, options.maxDrop ?? null);
+  const ctl = { target: 1, gain: 0.3, freezeStep: 950, startStep: 0, damping, logFloor };
   let state = initController(lambda0);
   let inner = -b * Math.log(lambda0), y = inner;
   let sum = 0;
@@ -154,26 +154,26 @@ Deno.test("on a plant whose lag grows as 1 / lr, the horizon-scaled controller e
   assert.ok(worst(() => 3) > 0.05, `fixed 3: worst miss ${worst(() => 3)}`);
 });
 
-Deno.test("bounding lambda to start x/ 30 keeps an early L0 drop from winding it down: within 5% at lr 1e-3 and 3e-3, unbounded misses", () => {
+Deno.test("a floor at lambda start / 30 keeps an early L0 drop from winding lambda down: within 5% at lr 1e-3 and 3e-3, without it misses", () => {
   // L0 falls early whatever lambda does (log L0 pulled down by 1.7, fading by mid-run, as the
   // quickstart's JumpReLU at lr 1e-3 fell from 24 to 4.6 and stayed below its target until step
   // 500 of 976), then the plant answers lambda again, up to its saturation.
   const cases = [3e-3, 1e-3].flatMap((lr) =>
     [0.7, 1.3, 2].flatMap((b) => [1 / 3, 1, 3].map((lambda0) => ({ lr, b, lambda0 })))
   );
-  const worst = (range: number | null) =>
+  const worst = (maxDrop: number | null) =>
     Math.max(...cases.map((c) =>
       Math.abs(laggedPlant({
         ...c,
         drift: 0,
         early: 1.7,
-        range,
+        maxDrop,
         damping: controllerDamping({
           lr: c.lr,
           lambda: { interval: 10, horizon: 0.1, damping: null },
         }),
       }))
     ));
-  assert.ok(worst(30) < 0.05, `range 30: worst miss ${worst(30)}`);
-  assert.ok(worst(null) > 0.05, `unbounded: worst miss ${worst(null)}`);
+  assert.ok(worst(30) < 0.05, `max_drop 30: worst miss ${worst(30)}`);
+  assert.ok(worst(null) > 0.05, `no floor: worst miss ${worst(null)}`);
 });
