@@ -33,7 +33,7 @@ export function crossFieldProblems(config: RunConfig): ConfigProblem[] {
   }
   const control = train.lambda.validation_tokens;
   if (
-    control !== undefined && arch.sparsity === "penalty" && train.lambda.mode === "controller" &&
+    control !== undefined && arch.sparsity === "penalty" && train.lambda.mode !== "fixed" &&
     config.data.source === "lm" && config.data.heldout_tokens < config.eval.tokens + control
   ) {
     problems.push({

@@ -58,8 +58,11 @@ function buildSaeSpec() {
 // ---------------------------------------------------------------------------------------------
 
 export const LambdaSchedule = z.strictObject({
-  mode: z.enum(["controller", "fixed"]).default("controller").describe(
-    "controller: calibrate lambda online toward sae.target_l0; fixed: use sae.<arch>.lambda",
+  mode: z.enum(["controller", "controller_v1", "fixed"]).default("controller").describe(
+    "controller: calibrate lambda online toward sae.target_l0; controller_v1: the controller " +
+      "before 2026-11-29 (derivative weight 10 updates at every lr, gain 0.1, freeze at 0.7, no " +
+      "floor; ignores horizon, damping, freeze_at, max_drop and sae.<arch>.controller_gain); " +
+      "fixed: use sae.<arch>.lambda",
   ),
   warmup_steps: z.int().min(0).default(0).describe(
     "Linear warmup of lambda from 0 over this many steps (paper: 10,000)",

@@ -90,6 +90,47 @@ export function controllerDamping(
   return train.lambda.damping ?? train.lambda.horizon / (train.lr * train.lambda.interval);
 }
 
+/** What the controller of a `train.lambda` section runs with (mode controller or controller_v1). */
+export interface ControllerSettings {
+  gain: number;
+  /** Derivative weight in updates. */
+  damping: number;
+  /** Fraction of training after which lambda is frozen. */
+  freezeAt: number;
+  /** Floor divisor of the starting lambda (null: no floor). */
+  maxDrop: number | null;
+}
+
+/**
+ * The settings of `train.lambda`: controller_v1 is the law before the derivative horizon and the
+ * floor (damping 10 updates, gain 0.1, freeze at 0.7, no floor), kept to reproduce older runs;
+ * controller reads the section and the architecture's controller_gain.
+ */
+export function controllerSettings(
+  train: {
+    lr: number;
+    lambda: {
+      mode: string;
+      interval: number;
+      horizon: number;
+      damping: number | null;
+      freeze_at: number;
+      max_drop: number | null;
+    };
+  },
+  gain: number,
+): ControllerSettings {
+  if (train.lambda.mode === "controller_v1") {
+    return { gain: 0.1, damping: 10, freezeAt: 0.7, maxDrop: null };
+  }
+  return {
+    gain,
+    damping: controllerDamping(train),
+    freezeAt: train.lambda.freeze_at,
+    maxDrop: train.lambda.max_drop,
+  };
+}
+
 export function controllerLambda(state: ControllerState): number {
   return Math.exp(state.logLambda);
 }

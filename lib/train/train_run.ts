@@ -24,8 +24,8 @@ import type { Engine } from "../engine/engine.ts";
 import { lambdaWarmup, learningRate } from "./schedules.ts";
 import {
   atFloor,
-  controllerDamping,
   controllerLambda,
+  controllerSettings,
   type ControllerState,
   initController,
   lambdaFloor,
@@ -124,7 +124,7 @@ async function trainWithSource(
   const penalty = penaltyOptions(sae);
   const baseLambda = penalty?.lambda ?? null;
   const usesLambda = penalty !== null;
-  const useController = usesLambda && train.lambda.mode === "controller";
+  const useController = usesLambda && train.lambda.mode !== "fixed";
   const init = arch.init({ d, f: width }, { sae, rng: new Rng(train.seed, 0x5ae) });
   const notes: Record<string, unknown> = {}; // what resuming had to do, for run.json
   const previous = await loadCheckpoint(ckptDir, {
@@ -226,11 +226,10 @@ async function trainWithSource(
 
     const interval = useController ? train.lambda.interval : train.log_every;
     const syncEvery = (interval * train.log_every) / gcd(interval, train.log_every);
-    const freezeStep = Math.floor(train.lambda.freeze_at * totalSteps);
-    const damping = controllerDamping(train);
-    const logFloor = baseLambda === null
-      ? undefined
-      : lambdaFloor(baseLambda, train.lambda.max_drop);
+    const settings = controllerSettings(train, penalty?.controller_gain ?? 0);
+    const freezeStep = Math.floor(settings.freezeAt * totalSteps);
+    const damping = settings.damping;
+    const logFloor = baseLambda === null ? undefined : lambdaFloor(baseLambda, settings.maxDrop);
     const lrSchedule = {
       lr: train.lr,
       warmupSteps: train.lr_warmup_steps,
@@ -302,7 +301,7 @@ async function trainWithSource(
         const l0 = l0Validation ?? stats.l0;
         controller = updateController(controller, { step: s, l0 }, {
           target: sae.target_l0,
-          gain: penalty?.controller_gain ?? 0,
+          gain: settings.gain,
           freezeStep,
           startStep: train.lambda.warmup_steps,
           damping,

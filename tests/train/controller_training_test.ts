@@ -65,3 +65,24 @@ Deno.test("a run whose lambda ends at its floor below the target says so, with w
   const manifest = JSON.parse(await Deno.readTextFile(join(plan.runDir, "run.json")));
   assert.equal(manifest.notes.lambda_at_floor, true);
 });
+
+Deno.test("train.lambda.mode controller_v1 trains with the old law: lambda frozen from 70% of the steps", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "spec.yaml");
+  await Deno.writeTextFile(
+    path,
+    SPEC.replace("tokens: 204800", "tokens: 51200")
+      .replace("lambda: {interval: 10}", "lambda: {interval: 10, mode: controller_v1}")
+      .replace(/sweep:[\s\S]*$/, "sweep:\n  sae.architecture: [relu]\n  sae.target_l0: [6]\n"),
+  );
+  const [plan] = expandSweep(await loadExperiment(path), { outDir: dir });
+  await trainRun(plan);
+  const notes = JSON.parse(await Deno.readTextFile(join(plan.runDir, "run.json"))).notes;
+  assert.equal(notes.lambda_mode, "controller_v1");
+  assert.equal(notes.lambda_freeze_step, 140); // 0.7 x 200 steps
+  const trajectory = notes.lambda_trajectory as [number, number, number][];
+  const after = trajectory.filter(([step]) => step >= 140).map(([, lambda]) => lambda);
+  assert.ok(after.length > 1 && after.every((l) => l === after[0]), after.join());
+  const before = trajectory.filter(([step]) => step < 140).map(([, lambda]) => lambda);
+  assert.ok(new Set(before).size > 1, "lambda moves before the freeze");
+});

@@ -5,6 +5,7 @@ import { lambdaWarmup, learningRate } from "../../lib/train/schedules.ts";
 import {
   controllerDamping,
   controllerLambda,
+  controllerSettings,
   initController,
   lambdaFloor,
   updateController,
@@ -176,4 +177,23 @@ Deno.test("a floor at lambda start / 30 keeps an early L0 drop from winding lamb
     ));
   assert.ok(worst(30) < 0.05, `max_drop 30: worst miss ${worst(30)}`);
   assert.ok(worst(null) > 0.05, `no floor: worst miss ${worst(null)}`);
+});
+
+Deno.test("controllerSettings(): controller_v1 is the old law whatever the section says; controller reads it", () => {
+  const lambda = {
+    mode: "controller_v1",
+    interval: 10,
+    horizon: 0.1,
+    damping: null,
+    freeze_at: 0.95,
+    max_drop: 30,
+  };
+  assert.deepEqual(controllerSettings({ lr: 3e-3, lambda }, 0.3), {
+    gain: 0.1,
+    damping: 10,
+    freezeAt: 0.7,
+    maxDrop: null,
+  });
+  const now = controllerSettings({ lr: 3e-3, lambda: { ...lambda, mode: "controller" } }, 0.3);
+  assert.deepEqual(now, { gain: 0.3, damping: 0.1 / (3e-3 * 10), freezeAt: 0.95, maxDrop: 30 });
 });
