@@ -86,13 +86,16 @@ async function finish(dir: string, id: string): Promise<string> {
   return r.stderr;
 }
 
-async function withDirs(fn: (ref: string, dir: string, ids: string[]) => Promise<void>) {
+async function withDirs(
+  fn: (ref: string, dir: string, ids: string[]) => Promise<void>,
+  spec = SPEC,
+) {
   const ref = await Deno.makeTempDir();
   const dir = await Deno.makeTempDir();
   try {
-    for (const d of [ref, dir]) await Deno.writeTextFile(join(d, "spec.yaml"), SPEC);
+    for (const d of [ref, dir]) await Deno.writeTextFile(join(d, "spec.yaml"), spec);
     const ids = await runIds(ref);
-    assert.equal(ids.length, 2);
+    assert.equal(ids.length, spec === SPEC ? 2 : 1);
     for (const id of ids) await finish(ref, id);
     await fn(ref, dir, ids);
   } finally {
@@ -127,6 +130,24 @@ Deno.test("a run SIGKILLed at a step or during any checkpoint phase resumes to i
       assert.ok(!tree.includes("LOCK"));
     }
   });
+});
+
+Deno.test("with the controller reading held-out vectors, a run killed between checkpoints resumes to identical weights and metrics", async () => {
+  // validation_tokens: lambda follows the L0 of held-out rows; the reading must not depend on
+  // where the run restarted.
+  const spec = SPEC.replace(
+    "lr_warmup_steps: 5}",
+    "lr_warmup_steps: 5, lambda: {validation_tokens: 256}}",
+  ).replace("sae.architecture: [jumprelu, topk]", "sae.architecture: [jumprelu]");
+  await withDirs(async (ref, dir, [id]) => {
+    await killedAt(dir, id, "step:17");
+    await killedAt(dir, id, "step:33");
+    await finish(dir, id);
+    assert.deepEqual(await weights(dir, id), await weights(ref, id));
+    const lines = await metricsOf(dir, id);
+    assert.deepEqual(lines, await metricsOf(ref, id));
+    assert.ok(lines.every((l) => typeof l.l0_validation === "number"), JSON.stringify(lines[0]));
+  }, spec);
 });
 
 Deno.test("a crash in the middle of any write costs no checkpoint and leaves metrics.jsonl as if never killed", async () => {
