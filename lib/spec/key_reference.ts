@@ -1,7 +1,13 @@
 // Generates experiments/README.md: every spec key with its type, default and meaning (from the
 // zod schema's `.describe()` texts), plus how sweeps, zip groups and run ids work.
 import { DataSpec, experimentSchema } from "./schema.ts";
-import { describeExpected, leafPaths, schemaDefault, schemaDescription } from "./schema_info.ts";
+import {
+  describeExpected,
+  leafPaths,
+  schemaDefault,
+  schemaDescription,
+  schemaIsOptional,
+} from "./schema_info.ts";
 import { DEFAULT_MAX_RUNS } from "./load.ts";
 import { architectures } from "../sae/registry.ts";
 
@@ -68,8 +74,8 @@ longer produces (an older id scheme, a changed spec) without touching them.
 ## Keys
 `;
 
-function defaultText(value: unknown): string {
-  if (value === undefined) return "required";
+function defaultText(value: unknown, optional: boolean): string {
+  if (value === undefined) return optional ? "optional (no default)" : "required";
   return `default \`${JSON.stringify(value)}\``;
 }
 
@@ -106,7 +112,9 @@ export function keyReferenceMarkdown(): string {
     const description = codeAngles(schemaDescription(leaf.schema)) ||
       (leaf.path === "data.source" ? "Which activation source this is" : "");
     lines.push(
-      `- \`${leaf.path}\`: ${what}; ${defaultText(schemaDefault(leaf.schema))}.` +
+      `- \`${leaf.path}\`: ${what}; ${
+        defaultText(schemaDefault(leaf.schema), schemaIsOptional(leaf.schema))
+      }.` +
         (description ? ` ${description}.` : ""),
     );
   }

@@ -101,6 +101,17 @@ export function schemaDefault(schema: AnySchema): unknown {
   }
 }
 
+/** Whether a schema may be left out without a default (`.optional()` outside any default). */
+export function schemaIsOptional(schema: AnySchema): boolean {
+  let s = schema;
+  for (;;) {
+    const def = defOf(s);
+    if (def.type === "optional") return true;
+    if (["nullable", "readonly"].includes(def.type)) s = def.innerType;
+    else return false;
+  }
+}
+
 /** The `.describe()` text of a schema or of one of its wrappers. */
 export function schemaDescription(schema: AnySchema): string {
   let s: AnySchema | undefined = schema;

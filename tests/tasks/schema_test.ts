@@ -24,3 +24,13 @@ Deno.test("the generated JSON Schema lists sweepable keys and refuses unknown se
   assert.ok(architectureNames().length >= 6);
   assert.ok(sweep.zip);
 });
+
+Deno.test("the key reference says which keys are required, optional without a default, or defaulted", async () => {
+  const md = (await renderSchemaFiles())["experiments/README.md"];
+  assert.match(md, /- `name`: [^\n]*; required\./);
+  assert.match(
+    md,
+    /- `train\.lambda\.validation_tokens`: an integer >= 1; optional \(no default\)\./,
+  );
+  assert.match(md, /- `train\.lambda\.max_drop`: a number >= 1 or null; default `30`\./);
+});
