@@ -17,14 +17,15 @@ export function expandSweep(loaded: LoadedExperiment, options: { outDir: string 
   const seen = new Set<string>();
   for (const point of gridPoints(loaded.axes)) {
     const config = resolveRunConfig(loaded.spec, point.overrides);
-    const id = runId(config, point.overrides);
+    const overrides = readOverrides(config, point.overrides);
+    const id = runId(config, overrides);
     if (seen.has(id)) continue;
     seen.add(id);
     plans.push({
       runId: id,
       index: plans.length,
       config,
-      overrides: readOverrides(config, point.overrides),
+      overrides,
       specPath: loaded.specPath,
       specDir: loaded.specDir,
       specHash: loaded.specHash,

@@ -47,7 +47,14 @@ export function readOverrides(
   config: RunConfig,
   overrides: Readonly<Record<string, unknown>>,
 ): Record<string, unknown> {
-  const effective = effectiveConfig(config);
+  return readBy(effectiveConfig(config), overrides);
+}
+
+/** The overrides whose path is a key of `effective` (an effective config). */
+function readBy(
+  effective: unknown,
+  overrides: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
   return Object.fromEntries(Object.entries(overrides).filter(([path]) => hasPath(effective, path)));
 }
 
@@ -58,7 +65,7 @@ export function readOverrides(
  */
 export function runId(config: RunConfig, overrides: Readonly<Record<string, unknown>>): string {
   const effective = effectiveConfig(config);
-  const slug = Object.entries(readOverrides(config, overrides))
+  const slug = Object.entries(readBy(effective, overrides))
     .map(([path, value]) => slugPart(path, value)).join("-")
     .slice(0, MAX_SLUG).replace(/[-_.]+$/, "");
   const hash = canonicalHash(runIdentity(effective), 8);
