@@ -228,7 +228,6 @@ async function trainWithSource(
     const syncEvery = (interval * train.log_every) / gcd(interval, train.log_every);
     const settings = controllerSettings(train, penalty?.controller_gain ?? 0);
     const freezeStep = Math.floor(settings.freezeAt * totalSteps);
-    const damping = settings.damping;
     const logFloor = baseLambda === null ? undefined : lambdaFloor(baseLambda, settings.maxDrop);
     const lrSchedule = {
       lr: train.lr,
@@ -304,7 +303,7 @@ async function trainWithSource(
           gain: settings.gain,
           freezeStep,
           startStep: train.lambda.warmup_steps,
-          damping,
+          damping: settings.damping,
           logFloor,
         });
       }
