@@ -15,18 +15,35 @@ import { gaussian, saeSpec } from "../_tf.ts";
 
 const B = 200, D = 6, F = 10, L0 = 3;
 
+/**
+ * Pre-activation (x_r - bDec) . W[:, i] by hand, as the calibration sees it: float32 inputs, a
+ * float64 sum (the GEMM accumulates in float64), a float32 result.
+ */
+function preAct(x: Float32Array, w: Float32Array, r: number, i: number, bDec?: Float32Array) {
+  let pre = 0;
+  for (let k = 0; k < D; k++) pre += Math.fround(x[r * D + k] - (bDec?.[k] ?? 0)) * w[k * F + i];
+  return Math.fround(pre);
+}
+
+/** Standard deviation of every pre-activation x W (rows and latents pooled), by hand. */
+function pooledStdByHand(x: Float32Array, w: Float32Array): number {
+  let sum = 0, sq = 0;
+  for (let r = 0; r < B; r++) {
+    for (let i = 0; i < F; i++) {
+      const pre = preAct(x, w, r, i);
+      sum += pre;
+      sq += pre * pre;
+    }
+  }
+  const n = B * F;
+  return Math.sqrt(sq / n - (sum / n) ** 2);
+}
+
 /** Rows of x (minus bDec) whose pre-activation x W[:, i] is above theta_i, per latent i. */
 function countsAbove(x: Float32Array, w: Float32Array, theta: Float32Array, bDec?: Float32Array) {
   const counts = new Array(F).fill(0);
   for (let r = 0; r < B; r++) {
-    for (let i = 0; i < F; i++) {
-      let pre = 0;
-      // float32 inputs as the calibration sees them; the GEMM accumulates in float64.
-      for (let k = 0; k < D; k++) {
-        pre += Math.fround(x[r * D + k] - (bDec?.[k] ?? 0)) * w[k * F + i];
-      }
-      if (Math.fround(pre) > theta[i]) counts[i]++;
-    }
+    for (let i = 0; i < F; i++) if (preAct(x, w, r, i, bDec) > theta[i]) counts[i]++;
   }
   return counts;
 }
@@ -97,19 +114,7 @@ Deno.test("jumprelu bandwidth_unit pre_act_std: eps = bandwidth x the pooled std
   const init = arch.init({ d: D, f: F }, { sae, rng: new Rng(2) });
   const x = gaussian(B * D, { seed: 12, std: 0.7, mean: 0.2 });
   // By hand: mean and variance of every entry of x W_enc (float64 over float32 products).
-  const w = init.params.W_enc.data;
-  let sum = 0, sq = 0;
-  for (let r = 0; r < B; r++) {
-    for (let i = 0; i < F; i++) {
-      let pre = 0;
-      for (let k = 0; k < D; k++) pre += x[r * D + k] * w[k * F + i];
-      pre = Math.fround(pre);
-      sum += pre;
-      sq += pre * pre;
-    }
-  }
-  const n = B * F;
-  const std = Math.sqrt(sq / n - (sum / n) ** 2);
+  const std = pooledStdByHand(x, init.params.W_enc.data);
   const sample = calibrationSample(init, { x, b: B, l0: L0, blas: JS_BLAS });
   assert.ok(Math.abs(sample.preActStd("W_enc") - std) <= 1e-6 * std);
   const thetaBefore = Array.from(init.params.log_threshold.data);
@@ -159,15 +164,11 @@ Deno.test("jumprelu encoder_scale_init least_squares: encoder x s with s = <x - 
   );
   const theta = reference.params.log_threshold.data.map(Math.exp);
   // By hand: x_hat = f W_dec over the rows, then s and the pooled pre-activation std.
-  let dot = 0, norm = 0, sum = 0, sq = 0;
+  let dot = 0, norm = 0;
   for (let r = 0; r < B; r++) {
     const f = new Array(F).fill(0);
     for (let i = 0; i < F; i++) {
-      let pre = 0;
-      for (let k = 0; k < D; k++) pre += x[r * D + k] * w[k * F + i];
-      pre = Math.fround(pre);
-      sum += pre;
-      sq += pre * pre;
+      const pre = preAct(x, w, r, i);
       if (pre > theta[i]) f[i] = pre;
     }
     for (let k = 0; k < D; k++) {
@@ -178,7 +179,7 @@ Deno.test("jumprelu encoder_scale_init least_squares: encoder x s with s = <x - 
     }
   }
   const s = dot / norm;
-  const std = Math.sqrt(sq / (B * F) - (sum / (B * F)) ** 2);
+  const std = pooledStdByHand(x, w);
   assert.ok(s > 0 && Math.abs(s - 1) > 0.05, `s ${s}: the case must scale`);
   arch.initFromSample!(init, calibrationSample(init, { x, b: B, l0: L0, blas: JS_BLAS }), sae);
   const close = (a: number, b: number, what: string) =>
