@@ -145,10 +145,10 @@ export {
 } from "./lib/sae/linear_sae.ts";
 export { jumpRelu, stepSte } from "./lib/sae/ste.ts";
 export type { Engine, EngineSnapshot, StepStats } from "./lib/engine/engine.ts";
-export { TfjsEngine } from "./lib/train/tfjs_engine.ts";
-export { createEngine } from "./lib/train/create_engine.ts";
+export { TfjsEngine } from "./lib/engine/reference/tfjs_engine.ts";
+export { createEngine } from "./lib/engine/create_engine.ts";
 export { trainRun, type TrainRunOptions } from "./lib/train/train_run.ts";
-export { selectBackend } from "./lib/backend/select.ts";
+export { selectBackend } from "./lib/engine/reference/select_backend.ts";
 
 // Data
 export type {

@@ -4,17 +4,21 @@
 // with --json prints one JSON document as the last line. `--gemms` compares the GEMMs alone.
 import { Command } from "commander";
 import { UsageError } from "../lib/errors.ts";
-import { selectBackend } from "../lib/backend/select.ts";
-import { type Blas, loadBlas } from "../lib/fast/blas.ts";
-import { JS_BLAS } from "../lib/fast/js_gemm.ts";
-import { type GemmPreference, portableGemm, portableGemmStarted } from "../lib/gemm/select_gemm.ts";
+import { selectBackend } from "../lib/engine/reference/select_backend.ts";
+import { type Blas, loadBlas } from "../lib/engine/cpu/blas.ts";
+import { JS_BLAS } from "../lib/engine/cpu/js_gemm.ts";
+import {
+  type GemmPreference,
+  portableGemm,
+  portableGemmStarted,
+} from "../lib/engine/cpu/gemm/select_gemm.ts";
 import {
   formatGemmTable,
   measureGemmCandidates,
   stepGemmShapes,
 } from "../lib/bench/gemm_candidates.ts";
 import { architectureNames, getArchitecture } from "../lib/sae/registry.ts";
-import { fastPathUnavailable } from "../lib/train/create_engine.ts";
+import { cpuEngineUnavailable } from "../lib/engine/create_engine.ts";
 import {
   type BenchConfig,
   benchGrid,
@@ -190,7 +194,7 @@ async function main(): Promise<number> {
   if (wasm && flags.gemm !== "system") gemms.push("portable");
   const fastReason = gemms.length === 0
     ? `no GEMM: ${blasReason}`
-    : fastPathUnavailable(getArchitecture(configs[0].arch), { gemm: gemms[0] });
+    : cpuEngineUnavailable(getArchitecture(configs[0].arch), { gemm: gemms[0] });
   if (fastReason) log(`fast CPU path unavailable (${fastReason}); measuring the reference only`);
 
   const results: BenchResult[] = [];

@@ -1,7 +1,7 @@
-// `deno task build-wasm`: rebuilds lib/gemm/sgemm.wasm from lib/gemm/assembly/sgemm.ts with
+// `deno task build-wasm`: rebuilds lib/engine/cpu/gemm/sgemm.wasm from lib/engine/cpu/gemm/assembly/sgemm.ts with
 // AssemblyScript from npm; `--check` only says whether the committed file is up to date.
-import { buildWasm } from "../lib/gemm/build_wasm.ts";
-import { WASM_URL } from "../lib/gemm/wasm_gemm.ts";
+import { buildWasm } from "../lib/engine/cpu/gemm/build_wasm.ts";
+import { WASM_URL } from "../lib/engine/cpu/gemm/wasm_gemm.ts";
 import { runMain } from "./_cli.ts";
 
 async function main(): Promise<number> {

@@ -4,13 +4,13 @@
 // Shapes are d_model/d_sae/batch.
 import { Command, Option } from "commander";
 import * as tf from "@tensorflow/tfjs";
-import { describeBackend } from "../lib/backend/choice.ts";
-import { selectBackend } from "../lib/backend/select.ts";
+import { describeBackend } from "../lib/engine/reference/backend_choice.ts";
+import { selectBackend } from "../lib/engine/reference/select_backend.ts";
 import { Rng } from "../lib/data/rng.ts";
 import { UsageError } from "../lib/errors.ts";
 import { architectureNames, getArchitecture } from "../lib/sae/registry.ts";
 import { type BackendName, BACKENDS, saeSchema } from "../lib/spec/schema.ts";
-import { TfjsEngine } from "../lib/train/tfjs_engine.ts";
+import { TfjsEngine } from "../lib/engine/reference/tfjs_engine.ts";
 import { parseIntFlag, runMain } from "./_cli.ts";
 
 /** The speed issue's shapes plus Gemma-2-2B's residual width (2304). */

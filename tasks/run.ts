@@ -2,14 +2,15 @@
 // `--manifest FILE --index N` (one resolved run of a sweep manifest: no spec re-expansion). With
 // `--progress jsonl`, stdout carries the executor protocol. Tests inject a stand-in trainer via main().
 import { Command, Option } from "commander";
-import { describeBackend } from "../lib/backend/choice.ts";
+import { describeBackend } from "../lib/engine/reference/backend_choice.ts";
 import { InterruptedError, LockError, SaeSweepError, UsageError } from "../lib/errors.ts";
 import { watchLifeline } from "../lib/executor/lifeline.ts";
 import type { RunMessage } from "../lib/executor/run_messages.ts";
 import { readManifestPlan } from "../lib/executor/sweep_manifest.ts";
 import { didYouMean } from "../lib/spec/did_you_mean.ts";
 import { loadExperiment } from "../lib/spec/load.ts";
-import { type BackendName, BACKENDS } from "../lib/spec/schema.ts";
+import { type BackendName, BACKENDS, type EngineName, ENGINES } from "../lib/engine/names.ts";
+import { describeEngine } from "../lib/engine/engine_choice.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import type { TrainProgress } from "../lib/train/progress.ts";
@@ -79,7 +80,10 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
     .option("--index <n>", "entry of --manifest to train (0-based)", parseIntFlag("--index", 0))
     .option("--out <dir>", "runs root directory", "runs")
     .addOption(
-      new Option("--backend <name>", "compute backend (overrides train.backend)").choices(BACKENDS),
+      new Option("--backend <name>", "tfjs backend (overrides train.backend)").choices(BACKENDS),
+    )
+    .addOption(
+      new Option("--engine <name>", "training engine (overrides train.engine)").choices(ENGINES),
     )
     .addOption(
       new Option("--progress <format>", "progress on stderr (text) or stdout (jsonl)").choices([
@@ -106,6 +110,7 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
     index?: number;
     out: string;
     backend?: BackendName;
+    engine?: EngineName;
     progress: string;
     maxRuns?: number;
     lifeline?: boolean;
@@ -139,8 +144,10 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
     const summary = await trainRun(plan, {
       signal: controller.signal,
       backend: opts.backend,
+      engine: opts.engine,
       onProgress,
       onBackend: (b) => console.error(`${plan.runId}: ${describeBackend(b)}`),
+      onEngine: (e) => console.error(`${plan.runId}: ${describeEngine(e)}`),
       onWarning: (m) => console.error(`warning: ${m}`),
     });
     if (jsonl) emit({ type: "result", status: "done" });

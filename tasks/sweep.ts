@@ -10,7 +10,7 @@ import { submissionDir, writeSweepManifest } from "../lib/executor/sweep_manifes
 import { type ExecutorName, EXECUTORS } from "../lib/spec/executor_schema.ts";
 import { type PlannedRun, planStatuses } from "../lib/executor/plan_status.ts";
 import { loadExperiment } from "../lib/spec/load.ts";
-import { type BackendName, BACKENDS } from "../lib/spec/schema.ts";
+import { type BackendName, BACKENDS, type EngineName, ENGINES } from "../lib/engine/names.ts";
 import { filterPlans, parseRunFilters } from "../lib/sweep/filter.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
 import { findOrphans, type OrphanRun } from "../lib/sweep/orphans.ts";
@@ -21,7 +21,7 @@ import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";
 import { type SlurmFlags, slurmFlagsGiven, slurmResources, sweepOnSlurm } from "./_sweep_slurm.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, runMain } from "./_cli.ts";
-import { planParallelism } from "../lib/gemm/parallelism.ts";
+import { planParallelism } from "../lib/engine/cpu/gemm/parallelism.ts";
 
 const RUN_SCRIPT = fileURLToPath(new URL("./run.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
@@ -41,6 +41,7 @@ interface SweepOptions extends SlurmFlags {
   dryRun?: boolean;
   jobs?: number;
   backend?: BackendName;
+  engine?: EngineName;
   filter: string[];
   out: string;
   maxRuns?: number;
@@ -145,8 +146,12 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
       parseIntFlag("--jobs", 1),
     )
     .addOption(
-      new Option("--backend <name>", "compute backend for every run (overrides train.backend)")
+      new Option("--backend <name>", "tfjs backend for every run (overrides train.backend)")
         .choices(BACKENDS),
+    )
+    .addOption(
+      new Option("--engine <name>", "training engine for every run (overrides train.engine)")
+        .choices(ENGINES),
     )
     .option(
       "--filter <key=value>",
@@ -224,7 +229,10 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
   const commandOptions = {
     runScript: deps.runScript ?? RUN_SCRIPT,
     config: CONFIG,
-    extraArgs: opts.backend ? ["--backend", opts.backend] : [],
+    extraArgs: [
+      ...(opts.backend ? ["--backend", opts.backend] : []),
+      ...(opts.engine ? ["--engine", opts.engine] : []),
+    ],
   };
   printOrphans(await findOrphans(experimentDir, all));
   if (opts.dryRun) {

@@ -2,9 +2,9 @@
 // the system CBLAS (through FFI), OpenBLAS bundled elsewhere, the repository's WebAssembly SIMD
 // GEMM on 1 and N threads, tfjs-backend-wasm's matMul (XNNPACK) and the plain TypeScript GEMM.
 import * as tf from "@tensorflow/tfjs";
-import type { Blas, GemmOptions } from "../fast/blas.ts";
-import { JS_BLAS } from "../fast/js_gemm.ts";
-import { createWasmGemm } from "../gemm/wasm_gemm.ts";
+import type { Blas, GemmOptions } from "../engine/cpu/blas.ts";
+import { JS_BLAS } from "../engine/cpu/js_gemm.ts";
+import { createWasmGemm } from "../engine/cpu/gemm/wasm_gemm.ts";
 
 export interface GemmShape {
   m: number;

@@ -1,6 +1,6 @@
 // The machine's float32 GEMM ceiling: best GFLOP/s of a few BLAS sgemm calls at a benchmark-like
 // shape ([4096, 512] x [512, 4096]), the yardstick for each step's effective GFLOP/s.
-import type { Blas } from "../fast/blas.ts";
+import type { Blas } from "../engine/cpu/blas.ts";
 
 export function gemmCeiling(
   blas: Blas,

@@ -5,10 +5,10 @@
 import { Rng } from "../data/rng.ts";
 import { getArchitecture } from "../sae/registry.ts";
 import { saeSchema } from "../spec/schema.ts";
-import type { Blas } from "../fast/blas.ts";
-import { FastEngine } from "../fast/fast_engine.ts";
-import { createEngine } from "../train/create_engine.ts";
-import type { GemmPreference } from "../gemm/select_gemm.ts";
+import type { Blas } from "../engine/cpu/blas.ts";
+import { FastEngine } from "../engine/cpu/fast_engine.ts";
+import { createEngine } from "../engine/create_engine.ts";
+import type { GemmPreference } from "../engine/cpu/gemm/select_gemm.ts";
 import type { BenchConfig } from "./bench_config.ts";
 import { denseStepFlops } from "./bench_config.ts";
 import { calibrateL0 } from "../train/calibrate_l0.ts";
@@ -99,11 +99,11 @@ export async function measureEngine(
     l0: config.l0_target,
     blas: options.calibration,
   });
-  const engine = createEngine(arch, init, {
+  const engine = await createEngine(arch, init, {
     sae,
     adamEps: 1e-8,
     gradClip: null,
-    reference: options.engine === "reference",
+    engine: options.engine === "reference" ? "reference" : "cpu",
     gemm: options.gemm,
     threads: options.threads,
     kernels: options.kernels,

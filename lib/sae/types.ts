@@ -2,46 +2,21 @@
 // options schema, how sparsity is set, its loss terms, the tfjs reference maths, an optional fast
 // kernel, the SAELens export, bench calibration and parity cases. lib/sae/registry.ts lists them.
 // Shapes: B batch, D d_model, F latents.
-import type * as tf from "@tensorflow/tfjs";
 import type { z } from "zod";
 import type { Rng } from "../data/rng.ts";
 import type {
+  ArchContext,
   HostTensor,
   HostTensors,
   InitResult,
+  LossResult,
   SaeConfig,
-  TrainingLayout,
+  TensorMap,
 } from "../engine/types.ts";
-import type { FastKernel } from "../fast/fast_kernel.ts";
-import type { Blas } from "../fast/blas.ts";
+import type { EngineArchitecture } from "../engine/architecture.ts";
+import type { Blas } from "../engine/cpu/blas.ts";
 
-export type { HostTensor, HostTensors, InitResult, SaeConfig };
-
-/** Device tensors by name (parameters or non-trainable state). */
-export type TensorMap = Record<string, tf.Tensor>;
-
-export interface ArchContext {
-  /** The resolved `sae` section of the run config. */
-  sae: SaeConfig;
-  /** Current sparsity coefficient (scalar tensor); unused by k-sparse architectures. */
-  lambda: tf.Scalar;
-}
-
-export interface LossResult {
-  /** Mean over the batch of all terms. */
-  total: tf.Scalar;
-  /** Named loss terms (each already averaged over the batch and weighted), as in termNames(sae). */
-  terms: Record<string, tf.Scalar>;
-  /** Latent activations used for the reconstruction [B, F]. */
-  f: tf.Tensor2D;
-  /** Reconstruction [B, D]. */
-  xHat: tf.Tensor2D;
-  /**
-   * Health statistic (no gradient needed): fraction of pre-activation entries inside the threshold
-   * STE window, for architectures with trained thresholds.
-   */
-  steWindow?: tf.Scalar;
-}
+export type { ArchContext, HostTensor, HostTensors, InitResult, LossResult, SaeConfig, TensorMap };
 
 export interface ExportResult {
   /** Tensors in SAELens's names and layout, raw activation units. */
@@ -87,7 +62,7 @@ export interface ParityCase {
   sae: Record<string, unknown>;
 }
 
-export interface Architecture extends TrainingLayout {
+export interface Architecture extends EngineArchitecture {
   readonly name: string;
   /** One sentence for the key reference and `--help`: what it is and its source. */
   readonly summary: string;
@@ -105,26 +80,12 @@ export interface Architecture extends TrainingLayout {
   /** Problems specific to this architecture in a resolved `sae` section (beyond the schema). */
   check?(sae: SaeConfig): ConfigProblem[];
   init(dims: { d: number; f: number }, options: { sae: SaeConfig; rng: Rng }): InitResult;
-  /** Training loss on a normalised batch x [B, D] (the tfjs reference maths). */
-  loss(params: TensorMap, state: TensorMap, x: tf.Tensor2D, ctx: ArchContext): LossResult;
-  /** Inference-time latents [B, F] (what the exported SAE computes). */
-  encode(params: TensorMap, state: TensorMap, x: tf.Tensor2D, sae: SaeConfig): tf.Tensor2D;
-  decode(params: TensorMap, f: tf.Tensor2D): tf.Tensor2D;
-  /** New values of non-trainable state after a step, from the step's batch and latents. */
-  updateState?(
-    state: TensorMap,
-    step: { x: tf.Tensor2D; f: tf.Tensor2D; sae: SaeConfig },
-  ): TensorMap;
-  /** Projects parameters back onto their domain after an update (e.g. a positive threshold). */
-  constrain?(params: TensorMap, sae: SaeConfig): TensorMap;
   /** Folds the normalisation scale into the parameters and names them as SAELens does. */
   exportTensors(
     params: HostTensors,
     state: HostTensors,
     options: { sae: SaeConfig; scale: number },
   ): ExportResult;
-  /** The fast CPU engine's kernel; without one the architecture trains on the reference engine. */
-  readonly kernel?: FastKernel;
   /**
    * Bench calibration: adjusts `init` in place so each latent fires on about target_l0 / F of the
    * calibration batch (`sample.quantiles` gives each latent's (1 - l0 / F) quantile).

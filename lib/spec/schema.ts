@@ -7,8 +7,10 @@ import { architectures, registryVersion } from "../sae/registry.ts";
 import type { SaeConfig } from "../engine/types.ts";
 import { ExecutorSpec } from "./executor_schema.ts";
 
-export const BACKENDS = ["auto", "cpu", "wasm", "webgpu", "tensorflow"] as const;
-export type BackendName = typeof BACKENDS[number];
+import { BACKENDS, ENGINES } from "../engine/names.ts";
+
+export { BACKENDS, ENGINES } from "../engine/names.ts";
+export type { BackendName, EngineName } from "../engine/names.ts";
 
 const positiveInt = () => z.int().min(1);
 const fraction = () => z.number().min(0).max(1);
@@ -116,8 +118,15 @@ export const TrainSpec = z.strictObject({
   norm_sample_tokens: positiveInt().default(16384).describe(
     "Tokens used to estimate the normalisation scalar and b_dec initialisation",
   ),
+  engine: z.enum(ENGINES).default("auto").describe(
+    "Where the training step runs: cpu (OpenBLAS or WebAssembly GEMM with sparse kernels), webgpu " +
+      "(hand-written WGSL kernels on a GPU), reference (tfjs autodiff on train.backend); auto: " +
+      "webgpu on a hardware GPU when it is faster than cpu on the run's shape (timed at start), " +
+      "else cpu, else reference (docs/GPU.md)",
+  ),
   backend: z.enum(BACKENDS).default("auto").describe(
-    "Compute backend (auto: tensorflow, then a hardware WebGPU adapter, then the fastest CPU path)",
+    "tfjs backend of the reference engine and of the LM forward pass (auto: tensorflow when " +
+      "installed, else wasm)",
   ),
   seed: z.int().min(0).default(0).describe("Seed of initialisation and batch order"),
   checkpoint_every: positiveInt().default(500).describe("Steps between checkpoints"),

@@ -46,8 +46,11 @@ export function runIdentity(effective: EffectiveConfig): Record<string, unknown>
   const changed = Object.fromEntries(
     Object.entries(options).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(defaults[k])),
   );
+  // train.engine joined the config after run ids existed: its default renames no run.
+  const { engine, ...train } = effective.train;
   return {
     ...effective,
+    train: engine === "auto" ? train : effective.train,
     sae: { ...effective.sae, [arch.name]: { defaults: arch.defaultsVersion, ...changed } },
   };
 }

@@ -4,8 +4,8 @@
 // calibrate() (k architectures need none). The same recipe as bench/reference_torch.py.
 // Shapes: B batch, D d_model, F latents.
 import type { Architecture, CalibrationSample, InitResult } from "../sae/types.ts";
-import type { Blas } from "../fast/blas.ts";
-import { rowKth } from "../fast/select_kth.ts";
+import type { Blas } from "../engine/cpu/blas.ts";
+import { rowKth } from "../engine/cpu/select_kth.ts";
 
 /** Per-latent (1 - l0 / F) quantile of pre-activations pre [B, F]. */
 function latentQuantiles(

@@ -11,8 +11,7 @@ import { evaluateEngine } from "./evaluate.ts";
 import { writeSaeDirectory } from "../export/saelens.ts";
 import { VERSION } from "../version.ts";
 import { computeRunFeatures } from "../features/compute_run.ts";
-import { loadBlas } from "../fast/blas.ts";
-import { JS_BLAS } from "../fast/js_gemm.ts";
+import { hostGemm } from "../engine/host_gemm.ts";
 
 export interface FinishFacts {
   arch: Architecture;
@@ -45,7 +44,7 @@ export async function finishRun(
           sae,
           x,
           n,
-          blas: loadBlas().blas ?? JS_BLAS,
+          blas: hostGemm(),
         })
       : undefined,
   });

@@ -6,16 +6,14 @@ import type { RunPlan } from "../sweep/plan.ts";
 import { effectiveConfig, RUN_ID_SCHEME } from "../sweep/effective_config.ts";
 import { getArchitecture } from "../sae/registry.ts";
 import type { RunManifest } from "../store/records.ts";
-import type { BackendChoice } from "../backend/choice.ts";
-import type { GemmInfo } from "../gemm/select_gemm.ts";
+import type { BackendChoice } from "../engine/reference/backend_choice.ts";
+import type { EngineChoice } from "../engine/create_engine.ts";
 import { readGitCommit, VERSION } from "../version.ts";
 
 export interface ManifestFacts {
   backend: BackendChoice;
-  /** Engine.backend of the compute path (`cpu-openblas`, `wasm`, ...). */
-  engine: string;
-  /** The GEMM under the fast engine (null for the tfjs engine). */
-  gemm?: GemmInfo | null;
+  /** The engine that trains and why (lib/engine/create_engine.ts). */
+  engine: EngineChoice;
   totalSteps: number;
   /** Step a resumed run restarts from, or null for a fresh run. */
   resumedFrom: number | null;
@@ -46,8 +44,14 @@ export async function startManifest(plan: RunPlan, facts: ManifestFacts): Promis
     },
     notes: {
       backend_notes: b.notes,
-      engine: facts.engine,
-      ...(facts.gemm ? { gemm: facts.gemm } : {}),
+      engine: facts.engine.backend,
+      engine_choice: {
+        requested: facts.engine.requested,
+        used: facts.engine.used,
+        ...(facts.engine.adapter ? { adapter: facts.engine.adapter } : {}),
+        notes: facts.engine.notes,
+      },
+      ...(facts.engine.gemm ? { gemm: facts.engine.gemm } : {}),
       total_steps: facts.totalSteps,
       resumed_from_step: facts.resumedFrom,
       lambda_mode: getArchitecture(sae.architecture).sparsity === "penalty"

@@ -3,23 +3,22 @@
 // evaluation, SAELens export, summary and DONE. Reads the device only at sync points.
 import { join } from "node:path";
 import type { RunPlan } from "../sweep/plan.ts";
-import type { BackendName } from "../spec/schema.ts";
+import type { BackendName, EngineName } from "../engine/names.ts";
 import type { MetricsLine, RunManifest, RunSummary } from "../store/records.ts";
 import { RUN_FILES } from "../store/records.ts";
 import { appendLine, removeTempFiles, writeFileAtomic, writeJsonAtomic } from "../store/atomic.ts";
 import { writeDone } from "../store/done.ts";
 import { acquireRunLock } from "../store/lock.ts";
 import { finishedRun } from "../store/run_dir.ts";
-import { type BackendChoice, selectBackend } from "../backend/select.ts";
+import { type BackendChoice, selectBackend } from "../engine/reference/select_backend.ts";
 import { openSource } from "./open_source.ts";
 import type { ActivationSource } from "../data/source.ts";
 import { checkFinite, checkSample } from "../data/check_sample.ts";
 import { Rng } from "../data/rng.ts";
 import { getArchitecture, penaltyOptions } from "../sae/registry.ts";
-import { createEngine, engineGemm } from "./create_engine.ts";
+import { createEngine, type EngineChoice, engineChoice } from "../engine/create_engine.ts";
 import { calibrationSample } from "./calibrate_l0.ts";
-import { loadBlas } from "../fast/blas.ts";
-import { JS_BLAS } from "../fast/js_gemm.ts";
+import { hostGemm } from "../engine/host_gemm.ts";
 import type { Engine } from "../engine/engine.ts";
 import { lambdaWarmup, learningRate } from "./schedules.ts";
 import {
@@ -47,9 +46,13 @@ export interface TrainRunOptions {
   signal?: AbortSignal;
   /** Overrides train.backend. */
   backend?: BackendName;
+  /** Overrides train.engine. */
+  engine?: EngineName;
   onProgress?: (p: TrainProgress) => void;
   /** Called once the backend is active (tasks/run.ts prints it at start). */
   onBackend?: (choice: BackendChoice) => void;
+  /** Called once the engine is chosen (tasks/run.ts prints it at start). */
+  onEngine?: (choice: EngineChoice) => void;
   /** Things the user should know that do not stop the run (a checkpoint fallback, a repair). */
   onWarning?: (message: string) => void;
 }
@@ -172,7 +175,7 @@ async function trainWithSource(
         x: sample!,
         b: sample!.length / d,
         l0: sae.target_l0,
-        blas: loadBlas().blas ?? JS_BLAS,
+        blas: hostGemm(),
         subtractBDec: sae.pre_encoder_bias && arch.uses.includes("pre_encoder_bias"),
       }),
       sae,
@@ -187,11 +190,15 @@ async function trainWithSource(
     what: describeData(plan),
   });
   let l0Validation: number | undefined; // the latest held-out reading, for metrics.jsonl
-  const engine: Engine = createEngine(arch, init, {
+  const engine: Engine = await createEngine(arch, init, {
     sae,
     adamEps: train.adam_eps,
     gradClip: train.grad_clip,
+    engine: options.engine ?? train.engine,
+    batch: train.batch_size,
   });
+  const choice = engineChoice(engine)!;
+  options.onEngine?.(choice);
   try {
     if (previous) {
       engine.restore(previous.snapshot);
@@ -214,8 +221,7 @@ async function trainWithSource(
 
     const manifest = await startManifest(plan, {
       backend: options.backendInfo,
-      engine: engine.backend,
-      gemm: engineGemm(engine),
+      engine: choice,
       totalSteps,
       resumedFrom: previous ? startStep : null,
       normScale: scale,

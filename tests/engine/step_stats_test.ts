@@ -6,10 +6,10 @@ import { getArchitecture } from "../../lib/sae/registry.ts";
 import type { Engine, StepStats } from "../../lib/engine/engine.ts";
 import type { InitResult } from "../../lib/engine/types.ts";
 import { deadFraction, statsFromRow } from "../../lib/engine/step_stats.ts";
-import { FastEngine } from "../../lib/fast/fast_engine.ts";
-import { JS_BLAS } from "../../lib/fast/js_gemm.ts";
-import { TfjsEngine } from "../../lib/train/tfjs_engine.ts";
-import { makeCase, referenceEngine, runEngine } from "../fast/_case.ts";
+import { FastEngine } from "../../lib/engine/cpu/fast_engine.ts";
+import { JS_BLAS } from "../../lib/engine/cpu/js_gemm.ts";
+import { TfjsEngine } from "../../lib/engine/reference/tfjs_engine.ts";
+import { makeCase, referenceEngine, runEngine } from "./cpu/_case.ts";
 import { saeSpec, useBackend } from "../_tf.ts";
 import { Rng } from "../../lib/data/rng.ts";
 
@@ -67,7 +67,7 @@ Deno.test("both engines report the hand-computed STE-window and dead fractions o
     ["fast", (init) =>
       new FastEngine(arch, init, {
         sae,
-        kernel: arch.kernel!,
+        kernel: arch.kernels.cpu!,
         adamEps: 1e-8,
         gradClip: null,
         blas: JS_BLAS,
@@ -121,7 +121,7 @@ Deno.test("fast and reference engines agree on health statistics over three step
     const have = await runEngine(c, (init) =>
       new FastEngine(arch, init, {
         sae: c.sae,
-        kernel: arch.kernel!,
+        kernel: arch.kernels.cpu!,
         adamEps: 1e-8,
         gradClip: null,
         blas: JS_BLAS,

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { architectures, getArchitecture } from "../../lib/sae/registry.ts";
-import { TfjsEngine } from "../../lib/train/tfjs_engine.ts";
+import { TfjsEngine } from "../../lib/engine/reference/tfjs_engine.ts";
 import { loadSaeDirectory, writeSaeDirectory } from "../../lib/export/saelens.ts";
 import { Rng } from "../../lib/data/rng.ts";
 import { closeness, gaussian, saeSpec, useBackend } from "../_tf.ts";

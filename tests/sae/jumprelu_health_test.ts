@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { thresholdHealth } from "../../lib/sae/jumprelu/health.ts";
 import type { HostTensors } from "../../lib/sae/types.ts";
-import { JS_BLAS } from "../../lib/fast/js_gemm.ts";
+import { JS_BLAS } from "../../lib/engine/cpu/js_gemm.ts";
 import { saeSpec } from "../_tf.ts";
 
 const PI = [

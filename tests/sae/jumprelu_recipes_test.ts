@@ -1,6 +1,6 @@
 // Tests the JumpReLU recipes of lib/sae/jumprelu/ against hand computations in float64 JS: the
 // AuxK-on-dead-latents term (SynthSAEBench), weighted by min(n_dead / k_aux, 1), with more and
-// fewer dead latents than k_aux. The fast kernel's parity with this reference is in tests/fast/.
+// fewer dead latents than k_aux. The fast kernel's parity with this reference is in tests/engine/cpu/.
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
 import assert from "node:assert/strict";

@@ -2,13 +2,13 @@
 // engine) against formulas evaluated by hand in float64: the AuxK term of Gao et al. 2024 (the top
 // k_aux ReLU pre-activations among dead latents reconstruct the frozen residual, normalised by
 // the residual's centred spread) and the training FVU (squared error over the batch's centred
-// variance). The engines' parity with each other is in tests/fast/; this file catches a mistake
+// variance). The engines' parity with each other is in tests/engine/cpu/; this file catches a mistake
 // they share. Shapes: B batch, D d_model, F latents.
 import assert from "node:assert/strict";
-import { FastEngine } from "../../lib/fast/fast_engine.ts";
-import { JS_BLAS } from "../../lib/fast/js_gemm.ts";
+import { FastEngine } from "../../lib/engine/cpu/fast_engine.ts";
+import { JS_BLAS } from "../../lib/engine/cpu/js_gemm.ts";
 import type { HostTensors } from "../../lib/sae/types.ts";
-import { type FastCase, makeCase, referenceEngine, runEngine } from "../fast/_case.ts";
+import { type FastCase, makeCase, referenceEngine, runEngine } from "../engine/cpu/_case.ts";
 import { useBackend } from "../_tf.ts";
 
 const DIMS = { b: 12, d: 6, f: 16 };
@@ -103,7 +103,7 @@ const ENGINES = {
   "fast engine": (c: FastCase) => (init: FastCase["init"]) =>
     new FastEngine(c.arch, init, {
       sae: c.sae,
-      kernel: c.arch.kernel!,
+      kernel: c.arch.kernels.cpu!,
       adamEps: 1e-8,
       gradClip: null,
       blas: JS_BLAS,

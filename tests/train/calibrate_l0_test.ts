@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { calibrateL0, calibrationSample } from "../../lib/train/calibrate_l0.ts";
 import { getArchitecture } from "../../lib/sae/registry.ts";
-import { JS_BLAS } from "../../lib/fast/js_gemm.ts";
+import { JS_BLAS } from "../../lib/engine/cpu/js_gemm.ts";
 import { Rng } from "../../lib/data/rng.ts";
 import { loadExperiment } from "../../lib/spec/load.ts";
 import { expandSweep } from "../../lib/sweep/expand.ts";

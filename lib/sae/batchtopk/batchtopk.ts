@@ -127,7 +127,7 @@ export const batchtopk: Architecture = {
     "with one learned threshold (Bussmann et al. 2024)",
   options: BatchTopKOptions,
   defaultsVersion: 1,
-  kernel: topkFamilyKernel(true, (ctx) => batchtopkOptions(ctx.sae)),
+  kernels: { cpu: topkFamilyKernel(true, (ctx) => batchtopkOptions(ctx.sae)) },
   parityCases: [{ label: "without pre-encoder bias", sae: { pre_encoder_bias: false } }],
   gradientCheck: { params: ["W_dec"], sae: { batchtopk: { aux_alpha: 0 } } },
   ...batchTopKParts("batchtopk", batchtopkOptions),

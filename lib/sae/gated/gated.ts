@@ -36,7 +36,7 @@ export const gated: Architecture = {
   defaultsVersion: 2,
   sparsity: "penalty",
   uses: ["pre_encoder_bias", "b_dec_init"],
-  kernel: gatedKernel,
+  kernels: { cpu: gatedKernel },
   parityCases: [{ label: "without pre-encoder bias", sae: { pre_encoder_bias: false } }],
   // The aux term reconstructs through a frozen decoder: W_dec sees recon + sparsity only.
   gradientCheck: { params: ["W_dec", "b_mag", "r_mag"], terms: ["recon", "sparsity"] },

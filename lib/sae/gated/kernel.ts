@@ -2,8 +2,8 @@
 // sharing W_gate, L1 on ReLU(gate), auxiliary reconstruction through a frozen decoder), computed
 // over the entries with an open gate (gate > 0) after one dense GEMM for both paths.
 // Shapes: B batch, D d_model, F latents.
-import type { FastKernel, KernelContext } from "../../fast/fast_kernel.ts";
-import type { ActiveList } from "../../fast/active.ts";
+import type { FastKernel, KernelContext } from "../../engine/cpu/fast_kernel.ts";
+import type { ActiveList } from "../../engine/cpu/active.ts";
 import {
   activeList,
   addColumnSums,
@@ -12,7 +12,7 @@ import {
   encoderInput,
   squaredErrorGrad,
   subtractEncoderPath,
-} from "../../fast/kernel_parts.ts";
+} from "../../engine/cpu/kernel_parts.ts";
 
 const fround = Math.fround;
 

@@ -4,7 +4,7 @@
 // entries inside the window. Host arithmetic on an exported snapshot; no training state.
 // Shapes: N tokens, D d_model, F latents.
 import type { HostTensors, SaeConfig } from "../types.ts";
-import type { Blas } from "../../fast/blas.ts";
+import type { Blas } from "../../engine/cpu/blas.ts";
 import { jumpreluOptions } from "./options.ts";
 
 /** The held-out health fields of summary.json (fractions in [0, 1]). */

@@ -99,7 +99,7 @@ export const jumprelu: Architecture = {
   defaultsVersion: 2,
   sparsity: "penalty",
   uses: ["pre_encoder_bias", "b_dec_init"],
-  kernel: jumpreluKernel,
+  kernels: { cpu: jumpreluKernel },
   parityCases: [
     { label: "linear theta", sae: { jumprelu: { threshold_param: "linear" } } },
     {

@@ -2,12 +2,12 @@
 // straight-through gradients as jumprelu.ts + lib/sae/ste.ts, computed from the active
 // (pi > theta) and near-threshold (|pi - theta| < eps / 2) entries only.
 // Shapes: B batch, D d_model, F latents.
-import type { ActiveList } from "../../fast/active.ts";
-import type { FastKernel, KernelContext } from "../../fast/fast_kernel.ts";
-import { activeList, addByColumn } from "../../fast/kernel_parts.ts";
-import { type ExtraTerms, linearKernel, type StepBuffers } from "../../fast/linear_step.ts";
+import type { ActiveList } from "../../engine/cpu/active.ts";
+import type { FastKernel, KernelContext } from "../../engine/cpu/fast_kernel.ts";
+import { activeList, addByColumn } from "../../engine/cpu/kernel_parts.ts";
+import { type ExtraTerms, linearKernel, type StepBuffers } from "../../engine/cpu/linear_step.ts";
 import { jumpreluOptions } from "./options.ts";
-import { auxKTerm } from "../../fast/auxk.ts";
+import { auxKTerm } from "../../engine/cpu/auxk.ts";
 import { auxK } from "../topk/options.ts";
 import { updateTopKState } from "../topk/kernel.ts";
 

@@ -4,16 +4,16 @@
 // dxHat_m on top of the full reconstruction's dxHat (which the shared step applies): one extra
 // sparse backward per group, over that group's kept entries only.
 // Shapes: B batch, D d_model, F latents, M prefixes.
-import type { ActiveList } from "../../fast/active.ts";
-import type { FastKernel } from "../../fast/fast_kernel.ts";
+import type { ActiveList } from "../../engine/cpu/active.ts";
+import type { FastKernel } from "../../engine/cpu/fast_kernel.ts";
 import {
   activeList,
   addByColumn,
   addColumnSums,
   squaredErrorGrad,
-} from "../../fast/kernel_parts.ts";
-import { linearKernel } from "../../fast/linear_step.ts";
-import { addRow } from "../../fast/vec.ts";
+} from "../../engine/cpu/kernel_parts.ts";
+import { linearKernel } from "../../engine/cpu/linear_step.ts";
+import { addRow } from "../../engine/cpu/vec.ts";
 import { selectAboveThreshold, selectTopK, topkAuxTerm, updateTopKState } from "../topk/kernel.ts";
 import { matryoshkaOptions, prefixWidths } from "./options.ts";
 

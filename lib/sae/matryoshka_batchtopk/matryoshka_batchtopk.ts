@@ -26,7 +26,7 @@ export const matryoshka_batchtopk: Architecture = {
     "prefixes of the dictionary (Bussmann et al. 2025)",
   options: MatryoshkaBatchTopKOptions,
   defaultsVersion: 1,
-  kernel: matryoshkaKernel,
+  kernels: { cpu: matryoshkaKernel },
   parityCases: [
     { label: "without pre-encoder bias", sae: { pre_encoder_bias: false } },
     // Parity cases have F = 96: prefixes 24, 48, 96 and two equal groups.

@@ -2,9 +2,9 @@
 // (decoder-norm-weighted L1, free decoder, encoder sees x itself), with the gradient of the norms
 // reaching W_dec.
 // Shapes: B batch, D d_model, F latents.
-import type { FastKernel, KernelContext } from "../../fast/fast_kernel.ts";
-import { axpy, dot } from "../../fast/vec.ts";
-import { linearKernel } from "../../fast/linear_step.ts";
+import type { FastKernel, KernelContext } from "../../engine/cpu/fast_kernel.ts";
+import { axpy, dot } from "../../engine/cpu/vec.ts";
+import { linearKernel } from "../../engine/cpu/linear_step.ts";
 
 /** ||W_dec[i, :]|| for every latent, float32. */
 function rowNorms(ctx: KernelContext): Float32Array {

@@ -17,7 +17,7 @@ export const relu: Architecture = {
   sparsity: "penalty",
   // The encoder sees x itself, so pre_encoder_bias is not read (and not part of the run id).
   uses: ["b_dec_init"],
-  kernel: reluKernel,
+  kernels: { cpu: reluKernel },
   gradientCheck: { params: ["W_enc", "b_enc", "W_dec", "b_dec"] },
   termNames: () => ["recon", "sparsity"],
   unitNormDecoder: false,

@@ -3,12 +3,12 @@
 // the selection done by a per-row heap (TopK) or a radix select over the batch (BatchTopK).
 // ReLU is never materialised: selection treats negative pre-activations as the zeros ReLU makes.
 // Shapes: B batch, D d_model, F latents.
-import type { ActiveList } from "../../fast/active.ts";
-import type { FastKernel, KernelContext } from "../../fast/fast_kernel.ts";
-import { globalKth, rowKth } from "../../fast/select_kth.ts";
-import { activeList } from "../../fast/kernel_parts.ts";
-import { linearKernel } from "../../fast/linear_step.ts";
-import { auxKTerm } from "../../fast/auxk.ts";
+import type { ActiveList } from "../../engine/cpu/active.ts";
+import type { FastKernel, KernelContext } from "../../engine/cpu/fast_kernel.ts";
+import { globalKth, rowKth } from "../../engine/cpu/select_kth.ts";
+import { activeList } from "../../engine/cpu/kernel_parts.ts";
+import { linearKernel } from "../../engine/cpu/linear_step.ts";
+import { auxKTerm } from "../../engine/cpu/auxk.ts";
 import { auxK, type AuxSettings, topkOptions } from "./options.ts";
 
 const fround = Math.fround;

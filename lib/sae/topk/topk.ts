@@ -91,7 +91,7 @@ export const topk: Architecture = {
   defaultsVersion: 1,
   sparsity: "k",
   uses: ["pre_encoder_bias", "b_dec_init"],
-  kernel: topkKernel,
+  kernels: { cpu: topkKernel },
   parityCases: [
     { label: "without pre-encoder bias", sae: { pre_encoder_bias: false } },
     // Half the latents of a parity case are dead: 48 of 96, against k_aux 8 by default.

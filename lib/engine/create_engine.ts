@@ -1,0 +1,159 @@
+// The engine registry and choice: which engines exist (cpu, webgpu, reference), whether one can
+// train an architecture here, and `auto`, which picks the fastest available for the run's shape.
+// The trainer, the bench and the tests create engines only through this file.
+// Shapes: B batch, D d_model, F latents.
+import type { InitResult } from "./types.ts";
+import type { EngineArchitecture } from "./architecture.ts";
+import type { Engine } from "./engine.ts";
+import type { EngineName } from "./names.ts";
+import type { EngineChoice } from "./engine_choice.ts";
+
+export type { EngineChoice } from "./engine_choice.ts";
+import { TfjsEngine, type TfjsEngineOptions } from "./reference/tfjs_engine.ts";
+import { FastEngine } from "./cpu/fast_engine.ts";
+import {
+  denseAboveFor,
+  type GemmInfo,
+  type GemmPreference,
+  selectGemm,
+  sparseKernels,
+} from "./cpu/gemm/select_gemm.ts";
+import { BackendUnavailableError } from "../errors.ts";
+import { createWebGpuEngine, webgpuUnavailable } from "./webgpu/create_webgpu_engine.ts";
+import { raceEngines } from "./race.ts";
+
+export interface CreateEngineOptions extends TfjsEngineOptions {
+  /** The engine to use (`train.engine`); default `auto`. */
+  engine?: EngineName;
+  /**
+   * `portable` skips the system CBLAS and runs the CPU engine on the WebAssembly GEMM (what a
+   * machine without OpenBLAS does); default `auto`, or `SAESWEEP_GEMM` from the environment.
+   */
+  gemm?: GemmPreference;
+  /** GEMM threads (default: `SAESWEEP_THREADS`, else every core). */
+  threads?: number;
+  /**
+   * Sparse products, selection and optimiser passes on the WebAssembly SIMD kernels (`wasm`, the
+   * default) or the TypeScript loops (`js`, what the CPU engine ran before them; benchmarks).
+   */
+  kernels?: "wasm" | "js";
+  /** The run's batch size B: `auto` times the candidate engines on a [B, D] batch. */
+  batch?: number;
+}
+
+const CHOICES = new WeakMap<Engine, EngineChoice>();
+
+/** Why the CPU engine cannot train `arch` here, or null when it can. */
+export function cpuEngineUnavailable(
+  arch: EngineArchitecture,
+  options: { gemm?: GemmPreference; threads?: number } = {},
+): string | null {
+  if (!arch.kernels.cpu) return `architecture ${arch.name} has no cpu kernel`;
+  const { reason } = selectGemm({ prefer: options.gemm, threads: options.threads });
+  return reason ?? null;
+}
+
+function createCpuEngine(
+  arch: EngineArchitecture,
+  init: InitResult,
+  options: CreateEngineOptions,
+): FastEngine {
+  const { blas, info } = selectGemm({ prefer: options.gemm, threads: options.threads });
+  const wasm = sparseKernels(info!.threads, { kernels: options.kernels });
+  const engine = new FastEngine(arch, init, {
+    ...options,
+    kernel: arch.kernels.cpu!,
+    blas: blas!,
+    backend: `cpu-${info!.kind}`,
+    denseAbove: denseAboveFor(info!, { sparseKernels: wasm !== undefined }),
+    wasm,
+  });
+  CHOICES.set(engine, {
+    requested: "cpu",
+    used: "cpu",
+    backend: engine.backend,
+    gemm: { ...info!, kernels: wasm ? "wasm-simd" : "js" },
+    notes: [],
+  });
+  return engine;
+}
+
+function unavailable(name: string, reason: string): never {
+  throw new BackendUnavailableError(`engine ${name} unavailable: ${reason}`, {
+    hint: name === "webgpu"
+      ? "install a GPU driver with Vulkan support (Linux software Vulkan: mesa-vulkan-drivers " +
+        "libvulkan1), or use train.engine cpu (docs/GPU.md)"
+      : "use train.engine auto, which falls back to the reference engine",
+  });
+}
+
+/**
+ * The engine `options.engine` names for `arch`, initialised from `init`. `auto`: the webgpu engine
+ * on a hardware adapter when, timed on a [B, D] batch, it steps faster than the CPU engine; else
+ * the CPU engine; else the reference engine (an architecture without kernels).
+ */
+export async function createEngine(
+  arch: EngineArchitecture,
+  init: InitResult,
+  options: CreateEngineOptions,
+): Promise<Engine> {
+  const requested = options.engine ?? "auto";
+  const record = (engine: Engine, choice: Omit<EngineChoice, "requested" | "backend">) => {
+    CHOICES.set(engine, { ...choice, requested, backend: engine.backend });
+    return engine;
+  };
+  if (requested === "reference") {
+    return record(new TfjsEngine(arch, init, options), { used: "reference", notes: [] });
+  }
+  if (requested === "cpu") {
+    const why = cpuEngineUnavailable(arch, options);
+    if (why) unavailable("cpu", why);
+    const engine = createCpuEngine(arch, init, options);
+    return record(engine, { ...CHOICES.get(engine)!, used: "cpu" });
+  }
+  if (requested === "webgpu") {
+    const why = await webgpuUnavailable(arch, { allowSoftware: true });
+    if (why) unavailable("webgpu", why);
+    const engine = await createWebGpuEngine(arch, init, options);
+    return record(engine, { used: "webgpu", adapter: engine.adapter, notes: [] });
+  }
+  // auto
+  const notes: string[] = [];
+  const cpuWhy = cpuEngineUnavailable(arch, options);
+  const gpuWhy = await webgpuUnavailable(arch, { allowSoftware: false });
+  if (gpuWhy) notes.push(`webgpu: ${gpuWhy}`);
+  if (cpuWhy) notes.push(`cpu: ${cpuWhy}`);
+  if (!gpuWhy && !cpuWhy && options.batch) {
+    const d = init.params[arch.decoderParam].shape[1];
+    const race = await raceEngines({
+      webgpu: () => createWebGpuEngine(arch, init, options),
+      cpu: () => Promise.resolve(createCpuEngine(arch, init, options)),
+    }, { batch: options.batch, d, hyper: { lr: 1e-6, lambda: 0 } });
+    notes.push(`timed ms/step on [${options.batch}, ${d}]: ${race.describe}`);
+    if (race.winner === "webgpu") {
+      const engine = await createWebGpuEngine(arch, init, options);
+      return record(engine, { used: "webgpu", adapter: engine.adapter, notes });
+    }
+  } else if (!gpuWhy && !cpuWhy) {
+    notes.push("webgpu: not timed (no batch size given); cpu chosen");
+  }
+  if (!gpuWhy && cpuWhy) {
+    const engine = await createWebGpuEngine(arch, init, options);
+    return record(engine, { used: "webgpu", adapter: engine.adapter, notes });
+  }
+  if (!cpuWhy) {
+    const engine = createCpuEngine(arch, init, options);
+    return record(engine, { ...CHOICES.get(engine)!, used: "cpu", notes });
+  }
+  return record(new TfjsEngine(arch, init, options), { used: "reference", notes });
+}
+
+/** How an engine made by createEngine was chosen (null for one made otherwise). */
+export function engineChoice(engine: Engine): EngineChoice | null {
+  return CHOICES.get(engine) ?? null;
+}
+
+/** The GEMM under a CPU engine (provider, threads, why a faster one was skipped), else null. */
+export function engineGemm(engine: Engine): GemmInfo | null {
+  return CHOICES.get(engine)?.gemm ?? null;
+}

@@ -1,0 +1,58 @@
+// Finds the WebGPU adapter (Deno's built-in WebGPU: Vulkan, Metal or D3D12) and describes it:
+// name and ids as lspci shows them, and whether it is a software (fallback) implementation. Used
+// by the webgpu engine and by the reference engine's tfjs webgpu backend.
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+
+export interface WebGpuProbe {
+  available: boolean;
+  adapter?: string;
+  fallback?: boolean;
+  reason?: string;
+}
+
+/**
+ * Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" on every start without a
+ * private runtime directory; give the process one (0700, under the temp dir) when it has none.
+ */
+function ensureRuntimeDir(): void {
+  try {
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+    const dir = join(tmpdir(), `saesweep-xdg-${Deno.uid() ?? "user"}`);
+    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    Deno.chmodSync(dir, 0o700);
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // Without env or write permission Mesa only warns; nothing else depends on it.
+  }
+}
+
+export async function probeWebGpu(): Promise<WebGpuProbe> {
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+  if (!gpu) return { available: false, reason: "this Deno has no navigator.gpu" };
+  ensureRuntimeDir();
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) {
+    return { available: false, reason: "no WebGPU adapter (no GPU driver or Vulkan loader)" };
+  }
+  const info = adapter.info;
+  // deno-lint-ignore no-explicit-any
+  const flagged = Boolean((info as any)?.isFallbackAdapter ?? (adapter as any).isFallbackAdapter);
+  const name = describeAdapter(info);
+  // Software rasterisers that some drivers do not flag as fallback adapters.
+  const fallback = flagged || /llvmpipe|lavapipe|softpipe|swiftshader|warp/i.test(name);
+  return { available: true, adapter: name, fallback };
+}
+
+/** `NVIDIA H100 80GB HBM3 (vendor 0x10de, device 0x2330)`; ids in hex as lspci shows them. */
+function describeAdapter(info: GPUAdapterInfo | undefined): string {
+  const hex = (s: string | undefined) => /^\d+$/.test(s ?? "") ? `0x${Number(s).toString(16)}` : s;
+  const label = info?.description || info?.device || info?.architecture || "unknown adapter";
+  const ids = [
+    info?.vendor ? `vendor ${hex(info.vendor)}` : "",
+    info?.device && info.device !== label && info.device !== "0"
+      ? `device ${hex(info.device)}`
+      : "",
+  ].filter((s) => s);
+  return ids.length ? `${label} (${ids.join(", ")})` : label;
+}

@@ -1,0 +1,28 @@
+// planParallelism() splits the cores between runs and GEMM threads: one run per core by default,
+// spare cores to the GEMMs when runs are fewer, and `--jobs` dividing the cores among the jobs.
+import assert from "node:assert/strict";
+import { planParallelism } from "../../../../lib/engine/cpu/gemm/parallelism.ts";
+
+const plan = (o: Parameters<typeof planParallelism>[0]) => {
+  const { jobs, threads } = planParallelism(o);
+  return { jobs, threads };
+};
+
+Deno.test("planParallelism() runs one job per core with one GEMM thread by default", () => {
+  assert.deepEqual(plan({ cores: 2, runs: 20 }), { jobs: 2, threads: 1 });
+  assert.deepEqual(plan({ cores: 16, runs: 20 }), { jobs: 16, threads: 1 });
+  assert.match(planParallelism({ cores: 2, runs: 20 }).why, /^2 cores \/ 1 GEMM thread per run$/);
+});
+
+Deno.test("planParallelism() gives spare cores to the GEMMs when there are fewer runs than cores", () => {
+  assert.deepEqual(plan({ cores: 2, runs: 1 }), { jobs: 1, threads: 2 });
+  assert.deepEqual(plan({ cores: 16, runs: 3 }), { jobs: 3, threads: 5 });
+});
+
+Deno.test("planParallelism() divides the cores among --jobs, and honours SAESWEEP_THREADS", () => {
+  assert.deepEqual(plan({ cores: 2, runs: 20, jobs: 1 }), { jobs: 1, threads: 2 });
+  assert.deepEqual(plan({ cores: 8, runs: 20, jobs: 3 }), { jobs: 3, threads: 2 });
+  assert.deepEqual(plan({ cores: 8, runs: 20, jobs: 16 }), { jobs: 16, threads: 1 });
+  assert.deepEqual(plan({ cores: 8, runs: 20, threads: 4 }), { jobs: 2, threads: 4 });
+  assert.deepEqual(plan({ cores: 1, runs: 5 }), { jobs: 1, threads: 1 });
+});
