@@ -15,7 +15,7 @@ export interface WebGpuProbe {
  * Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" on every start without a
  * private runtime directory; give the process one (0700, under the temp dir) when it has none.
  */
-function ensureRuntimeDir(): void {
+export function ensureRuntimeDir(): void {
   try {
     if (Deno.env.get("XDG_RUNTIME_DIR")) return;
     const dir = join(tmpdir(), `saesweep-xdg-${Deno.uid() ?? "user"}`);
@@ -35,17 +35,20 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
   if (!adapter) {
     return { available: false, reason: "no WebGPU adapter (no GPU driver or Vulkan loader)" };
   }
-  const info = adapter.info;
+  const name = describeAdapter(adapter.info);
+  return { available: true, adapter: name, fallback: isSoftware(adapter, name) };
+}
+
+/** A software (fallback) adapter, flagged or known by name (some drivers do not flag them). */
+export function isSoftware(adapter: GPUAdapter, name: string): boolean {
   // deno-lint-ignore no-explicit-any
-  const flagged = Boolean((info as any)?.isFallbackAdapter ?? (adapter as any).isFallbackAdapter);
-  const name = describeAdapter(info);
-  // Software rasterisers that some drivers do not flag as fallback adapters.
-  const fallback = flagged || /llvmpipe|lavapipe|softpipe|swiftshader|warp/i.test(name);
-  return { available: true, adapter: name, fallback };
+  const a = adapter as any;
+  const flagged = Boolean(a.info?.isFallbackAdapter ?? a.isFallbackAdapter);
+  return flagged || /llvmpipe|lavapipe|softpipe|swiftshader|warp/i.test(name);
 }
 
 /** `NVIDIA H100 80GB HBM3 (vendor 0x10de, device 0x2330)`; ids in hex as lspci shows them. */
-function describeAdapter(info: GPUAdapterInfo | undefined): string {
+export function describeAdapter(info: GPUAdapterInfo | undefined): string {
   const hex = (s: string | undefined) => /^\d+$/.test(s ?? "") ? `0x${Number(s).toString(16)}` : s;
   const label = info?.description || info?.device || info?.architecture || "unknown adapter";
   const ids = [
