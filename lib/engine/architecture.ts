@@ -2,6 +2,7 @@
 // kernels per engine (each engine owns the type of its kernel). Types only; lib/sae implements it.
 import type { ReferenceMaths, TrainingLayout } from "./types.ts";
 import type { FastKernel } from "./cpu/fast_kernel.ts";
+import type { WebGpuKernel } from "./webgpu/kernel.ts";
 
 /**
  * The kernels an architecture supplies per engine (the reference engine needs none: it
@@ -10,11 +11,12 @@ import type { FastKernel } from "./cpu/fast_kernel.ts";
 export interface EngineKernels {
   /** The CPU engine's forward + backward on host buffers (lib/engine/cpu/fast_kernel.ts). */
   readonly cpu?: FastKernel;
-  /** The webgpu engine's WGSL kernels (lib/engine/webgpu/kernel.ts). */
-  readonly webgpu?: unknown;
+  /** The webgpu engine's step description, built into WGSL kernels (lib/engine/webgpu/kernel.ts). */
+  readonly webgpu?: WebGpuKernel;
 }
 
 /** Everything an engine needs of an architecture: layout, reference maths, kernels per engine. */
 export interface EngineArchitecture extends TrainingLayout, ReferenceMaths {
-  readonly kernels: EngineKernels;
+  /** Absent for an architecture that trains on the reference engine only. */
+  readonly kernels?: EngineKernels;
 }

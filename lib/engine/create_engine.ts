@@ -48,7 +48,7 @@ export function cpuEngineUnavailable(
   arch: EngineArchitecture,
   options: { gemm?: GemmPreference; threads?: number } = {},
 ): string | null {
-  if (!arch.kernels.cpu) return `architecture ${arch.name} has no cpu kernel`;
+  if (!arch.kernels?.cpu) return `architecture ${arch.name} has no cpu kernel`;
   const { reason } = selectGemm({ prefer: options.gemm, threads: options.threads });
   return reason ?? null;
 }
@@ -62,7 +62,7 @@ function createCpuEngine(
   const wasm = sparseKernels(info!.threads, { kernels: options.kernels });
   const engine = new FastEngine(arch, init, {
     ...options,
-    kernel: arch.kernels.cpu!,
+    kernel: arch.kernels?.cpu!,
     blas: blas!,
     backend: `cpu-${info!.kind}`,
     denseAbove: denseAboveFor(info!, { sparseKernels: wasm !== undefined }),
@@ -112,7 +112,7 @@ export async function createEngine(
     return record(engine, { ...CHOICES.get(engine)!, used: "cpu" });
   }
   if (requested === "webgpu") {
-    const why = await webgpuUnavailable(arch, { allowSoftware: true });
+    const why = await webgpuUnavailable(arch, { allowSoftware: true, sae: options.sae });
     if (why) unavailable("webgpu", why);
     const engine = await createWebGpuEngine(arch, init, options);
     return record(engine, { used: "webgpu", adapter: engine.adapter, notes: [] });
@@ -120,7 +120,7 @@ export async function createEngine(
   // auto
   const notes: string[] = [];
   const cpuWhy = cpuEngineUnavailable(arch, options);
-  const gpuWhy = await webgpuUnavailable(arch, { allowSoftware: false });
+  const gpuWhy = await webgpuUnavailable(arch, { allowSoftware: false, sae: options.sae });
   if (gpuWhy) notes.push(`webgpu: ${gpuWhy}`);
   if (cpuWhy) notes.push(`cpu: ${cpuWhy}`);
   if (!gpuWhy && !cpuWhy && options.batch) {

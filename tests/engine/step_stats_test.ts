@@ -67,7 +67,7 @@ Deno.test("both engines report the hand-computed STE-window and dead fractions o
     ["fast", (init) =>
       new FastEngine(arch, init, {
         sae,
-        kernel: arch.kernels.cpu!,
+        kernel: arch.kernels?.cpu!,
         adamEps: 1e-8,
         gradClip: null,
         blas: JS_BLAS,
@@ -121,7 +121,7 @@ Deno.test("fast and reference engines agree on health statistics over three step
     const have = await runEngine(c, (init) =>
       new FastEngine(arch, init, {
         sae: c.sae,
-        kernel: arch.kernels.cpu!,
+        kernel: arch.kernels?.cpu!,
         adamEps: 1e-8,
         gradClip: null,
         blas: JS_BLAS,

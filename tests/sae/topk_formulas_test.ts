@@ -103,7 +103,7 @@ const ENGINES = {
   "fast engine": (c: FastCase) => (init: FastCase["init"]) =>
     new FastEngine(c.arch, init, {
       sae: c.sae,
-      kernel: c.arch.kernels.cpu!,
+      kernel: c.arch.kernels?.cpu!,
       adamEps: 1e-8,
       gradClip: null,
       blas: JS_BLAS,

@@ -2,34 +2,41 @@
 // kernel, its options supported), and its creation. Loaded by lib/engine/create_engine.ts.
 import type { InitResult, SaeConfig } from "../types.ts";
 import type { EngineArchitecture } from "../architecture.ts";
-import type { Engine } from "../engine.ts";
 import { probeWebGpu } from "./adapter.ts";
+import { openDevice } from "./device.ts";
+import { WebGpuEngine } from "./webgpu_engine.ts";
 
-export interface WebGpuEngineOptions {
+export interface WebGpuCreateOptions {
   sae: SaeConfig;
   adamEps: number;
   gradClip: number | null;
+  /** The run's batch size: the engine's buffers are sized for it. */
+  batch?: number;
 }
 
-/** Why the webgpu engine cannot train `arch` here, or null when it can. */
+/** Why the webgpu engine cannot train `arch` with `sae` here, or null when it can. */
 export async function webgpuUnavailable(
   arch: EngineArchitecture,
-  options: { allowSoftware: boolean },
+  options: { allowSoftware: boolean; sae?: SaeConfig },
 ): Promise<string | null> {
-  if (!arch.kernels.webgpu) return `architecture ${arch.name} has no webgpu kernel`;
+  const kernel = arch.kernels?.webgpu;
+  if (!kernel) return `architecture ${arch.name} has no webgpu kernel`;
+  const why = options.sae ? kernel.unsupported(options.sae) : null;
+  if (why) return why;
   const probe = await probeWebGpu();
   if (!probe.available) return probe.reason ?? "no WebGPU adapter";
   if (probe.fallback && !options.allowSoftware) {
-    return `software adapter ${probe.adapter} (slower than the CPU engine; train.engine webgpu forces it)`;
+    return `software adapter ${probe.adapter} (slower than the cpu engine; train.engine webgpu forces it)`;
   }
   return null;
 }
 
 export async function createWebGpuEngine(
   arch: EngineArchitecture,
-  _init: InitResult,
-  _options: WebGpuEngineOptions,
-): Promise<Engine & { adapter: string }> {
-  await Promise.resolve();
-  throw new Error(`webgpu engine for ${arch.name} not built yet`);
+  init: InitResult,
+  options: WebGpuCreateOptions,
+): Promise<WebGpuEngine> {
+  if (!options.batch) throw new Error("the webgpu engine needs the run's batch size");
+  const gpu = await openDevice();
+  return await new WebGpuEngine(gpu, arch, init, { ...options, batch: options.batch }).ready();
 }

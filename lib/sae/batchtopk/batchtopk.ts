@@ -15,6 +15,7 @@ import {
 import { reluPre, tickSinceFired, topkFamilyLoss } from "../topk/topk.ts";
 import { topkFamilyKernel } from "../topk/kernel.ts";
 import { BatchTopKOptions, batchtopkOptions } from "./options.ts";
+import { topkFamilyWebGpu } from "../topk/webgpu.ts";
 
 /** What a BatchTopK-family architecture reads from its options section. */
 export interface BatchTopKSettings extends AuxSettings {
@@ -127,7 +128,10 @@ export const batchtopk: Architecture = {
     "with one learned threshold (Bussmann et al. 2024)",
   options: BatchTopKOptions,
   defaultsVersion: 1,
-  kernels: { cpu: topkFamilyKernel(true, (ctx) => batchtopkOptions(ctx.sae)) },
+  kernels: {
+    cpu: topkFamilyKernel(true, (ctx) => batchtopkOptions(ctx.sae)),
+    webgpu: topkFamilyWebGpu(true, batchtopkOptions),
+  },
   parityCases: [{ label: "without pre-encoder bias", sae: { pre_encoder_bias: false } }],
   gradientCheck: { params: ["W_dec"], sae: { batchtopk: { aux_alpha: 0 } } },
   ...batchTopKParts("batchtopk", batchtopkOptions),

@@ -29,6 +29,7 @@ import { jumpreluKernel } from "./kernel.ts";
 import { thresholdHealth } from "./health.ts";
 import { auxKLoss, tickSinceFired } from "../topk/topk.ts";
 import { auxK } from "../topk/options.ts";
+import { jumpreluWebGpu } from "./webgpu.ts";
 
 /**
  * The data-resolved bandwidth per state tensor data (tfjs data never changes under one dataId;
@@ -99,7 +100,7 @@ export const jumprelu: Architecture = {
   defaultsVersion: 2,
   sparsity: "penalty",
   uses: ["pre_encoder_bias", "b_dec_init"],
-  kernels: { cpu: jumpreluKernel },
+  kernels: { cpu: jumpreluKernel, webgpu: jumpreluWebGpu },
   parityCases: [
     { label: "linear theta", sae: { jumprelu: { threshold_param: "linear" } } },
     {

@@ -8,6 +8,7 @@ import type { Architecture } from "../types.ts";
 import { exportLinearSae, initLinearSae, linearDecode, reconstructionLoss } from "../linear_sae.ts";
 import { ReluOptions, reluOptions } from "./options.ts";
 import { reluKernel } from "./kernel.ts";
+import { reluWebGpu } from "./webgpu.ts";
 
 export const relu: Architecture = {
   name: "relu",
@@ -17,7 +18,7 @@ export const relu: Architecture = {
   sparsity: "penalty",
   // The encoder sees x itself, so pre_encoder_bias is not read (and not part of the run id).
   uses: ["b_dec_init"],
-  kernels: { cpu: reluKernel },
+  kernels: { cpu: reluKernel, webgpu: reluWebGpu },
   gradientCheck: { params: ["W_enc", "b_enc", "W_dec", "b_dec"] },
   termNames: () => ["recon", "sparsity"],
   unitNormDecoder: false,

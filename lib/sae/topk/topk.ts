@@ -16,6 +16,7 @@ import {
 } from "../linear_sae.ts";
 import { auxK, type AuxSettings, TopKOptions, topkOptions } from "./options.ts";
 import { topkKernel } from "./kernel.ts";
+import { topkFamilyWebGpu } from "./webgpu.ts";
 
 /** ReLU of the encoder pre-activations [B, F]. */
 export function reluPre(params: TensorMap, x: tf.Tensor2D, sae: SaeConfig): tf.Tensor2D {
@@ -91,7 +92,7 @@ export const topk: Architecture = {
   defaultsVersion: 1,
   sparsity: "k",
   uses: ["pre_encoder_bias", "b_dec_init"],
-  kernels: { cpu: topkKernel },
+  kernels: { cpu: topkKernel, webgpu: topkFamilyWebGpu(false, topkOptions) },
   parityCases: [
     { label: "without pre-encoder bias", sae: { pre_encoder_bias: false } },
     // Half the latents of a parity case are dead: 48 of 96, against k_aux 8 by default.

@@ -110,7 +110,7 @@ Deno.test("wasm selection keeps the same latents as the TypeScript selection (ju
       const engine = (wasm?: WasmGemm) =>
         new FastEngine(arch, init, {
           sae,
-          kernel: arch.kernels.cpu!,
+          kernel: arch.kernels?.cpu!,
           adamEps: 1e-8,
           gradClip: null,
           blas: JS_BLAS,

@@ -5,13 +5,13 @@
 // versions (lib/sae/jumprelu/kernel.ts, lib/engine/cpu/select_kth.ts), so the lists are identical.
 // Each runs twice: first counting per row (`out` 0), then filling the lists at the row offsets.
 
-function ptr(base: usize, i: i32): usize {
-  return base + (<usize> i << 2);
+@inline function ptr(base: usize, i: i32): usize {
+  return base + (<usize>i << 2);
 }
 
 /** The rectangle kernel test of jumprelu/kernel.ts inKernel(), in the same float64 steps. */
-function inKernel(z: f32, theta: f32, eps: f64): bool {
-  const u = <f32> (<f64> <f32> (<f64> z - <f64> theta) / eps);
+@inline function inKernel(z: f32, theta: f32, eps: f64): bool {
+  const u = <f32>(<f64><f32>(<f64>z - <f64>theta) / eps);
   return u > -0.5 && u < 0.5;
 }
 
@@ -40,17 +40,17 @@ export function thresholdRows(
 ): void {
   // A group is looked at when some lane is above its threshold or within 2 eps of it (a superset
   // of the exact tests below, which run in float64 as the TypeScript does).
-  const band = f32x4.splat(<f32> (2 * eps));
+  const band = f32x4.splat(<f32>(2 * eps));
   const withNear = nearStart != 0;
   for (let r = r0; r < r1; r++) {
-    const row = pre + (<usize> r * <usize> f << 2);
+    const row = pre + (<usize>r * <usize>f << 2);
     let na = fill ? load<i32>(ptr(actStart, r)) : 0;
     let nn = withNear && fill ? load<i32>(ptr(nearStart, r)) : 0;
     let i = 0;
     for (; i < f; i += 4) {
       if (i + 4 <= f) {
-        const v = v128.load(row + (<usize> i << 2));
-        const t = v128.load(theta + (<usize> i << 2));
+        const v = v128.load(row + (<usize>i << 2));
+        const t = v128.load(theta + (<usize>i << 2));
         const look = withNear
           ? v128.or(f32x4.gt(v, t), f32x4.lt(f32x4.abs(f32x4.sub(v, t)), band))
           : f32x4.gt(v, t);
@@ -58,8 +58,8 @@ export function thresholdRows(
       }
       const end = min(i + 4, f);
       for (let q = i; q < end; q++) {
-        const pi = load<f32>(row + (<usize> q << 2));
-        const th = load<f32>(theta + (<usize> q << 2));
+        const pi = load<f32>(row + (<usize>q << 2));
+        const th = load<f32>(theta + (<usize>q << 2));
         if (pi > th) {
           if (fill) {
             store<i32>(ptr(actRow, na), r);
@@ -68,7 +68,7 @@ export function thresholdRows(
           }
           na++;
         }
-        if (withNear && Math.abs(<f64> pi - <f64> th) < eps && inKernel(pi, th, eps)) {
+        if (withNear && Math.abs(<f64>pi - <f64>th) < eps && inKernel(pi, th, eps)) {
           if (fill) {
             store<i32>(ptr(nearRow, nn), r);
             store<i32>(ptr(nearCol, nn), q);
@@ -101,19 +101,19 @@ function siftDown(h: usize, i: i32, n: i32): void {
 
 /** The k-th largest of row[0 .. f) (1 <= k <= f) with a min-heap of k at `heap` (rowKth). */
 function rowKth(row: usize, f: i32, k: i32, heap: usize): f32 {
-  memory.copy(heap, row, <usize> k << 2);
+  memory.copy(heap, row, <usize>k << 2);
   for (let i = (k >> 1) - 1; i >= 0; i--) siftDown(heap, i, k);
   let m = load<f32>(heap);
   let i = k;
   for (; i < f; i++) {
     if ((i & 3) == 0 && i + 4 <= f) {
       // Skip four at once when none beats the heap's minimum.
-      if (!v128.any_true(f32x4.gt(v128.load(row + (<usize> i << 2)), f32x4.splat(m)))) {
+      if (!v128.any_true(f32x4.gt(v128.load(row + (<usize>i << 2)), f32x4.splat(m)))) {
         i += 3;
         continue;
       }
     }
-    const v = load<f32>(row + (<usize> i << 2));
+    const v = load<f32>(row + (<usize>i << 2));
     if (v > m) {
       store<f32>(heap, v);
       siftDown(heap, 0, k);
@@ -144,7 +144,7 @@ export function topkRows(
   scratch: usize,
 ): void {
   for (let r = r0; r < r1; r++) {
-    const row = pre + (<usize> r * <usize> f << 2);
+    const row = pre + (<usize>r * <usize>f << 2);
     let t: f32;
     if (fill) t = load<f32>(ptr(kth, r));
     else {
@@ -154,10 +154,10 @@ export function topkRows(
     let n = fill ? load<i32>(ptr(start, r)) : 0;
     const tv = f32x4.splat(t);
     for (let i = 0; i < f; i += 4) {
-      if (i + 4 <= f && !v128.any_true(f32x4.ge(v128.load(row + (<usize> i << 2)), tv))) continue;
+      if (i + 4 <= f && !v128.any_true(f32x4.ge(v128.load(row + (<usize>i << 2)), tv))) continue;
       const end = min(i + 4, f);
       for (let q = i; q < end; q++) {
-        const v = load<f32>(row + (<usize> q << 2));
+        const v = load<f32>(row + (<usize>q << 2));
         if (v >= t && v > 0) {
           if (fill) {
             store<i32>(ptr(rowOut, n), r);

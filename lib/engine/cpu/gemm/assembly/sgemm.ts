@@ -16,8 +16,8 @@ export function scratchFloats(): i32 {
   return MC * KC + KC * NC + MR * NR;
 }
 
-function at(p: usize, i: i32): f32 {
-  return load<f32>(p + (<usize> i << 2));
+@inline function at(p: usize, i: i32): f32 {
+  return load<f32>(p + (<usize>i << 2));
 }
 
 /** op(A) block rows [i0, i0 + mc) x cols [p0, p0 + kc) into MR-row panels, times alpha. */
@@ -67,8 +67,8 @@ function packB(
     for (let p = 0; p < kc; p++) {
       const q = p0 + p;
       if (!transB && cols == NR) {
-        v128.store(dst, v128.load(b + (<usize> (q * n + j0 + jr) << 2)));
-        v128.store(dst, v128.load(b + (<usize> (q * n + j0 + jr + 4) << 2)), 16);
+        v128.store(dst, v128.load(b + (<usize>(q * n + j0 + jr) << 2)));
+        v128.store(dst, v128.load(b + (<usize>(q * n + j0 + jr + 4) << 2)), 16);
         dst += 32;
         continue;
       }
@@ -86,7 +86,7 @@ function packB(
 }
 
 /** C tile [MR, NR] at c (row stride ldc floats) += packed A panel x packed B panel over kc. */
-function microKernel(pa: usize, pb: usize, kc: i32, c: usize, ldc: i32): void {
+@inline function microKernel(pa: usize, pb: usize, kc: i32, c: usize, ldc: i32): void {
   let c00 = f32x4.splat(0);
   let c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0);
@@ -123,7 +123,7 @@ function microKernel(pa: usize, pb: usize, kc: i32, c: usize, ldc: i32): void {
     pa += 24;
     pb += 32;
   }
-  const s = <usize> ldc << 2;
+  const s = <usize>ldc << 2;
   v128.store(c, f32x4.add(v128.load(c), c00));
   v128.store(c, f32x4.add(v128.load(c, 16), c01), 16);
   c += s;
@@ -163,17 +163,17 @@ export function sgemm(
   // beta: 0 writes C without reading it (BLAS semantics: NaN in C does not propagate).
   if (beta != 1) {
     for (let i = m0; i < m1; i++) {
-      const row = c + (<usize> (i * n) << 2);
+      const row = c + (<usize>(i * n) << 2);
       for (let j = 0; j < n; j++) {
-        const q = row + (<usize> j << 2);
+        const q = row + (<usize>j << 2);
         store<f32>(q, beta == 0 ? 0 : beta * load<f32>(q));
       }
     }
   }
   if (k == 0 || alpha == 0) return;
   const pa = scratch;
-  const pb = pa + (<usize> (MC * KC) << 2);
-  const tile = pb + (<usize> (KC * NC) << 2);
+  const pb = pa + (<usize>(MC * KC) << 2);
+  const tile = pb + (<usize>(KC * NC) << 2);
   for (let j0 = 0; j0 < n; j0 += NC) {
     const nc = min(NC, n - j0);
     for (let p0 = 0; p0 < k; p0 += KC) {
@@ -184,20 +184,20 @@ export function sgemm(
         packA(a, m, k, transA, alpha, i0, mc, p0, kc, pa);
         for (let jr = 0; jr < nc; jr += NR) {
           const cols = min(NR, nc - jr);
-          const bp = pb + (<usize> (jr * kc) << 2);
+          const bp = pb + (<usize>(jr * kc) << 2);
           for (let ir = 0; ir < mc; ir += MR) {
             const rows = min(MR, mc - ir);
-            const ap = pa + (<usize> (ir * kc) << 2);
-            const cp = c + (<usize> ((i0 + ir) * n + j0 + jr) << 2);
+            const ap = pa + (<usize>(ir * kc) << 2);
+            const cp = c + (<usize>((i0 + ir) * n + j0 + jr) << 2);
             if (rows == MR && cols == NR) {
               microKernel(ap, bp, kc, cp, n);
               continue;
             }
-            memory.fill(tile, 0, <usize> (MR * NR) << 2);
+            memory.fill(tile, 0, <usize>(MR * NR) << 2);
             microKernel(ap, bp, kc, tile, NR);
             for (let r = 0; r < rows; r++) {
               for (let q = 0; q < cols; q++) {
-                const dst = cp + (<usize> (r * n + q) << 2);
+                const dst = cp + (<usize>(r * n + q) << 2);
                 store<f32>(dst, load<f32>(dst) + at(tile, r * NR + q));
               }
             }
@@ -210,6 +210,11 @@ export function sgemm(
 
 // The fast engine's sparse products, selection and optimiser passes share this module, its memory and its
 // helper threads.
-export { sparseAccumulate, sparseBackward, sparseDecode, sparseDots } from "./sparse";
+export {
+  sparseAccumulate,
+  sparseBackward,
+  sparseDecode,
+  sparseDots,
+} from "./sparse";
 export { adam, normalizeRows, projectRows } from "./update";
 export { thresholdRows, topkRows } from "./select";

@@ -1,0 +1,61 @@
+// What an architecture tells the webgpu engine about its training step: how latents are kept
+// (selection), which loss terms it adds besides the reconstruction, and its state. The engine
+// (lib/engine/webgpu/linear_step.ts) turns that into WGSL kernels; each architecture folder
+// supplies one of these as `kernels?.webgpu`. Types only.
+import type { SaeConfig } from "../types.ts";
+
+/** How the kept latents f are chosen from the pre-activations pi [B, F]. */
+export type Selection =
+  /** f = ReLU(pi). */
+  | { kind: "relu" }
+  /** f = pi H(pi - theta), theta from `log_threshold` (exp) or `threshold`; STE bandwidth eps. */
+  | { kind: "jumprelu"; log: boolean }
+  /** The k largest positive pre-activations of each row. */
+  | { kind: "topk"; k: number }
+  /**
+   * The k * B largest positive pre-activations of the batch; at inference a JumpReLU with the one
+   * running threshold `state.threshold` (updated with `momentum` from the smallest kept value).
+   */
+  | { kind: "batchtopk"; k: number; momentum: number };
+
+/** A loss term besides the reconstruction, in the architecture's termNames order. */
+export type Term =
+  /** lambda / B sum_b sum_i f_bi ||W_dec,i|| with the norms' gradient reaching W_dec (ReLU). */
+  | { kind: "decoder_norm_l1" }
+  /**
+   * JumpReLU's step penalty through the step STE: lambda L0 (`l0`), lambda (L0 / target - 1)^2
+   * (`quadratic`), or lambda sum_i p_i (1 + p_i / s) (`quadratic_frequency`).
+   */
+  | { kind: "step"; penalty: "l0" | "quadratic" | "quadratic_frequency"; target: number; s: number }
+  /**
+   * AuxK (Gao et al. 2024): the frozen residual reconstructed from the top k positive
+   * pre-activations of dead latents, alpha ||e - e_hat||^2 / ||e - mean(e)||^2, alpha scaled by
+   * min(n_dead / k, 1) with `scaleByDead`.
+   */
+  | { kind: "auxk"; k: number; alpha: number; deadTokens: number; scaleByDead: boolean }
+  /**
+   * Anthropic's pre-activation loss (JumpReLU): alpha / B sum_b sum_i ReLU(theta_i - pi_bi) over
+   * dead latents (`deadOnly`) or all, reaching the thresholds and the encoder.
+   */
+  | { kind: "pre_act"; alpha: number; deadOnly: boolean; deadTokens: number };
+
+/** One architecture's step on the webgpu engine, read from its resolved `sae` section. */
+export interface WebGpuStep {
+  /** The encoder sees x - b_dec. */
+  preEncoderBias: boolean;
+  selection: Selection;
+  terms: Term[];
+  /** Keep the `since_fired` clock (tokens since each latent fired) in the state. */
+  deadClock: boolean;
+  /** STE bandwidth: a number, or `state` for the value resolved from the data (state.bandwidth). */
+  bandwidth?: number | "state";
+  /** Floor of the linear threshold parameter after each update. */
+  thresholdFloor?: number;
+}
+
+export interface WebGpuKernel {
+  /** Why these options cannot train on the webgpu engine (it lacks their kernels), or null. */
+  unsupported(sae: SaeConfig): string | null;
+  /** The step of a config the engine builds its kernels from. */
+  step(sae: SaeConfig, dims: { d: number; f: number }): WebGpuStep;
+}

@@ -1,0 +1,89 @@
+// Compute programs of the webgpu engine: a WGSL source compiled once into a pipeline, bound to
+// fixed buffers once (bind groups are built at first use and kept), recorded into a compute pass
+// with a fixed grid. Nothing here allocates per step. Private to lib/engine/webgpu/.
+
+/** One compute shader bound to its buffers: `record` adds its dispatch to a pass. */
+export interface Program {
+  readonly label: string;
+  record(pass: GPUComputePassEncoder): void;
+}
+
+/** Buffers by binding index (0, 1, ...) in the order the WGSL declares them. */
+export type Bindings = GPUBuffer[];
+
+const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+/**
+ * A pipeline for `code` with `bindings` storage buffers (cached per device and source, so
+ * identical kernels compile once). The layout is explicit: "auto" would drop bindings a variant
+ * of a kernel does not read.
+ */
+function pipeline(
+  device: GPUDevice,
+  options: { code: string; label: string; bindings: number },
+): GPUComputePipeline {
+  let cache = pipelines.get(device);
+  if (!cache) pipelines.set(device, cache = new Map());
+  let p = cache.get(options.code);
+  if (!p) {
+    const module = device.createShaderModule({ code: options.code, label: options.label });
+    const entries = Array.from({ length: options.bindings }, (_, binding) => ({
+      binding,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: "storage" as const },
+    }));
+    const layout = device.createPipelineLayout({
+      bindGroupLayouts: [device.createBindGroupLayout({ entries })],
+    });
+    p = device.createComputePipeline({ layout, compute: { module, entryPoint: "main" } });
+    cache.set(options.code, p);
+  }
+  return p;
+}
+
+/**
+ * A program running `code` (entry point `main`, bindings @group(0) @binding(0..n-1) in the order
+ * of `buffers`) on a grid of `groups` workgroups.
+ */
+export function program(
+  device: GPUDevice,
+  options: { label: string; code: string; buffers: Bindings; groups: [number, number?, number?] },
+): Program {
+  const p = pipeline(device, {
+    code: options.code,
+    label: options.label,
+    bindings: options.buffers.length,
+  });
+  const bindGroup = device.createBindGroup({
+    layout: p.getBindGroupLayout(0),
+    entries: options.buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+  });
+  const [x, y = 1, z = 1] = options.groups;
+  return {
+    label: options.label,
+    record(pass) {
+      pass.setPipeline(p);
+      pass.setBindGroup(0, bindGroup);
+      pass.dispatchWorkgroups(x, y, z);
+    },
+  };
+}
+
+/** `var<storage, read_write> name: array<f32>;` declarations for bindings 0..n-1. */
+export function declare(names: string[], types: Record<string, string> = {}): string {
+  return names.map((n, i) =>
+    `@group(0) @binding(${i}) var<storage, read_write> ${n}: ${types[n] ?? "array<f32>"};`
+  ).join("\n");
+}
+
+/** A WGSL float literal (always with a point or exponent, so it types as f32). */
+export function f32(x: number): string {
+  if (!Number.isFinite(x)) throw new Error(`not a finite WGSL constant: ${x}`);
+  const s = Math.fround(x).toString();
+  return /[.eE]/.test(s) ? s : `${s}.0`;
+}
+
+/** Workgroups for `n` items at `per` items per workgroup, capped (grid-stride loops cover the rest). */
+export function groupsFor(n: number, per: number, cap = 65535): number {
+  return Math.max(1, Math.min(cap, Math.ceil(n / per)));
+}

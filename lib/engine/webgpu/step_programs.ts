@@ -1,0 +1,858 @@
+// The training step of a linear SAE on the webgpu engine as a list of compute programs over
+// buffers allocated once: encoder GEMM, selection (ReLU, JumpReLU, per-row TopK or batch TopK by
+// radix select), decoder GEMM, reconstruction gradient, one column pass over [B, F] that gates
+// the latent gradient and gathers per-latent counts (L0, STE window, firing), the architecture's
+// extra terms (decoder-norm L1, JumpReLU step penalty, AuxK), weight-gradient GEMMs, Adam with
+// decoder projection and renormalisation, state updates and on-device statistics. The same maths
+// as lib/engine/cpu/linear_step.ts and the architectures' cpu kernels.
+// Shapes: B batch, D d_model, F latents.
+import type { Program } from "./program.ts";
+import { f32, program } from "./program.ts";
+import { createGemm, type GemmOptions } from "./gemm.ts";
+import type { Selection, WebGpuStep } from "./kernel.ts";
+import {
+  columnSum,
+  elementwise,
+  finishSum,
+  globalKth,
+  KEY_FN,
+  partialSum,
+  rowKth,
+  rowPass,
+  WG,
+} from "./wgsl.ts";
+import type { Named } from "./wgsl.ts";
+
+/** Scalar slots of the per-step `scal` buffer. */
+export const S = {
+  sse: 0,
+  sst: 1,
+  active: 2,
+  near: 3,
+  penalty: 4,
+  nDead: 5,
+  auxSpread: 6,
+  auxErr: 7,
+  auxValue: 8,
+  auxCoef: 9,
+  l1: 10,
+  minKept: 11,
+  preAct: 12,
+  /** Gradient sums of squares, one slot per parameter from here. */
+  gradSq: 16,
+} as const;
+
+/** Per-latent statistics of the column pass (rows of `cs` [QN, F]). */
+const Q = { count: 0, fsum: 1, minpos: 2, kcount: 3, dnear: 4, pcount: 5, psum: 6 } as const;
+export const QN = 7;
+/** Row chunks of the column pass. */
+const COL_CHUNKS = 64;
+const BIG = "3.0e38";
+
+/** Every buffer the step reads or writes, by name. */
+export interface StepBuffers extends Named {
+  x: GPUBuffer;
+  xIn: GPUBuffer;
+  pre: GPUBuffer;
+  f: GPUBuffer;
+  df: GPUBuffer;
+  xHat: GPUBuffer;
+  dxHat: GPUBuffer;
+  xMean: GPUBuffer;
+  cp: GPUBuffer;
+  cs: GPUBuffer;
+  cpart: GPUBuffer;
+  part: GPUBuffer;
+  scal: GPUBuffer;
+  stats: GPUBuffer;
+  hp: GPUBuffer;
+  kth: GPUBuffer;
+  ctl: GPUBuffer;
+  rown: GPUBuffer;
+}
+
+export interface StepLayout {
+  b: number;
+  d: number;
+  f: number;
+  step: WebGpuStep;
+  /** Trainable parameters in order (Adam's hp slots follow this order). */
+  paramNames: string[];
+  params: Record<string, GPUBuffer>;
+  grads: Record<string, GPUBuffer>;
+  m: Record<string, GPUBuffer>;
+  v: Record<string, GPUBuffer>;
+  sizes: Record<string, number>;
+  state: Record<string, GPUBuffer>;
+  buffers: StepBuffers;
+  /** Auxiliary buffers (AuxK): e, eHat [B, D], fAux, dfAux [B, F], kthAux [B]. */
+  aux?: {
+    e: GPUBuffer;
+    eHat: GPUBuffer;
+    fAux: GPUBuffer;
+    dfAux: GPUBuffer;
+    kthAux: GPUBuffer;
+    eMean: GPUBuffer;
+  };
+  adam: { beta1: number; beta2: number; eps: number; gradClip: number | null };
+  unitNormDecoder: boolean;
+  /** Number of loss terms (recon first). */
+  termCount: number;
+}
+
+/** A program that records one GEMM. */
+function gemm(device: GPUDevice, label: string, o: GemmOptions, bufs: {
+  a: GPUBuffer;
+  b: GPUBuffer;
+  c: GPUBuffer;
+  bias?: GPUBuffer;
+}): Program {
+  const k = createGemm(device, o);
+  return { label, record: (pass) => k.encode(pass, bufs) };
+}
+
+/** WGSL for theta_j of the JumpReLU threshold parameter `th`. */
+function thetaOf(sel: Selection): string {
+  return sel.kind === "jumprelu" && sel.log ? "exp(th[j])" : "th[j]";
+}
+
+/** The encoder half: xIn, pre, f (training or inference selection). Shared with encode(). */
+export function encoderPrograms(
+  device: GPUDevice,
+  layout: StepLayout,
+  options: { training: boolean },
+): Program[] {
+  const { b, d, f, step, params, buffers: B } = layout;
+  const out: Program[] = [];
+  if (step.preEncoderBias) {
+    out.push(elementwise(device, {
+      label: "x - b_dec",
+      n: b * d,
+      body: `xIn[i] = x[i] - bd[i % ${d}u];`,
+      buffers: { x: B.x, xIn: B.xIn, bd: params.b_dec },
+    }));
+  }
+  out.push(gemm(device, "pre = xIn W_enc + b_enc", { m: b, n: f, k: d, bias: true }, {
+    a: step.preEncoderBias ? B.xIn : B.x,
+    b: params.W_enc,
+    c: B.pre,
+    bias: params.b_enc,
+  }));
+  out.push(...selectPrograms(device, layout, options));
+  out.push(gemm(device, "xHat = f W_dec + b_dec", { m: b, n: d, k: f, bias: true }, {
+    a: B.f,
+    b: params.W_dec,
+    c: B.xHat,
+    bias: params.b_dec,
+  }));
+  return out;
+}
+
+function selectPrograms(
+  device: GPUDevice,
+  layout: StepLayout,
+  options: { training: boolean },
+): Program[] {
+  const { b, f, step, params, state, buffers: B } = layout;
+  const sel = step.selection;
+  const n = b * f;
+  if (sel.kind === "relu") {
+    return [elementwise(device, {
+      label: "f = relu(pre)",
+      n,
+      body: "f[i] = max(pre[i], 0.0);",
+      buffers: { pre: B.pre, f: B.f },
+    })];
+  }
+  if (sel.kind === "jumprelu") {
+    const th = params[sel.log ? "log_threshold" : "threshold"];
+    return [elementwise(device, {
+      label: "f = jumprelu(pre)",
+      n,
+      body: `let j = i % ${f}u; let z = pre[i]; f[i] = select(0.0, z, z > ${thetaOf(sel)});`,
+      buffers: { pre: B.pre, f: B.f, th },
+    })];
+  }
+  if (sel.kind === "batchtopk" && !options.training) {
+    return [elementwise(device, {
+      label: "f = pre above the running threshold",
+      n,
+      body: "let z = pre[i]; f[i] = select(0.0, z, z > max(thr[0], 0.0));",
+      buffers: { pre: B.pre, f: B.f, thr: state.threshold },
+    })];
+  }
+  if (sel.kind === "topk") {
+    return [
+      rowKth(device, {
+        label: "row k-th",
+        rows: b,
+        cols: f,
+        k: Math.min(sel.k, f),
+        src: B.pre,
+        kth: B.kth,
+      }),
+      elementwise(device, {
+        label: "f = top k per row",
+        n,
+        body: `let z = pre[i]; f[i] = select(0.0, z, key(z) >= kth[i / ${f}u] && z > 0.0);`,
+        buffers: { pre: B.pre, f: B.f, kth: B.kth },
+        types: { kth: "array<u32>" },
+        prelude: KEY_FN,
+      }),
+    ];
+  }
+  return [
+    ...globalKth(device, {
+      label: "batch k-th",
+      n,
+      k: Math.min(sel.k * b, n),
+      src: B.pre,
+      ctl: B.ctl,
+    }),
+    elementwise(device, {
+      label: "f = top k B of the batch",
+      n,
+      body: "let z = pre[i]; f[i] = select(0.0, z, key(z) >= ctl[0] && z > 0.0);",
+      buffers: { pre: B.pre, f: B.f, ctl: B.ctl },
+      types: { ctl: "array<u32>" },
+      prelude: KEY_FN,
+    }),
+  ];
+}
+
+/** The whole training step (after x and hp are written). */
+export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
+  const { b, d, f, step, params, grads, buffers: B } = layout;
+  const out: Program[] = [];
+  const sum = (
+    o: Parameters<typeof partialSum>[1],
+  ) => [partialSum(device, o), finishSum(device, { slot: o.slot, part: B.part, scal: B.scal })];
+  const relu = step.terms.some((t) => t.kind === "decoder_norm_l1");
+  if (relu) {
+    out.push(rowPass(device, {
+      label: "decoder row norms",
+      rows: f,
+      cols: d,
+      dot: `w[r * ${d}u + k] * w[r * ${d}u + k]`,
+      body: "if (k == 0u) { rown[r] = sqrt(t); }",
+      buffers: { w: params.W_dec, rown: B.rown },
+    }));
+  }
+  out.push(...encoderPrograms(device, layout, { training: true }));
+  // Reconstruction: dxHat = 2 (xHat - x) / B and its sum of squares.
+  out.push(...sum({
+    label: "dxHat, sse",
+    n: b * d,
+    body: `let e = xHat[i] - x[i]; dxHat[i] = ${f32(2 / b)} * e;`,
+    value: "e * e",
+    slot: S.sse,
+    buffers: { x: B.x, xHat: B.xHat, dxHat: B.dxHat, part: B.part },
+  }));
+  // Batch spread of x (the FVU denominator): column means, then squares about them.
+  out.push(...columnSum(device, {
+    label: "x column means",
+    rows: b,
+    cols: d,
+    src: B.x,
+    out: B.xMean,
+    cpart: B.cpart,
+    combine: `s / ${f32(b)}`,
+  }));
+  out.push(...sum({
+    label: "sst",
+    n: b * d,
+    body: `let c = x[i] - xm[i % ${d}u];`,
+    value: "c * c",
+    slot: S.sst,
+    buffers: { x: B.x, xm: B.xMean, part: B.part },
+  }));
+  out.push(gemm(device, "df = dxHat W_dec^T", { m: b, n: f, k: d, transB: true }, {
+    a: B.dxHat,
+    b: params.W_dec,
+    c: B.df,
+  }));
+  out.push(...columnPass(device, layout));
+  out.push(
+    ...latentSum(device, layout, {
+      label: "active",
+      value: `cs[${Q.count * f}u + j]`,
+      slot: S.active,
+    }),
+  );
+  for (const term of step.terms) {
+    if (term.kind === "decoder_norm_l1") {
+      out.push(...latentSum(device, layout, {
+        label: "l1",
+        value: `cs[${Q.fsum * f}u + j] * rown[j]`,
+        slot: S.l1,
+        extra: { rown: B.rown },
+      }));
+    } else if (term.kind === "step") {
+      out.push(...stepPenalty(device, layout, term));
+    } else if (term.kind === "auxk") {
+      out.push(...auxK(device, layout, term));
+    } else {
+      out.push(...preActLoss(device, layout, term));
+    }
+  }
+  // Weight gradients.
+  out.push(gemm(device, "gW_dec = f^T dxHat", { m: f, n: d, k: b, transA: true }, {
+    a: B.f,
+    b: B.dxHat,
+    c: grads.W_dec,
+  }));
+  if (layout.aux) {
+    out.push(gemm(device, "gW_dec += fAux^T deHat", { m: f, n: d, k: b, transA: true, beta: 1 }, {
+      a: layout.aux.fAux,
+      b: layout.aux.eHat,
+      c: grads.W_dec,
+    }));
+  }
+  if (relu) {
+    out.push(elementwise(device, {
+      label: "gW_dec += decoder-norm path",
+      n: f * d,
+      body: `let j = i / ${d}u; let s = cs[${Q.fsum * f}u + j];
+    if (s != 0.0) { g[i] += hp[0] * s / ${f32(b)} / rown[j] * w[i]; }`,
+      buffers: { g: grads.W_dec, w: params.W_dec, cs: B.cs, rown: B.rown, hp: B.hp },
+    }));
+  }
+  const xIn = step.preEncoderBias ? B.xIn : B.x;
+  out.push(gemm(device, "gW_enc = xIn^T dpre", { m: d, n: f, k: b, transA: true }, {
+    a: xIn,
+    b: B.df,
+    c: grads.W_enc,
+  }));
+  out.push(
+    ...columnSum(device, {
+      label: "gb_enc",
+      rows: b,
+      cols: f,
+      src: B.df,
+      out: grads.b_enc,
+      cpart: B.cpart,
+    }),
+  );
+  out.push(
+    ...columnSum(device, {
+      label: "gb_dec",
+      rows: b,
+      cols: d,
+      src: B.dxHat,
+      out: grads.b_dec,
+      cpart: B.cpart,
+    }),
+  );
+  if (step.preEncoderBias) {
+    out.push(
+      gemm(
+        device,
+        "gb_dec -= W_enc gb_enc",
+        { m: 1, n: d, k: f, transB: true, alpha: -1, beta: 1 },
+        {
+          a: grads.b_enc,
+          b: params.W_enc,
+          c: grads.b_dec,
+        },
+      ),
+    );
+  }
+  out.push(...update(device, layout));
+  out.push(...stateUpdate(device, layout));
+  out.push(statsProgram(device, layout));
+  return out;
+}
+
+/**
+ * One pass over [B, F] by column chunks: dpre = df (+ the per-latent add) where f > 0, else 0,
+ * written over df; per latent: count of f > 0, sum of f, smallest positive f, and for JumpReLU the
+ * entries inside the STE window and the sum of df over them.
+ */
+function columnPass(device: GPUDevice, layout: StepLayout): Program[] {
+  const { b, f, step, params, state, buffers: B } = layout;
+  const sel = step.selection;
+  const chunks = Math.min(COL_CHUNKS, b);
+  const per = Math.ceil(b / chunks);
+  const jump = sel.kind === "jumprelu";
+  const relu = step.terms.some((t) => t.kind === "decoder_norm_l1");
+  const preAct = step.terms.find((t) => t.kind === "pre_act");
+  const extra: Named = {};
+  if (jump) extra.th = params[sel.log ? "log_threshold" : "threshold"];
+  if (preAct?.deadOnly) extra.since = state.since_fired;
+  if (jump && step.bandwidth === "state") extra.bw = state.bandwidth;
+  if (relu) {
+    extra.rown = B.rown;
+    extra.hp = B.hp;
+  }
+  const eps = step.bandwidth === "state" ? "bw[0]" : f32(step.bandwidth ?? 0.001);
+  const names = ["pre", "f", "df", "cp", ...Object.keys(extra)];
+  const all: Named = { pre: B.pre, f: B.f, df: B.df, cp: B.cp, ...extra };
+  const header = names.map((n, i) =>
+    `@group(0) @binding(${i}) var<storage, read_write> ${n}: array<f32>;`
+  ).join("\n");
+  const code = `${header}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  let c = gid.y;
+  if (j >= ${f}u) { return; }
+  ${jump ? `let theta = ${thetaOf(sel)}; let eps = ${eps};` : ""}
+  let add = ${relu ? `hp[0] * rown[j] / ${f32(b)}` : "0.0"};
+  var count = 0.0; var fsum = 0.0; var minpos = ${BIG}; var kc = 0.0; var dn = 0.0;
+  var pc = 0.0; var ps = 0.0;
+  ${
+    preAct
+      ? `let counted = ${preAct.deadOnly ? `since[j] >= ${f32(preAct.deadTokens)}` : "true"};`
+      : ""
+  }
+  let r1 = min(${b}u, (c + 1u) * ${per}u);
+  for (var r = c * ${per}u; r < r1; r++) {
+    let i = r * ${f}u + j;
+    let v = f[i];
+    let g = df[i];
+    if (v > 0.0) {
+      count += 1.0; fsum += v; minpos = min(minpos, v);
+      df[i] = g + add;
+    } else {
+      df[i] = 0.0;
+    }
+    ${
+    jump
+      ? `let z = pre[i];
+    let u = (z - theta) / eps;
+    if (abs(z - theta) < eps && u > -0.5 && u < 0.5) { kc += 1.0; dn += g; }`
+      : ""
+  }
+    ${
+    preAct
+      ? `let gap = theta - pre[i];
+    if (counted && gap > 0.0) { pc += 1.0; ps += gap; df[i] -= ${f32(preAct.alpha / b)}; }`
+      : ""
+  }
+  }
+  let o = c * ${f}u + j;
+  cp[${Q.count * chunks * f}u + o] = count;
+  cp[${Q.fsum * chunks * f}u + o] = fsum;
+  cp[${Q.minpos * chunks * f}u + o] = minpos;
+  cp[${Q.kcount * chunks * f}u + o] = kc;
+  cp[${Q.dnear * chunks * f}u + o] = dn;
+  cp[${Q.pcount * chunks * f}u + o] = pc;
+  cp[${Q.psum * chunks * f}u + o] = ps;
+}`;
+  const finish = `@group(0) @binding(0) var<storage, read_write> cp: array<f32>;
+@group(0) @binding(1) var<storage, read_write> cs: array<f32>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let j = gid.x;
+  if (j >= ${f}u) { return; }
+  for (var q = 0u; q < ${QN}u; q++) {
+    var s = 0.0;
+    var lo = ${BIG};
+    for (var c = 0u; c < ${chunks}u; c++) {
+      let v = cp[(q * ${chunks}u + c) * ${f}u + j];
+      s += v;
+      lo = min(lo, v);
+    }
+    cs[q * ${f}u + j] = select(s, lo, q == ${Q.minpos}u);
+  }
+}`;
+  return [
+    {
+      label: "column pass",
+      record: recorder(device, code, names.map((n) => all[n]), [Math.ceil(f / 64), chunks]),
+    },
+    { label: "column finish", record: recorder(device, finish, [B.cp, B.cs], [Math.ceil(f / WG)]) },
+  ];
+}
+
+function recorder(
+  device: GPUDevice,
+  code: string,
+  buffers: GPUBuffer[],
+  groups: [number, number?],
+) {
+  const p = program(device, { label: "pass", code, buffers, groups });
+  return (pass: GPUComputePassEncoder) => p.record(pass);
+}
+
+/** scal[slot] = sum (or min) over latents j of `value` (one workgroup; F is at most ~1e5). */
+function latentSum(
+  device: GPUDevice,
+  layout: StepLayout,
+  options: { label: string; value: string; slot: number; min?: boolean; extra?: Named },
+): Program[] {
+  const { f, buffers: B } = layout;
+  const all: Named = { cs: B.cs, scal: B.scal, ...(options.extra ?? {}) };
+  const names = Object.keys(all);
+  const header = names.map((n, i) =>
+    `@group(0) @binding(${i}) var<storage, read_write> ${n}: array<f32>;`
+  ).join("\n");
+  const op = options.min ? "min" : "";
+  const code = `${header}
+var<workgroup> acc: array<f32, ${WG}>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
+  var s = ${options.min ? BIG : "0.0"};
+  for (var j = lid.x; j < ${f}u; j += ${WG}u) { ${
+    op ? `s = min(s, ${options.value});` : `s += ${options.value};`
+  } }
+  acc[lid.x] = s;
+  workgroupBarrier();
+  for (var w = ${WG / 2}u; w > 0u; w = w >> 1u) {
+    if (lid.x < w) { ${
+    op ? "acc[lid.x] = min(acc[lid.x], acc[lid.x + w]);" : "acc[lid.x] += acc[lid.x + w];"
+  } }
+    workgroupBarrier();
+  }
+  if (lid.x == 0u) { scal[${options.slot}u] = acc[0]; }
+}`;
+  return [{ label: options.label, record: recorder(device, code, names.map((n) => all[n]), [1]) }];
+}
+
+/** JumpReLU's step penalty: its value and the threshold gradient (both STEs). */
+function stepPenalty(
+  device: GPUDevice,
+  layout: StepLayout,
+  term: Extract<WebGpuStep["terms"][number], { kind: "step" }>,
+): Program[] {
+  const { b, f, step, params, grads, state, buffers: B } = layout;
+  const sel = step.selection;
+  if (sel.kind !== "jumprelu") throw new Error("the step penalty needs a JumpReLU selection");
+  const out: Program[] = [];
+  const p = `(cs[${Q.count * f}u + j] / ${f32(b)})`;
+  out.push(
+    ...latentSum(device, layout, {
+      label: "ste window",
+      value: `cs[${Q.kcount * f}u + j]`,
+      slot: S.near,
+    }),
+  );
+  if (term.penalty === "quadratic_frequency") {
+    out.push(...latentSum(device, layout, {
+      label: "frequency penalty",
+      value: `${p} * (1.0 + ${p} / ${f32(term.s)})`,
+      slot: S.penalty,
+    }));
+  }
+  const dH = term.penalty === "l0"
+    ? `lambda / ${f32(b)}`
+    : term.penalty === "quadratic"
+    ? `2.0 * lambda * (scal[${S.active}] / ${f32(b)} / ${f32(term.target)} - 1.0) / ${
+      f32(term.target)
+    } / ${f32(b)}`
+    : `lambda * (1.0 + 2.0 * ${p} / ${f32(term.s)}) / ${f32(b)}`;
+  const paramName = sel.log ? "log_threshold" : "threshold";
+  const eps = step.bandwidth === "state" ? "bw[0]" : f32(step.bandwidth ?? 0.001);
+  const buffers: Named = {
+    th: params[paramName],
+    g: grads[paramName],
+    cs: B.cs,
+    scal: B.scal,
+    hp: B.hp,
+  };
+  if (step.bandwidth === "state") buffers.bw = state.bandwidth;
+  out.push(elementwise(device, {
+    label: "threshold gradient",
+    n: f,
+    body: `let j = i;
+    let lambda = hp[0];
+    let theta = ${thetaOf(sel)};
+    let eps = ${eps};
+    let dt = cs[${Q.dnear * f}u + j] * (-theta / eps) + (${dH}) * (-1.0 / eps) * cs[${
+      Q.kcount * f
+    }u + j];
+    g[j] = ${sel.log ? "dt * theta" : "dt"};`,
+    buffers,
+  }));
+  return out;
+}
+
+/**
+ * The pre-activation loss: its value; its encoder gradient (-alpha / B on every counted entry
+ * below its threshold) is in the column pass, its threshold gradient added here.
+ */
+function preActLoss(
+  device: GPUDevice,
+  layout: StepLayout,
+  term: Extract<WebGpuStep["terms"][number], { kind: "pre_act" }>,
+): Program[] {
+  const { b, f, step, params, grads, buffers: B } = layout;
+  const sel = step.selection;
+  if (sel.kind !== "jumprelu") {
+    throw new Error("the pre-activation loss needs a JumpReLU selection");
+  }
+  const name = sel.log ? "log_threshold" : "threshold";
+  return [
+    ...latentSum(device, layout, {
+      label: "pre-act sum",
+      value: `cs[${Q.psum * f}u + j]`,
+      slot: S.preAct,
+    }),
+    elementwise(device, {
+      label: "pre-act threshold gradient",
+      n: f,
+      body: `let j = i;
+    let theta = ${thetaOf(sel)};
+    g[j] += ${f32(term.alpha / b)} * ${sel.log ? "theta" : "1.0"} * cs[${Q.pcount * f}u + j];`,
+      buffers: { th: params[name], g: grads[name], cs: B.cs },
+    }),
+  ];
+}
+
+/** AuxK on dead latents: selection, residual reconstruction, its value and gradients. */
+function auxK(
+  device: GPUDevice,
+  layout: StepLayout,
+  term: Extract<WebGpuStep["terms"][number], { kind: "auxk" }>,
+): Program[] {
+  const { b, d, f, params, state, buffers: B } = layout;
+  const A = layout.aux!;
+  const k = Math.min(term.k, f);
+  if (k === 0 || term.alpha === 0) {
+    return [elementwise(device, {
+      label: "aux off",
+      n: 1,
+      body: `scal[${S.auxValue}] = 0.0;`,
+      buffers: { scal: B.scal },
+    })];
+  }
+  const dead = `(since[j] >= ${f32(term.deadTokens)})`;
+  const out: Program[] = [];
+  out.push(...latentSum(device, layout, {
+    label: "dead latents",
+    value: `select(0.0, 1.0, since[j] >= ${f32(term.deadTokens)})`,
+    slot: S.nDead,
+    extra: { since: state.since_fired },
+  }));
+  out.push(elementwise(device, {
+    label: "aux residual",
+    n: b * d,
+    body: "e[i] = x[i] - xHat[i];",
+    buffers: { e: A.e, x: B.x, xHat: B.xHat },
+  }));
+  out.push(rowKth(device, {
+    label: "aux k-th among dead",
+    rows: b,
+    cols: f,
+    k,
+    src: B.pre,
+    kth: A.kthAux,
+    mask: dead,
+    extra: { since: state.since_fired },
+  }));
+  out.push(elementwise(device, {
+    label: "fAux",
+    n: b * f,
+    body: `let j = i % ${f}u; let z = pre[i];
+    fa[i] = select(0.0, z, ${dead} && key(z) >= kth[i / ${f}u] && z > 0.0);`,
+    buffers: { pre: B.pre, fa: A.fAux, kth: A.kthAux, since: state.since_fired },
+    types: { kth: "array<u32>" },
+    prelude: KEY_FN,
+  }));
+  out.push(
+    gemm(device, "eHat = fAux W_dec", { m: b, n: d, k: f }, {
+      a: A.fAux,
+      b: params.W_dec,
+      c: A.eHat,
+    }),
+  );
+  out.push(...columnSum(device, {
+    label: "aux residual means",
+    rows: b,
+    cols: d,
+    src: A.e,
+    out: A.eMean,
+    cpart: B.cpart,
+  }));
+  const sum = (
+    o: Parameters<typeof partialSum>[1],
+  ) => [partialSum(device, o), finishSum(device, { slot: o.slot, part: B.part, scal: B.scal })];
+  out.push(...sum({
+    label: "aux spread",
+    n: b * d,
+    body: `let c = e[i] - em[i % ${d}u] / ${f32(b)};`,
+    value: "c * c",
+    slot: S.auxSpread,
+    buffers: { e: A.e, em: A.eMean, part: B.part },
+  }));
+  out.push(...sum({
+    label: "aux error",
+    n: b * d,
+    body: "let q = e[i] - eh[i];",
+    value: "q * q",
+    slot: S.auxErr,
+    buffers: { e: A.e, eh: A.eHat, part: B.part },
+  }));
+  const alphaEff = term.scaleByDead
+    ? `${f32(term.alpha)} * min(scal[${S.nDead}] / ${f32(k)}, 1.0)`
+    : f32(term.alpha);
+  out.push(elementwise(device, {
+    label: "aux value",
+    n: 1,
+    body: `let spread = scal[${S.auxSpread}] + 1e-12;
+    let alpha = ${alphaEff};
+    let on = scal[${S.nDead}] > 0.0 && alpha > 0.0;
+    scal[${S.auxValue}] = select(0.0, alpha * scal[${S.auxErr}] / spread, on);
+    scal[${S.auxCoef}] = select(0.0, 2.0 * alpha / spread, on);`,
+    buffers: { scal: B.scal },
+  }));
+  out.push(elementwise(device, {
+    label: "deHat",
+    n: b * d,
+    body: `eh[i] = scal[${S.auxCoef}] * (eh[i] - e[i]);`,
+    buffers: { eh: A.eHat, e: A.e, scal: B.scal },
+  }));
+  out.push(gemm(device, "dfAux = deHat W_dec^T", { m: b, n: f, k: d, transB: true }, {
+    a: A.eHat,
+    b: params.W_dec,
+    c: A.dfAux,
+  }));
+  out.push(elementwise(device, {
+    label: "dpre += aux",
+    n: b * f,
+    body: "if (fa[i] > 0.0) { df[i] += dfa[i]; }",
+    buffers: { df: B.df, fa: A.fAux, dfa: A.dfAux },
+  }));
+  return out;
+}
+
+/** Decoder projection, gradient clipping, Adam, renormalisation, threshold floor. */
+function update(device: GPUDevice, layout: StepLayout): Program[] {
+  const { d, f, step, params, grads, m, v, sizes, paramNames, buffers: B, adam } = layout;
+  const out: Program[] = [];
+  if (layout.unitNormDecoder) {
+    out.push(rowPass(device, {
+      label: "project decoder gradient",
+      rows: f,
+      cols: d,
+      dot: `g[r * ${d}u + k] * w[r * ${d}u + k]`,
+      body: `g[r * ${d}u + k] -= t * w[r * ${d}u + k];`,
+      buffers: { g: grads.W_dec, w: params.W_dec },
+    }));
+  }
+  if (adam.gradClip !== null) {
+    paramNames.forEach((name, pi) => {
+      out.push(
+        partialSum(device, {
+          label: `|g ${name}|^2`,
+          n: sizes[name],
+          value: "g[i] * g[i]",
+          slot: S.gradSq + pi,
+          buffers: { g: grads[name], part: B.part },
+        }),
+        finishSum(device, { slot: S.gradSq + pi, part: B.part, scal: B.scal }),
+      );
+    });
+  }
+  const norm2 = paramNames.map((_, pi) => `scal[${S.gradSq + pi}]`).join(" + ");
+  const scale = adam.gradClip === null
+    ? "1.0"
+    : `min(1.0, ${f32(adam.gradClip)} / (sqrt(${norm2}) + 1e-12))`;
+  paramNames.forEach((name, pi) => {
+    const a1 = f32(1 - adam.beta1);
+    const a2 = f32(1 - adam.beta2);
+    const mNew = adam.beta1 === 0 ? "gi" : `${f32(adam.beta1)} * m[i] + ${a1} * gi`;
+    out.push(elementwise(device, {
+      label: `adam ${name}`,
+      n: sizes[name],
+      body: `let sc = ${scale};
+    let gi = g[i] * sc;
+    let mi = ${mNew};
+    let vi = ${f32(adam.beta2)} * v[i] + ${a2} * gi * gi;
+    m[i] = mi; v[i] = vi;
+    p[i] -= (hp[${4 + pi}] / hp[2] * mi) / (sqrt(vi / hp[3]) + ${f32(adam.eps)});`,
+      buffers: { p: params[name], g: grads[name], m: m[name], v: v[name], hp: B.hp, scal: B.scal },
+    }));
+  });
+  if (layout.unitNormDecoder) {
+    out.push(rowPass(device, {
+      label: "renormalise decoder rows",
+      rows: f,
+      cols: d,
+      dot: `w[r * ${d}u + k] * w[r * ${d}u + k]`,
+      body: `w[r * ${d}u + k] = w[r * ${d}u + k] * (1.0 / max(sqrt(t), 1e-12));`,
+      buffers: { w: params.W_dec },
+    }));
+  }
+  if (step.thresholdFloor !== undefined && params.threshold) {
+    out.push(elementwise(device, {
+      label: "threshold floor",
+      n: f,
+      body: `t[i] = max(t[i], ${f32(step.thresholdFloor)});`,
+      buffers: { t: params.threshold },
+    }));
+  }
+  return out;
+}
+
+/** since_fired clocks and BatchTopK's running threshold. */
+function stateUpdate(device: GPUDevice, layout: StepLayout): Program[] {
+  const { b, f, step, state, buffers: B } = layout;
+  const out: Program[] = [];
+  if (step.deadClock) {
+    out.push(elementwise(device, {
+      label: "since_fired",
+      n: f,
+      body: `s[i] = select(s[i] + ${f32(b)}, 0.0, cs[${Q.count * f}u + i] > 0.0);`,
+      buffers: { s: state.since_fired, cs: B.cs },
+    }));
+  }
+  const sel = step.selection;
+  if (sel.kind === "batchtopk") {
+    out.push(...latentSum(device, layout, {
+      label: "smallest kept",
+      value: `cs[${Q.minpos * f}u + j]`,
+      slot: S.minKept,
+      min: true,
+    }));
+    const m = f32(sel.momentum);
+    out.push(elementwise(device, {
+      label: "running threshold",
+      n: 1,
+      body: `let lo = scal[${S.minKept}];
+    let old = thr[0];
+    if (lo < 2.0e38) { thr[0] = select(old * ${m} + lo * ${
+        f32(1 - sel.momentum)
+      }, lo, old < 0.0); }`,
+      buffers: { thr: state.threshold, scal: B.scal },
+    }));
+  }
+  return out;
+}
+
+/** stats += [loss, ...terms, l0, sse, sst, ste] of this step. */
+function statsProgram(device: GPUDevice, layout: StepLayout): Program {
+  const { b, f, step, buffers: B } = layout;
+  const k = layout.termCount;
+  const terms: string[] = [`scal[${S.sse}] / ${f32(b)}`];
+  for (const t of step.terms) {
+    if (t.kind === "decoder_norm_l1") terms.push(`lambda * scal[${S.l1}] / ${f32(b)}`);
+    else if (t.kind === "pre_act") terms.push(`${f32(t.alpha / b)} * scal[${S.preAct}]`);
+    else if (t.kind === "auxk") terms.push(`scal[${S.auxValue}]`);
+    else if (t.penalty === "l0") terms.push(`lambda * scal[${S.active}] / ${f32(b)}`);
+    else if (t.penalty === "quadratic") {
+      terms.push(
+        `lambda * (scal[${S.active}] / ${f32(b)} / ${f32(t.target)} - 1.0) * (scal[${S.active}] / ${
+          f32(b)
+        } / ${f32(t.target)} - 1.0)`,
+      );
+    } else terms.push(`lambda * scal[${S.penalty}]`);
+  }
+  const lines = terms.map((t, i) => `let t${i} = ${t}; st[${1 + i}] += t${i};`).join("\n    ");
+  const total = terms.map((_, i) => `t${i}`).join(" + ");
+  const ste = step.selection.kind === "jumprelu"
+    ? `st[${4 + k}] += scal[${S.near}] / ${f32(b * f)};`
+    : "";
+  return elementwise(device, {
+    label: "statistics",
+    n: 1,
+    body: `let lambda = hp[0];
+    ${lines}
+    st[0] += ${total};
+    st[${1 + k}] += scal[${S.active}] / ${f32(b)};
+    st[${2 + k}] += scal[${S.sse}];
+    st[${3 + k}] += scal[${S.sst}];
+    ${ste}`,
+    buffers: { st: B.stats, scal: B.scal, hp: B.hp },
+  });
+}
