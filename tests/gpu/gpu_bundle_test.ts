@@ -3,7 +3,7 @@
 // runtime and its own Vulkan loader in a bare environment.
 import assert from "node:assert/strict";
 import { runTask } from "../tasks/_spawn.ts";
-import { webgpuTest } from "../engine/reference/_webgpu.ts";
+import { webgpuTest } from "../engine/_webgpu.ts";
 
 const LIMIT = 64 * 1024 * 1024;
 const IN_CI = Boolean(Deno.env.get("CI"));

@@ -203,6 +203,23 @@ export class WebGpuEngine implements Engine {
     this.#statSteps += 1;
   }
 
+  /**
+   * Milliseconds of each program of one training step, each submitted alone and awaited (so each
+   * includes one submit-and-wait round trip): for finding the slow kernel, never in training.
+   */
+  async profileStep(x: Float32Array, hyper: StepHyper): Promise<{ label: string; ms: number }[]> {
+    this.step(x, hyper); // uploads x and the step's scalars; its own work is awaited first
+    await this.#gpu.device.queue.onSubmittedWorkDone();
+    const out: { label: string; ms: number }[] = [];
+    for (const p of this.#step) {
+      const t0 = performance.now();
+      this.#run([p]);
+      await this.#gpu.device.queue.onSubmittedWorkDone();
+      out.push({ label: p.label, ms: performance.now() - t0 });
+    }
+    return out;
+  }
+
   #run(programs: Program[]): void {
     const { device } = this.#gpu;
     const encoder = device.createCommandEncoder();

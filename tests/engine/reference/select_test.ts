@@ -8,7 +8,7 @@ import { BackendUnavailableError } from "../../../lib/errors.ts";
 import { loadExperiment } from "../../../lib/spec/load.ts";
 import { expandSweep } from "../../../lib/sweep/expand.ts";
 import { ROOT, runTask } from "../../tasks/_spawn.ts";
-import { WEBGPU, webgpuTest } from "./_webgpu.ts";
+import { WEBGPU, webgpuTest } from "../_webgpu.ts";
 
 const SPEC = `${ROOT}tests/fixtures/specs/tiny.yaml`;
 

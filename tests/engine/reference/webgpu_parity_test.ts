@@ -20,7 +20,7 @@ import {
   makeCase,
   type ParityCase,
 } from "./_parity.ts";
-import { webgpuTest } from "./_webgpu.ts";
+import { webgpuTest } from "../_webgpu.ts";
 import { architectures } from "../../../lib/sae/registry.ts";
 
 // Every registered architecture at its defaults, plus the JumpReLU options together.

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { parse, stringify } from "yaml";
 import { ROOT, runTask } from "../../tasks/_spawn.ts";
-import { webgpuTest } from "./_webgpu.ts";
+import { webgpuTest } from "../_webgpu.ts";
 
 /** experiments/quickstart.yaml with 8 steps of 512 tokens and target_l0 8 only. */
 async function shortQuickstart(dir: string): Promise<string> {
