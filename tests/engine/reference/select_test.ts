@@ -8,7 +8,7 @@ import { BackendUnavailableError } from "../../../lib/errors.ts";
 import { loadExperiment } from "../../../lib/spec/load.ts";
 import { expandSweep } from "../../../lib/sweep/expand.ts";
 import { ROOT, runTask } from "../../tasks/_spawn.ts";
-import { WEBGPU, webgpuTest } from "../_webgpu.ts";
+import { webgpuTest } from "../_webgpu.ts";
 
 const SPEC = `${ROOT}tests/fixtures/specs/tiny.yaml`;
 
@@ -62,7 +62,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "selectBackend(auto) never takes a software WebGPU adapter and says why it skipped one",
+  name: "selectBackend(auto) takes wasm when tfjs-node is absent, never tfjs's webgpu backend",
   ignore: HAS_TENSORFLOW,
   sanitizeOps: false,
   sanitizeResources: false,
@@ -70,14 +70,9 @@ Deno.test({
     const choice = await selectBackend("auto");
     assert.equal(choice.requested, "auto");
     assert.ok(choice.notes.includes("tensorflow: not installed"), choice.notes.join("; "));
-    if (choice.used === "webgpu") {
-      assert.equal(choice.fallback, false, `auto chose software adapter ${choice.adapter}`);
-    } else {
-      assert.equal(choice.used, "wasm");
-      const webgpuNote = choice.notes.find((n) => n.startsWith("webgpu: "));
-      assert.ok(webgpuNote, choice.notes.join("; "));
-      if (WEBGPU.available) assert.match(webgpuNote, /skipped software adapter .*--backend webgpu/);
-    }
+    // tfjs-webgpu trained 835x slower than PyTorch on an H200: the GPU path is train.engine webgpu.
+    assert.equal(choice.used, "wasm");
+    assert.equal(choice.adapter, undefined);
   },
 });
 
