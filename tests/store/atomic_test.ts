@@ -1,5 +1,9 @@
+// Tests lib/store/atomic.ts: replacements are atomic, seen through a write interposer
+// (_write_spy.ts) rather than kill points: the target is never opened for writing, and it is
+// published by one rename of a complete, fsynced temp file in its directory.
 import assert from "node:assert/strict";
 import { appendLine, writeFileAtomic, writeJsonAtomic } from "../../lib/store/atomic.ts";
+import { assertAtomicWrite } from "./_write_spy.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir();
@@ -58,5 +62,74 @@ Deno.test("appendLine() appends one newline-terminated line per call", async () 
     await appendLine(`${dir}/m.jsonl`, '{"step":1}');
     await appendLine(`${dir}/m.jsonl`, '{"step":2}\n');
     assert.equal(await Deno.readTextFile(`${dir}/m.jsonl`), '{"step":1}\n{"step":2}\n');
+  });
+});
+
+Deno.test("writeFileAtomic() never writes its target in place and fsyncs the temp before the rename", async () => {
+  await withDir(async (dir) => {
+    const target = `${dir}/summary.json`;
+    const enc = new TextEncoder();
+    for (const text of ["first", "second, longer", "3"]) {
+      const events = await assertAtomicWrite(
+        target,
+        enc.encode(text),
+        () => writeFileAtomic(target, text),
+      );
+      const rename = events.findIndex((e) => e.op === "rename" && e.path === target);
+      const temp = events[rename].op === "rename" ? (events[rename] as { from: string }).from : "";
+      const synced = events.findIndex((e) => e.op === "sync" && e.path === temp);
+      assert.ok(synced >= 0 && synced < rename, `${temp} fsynced before its rename`);
+    }
+    assert.deepEqual(await names(dir), ["summary.json"]);
+  });
+});
+
+Deno.test("writeJsonAtomic() never writes its target in place", async () => {
+  await withDir(async (dir) => {
+    const target = `${dir}/cfg.json`;
+    const want = new TextEncoder().encode('{\n  "d_sae": 32\n}\n');
+    await assertAtomicWrite(target, want, () => writeJsonAtomic(target, { d_sae: 32 }));
+    await assertAtomicWrite(target, want, () => writeJsonAtomic(target, { d_sae: 32 }));
+  });
+});
+
+Deno.test("the write interposer catches an in-place write and a rename of an incomplete temp", async () => {
+  // The check the tests above rely on can fail: writers that are not atomic are refused.
+  await withDir(async (dir) => {
+    const target = `${dir}/a.json`;
+    await Deno.writeTextFile(target, "old");
+    const want = new TextEncoder().encode("new!");
+    await assert.rejects(
+      assertAtomicWrite(target, want, () => Deno.writeFile(target, want)),
+      /writeFile wrote .*a\.json in place/,
+    );
+    await Deno.writeTextFile(target, "old");
+    await assert.rejects(
+      assertAtomicWrite(target, want, async () => {
+        const file = await Deno.open(target, { write: true });
+        await file.write(want);
+        file.close();
+      }),
+      /open wrote .*a\.json in place/,
+    );
+    await Deno.writeTextFile(target, "old");
+    await assert.rejects(
+      assertAtomicWrite(target, want, async () => {
+        await Deno.writeFile(`${dir}/tmp`, want.subarray(0, 2));
+        await Deno.rename(`${dir}/tmp`, target);
+        await Deno.writeFile(target, want.subarray(2), { append: true });
+      }),
+      /rename published .*tmp, which did not hold the new bytes/,
+    );
+    await Deno.writeTextFile(target, "old");
+    const other = await Deno.makeTempDir();
+    await assert.rejects(
+      assertAtomicWrite(target, want, async () => {
+        await Deno.writeFile(`${other}/tmp`, want);
+        await Deno.rename(`${other}/tmp`, target);
+      }),
+      /from another directory/,
+    );
+    await Deno.remove(other, { recursive: true });
   });
 });
