@@ -73,6 +73,21 @@ Deno.test("a finished run whose files were deleted or garbled is damaged, then r
   await trainRun(plan);
   assert.deepEqual(await metrics(), summary);
   assert.deepEqual(await Deno.readFile(weightsPath), weights);
+
+  // Same-size corruptions of the trained run's small files: found by checksum, then repaired.
+  for (const rel of ["summary.json", "sae/cfg.json"]) {
+    const path = join(plan.runDir, rel);
+    const original = await Deno.readFile(path);
+    await flipByte(path, Math.floor(original.length / 2));
+    assert.equal((await Deno.stat(path)).size, original.length);
+    assert.equal(await runStatus(plan.runDir), "damaged", rel);
+    const repairs: string[] = [];
+    await trainRun(plan, { onWarning: (m) => repairs.push(m) });
+    assert.match(repairs.join("\n"), new RegExp(`${rel.replace(".", "\\.")} differs`), rel);
+    assert.equal(await runStatus(plan.runDir), "done", rel);
+    assert.deepEqual(await Deno.readFile(weightsPath), weights, rel);
+  }
+  assert.deepEqual(await metrics(), summary);
   await Deno.remove(dir, { recursive: true });
 });
 
