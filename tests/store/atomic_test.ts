@@ -2,7 +2,12 @@
 // (_write_spy.ts) rather than kill points: the target is never opened for writing, and it is
 // published by one rename of a complete, fsynced temp file in its directory.
 import assert from "node:assert/strict";
-import { appendLine, writeFileAtomic, writeJsonAtomic } from "../../lib/store/atomic.ts";
+import {
+  appendLine,
+  removeTempFiles,
+  writeFileAtomic,
+  writeJsonAtomic,
+} from "../../lib/store/atomic.ts";
 import { assertAtomicWrite } from "./_write_spy.ts";
 
 async function withDir(fn: (dir: string) => Promise<void>) {
@@ -131,5 +136,39 @@ Deno.test("the write interposer catches an in-place write and a rename of an inc
       /from another directory/,
     );
     await Deno.remove(other, { recursive: true });
+  });
+});
+
+Deno.test("removeTempFiles() removes exactly the temp names of the two atomic writers, in subdirectories too", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}/sae`);
+    // Temps: writeFileAtomic's `.<name>.<tag>.tmp`, writeSafetensors's `<name>.tmp-<pid>-<8 hex>`.
+    const temps = [
+      ".summary.json.1a2b3c.tmp",
+      "sae/.cfg.json.zz9.tmp",
+      "sae/w.safetensors.tmp-77-0123abcd",
+    ];
+    // Near misses a run or its user may hold: kept.
+    const kept = [
+      "summary.json",
+      "metrics.jsonl",
+      "LOCK",
+      "x.tmp", // no leading dot
+      "notes.v2.tmp", // a tag, but no leading dot
+      ".hidden", // no .tmp
+      ".a.tmp", // no tag between the name and .tmp
+      ".summary.json.1A2B.tmp", // upper case is not a tag of writeFileAtomic's
+      "sae/w.safetensors.tmp-77-0123abc", // 7 hex digits
+      "sae/w.safetensors.tmp-x-0123abcd", // no pid
+      "sae/w.safetensors.tmp-77-0123abcd.bak",
+    ];
+    for (const p of [...temps, ...kept]) await Deno.writeTextFile(`${dir}/${p}`, "x");
+    assert.equal(await removeTempFiles(dir), temps.length);
+    const left = [
+      ...(await names(dir)).filter((n) => n !== "sae"),
+      ...(await names(`${dir}/sae`)).map((n) => `sae/${n}`),
+    ];
+    assert.deepEqual(left.sort(), [...kept].sort());
+    assert.equal(await removeTempFiles(`${dir}/missing`), 0);
   });
 });
