@@ -71,7 +71,9 @@ export class SparsityAccumulator {
       const c = this.counts[i];
       total += c;
       if (c === 0) dead++;
-      if (c > denseThreshold * this.n) dense++;
+      // Compare the fraction, not c with denseThreshold * n: the product of a decimal threshold
+      // rounds (0.29 * 100 = 28.999999999999996), which counted a latent on exactly 29 of 100.
+      if (c / this.n > denseThreshold) dense++;
       frequencies[i] = c / this.n;
     }
     return { l0: total / this.n, dead_frac: dead / w, dense_frac: dense / w, frequencies };

@@ -14,7 +14,7 @@ export const DONE_FILES = [
   `${RUN_FILES.sae}/sae_weights.safetensors`,
 ] as const;
 
-/** Files up to this size have their checksum verified on every status read. */
+/** Files smaller than this have their checksum verified on every status read (larger: size). */
 const VERIFY_SHA_BELOW_BYTES = 1 << 20;
 
 export interface DoneRecord {

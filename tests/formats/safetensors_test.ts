@@ -13,6 +13,7 @@ import {
   f32ToF16Bits,
 } from "../../lib/formats/float_codec.ts";
 import { DataError } from "../../lib/errors.ts";
+import { assertAtomicWrite } from "../store/_write_spy.ts";
 
 const FIXTURES = new URL("../data/fixtures/", import.meta.url).pathname;
 
@@ -164,6 +165,30 @@ Deno.test("readSafetensorsHeader() rejects malformed headers with a DataError na
     );
     await assert.rejects(readSafetensors(ints), /dtype I32, not a float type/);
     await assert.rejects(readSafetensorsHeader(`${dir}/missing.safetensors`), DataError);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeSafetensors() never writes its target in place: one rename of a complete temp beside it", async () => {
+  // Seen through a write interposer, not a kill point: an in-place write has no point to stop at.
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/sae_weights.safetensors`;
+    for (const n of [3, 40, 1]) {
+      const tensors = {
+        W_dec: { dtype: "F32" as const, shape: [n, 2], data: new Float32Array(2 * n).fill(n) },
+      };
+      const want = encodeSafetensors(tensors, { metadata: { n: String(n) } });
+      await assertAtomicWrite(
+        path,
+        want,
+        () => writeSafetensors(path, tensors, { metadata: { n: String(n) } }),
+      );
+    }
+    const names = [];
+    for await (const e of Deno.readDir(dir)) names.push(e.name);
+    assert.deepEqual(names, ["sae_weights.safetensors"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

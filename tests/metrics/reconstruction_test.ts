@@ -97,3 +97,18 @@ Deno.test("ReconstructionAccumulator: any chunking gives the one-shot result (pr
     { numRuns: 200 },
   );
 });
+
+Deno.test("l2_ratio leaves out only rows that are exactly zero: the smallest non-zero row counts", () => {
+  // Rows x = (0, 0) with x_hat = (5, 0): left out. x = (2^-70, 0) with x_hat = (2^-69, 0): ratio
+  // 2, counted however small. x = (1, 0) with x_hat = (1, 0): ratio 1. Mean (2 + 1) / 2 = 1.5.
+  const acc = new ReconstructionAccumulator(2);
+  acc.add(
+    new Float32Array([0, 0, 2 ** -70, 0, 1, 0]),
+    new Float32Array([5, 0, 2 ** -69, 0, 1, 0]),
+  );
+  assert.equal(acc.result().l2_ratio, 1.5);
+  // The smallest float32 (2^-149) squares to 2^-298 in float64: still above 0.
+  const tiny = new ReconstructionAccumulator(1);
+  tiny.add(new Float32Array([2 ** -149]), new Float32Array([2 ** -148]));
+  assert.equal(tiny.result().l2_ratio, 2);
+});

@@ -31,3 +31,37 @@ Deno.test("featureRecovery() of the true directions themselves is perfect", () =
   assert.equal(r.recovered_frac, 1);
   assert.throws(() => featureRecovery(dirs, new Float32Array(4), { dModel: 3 }), RangeError);
 });
+
+Deno.test("featureRecovery() counts a feature recovered above the threshold, not at it", () => {
+  // Decoder row (1, 1, 1, 1) / 2 and true direction e1: cosine exactly 0.5 (every factor is a
+  // power of two). A signed cosine of -1 (the opposite row) never recovers.
+  const dec = new Float32Array([1, 1, 1, 1]);
+  const e1 = new Float32Array([1, 0, 0, 0]);
+  const at = (threshold: number) =>
+    featureRecovery(dec, e1, { dModel: 4, threshold }).recovered_frac;
+  assert.equal(featureRecovery(dec, e1, { dModel: 4 }).max_cos[0], 0.5);
+  assert.equal(at(0.5), 0);
+  assert.equal(at(0.5 - 2 ** -53), 1); // the next float below 0.5: no slack is allowed
+  assert.equal(at(0.5 + 2 ** -30), 0);
+  // Cosine 1 exactly: not above a threshold of 1, above one just under it.
+  assert.equal(featureRecovery(e1, e1, { dModel: 4, threshold: 1 }).recovered_frac, 0);
+  assert.equal(featureRecovery(e1, e1, { dModel: 4, threshold: 1 - 2 ** -53 }).recovered_frac, 1);
+  const opposite = new Float32Array([-1, 0, 0, 0]);
+  const r = featureRecovery(opposite, e1, { dModel: 4, threshold: -0.5 });
+  assert.deepEqual([r.max_cos[0], r.mmcs, r.recovered_frac], [-1, -1, 0]);
+  // Default threshold 0.9: cosines 0.875 and 0.9375 (7/8, 15/16 in exact float32) on either side.
+  const two = featureRecovery(
+    new Float32Array([7, Math.sqrt(15), 0, 0]),
+    new Float32Array([1, 0, 0, 0]),
+    { dModel: 4 },
+  );
+  assert.ok(Math.abs(two.max_cos[0] - 7 / 8) < 1e-6);
+  assert.equal(two.recovered_frac, 0);
+  const hi = featureRecovery(
+    new Float32Array([15, Math.sqrt(31), 0, 0]),
+    new Float32Array([1, 0, 0, 0]),
+    { dModel: 4 },
+  );
+  assert.ok(Math.abs(hi.max_cos[0] - 15 / 16) < 1e-6);
+  assert.equal(hi.recovered_frac, 1);
+});

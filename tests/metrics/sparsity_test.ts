@@ -55,3 +55,64 @@ Deno.test("SparsityAccumulator: any chunking gives the one-shot result (property
     { numRuns: 200 },
   );
 });
+
+/** An accumulator of `tokens` tokens whose latent i fired on counts[i] of them. */
+function withCounts(counts: number[], tokens: number): SparsityAccumulator {
+  const acc = new SparsityAccumulator(counts.length);
+  acc.addActiveCounts(counts, tokens);
+  return acc;
+}
+
+Deno.test("dense_frac counts latents above the threshold, not at it, on both sides of it", () => {
+  // 10 tokens, threshold 0.5 (exact in binary): 5 fires is exactly half, 6 is above, 4 below.
+  // Dense: only the latent with 6 -> 1/3; at 0.4 the 5 and the 6 -> 2/3; at 0.6 none.
+  const acc = withCounts([4, 5, 6], 10);
+  assert.equal(acc.result(0.5).dense_frac, 1 / 3);
+  assert.equal(acc.result(0.4).dense_frac, 2 / 3);
+  assert.equal(acc.result(0.6).dense_frac, 0);
+  // A latent on every token is dense at any threshold below 1, and not at 1.
+  assert.equal(withCounts([10, 0], 10).result(0.99).dense_frac, 1 / 2);
+  assert.equal(withCounts([10, 0], 10).result(1).dense_frac, 0);
+  // One token above half of 2^40 tokens is above 0.5 (by 2^-40, no tolerance is allowed).
+  assert.equal(withCounts([2 ** 39 + 1, 2 ** 39], 2 ** 40).result(0.5).dense_frac, 1 / 2);
+  // At threshold 0 every latent that fired at all is dense, a dead one is not.
+  assert.equal(withCounts([1, 0, 0, 0], 10).result(0).dense_frac, 1 / 4);
+});
+
+Deno.test("dense_frac: a latent on exactly the threshold's fraction of tokens is not dense, for decimal thresholds", () => {
+  // The threshold is written in decimal in the spec (eval.dense_threshold); a latent on 29 of 100
+  // tokens is on exactly 0.29 of them and is not "more than 0.29". 0.29 * 100 rounds to
+  // 28.999999999999996 in float64, so a product comparison would count it.
+  assert.equal(withCounts([29, 30, 28], 100).result(0.29).dense_frac, 1 / 3);
+  assert.equal(withCounts([57, 58], 100).result(0.57).dense_frac, 1 / 2);
+  assert.equal(withCounts([5700, 5701], 10000).result(0.57).dense_frac, 1 / 2);
+});
+
+Deno.test("dense_frac agrees with exact integer arithmetic at, above and below k/1000 thresholds (property)", () => {
+  // Reference: a latent with c of n tokens is dense at threshold k/1000 iff c * 1000 > k * n,
+  // evaluated in integers (exact). n is a multiple of 1000 / gcd(k, 1000), so that a count of
+  // exactly k/1000 of the tokens exists; c is drawn at that count and one either side.
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 999 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: -1, max: 1 }),
+      (k, m, offset) => {
+        const n = (m * 1000) / gcd(k, 1000);
+        const c = (k * n) / 1000 + offset;
+        const threshold = Number(`0.${String(k).padStart(3, "0")}`);
+        const dense = c * 1000 > k * n ? 1 : 0;
+        const got = withCounts([c], n).result(threshold).dense_frac;
+        assert.equal(got, dense, `${c} of ${n} tokens at threshold ${threshold}`);
+      },
+    ),
+    { numRuns: 3000 },
+  );
+});
+
+Deno.test("dead_frac counts latents that never fired; one firing makes a latent alive", () => {
+  assert.equal(withCounts([0, 1, 0, 10], 10).result().dead_frac, 2 / 4);
+  assert.equal(withCounts([1, 1, 1, 1], 10).result().dead_frac, 0);
+  assert.equal(withCounts([0, 0], 10).result().dead_frac, 1);
+});

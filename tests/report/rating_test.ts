@@ -94,3 +94,22 @@ Deno.test("summariseRatings() counts each rating under its item's architecture",
     "r3.json: session zz matches no rating page key",
   ]);
 });
+
+Deno.test("chooseRatingRuns() admits achieved L0s at 1.5x of an unswept target either way, not beyond", () => {
+  // Target 16: 24 and 16 / 1.5 = 10.67 are at the factor (in); 24.01 and 10.66 just past it (out).
+  const pick = (l0: number) =>
+    chooseRatingRuns([run("j", "jumprelu", 16), run("t", "topk", l0)], [16]).get(16)?.map((r) =>
+      r.run_id
+    ) ?? [];
+  assert.deepEqual(pick(24), ["j", "t"]);
+  assert.deepEqual(pick(16 / 1.5), ["j", "t"]);
+  assert.deepEqual(pick(24.01), []);
+  assert.deepEqual(pick(10.66), []);
+  // Of two runs of one architecture inside the factor, the one nearer in log space: 21 (ratio
+  // 1.3125) over 12 (ratio 1.333), though 12 is nearer in plain L0 (4 away against 5).
+  const near = chooseRatingRuns(
+    [run("j", "jumprelu", 16), run("t12", "topk", 12), run("t21", "topk", 21)],
+    [16],
+  );
+  assert.deepEqual(near.get(16)?.map((r) => r.run_id), ["j", "t21"]);
+});

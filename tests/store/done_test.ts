@@ -1,14 +1,16 @@
 // Tests lib/store/done.ts with the real trainer: DONE lists the files of a finished run, a run
 // whose files were deleted or garbled is reported damaged (not done) and repaired from its final
 // checkpoint to identical weights; resuming removes temp files of interrupted writes and says
-// which metrics lines it dropped.
+// which metrics lines it dropped. Without the trainer: DONE's checksums against WebCrypto's
+// sha256, and a same-size corruption of each small file it lists is found.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadExperiment } from "../../lib/spec/load.ts";
 import { expandSweep } from "../../lib/sweep/expand.ts";
 import { trainRun } from "../../lib/train/train_run.ts";
-import { runStatus } from "../../lib/store/run_dir.ts";
-import { DONE_FILES, readDone, verifyDone } from "../../lib/store/done.ts";
+import { finishedRun, runStatus } from "../../lib/store/run_dir.ts";
+import { DONE_FILES, readDone, verifyDone, writeDone } from "../../lib/store/done.ts";
+import { sha256Hex } from "../../lib/store/checksum.ts";
 import { InterruptedError } from "../../lib/errors.ts";
 import { listTree, runTask } from "../tasks/_spawn.ts";
 import { loadRuns } from "../../lib/report/load_runs.ts";
@@ -71,6 +73,21 @@ Deno.test("a finished run whose files were deleted or garbled is damaged, then r
   await trainRun(plan);
   assert.deepEqual(await metrics(), summary);
   assert.deepEqual(await Deno.readFile(weightsPath), weights);
+
+  // Same-size corruptions of the trained run's small files: found by checksum, then repaired.
+  for (const rel of ["summary.json", "sae/cfg.json"]) {
+    const path = join(plan.runDir, rel);
+    const original = await Deno.readFile(path);
+    await flipByte(path, Math.floor(original.length / 2));
+    assert.equal((await Deno.stat(path)).size, original.length);
+    assert.equal(await runStatus(plan.runDir), "damaged", rel);
+    const repairs: string[] = [];
+    await trainRun(plan, { onWarning: (m) => repairs.push(m) });
+    assert.match(repairs.join("\n"), new RegExp(`${rel.replace(".", "\\.")} differs`), rel);
+    assert.equal(await runStatus(plan.runDir), "done", rel);
+    assert.deepEqual(await Deno.readFile(weightsPath), weights, rel);
+  }
+  assert.deepEqual(await metrics(), summary);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -101,5 +118,119 @@ Deno.test("resuming removes temp files of interrupted writes and names the metri
     warnings.join("\n"),
     /resuming at step 10; dropped 1 metrics\.jsonl line written after/,
   );
+  await Deno.remove(dir, { recursive: true });
+});
+
+/** Hex sha256 by WebCrypto: the reference for the checksums DONE records. */
+async function webSha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A finished run's files written by hand (no trainer), then DONE over them. */
+async function handMadeRun(files: Record<string, Uint8Array | string> = {}): Promise<string> {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(join(dir, "sae"));
+  const contents: Record<string, Uint8Array | string> = {
+    "summary.json": '{\n  "run_id": "r",\n  "l0": 4,\n  "fvu": 0.25\n}\n',
+    "sae/cfg.json": '{\n  "architecture": "topk",\n  "d_in": 8,\n  "d_sae": 32\n}\n',
+    "sae/sae_weights.safetensors": new Uint8Array(4096).map((_, i) => (i * 7) & 255),
+    ...files,
+  };
+  for (const [rel, data] of Object.entries(contents)) {
+    if (typeof data === "string") await Deno.writeTextFile(join(dir, rel), data);
+    else await Deno.writeFile(join(dir, rel), data);
+  }
+  await writeDone(dir);
+  return dir;
+}
+
+/** Replaces the byte at `at` (negative: from the end) with another value; the size is kept. */
+async function flipByte(path: string, at: number): Promise<void> {
+  const bytes = await Deno.readFile(path);
+  const i = at < 0 ? bytes.length + at : at;
+  bytes[i] = bytes[i] === 0x20 ? 0x09 : 0x20; // a space for a tab or anything for a space
+  await Deno.writeFile(path, bytes);
+}
+
+Deno.test('sha256Hex() gives the FIPS 180-2 digests of "abc" and of no bytes', () => {
+  const enc = new TextEncoder();
+  assert.equal(
+    sha256Hex(enc.encode("abc")),
+    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+  );
+  assert.equal(
+    sha256Hex(new Uint8Array()),
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+  );
+});
+
+Deno.test("writeDone() records the size and WebCrypto sha256 of every file a finished run has", async () => {
+  const dir = await handMadeRun();
+  const done = await readDone(dir);
+  const want: Record<string, { bytes: number; sha256: string }> = {};
+  for (const rel of DONE_FILES) {
+    const bytes = await Deno.readFile(join(dir, rel));
+    want[rel] = { bytes: bytes.length, sha256: await webSha256(bytes) };
+  }
+  assert.deepEqual(done?.files, want);
+  assert.deepEqual(await verifyDone(dir, done!), []);
+  assert.equal(await runStatus(dir), "done");
+  await Deno.remove(dir, { recursive: true });
+});
+
+for (const rel of ["summary.json", "sae/cfg.json"]) {
+  Deno.test(`a same-size corruption of ${rel} anywhere in the file makes a finished run damaged`, async () => {
+    const dir = await handMadeRun();
+    const done = (await readDone(dir))!;
+    const path = join(dir, rel);
+    const original = await Deno.readFile(path);
+    for (const at of [0, Math.floor(original.length / 2), -1]) {
+      await flipByte(path, at);
+      assert.equal((await Deno.stat(path)).size, original.length);
+      const problem = `${rel} differs from the file DONE recorded (sha256 mismatch)`;
+      assert.deepEqual(await verifyDone(dir, done), [problem], `byte ${at}`);
+      assert.equal(await runStatus(dir), "damaged", `byte ${at}`);
+      assert.deepEqual(await finishedRun(dir), { damage: [problem] }, `byte ${at}`);
+      await Deno.writeFile(path, original);
+      assert.equal(await runStatus(dir), "done", `restored after byte ${at}`);
+    }
+    await Deno.remove(dir, { recursive: true });
+  });
+}
+
+Deno.test("a torn (truncated) copy of each file DONE lists makes a finished run damaged", async () => {
+  const dir = await handMadeRun();
+  const done = (await readDone(dir))!;
+  for (const rel of DONE_FILES) {
+    const path = join(dir, rel);
+    const original = await Deno.readFile(path);
+    await Deno.writeFile(path, original.subarray(0, Math.floor(original.length / 2)));
+    assert.deepEqual(await verifyDone(dir, done), [
+      `${rel} has ${Math.floor(original.length / 2)} bytes, DONE recorded ${original.length}`,
+    ]);
+    assert.equal(await runStatus(dir), "damaged", rel);
+    await Deno.writeFile(path, original);
+  }
+  assert.equal(await runStatus(dir), "done");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("DONE's checksums are verified for files below 1 MiB (one byte under included), by size at and above", async () => {
+  // 2^20 - 1 bytes is the largest file whose checksum is read on every status read; a file of
+  // exactly 2^20 bytes is checked by size only (reading large weights on every status costs).
+  const under = new Uint8Array((1 << 20) - 1).map((_, i) => (i * 31) & 255);
+  const at = new Uint8Array(1 << 20).map((_, i) => (i * 31) & 255);
+  const dir = await handMadeRun({ "sae/sae_weights.safetensors": under });
+  const done = (await readDone(dir))!;
+  const weights = join(dir, "sae", "sae_weights.safetensors");
+  await flipByte(weights, -1);
+  assert.deepEqual(await verifyDone(dir, done), [
+    "sae/sae_weights.safetensors differs from the file DONE recorded (sha256 mismatch)",
+  ]);
+  await Deno.writeFile(weights, at);
+  await writeDone(dir);
+  await flipByte(weights, -1);
+  assert.deepEqual(await verifyDone(dir, (await readDone(dir))!), []);
   await Deno.remove(dir, { recursive: true });
 });

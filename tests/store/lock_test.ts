@@ -264,3 +264,60 @@ Deno.test("a LOCK is never visible half-written: a crash writing to LOCK in plac
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a recorded start time within 10 s of the holder's either way is the same process, beyond it another", async () => {
+  // processStartTime() of one process is the same on every call (ps's lstart, whole seconds), so
+  // offsets from it are exact: 10 s is the tolerance itself (same), 11 s is past it (reused pid).
+  const start = await processStartTime(Deno.pid);
+  assert.ok(start, "ps reports this process's start time");
+  const shifted = (s: number) => new Date(Date.parse(start) + s * 1000).toISOString();
+  for (const s of [-10, -9, 0, 9, 10]) {
+    const dir = await Deno.makeTempDir();
+    try {
+      await writeOwnLock(dir, { pid_start: shifted(s), token: "old" });
+      await assert.rejects(acquireRunLock(dir), LockError, `start ${s} s off: the same process`);
+      assert.equal((await readLock(dir))?.token, "old");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  for (const s of [-11, 11]) {
+    const dir = await Deno.makeTempDir();
+    try {
+      await writeOwnLock(dir, { pid_start: shifted(s), token: "old" });
+      const lock = await acquireRunLock(dir);
+      assert.notEqual((await readLock(dir))?.token, "old", `start ${s} s off: another process`);
+      await lock.release();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});
+
+Deno.test("a recorded boot time a few seconds off either way is this boot, well beyond 10 s a reboot", async () => {
+  // The boot time is derived from the uptime (whole seconds), so it is known to about 1 s: 8 s
+  // off is inside the 10 s tolerance, 12 s outside, either way.
+  const booted = Date.now() - Deno.osUptime() * 1000;
+  const start = await processStartTime(Deno.pid);
+  const at = (s: number) => new Date(booted + s * 1000).toISOString();
+  for (const s of [-8, 8]) {
+    const dir = await Deno.makeTempDir();
+    try {
+      await writeOwnLock(dir, { boot_time: at(s), pid_start: start, token: "old" });
+      await assert.rejects(acquireRunLock(dir), LockError, `boot ${s} s off: this boot`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  for (const s of [-12, 12]) {
+    const dir = await Deno.makeTempDir();
+    try {
+      await writeOwnLock(dir, { boot_time: at(s), pid_start: start, token: "old" });
+      const lock = await acquireRunLock(dir);
+      assert.notEqual((await readLock(dir))?.token, "old", `boot ${s} s off: a reboot`);
+      await lock.release();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+});

@@ -51,6 +51,73 @@ Deno.test("checkDivergence() names the quantity of non-finite and finite blow-up
   assert.equal(checkDivergence(stats({ l0: 0, fvu: 2.5 }), { ...at, bestFvu: 1 })?.quantity, "l0");
 });
 
+/** The next float64 above x > 0 (one ulp up), by its bits. */
+function nextUp(x: number): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  view.setBigUint64(0, view.getBigUint64(0) + 1n);
+  return view.getFloat64(0);
+}
+
+Deno.test("checkDivergence(): the absolute FVU limit holds at 100 x max(1, width / d_model), trips one ulp above", () => {
+  const at = (widthRatio: number) => ({ step: 1, warmupSteps: 10, widthRatio });
+  assert.equal(checkDivergence(stats({ fvu: 400 }), at(4)), null);
+  assert.equal(checkDivergence(stats({ fvu: nextUp(400) }), at(4))?.quantity, "fvu");
+  // Narrower than d_model: the limit stays 100, not 100 x 0.5.
+  assert.equal(checkDivergence(stats({ fvu: 100 }), at(0.5)), null);
+  assert.equal(checkDivergence(stats({ fvu: 60 }), at(0.5)), null);
+  assert.equal(checkDivergence(stats({ fvu: nextUp(100) }), at(0.5))?.quantity, "fvu");
+  assert.equal(checkDivergence(stats({ fvu: 100 }), at(1)), null);
+  assert.equal(checkDivergence(stats({ fvu: nextUp(100) }), at(1))?.quantity, "fvu");
+});
+
+Deno.test("checkDivergence(): the rising check needs FVU above 10 and above 10 x the best, each by any margin", () => {
+  const at = { step: 11, warmupSteps: 10, widthRatio: 8 };
+  // Above 10 x best (best 0.1 -> 1) but exactly 10, then one ulp above 10.
+  assert.equal(checkDivergence(stats({ fvu: 10 }), { ...at, bestFvu: 0.1 }), null);
+  assert.equal(
+    checkDivergence(stats({ fvu: nextUp(10) }), { ...at, bestFvu: 0.1 })?.quantity,
+    "fvu",
+  );
+  // Above 10 but exactly 10 x best (best 2 -> 20), then one ulp above 20.
+  assert.equal(checkDivergence(stats({ fvu: 20 }), { ...at, bestFvu: 2 }), null);
+  assert.equal(checkDivergence(stats({ fvu: nextUp(20) }), { ...at, bestFvu: 2 })?.quantity, "fvu");
+  // The relative checks start the step after warmup ends, and need a best FVU.
+  assert.equal(checkDivergence(stats({ fvu: 50 }), { ...at, step: 10, bestFvu: 1 }), null);
+  assert.equal(
+    checkDivergence(stats({ fvu: 50 }), { ...at, step: 11, bestFvu: 1 })?.quantity,
+    "fvu",
+  );
+  assert.equal(checkDivergence(stats({ fvu: 50 }), { ...at, bestFvu: undefined }), null);
+});
+
+Deno.test("checkDivergence(): dead latents need L0 exactly 0, FVU above 2 and above 2 x the best", () => {
+  const at = { step: 11, warmupSteps: 10, widthRatio: 8 };
+  const dead = (fvu: number, bestFvu: number, l0 = 0) =>
+    checkDivergence(stats({ l0, fvu }), { ...at, bestFvu })?.quantity ?? null;
+  assert.equal(dead(2, 0.5), null); // exactly 2
+  assert.equal(dead(nextUp(2), 0.5), "l0");
+  assert.equal(dead(3, 1.5), null); // exactly 2 x best
+  assert.equal(dead(nextUp(3), 1.5), "l0");
+  assert.equal(dead(5, 1, 2 ** -30), null); // a few latents still fire
+  assert.equal(dead(5, 1, 0), "l0");
+  assert.equal(
+    checkDivergence(stats({ l0: 0, fvu: 5 }), { ...at, step: 10, bestFvu: 1 }),
+    null,
+  ); // in warmup
+});
+
+Deno.test("checkDivergence() treats every non-finite loss and FVU as divergence, finite extremes not", () => {
+  const at = { step: 1, warmupSteps: 10, widthRatio: 1 };
+  for (const bad of [NaN, Infinity, -Infinity]) {
+    assert.equal(checkDivergence(stats({ loss: bad }), at)?.quantity, "loss", `loss ${bad}`);
+    assert.equal(checkDivergence(stats({ fvu: bad }), at)?.quantity, "fvu", `fvu ${bad}`);
+  }
+  assert.equal(checkDivergence(stats({ loss: Number.MAX_VALUE }), at), null);
+  assert.equal(checkDivergence(stats({ loss: -1e300, fvu: 0 }), at), null);
+  assert.equal(checkDivergence(stats({ nonFinite: ["b_enc"] }), at)?.quantity, "parameter b_enc");
+});
+
 Deno.test("trainRun() marks runs blown up by lr 1e6 failed with the step and quantity, never done", async () => {
   const dir = await Deno.makeTempDir();
   const path = join(dir, "blow.yaml");
