@@ -52,6 +52,13 @@ export interface Engine {
   readonly backend: string;
   /** One training step on a normalised batch, row-major [batch, d_model]. No device read. */
   step(x: Float32Array, hyper: StepHyper): void;
+  /**
+   * Resolves once at most a few submitted steps are still running on the device (engines that
+   * queue work; absent on the others). The trainer awaits it after every step, so the queue never
+   * runs minutes ahead of the host and a stop signal is acted on within a few steps' time. Waiting
+   * on a step submitted several steps ago costs nothing once it has finished.
+   */
+  settle?(): Promise<void>;
   // The three reads below may return a Promise: a GPU can only be read back asynchronously
   // (WebGPU has no synchronous readback under Deno). Callers always `await` them.
   /** Reads and resets the accumulated statistics (the only device read of the training loop). */

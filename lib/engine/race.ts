@@ -8,7 +8,7 @@ import { Rng } from "../data/rng.ts";
 
 export interface RaceResult {
   winner: string;
-  /** Median-free mean ms per step of each candidate (Infinity when it failed to start). */
+  /** Mean ms per step of each candidate (Infinity when it failed to start or to step). */
   ms: Record<string, number>;
   /** `webgpu 12.3, cpu 456.7` for run.json. */
   describe: string;
@@ -16,9 +16,17 @@ export interface RaceResult {
 
 export async function raceEngines(
   candidates: Record<string, () => Promise<Engine>>,
-  options: { batch: number; d: number; hyper: StepHyper; steps?: number },
+  options: {
+    batch: number;
+    d: number;
+    hyper: StepHyper;
+    steps?: number;
+    /** Milliseconds now (tests inject a clock). */
+    now?: () => number;
+  },
 ): Promise<RaceResult> {
   const steps = options.steps ?? 3;
+  const now = options.now ?? (() => performance.now());
   const x = new Float32Array(options.batch * options.d);
   new Rng(7, 0x7ace).fillNormal(x, 1 / Math.sqrt(options.d));
   const ms: Record<string, number> = {};
@@ -28,10 +36,10 @@ export async function raceEngines(
       engine = await make();
       engine.step(x, options.hyper); // first step: pipelines compiled, buffers touched
       await engine.readStats();
-      const t0 = performance.now();
+      const t0 = now();
       for (let i = 0; i < steps; i++) engine.step(x, options.hyper);
       await engine.readStats();
-      ms[name] = (performance.now() - t0) / steps;
+      ms[name] = (now() - t0) / steps;
     } catch {
       ms[name] = Infinity;
     } finally {

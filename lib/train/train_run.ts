@@ -282,6 +282,7 @@ async function trainWithSource(
       const lr = learningRate(step, lrSchedule);
       const lambda = lambdaNow() * lambdaWarmup(step, train.lambda.warmup_steps);
       engine.step(x, { lr, lambda });
+      await engine.settle?.();
       const s = step + 1; // steps completed
       await faultPoint("step", s);
       if (s % train.checkpoint_every === 0 || options.signal?.aborted) checkpointDue = true;

@@ -37,6 +37,9 @@ function write(device: GPUDevice, buf: GPUBuffer, data: Float32Array | Uint32Arr
   device.queue.writeBuffer(buf, 0, plain as Float32Array<ArrayBuffer>);
 }
 
+/** Steps queued on the device before settle() waits (enough to hide the ~10 ms completion poll). */
+const MAX_IN_FLIGHT = 4;
+
 const USAGE = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
 
 export class WebGpuEngine implements Engine {
@@ -57,6 +60,8 @@ export class WebGpuEngine implements Engine {
   readonly #flags: GPUBuffer;
   #t = 0;
   #statSteps = 0;
+  /** Completion of the steps submitted and not yet settled, oldest first. */
+  readonly #inFlight: Promise<unknown>[] = [];
   #disposed = false;
 
   constructor(
@@ -200,7 +205,12 @@ export class WebGpuEngine implements Engine {
     write(device, L.buffers.x, x);
     write(device, L.buffers.hp, hp);
     this.#run(this.#step);
+    this.#inFlight.push(device.queue.onSubmittedWorkDone());
     this.#statSteps += 1;
+  }
+
+  async settle(): Promise<void> {
+    while (this.#inFlight.length > MAX_IN_FLIGHT) await this.#inFlight.shift();
   }
 
   /**
