@@ -15,6 +15,7 @@ import {
   type GemmOptions,
   type GemmTile,
   tileFits,
+  tileName,
 } from "../../../lib/engine/webgpu/gemm.ts";
 import { openDevice } from "../../../lib/engine/webgpu/device.ts";
 import { webgpuTest } from "../reference/_webgpu.ts";
@@ -127,7 +128,7 @@ async function run(
 }
 
 function label(o: GemmOptions, tile?: GemmTile): string {
-  const t = tile ? ` tile ${tile.wy * tile.tm}x${tile.wx * tile.tn}x${tile.tk}` : "";
+  const t = tile ? ` tile ${tileName(tile)}` : "";
   return `${o.m}x${o.n}x${o.k} transA=${o.transA ?? false} transB=${o.transB ?? false} ` +
     `alpha=${o.alpha ?? 1} beta=${o.beta ?? 0} bias=${o.bias ?? false}${t}`;
 }
@@ -186,7 +187,10 @@ webgpuTest("every tile that fits the device computes the same exact product", as
   const d = await device();
   for (const tile of GEMM_TILES.filter((t) => tileFits(t, d.limits))) {
     for (const t of TRANSPOSES) {
-      for (const o of [{ m: 37, n: 53, k: 29, ...t }, { m: 130, n: 70, k: 40, ...t }]) {
+      // Unaligned (scalar loads), multiples of 4 (vec4 loads) with ragged tiles, and whole tiles.
+      const shapes = [[37, 53, 29], [36, 52, 28], [130, 70, 42], [64, 128, 32]];
+      for (const [m, n, k] of shapes) {
+        const o = { m, n, k, ...t };
         const x = inputs(o, 3, 7);
         assertExact(label(o, tile), await run(o, x, { tile }), reference(o, x).c, o.n);
       }
@@ -286,6 +290,11 @@ webgpuTest("chooseTile() picks a tile within the device's limits", async () => {
       maxComputeWorkgroupStorageSize: storage,
     }) as GPUSupportedLimits;
   const small = chooseTile(limits(4096), { m: 4096, n: 512, k: 64 });
+  assert.ok(small.kind === "tiled" && tileFits(small, limits(4096)), JSON.stringify(small));
   assert.ok(4 * small.tk * (small.wy * small.tm + small.wx * small.tn) <= 4096);
+  assert.equal(chooseTile(limits(4096), { m: 4096, n: 512, k: 64 }, true).kind, "direct");
+  // A direct tile much wider than n would leave most lanes idle.
+  const narrow = chooseTile(d.limits, { m: 512, n: 64, k: 4096 }, true);
+  assert.ok(narrow.kind === "direct" && narrow.w * narrow.tn <= 128, JSON.stringify(narrow));
   assert.throws(() => chooseTile(limits(256), { m: 4, n: 4, k: 4 }), /no tile fits/);
 });
