@@ -1,85 +1,200 @@
-// TEMPORARY simple GEMM (replaced by the tiled one from branch wt-gemm). Row-major f32.
+// Dense float32 GEMM for the webgpu engine: C = alpha * op(A) op(B) (+ C) (+ bias), row-major, one
+// WGSL kernel per shape and options, generated from a template that covers all four transposes.
+// Buffers and passes are the caller's; this file builds pipelines, caches bind groups and records
+// dispatches. Two kernel families: "tiled" (workgroup-memory tiles, for hardware GPUs,
+// _gemm_tiled.ts) and "direct" (no workgroup memory, for software adapters such as llvmpipe,
+// _gemm_direct.ts); createGemm picks by adapter and device limits.
+import { directExtent, type DirectTile, directWgsl } from "./_gemm_direct.ts";
+import { tiledExtent, tiledFits, type TiledTile, tiledWgsl } from "./_gemm_tiled.ts";
+
+export type { DirectTile, TiledTile };
+
 export interface GemmOptions {
   m: number;
   n: number;
   k: number;
+  /** A is stored [k, m] (use A^T) instead of [m, k]. */
   transA?: boolean;
+  /** B is stored [n, k] (use B^T) instead of [k, n]. */
   transB?: boolean;
+  /** C = alpha * op(A) op(B) (+ beta * C) (+ bias); default 1. */
   alpha?: number;
+  /** 0 (default): overwrite C; 1: accumulate into C. */
   beta?: 0 | 1;
+  /** Add bias[n] (a buffer) to every row of the product. */
   bias?: boolean;
 }
+
+export interface GemmBuffers {
+  a: GPUBuffer;
+  b: GPUBuffer;
+  c: GPUBuffer;
+  bias?: GPUBuffer;
+}
+
 export interface GemmKernel {
-  encode(
-    pass: GPUComputePassEncoder,
-    buffers: { a: GPUBuffer; b: GPUBuffer; c: GPUBuffer; bias?: GPUBuffer },
-  ): void;
+  /** Records the product into a compute pass (bind groups cached per buffer set; no allocation per call after the first). */
+  encode(pass: GPUComputePassEncoder, buffers: GemmBuffers): void;
+  /** 2 m n k. */
   readonly flops: number;
 }
-export function createGemm(device: GPUDevice, o: GemmOptions): GemmKernel {
-  const { m, n, k } = o;
-  const code = `
-@group(0) @binding(0) var<storage, read_write> a: array<f32>;
-@group(0) @binding(1) var<storage, read_write> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-${o.bias ? "@group(0) @binding(3) var<storage, read_write> bias: array<f32>;" : ""}
-var<workgroup> ta: array<array<f32, 16>, 16>;
-var<workgroup> tb: array<array<f32, 16>, 16>;
-@compute @workgroup_size(16, 16)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
-  let lr = lid.y; let lc = lid.x;
-  let rowT = wid.y * 16u; let colT = wid.x * 16u;
-  var s = 0.0;
-  for (var t = 0u; t < ${k}u; t += 16u) {
-    { let row = rowT + lr; let ok = row < ${m}u && t + lc < ${k}u;
-      let lr2 = lc; // load A[row, t + lc]
-      var v = 0.0; if (ok) { ${
-    o.transA ? `v = a[(t + lc) * ${m}u + row];` : `v = a[row * ${k}u + t + lc];`
-  } } ta[lr][lc] = v; }
-    { let col = colT + lc; let ok = col < ${n}u && t + lr < ${k}u;
-      var v = 0.0; if (ok) { ${
-    o.transB ? `v = b[col * ${k}u + t + lr];` : `v = b[(t + lr) * ${n}u + col];`
-  } } tb[lr][lc] = v; }
-    workgroupBarrier();
-    for (var q = 0u; q < 16u; q++) { s += ta[lr][q] * tb[q][lc]; }
-    workgroupBarrier();
+
+/** Work split of one kernel. */
+export type GemmTile = TiledTile | DirectTile;
+
+/** Tiles for hardware GPUs, best first; the first that fits the device's limits is used. */
+export const TILED_TILES: readonly TiledTile[] = [
+  { kind: "tiled", wx: 16, wy: 16, tm: 4, tn: 4, tk: 16 }, // 64 x 64
+  { kind: "tiled", wx: 8, wy: 8, tm: 4, tn: 4, tk: 16 }, // 32 x 32
+];
+
+/** Tiles for software adapters (llvmpipe), best first (measured: tasks/gemm_bench.ts --tiles). */
+export const DIRECT_TILES: readonly DirectTile[] = [
+  { kind: "direct", w: 8, tm: 16, tn: 16 },
+  { kind: "direct", w: 8, tm: 16, tn: 8 },
+  { kind: "direct", w: 8, tm: 8, tn: 8 },
+];
+
+/** Every tile, for tests and benchmarks. */
+export const GEMM_TILES: readonly GemmTile[] = [...TILED_TILES, ...DIRECT_TILES];
+
+/** Whether `tile` is well formed and fits the device's workgroup limits. */
+export function tileFits(tile: GemmTile, limits: GPUSupportedLimits): boolean {
+  if (tile.kind === "tiled") return tiledFits(tile, limits);
+  return tile.tn % 4 === 0 && tile.tm >= 1 && tile.w <= limits.maxComputeWorkgroupSizeX &&
+    tile.w <= limits.maxComputeInvocationsPerWorkgroup;
+}
+
+/** Rows and columns of C one workgroup covers. */
+export function tileExtent(tile: GemmTile): { rows: number; cols: number } {
+  return tile.kind === "tiled" ? tiledExtent(tile) : directExtent(tile);
+}
+
+/** `tiled 64x64x16 (4x4)` or `direct 16x128 (16x16)`: workgroup extent (x K-tile), per invocation. */
+export function tileName(tile: GemmTile): string {
+  const e = tileExtent(tile);
+  const depth = tile.kind === "tiled" ? `x${tile.tk}` : "";
+  return `${tile.kind} ${e.rows}x${e.cols}${depth} (${tile.tm}x${tile.tn})`;
+}
+
+/** A software (fallback) adapter such as llvmpipe, known from the device's adapter info. */
+export function isSoftwareDevice(device: GPUDevice): boolean {
+  const info = (device as { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } })
+    .adapterInfo;
+  if (info?.isFallbackAdapter) return true;
+  return /llvmpipe|lavapipe|softpipe|swiftshader|warp/i.test(
+    `${info?.description ?? ""} ${info?.device ?? ""}`,
+  );
+}
+
+/**
+ * The tile createGemm uses: on a software adapter the first direct tile whose workgroup does not
+ * overhang n by more than half, else the first tiled one that fits the device's limits.
+ */
+export function chooseTile(
+  limits: GPUSupportedLimits,
+  options: GemmOptions,
+  software = false,
+): GemmTile {
+  if (software) {
+    const fits = DIRECT_TILES.filter((t) => tileFits(t, limits));
+    const tile = fits.find((t) => directExtent(t).cols <= 2 * options.n) ?? fits.at(-1);
+    if (tile) return tile;
   }
-  let row = rowT + lr; let col = colT + lc;
-  if (row < ${m}u && col < ${n}u) {
-    var r = ${o.alpha ?? 1} * s;
-    ${o.bias ? "r += bias[col];" : ""}
-    ${o.beta === 1 ? `r += c[row * ${n}u + col];` : ""}
-    c[row * ${n}u + col] = r;
+  const tile = TILED_TILES.find((t) => tileFits(t, limits));
+  if (!tile) throw new Error("gemm: no tile fits this device's workgroup limits");
+  return tile;
+}
+
+function checkOptions(o: GemmOptions): void {
+  for (const d of ["m", "n", "k"] as const) {
+    if (!Number.isInteger(o[d]) || o[d] < 1) {
+      throw new RangeError(`gemm: ${d} must be a positive integer, got ${o[d]}`);
+    }
   }
-}`;
-  const module = device.createShaderModule({ code });
-  const p = device.createComputePipeline({
-    layout: "auto",
+  if (o.alpha !== undefined && !Number.isFinite(o.alpha)) {
+    throw new RangeError(`gemm: alpha must be finite, got ${o.alpha}`);
+  }
+  if (o.beta !== undefined && o.beta !== 0 && o.beta !== 1) {
+    throw new RangeError(`gemm: beta must be 0 or 1, got ${o.beta}`);
+  }
+}
+
+/** The WGSL of one kernel (exported for tests and inspection). */
+export function gemmWgsl(options: GemmOptions, tile: GemmTile): string {
+  return tile.kind === "tiled" ? tiledWgsl(options, tile) : directWgsl(options, tile);
+}
+
+/** Builds the kernel of `options` for `device`; `tile` overrides the choice (benchmarks, tests). */
+export function createGemm(
+  device: GPUDevice,
+  options: GemmOptions,
+  tile: GemmTile = chooseTile(device.limits, options, isSoftwareDevice(device)),
+): GemmKernel {
+  checkOptions(options);
+  if (!tileFits(tile, device.limits)) {
+    throw new RangeError(`gemm: tile ${JSON.stringify(tile)} does not fit this device's limits`);
+  }
+  const { m, n, k } = options;
+  const bias = options.bias ?? false;
+  const entries: GPUBindGroupLayoutEntry[] = [
+    { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "read-only-storage" } },
+    { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: "read-only-storage" } },
+    { binding: 2, visibility: GPUShaderStage.COMPUTE, buffer: { type: "storage" } },
+  ];
+  if (bias) {
+    entries.push({
+      binding: 3,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: "read-only-storage" },
+    });
+  }
+  const layout = device.createBindGroupLayout({ entries });
+  const module = device.createShaderModule({ code: gemmWgsl(options, tile) });
+  const pipeline = device.createComputePipeline({
+    layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
     compute: { module, entryPoint: "main" },
   });
-  const cache = new Map<string, GPUBindGroup>();
-  const ids = new WeakMap<GPUBuffer, number>();
-  let next = 0;
-  const id = (x: GPUBuffer) => {
-    if (!ids.has(x)) ids.set(x, next++);
-    return ids.get(x)!;
-  };
+  const bytes = { a: 4 * m * k, b: 4 * k * n, c: 4 * m * n, bias: 4 * n };
+  const extent = tileExtent(tile);
+  const groupsX = Math.ceil(n / extent.cols);
+  const groupsY = Math.ceil(m / extent.rows);
+  // a -> b -> c -> (bias, or c again without one) -> bind group
+  const cache = new WeakMap<
+    GPUBuffer,
+    WeakMap<GPUBuffer, WeakMap<GPUBuffer, WeakMap<GPUBuffer, GPUBindGroup>>>
+  >();
+
+  function bindGroup(buffers: GemmBuffers): GPUBindGroup {
+    let byB = cache.get(buffers.a);
+    if (!byB) cache.set(buffers.a, byB = new WeakMap());
+    let byC = byB.get(buffers.b);
+    if (!byC) byB.set(buffers.b, byC = new WeakMap());
+    let byBias = byC.get(buffers.c);
+    if (!byBias) byC.set(buffers.c, byBias = new WeakMap());
+    const biasKey = buffers.bias ?? buffers.c;
+    const hit = byBias.get(biasKey);
+    if (hit) return hit;
+    const list: GPUBindGroupEntry[] = [
+      { binding: 0, resource: { buffer: buffers.a, size: bytes.a } },
+      { binding: 1, resource: { buffer: buffers.b, size: bytes.b } },
+      { binding: 2, resource: { buffer: buffers.c, size: bytes.c } },
+    ];
+    if (bias) {
+      if (!buffers.bias) throw new Error("gemm: created with bias: true but encode() got no bias");
+      list.push({ binding: 3, resource: { buffer: buffers.bias, size: bytes.bias } });
+    }
+    const group = device.createBindGroup({ layout, entries: list });
+    byBias.set(biasKey, group);
+    return group;
+  }
+
   return {
     flops: 2 * m * n * k,
-    encode(pass, bufs) {
-      const list = [bufs.a, bufs.b, bufs.c, ...(o.bias ? [bufs.bias!] : [])];
-      const key = list.map(id).join(",");
-      let bg = cache.get(key);
-      if (!bg) {
-        bg = device.createBindGroup({
-          layout: p.getBindGroupLayout(0),
-          entries: list.map((buffer, binding) => ({ binding, resource: { buffer } })),
-        });
-        cache.set(key, bg);
-      }
-      pass.setPipeline(p);
-      pass.setBindGroup(0, bg);
-      pass.dispatchWorkgroups(Math.ceil(n / 16), Math.ceil(m / 16));
+    encode(pass, buffers) {
+      pass.setPipeline(pipeline);
+      pass.setBindGroup(0, bindGroup(buffers));
+      pass.dispatchWorkgroups(groupsX, groupsY, 1);
     },
   };
 }
