@@ -1,6 +1,7 @@
 // Loads an experiment spec: YAML -> located data -> zod validation -> sweep checks -> cross-field
 // checks on every expanded run. Every problem is collected into one SpecError.
 import { resolve } from "node:path";
+import { z } from "zod";
 import type { SpecIssue } from "../errors.ts";
 import { SpecError, UsageError } from "../errors.ts";
 import { gridPoints, gridSize, type SweepAxis } from "./grid.ts";
@@ -133,7 +134,27 @@ function checkRuns(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource):
   const issues: SpecIssue[] = [];
   const seen = new Set<string>();
   for (const point of gridPoints(axes)) {
-    const config = resolveRunConfig(spec, point.overrides);
+    let config;
+    try {
+      config = resolveRunConfig(spec, point.overrides);
+    } catch (err) {
+      if (!(err instanceof z.ZodError)) throw err;
+      // Each value passed on its own; this combination of values does not.
+      const where = axes.length ? [...axes[0].origins[0], point.indices[0]] : ["sweep"];
+      const values = Object.entries(point.overrides).map(([p, v]) => `${p}: ${JSON.stringify(v)}`);
+      const problems = err.issues.map((zi) => `${zi.path.map(String).join(".")}: ${zi.message}`);
+      const issue = {
+        file: source.fileName,
+        ...source.locate(where),
+        path: formatPath(where),
+        message: `the run with ${values.join(", ")} is invalid: ${problems.join("; ")}`,
+      };
+      if (!seen.has(issue.message)) {
+        seen.add(issue.message);
+        issues.push(issue);
+      }
+      continue;
+    }
     for (const problem of crossFieldProblems(config)) {
       const where = locateProblem(problem.paths, axes, point.indices, source);
       const issue = {

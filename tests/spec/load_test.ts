@@ -108,6 +108,30 @@ Deno.test("parseExperiment() validates each sweep value against its key's schema
   ]);
 });
 
+Deno.test("parseExperiment() reports at the sweep value the problems it causes in other keys", () => {
+  // Issue 28 case 8: `data.source: files` over synthetic data left `data.path` missing and the
+  // synthetic keys unknown; that passed the check and crashed later with a ZodError.
+  assert.deepEqual(
+    problems(
+      "name: t\ndata: {source: synthetic, d_model: 8}\nsweep:\n  data.source: [synthetic, files]\n",
+    ),
+    [
+      "4:28 sweep.data.source[1]: with this value, data: missing required key `path` (a non-empty string)",
+      "4:28 sweep.data.source[1]: with this value, data.d_model: `d_model` is not a key of source " +
+      "`files` (it belongs to another variant)",
+    ],
+  );
+});
+
+Deno.test("parseExperiment() reports a bad key of a swept section once, at its own place", () => {
+  assert.deepEqual(
+    problems(
+      "name: t\ndata: {source: synthetic}\nsae: {width: 0}\nsweep:\n  sae: [{target_l0: 4}]\n",
+    ),
+    ["3:14 sae.width: expected an integer >= 1, got 0"],
+  );
+});
+
 Deno.test("parseExperiment() refuses empty lists and duplicate values in a sweep axis", () => {
   assert.deepEqual(problems(BASE + "sweep:\n  sae.width: []\n  train.seed: [0, 1, 0]\n"), [
     "5:14 sweep.sae.width: expected a non-empty list of values, got an empty list",
