@@ -14,7 +14,7 @@ import { describeEngine } from "../lib/engine/engine_choice.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import type { TrainProgress } from "../lib/train/progress.ts";
-import { EXIT_INTERRUPTED, parseIntFlag, reportError, runMain } from "./_cli.ts";
+import { EXIT_INTERRUPTED, parseIntFlag, parsePathFlag, reportError, runMain } from "./_cli.ts";
 
 /** The trainer's signature (a type-only import: the module loads only when a run trains). */
 export type TrainRun = typeof import("../lib/train/train_run.ts").trainRun;
@@ -76,9 +76,13 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
     )
     .argument("[spec]", "experiment spec (YAML)")
     .option("--run <id>", "run id (with a spec)")
-    .option("--manifest <file>", "sweep manifest written by `deno task sweep` (with --index)")
+    .option(
+      "--manifest <file>",
+      "sweep manifest written by `deno task sweep` (with --index)",
+      parsePathFlag("--manifest"),
+    )
     .option("--index <n>", "entry of --manifest to train (0-based)", parseIntFlag("--index", 0))
-    .option("--out <dir>", "runs root directory", "runs")
+    .option("--out <dir>", "runs root directory", parsePathFlag("--out"), "runs")
     .addOption(
       new Option("--backend <name>", "tfjs backend (overrides train.backend)").choices(BACKENDS),
     )

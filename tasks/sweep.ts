@@ -20,7 +20,7 @@ import { checkBeforeSweep, restartPlans } from "./_sweep_checks.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";
 import { type SlurmFlags, slurmFlagsGiven, slurmResources, sweepOnSlurm } from "./_sweep_slurm.ts";
-import { EXIT_INTERRUPTED, parseIntFlag, runMain } from "./_cli.ts";
+import { EXIT_INTERRUPTED, parseIntFlag, parsePathFlag, runMain } from "./_cli.ts";
 import { planParallelism } from "../lib/engine/cpu/gemm/parallelism.ts";
 
 const RUN_SCRIPT = fileURLToPath(new URL("./run.ts", import.meta.url));
@@ -159,7 +159,7 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
-    .option("--out <dir>", "runs root directory", "runs")
+    .option("--out <dir>", "runs root directory", parsePathFlag("--out"), "runs")
     .option(
       "--max-runs <n>",
       "allow specs expanding to more runs than the default limit (256)",

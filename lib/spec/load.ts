@@ -16,6 +16,12 @@ import { specIssuesFromZod } from "./zod_issues.ts";
 /** Runs a spec may expand to unless `maxRuns` (`--max-runs`) raises the limit. */
 export const DEFAULT_MAX_RUNS = 256;
 
+/**
+ * Longest experiment name: it names the directories runs/<name>/ and reports/<name>/, and file
+ * systems refuse names over 255 bytes (ext4, APFS, NTFS).
+ */
+export const MAX_NAME_LENGTH = 128;
+
 /** A validated spec with its sweep axes; the input of `expandSweep`. */
 export interface LoadedExperiment {
   /** Validated spec with defaults applied. */
@@ -65,6 +71,15 @@ export function parseExperiment(
   const { axes, issues: sweepIssues } = readSweepAxes(raw, source);
   issues.push(...sweepIssues);
   if (result.success) {
+    if (result.data.name.length > MAX_NAME_LENGTH) {
+      issues.push({
+        file: fileName,
+        ...source.locate(["name"]),
+        path: "name",
+        message: `is ${result.data.name.length} characters long; at most ${MAX_NAME_LENGTH} ` +
+          "(it names the runs/ and reports/ directories)",
+      });
+    }
     issues.push(...checkReport(result.data, axes, source));
     const count = gridSize(axes);
     if (count > maxRuns) {
