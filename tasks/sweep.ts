@@ -14,8 +14,8 @@ import { type BackendName, BACKENDS, type EngineName, ENGINES } from "../lib/eng
 import { filterPlans, parseRunFilters } from "../lib/sweep/filter.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
 import { findOrphans, type OrphanRun } from "../lib/sweep/orphans.ts";
-import { UsageError } from "../lib/errors.ts";
-import { resetRunDir } from "../lib/store/run_dir.ts";
+import { DataError, UsageError } from "../lib/errors.ts";
+import { readManifest, resetRunDir, runDataChanges } from "../lib/store/run_dir.ts";
 import { checkBeforeSweep, restartPlans } from "./_sweep_checks.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";
@@ -134,6 +134,35 @@ async function printSummary(
   );
 }
 
+/**
+ * The refusal of runs whose data files changed since they read them (status stale), unless
+ * --restart names them; undefined when there are none.
+ */
+async function staleRuns(
+  planned: PlannedRun[],
+  restart: readonly RunPlan[],
+): Promise<DataError | undefined> {
+  const stale = planned.filter((p) => p.action === "refuse" && !restart.includes(p.plan));
+  if (stale.length === 0) return undefined;
+  const lines: string[] = [];
+  for (const { plan } of stale) {
+    const manifest = await readManifest(plan.runDir);
+    const changes = manifest ? await runDataChanges(manifest) : [];
+    lines.push(`${plan.runId}: ${changes.join("; ")}`);
+  }
+  const n = stale.length;
+  return new DataError(
+    `${n} run${n === 1 ? " was" : "s were"} trained on data that has changed since ` +
+      `(nothing trained):\n  ${lines.join("\n  ")}`,
+    {
+      hint: "restore the files, or train again on the new data with " +
+        stale.slice(0, 3).map((p) => `--restart ${p.plan.runId}`).join(" ") +
+        (n > 3 ? ` ... (${n} runs)` : ""),
+      exitCode: 2,
+    },
+  );
+}
+
 /** The `sweep` command: parses `args`, trains or submits, returns the exit code. */
 export async function main(args: readonly string[], deps: SweepTaskDeps = {}): Promise<number> {
   const program = new Command("sweep")
@@ -235,10 +264,13 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     ],
   };
   printOrphans(await findOrphans(experimentDir, all));
+  const before = await planStatuses(plans);
+  const stale = await staleRuns(before, restart);
   if (opts.dryRun) {
-    const planned = await planStatuses(plans);
+    const planned = before;
     printDryRun(planned, all.length);
     for (const w of warnings) console.error(`warning: ${w}`);
+    if (stale) console.error(`warning: ${stale.message}\nhint: ${stale.hint}`);
     if (restart.length) {
       console.error(`dry run: --restart would start ${restart.length} run(s) over`);
     }
@@ -254,6 +286,7 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     }
     return 0;
   }
+  if (stale) throw stale;
   for (const plan of restart) {
     await resetRunDir(plan.runDir);
     console.error(`restarting ${plan.runId}: its run directory was emptied`);

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { acquireRunLock, isStale, readLock } from "./lock.ts";
 import { RUN_FILES, type RunManifest, type RunStatus, type RunSummary } from "./records.ts";
 import { readDone, verifyDone } from "./done.ts";
+import { dataChanges } from "../data/fingerprint.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -31,13 +32,27 @@ async function readJson<T>(path: string): Promise<T | undefined> {
  */
 export async function runStatus(runDir: string): Promise<RunStatus> {
   const done = await readDone(runDir);
-  if (done) return (await verifyDone(runDir, done)).length ? "damaged" : "done";
+  if (done) {
+    if ((await verifyDone(runDir, done)).length) return "damaged";
+    // DONE does not list run.json (it is rewritten as the run goes): a finished run whose
+    // run.json is truncated or missing is repaired like a damaged summary.json.
+    const manifest = await readManifest(runDir);
+    if (!manifest) return "damaged";
+    return (await runDataChanges(manifest)).length ? "stale" : "done";
+  }
   const lock = await readLock(runDir);
   if (lock && !(await isStale(lock))) return "running";
   const manifest = await readManifest(runDir);
+  if (manifest && (await runDataChanges(manifest)).length) return "stale";
   if (manifest?.status === "failed") return "failed";
   if (manifest || await exists(join(runDir, RUN_FILES.checkpoint))) return "partial";
   return "pending";
+}
+
+/** How the data files recorded in a run's run.json changed since (empty: unchanged or unknown). */
+export function runDataChanges(manifest: RunManifest): Promise<string[]> {
+  const recorded = manifest.data_fingerprint;
+  return recorded ? dataChanges(recorded) : Promise.resolve([]);
 }
 
 /** `run.json` of a run, or undefined when absent or unreadable. */
@@ -100,6 +115,7 @@ export async function finishedRun(
   if (!done) return undefined;
   const damage = await verifyDone(runDir, done);
   const summary = await readSummary(runDir);
-  if (damage.length === 0 && summary) return { summary };
-  return { damage: damage.length ? damage : ["summary.json is unreadable"] };
+  if (!summary) damage.push("summary.json is unreadable");
+  if (!(await readManifest(runDir))) damage.push("run.json is unreadable");
+  return damage.length === 0 && summary ? { summary } : { damage };
 }
