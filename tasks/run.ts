@@ -5,6 +5,8 @@ import { Command, Option } from "commander";
 import { describeBackend } from "../lib/engine/reference/backend_choice.ts";
 import { InterruptedError, LockError, SaeSweepError, UsageError } from "../lib/errors.ts";
 import { watchLifeline } from "../lib/executor/lifeline.ts";
+import { UnreadableLockError } from "../lib/store/lock.ts";
+import { markRunEnded } from "../lib/store/run_dir.ts";
 import type { RunMessage } from "../lib/executor/run_messages.ts";
 import { readManifestPlan } from "../lib/executor/sweep_manifest.ts";
 import { didYouMean } from "../lib/spec/did_you_mean.ts";
@@ -131,7 +133,10 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  // SIGHUP: the terminal or ssh session closed; checkpoint like Ctrl-C instead of dying at once.
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   if (opts.lifeline) watchLifeline(onSignal);
   let lastPrint = 0;
@@ -175,8 +180,11 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
       );
       return EXIT_INTERRUPTED;
     }
-    const status = err instanceof LockError ? "busy" : "failed";
-    if (jsonl) emit({ type: "result", status, error: errorLine(err) });
+    // An unreadable LOCK is no live holder: a failure for a person to look at, not "busy".
+    const busy = err instanceof LockError && !(err instanceof UnreadableLockError);
+    if (jsonl) emit({ type: "result", status: busy ? "busy" : "failed", error: errorLine(err) });
+    // A failure the trainer did not record (out of disk, a read error) must not leave `running`.
+    if (!busy) await markRunEnded(plan.runDir, { status: "failed", message: errorLine(err) });
     return reportError(err);
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
@@ -185,7 +193,8 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
 
 function errorLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return message.split("\n").slice(0, 4).join("; ");
+  const hint = err instanceof SaeSweepError && err.hint ? [`hint: ${err.hint}`] : [];
+  return [...message.split("\n").slice(0, 4), ...hint].join("; ");
 }
 
 if (import.meta.main) runMain(() => main(Deno.args));

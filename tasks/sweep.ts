@@ -330,22 +330,30 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
   const display = createSweepDisplay(todo.length, { tty: Deno.stderr.isTerminal() });
   let firstSignal = 0;
   let killChildren = () => {};
+  const say = (line: string) => {
+    try {
+      display.log(line);
+    } catch {
+      // After SIGHUP stderr may be a closed terminal; the runs still checkpoint.
+    }
+  };
   const onSignal = () => {
     // `deno task` forwards the terminal's SIGINT, which also reached this process directly: two
     // signals within SIGNAL_ECHO_MS are one Ctrl-C.
     const now = Date.now();
     if (firstSignal === 0) {
       firstSignal = now;
-      display.log(
-        "interrupting: waiting for running runs to checkpoint (Ctrl-C again to stop now)",
-      );
+      say("interrupting: waiting for running runs to checkpoint (Ctrl-C again to stop now)");
       controller.abort();
     } else if (now - firstSignal > SIGNAL_ECHO_MS) {
-      display.log("stopping now: running runs keep their last checkpoint");
+      say("stopping now: running runs keep their last checkpoint");
       killChildren();
     }
   };
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  // SIGHUP (the terminal or ssh session closed) interrupts like Ctrl-C: runs checkpoint.
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   let outcomes: RunOutcome[];
   const manifestDir = submissionDir(experimentDir, "local");
@@ -379,6 +387,16 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
         `. Re-run the same command to resume.`,
     );
     return EXIT_INTERRUPTED;
+  }
+  // A run stopped by a signal this sweep did not send (SIGTERM to its process) is unfinished.
+  const stopped = outcomes.filter((o) => o.status === "interrupted").map((o) => o.runId);
+  if (stopped.length > 0) {
+    console.error(
+      `error: ${stopped.length} run${stopped.length === 1 ? " was" : "s were"} stopped by a ` +
+        `signal from outside this sweep: ${stopped.join(", ")}`,
+    );
+    console.error("hint: re-run the same command to resume from the last checkpoint");
+    return 1;
   }
   return outcomes.some((o) => o.status === "failed") ? 1 : 0;
 }

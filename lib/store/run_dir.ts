@@ -5,6 +5,7 @@ import { acquireRunLock, isStale, readLock } from "./lock.ts";
 import { RUN_FILES, type RunManifest, type RunStatus, type RunSummary } from "./records.ts";
 import { readDone, verifyDone } from "./done.ts";
 import { dataChanges } from "../data/fingerprint.ts";
+import { writeJsonAtomic } from "./atomic.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -53,6 +54,40 @@ export async function runStatus(runDir: string): Promise<RunStatus> {
 export function runDataChanges(manifest: RunManifest): Promise<string[]> {
   const recorded = manifest.data_fingerprint;
   return recorded ? dataChanges(recorded) : Promise.resolve([]);
+}
+
+/**
+ * Records how a run ended when its process could not (killed, out of memory, out of disk): a
+ * run.json still saying `running` gets `status` and `message`. Takes the run's lock (a dead
+ * holder's is taken over); does nothing when run.json says anything else, is unreadable, or a
+ * live process holds the lock. Returns whether it wrote.
+ */
+export async function markRunEnded(
+  runDir: string,
+  ended: { status: "failed" | "interrupted"; message: string },
+): Promise<boolean> {
+  if ((await readManifest(runDir).catch(() => undefined))?.status !== "running") return false;
+  let lock;
+  try {
+    lock = await acquireRunLock(runDir);
+  } catch {
+    return false; // held by a live process, or unreadable: not ours to change
+  }
+  try {
+    const manifest = await readManifest(runDir);
+    if (manifest?.status !== "running") return false;
+    await writeJsonAtomic(join(runDir, RUN_FILES.manifest), {
+      ...manifest,
+      status: ended.status,
+      error: { message: ended.message },
+      ended_at: new Date().toISOString(),
+    });
+    return true;
+  } catch {
+    return false; // e.g. the disk is still full: run.json keeps what it said
+  } finally {
+    await lock.release();
+  }
 }
 
 /** `run.json` of a run, or undefined when absent or unreadable. */
