@@ -31,6 +31,17 @@ export function reportError(err: unknown): number {
     console.error(`hint: ${OS_HINTS[code] ?? "check the path named above and re-run"}`);
     return 1;
   }
+  if (
+    err instanceof RangeError &&
+    /allocation failed|invalid (typed )?array( buffer)? length/i.test(err.message)
+  ) {
+    console.error(`error: out of memory: ${err.message}`);
+    console.error(
+      "hint: lower eval.tokens, sae.width or train.batch_size; the sweep checks an estimate " +
+        "of each run's memory before training",
+    );
+    return 1;
+  }
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
   console.error(`error: ${message}`);
   console.error("hint: this is a bug in saesweep; please report it with the lines above");

@@ -35,10 +35,11 @@ import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { finishRun } from "./finish_run.ts";
 import { startManifest } from "./manifest.ts";
 import { checkDataIdentity } from "./data_identity.ts";
+import { evalTokensProblem } from "./check_data.ts";
 import type { DataFingerprint } from "../data/fingerprint.ts";
 import { MetricsWindow, truncateMetrics } from "./metrics_log.ts";
 import type { TrainProgress } from "./progress.ts";
-import { DivergenceError, InterruptedError } from "../errors.ts";
+import { DataError, DivergenceError, InterruptedError } from "../errors.ts";
 import { checkDivergence } from "./divergence.ts";
 import { faultPoint } from "./fault_points.ts";
 import { controlL0, loadControlSet } from "./control_set.ts";
@@ -120,6 +121,14 @@ async function trainWithSource(
 ): Promise<RunSummary> {
   const { config, runDir } = plan;
   const { sae, train } = config;
+  // Fewer held-out vectors than eval.tokens would shrink the evaluation without a word.
+  const short = evalTokensProblem(config.eval.tokens, source.describe(), describeData(plan));
+  if (short) {
+    throw new DataError(short, {
+      hint: "fix eval.tokens or the data; nothing was trained",
+      exitCode: 2,
+    });
+  }
   const arch = getArchitecture(sae.architecture);
   const d = source.dModel;
   const width = sae.width;

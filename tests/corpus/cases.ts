@@ -662,4 +662,31 @@ export const CASES: CorpusCase[] = [
     message: "unknown key; did you mean `width`?",
     location: "spec.yaml:7:23: sweep.sae[1].widht",
   },
+  {
+    name: "eval.tokens beyond the held-out rows of the files",
+    files: {
+      "spec.yaml": FILES("x.npy").replace("eval: {tokens: 256}", "eval: {tokens: 2048}"),
+      "x.npy": npy(rows(3000, 8), [3000, 8]),
+    },
+    args: ["spec.yaml"],
+    code: 2,
+    message: "2048 held-out vectors asked for, but data.path",
+    location: "eval.tokens",
+  },
+  {
+    name: "eval.tokens beyond lm heldout_tokens",
+    files: spec(LM(", heldout_tokens: 100")),
+    args: ["spec.yaml"],
+    code: 2,
+    message: "eval.tokens 256 must be <= data.heldout_tokens 100",
+    location: "spec.yaml:5:16: eval.tokens",
+  },
+  {
+    name: "eval.tokens beyond memory",
+    files: spec(GOOD.replace("eval: {tokens: 256}", "eval: {tokens: 500000000}")),
+    args: ["spec.yaml"],
+    code: 2,
+    message: "of memory; this machine has",
+    location: "eval.tokens 500000000",
+  },
 ];

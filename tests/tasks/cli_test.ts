@@ -25,6 +25,20 @@ Deno.test("reportError() prints an operating system error with a hint, not as a 
   ]);
 });
 
+Deno.test("reportError() prints a failed allocation as out of memory, not as a bug", () => {
+  let err: unknown;
+  try {
+    new ArrayBuffer(2 ** 60);
+  } catch (e) {
+    err = e;
+  }
+  const { code, lines } = captured(err);
+  assert.equal(code, 1);
+  assert.match(lines[0], /^error: out of memory: /);
+  assert.match(lines[1], /^hint: lower eval\.tokens/);
+  assert.doesNotMatch(lines.join("\n"), /this is a bug/);
+});
+
 Deno.test("reportError() calls an unexpected exception a bug, with its stack", () => {
   const { code, lines } = captured(new TypeError("x is undefined"));
   assert.equal(code, 1);
