@@ -14,7 +14,7 @@ import { type BackendName, BACKENDS, type EngineName, ENGINES } from "../lib/eng
 import { filterPlans, parseRunFilters } from "../lib/sweep/filter.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
 import { findOrphans, type OrphanRun } from "../lib/sweep/orphans.ts";
-import { DataError, UsageError } from "../lib/errors.ts";
+import { DataError, SaeSweepError, UsageError } from "../lib/errors.ts";
 import { readManifest, resetRunDir, runDataChanges } from "../lib/store/run_dir.ts";
 import { checkBeforeSweep, restartPlans } from "./_sweep_checks.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
@@ -135,6 +135,29 @@ async function printSummary(
 }
 
 /**
+ * Activates each tfjs backend the runs name (tensorflow, webgpu) once here, so that a backend
+ * that is not installed stops the sweep before anything is written instead of failing every run;
+ * returns its error. `auto`, `wasm` and `cpu` are always there and load nothing.
+ */
+async function checkBackends(
+  plans: readonly RunPlan[],
+  flag: BackendName | undefined,
+): Promise<SaeSweepError | undefined> {
+  const named = new Set(flag ? [flag] : plans.map((p) => p.config.train.backend));
+  for (const name of ["tensorflow", "webgpu"] as const) {
+    if (!named.has(name)) continue;
+    const { selectBackend } = await import("../lib/engine/reference/select_backend.ts");
+    try {
+      await selectBackend(name);
+    } catch (err) {
+      if (err instanceof SaeSweepError) return err;
+      throw err;
+    }
+  }
+  return undefined;
+}
+
+/**
  * The refusal of runs whose data files changed since they read them (status stale), unless
  * --restart names them; undefined when there are none.
  */
@@ -249,6 +272,11 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     );
   }
   const restart = restartPlans(plans, all, opts.restart);
+  // Slurm runs train on other nodes, whose GPUs and libraries this host may lack.
+  const backendProblem = executor === "slurm"
+    ? undefined
+    : await checkBackends(plans, opts.backend);
+  if (backendProblem && !opts.dryRun) throw backendProblem;
   // Memory is checked for the most runs the sweep may train at once (the default is one per core).
   const warnings = await checkBeforeSweep(plans, {
     ...opts,
@@ -270,6 +298,7 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     const planned = before;
     printDryRun(planned, all.length);
     for (const w of warnings) console.error(`warning: ${w}`);
+    if (backendProblem) console.error(`warning: ${backendProblem.message}`);
     if (stale) console.error(`warning: ${stale.message}\nhint: ${stale.hint}`);
     if (restart.length) {
       console.error(`dry run: --restart would start ${restart.length} run(s) over`);

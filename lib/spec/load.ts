@@ -17,6 +17,12 @@ import { specIssuesFromZod } from "./zod_issues.ts";
 export const DEFAULT_MAX_RUNS = 256;
 
 /**
+ * Most runs a spec may expand to even with --max-runs: listing a sweep holds every resolved
+ * config in memory (a million runs: gigabytes, minutes before --dry-run prints anything).
+ */
+export const HARD_MAX_RUNS = 100_000;
+
+/**
  * Longest experiment name: it names the directories runs/<name>/ and reports/<name>/, and file
  * systems refuse names over 255 bytes (ext4, APFS, NTFS).
  */
@@ -82,7 +88,16 @@ export function parseExperiment(
     }
     issues.push(...checkReport(result.data, axes, source));
     const count = gridSize(axes);
-    if (count > maxRuns) {
+    if (count > HARD_MAX_RUNS) {
+      issues.push({
+        file: fileName,
+        ...source.locateKey([], "sweep"),
+        path: "sweep",
+        message: `expands to ${count} runs (${axes.map((a) => a.values.length).join(" x ")}), ` +
+          `more than saesweep can list or train (at most ${HARD_MAX_RUNS}); shorten the axes ` +
+          "or split the spec",
+      });
+    } else if (count > maxRuns) {
       issues.push({
         file: fileName,
         ...source.locateKey([], "sweep"),

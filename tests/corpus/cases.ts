@@ -689,4 +689,33 @@ export const CASES: CorpusCase[] = [
     message: "of memory; this machine has",
     location: "eval.tokens 500000000",
   },
+  {
+    name: "--backend tensorflow not installed",
+    files: spec(GOOD),
+    args: ["spec.yaml", "--backend", "tensorflow", "--out", "new"],
+    code: 2,
+    message: "backend tensorflow requested but not installed",
+    location: "tensorflow",
+  },
+  {
+    name: "train.backend tensorflow not installed",
+    files: spec(GOOD.replace("lr_warmup_steps: 5}", "lr_warmup_steps: 5, backend: tensorflow}")),
+    args: ["spec.yaml"],
+    code: 2,
+    message: "backend tensorflow requested but not installed",
+    location: "tensorflow",
+  },
+  {
+    name: "a sweep beyond any --max-runs",
+    files: spec(
+      GOOD + "sweep:\n" +
+        ["train.seed", "train.log_every", "train.checkpoint_every", "eval.tokens"]
+          .map((k) => `  ${k}: [${Array.from({ length: 1000 }, (_, i) => i + 1).join(", ")}]\n`)
+          .join(""),
+    ),
+    args: ["spec.yaml", "--max-runs", "1000000000000", "--dry-run"],
+    code: 2,
+    message: "expands to 1000000000000 runs (1000 x 1000 x 1000 x 1000), more than saesweep",
+    location: "spec.yaml:6:1: sweep",
+  },
 ];

@@ -204,6 +204,19 @@ Deno.test("parseExperiment() limits the number of runs unless maxRuns raises it"
   assert.equal(parseExperiment(text, "x.yaml", { maxRuns: 30 }).axes.length, 2);
 });
 
+Deno.test("parseExperiment() refuses more than 100,000 runs whatever maxRuns says, without suggesting it", () => {
+  // Issue 28 case 13: the refusal suggested --max-runs 1000000000000, and following it held
+  // gigabytes for minutes. 4 axes of 20 values: 160,000 runs.
+  const list = `[${Array.from({ length: 20 }, (_, i) => i + 1).join(", ")}]`;
+  const text = BASE + "sweep:\n" +
+    ["train.seed", "train.log_every", "train.checkpoint_every", "eval.tokens"]
+      .map((k) => `  ${k}: ${list}\n`).join("");
+  assert.deepEqual(problems(text, { maxRuns: 1e12 }), [
+    "4:1 sweep: expands to 160000 runs (20 x 20 x 20 x 20), more than saesweep can list or " +
+    "train (at most 100000); shorten the axes or split the spec",
+  ]);
+});
+
 Deno.test("loadExperiment() gives a usage error with a hint for a missing file", async () => {
   await assert.rejects(loadExperiment("/nonexistent/spec.yaml"), (err: unknown) => {
     assert.ok(err instanceof UsageError);
