@@ -35,7 +35,8 @@ export function crossFieldProblems(config: RunConfig): ConfigProblem[] {
     problems.push({
       paths: ["eval.tokens", "data.heldout_tokens"],
       message: `eval.tokens ${config.eval.tokens} must be <= data.heldout_tokens ` +
-        `${config.data.heldout_tokens} (the held-out vectors the evaluation reads)`,
+        `${config.data.heldout_tokens} (the held-out vectors the evaluation reads); lower ` +
+        "eval.tokens or raise data.heldout_tokens (their defaults are 16384 and 8192)",
     });
   }
   const control = train.lambda.validation_tokens;

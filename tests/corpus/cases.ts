@@ -363,7 +363,7 @@ export const CASES: CorpusCase[] = [
   {
     name: "missing lm checkpoint",
     files: spec(
-      "name: c\ndata: {source: lm, checkpoint: m.bin, tokenizer: t.bin, train_text: [a.txt], heldout_text: [a.txt]}\n",
+      "name: c\ndata: {source: lm, checkpoint: m.bin, tokenizer: t.bin, train_text: [a.txt], heldout_text: [a.txt]}\neval: {tokens: 256}\n",
     ),
     args: ["spec.yaml"],
     code: 2,
@@ -374,7 +374,7 @@ export const CASES: CorpusCase[] = [
     name: "garbage lm checkpoint",
     files: {
       ...spec(
-        "name: c\ndata: {source: lm, checkpoint: m.bin, tokenizer: t.bin, train_text: [a.txt], heldout_text: [a.txt]}\n",
+        "name: c\ndata: {source: lm, checkpoint: m.bin, tokenizer: t.bin, train_text: [a.txt], heldout_text: [a.txt]}\neval: {tokens: 256}\n",
       ),
       "m.bin": "short",
       "t.bin": "x",
