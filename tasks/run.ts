@@ -183,8 +183,12 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
     // An unreadable LOCK is no live holder: a failure for a person to look at, not "busy".
     const busy = err instanceof LockError && !(err instanceof UnreadableLockError);
     if (jsonl) emit({ type: "result", status: busy ? "busy" : "failed", error: errorLine(err) });
-    // A failure the trainer did not record (out of disk, a read error) must not leave `running`.
-    if (!busy) await markRunEnded(plan.runDir, { status: "failed", message: errorLine(err) });
+    // A failure the trainer did not record (out of disk, a read error) must not leave `running`;
+    // a refusal (exit 2: changed data, a bad value) writes nothing.
+    const refusal = err instanceof SaeSweepError && err.exitCode === 2;
+    if (!busy && !refusal) {
+      await markRunEnded(plan.runDir, { status: "failed", message: errorLine(err) });
+    }
     return reportError(err);
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);

@@ -159,7 +159,7 @@ async function runChild(
     }
   }
   if (result && !(result.status === "done" && exitCode !== 0)) {
-    if (result.status === "failed") {
+    if (result.status === "failed" && exitCode !== 2) { // exit 2: a refusal writes nothing
       await markRunEnded(plan.runDir, { status: "failed", message: result.error ?? "failed" });
     }
     return { runId: plan.runId, ...result, exitCode, seconds };

@@ -11,7 +11,7 @@ const SPEC = `name: c
 data: {source: files, path: acts.npy}
 sae: {width: 16, target_l0: 4, architecture: topk}
 train: {tokens: 10240, batch_size: 256, log_every: 5, checkpoint_every: 10, lr_warmup_steps: 5}
-eval: {tokens: 256}
+eval: {tokens: 128}
 `;
 
 /** 3000 rows of width 8; `shift` changes every value but not the shape or the file size. */
@@ -99,5 +99,22 @@ Deno.test("a finished run whose data file changed shows stale, is refused, and -
     assert.equal(restarted.code, 0, restarted.stderr);
     const done = await runTask("sweep", ["spec.yaml", "--dry-run"], { cwd: dir });
     assert.match(done.stdout, new RegExp(`${id}\\s+done`));
+  });
+});
+
+Deno.test("deno task run refuses eval.tokens beyond the held-out rows before training (exit 2)", async () => {
+  await inTempDir(async (dir, _id) => {
+    // 3000 rows, heldout_fraction 0.05: ceil(150) held out, fewer than the 2048 asked for.
+    await Deno.writeTextFile(
+      join(dir, "spec.yaml"),
+      SPEC.replace("eval: {tokens: 128}", "eval: {tokens: 2048}"),
+    );
+    const dry = await runTask("sweep", ["spec.yaml", "--dry-run"], { cwd: dir });
+    const id = dry.stdout.split("\n")[1].split(/\s+/)[1];
+    const r = await runTask("run", ["spec.yaml", "--run", id], { cwd: dir });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /eval\.tokens: 2048 held-out vectors asked for, but .* has only 150/);
+    const runDir = join(dir, "runs", "c", id);
+    assert.deepEqual([...Deno.readDirSync(runDir)].map((e) => e.name), [], "nothing trained");
   });
 });
