@@ -51,6 +51,7 @@ function checkMemory(
       d,
       f: plan.config.sae.width,
       batch: plan.config.train.batch_size,
+      evalTokens: plan.config.eval.tokens,
     });
     if (bytes > worst.bytes) worst = { bytes, plan };
   });
@@ -61,8 +62,12 @@ function checkMemory(
   throw new UsageError(
     `run ${worst.plan.runId} needs about ${formatBytes(worst.bytes)} of memory` +
       (jobs > 1 ? ` (x${jobs} jobs)` : "") + `; this machine has ${formatBytes(total)} ` +
-      `(sae.width ${sae.width}, train.batch_size ${train.batch_size})`,
-    { hint: "lower sae.width, data.d_model or train.batch_size (or --jobs); --force tries anyway" },
+      `(sae.width ${sae.width}, train.batch_size ${train.batch_size}, ` +
+      `eval.tokens ${worst.plan.config.eval.tokens})`,
+    {
+      hint: "lower sae.width, data.d_model, train.batch_size or eval.tokens (or --jobs); " +
+        "--force tries anyway",
+    },
   );
 }
 

@@ -5,6 +5,8 @@ import { Command, Option } from "commander";
 import { describeBackend } from "../lib/engine/reference/backend_choice.ts";
 import { InterruptedError, LockError, SaeSweepError, UsageError } from "../lib/errors.ts";
 import { watchLifeline } from "../lib/executor/lifeline.ts";
+import { UnreadableLockError } from "../lib/store/lock.ts";
+import { markRunEnded } from "../lib/store/run_dir.ts";
 import type { RunMessage } from "../lib/executor/run_messages.ts";
 import { readManifestPlan } from "../lib/executor/sweep_manifest.ts";
 import { didYouMean } from "../lib/spec/did_you_mean.ts";
@@ -14,7 +16,7 @@ import { describeEngine } from "../lib/engine/engine_choice.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import type { TrainProgress } from "../lib/train/progress.ts";
-import { EXIT_INTERRUPTED, parseIntFlag, reportError, runMain } from "./_cli.ts";
+import { EXIT_INTERRUPTED, parseIntFlag, parsePathFlag, reportError, runMain } from "./_cli.ts";
 
 /** The trainer's signature (a type-only import: the module loads only when a run trains). */
 export type TrainRun = typeof import("../lib/train/train_run.ts").trainRun;
@@ -76,9 +78,13 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
     )
     .argument("[spec]", "experiment spec (YAML)")
     .option("--run <id>", "run id (with a spec)")
-    .option("--manifest <file>", "sweep manifest written by `deno task sweep` (with --index)")
+    .option(
+      "--manifest <file>",
+      "sweep manifest written by `deno task sweep` (with --index)",
+      parsePathFlag("--manifest"),
+    )
     .option("--index <n>", "entry of --manifest to train (0-based)", parseIntFlag("--index", 0))
-    .option("--out <dir>", "runs root directory", "runs")
+    .option("--out <dir>", "runs root directory", parsePathFlag("--out"), "runs")
     .addOption(
       new Option("--backend <name>", "tfjs backend (overrides train.backend)").choices(BACKENDS),
     )
@@ -127,7 +133,10 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
 
   const controller = new AbortController();
   const onSignal = () => controller.abort();
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  // SIGHUP: the terminal or ssh session closed; checkpoint like Ctrl-C instead of dying at once.
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   if (opts.lifeline) watchLifeline(onSignal);
   let lastPrint = 0;
@@ -171,8 +180,15 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
       );
       return EXIT_INTERRUPTED;
     }
-    const status = err instanceof LockError ? "busy" : "failed";
-    if (jsonl) emit({ type: "result", status, error: errorLine(err) });
+    // An unreadable LOCK is no live holder: a failure for a person to look at, not "busy".
+    const busy = err instanceof LockError && !(err instanceof UnreadableLockError);
+    if (jsonl) emit({ type: "result", status: busy ? "busy" : "failed", error: errorLine(err) });
+    // A failure the trainer did not record (out of disk, a read error) must not leave `running`;
+    // a refusal (exit 2: changed data, a bad value) writes nothing.
+    const refusal = err instanceof SaeSweepError && err.exitCode === 2;
+    if (!busy && !refusal) {
+      await markRunEnded(plan.runDir, { status: "failed", message: errorLine(err) });
+    }
     return reportError(err);
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
@@ -181,7 +197,8 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
 
 function errorLine(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return message.split("\n").slice(0, 4).join("; ");
+  const hint = err instanceof SaeSweepError && err.hint ? [`hint: ${err.hint}`] : [];
+  return [...message.split("\n").slice(0, 4), ...hint].join("; ");
 }
 
 if (import.meta.main) runMain(() => main(Deno.args));

@@ -14,13 +14,13 @@ import { type BackendName, BACKENDS, type EngineName, ENGINES } from "../lib/eng
 import { filterPlans, parseRunFilters } from "../lib/sweep/filter.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
 import { findOrphans, type OrphanRun } from "../lib/sweep/orphans.ts";
-import { UsageError } from "../lib/errors.ts";
-import { resetRunDir } from "../lib/store/run_dir.ts";
+import { DataError, SaeSweepError, UsageError } from "../lib/errors.ts";
+import { readManifest, resetRunDir, runDataChanges } from "../lib/store/run_dir.ts";
 import { checkBeforeSweep, restartPlans } from "./_sweep_checks.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import { createSweepDisplay } from "./_sweep_display.ts";
 import { type SlurmFlags, slurmFlagsGiven, slurmResources, sweepOnSlurm } from "./_sweep_slurm.ts";
-import { EXIT_INTERRUPTED, parseIntFlag, runMain } from "./_cli.ts";
+import { EXIT_INTERRUPTED, parseIntFlag, parsePathFlag, runMain } from "./_cli.ts";
 import { planParallelism } from "../lib/engine/cpu/gemm/parallelism.ts";
 
 const RUN_SCRIPT = fileURLToPath(new URL("./run.ts", import.meta.url));
@@ -134,6 +134,58 @@ async function printSummary(
   );
 }
 
+/**
+ * Activates each tfjs backend the runs name (tensorflow, webgpu) once here, so that a backend
+ * that is not installed stops the sweep before anything is written instead of failing every run;
+ * returns its error. `auto`, `wasm` and `cpu` are always there and load nothing.
+ */
+async function checkBackends(
+  plans: readonly RunPlan[],
+  flag: BackendName | undefined,
+): Promise<SaeSweepError | undefined> {
+  const named = new Set(flag ? [flag] : plans.map((p) => p.config.train.backend));
+  for (const name of ["tensorflow", "webgpu"] as const) {
+    if (!named.has(name)) continue;
+    const { selectBackend } = await import("../lib/engine/reference/select_backend.ts");
+    try {
+      await selectBackend(name);
+    } catch (err) {
+      if (err instanceof SaeSweepError) return err;
+      throw err;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The refusal of runs whose data files changed since they read them (status stale), unless
+ * --restart names them; undefined when there are none.
+ */
+async function staleRuns(
+  planned: PlannedRun[],
+  restart: readonly RunPlan[],
+): Promise<DataError | undefined> {
+  const stale = planned.filter((p) => p.action === "refuse" && !restart.includes(p.plan));
+  if (stale.length === 0) return undefined;
+  const lines: string[] = [];
+  for (const { plan } of stale) {
+    const manifest = await readManifest(plan.runDir);
+    const changes = manifest ? await runDataChanges(manifest) : [];
+    lines.push(`${plan.runId}: ${changes.join("; ")}`);
+  }
+  const n = stale.length;
+  return new DataError(
+    `${n} run${n === 1 ? " was" : "s were"} trained on data that has changed since ` +
+      `(nothing trained):\n  ${lines.join("\n  ")}`,
+    {
+      hint: "restore the files, or train again on the new data with " +
+        stale.slice(0, 3).map((p) => `--restart ${p.plan.runId}`).join(" ") +
+        (n > 3 ? ` ... (${n} runs)` : ""),
+      exitCode: 2,
+    },
+  );
+}
+
 /** The `sweep` command: parses `args`, trains or submits, returns the exit code. */
 export async function main(args: readonly string[], deps: SweepTaskDeps = {}): Promise<number> {
   const program = new Command("sweep")
@@ -159,7 +211,7 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
       (v: string, prev: string[]) => [...prev, v],
       [] as string[],
     )
-    .option("--out <dir>", "runs root directory", "runs")
+    .option("--out <dir>", "runs root directory", parsePathFlag("--out"), "runs")
     .option(
       "--max-runs <n>",
       "allow specs expanding to more runs than the default limit (256)",
@@ -220,6 +272,11 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     );
   }
   const restart = restartPlans(plans, all, opts.restart);
+  // Slurm runs train on other nodes, whose GPUs and libraries this host may lack.
+  const backendProblem = executor === "slurm"
+    ? undefined
+    : await checkBackends(plans, opts.backend);
+  if (backendProblem && !opts.dryRun) throw backendProblem;
   // Memory is checked for the most runs the sweep may train at once (the default is one per core).
   const warnings = await checkBeforeSweep(plans, {
     ...opts,
@@ -235,10 +292,14 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     ],
   };
   printOrphans(await findOrphans(experimentDir, all));
+  const before = await planStatuses(plans);
+  const stale = await staleRuns(before, restart);
   if (opts.dryRun) {
-    const planned = await planStatuses(plans);
+    const planned = before;
     printDryRun(planned, all.length);
     for (const w of warnings) console.error(`warning: ${w}`);
+    if (backendProblem) console.error(`warning: ${backendProblem.message}`);
+    if (stale) console.error(`warning: ${stale.message}\nhint: ${stale.hint}`);
     if (restart.length) {
       console.error(`dry run: --restart would start ${restart.length} run(s) over`);
     }
@@ -254,6 +315,7 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     }
     return 0;
   }
+  if (stale) throw stale;
   for (const plan of restart) {
     await resetRunDir(plan.runDir);
     console.error(`restarting ${plan.runId}: its run directory was emptied`);
@@ -297,22 +359,30 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
   const display = createSweepDisplay(todo.length, { tty: Deno.stderr.isTerminal() });
   let firstSignal = 0;
   let killChildren = () => {};
+  const say = (line: string) => {
+    try {
+      display.log(line);
+    } catch {
+      // After SIGHUP stderr may be a closed terminal; the runs still checkpoint.
+    }
+  };
   const onSignal = () => {
     // `deno task` forwards the terminal's SIGINT, which also reached this process directly: two
     // signals within SIGNAL_ECHO_MS are one Ctrl-C.
     const now = Date.now();
     if (firstSignal === 0) {
       firstSignal = now;
-      display.log(
-        "interrupting: waiting for running runs to checkpoint (Ctrl-C again to stop now)",
-      );
+      say("interrupting: waiting for running runs to checkpoint (Ctrl-C again to stop now)");
       controller.abort();
     } else if (now - firstSignal > SIGNAL_ECHO_MS) {
-      display.log("stopping now: running runs keep their last checkpoint");
+      say("stopping now: running runs keep their last checkpoint");
       killChildren();
     }
   };
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  // SIGHUP (the terminal or ssh session closed) interrupts like Ctrl-C: runs checkpoint.
+  const signals: Deno.Signal[] = Deno.build.os === "windows"
+    ? ["SIGINT"]
+    : ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   let outcomes: RunOutcome[];
   const manifestDir = submissionDir(experimentDir, "local");
@@ -346,6 +416,16 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
         `. Re-run the same command to resume.`,
     );
     return EXIT_INTERRUPTED;
+  }
+  // A run stopped by a signal this sweep did not send (SIGTERM to its process) is unfinished.
+  const stopped = outcomes.filter((o) => o.status === "interrupted").map((o) => o.runId);
+  if (stopped.length > 0) {
+    console.error(
+      `error: ${stopped.length} run${stopped.length === 1 ? " was" : "s were"} stopped by a ` +
+        `signal from outside this sweep: ${stopped.join(", ")}`,
+    );
+    console.error("hint: re-run the same command to resume from the last checkpoint");
+    return 1;
   }
   return outcomes.some((o) => o.status === "failed") ? 1 : 0;
 }

@@ -72,7 +72,8 @@ async function linkTarget(path: string): Promise<Deno.FileInfo> {
   }
 }
 
-async function listShardPaths(root: string): Promise<string[]> {
+/** The shard files of `root`: itself when it is a file, else its .npy/.safetensors files by name. */
+export async function listShardPaths(root: string): Promise<string[]> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(root);

@@ -6,7 +6,7 @@ import type { TrainProgress } from "../train/progress.ts";
 import type { RunPlan } from "../sweep/plan.ts";
 import { parseRunMessage, type RunResultStatus } from "./run_messages.ts";
 import { readDone } from "../store/done.ts";
-import { runStatus } from "../store/run_dir.ts";
+import { markRunEnded, runStatus } from "../store/run_dir.ts";
 import { readLock } from "../store/lock.ts";
 
 /** How one run ended. */
@@ -159,6 +159,9 @@ async function runChild(
     }
   }
   if (result && !(result.status === "done" && exitCode !== 0)) {
+    if (result.status === "failed" && exitCode !== 2) { // exit 2: a refusal writes nothing
+      await markRunEnded(plan.runDir, { status: "failed", message: result.error ?? "failed" });
+    }
     return { runId: plan.runId, ...result, exitCode, seconds };
   }
   if (exitCode === 0) {
@@ -169,10 +172,22 @@ async function runChild(
   const interrupted = exitCode === 130 || status.signal === "SIGINT" ||
     (status.signal === "SIGKILL" && options.signal?.aborted === true);
   const tail = stderrTail.filter((l) => l.trim()).slice(-5).join("\n");
+  const killed = status.signal && !interrupted
+    ? `killed by ${status.signal}` +
+      (status.signal === "SIGKILL" ? " (the out-of-memory killer sends SIGKILL)" : "")
+    : undefined;
+  const error = interrupted
+    ? undefined
+    : `${killed ?? `exit code ${exitCode}`}${tail ? `: ${tail}` : ""}`;
+  // A process killed at once cannot say so in its run.json, which would keep saying `running`.
+  await markRunEnded(plan.runDir, {
+    status: interrupted ? "interrupted" : "failed",
+    message: interrupted ? "stopped without a checkpoint at its end (killed)" : error!,
+  });
   return {
     runId: plan.runId,
     status: interrupted ? "interrupted" : "failed",
-    error: interrupted ? undefined : `exit code ${exitCode}${tail ? `: ${tail}` : ""}`,
+    error,
     exitCode,
     seconds,
   };

@@ -1,10 +1,11 @@
 // Decides what a sweep does with each run from its directory's status: done runs are skipped,
-// partial and failed ones resume, pending ones start, runs locked by a live process are left alone.
+// partial and failed ones resume, pending ones start, runs locked by a live process are left alone,
+// and runs whose data changed since they read it are refused until restarted.
 import { runStatus } from "../store/run_dir.ts";
 import type { RunStatus } from "../store/records.ts";
 import type { RunPlan } from "../sweep/plan.ts";
 
-export type RunAction = "skip" | "start" | "resume" | "busy";
+export type RunAction = "skip" | "start" | "resume" | "busy" | "refuse";
 
 export interface PlannedRun {
   plan: RunPlan;
@@ -25,6 +26,8 @@ export function actionFor(status: RunStatus): RunAction {
     case "failed":
     case "damaged":
       return "resume";
+    case "stale":
+      return "refuse";
   }
 }
 

@@ -31,6 +31,14 @@ export function crossFieldProblems(config: RunConfig): ConfigProblem[] {
         `train.tokens ${train.tokens} must be >= train.batch_size ${train.batch_size} (at least one step)`,
     });
   }
+  if (config.data.source === "lm" && config.data.heldout_tokens < config.eval.tokens) {
+    problems.push({
+      paths: ["eval.tokens", "data.heldout_tokens"],
+      message: `eval.tokens ${config.eval.tokens} must be <= data.heldout_tokens ` +
+        `${config.data.heldout_tokens} (the held-out vectors the evaluation reads); lower ` +
+        "eval.tokens or raise data.heldout_tokens (their defaults are 16384 and 8192)",
+    });
+  }
   const control = train.lambda.validation_tokens;
   if (
     control !== undefined && arch.sparsity === "penalty" && train.lambda.mode !== "fixed" &&

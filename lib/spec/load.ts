@@ -1,6 +1,7 @@
 // Loads an experiment spec: YAML -> located data -> zod validation -> sweep checks -> cross-field
 // checks on every expanded run. Every problem is collected into one SpecError.
 import { resolve } from "node:path";
+import { z } from "zod";
 import type { SpecIssue } from "../errors.ts";
 import { SpecError, UsageError } from "../errors.ts";
 import { gridPoints, gridSize, type SweepAxis } from "./grid.ts";
@@ -14,6 +15,18 @@ import { specIssuesFromZod } from "./zod_issues.ts";
 
 /** Runs a spec may expand to unless `maxRuns` (`--max-runs`) raises the limit. */
 export const DEFAULT_MAX_RUNS = 256;
+
+/**
+ * Most runs a spec may expand to even with --max-runs: listing a sweep holds every resolved
+ * config in memory (a million runs: gigabytes, minutes before --dry-run prints anything).
+ */
+export const HARD_MAX_RUNS = 100_000;
+
+/**
+ * Longest experiment name: it names the directories runs/<name>/ and reports/<name>/, and file
+ * systems refuse names over 255 bytes (ext4, APFS, NTFS).
+ */
+export const MAX_NAME_LENGTH = 128;
 
 /** A validated spec with its sweep axes; the input of `expandSweep`. */
 export interface LoadedExperiment {
@@ -64,9 +77,27 @@ export function parseExperiment(
   const { axes, issues: sweepIssues } = readSweepAxes(raw, source);
   issues.push(...sweepIssues);
   if (result.success) {
+    if (result.data.name.length > MAX_NAME_LENGTH) {
+      issues.push({
+        file: fileName,
+        ...source.locate(["name"]),
+        path: "name",
+        message: `is ${result.data.name.length} characters long; at most ${MAX_NAME_LENGTH} ` +
+          "(it names the runs/ and reports/ directories)",
+      });
+    }
     issues.push(...checkReport(result.data, axes, source));
     const count = gridSize(axes);
-    if (count > maxRuns) {
+    if (count > HARD_MAX_RUNS) {
+      issues.push({
+        file: fileName,
+        ...source.locateKey([], "sweep"),
+        path: "sweep",
+        message: `expands to ${count} runs (${axes.map((a) => a.values.length).join(" x ")}), ` +
+          `more than saesweep can list or train (at most ${HARD_MAX_RUNS}); shorten the axes ` +
+          "or split the spec",
+      });
+    } else if (count > maxRuns) {
       issues.push({
         file: fileName,
         ...source.locateKey([], "sweep"),
@@ -133,7 +164,27 @@ function checkRuns(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource):
   const issues: SpecIssue[] = [];
   const seen = new Set<string>();
   for (const point of gridPoints(axes)) {
-    const config = resolveRunConfig(spec, point.overrides);
+    let config;
+    try {
+      config = resolveRunConfig(spec, point.overrides);
+    } catch (err) {
+      if (!(err instanceof z.ZodError)) throw err;
+      // Each value passed on its own; this combination of values does not.
+      const where = axes.length ? [...axes[0].origins[0], point.indices[0]] : ["sweep"];
+      const values = Object.entries(point.overrides).map(([p, v]) => `${p}: ${JSON.stringify(v)}`);
+      const problems = err.issues.map((zi) => `${zi.path.map(String).join(".")}: ${zi.message}`);
+      const issue = {
+        file: source.fileName,
+        ...source.locate(where),
+        path: formatPath(where),
+        message: `the run with ${values.join(", ")} is invalid: ${problems.join("; ")}`,
+      };
+      if (!seen.has(issue.message)) {
+        seen.add(issue.message);
+        issues.push(issue);
+      }
+      continue;
+    }
     for (const problem of crossFieldProblems(config)) {
       const where = locateProblem(problem.paths, axes, point.indices, source);
       const issue = {

@@ -2,16 +2,40 @@
 // name/description, plus `experiment`, with each override applied and defaults filled. Pure.
 import { experimentSchema, type ExperimentSpec, type RunConfig } from "./schema.ts";
 
-/** Sets `value` at the dotted `path` of `target`, creating maps on the way. */
-export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+type Rec = Record<string, unknown>;
+
+function isRecord(v: unknown): v is Rec {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/**
+ * `value` applied over `base`: maps merge key by key (a swept `sae: {width: 64}` keeps the spec's
+ * architecture and target_l0), anything else replaces. A map naming another `source` than the
+ * base (a `data` section of another variant) replaces it whole, since its keys are another set.
+ */
+export function mergeValue(base: unknown, value: unknown): unknown {
+  if (!isRecord(base) || !isRecord(value)) return structuredClone(value);
+  if ("source" in value && "source" in base && value.source !== base.source) {
+    return structuredClone(value);
+  }
+  const out: Rec = structuredClone(base);
+  for (const [k, v] of Object.entries(value)) out[k] = mergeValue(base[k], v);
+  return out;
+}
+
+/**
+ * Applies `value` at the dotted `path` of `target`, creating maps on the way; a map merges into
+ * the map already there (mergeValue), so sweeping a whole section changes only the keys it names.
+ */
+export function setPath(target: Rec, path: string, value: unknown): void {
   const segments = path.split(".");
   let current = target;
   for (const seg of segments.slice(0, -1)) {
-    const next = current[seg];
-    if (next === null || typeof next !== "object" || Array.isArray(next)) current[seg] = {};
-    current = current[seg] as Record<string, unknown>;
+    if (!isRecord(current[seg])) current[seg] = {};
+    current = current[seg] as Rec;
   }
-  current[segments[segments.length - 1]] = structuredClone(value);
+  const last = segments[segments.length - 1];
+  current[last] = mergeValue(current[last], value);
 }
 
 /**

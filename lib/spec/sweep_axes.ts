@@ -9,6 +9,7 @@ import { schemaKeys } from "./schema_info.ts";
 import { schemaAtData, specIssuesFromZod } from "./zod_issues.ts";
 import { formatPath, type PathSegment, type YamlSource } from "./yaml_source.ts";
 import canonicalize from "canonicalize";
+import { setPath } from "./resolve.ts";
 
 /** Top-level keys that describe the experiment rather than a run: not sweepable. */
 const NOT_SWEEPABLE = ["name", "description", "sweep", "report", "executor"];
@@ -35,6 +36,13 @@ export function readSweepAxes(
     issues.push({ file: source.fileName, ...pos, path: formatPath(shown), message });
   };
   const seen = new Map<string, string>();
+  let base: Set<string> | undefined;
+  const baseIssues = () => {
+    if (base) return base;
+    const result = experimentSchema().safeParse(raw);
+    base = new Set(result.success ? [] : result.error.issues.map(issueKey));
+    return base;
+  };
 
   // Checks one axis path; returns false (after reporting) when it cannot be used.
   const checkPath = (parent: PathSegment[], path: string): boolean => {
@@ -85,20 +93,37 @@ export function readSweepAxes(
     let ok = true;
     list.forEach((value, i) => {
       const substituted = structuredClone(isRecord(raw) ? raw : {}) as Rec;
-      setRaw(substituted, path, value);
+      setPath(substituted, path, value);
       const result = experimentSchema().safeParse(substituted);
       if (result.success) return;
       const segments = path.split(".");
-      const mine = result.error.issues.filter((zi) =>
-        segments.every((seg, k) => String(zi.path[k]) === seg)
-      );
-      if (mine.length > 0) ok = false;
+      // Problems the spec has without this value are reported at their own place, once.
+      const fresh = result.error.issues.filter((zi) => !baseIssues().has(issueKey(zi)));
+      const mine = fresh.filter((zi) => segments.every((seg, k) => String(zi.path[k]) === seg));
+      // Problems this value causes elsewhere (`data.source: files` leaves `data.path` missing).
+      const caused = fresh.filter((zi) => !mine.includes(zi));
+      if (fresh.length > 0) ok = false;
       issues.push(...specIssuesFromZod(mine, {
         source,
         schema: experimentSchema(),
         data: substituted,
         relocate: (p) => [...origin, i, ...p.slice(segments.length)],
       }));
+      const where = [...origin, i];
+      for (
+        const found of specIssuesFromZod(caused, {
+          source,
+          schema: experimentSchema(),
+          data: substituted,
+        })
+      ) {
+        issues.push({
+          file: source.fileName,
+          ...source.locate(where),
+          path: formatPath(where),
+          message: `with this value, ${found.path}: ${found.message}`,
+        });
+      }
     });
     return ok ? list : undefined;
   };
@@ -187,12 +212,7 @@ function describe(value: unknown): string {
   return typeof value === "string" ? `${JSON.stringify(value)} (string)` : String(value);
 }
 
-function setRaw(target: Rec, path: string, value: unknown): void {
-  const segments = path.split(".");
-  let current = target;
-  for (const seg of segments.slice(0, -1)) {
-    if (!isRecord(current[seg])) current[seg] = {};
-    current = current[seg] as Rec;
-  }
-  current[segments[segments.length - 1]] = value;
+/** Identifies a zod issue by where it is and what it says (to compare two validations). */
+function issueKey(issue: { path: PropertyKey[]; code: string; message: string }): string {
+  return JSON.stringify([issue.path.map(String), issue.code, issue.message]);
 }

@@ -29,6 +29,12 @@ export interface LockInfo {
   slurm?: SlurmJobRef;
 }
 
+/**
+ * A LOCK file that cannot be read: its holder cannot be checked, so the run is neither taken
+ * over nor "busy" (held by a live process); a person has to look. A failure, not a busy run.
+ */
+export class UnreadableLockError extends LockError {}
+
 /** A held run lock. */
 export interface RunLock {
   readonly path: string;
@@ -224,7 +230,7 @@ export async function acquireRunLock(runDir: string): Promise<RunLock> {
     if (found === "unreadable") {
       // LOCK files appear complete (createLockFile), so an unreadable one was damaged, or written
       // by a version that wrote in place and was killed mid-write; its holder cannot be checked.
-      throw new LockError(`run ${runDir} has an unreadable ${RUN_FILES.lock} file`, {
+      throw new UnreadableLockError(`run ${runDir} has an unreadable ${RUN_FILES.lock} file`, {
         hint: `if no process trains this run, delete ${path}`,
       });
     }

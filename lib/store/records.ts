@@ -2,6 +2,7 @@
 // between the trainer (writer), the executor (status), and reports (readers). Types only.
 import type { EffectiveConfig } from "../spec/schema.ts";
 import type { FiringHistogram } from "../metrics/firing_histogram.ts";
+import type { DataFingerprint } from "../data/fingerprint.ts";
 
 /** File names inside a run directory. */
 export const RUN_FILES = {
@@ -14,8 +15,19 @@ export const RUN_FILES = {
   sae: "sae",
 } as const;
 
-/** `damaged`: DONE exists but the files it lists are missing or changed (repaired on resume). */
-export type RunStatus = "pending" | "running" | "partial" | "done" | "failed" | "damaged";
+/**
+ * `damaged`: DONE exists but the files it lists are missing or changed, or run.json is unreadable
+ * (repaired on resume). `stale`: the data files recorded in run.json changed since the run read
+ * them (finished or not); only --restart trains it again.
+ */
+export type RunStatus =
+  | "pending"
+  | "running"
+  | "partial"
+  | "done"
+  | "failed"
+  | "damaged"
+  | "stale";
 
 /** `run.json`: what the run is and how it was produced. Rewritten atomically as the run progresses. */
 export interface RunManifest {
@@ -43,6 +55,11 @@ export interface RunManifest {
   notes?: Record<string, unknown>;
   /** Normalisation: activations were divided by this scalar (E||x/scale||^2 = 1). */
   norm_scale?: number;
+  /**
+   * The files the run read, with sizes and hashes (lib/data/fingerprint.ts); absent in runs from
+   * before it was recorded, whose data cannot be checked.
+   */
+  data_fingerprint?: DataFingerprint;
   versions: { saesweep: string; deno: string; v8: string; typescript: string; tfjs?: string };
   git_commit: string | null;
   host: string;

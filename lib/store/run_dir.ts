@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { acquireRunLock, isStale, readLock } from "./lock.ts";
 import { RUN_FILES, type RunManifest, type RunStatus, type RunSummary } from "./records.ts";
 import { readDone, verifyDone } from "./done.ts";
+import { dataChanges } from "../data/fingerprint.ts";
+import { writeJsonAtomic } from "./atomic.ts";
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -31,13 +33,61 @@ async function readJson<T>(path: string): Promise<T | undefined> {
  */
 export async function runStatus(runDir: string): Promise<RunStatus> {
   const done = await readDone(runDir);
-  if (done) return (await verifyDone(runDir, done)).length ? "damaged" : "done";
+  if (done) {
+    if ((await verifyDone(runDir, done)).length) return "damaged";
+    // DONE does not list run.json (it is rewritten as the run goes): a finished run whose
+    // run.json is truncated or missing is repaired like a damaged summary.json.
+    const manifest = await readManifest(runDir);
+    if (!manifest) return "damaged";
+    return (await runDataChanges(manifest)).length ? "stale" : "done";
+  }
   const lock = await readLock(runDir);
   if (lock && !(await isStale(lock))) return "running";
   const manifest = await readManifest(runDir);
+  if (manifest && (await runDataChanges(manifest)).length) return "stale";
   if (manifest?.status === "failed") return "failed";
   if (manifest || await exists(join(runDir, RUN_FILES.checkpoint))) return "partial";
   return "pending";
+}
+
+/** How the data files recorded in a run's run.json changed since (empty: unchanged or unknown). */
+export function runDataChanges(manifest: RunManifest): Promise<string[]> {
+  const recorded = manifest.data_fingerprint;
+  return recorded ? dataChanges(recorded) : Promise.resolve([]);
+}
+
+/**
+ * Records how a run ended when its process could not (killed, out of memory, out of disk): a
+ * run.json still saying `running` gets `status` and `message`. Takes the run's lock (a dead
+ * holder's is taken over); does nothing when run.json says anything else, is unreadable, or a
+ * live process holds the lock. Returns whether it wrote.
+ */
+export async function markRunEnded(
+  runDir: string,
+  ended: { status: "failed" | "interrupted"; message: string },
+): Promise<boolean> {
+  if ((await readManifest(runDir).catch(() => undefined))?.status !== "running") return false;
+  let lock;
+  try {
+    lock = await acquireRunLock(runDir);
+  } catch {
+    return false; // held by a live process, or unreadable: not ours to change
+  }
+  try {
+    const manifest = await readManifest(runDir);
+    if (manifest?.status !== "running") return false;
+    await writeJsonAtomic(join(runDir, RUN_FILES.manifest), {
+      ...manifest,
+      status: ended.status,
+      error: { message: ended.message },
+      ended_at: new Date().toISOString(),
+    });
+    return true;
+  } catch {
+    return false; // e.g. the disk is still full: run.json keeps what it said
+  } finally {
+    await lock.release();
+  }
 }
 
 /** `run.json` of a run, or undefined when absent or unreadable. */
@@ -100,6 +150,7 @@ export async function finishedRun(
   if (!done) return undefined;
   const damage = await verifyDone(runDir, done);
   const summary = await readSummary(runDir);
-  if (damage.length === 0 && summary) return { summary };
-  return { damage: damage.length ? damage : ["summary.json is unreadable"] };
+  if (!summary) damage.push("summary.json is unreadable");
+  if (!(await readManifest(runDir))) damage.push("run.json is unreadable");
+  return damage.length === 0 && summary ? { summary } : { damage };
 }

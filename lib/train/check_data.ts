@@ -34,6 +34,23 @@ function dataPaths(data: DataSpec): [string, string][] {
   }
 }
 
+/**
+ * The problem when the held-out data has fewer vectors than eval.tokens asks for (the evaluation
+ * would quietly use fewer), as a `eval.tokens: ...` line; undefined when it has enough or the
+ * source makes as many as asked (synthetic). `described`: the source's describe().
+ */
+export function evalTokensProblem(
+  evalTokens: number,
+  described: Record<string, unknown>,
+  what: string,
+): string | undefined {
+  const held = described.heldout_rows;
+  if (typeof held !== "number" || held >= evalTokens) return undefined;
+  const raise = described.source === "lm" ? "data.heldout_tokens" : "data.heldout_fraction";
+  return `eval.tokens: ${evalTokens} held-out vectors asked for, but ${what} has only ${held}; ` +
+    `lower eval.tokens to at most ${held} or raise ${raise}`;
+}
+
 /** Runs `fn`; a SaeSweepError becomes a `key: message` problem line, anything else propagates. */
 async function collect<T>(key: string, problems: string[], fn: () => Promise<T>) {
   try {
@@ -67,6 +84,12 @@ async function checkOne(plan: RunPlan): Promise<DataCheck> {
         try {
           const sample = await source.sample(train.norm_sample_tokens);
           checkSample(sample, source.dModel, resolve(plan.specDir, data.path));
+          const short = evalTokensProblem(
+            plan.config.eval.tokens,
+            source.describe(),
+            `data.path ${resolve(plan.specDir, data.path)}`,
+          );
+          if (short) problems.push(short);
           return source.dModel;
         } finally {
           source.close();
@@ -107,6 +130,7 @@ export async function checkData(plans: readonly RunPlan[]): Promise<DataCheck[]>
       data: plan.config.data,
       dir: plan.specDir,
       n: plan.config.train.norm_sample_tokens,
+      eval: plan.config.eval.tokens,
     })!;
     if (!seen.has(key)) seen.set(key, checkOne(plan));
     return seen.get(key)!;

@@ -6,6 +6,7 @@ import type { RunPlan } from "../sweep/plan.ts";
 import { effectiveConfig, RUN_ID_SCHEME } from "../sweep/effective_config.ts";
 import { getArchitecture } from "../sae/registry.ts";
 import type { RunManifest } from "../store/records.ts";
+import type { DataFingerprint } from "../data/fingerprint.ts";
 import type { BackendChoice } from "../engine/reference/backend_choice.ts";
 import type { EngineChoice } from "../engine/create_engine.ts";
 import { readGitCommit, VERSION } from "../version.ts";
@@ -21,6 +22,8 @@ export interface ManifestFacts {
   normScale: number;
   /** The data source's description (shapes, files, cache keys). */
   data: Record<string, unknown>;
+  /** Sizes and hashes of the files the run reads (lib/data/fingerprint.ts). */
+  dataFingerprint?: DataFingerprint;
 }
 
 export async function startManifest(plan: RunPlan, facts: ManifestFacts): Promise<RunManifest> {
@@ -60,6 +63,7 @@ export async function startManifest(plan: RunPlan, facts: ManifestFacts): Promis
       data: facts.data,
     },
     norm_scale: facts.normScale,
+    ...(facts.dataFingerprint ? { data_fingerprint: facts.dataFingerprint } : {}),
     versions: {
       saesweep: VERSION,
       deno: Deno.version.deno,

@@ -34,9 +34,12 @@ import { geometricMedian, mean, normalizationScale, scaleInPlace } from "./norma
 import { loadCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { finishRun } from "./finish_run.ts";
 import { startManifest } from "./manifest.ts";
+import { checkDataIdentity } from "./data_identity.ts";
+import { evalTokensProblem } from "./check_data.ts";
+import type { DataFingerprint } from "../data/fingerprint.ts";
 import { MetricsWindow, truncateMetrics } from "./metrics_log.ts";
 import type { TrainProgress } from "./progress.ts";
-import { DivergenceError, InterruptedError } from "../errors.ts";
+import { DataError, DivergenceError, InterruptedError } from "../errors.ts";
 import { checkDivergence } from "./divergence.ts";
 import { faultPoint } from "./fault_points.ts";
 import { controlL0, loadControlSet } from "./control_set.ts";
@@ -70,6 +73,8 @@ function describeData(plan: RunPlan): string {
 export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Promise<RunSummary> {
   const { runDir } = plan;
   await Deno.mkdir(runDir, { recursive: true });
+  // A run never resumes, repairs or returns a result on data other than it read (issue 28).
+  const dataIdentity = await checkDataIdentity(plan);
   const before = await finishedRun(runDir);
   if (before && "summary" in before) return before.summary;
   const lock = await acquireRunLock(runDir);
@@ -91,7 +96,11 @@ export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Pr
       evalSequences: plan.config.eval.lm_sequences,
     });
     try {
-      return await trainWithSource(plan, source, { ...options, backendInfo: backend });
+      return await trainWithSource(plan, source, {
+        ...options,
+        backendInfo: backend,
+        dataIdentity,
+      });
     } finally {
       source.close();
     }
@@ -102,6 +111,7 @@ export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Pr
 
 interface InnerOptions extends TrainRunOptions {
   backendInfo: BackendChoice;
+  dataIdentity: DataFingerprint;
 }
 
 async function trainWithSource(
@@ -111,6 +121,14 @@ async function trainWithSource(
 ): Promise<RunSummary> {
   const { config, runDir } = plan;
   const { sae, train } = config;
+  // Fewer held-out vectors than eval.tokens would shrink the evaluation without a word.
+  const short = evalTokensProblem(config.eval.tokens, source.describe(), describeData(plan));
+  if (short) {
+    throw new DataError(short, {
+      hint: "fix eval.tokens or the data; nothing was trained",
+      exitCode: 2,
+    });
+  }
   const arch = getArchitecture(sae.architecture);
   const d = source.dModel;
   const width = sae.width;
@@ -226,6 +244,7 @@ async function trainWithSource(
       resumedFrom: previous ? startStep : null,
       normScale: scale,
       data: source.describe(),
+      dataFingerprint: options.dataIdentity,
     });
     manifest.notes = { ...manifest.notes, ...notes };
     await writeJsonAtomic(manifestPath, manifest);

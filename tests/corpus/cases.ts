@@ -363,7 +363,7 @@ export const CASES: CorpusCase[] = [
   {
     name: "missing lm checkpoint",
     files: spec(
-      "name: c\ndata: {source: lm, checkpoint: m.bin, tokenizer: t.bin, train_text: [a.txt], heldout_text: [a.txt]}\n",
+      "name: c\ndata: {source: lm, checkpoint: m.bin, tokenizer: t.bin, train_text: [a.txt], heldout_text: [a.txt]}\neval: {tokens: 256}\n",
     ),
     args: ["spec.yaml"],
     code: 2,
@@ -374,7 +374,7 @@ export const CASES: CorpusCase[] = [
     name: "garbage lm checkpoint",
     files: {
       ...spec(
-        "name: c\ndata: {source: lm, checkpoint: m.bin, tokenizer: t.bin, train_text: [a.txt], heldout_text: [a.txt]}\n",
+        "name: c\ndata: {source: lm, checkpoint: m.bin, tokenizer: t.bin, train_text: [a.txt], heldout_text: [a.txt]}\neval: {tokens: 256}\n",
       ),
       "m.bin": "short",
       "t.bin": "x",
@@ -619,5 +619,103 @@ export const CASES: CorpusCase[] = [
     code: 1,
     message: "previous.json does not hold a checkpoint record",
     location: "previous.json",
+  },
+  // Issue 28: cases a new round of probing found.
+  {
+    name: "spec name over 255 characters",
+    files: spec(GOOD.replace("name: c", `name: ${"n".repeat(300)}`)),
+    args: ["spec.yaml", "--dry-run"],
+    code: 2,
+    message: "is 300 characters long; at most 128",
+    location: "spec.yaml:1:7: name",
+  },
+  {
+    name: "--out with its value forgotten",
+    files: spec(GOOD),
+    args: ["spec.yaml", "--out", "--dry-run"],
+    code: 2,
+    message: "--out expects a path",
+    location: '"--dry-run"',
+  },
+  {
+    name: "run --out with its value forgotten",
+    files: spec(GOOD),
+    task: "run",
+    args: ["--out", "--progress"],
+    code: 2,
+    message: "--out expects a path",
+    location: '"--progress"',
+  },
+  {
+    name: "sweep of data.source across variants",
+    files: spec(GOOD + "sweep:\n  data.source: [synthetic, files]\n"),
+    args: ["spec.yaml"],
+    code: 2,
+    message: "with this value, data: missing required key `path`",
+    location: "spec.yaml:7:28: sweep.data.source[1]",
+  },
+  {
+    name: "swept section with a bad key",
+    files: spec(GOOD + "sweep:\n  sae: [{width: 64}, {widht: 8}]\n"),
+    args: ["spec.yaml"],
+    code: 2,
+    message: "unknown key; did you mean `width`?",
+    location: "spec.yaml:7:23: sweep.sae[1].widht",
+  },
+  {
+    name: "eval.tokens beyond the held-out rows of the files",
+    files: {
+      "spec.yaml": FILES("x.npy").replace("eval: {tokens: 256}", "eval: {tokens: 2048}"),
+      "x.npy": npy(rows(3000, 8), [3000, 8]),
+    },
+    args: ["spec.yaml"],
+    code: 2,
+    message: "2048 held-out vectors asked for, but data.path",
+    location: "eval.tokens",
+  },
+  {
+    name: "eval.tokens beyond lm heldout_tokens",
+    files: spec(LM(", heldout_tokens: 100")),
+    args: ["spec.yaml"],
+    code: 2,
+    message: "eval.tokens 256 must be <= data.heldout_tokens 100",
+    location: "spec.yaml:5:16: eval.tokens",
+  },
+  {
+    name: "eval.tokens beyond memory",
+    files: spec(GOOD.replace("eval: {tokens: 256}", "eval: {tokens: 500000000}")),
+    args: ["spec.yaml"],
+    code: 2,
+    message: "of memory; this machine has",
+    location: "eval.tokens 500000000",
+  },
+  {
+    name: "--backend tensorflow not installed",
+    files: spec(GOOD),
+    args: ["spec.yaml", "--backend", "tensorflow", "--out", "new"],
+    code: 2,
+    message: "backend tensorflow requested but not installed",
+    location: "tensorflow",
+  },
+  {
+    name: "train.backend tensorflow not installed",
+    files: spec(GOOD.replace("lr_warmup_steps: 5}", "lr_warmup_steps: 5, backend: tensorflow}")),
+    args: ["spec.yaml"],
+    code: 2,
+    message: "backend tensorflow requested but not installed",
+    location: "tensorflow",
+  },
+  {
+    name: "a sweep beyond any --max-runs",
+    files: spec(
+      GOOD + "sweep:\n" +
+        ["train.seed", "train.log_every", "train.checkpoint_every", "eval.tokens"]
+          .map((k) => `  ${k}: [${Array.from({ length: 1000 }, (_, i) => i + 1).join(", ")}]\n`)
+          .join(""),
+    ),
+    args: ["spec.yaml", "--max-runs", "1000000000000", "--dry-run"],
+    code: 2,
+    message: "expands to 1000000000000 runs (1000 x 1000 x 1000 x 1000), more than saesweep",
+    location: "spec.yaml:6:1: sweep",
   },
 ];

@@ -40,9 +40,12 @@ Deno.test("checkSample() refuses all-zero and constant samples and accepts varie
 Deno.test("trainRun() on a file with NaN fails with a DataError naming file, row and column", async () => {
   const dir = await Deno.makeTempDir();
   const x = rows(3000, 8);
-  x[2900 * 8 + 6] = NaN; // in the held-out tail
+  x[2900 * 8 + 6] = NaN; // in the held-out tail (rows 2700-2999: 300 >= eval.tokens 256)
   await writeNpy(join(dir, "a.npy"), x, { shape: [3000, 8], dtype: "<f4" });
-  await Deno.writeTextFile(join(dir, "spec.yaml"), specWith("{source: files, path: a.npy}"));
+  await Deno.writeTextFile(
+    join(dir, "spec.yaml"),
+    specWith("{source: files, path: a.npy, heldout_fraction: 0.1}"),
+  );
   const [plan] = expandSweep(await loadExperiment(join(dir, "spec.yaml")), { outDir: dir });
   const err = await trainRun(plan).then(() => undefined, (e) => e);
   assert.ok(err instanceof DataError && !(err instanceof DivergenceError), String(err));

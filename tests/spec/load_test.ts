@@ -108,6 +108,30 @@ Deno.test("parseExperiment() validates each sweep value against its key's schema
   ]);
 });
 
+Deno.test("parseExperiment() reports at the sweep value the problems it causes in other keys", () => {
+  // Issue 28 case 8: `data.source: files` over synthetic data left `data.path` missing and the
+  // synthetic keys unknown; that passed the check and crashed later with a ZodError.
+  assert.deepEqual(
+    problems(
+      "name: t\ndata: {source: synthetic, d_model: 8}\nsweep:\n  data.source: [synthetic, files]\n",
+    ),
+    [
+      "4:28 sweep.data.source[1]: with this value, data: missing required key `path` (a non-empty string)",
+      "4:28 sweep.data.source[1]: with this value, data.d_model: `d_model` is not a key of source " +
+      "`files` (it belongs to another variant)",
+    ],
+  );
+});
+
+Deno.test("parseExperiment() reports a bad key of a swept section once, at its own place", () => {
+  assert.deepEqual(
+    problems(
+      "name: t\ndata: {source: synthetic}\nsae: {width: 0}\nsweep:\n  sae: [{target_l0: 4}]\n",
+    ),
+    ["3:14 sae.width: expected an integer >= 1, got 0"],
+  );
+});
+
 Deno.test("parseExperiment() refuses empty lists and duplicate values in a sweep axis", () => {
   assert.deepEqual(problems(BASE + "sweep:\n  sae.width: []\n  train.seed: [0, 1, 0]\n"), [
     "5:14 sweep.sae.width: expected a non-empty list of values, got an empty list",
@@ -178,6 +202,19 @@ Deno.test("parseExperiment() limits the number of runs unless maxRuns raises it"
     "4:1 sweep: expands to 30 runs (10 x 3), more than the limit of 20; pass --max-runs 30 if you mean it",
   ]);
   assert.equal(parseExperiment(text, "x.yaml", { maxRuns: 30 }).axes.length, 2);
+});
+
+Deno.test("parseExperiment() refuses more than 100,000 runs whatever maxRuns says, without suggesting it", () => {
+  // Issue 28 case 13: the refusal suggested --max-runs 1000000000000, and following it held
+  // gigabytes for minutes. 4 axes of 20 values: 160,000 runs.
+  const list = `[${Array.from({ length: 20 }, (_, i) => i + 1).join(", ")}]`;
+  const text = BASE + "sweep:\n" +
+    ["train.seed", "train.log_every", "train.checkpoint_every", "eval.tokens"]
+      .map((k) => `  ${k}: ${list}\n`).join("");
+  assert.deepEqual(problems(text, { maxRuns: 1e12 }), [
+    "4:1 sweep: expands to 160000 runs (20 x 20 x 20 x 20), more than saesweep can list or " +
+    "train (at most 100000); shorten the axes or split the spec",
+  ]);
 });
 
 Deno.test("loadExperiment() gives a usage error with a hint for a missing file", async () => {

@@ -124,3 +124,41 @@ Deno.test("expandSweep() trains a TopK run once when a JumpReLU option is crosse
     { "sae.architecture": "topk" },
   ]);
 });
+
+Deno.test("expandSweep() merges a swept section into the spec's section instead of replacing it", () => {
+  // Issue 28 case 1: `sweep: {sae: [...]}` used to train jumprelu at target 16 (the defaults).
+  const plans = expandSweep(
+    loaded(
+      "name: t\ndata: {source: synthetic, d_model: 8}\n" +
+        "sae: {architecture: topk, target_l0: 4, width: 16}\n" +
+        "train: {tokens: 20000, lr: 0.003, batch_size: 512}\n" +
+        "sweep:\n  sae: [{width: 32}, {width: 64}]\n  train: [{seed: 1}]\n",
+    ),
+    { outDir: "/out" },
+  );
+  assert.deepEqual(
+    plans.map(({ config: { sae, train } }) => [
+      sae.architecture,
+      sae.target_l0,
+      sae.width,
+      train.tokens,
+      train.lr,
+      train.batch_size,
+      train.seed,
+    ]),
+    [["topk", 4, 32, 20000, 0.003, 512, 1], ["topk", 4, 64, 20000, 0.003, 512, 1]],
+  );
+});
+
+Deno.test("expandSweep() replaces the data section when a swept map names another source", () => {
+  const plans = expandSweep(
+    loaded(
+      "name: t\ndata: {source: synthetic, d_model: 8}\nsae: {width: 64}\n" +
+        "sweep:\n  data: [{d_model: 16}, {source: files, path: x.npy}]\n",
+    ),
+    { outDir: "/out" },
+  );
+  assert.deepEqual(plans.map((p) => p.config.data.source), ["synthetic", "files"]);
+  assert.equal((plans[0].config.data as { d_model: number }).d_model, 16);
+  assert.equal((plans[1].config.data as { path: string }).path, "x.npy");
+});
