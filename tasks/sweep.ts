@@ -14,7 +14,7 @@ import { type BackendName, BACKENDS, type EngineName, ENGINES } from "../lib/eng
 import { filterPlans, parseRunFilters } from "../lib/sweep/filter.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
 import { findOrphans, type OrphanRun } from "../lib/sweep/orphans.ts";
-import { DataError, SaeSweepError, UsageError } from "../lib/errors.ts";
+import { BackendUnavailableError, DataError, SaeSweepError, UsageError } from "../lib/errors.ts";
 import { readManifest, resetRunDir, runDataChanges } from "../lib/store/run_dir.ts";
 import { checkBeforeSweep, restartPlans } from "./_sweep_checks.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
@@ -158,6 +158,34 @@ async function checkBackends(
 }
 
 /**
+ * For runs that ask for the webgpu engine (flag or train.engine), checks here that an adapter is
+ * there and that each run's architecture and options have webgpu kernels, so that the sweep stops
+ * before anything is written instead of failing every run; returns the first problem.
+ */
+async function checkEngines(
+  plans: readonly RunPlan[],
+  flag: EngineName | undefined,
+): Promise<SaeSweepError | undefined> {
+  const wanted = plans.filter((p) => (flag ?? p.config.train.engine) === "webgpu");
+  if (wanted.length === 0) return undefined;
+  const { webgpuUnavailable } = await import("../lib/engine/webgpu/create_webgpu_engine.ts");
+  const { getArchitecture } = await import("../lib/sae/registry.ts");
+  for (const plan of wanted) {
+    const sae = plan.config.sae;
+    const why = await webgpuUnavailable(getArchitecture(sae.architecture), {
+      allowSoftware: true,
+      sae,
+    });
+    if (why) {
+      return new BackendUnavailableError(`${plan.runId}: engine webgpu unavailable: ${why}`, {
+        hint: "use --engine cpu or auto for these runs (--filter selects runs), or see docs/GPU.md",
+      });
+    }
+  }
+  return undefined;
+}
+
+/**
  * The refusal of runs whose data files changed since they read them (status stale), unless
  * --restart names them; undefined when there are none.
  */
@@ -275,7 +303,7 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
   // Slurm runs train on other nodes, whose GPUs and libraries this host may lack.
   const backendProblem = executor === "slurm"
     ? undefined
-    : await checkBackends(plans, opts.backend);
+    : (await checkBackends(plans, opts.backend)) ?? (await checkEngines(plans, opts.engine));
   if (backendProblem && !opts.dryRun) throw backendProblem;
   // Memory is checked for the most runs the sweep may train at once (the default is one per core).
   const warnings = await checkBeforeSweep(plans, {

@@ -83,3 +83,20 @@ webgpuTest(
     }
   },
 );
+
+webgpuTest(
+  "sweep --engine webgpu over an architecture without a webgpu kernel stops before writing anything",
+  async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const spec = await shortQuickstart(dir);
+      const r = await runTask("sweep", [spec, "--engine", "webgpu"], { cwd: dir });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /engine webgpu unavailable: architecture \w+ has no webgpu kernel/);
+      assert.match(r.stderr, /hint: use --engine cpu or auto/);
+      await assert.rejects(() => Deno.stat(`${dir}/runs`), Deno.errors.NotFound);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
