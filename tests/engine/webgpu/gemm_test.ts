@@ -18,7 +18,7 @@ import {
   tileName,
 } from "../../../lib/engine/webgpu/gemm.ts";
 import { openDevice } from "../../../lib/engine/webgpu/device.ts";
-import { webgpuTest } from "../reference/_webgpu.ts";
+import { webgpuTest } from "../_webgpu.ts";
 
 let opened: Promise<GPUDevice> | undefined;
 function device(): Promise<GPUDevice> {
