@@ -256,13 +256,26 @@ async function main(): Promise<number> {
     .option("--shapes <list>", "d_model/d_sae/batch shapes of the GEMM timings", DEFAULT_SHAPES)
     .option("--repeats <n>", "samples per overhead median", parseIntFlag("--repeats", 1), 20)
     .option("--parity", "check the webgpu engine against the cpu engine per architecture")
-    .option("--parity-steps <n>", "Adam steps per parity check", parseIntFlag("--steps", 1), 3)
+    .option(
+      "--parity-steps <n>",
+      "Adam steps per parity check",
+      parseIntFlag("--parity-steps", 1),
+      3,
+    )
     .option("--no-gemm", "skip the GEMM timings")
+    .option("--no-costs", "skip the dispatch, submit and readback timings")
     .exitOverride()
     .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
   program.parse(Deno.args, { from: "user" });
   const opts = program.opts<
-    { shapes: string; repeats: number; parity?: boolean; paritySteps: number; gemm: boolean }
+    {
+      shapes: string;
+      repeats: number;
+      parity?: boolean;
+      paritySteps: number;
+      gemm: boolean;
+      costs: boolean;
+    }
   >();
   const shapes = parseShapes(opts.shapes);
   const gpu = await openDevice();
@@ -275,9 +288,11 @@ async function main(): Promise<number> {
   console.log("limits (as requested by openDevice):");
   for (const [k, v] of Object.entries(limits)) console.log(`  ${k} ${v}`);
 
-  const costs = await overheads(device, opts.repeats);
-  console.log(`driver costs (medians of ${opts.repeats}):`);
-  for (const [k, v] of Object.entries(costs)) console.log(`  ${k.padEnd(26)} ${v.toFixed(1)}`);
+  const costs = opts.costs ? await overheads(device, opts.repeats) : undefined;
+  if (costs) {
+    console.log(`driver costs, microseconds (medians of ${opts.repeats}):`);
+    for (const [k, v] of Object.entries(costs)) console.log(`  ${k.padEnd(26)} ${v.toFixed(1)}`);
+  }
 
   const gemms: GemmRow[] = [];
   if (opts.gemm) {
