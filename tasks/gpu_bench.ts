@@ -206,6 +206,10 @@ async function main(): Promise<number> {
       parseIntFlag("--reference-steps", 1),
       2,
     )
+    .option(
+      "--json-out <file>",
+      "also write the JSON result to FILE, rewritten after each row (survives a time limit)",
+    )
     .exitOverride()
     .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
   program.parse(Deno.args, { from: "user" });
@@ -221,6 +225,7 @@ async function main(): Promise<number> {
       warmup: number;
       repeats: number;
       referenceSteps: number;
+      jsonOut?: string;
     }
   >();
   const engines = parseList("--engines", opts.engines, BENCH_ENGINES);
@@ -245,7 +250,23 @@ async function main(): Promise<number> {
     reference: { steps: opts.referenceSteps, warmup: 1, repeats: 1 },
   };
   let adapter: string | undefined;
+  if (engines.includes("webgpu")) {
+    const p = await probeWebGpu();
+    adapter = p.adapter ? `${p.adapter}${p.fallback ? " (software fallback)" : ""}` : p.reason;
+    console.error(`webgpu adapter: ${adapter}`);
+  }
   const rows: BenchRow[] = [];
+  const result = () =>
+    JSON.stringify({
+      engines,
+      adapter,
+      backend,
+      tfjs: tf.version.tfjs,
+      deno: Deno.version.deno,
+      steps: opts.steps,
+      repeats: opts.repeats,
+      rows,
+    });
   for (const shape of shapes) {
     for (const arch of archs) {
       const a = getArchitecture(arch);
@@ -301,24 +322,13 @@ async function main(): Promise<number> {
         }
       }
       rows.push(row);
+      if (opts.jsonOut) await Deno.writeTextFile(opts.jsonOut, result() + "\n");
     }
   }
-  if (engines.includes("webgpu")) {
-    const p = await probeWebGpu();
-    adapter = p.adapter ? `${p.adapter}${p.fallback ? " (software fallback)" : ""}` : p.reason;
-    console.log(`webgpu adapter: ${adapter}`);
-  }
+  if (adapter) console.log(`webgpu adapter: ${adapter}`);
   console.log(formatTable(rows, engines));
-  console.log(JSON.stringify({
-    engines,
-    adapter,
-    backend,
-    tfjs: tf.version.tfjs,
-    deno: Deno.version.deno,
-    steps: opts.steps,
-    repeats: opts.repeats,
-    rows,
-  }));
+  console.log(result());
+  if (opts.jsonOut) await Deno.writeTextFile(opts.jsonOut, result() + "\n");
   const failed = rows.flatMap((r) => Object.values(r.engines)).filter((r) => r.error);
   return failed.length ? 1 : 0;
 }

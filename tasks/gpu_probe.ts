@@ -240,14 +240,22 @@ async function parity(steps: number): Promise<ParityRow[]> {
   return rows;
 }
 
-function limitsOf(gpu: GpuDevice): Record<string, number> {
+function limitsOf(limits: GPUSupportedLimits): Record<string, number> {
   const out: Record<string, number> = {};
   // GPUSupportedLimits exposes its limits as prototype getters.
-  for (const k in gpu.limits) {
-    const v = (gpu.limits as unknown as Record<string, unknown>)[k];
+  for (const k in limits) {
+    const v = (limits as unknown as Record<string, unknown>)[k];
     if (typeof v === "number") out[k] = v;
   }
   return out;
+}
+
+/** The adapter's own features and maximum limits (openDevice's device has only what it asked). */
+async function adapterCaps(): Promise<{ features: string[]; limits: Record<string, number> }> {
+  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
+  const adapter = await gpu?.requestAdapter({ powerPreference: "high-performance" });
+  if (!adapter) return { features: [], limits: {} };
+  return { features: [...adapter.features].sort(), limits: limitsOf(adapter.limits) };
 }
 
 async function main(): Promise<number> {
@@ -280,13 +288,20 @@ async function main(): Promise<number> {
   const shapes = parseShapes(opts.shapes);
   const gpu = await openDevice();
   const { device } = gpu;
-  const limits = limitsOf(gpu);
-  const features = [...device.features].sort();
+  const limits = limitsOf(gpu.limits);
+  const adapterInfo = await adapterCaps();
+  const features = adapterInfo.features;
   console.log(`adapter: ${gpu.adapter}${gpu.fallback ? " (software fallback)" : " (hardware)"}`);
   console.log(`deno ${Deno.version.deno}, ${navigator.userAgent}`);
-  console.log(`features: ${features.join(", ") || "none"}`);
-  console.log("limits (as requested by openDevice):");
-  for (const [k, v] of Object.entries(limits)) console.log(`  ${k} ${v}`);
+  console.log(`adapter features: ${features.join(", ") || "none"}`);
+  console.log(
+    "limits of the device (openDevice raises some to the adapter's), the adapter's where they differ",
+  );
+  for (const [k, v] of Object.entries(limits)) {
+    console.log(
+      `  ${k} ${v}${adapterInfo.limits[k] === v ? "" : ` (adapter ${adapterInfo.limits[k]})`}`,
+    );
+  }
 
   const costs = opts.costs ? await overheads(device, opts.repeats) : undefined;
   if (costs) {
@@ -325,6 +340,7 @@ async function main(): Promise<number> {
     deno: Deno.version.deno,
     features,
     limits,
+    adapter_limits: adapterInfo.limits,
     costs_us: costs,
     gemm: gemms,
     parity: opts.parity ? parityRows : undefined,

@@ -11,7 +11,8 @@
 # Usage: ./run.sh [--stages probe,parity,bench,torch,e2e] [--e2e-spec FILE] [--probe-shapes LIST]
 #                 [gpu_bench flags: --shapes LIST --reference-shapes LIST --arch LIST --steps N ...]
 # Environment: STAGES (as --stages), OUT (results; default ./out), PYTHON (a python with torch),
-# TIMEOUT_<STAGE> seconds (defaults below: 60 + 60 + 200 + 60 + 100 = 480 s in all).
+# TIMEOUT_<STAGE> seconds (defaults below: 50 + 50 + 180 + 60 + 90 = 430 s in all, so that
+# `timeout 470 bash run.sh` fits an 8-minute call with the unpacking).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$here/out}"
@@ -23,7 +24,8 @@ log() { echo "run.sh: $*" >&2; }
 stages="${STAGES:-probe,parity,bench,torch,e2e}"
 e2e_spec="$here/e2e.yaml"
 probe_shapes=""
-bench_args=()
+# Fewer steps than gpu_bench's defaults, to fit the time limit; flags given after them win.
+bench_args=(--steps 10 --warmup 2 --repeats 3)
 while [ $# -gt 0 ]; do
   case "$1" in
     --stages) stages="$2"; shift 2 ;;
@@ -148,9 +150,10 @@ run_parity() {
   local s=$?; grep -v '^{' "$out/parity.txt"; cat "$out/parity.log"; return $s
 }
 run_bench() {
-  lim "$deno" run -A --no-config "$here/gpu_bench.js" "${bench_args[@]}" \
+  # bench.json is rewritten after each row, so a stage that runs out of time keeps what it measured.
+  lim "$deno" run -A --no-config "$here/gpu_bench.js" "${bench_args[@]}" --json-out "$out/bench.json" \
     >"$out/bench.txt" 2> >(tee "$out/bench.log" >&2)
-  local s=$?; grep -v '^{' "$out/bench.txt"; tail -n 1 "$out/bench.txt" >"$out/bench.json"; return $s
+  local s=$?; grep -v '^{' "$out/bench.txt"; return $s
 }
 run_torch() {
   lim "$python" "$here/torch_reference.py" "${bench_args[@]}" --webgpu-json "$out/bench.json" \
@@ -167,9 +170,13 @@ run_e2e() {
   {
     echo "spec $(basename "$e2e_spec"), engine webgpu, wall $((SECONDS - t0)) s"
     for dir in "$runs"/*/*/; do
-      [ -e "$dir/summary.json" ] || { echo "$(basename "$dir"): no summary.json"; continue; }
       mkdir -p "$out/e2e/$(basename "$dir")"
       cp "$dir"/run.json "$dir"/summary.json "$dir"/metrics.jsonl "$out/e2e/$(basename "$dir")/" 2>/dev/null
+      if [ ! -e "$dir/summary.json" ]; then # stopped early: the last logged step's speed
+        echo "$(basename "$dir"): unfinished, last log: $(tail -n 1 "$dir/metrics.jsonl" 2>/dev/null |
+          grep -o '"\(step\|tokens_per_s\|elapsed_s\)":[-0-9.e+]*' | tr '\n' ' ')"
+        continue
+      fi
       tr -d ' \n' <"$dir/summary.json" | grep -o '"\(tokens_per_s\|train_seconds\|fvu\|l0\)":[-0-9.e+]*' |
         tr '\n' ' ' | sed "s|^|$(basename "$dir"): |"
       echo
@@ -178,18 +185,17 @@ run_e2e() {
   return "$s"
 }
 
-if want probe; then stage probe "$(limit_of PROBE 60)" run_probe; else skip probe "not in --stages"; fi
-if want parity; then stage parity "$(limit_of PARITY 60)" run_parity; else skip parity "not in --stages"; fi
-if want bench; then stage bench "$(limit_of BENCH 200)" run_bench; else skip bench "not in --stages"; fi
+if want probe; then stage probe "$(limit_of PROBE 50)" run_probe; else skip probe "not in --stages"; fi
+if want parity; then stage parity "$(limit_of PARITY 50)" run_parity; else skip parity "not in --stages"; fi
+if want bench; then stage bench "$(limit_of BENCH 180)" run_bench; else skip bench "not in --stages"; fi
 python=""
 for p in "${PYTHON:-}" python3 /usr/bin/python3 python; do
   [ -n "$p" ] && "$p" -c 'import torch' 2>/dev/null && python="$p" && break
 done
 if ! want torch; then skip torch "not in --stages"
 elif [ -z "$python" ]; then skip torch "no python with torch (set PYTHON=...)"
-elif [ ! -s "$out/bench.json" ]; then skip torch "no bench.json"
 else stage torch "$(limit_of TORCH 60)" run_torch; fi
-if want e2e; then stage e2e "$(limit_of E2E 100)" run_e2e; else skip e2e "not in --stages"; fi
+if want e2e; then stage e2e "$(limit_of E2E 90)" run_e2e; else skip e2e "not in --stages"; fi
 
 {
   echo "summary ($(date -u +%FT%TZ); results in $out):"
