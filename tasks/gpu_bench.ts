@@ -270,11 +270,6 @@ async function main(): Promise<number> {
   for (const shape of shapes) {
     for (const arch of archs) {
       const a = getArchitecture(arch);
-      const sae = saeSchema().parse({ architecture: arch, width: shape.f, target_l0: 32 });
-      const rng = new Rng(0, 0xbe7c);
-      const init = a.init({ d: shape.d, f: shape.f }, { sae, rng });
-      const x = new Float32Array(shape.d * shape.batch);
-      for (let i = 0; i < x.length; i++) x[i] = rng.normal() / Math.sqrt(shape.d);
       const row: BenchRow = {
         arch,
         ...shape,
@@ -284,19 +279,35 @@ async function main(): Promise<number> {
         engines: {},
         ratios: {},
       };
+      const skipped = (engine: BenchEngine): string | null => {
+        if (engine === "webgpu" && !a.kernels?.webgpu) return `no webgpu kernel for ${arch}`;
+        if (engine === "cpu" && !a.kernels?.cpu) return `no cpu kernel for ${arch}`;
+        if (engine === "reference" && !referenceShapes.has(shapeKey(shape))) {
+          return "shape not in --reference-shapes";
+        }
+        if (engine === "reference" && !referenceArchs.has(arch)) {
+          return "architecture not in --reference-archs";
+        }
+        return null;
+      };
+      // The initial state and batch, built only when some engine is timed (seconds at 2304 x 16384).
+      let input: { init: InitResult; x: Float32Array } | undefined;
       for (const engine of engines) {
         let r: EngineResult;
-        if (engine === "webgpu" && !a.kernels?.webgpu) {
-          r = untimed({ skipped: `no webgpu kernel for ${arch}` });
-        } else if (engine === "cpu" && !a.kernels?.cpu) {
-          r = untimed({ skipped: `no cpu kernel for ${arch}` });
-        } else if (engine === "reference" && !referenceShapes.has(shapeKey(shape))) {
-          r = untimed({ skipped: "shape not in --reference-shapes" });
-        } else if (engine === "reference" && !referenceArchs.has(arch)) {
-          r = untimed({ skipped: "architecture not in --reference-archs" });
+        const why = skipped(engine);
+        if (why) {
+          r = untimed({ skipped: why });
         } else {
           try {
-            r = await timeEngine(engine, arch, shape, { init, x }, timings[engine]);
+            if (!input) {
+              const sae = saeSchema().parse({ architecture: arch, width: shape.f, target_l0: 32 });
+              const rng = new Rng(0, 0xbe7c);
+              const init = a.init({ d: shape.d, f: shape.f }, { sae, rng });
+              const x = new Float32Array(shape.d * shape.batch);
+              for (let i = 0; i < x.length; i++) x[i] = rng.normal() / Math.sqrt(shape.d);
+              input = { init, x };
+            }
+            r = await timeEngine(engine, arch, shape, input, timings[engine]);
           } catch (err) {
             r = untimed({ error: errorLine(err) });
           }
