@@ -81,8 +81,18 @@ async function main(): Promise<number> {
       `${ROOT}tasks/${name}.ts`,
     ]);
   }
-  // The cpu engine's portable GEMM, which the bundled code loads from beside itself.
+  // The cpu engine's portable GEMM and its helper-thread script, which the bundled code loads
+  // from beside itself (the worker keeps its .ts name: its URL is fixed in wasm_gemm.ts).
   await Deno.copyFile(`${ROOT}lib/engine/cpu/gemm/sgemm.wasm`, join(out, "sgemm.wasm"));
+  await exec(Deno.execPath(), [
+    "bundle",
+    `--config=${ROOT}deno.json`,
+    "--platform=deno",
+    "--minify",
+    "--output",
+    join(out, "_gemm_worker.ts"),
+    `${ROOT}lib/engine/cpu/gemm/_gemm_worker.ts`,
+  ]);
 
   console.error(`compressing the Deno ${Deno.version.deno} runtime (xz -${opts.xzLevel})`);
   const runtime = await Deno.open(join(out, "deno.xz"), { write: true, create: true });

@@ -50,7 +50,7 @@ Deno.test({
     assert.match(
       r.stdout,
       new RegExp(
-        "MiB \\(README\\.md, deno\\.xz, e2e\\.yaml, e2e_tiny\\.yaml, gpu_bench\\.js, gpu_probe\\.js, " +
+        "MiB \\(README\\.md, _gemm_worker\\.ts, deno\\.xz, e2e\\.yaml, e2e_tiny\\.yaml, gpu_bench\\.js, gpu_probe\\.js, " +
           "reference_torch\\.py, run\\.js, run\\.sh, sgemm\\.wasm, sweep\\.js, torch_reference\\.py, vulkan\\)",
       ),
     );
