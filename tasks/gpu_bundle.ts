@@ -1,7 +1,8 @@
 // `deno task gpu-bundle [--out dist/gpu_bundle] [--xz-level 9]`: builds a self-contained folder that
-// runs the GPU bench on a bare Linux x86-64 GPU machine with no network: this Deno runtime (xz), the
-// bench bundled into one JavaScript file with its npm dependencies, the Vulkan loader .deb, run.sh
-// and the PyTorch reference. See docs/GPU.md for why it is not a `deno compile`d executable.
+// probes, checks and benchmarks the webgpu engine and trains a spec end to end on a bare Linux
+// x86-64 GPU machine with no network: this Deno runtime (xz), the probe, bench, trainer and sweep
+// each bundled into one JavaScript file with its npm dependencies, the Vulkan loader .deb, run.sh,
+// two synthetic specs and the PyTorch reference. docs/GPU.md says why it is not `deno compile`d.
 import { Command } from "commander";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +14,12 @@ const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const LIMIT_BYTES = 64 * 1024 * 1024;
 /** Debian packages of the Vulkan loader (NVIDIA's driver provides the ICD itself). */
 const VULKAN_PACKAGES = ["libvulkan1"];
-const PAYLOAD = ["run.sh", "torch_reference.py", "README.md"];
+const PAYLOAD = ["run.sh", "torch_reference.py", "README.md", "e2e.yaml", "e2e_tiny.yaml"];
+/**
+ * Entry points bundled to `<name>.js`. A bundled sweep spawns the bundled run.js with
+ * `--no-config` when run.sh sets SAESWEEP_RUN_SCRIPT (tasks/sweep.ts).
+ */
+const ENTRIES = ["gpu_probe", "gpu_bench", "run", "sweep"];
 
 async function exec(cmd: string, args: string[], options: { cwd?: string } = {}): Promise<void> {
   let out: Deno.CommandOutput;
@@ -44,7 +50,9 @@ async function sizeOf(dir: string): Promise<number> {
 
 async function main(): Promise<number> {
   const program = new Command("gpu-bundle")
-    .description("Build the offline GPU bench bundle (runtime, bench, Vulkan loader, run.sh)")
+    .description(
+      "Build the offline GPU bundle (runtime, probe, bench, trainer, Vulkan loader, run.sh)",
+    )
     .option("--out <dir>", "bundle folder (replaced)", "dist/gpu_bundle")
     .option(
       "--xz-level <n>",
@@ -61,15 +69,29 @@ async function main(): Promise<number> {
   await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.mkdir(join(out, "vulkan"), { recursive: true });
 
-  console.error("bundling tasks/gpu_bench.ts and its npm dependencies into gpu_bench.js");
+  for (const name of ENTRIES) {
+    console.error(`bundling tasks/${name}.ts and its npm dependencies into ${name}.js`);
+    await exec(Deno.execPath(), [
+      "bundle",
+      `--config=${ROOT}deno.json`,
+      "--platform=deno",
+      "--minify",
+      "--output",
+      join(out, `${name}.js`),
+      `${ROOT}tasks/${name}.ts`,
+    ]);
+  }
+  // The cpu engine's portable GEMM and its helper-thread script, which the bundled code loads
+  // from beside itself (the worker keeps its .ts name: its URL is fixed in wasm_gemm.ts).
+  await Deno.copyFile(`${ROOT}lib/engine/cpu/gemm/sgemm.wasm`, join(out, "sgemm.wasm"));
   await exec(Deno.execPath(), [
     "bundle",
     `--config=${ROOT}deno.json`,
     "--platform=deno",
     "--minify",
     "--output",
-    join(out, "gpu_bench.js"),
-    `${ROOT}tasks/gpu_bench.ts`,
+    join(out, "_gemm_worker.ts"),
+    `${ROOT}lib/engine/cpu/gemm/_gemm_worker.ts`,
   ]);
 
   console.error(`compressing the Deno ${Deno.version.deno} runtime (xz -${opts.xzLevel})`);
@@ -103,7 +125,10 @@ async function main(): Promise<number> {
   const files = [];
   for await (const e of Deno.readDir(out)) files.push(e.name);
   console.log(`${out}: ${mib} MiB (${files.sort().join(", ")})`);
-  console.log(`run it there: bash ${basename(out)}/run.sh [--shapes d/f/batch,...] [--arch a,b]`);
+  console.log(
+    `run it there: bash ${basename(out)}/run.sh [--stages probe,parity,bench,torch,e2e] ` +
+      "[--shapes d/f/batch,...] [--arch a,b] (README.md in the bundle)",
+  );
   return 0;
 }
 

@@ -25,6 +25,11 @@ import { planParallelism } from "../lib/engine/cpu/gemm/parallelism.ts";
 
 const RUN_SCRIPT = fileURLToPath(new URL("./run.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
+/**
+ * Set by the offline GPU bundle's run.sh to its bundled run.js: a bundled sweep has no deno.json
+ * beside it, so it spawns that self-contained script with `--no-config` instead of tasks/run.ts.
+ */
+const BUNDLED_RUN_ENV = "SAESWEEP_RUN_SCRIPT";
 
 /** Signals closer together than this count as one Ctrl-C (the terminal's and deno task's copy). */
 const SIGNAL_ECHO_MS = 1000;
@@ -311,9 +316,10 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     jobs: opts.jobs ?? navigator.hardwareConcurrency ?? 1,
   });
   const experimentDir = resolve(opts.out, loaded.spec.name);
+  const bundledRun = deps.runScript ? undefined : Deno.env.get(BUNDLED_RUN_ENV);
   const commandOptions = {
-    runScript: deps.runScript ?? RUN_SCRIPT,
-    config: CONFIG,
+    runScript: deps.runScript ?? bundledRun ?? RUN_SCRIPT,
+    config: bundledRun ? null : CONFIG,
     extraArgs: [
       ...(opts.backend ? ["--backend", opts.backend] : []),
       ...(opts.engine ? ["--engine", opts.engine] : []),

@@ -6,8 +6,11 @@ import { RUN_PERMISSION_FLAGS } from "./permissions.ts";
 export interface RunCommandOptions {
   /** Entry script taking `--manifest FILE --index N` (tasks/run.ts in production). */
   runScript: string;
-  /** The project's deno.json (import map, node_modules). */
-  config: string;
+  /**
+   * The project's deno.json (import map, node_modules), or null for a self-contained bundled
+   * entry script, which runs with `--no-config` (the offline GPU bundle's run.js).
+   */
+  config: string | null;
   /** Extra flags for every run (e.g. `--backend wasm`). */
   extraArgs?: readonly string[];
 }
@@ -17,7 +20,7 @@ export function runCommand(manifestPath: string, options: RunCommandOptions): st
   return [
     Deno.execPath(),
     "run",
-    `--config=${options.config}`,
+    options.config === null ? "--no-config" : `--config=${options.config}`,
     ...RUN_PERMISSION_FLAGS,
     options.runScript,
     "--manifest",

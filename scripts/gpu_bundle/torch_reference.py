@@ -2,7 +2,8 @@
 # The PyTorch side of the GPU bench: times the training step of reference_torch.py (the project's
 # one PyTorch reference, copied beside this file by `deno task gpu-bundle`; bench/ in the
 # repository) per architecture and d_model/d_sae/batch shape, on CUDA when present. Prints a table
-# and a JSON line; with --webgpu-json it also prints webgpu and PyTorch side by side.
+# and a JSON line; with --webgpu-json (gpu_bench.js's JSON) it also prints the webgpu engine, the
+# tfjs reference engine where it was timed, and PyTorch side by side with webgpu / PyTorch.
 import argparse, json, os, sys
 
 import torch
@@ -48,8 +49,9 @@ def main():
                 rows.append({"arch": arch, "d": d, "f": f, "batch": b, "step_s": None,
                              "error": str(e).splitlines()[0]})
     print(f"PyTorch {torch.__version__} on {name}")
-    fmt = "{:>9} {:>7} {:>6} {:>6} {:>10} {:>10} {:>10} {:>8}"
-    print(fmt.format("arch", "d_model", "d_sae", "batch", "torch ms", "webgpu ms", "torch tok/s", "wgpu/pt"))
+    fmt = "{:>9} {:>7} {:>6} {:>6} {:>10} {:>10} {:>11} {:>10} {:>8}"
+    print(fmt.format("arch", "d_model", "d_sae", "batch", "torch ms", "webgpu ms", "tfjs ref ms",
+                     "torch tok/s", "wgpu/pt"))
     gpu = {}
     if args.webgpu_json:
         try:
@@ -57,9 +59,11 @@ def main():
         except (OSError, ValueError, KeyError) as e:
             print(f"cannot read {args.webgpu_json}: {e}")
     for r in rows:
-        g = gpu.get((r["arch"], r["d"], r["f"], r["batch"]), {}).get("step_s")
+        row = gpu.get((r["arch"], r["d"], r["f"], r["batch"]), {})
+        g = row.get("step_s")
+        tfjs = (row.get("engines") or {}).get("reference", {}).get("step_s")
         ms = lambda s: "-" if s is None else f"{s * 1000:.2f}"
-        print(fmt.format(r["arch"], r["d"], r["f"], r["batch"], ms(r["step_s"]), ms(g),
+        print(fmt.format(r["arch"], r["d"], r["f"], r["batch"], ms(r["step_s"]), ms(g), ms(tfjs),
                          "-" if r["step_s"] is None else round(r["tokens_per_s"]),
                          "-" if g is None or r["step_s"] is None else f"{g / r['step_s']:.1f}x"))
     print(json.dumps({"torch": torch.__version__, "device": name, "rows": rows}))

@@ -1,6 +1,7 @@
-// The GPU bench bundle: `tasks/gpu_bundle.ts` builds a folder under the GPU machine's 64 MiB limit
-// (tested at xz -1, which is larger than the default -9), and its run.sh trains with its own Deno
-// runtime and its own Vulkan loader in a bare environment.
+// The GPU bundle: `tasks/gpu_bundle.ts` builds a folder under the GPU machine's 64 MiB limit
+// (tested at xz -1, which is larger than the default -9), and its run.sh, in a bare environment with
+// its own Deno runtime and Vulkan loader, runs every stage at tiny shapes on the software adapter:
+// probe, parity, bench (webgpu engine vs tfjs reference) and an end-to-end webgpu sweep.
 import assert from "node:assert/strict";
 import { runTask } from "../tasks/_spawn.ts";
 import { webgpuTest } from "../engine/_webgpu.ts";
@@ -48,7 +49,10 @@ Deno.test({
     assert.ok(size <= LIMIT, `bundle is ${size} bytes`);
     assert.match(
       r.stdout,
-      /MiB \(README\.md, deno\.xz, gpu_bench\.js, reference_torch\.py, run\.sh, torch_reference\.py, vulkan\)/,
+      new RegExp(
+        "MiB \\(README\\.md, _gemm_worker\\.ts, deno\\.xz, e2e\\.yaml, e2e_tiny\\.yaml, gpu_bench\\.js, gpu_probe\\.js, " +
+          "reference_torch\\.py, run\\.js, run\\.sh, sgemm\\.wasm, sweep\\.js, torch_reference\\.py, vulkan\\)",
+      ),
     );
     const debs = [...Deno.readDirSync(`${bundle}/vulkan`)].map((e) => e.name);
     assert.ok(debs.some((n) => /^libvulkan1_.*\.deb$/.test(n)), debs.join(", "));
@@ -57,7 +61,7 @@ Deno.test({
 });
 
 webgpuTest(
-  "the bundle's run.sh trains on webgpu from its own runtime and Vulkan loader",
+  "the bundle's run.sh probes, checks parity, benches and trains end to end on its own runtime and loader",
   async () => {
     const { bundle, code, stderr } = await buildBundle();
     assert.equal(code, 0, stderr);
@@ -66,16 +70,22 @@ webgpuTest(
       const r = await new Deno.Command("bash", {
         args: [
           `${bundle}/run.sh`,
+          "--probe-shapes",
+          "16/64/64",
           "--shapes",
           "32/128/128",
+          "--reference-shapes",
+          "32/128/128",
           "--arch",
-          "jumprelu,topk",
+          "jumprelu,topk,gated",
           "--steps",
           "2",
           "--warmup",
           "1",
           "--repeats",
           "1",
+          "--e2e-spec",
+          "e2e_tiny.yaml",
         ],
         cwd: out,
         clearEnv: true,
@@ -87,10 +97,44 @@ webgpuTest(
       const text = dec.decode(r.stdout) + dec.decode(r.stderr);
       assert.equal(r.code, 0, text);
       assert.match(text, /using the bundled Vulkan loader/);
-      const result = JSON.parse(await Deno.readTextFile(`${out}/webgpu.json`));
-      assert.equal(result.backend.used, "webgpu");
-      assert.deepEqual(result.rows.map((row: { arch: string }) => row.arch), ["jumprelu", "topk"]);
-      for (const row of result.rows) assert.ok(row.step_s > 0, JSON.stringify(row));
+      const summary = await Deno.readTextFile(`${out}/summary.txt`);
+      for (const s of ["probe", "parity", "bench", "e2e"]) {
+        assert.match(summary, new RegExp(`^  ${s} +ok `, "m"), summary);
+      }
+      assert.match(summary, /^ {2}torch +skipped: no python with torch/m, summary);
+
+      const probe = JSON.parse(await Deno.readTextFile(`${out}/probe.json`));
+      assert.ok(probe.adapter, "the probe names the adapter");
+      assert.ok(probe.limits.maxStorageBufferBindingSize > 0);
+      for (const [k, v] of Object.entries(probe.costs_us)) assert.ok((v as number) >= 0, k);
+      assert.equal(probe.gemm.length, 5);
+      for (const g of probe.gemm) assert.ok(g.gflops > 0, JSON.stringify(g));
+
+      const parity = await Deno.readTextFile(`${out}/parity.txt`);
+      assert.match(parity, /^parity PASS topk: worst /m);
+      assert.match(parity, /^parity: PASS \(\d+\/\d+ variants, worst ratio /m);
+
+      const bench = JSON.parse(await Deno.readTextFile(`${out}/bench.json`));
+      assert.deepEqual(bench.engines, ["webgpu", "reference"]);
+      assert.equal(bench.backend.used, "webgpu");
+      assert.deepEqual(bench.rows.map((row: { arch: string }) => row.arch), [
+        "jumprelu",
+        "topk",
+        "gated",
+      ]);
+      for (const row of bench.rows.slice(0, 2)) {
+        assert.ok(row.step_s > 0 && row.engines.reference.step_s > 0, JSON.stringify(row));
+        assert.ok(row.ratios.reference > 0, JSON.stringify(row));
+      }
+      assert.equal(bench.rows[2].step_s, null);
+      assert.match(bench.rows[2].engines.webgpu.skipped, /no webgpu kernel/);
+
+      const e2e = await Deno.readTextFile(`${out}/e2e.txt`);
+      assert.match(e2e, /^topk-s0-\w+: .*"tokens_per_s":[0-9.]+/m, e2e);
+      const runs = [...Deno.readDirSync(`${out}/e2e`)];
+      assert.equal(runs.length, 1);
+      const run = JSON.parse(await Deno.readTextFile(`${out}/e2e/${runs[0].name}/run.json`));
+      assert.equal(run.notes.engine_choice.used, "webgpu");
     } finally {
       await Deno.remove(out, { recursive: true });
     }

@@ -10,62 +10,25 @@ import { architectures, getArchitecture } from "../../../lib/sae/registry.ts";
 import { createEngine } from "../../../lib/engine/create_engine.ts";
 import { BackendUnavailableError } from "../../../lib/errors.ts";
 import type { Engine } from "../../../lib/engine/engine.ts";
-import { excess, type FastCase, makeCase, runEngine } from "../cpu/_case.ts";
+import {
+  compareRuns,
+  excess,
+  makeParityCase as makeCase,
+  PARAM_TOL,
+  type ParityCase,
+  runEngine,
+  webgpuParityVariants,
+} from "../../../lib/engine/parity.ts";
 import { webgpuTest } from "../_webgpu.ts";
 
-/** After Adam (lr 1e-3) steps: |delta| <= 1e-6 + 1e-5 max|reference| (as the cpu engine's tests). */
-const PARAM_TOL = { rtol: 1e-5, atol: 1e-6 };
-/** Statistics are float32 sums on the GPU, float64 on the host. */
-const STAT_RTOL = 1e-5;
-
-interface Variant {
-  label: string;
-  arch: string;
-  sae?: Record<string, unknown>;
-  gradClip?: number;
-}
-
-const VARIANTS: Variant[] = [
-  ...architectures().filter((a) => a.kernels?.webgpu).flatMap((a): Variant[] => [
-    { label: a.name, arch: a.name },
-    ...(a.parityCases ?? []).map((p) => ({
-      label: `${a.name} ${p.label}`,
-      arch: a.name,
-      sae: p.sae,
-    })),
-  ]),
-  {
-    label: "jumprelu ls_qfreq_auxk recipe (quickstart)",
-    arch: "jumprelu",
-    sae: {
-      jumprelu: {
-        threshold_param: "linear",
-        threshold_init: "quantile",
-        encoder_scale_init: "least_squares",
-        bandwidth_unit: "pre_act_std",
-        bandwidth: 1,
-        penalty: "quadratic_frequency",
-        frequency_scale: 0.01,
-        pre_act_alpha: 0.5,
-        aux_alpha: 1,
-        dead_tokens: 100,
-      },
-    },
-  },
-  { label: "jumprelu with grad clip", arch: "jumprelu", gradClip: 0.5 },
-  { label: "topk with grad clip", arch: "topk", gradClip: 0.3 },
-];
-
-function options(c: FastCase, engine: "cpu" | "webgpu") {
+function options(c: ParityCase, engine: "cpu" | "webgpu") {
   return { sae: c.sae, adamEps: 1e-8, gradClip: c.gradClip, batch: c.dims.b, engine };
 }
 
-function near(have: number, want: number, what: string): void {
-  const tol = STAT_RTOL * Math.max(1, Math.abs(want));
-  assert.ok(Math.abs(have - want) <= tol, `${what}: webgpu ${have}, cpu ${want}`);
-}
-
-for (const v of VARIANTS) {
+// The comparison (lib/engine/parity.ts, also run by `deno task gpu-probe --parity` on a GPU):
+// parameters and state within 1e-6 + 1e-5 max|cpu|, Adam v within 1e-12 + 1e-4 max|cpu|, loss,
+// terms, L0, FVU and STE window within 1e-5 relative, dead fraction and health exactly.
+for (const v of webgpuParityVariants()) {
   webgpuTest(`webgpu engine matches the cpu engine over 3 Adam steps: ${v.label}`, async () => {
     const c = makeCase(v.arch, { sae: v.sae, gradClip: v.gradClip });
     const why = c.arch.kernels!.webgpu!.unsupported(c.sae);
@@ -78,30 +41,9 @@ for (const v of VARIANTS) {
     }
     const want = await runEngine(c, (init) => createEngine(c.arch, init, options(c, "cpu")));
     const have = await runEngine(c, (init) => createEngine(c.arch, init, options(c, "webgpu")));
-    for (let step = 0; step < c.batches.length; step++) {
-      const [a, b] = [have.snapshots[step], want.snapshots[step]];
-      const groups = { params: [a.params, b.params], state: [a.state, b.state] } as const;
-      for (const [group, [ga, gb]] of Object.entries(groups)) {
-        for (const [n, t] of Object.entries(gb)) {
-          const e = excess(ga[n].data, t.data, PARAM_TOL);
-          assert(e.ratio <= 1, `step ${step + 1} ${group} ${n}: max |diff| ${e.maxAbs}`);
-        }
-      }
-      for (const [n, t] of Object.entries(b.optimizer.v)) {
-        const e = excess(a.optimizer.v[n].data, t.data, { rtol: 1e-4, atol: 1e-12 });
-        assert(e.ratio <= 1, `step ${step + 1} Adam v ${n}: max |diff| ${e.maxAbs}`);
-      }
-      assert.equal(a.optimizer.t, b.optimizer.t);
-      const [sa, sb] = [have.stats[step], want.stats[step]];
-      near(sa.loss, sb.loss, `step ${step + 1} loss`);
-      for (const [n, x] of Object.entries(sb.terms)) near(sa.terms[n], x, `step ${step + 1} ${n}`);
-      near(sa.l0, sb.l0, `step ${step + 1} l0`);
-      near(sa.fvu, sb.fvu, `step ${step + 1} fvu`);
-      assert.equal(sa.steWindow === undefined, sb.steWindow === undefined);
-      if (sb.steWindow !== undefined) near(sa.steWindow!, sb.steWindow, "ste window");
-      assert.equal(sa.deadFrac, sb.deadFrac);
-      assert.deepEqual(sa.nonFinite, []);
-    }
+    const report = compareRuns(have, want);
+    assert.deepEqual(report.failures, [], `worst ${report.worst} at ${report.worstAt}`);
+    assert.ok(report.worst <= 1);
   });
 }
 
