@@ -55,16 +55,29 @@ export const TILED_TILES: readonly TiledTile[] = [
   { kind: "tiled", wx: 8, wy: 8, tm: 4, tn: 4, tk: 16 }, // 32 x 32
 ];
 
-/** Tiles for software adapters (llvmpipe), best first (measured: tasks/gemm_bench.ts --tiles). */
-export const SOFTWARE_TILES: readonly (DirectTile | UnrolledTile)[] = [
+/**
+ * Tiles for software adapters (llvmpipe), widest first; createGemm takes the first no wider than n.
+ * Measured at B/D/F 4096/64/512 (tasks/gemm_bench.ts --tiles): the unrolled kernel ran 1.5-4x
+ * faster than the direct one and 5-10x faster than the tiled one.
+ */
+export const SOFTWARE_TILES: readonly UnrolledTile[] = [
+  { kind: "unrolled", w: 32, tm: 32, tn: 4, kc: 64 },
   { kind: "unrolled", w: 16, tm: 32, tn: 4, kc: 64 },
+  { kind: "unrolled", w: 8, tm: 32, tn: 4, kc: 64 },
+];
+
+/** Direct-kernel tiles: not chosen by createGemm, kept to compare with (--tiles) and tested. */
+export const DIRECT_TILES: readonly DirectTile[] = [
   { kind: "direct", w: 8, tm: 16, tn: 16 },
   { kind: "direct", w: 8, tm: 16, tn: 8 },
-  { kind: "direct", w: 8, tm: 8, tn: 8 },
 ];
 
 /** Every tile, for tests and benchmarks. */
-export const GEMM_TILES: readonly GemmTile[] = [...TILED_TILES, ...SOFTWARE_TILES];
+export const GEMM_TILES: readonly GemmTile[] = [
+  ...TILED_TILES,
+  ...SOFTWARE_TILES,
+  ...DIRECT_TILES,
+];
 
 /** Whether `tile` is well formed and fits the device's workgroup limits. */
 export function tileFits(tile: GemmTile, limits: GPUSupportedLimits): boolean {
@@ -103,8 +116,8 @@ export function isSoftwareDevice(device: GPUDevice): boolean {
 }
 
 /**
- * The tile createGemm uses: on a software adapter the first direct tile whose workgroup does not
- * overhang n by more than half, else the first tiled one that fits the device's limits.
+ * The tile createGemm uses: on a software adapter the first software tile no wider than n (else
+ * the narrowest), on a GPU the first tiled one that fits the device's limits.
  */
 export function chooseTile(
   limits: GPUSupportedLimits,
@@ -113,7 +126,7 @@ export function chooseTile(
 ): GemmTile {
   if (software) {
     const fits = SOFTWARE_TILES.filter((t) => tileFits(t, limits));
-    const tile = fits.find((t) => tileExtent(t).cols <= 2 * options.n) ?? fits.at(-1);
+    const tile = fits.find((t) => tileExtent(t).cols <= options.n) ?? fits.at(-1);
     if (tile) return tile;
   }
   const tile = TILED_TILES.find((t) => tileFits(t, limits));
