@@ -72,15 +72,18 @@ async function main(): Promise<number> {
     .description("GFLOP/s of the webgpu GEMM vs tfjs-webgpu tf.matMul for a training step")
     .option("--shape <d/f/b>", "d_model/d_sae/batch", "64/512/4096")
     .option("--repeats <n>", "timed products per measurement", parseIntFlag("--repeats", 1), 10)
-    .option("--tiles", "also time every tile in GEMM_TILES, not only the chosen one")
+    .option("--tiles", "time every tile in GEMM_TILES that fits, not only the chosen one")
+    .option("--software", "with --tiles: only the software adapter tiles")
     .option("--no-tfjs", "skip tfjs-webgpu")
     .exitOverride();
   program.parse(Deno.args, { from: "user" });
-  const opts = program.opts<{ shape: string; repeats: number; tiles?: boolean; tfjs: boolean }>();
+  const opts = program.opts<
+    { shape: string; repeats: number; tiles?: boolean; software?: boolean; tfjs: boolean }
+  >();
   const { d, f, b } = parseShape(opts.shape);
   const gpu = await openDevice();
   const tiles: (GemmTile | undefined)[] = opts.tiles
-    ? GEMM_TILES.filter((t) => tileFits(t, gpu.limits))
+    ? GEMM_TILES.filter((t) => tileFits(t, gpu.limits) && (!opts.software || t.kind !== "tiled"))
     : [undefined];
   if (opts.tfjs) {
     await import("@tensorflow/tfjs-backend-webgpu");

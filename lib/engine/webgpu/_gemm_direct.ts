@@ -1,6 +1,7 @@
-// WGSL of the "direct" GEMM kernel, the one for software adapters (llvmpipe): no workgroup memory
-// and no barriers; each invocation reads its operands straight from the storage buffers, as vec4
-// where the layout allows, and keeps a tm x tn block of C in registers. Used by gemm.ts.
+// WGSL of the "direct" GEMM kernel: no workgroup memory and no barriers; each invocation reads its
+// operands straight from the storage buffers, as vec4 where the layout allows, and keeps a tm x tn
+// block of C in registers. On llvmpipe it beats the tiled kernel but not the unrolled one, so
+// gemm.ts keeps it only for comparison (DIRECT_TILES).
 //
 // Why: llvmpipe runs 8 invocations as one SIMD vector and loads every storage or workgroup value
 // lane by lane, so a load costs far more than an FMA and workgroup memory saves nothing. What

@@ -1,13 +1,20 @@
 // Dense float32 GEMM for the webgpu engine: C = alpha * op(A) op(B) (+ C) (+ bias), row-major, one
 // WGSL kernel per shape and options, generated from a template that covers all four transposes.
 // Buffers and passes are the caller's; this file builds pipelines, caches bind groups and records
-// dispatches. Two kernel families: "tiled" (workgroup-memory tiles, for hardware GPUs,
-// _gemm_tiled.ts) and "direct" (no workgroup memory, for software adapters such as llvmpipe,
-// _gemm_direct.ts); createGemm picks by adapter and device limits.
+// dispatches. Kernel families: "tiled" (workgroup-memory tiles, for hardware GPUs, _gemm_tiled.ts);
+// for software adapters such as llvmpipe "unrolled" (one straight-line dispatch per K-chunk,
+// _gemm_unrolled.ts) and "direct" (a K loop without workgroup memory, _gemm_direct.ts).
+// createGemm picks by adapter and device limits.
 import { directExtent, type DirectTile, directWgsl } from "./_gemm_direct.ts";
 import { tiledExtent, tiledFits, type TiledTile, tiledWgsl } from "./_gemm_tiled.ts";
+import {
+  unrolledChunk,
+  unrolledExtent,
+  type UnrolledTile,
+  unrolledWgsl,
+} from "./_gemm_unrolled.ts";
 
-export type { DirectTile, TiledTile };
+export type { DirectTile, TiledTile, UnrolledTile };
 
 export interface GemmOptions {
   m: number;
@@ -40,7 +47,7 @@ export interface GemmKernel {
 }
 
 /** Work split of one kernel. */
-export type GemmTile = TiledTile | DirectTile;
+export type GemmTile = TiledTile | DirectTile | UnrolledTile;
 
 /** Tiles for hardware GPUs, best first; the first that fits the device's limits is used. */
 export const TILED_TILES: readonly TiledTile[] = [
@@ -48,32 +55,53 @@ export const TILED_TILES: readonly TiledTile[] = [
   { kind: "tiled", wx: 8, wy: 8, tm: 4, tn: 4, tk: 16 }, // 32 x 32
 ];
 
-/** Tiles for software adapters (llvmpipe), best first (measured: tasks/gemm_bench.ts --tiles). */
+/**
+ * Tiles for software adapters (llvmpipe), widest first; createGemm takes the first no wider than n.
+ * Measured at B/D/F 4096/64/512 (tasks/gemm_bench.ts --tiles): the unrolled kernel ran 1.5-4x
+ * faster than the direct one and 5-10x faster than the tiled one.
+ */
+export const SOFTWARE_TILES: readonly UnrolledTile[] = [
+  { kind: "unrolled", w: 32, tm: 32, tn: 4, kc: 64 },
+  { kind: "unrolled", w: 16, tm: 32, tn: 4, kc: 64 },
+  { kind: "unrolled", w: 8, tm: 32, tn: 4, kc: 64 },
+];
+
+/** Direct-kernel tiles: not chosen by createGemm, kept to compare with (--tiles) and tested. */
 export const DIRECT_TILES: readonly DirectTile[] = [
   { kind: "direct", w: 8, tm: 16, tn: 16 },
   { kind: "direct", w: 8, tm: 16, tn: 8 },
-  { kind: "direct", w: 8, tm: 8, tn: 8 },
 ];
 
 /** Every tile, for tests and benchmarks. */
-export const GEMM_TILES: readonly GemmTile[] = [...TILED_TILES, ...DIRECT_TILES];
+export const GEMM_TILES: readonly GemmTile[] = [
+  ...TILED_TILES,
+  ...SOFTWARE_TILES,
+  ...DIRECT_TILES,
+];
 
 /** Whether `tile` is well formed and fits the device's workgroup limits. */
 export function tileFits(tile: GemmTile, limits: GPUSupportedLimits): boolean {
   if (tile.kind === "tiled") return tiledFits(tile, limits);
+  const shared = tile.kind === "unrolled" ? 4 * tile.tm * tile.kc : 0;
   return tile.tn % 4 === 0 && tile.tm >= 1 && tile.w <= limits.maxComputeWorkgroupSizeX &&
-    tile.w <= limits.maxComputeInvocationsPerWorkgroup;
+    tile.w <= limits.maxComputeInvocationsPerWorkgroup &&
+    shared <= limits.maxComputeWorkgroupStorageSize;
 }
 
 /** Rows and columns of C one workgroup covers. */
 export function tileExtent(tile: GemmTile): { rows: number; cols: number } {
-  return tile.kind === "tiled" ? tiledExtent(tile) : directExtent(tile);
+  if (tile.kind === "tiled") return tiledExtent(tile);
+  return tile.kind === "direct" ? directExtent(tile) : unrolledExtent(tile);
 }
 
 /** `tiled 64x64x16 (4x4)` or `direct 16x128 (16x16)`: workgroup extent (x K-tile), per invocation. */
 export function tileName(tile: GemmTile): string {
   const e = tileExtent(tile);
-  const depth = tile.kind === "tiled" ? `x${tile.tk}` : "";
+  const depth = tile.kind === "tiled"
+    ? `x${tile.tk}`
+    : tile.kind === "unrolled"
+    ? `x${tile.kc}`
+    : "";
   return `${tile.kind} ${e.rows}x${e.cols}${depth} (${tile.tm}x${tile.tn})`;
 }
 
@@ -88,8 +116,8 @@ export function isSoftwareDevice(device: GPUDevice): boolean {
 }
 
 /**
- * The tile createGemm uses: on a software adapter the first direct tile whose workgroup does not
- * overhang n by more than half, else the first tiled one that fits the device's limits.
+ * The tile createGemm uses: on a software adapter the first software tile no wider than n (else
+ * the narrowest), on a GPU the first tiled one that fits the device's limits.
  */
 export function chooseTile(
   limits: GPUSupportedLimits,
@@ -97,8 +125,8 @@ export function chooseTile(
   software = false,
 ): GemmTile {
   if (software) {
-    const fits = DIRECT_TILES.filter((t) => tileFits(t, limits));
-    const tile = fits.find((t) => directExtent(t).cols <= 2 * options.n) ?? fits.at(-1);
+    const fits = SOFTWARE_TILES.filter((t) => tileFits(t, limits));
+    const tile = fits.find((t) => tileExtent(t).cols <= options.n) ?? fits.at(-1);
     if (tile) return tile;
   }
   const tile = TILED_TILES.find((t) => tileFits(t, limits));
@@ -122,7 +150,8 @@ function checkOptions(o: GemmOptions): void {
 
 /** The WGSL of one kernel (exported for tests and inspection). */
 export function gemmWgsl(options: GemmOptions, tile: GemmTile): string {
-  return tile.kind === "tiled" ? tiledWgsl(options, tile) : directWgsl(options, tile);
+  if (tile.kind === "tiled") return tiledWgsl(options, tile);
+  return tile.kind === "direct" ? directWgsl(options, tile) : unrolledWgsl(options, tile);
 }
 
 /** Builds the kernel of `options` for `device`; `tile` overrides the choice (benchmarks, tests). */
@@ -148,6 +177,29 @@ export function createGemm(
       visibility: GPUShaderStage.COMPUTE,
       buffer: { type: "read-only-storage" },
     });
+  }
+  // The unrolled kernel runs one dispatch per K-chunk; each reads its chunk's start from a uniform
+  // at a dynamic offset into `chunks`.
+  const chunkCount = tile.kind === "unrolled" ? Math.ceil(k / unrolledChunk(tile, k)) : 1;
+  const stride = device.limits.minUniformBufferOffsetAlignment;
+  let chunks: GPUBuffer | undefined;
+  if (tile.kind === "unrolled") {
+    entries.push({
+      binding: 4,
+      visibility: GPUShaderStage.COMPUTE,
+      buffer: { type: "uniform", hasDynamicOffset: true },
+    });
+    chunks = device.createBuffer({
+      size: stride * chunkCount,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    const words = new Uint32Array((stride / 4) * chunkCount);
+    const kc = unrolledChunk(tile, k);
+    for (let j = 0; j < chunkCount; j++) {
+      words[(j * stride) / 4] = j * kc;
+      words[(j * stride) / 4 + 1] = j === 0 ? 1 : 0;
+    }
+    device.queue.writeBuffer(chunks, 0, words);
   }
   const layout = device.createBindGroupLayout({ entries });
   const module = device.createShaderModule({ code: gemmWgsl(options, tile) });
@@ -184,6 +236,7 @@ export function createGemm(
       if (!buffers.bias) throw new Error("gemm: created with bias: true but encode() got no bias");
       list.push({ binding: 3, resource: { buffer: buffers.bias, size: bytes.bias } });
     }
+    if (chunks) list.push({ binding: 4, resource: { buffer: chunks, size: 8 } });
     const group = device.createBindGroup({ layout, entries: list });
     byBias.set(biasKey, group);
     return group;
@@ -193,8 +246,16 @@ export function createGemm(
     flops: 2 * m * n * k,
     encode(pass, buffers) {
       pass.setPipeline(pipeline);
-      pass.setBindGroup(0, bindGroup(buffers));
-      pass.dispatchWorkgroups(groupsX, groupsY, 1);
+      const group = bindGroup(buffers);
+      if (!chunks) {
+        pass.setBindGroup(0, group);
+        pass.dispatchWorkgroups(groupsX, groupsY, 1);
+        return;
+      }
+      for (let j = 0; j < chunkCount; j++) {
+        pass.setBindGroup(0, group, [j * stride]);
+        pass.dispatchWorkgroups(groupsX, groupsY, 1);
+      }
     },
   };
 }
