@@ -18,6 +18,7 @@ import {
   KEY_FN,
   partialSum,
   rowKth,
+  rowKthSerial,
   rowPass,
   WG,
 } from "./wgsl.ts";
@@ -96,6 +97,8 @@ export interface StepLayout {
   };
   adam: { beta1: number; beta2: number; eps: number; gradClip: number | null };
   unitNormDecoder: boolean;
+  /** A software adapter (llvmpipe): kernels without workgroup barriers where there is a choice. */
+  software: boolean;
   /** Number of loss terms (recon first). */
   termCount: number;
 }
@@ -183,7 +186,7 @@ function selectPrograms(
   }
   if (sel.kind === "topk") {
     return [
-      rowKth(device, {
+      (layout.software ? rowKthSerial : rowKth)(device, {
         label: "row k-th",
         rows: b,
         cols: f,
@@ -630,7 +633,7 @@ function auxK(
     body: "e[i] = x[i] - xHat[i];",
     buffers: { e: A.e, x: B.x, xHat: B.xHat },
   }));
-  out.push(rowKth(device, {
+  const auxSelect = {
     label: "aux k-th among dead",
     rows: b,
     cols: f,
@@ -638,8 +641,14 @@ function auxK(
     src: B.pre,
     kth: A.kthAux,
     mask: dead,
-    extra: { since: state.since_fired },
-  }));
+    extra: { since: state.since_fired, scal: B.scal },
+  };
+  // Without a dead latent the auxiliary latents are empty whatever kth says: skip the count.
+  out.push(
+    layout.software
+      ? rowKthSerial(device, { ...auxSelect, skip: `scal[${S.nDead}] == 0.0` })
+      : rowKth(device, auxSelect),
+  );
   out.push(elementwise(device, {
     label: "fAux",
     n: b * f,

@@ -159,6 +159,7 @@ export class WebGpuEngine implements Engine {
       aux,
       adam: { beta1, beta2, eps: options.adamEps, gradClip: options.gradClip },
       unitNormDecoder: arch.unitNormDecoder,
+      software: gpu.fallback,
       termCount,
     };
     this.#hp = new Float32Array(8 + paramNames.length);
