@@ -1,7 +1,7 @@
 // `deno task gemm-bench`: GFLOP/s of the webgpu engine's GEMM (lib/engine/webgpu/gemm.ts) for the
 // five products of an SAE training step, against tfjs-webgpu's tf.matMul of the same shapes on the
 // same adapter, measured in one run. Prints a table, then one JSON line.
-// Shapes: B batch, D d_model, F latents; --shapes takes D/F/B like gpu-bench.
+// Shapes: B batch, D d_model, F latents; --shape takes D/F/B like gpu-bench.
 import { Command } from "commander";
 import * as tf from "@tensorflow/tfjs";
 import { openDevice } from "../lib/engine/webgpu/device.ts";
@@ -74,11 +74,19 @@ async function main(): Promise<number> {
     .option("--repeats <n>", "timed products per measurement", parseIntFlag("--repeats", 1), 10)
     .option("--tiles", "time every tile in GEMM_TILES that fits, not only the chosen one")
     .option("--software", "with --tiles: only the software adapter tiles")
+    .option("--products <list>", "comma-separated product numbers 1-5 (default all)")
     .option("--no-tfjs", "skip tfjs-webgpu")
     .exitOverride();
   program.parse(Deno.args, { from: "user" });
   const opts = program.opts<
-    { shape: string; repeats: number; tiles?: boolean; software?: boolean; tfjs: boolean }
+    {
+      shape: string;
+      repeats: number;
+      tiles?: boolean;
+      software?: boolean;
+      products?: string;
+      tfjs: boolean;
+    }
   >();
   const { d, f, b } = parseShape(opts.shape);
   const gpu = await openDevice();
@@ -91,7 +99,12 @@ async function main(): Promise<number> {
   }
   console.error(`adapter ${gpu.adapter}; B/D/F ${b}/${d}/${f}; ${opts.repeats} repeats`);
   const rows: Record<string, unknown>[] = [];
-  for (const p of stepProducts(b, d, f)) {
+  const all = stepProducts(b, d, f);
+  const picked = opts.products ? opts.products.split(",").map((x) => all[Number(x) - 1]) : all;
+  if (picked.some((p) => !p)) {
+    throw new UsageError(`--products: expected numbers 1-5, got "${opts.products}"`);
+  }
+  for (const p of picked) {
     const row: Record<string, unknown> = { product: p.name };
     const flops = 2 * p.options.m * p.options.n * p.options.k;
     for (const tile of tiles) {

@@ -109,8 +109,8 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
     for (let c = 0; c < tn4; c++) s.push(`var acc${i}_${c} = vec4<f32>(0.0);`);
   }
   for (let p = 0; p < kc; p++) {
-    // B(kc0 + p, columns of chunk c) as vec4s; A's zeros past k cancel whatever B holds there,
-    // except non-finite values, so B past k is zeroed too.
+    // B(kc0 + p, columns of chunk c) as vec4s. Past k it reads row k - 1 again, which A's zeros
+    // cancel (an infinite value there would give NaN instead of infinity).
     const b: string[] = [];
     for (let c = 0; c < tn4; c++) {
       if (!transB && vecB) {
@@ -133,10 +133,7 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
           transB ? `B[${col(c, j)} * ${k}u + ${kAt(p)}]` : `B[${kAt(p)} * ${n}u + ${col(c, j)}]`;
         s.push(`let b${p}_${c} = vec4<f32>(${[0, 1, 2, 3].map(at).join(", ")});`);
       }
-      if (raggedK) {
-        s.push(`let bz${p}_${c} = select(vec4<f32>(0.0), b${p}_${c}, kc0 + ${p}u < ${k}u);`);
-      }
-      b.push(raggedK ? `bz${p}_${c}` : `b${p}_${c}`);
+      b.push(`b${p}_${c}`);
     }
     for (let i = 0; i < tm; i++) {
       if (!vecS) s.push(`let a${p}_${i} = vec4<f32>(S[${i * kc + p}u]);`);
