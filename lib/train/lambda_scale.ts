@@ -65,13 +65,17 @@ export function penaltyPerL0(
 
 /**
  * The reconstruction value of the marginal unit of L0, as a multiple of V / T, by how the penalty
- * reaches the code. L1 (ReLU, Gated) shrinks every activation, and the lambda that holds the
- * target is ~1 V / T / m (stories260K, targets 4 and 32: 0.8-1.7). JumpReLU's penalties move only
- * the thresholds, and the latent that a threshold step removes fires just above its threshold,
- * where the code has nearly fitted the residual: it is worth ~1% of an average latent (stories260K,
- * quadratic_frequency, targets 4 and 32: 0.8%; 128: 0.13% and falling at the freeze).
+ * reaches the code, set below what runs end up needing: the controller's climb from below then
+ * acts as a lambda warmup, while the full lambda from the first step, before the dictionary has
+ * learned anything, costs FVU (stories260K ReLU at L0 4: started at 1 x V / T / m, ending at 0.9,
+ * FVU 0.36; started at 0.2, ending at 0.8, FVU 0.31). L1 (ReLU, Gated) shrinks every activation;
+ * the lambda that held the target was 0.4-1.1 V / T / m on stories260K (L0 4-32) and 1.6-2.1 on
+ * the quickstart. JumpReLU's penalties move only the thresholds, and the latent a threshold step
+ * removes fires just above its threshold, where the code has nearly fitted the residual:
+ * 0.015-0.04 V / T on stories260K (quadratic_frequency, L0 4-32), 0.002-0.013 at L0 64-128 and
+ * 0.1-0.2 on the quickstart.
  */
-export const MARGINAL_VALUE: Record<"threshold" | "l1", number> = { threshold: 0.01, l1: 1 };
+export const MARGINAL_VALUE: Record<"threshold" | "l1", number> = { threshold: 0.01, l1: 0.25 };
 
 /**
  * The lambda that `start` 1 stands for: the reconstruction value of one unit of L0 at the target,

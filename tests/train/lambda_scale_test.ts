@@ -43,10 +43,10 @@ Deno.test("penaltyPerL0() is each penalty's cost per unit of L0 at the target, b
 
 Deno.test("lambdaUnit() is MARGINAL_VALUE x V / T over the penalty's cost per unit of L0, by hand", () => {
   const at = { target: 16, width: 512, variance: 0.64 };
-  assert.deepEqual(MARGINAL_VALUE, { threshold: 0.01, l1: 1 });
-  // L1: 1 * 0.04 / 0.2 = 0.2; JumpReLU L0: 0.01 * 0.04 / 1 = 4e-4; quadratic frequency:
+  assert.deepEqual(MARGINAL_VALUE, { threshold: 0.01, l1: 0.25 });
+  // L1: 0.25 * 0.04 / 0.2 = 0.05; JumpReLU L0: 0.01 * 0.04 / 1 = 4e-4; quadratic frequency:
   // 4e-4 / 7.25 = 5.5172e-5.
-  near(lambdaUnit({ kind: "l1" }, at), 0.2);
+  near(lambdaUnit({ kind: "l1" }, at), 0.05);
   near(lambdaUnit({ kind: "l0" }, at), 4e-4);
   near(lambdaUnit({ kind: "quadratic_frequency", frequencyScale: 0.01 }, at), 4e-4 / 7.25);
   // T 4 vs 128 at F 512, s 0.01: (1/4) / 2.5625 vs (1/128) / 51 = 637x between the targets.
