@@ -241,10 +241,10 @@ async function trainWithSource(
     const syncEvery = (interval * train.log_every) / gcd(interval, train.log_every);
     const settings = controllerSettings(train, penalty?.controller_gain ?? 0);
     const freezeStep = Math.floor(settings.freezeAt * totalSteps);
-    // Relative to the controller's start (a checkpoint from before mode normalized: the option).
-    const startLambda = controller?.logStart === undefined
-      ? baseLambda
-      : Math.exp(controller.logStart);
+    // Relative to the controller's start: sae.<arch>.lambda, or the derived one of mode normalized.
+    const startLambda = train.lambda.mode === "normalized" && controller?.logStart !== undefined
+      ? Math.exp(controller.logStart)
+      : baseLambda;
     const logFloor = startLambda === null ? undefined : lambdaFloor(startLambda, settings.maxDrop);
     const lrSchedule = {
       lr: train.lr,
@@ -382,12 +382,12 @@ async function trainWithSource(
     });
     if (controller && atFloor(controller, logFloor) && summary.l0_rel_error < -0.05) {
       manifest.notes = { ...manifest.notes, lambda_at_floor: true };
-      const lower = train.lambda.mode === "normalized"
-        ? "train.lambda.start"
-        : `sae.${sae.architecture}.lambda`;
+      const normalized = train.lambda.mode === "normalized";
+      const lower = normalized ? "train.lambda.start" : `sae.${sae.architecture}.lambda`;
+      const startText = normalized ? startLambda!.toPrecision(3) : String(startLambda);
       options.onWarning?.(
         `${plan.runId}: lambda ended at its floor ${finalLambda!.toPrecision(3)} (start ` +
-          `${startLambda!.toPrecision(3)} / train.lambda.max_drop ${train.lambda.max_drop}) and ` +
+          `${startText} / train.lambda.max_drop ${train.lambda.max_drop}) and ` +
           `held-out L0 ${summary.l0.toFixed(2)} is below the target ${sae.target_l0}; start ` +
           `${lower} lower, or raise train.lambda.max_drop`,
       );

@@ -90,7 +90,7 @@ Deno.test("train.lambda.mode controller_v1 trains with the old law: lambda froze
 Deno.test("train.lambda.mode normalized reaches a low and a high target with no lambda in the spec", async () => {
   // The example specs' JumpReLU recipe (quadratic-frequency penalty) at L0 2 and 8 of 64 latents
   // (twice the data's 4 true features): the derived starts differ by 14x, (8 / 2) x (1 + 8 / 0.32)
-  // / (1 + 2 / 0.32), and no run's spec names a lambda. ReLU and Gated at L0 24 of 64.
+  // / (1 + 2 / 0.32), and no run's spec names a lambda. ReLU and Gated at L0 16 of 64.
   const dir = await Deno.makeTempDir();
   const path = join(dir, "spec.yaml");
   const recipe = "{threshold_param: linear, threshold_init: quantile, " +
@@ -103,7 +103,7 @@ Deno.test("train.lambda.mode normalized reaches a low and a high target with no 
       .replace(
         /sweep:[\s\S]*$/,
         "sweep:\n  zip:\n    - sae.architecture: [jumprelu, jumprelu, relu, gated]\n" +
-          "      sae.target_l0: [2, 8, 24, 24]\n",
+          "      sae.target_l0: [2, 8, 16, 16]\n",
       ),
   );
   const starts: number[] = [];

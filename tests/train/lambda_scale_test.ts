@@ -34,7 +34,7 @@ Deno.test("penaltyPerL0() is each penalty's cost per unit of L0 at the target, b
   // T 16, F 512, V 0.64: m = sqrt(0.64 / 16) = 0.2.
   const at = { target: 16, width: 512, variance: 0.64 };
   near(penaltyPerL0({ kind: "l0" }, at), 1);
-  near(penaltyPerL0({ kind: "quadratic" }, at), 1 / 16);
+  near(penaltyPerL0({ kind: "quadratic" }, at), 0.1 / 16); // 2 x 0.05 / T at L0 = 1.05 T
   // 1 + 2 * 16 / (512 * 0.01) = 1 + 32 / 5.12 = 7.25.
   near(penaltyPerL0({ kind: "quadratic_frequency", frequencyScale: 0.01 }, at), 7.25);
   near(penaltyPerL0({ kind: "tanh", tanhScale: 4 }, at), Math.tanh(0.8)); // 0.66403677
