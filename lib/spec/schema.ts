@@ -60,11 +60,20 @@ function buildSaeSpec() {
 // ---------------------------------------------------------------------------------------------
 
 export const LambdaSchedule = z.strictObject({
-  mode: z.enum(["controller", "controller_v1", "fixed"]).default("controller").describe(
-    "controller: calibrate lambda online toward sae.target_l0; controller_v1: the controller " +
-      "before 2026-11-29 (derivative weight 10 updates at every lr, gain 0.1, freeze at 0.7, no " +
-      "floor; ignores horizon, damping, freeze_at, max_drop and sae.<arch>.controller_gain); " +
-      "fixed: use sae.<arch>.lambda",
+  mode: z.enum(["controller", "normalized", "controller_v1", "fixed"]).default("controller")
+    .describe(
+      "controller: calibrate lambda online toward sae.target_l0 from sae.<arch>.lambda; " +
+        "normalized: the same controller, started at train.lambda.start times the lambda that " +
+        "the target, the width, the penalty and the data give at initialisation (V / T over the " +
+        "penalty's cost per unit of L0, README 'Choosing lambda'), so one start serves every " +
+        "target and penalty (ignores sae.<arch>.lambda); controller_v1: the controller before " +
+        "2026-11-29 (derivative weight 10 updates at every lr, gain 0.1, freeze at 0.7, no " +
+        "floor; ignores horizon, damping, freeze_at, max_drop and sae.<arch>.controller_gain); " +
+        "fixed: use sae.<arch>.lambda",
+    ),
+  start: z.number().positive().optional().describe(
+    "mode normalized: the starting lambda in units of the derived lambda (absent: 1); the " +
+      "floor is start / max_drop in the same units. Unused by the other modes",
   ),
   warmup_steps: z.int().min(0).default(0).describe(
     "Linear warmup of lambda from 0 over this many steps (paper: 10,000)",
@@ -80,7 +89,8 @@ export const LambdaSchedule = z.strictObject({
       "10, with controller_gain 0.1 and freeze_at 0.7)",
   ),
   max_drop: z.number().min(1).nullable().default(30).describe(
-    "The controller never lowers lambda below start / max_drop (start: sae.<arch>.lambda), so " +
+    "The controller never lowers lambda below start / max_drop (start: sae.<arch>.lambda, or " +
+      "the derived start of mode normalized), so " +
       "that L0 falling early for reasons lambda does not control cannot wind lambda down by " +
       "orders of magnitude (quickstart JumpReLU, lr 1e-3, target 24: lambda 1e-8 and L0 38 " +
       "without it); null: no floor (before this key)",

@@ -2,7 +2,8 @@
 // reaches target_l0, then freezes it so the final SAE trains with a fixed lambda (DESIGN §5).
 // A proportional-derivative law on log scale: L0 answers lambda with a lag of ~100 steps, and the
 // derivative term stops the controller from pushing on while L0 is already moving to the target.
-// lambda never falls below start / max_drop (train.lambda.max_drop) against windup.
+// lambda never falls below start / max_drop (train.lambda.max_drop) against windup; the start is
+// sae.<arch>.lambda, or with mode normalized the lambda derived from the data (lambda_scale.ts).
 // Pure: the state is plain data, every update returns a new state.
 
 export interface ControllerState {
@@ -13,6 +14,11 @@ export interface ControllerState {
   lastError: number | null;
   /** (step, lambda, l0) at every update, for run.json and reports. */
   trajectory: [number, number, number][];
+  /**
+   * log of the starting lambda, which the floor is relative to (absent in checkpoints written
+   * before mode normalized: the start was sae.<arch>.lambda).
+   */
+  logStart?: number;
 }
 
 export interface ControllerOptions {
@@ -30,7 +36,13 @@ export interface ControllerOptions {
 }
 
 export function initController(lambda: number): ControllerState {
-  return { logLambda: Math.log(lambda), frozen: false, lastError: null, trajectory: [] };
+  return {
+    logLambda: Math.log(lambda),
+    frozen: false,
+    lastError: null,
+    trajectory: [],
+    logStart: Math.log(lambda),
+  };
 }
 
 /**
@@ -59,7 +71,7 @@ export function updateController(
   const change = state.lastError === null ? 0 : error - state.lastError;
   const delta = Math.max(-0.5, Math.min(0.5, options.gain * (error + options.damping * change)));
   const logLambda = Math.max(options.logFloor ?? -Infinity, state.logLambda + delta);
-  return { logLambda, frozen: false, lastError: error, trajectory };
+  return { ...state, logLambda, frozen: false, lastError: error, trajectory };
 }
 
 /**

@@ -39,10 +39,11 @@ import { evalTokensProblem } from "./check_data.ts";
 import type { DataFingerprint } from "../data/fingerprint.ts";
 import { MetricsWindow, truncateMetrics } from "./metrics_log.ts";
 import type { TrainProgress } from "./progress.ts";
-import { DataError, DivergenceError, InterruptedError } from "../errors.ts";
+import { DataError, DivergenceError, InterruptedError, SaeSweepError } from "../errors.ts";
 import { checkDivergence } from "./divergence.ts";
 import { faultPoint } from "./fault_points.ts";
 import { controlL0, loadControlSet } from "./control_set.ts";
+import { centredVariance, lambdaUnit, penaltyShape } from "./lambda_scale.ts";
 
 export interface TrainRunOptions {
   /** Aborting checkpoints at the next sync point and throws InterruptedError. */
@@ -233,7 +234,13 @@ async function trainWithSource(
         );
       }
     } else {
-      controller = useController && baseLambda !== null ? initController(baseLambda) : null;
+      controller = useController && baseLambda !== null
+        ? initController(
+          train.lambda.mode === "normalized"
+            ? derivedLambda(plan, { x: sample!, d, bDec: init.params.b_dec?.data })
+            : baseLambda,
+        )
+        : null;
       await writeFileAtomic(metricsPath, "");
     }
 
@@ -253,7 +260,11 @@ async function trainWithSource(
     const syncEvery = (interval * train.log_every) / gcd(interval, train.log_every);
     const settings = controllerSettings(train, penalty?.controller_gain ?? 0);
     const freezeStep = Math.floor(settings.freezeAt * totalSteps);
-    const logFloor = baseLambda === null ? undefined : lambdaFloor(baseLambda, settings.maxDrop);
+    // Relative to the controller's start: sae.<arch>.lambda, or the derived one of mode normalized.
+    const startLambda = train.lambda.mode === "normalized" && controller?.logStart !== undefined
+      ? Math.exp(controller.logStart)
+      : baseLambda;
+    const logFloor = startLambda === null ? undefined : lambdaFloor(startLambda, settings.maxDrop);
     const lrSchedule = {
       lr: train.lr,
       warmupSteps: train.lr_warmup_steps,
@@ -391,16 +402,20 @@ async function trainWithSource(
     });
     if (controller && atFloor(controller, logFloor) && summary.l0_rel_error < -0.05) {
       manifest.notes = { ...manifest.notes, lambda_at_floor: true };
+      const normalized = train.lambda.mode === "normalized";
+      const lower = normalized ? "train.lambda.start" : `sae.${sae.architecture}.lambda`;
+      const startText = normalized ? startLambda!.toPrecision(3) : String(startLambda);
       options.onWarning?.(
         `${plan.runId}: lambda ended at its floor ${finalLambda!.toPrecision(3)} (start ` +
-          `${baseLambda} / train.lambda.max_drop ${train.lambda.max_drop}) and held-out L0 ` +
-          `${summary.l0.toFixed(2)} is below the target ${sae.target_l0}; start ` +
-          `sae.${sae.architecture}.lambda lower, or raise train.lambda.max_drop`,
+          `${startText} / train.lambda.max_drop ${train.lambda.max_drop}) and ` +
+          `held-out L0 ${summary.l0.toFixed(2)} is below the target ${sae.target_l0}; start ` +
+          `${lower} lower, or raise train.lambda.max_drop`,
       );
     }
     if (controller) {
       manifest.notes = {
         ...manifest.notes,
+        lambda_start: startLambda,
         lambda_final: finalLambda,
         lambda_freeze_step: freezeStep,
         lambda_trajectory: controller.trajectory,
@@ -415,4 +430,26 @@ async function trainWithSource(
   } finally {
     engine.dispose();
   }
+}
+
+/**
+ * The starting lambda of mode normalized: train.lambda.start (default 1) times the lambda unit of
+ * the run's penalty at its target, width and the centred variance of the calibration sample x.
+ */
+function derivedLambda(
+  plan: RunPlan,
+  options: { x: Float32Array; d: number; bDec?: Float32Array },
+): number {
+  const { sae, train } = plan.config;
+  const shape = penaltyShape(sae);
+  if (shape === null) {
+    throw new SaeSweepError(
+      `train.lambda.mode normalized: the penalty of architecture ${sae.architecture} is not known ` +
+        "to lib/train/lambda_scale.ts",
+      { hint: "use train.lambda.mode controller with sae.<arch>.lambda as the start", exitCode: 2 },
+    );
+  }
+  const variance = centredVariance(options.x, options.d, options.bDec);
+  const unit = lambdaUnit(shape, { target: sae.target_l0, width: sae.width, variance });
+  return (train.lambda.start ?? 1) * unit;
 }

@@ -86,3 +86,37 @@ Deno.test("train.lambda.mode controller_v1 trains with the old law: lambda froze
   const before = trajectory.filter(([step]) => step < 140).map(([, lambda]) => lambda);
   assert.ok(new Set(before).size > 1, "lambda moves before the freeze");
 });
+
+Deno.test("train.lambda.mode normalized reaches a low and a high target with no lambda in the spec", async () => {
+  // The example specs' JumpReLU recipe (quadratic-frequency penalty) at L0 2 and 8 of 64 latents
+  // (twice the data's 4 true features): the derived starts differ by 14x, (8 / 2) x (1 + 8 / 0.32)
+  // / (1 + 2 / 0.32), and no run's spec names a lambda. ReLU and Gated at L0 16 of 64.
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "spec.yaml");
+  const recipe = "{threshold_param: linear, threshold_init: quantile, " +
+    "encoder_scale_init: least_squares, bandwidth_unit: pre_act_std, bandwidth: 1, " +
+    "penalty: quadratic_frequency, frequency_scale: 0.01, aux_alpha: 1, dead_tokens: 10000}";
+  await Deno.writeTextFile(
+    path,
+    SPEC.replace(/sae: \{[^\n]*\n/, `sae: {width: 64, jumprelu: ${recipe}}\n`)
+      .replace("lambda: {interval: 10}", "lambda: {interval: 10, mode: normalized}")
+      .replace(
+        /sweep:[\s\S]*$/,
+        "sweep:\n  zip:\n    - sae.architecture: [jumprelu, jumprelu, relu, gated]\n" +
+          "      sae.target_l0: [2, 8, 16, 16]\n",
+      ),
+  );
+  const starts: number[] = [];
+  for (const plan of expandSweep(await loadExperiment(path), { outDir: dir })) {
+    const s = await trainRun(plan);
+    assert.ok(
+      Math.abs(s.l0_rel_error) <= 0.05,
+      `${plan.runId}: held-out L0 ${s.l0} for target ${s.l0_target}`,
+    );
+    const notes = JSON.parse(await Deno.readTextFile(join(plan.runDir, "run.json"))).notes;
+    assert.equal(notes.lambda_mode, "normalized");
+    assert.ok(!notes.lambda_at_floor);
+    starts.push(notes.lambda_start);
+  }
+  assert.ok(Math.abs(starts[0] / starts[1] / 14.3448 - 1) < 1e-3, `${starts[0]}, ${starts[1]}`);
+});
