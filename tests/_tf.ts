@@ -43,23 +43,5 @@ export function closeness(
   return worst;
 }
 
-/** Largest |a - b| divided by (atol + rtol * max|b|), over all elements; <= 1 means within tolerance. */
-export function excess(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-  tol: { rtol: number; atol: number },
-): { ratio: number; maxAbs: number; at: number } {
-  if (a.length !== b.length) throw new Error(`length ${a.length} vs ${b.length}`);
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
-  let maxAbs = 0;
-  let at = -1;
-  for (let i = 0; i < a.length; i++) {
-    const diff = Math.abs(a[i] - b[i]);
-    if (!(diff <= maxAbs)) {
-      maxAbs = diff;
-      at = i;
-    }
-  }
-  return { ratio: maxAbs / (tol.atol + tol.rtol * scale), maxAbs, at };
-}
+/** Largest |a - b| over (atol + rtol * max|b|): the one definition, in lib/engine/parity.ts. */
+export { excess } from "../lib/engine/parity.ts";

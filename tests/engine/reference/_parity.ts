@@ -1,73 +1,36 @@
-// Test helper for backend parity: builds a small deterministic case per architecture, computes
-// loss terms, gradients and engine steps on the active tfjs backend, and compares host tensors.
-// Shapes: B batch, D d_model, F latents.
+// Test helper for tfjs backend parity: the case of lib/engine/parity.ts (shared by every engine's
+// parity test) at a fixed size, and loss terms, gradients and reference-engine steps on the active
+// tfjs backend. Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../../../lib/data/rng.ts";
-import { getArchitecture } from "../../../lib/sae/registry.ts";
-import type { Architecture, HostTensors, InitResult, TensorMap } from "../../../lib/sae/types.ts";
-import { saeSchema, type SaeSpec } from "../../../lib/spec/schema.ts";
-import type { EngineSnapshot, StepStats } from "../../../lib/engine/engine.ts";
+import type { HostTensors, TensorMap } from "../../../lib/sae/types.ts";
 import { TfjsEngine } from "../../../lib/engine/reference/tfjs_engine.ts";
+import {
+  type EngineRun,
+  makeParityCase,
+  type ParityCase as BaseCase,
+  runEngine,
+} from "../../../lib/engine/parity.ts";
 
-export { excess } from "../../_tf.ts";
+export { excess } from "../../../lib/engine/parity.ts";
+export type { EngineRun };
 
-export interface ParityCase {
+/** A case of lib/engine/parity.ts (the one parity case every engine runs) with a label. */
+export interface ParityCase extends BaseCase {
   label: string;
-  arch: Architecture;
-  sae: SaeSpec;
-  init: InitResult;
-  /** Batches [B, D], row-major, one per step. */
-  batches: Float32Array[];
-  lambda: number;
-  lr: number;
-  gradClip: number | null;
 }
 
 export const DIMS = { b: 64, d: 16, f: 128 } as const;
 
 /**
- * A case whose discontinuities are exercised: the JumpReLU bandwidth and threshold are wide enough
- * that many pre-activations fall inside the STE kernel, and TopK/BatchTopK start with half their
- * latents dead so AuxK contributes.
+ * lib/engine/parity.ts's case at DIMS: the JumpReLU bandwidth and threshold wide enough that many
+ * pre-activations fall inside the STE kernel, TopK/BatchTopK with half their latents dead.
  */
 export function makeCase(
   label: string,
   archName: string,
   options: { sae?: Record<string, unknown>; steps?: number; gradClip?: number | null } = {},
 ): ParityCase {
-  const sae = saeSchema().parse({
-    architecture: archName,
-    width: DIMS.f,
-    target_l0: 8,
-    ...options.sae,
-    jumprelu: { bandwidth: 0.05, init_threshold: 0.1, ...(options.sae?.jumprelu ?? {}) },
-  });
-  const arch = getArchitecture(archName);
-  const rng = new Rng(7, 0x9a1);
-  const init = arch.init({ d: DIMS.d, f: DIMS.f }, { sae, rng });
-  // Nonzero biases so every bias path carries a gradient.
-  for (const [name, t] of Object.entries(init.params)) {
-    if (name.startsWith("b_")) t.data.forEach((_, i) => t.data[i] = 0.05 * rng.normal());
-  }
-  if (init.state.since_fired) {
-    const dead = init.state.since_fired.data;
-    for (let i = 0; i < dead.length; i += 2) dead[i] = 1e9;
-  }
-  const batches = Array.from({ length: options.steps ?? 3 }, () => {
-    const x = new Float32Array(DIMS.b * DIMS.d);
-    for (let i = 0; i < x.length; i++) x[i] = rng.normal() / Math.sqrt(DIMS.d);
-    return x;
-  });
-  return {
-    label,
-    arch,
-    sae,
-    init,
-    batches,
-    lambda: 0.05,
-    lr: 1e-3,
-    gradClip: options.gradClip ?? null,
-  };
+  return { label, ...makeParityCase(archName, { ...options, dims: DIMS }) };
 }
 
 export interface LossGrads {
@@ -128,27 +91,10 @@ export async function lossAndGrads(c: ParityCase): Promise<LossGrads> {
 }
 let uid = 0;
 
-export interface EngineRun {
-  snapshots: EngineSnapshot[];
-  stats: StepStats[];
-}
-
 /** Snapshot and statistics after each step of a reference engine on the active backend. */
-export async function engineSteps(c: ParityCase): Promise<EngineRun> {
-  const engine = new TfjsEngine(c.arch, c.init, {
-    sae: c.sae,
-    adamEps: 1e-8,
-    gradClip: c.gradClip,
-  });
-  const run: EngineRun = { snapshots: [], stats: [] };
-  try {
-    for (const x of c.batches) {
-      engine.step(x, { lr: c.lr, lambda: c.lambda });
-      run.stats.push(await engine.readStats());
-      run.snapshots.push(await engine.snapshot());
-    }
-  } finally {
-    engine.dispose();
-  }
-  return run;
+export function engineSteps(c: ParityCase): Promise<EngineRun> {
+  return runEngine(
+    c,
+    (init) => new TfjsEngine(c.arch, init, { sae: c.sae, adamEps: 1e-8, gradClip: c.gradClip }),
+  );
 }
