@@ -64,6 +64,9 @@ export function renderSlurmScript(input: SlurmScriptInput): string {
     'exec >>"$run_dir/slurm-${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}.log" 2>&1',
     'echo "saesweep: job ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID} on $(hostname) at $(date -u +%FT%TZ)"',
     `cd ${q(input.cwd)}`,
+    // The task's GEMM and kernel threads are the CPUs Slurm granted it, never the node's cores
+    // (results depend on the thread count, so a run trains the same here as with `--jobs`).
+    'export SAESWEEP_THREADS="${SLURM_CPUS_PER_TASK:-1}"',
     // exec: the trainer itself receives Slurm's SIGTERM (preemption, time limit, scancel) and
     // checkpoints before exiting.
     `exec ${input.command.map(q).join(" ")} --index "$SLURM_ARRAY_TASK_ID"`,

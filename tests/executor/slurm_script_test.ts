@@ -78,3 +78,27 @@ Deno.test("shellQuote() leaves safe words bare and single-quotes the rest", () =
   assert.equal(shellQuote("a b"), "'a b'");
   assert.equal(shellQuote("it's"), `'it'\\''s'`);
 });
+
+Deno.test("a task's threads are the CPUs Slurm granted it (SLURM_CPUS_PER_TASK, else 1), never the node's cores", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/job.sbatch`;
+    const script = renderSlurmScript({
+      ...input(dir),
+      command: ["sh", "-c", "echo threads=$SAESWEEP_THREADS"],
+    });
+    await Deno.writeTextFile(path, script);
+    for (const [task, cpus] of [["0", "3"], ["1", undefined]] as const) {
+      const env: Record<string, string> = { SLURM_ARRAY_JOB_ID: "9", SLURM_ARRAY_TASK_ID: task };
+      if (cpus) env.SLURM_CPUS_PER_TASK = cpus;
+      // The submitting shell's value must not leak through sbatch's exported environment.
+      env.SAESWEEP_THREADS = "2";
+      const out = await new Deno.Command("bash", { args: [path], env, stderr: "piped" }).output();
+      assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    }
+    assert.match(await Deno.readTextFile(`${dir}/runs/a-1/slurm-9_0.log`), /^threads=3$/m);
+    assert.match(await Deno.readTextFile(`${dir}/runs/b 2/slurm-9_1.log`), /^threads=1$/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
