@@ -13,7 +13,7 @@ import { UsageError } from "../lib/errors.ts";
 import { architectureNames, getArchitecture } from "../lib/sae/registry.ts";
 import { type BackendName, BACKENDS, saeSchema } from "../lib/spec/schema.ts";
 import { createEngine, engineChoice } from "../lib/engine/create_engine.ts";
-import { cloneInit } from "../lib/engine/parity.ts";
+import { cloneInit } from "../lib/bench/engine_parity.ts";
 import { probeWebGpu } from "../lib/engine/webgpu/adapter.ts";
 import type { InitResult } from "../lib/engine/types.ts";
 import { parseIntFlag, runMain } from "./_cli.ts";

@@ -14,7 +14,7 @@ import {
   portableCpuEngine,
   runEngine,
   webgpuParityVariants,
-} from "../lib/engine/parity.ts";
+} from "../lib/bench/engine_parity.ts";
 import { parseIntFlag, runMain } from "./_cli.ts";
 import { DEFAULT_SHAPES, parseShapes, type Shape, shapeKey } from "./_gpu_shapes.ts";
 

@@ -43,5 +43,5 @@ export function closeness(
   return worst;
 }
 
-/** Largest |a - b| over (atol + rtol * max|b|): the one definition, in lib/engine/parity.ts. */
-export { excess } from "../lib/engine/parity.ts";
+/** Largest |a - b| over (atol + rtol * max|b|): the one definition, in lib/bench/engine_parity.ts. */
+export { excess } from "../lib/bench/engine_parity.ts";

@@ -89,7 +89,15 @@ webgpuTest(
         ],
         cwd: out,
         clearEnv: true,
-        env: { PATH: "/usr/bin:/bin", OUT: out, SAESWEEP_BUNDLED_LOADER: "1", PYTHON: "none" },
+        env: {
+          PATH: "/usr/bin:/bin",
+          OUT: out,
+          SAESWEEP_BUNDLED_LOADER: "1",
+          PYTHON: "none",
+          // llvmpipe compiles each GEMM pipeline for seconds (no shader cache here): the parity
+          // stage's 50 s, sized for a GPU, is too short on a software adapter.
+          TIMEOUT_PARITY: "400",
+        },
         stdout: "piped",
         stderr: "piped",
       }).output();

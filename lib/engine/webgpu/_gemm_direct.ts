@@ -6,7 +6,7 @@
 // Why: llvmpipe runs 8 invocations as one SIMD vector and loads every storage or workgroup value
 // lane by lane, so a load costs far more than an FMA and workgroup memory saves nothing. What
 // counts is FMAs per loaded value, tm * tn / (tm + tn), and vec4 loads (4 values per load).
-import type { GemmOptions } from "./gemm.ts";
+import type { GemmOptions } from "./_gemm_options.ts";
 import { f32 } from "./_gemm_wgsl.ts";
 
 /** Direct kernel: `w` invocations per workgroup, each with tm rows x tn columns (tn % 4 == 0). */

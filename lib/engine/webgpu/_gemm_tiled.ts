@@ -4,7 +4,7 @@
 // each invocation accumulates its tm x tn outputs in registers. Columns of an invocation come in
 // vec4 chunks strided by 4 * wx, its rows are consecutive. Bounds checks are generated only for the
 // dimensions that do not divide the tile. Used by gemm.ts.
-import type { GemmOptions } from "./gemm.ts";
+import type { GemmOptions } from "./_gemm_options.ts";
 import { f32 } from "./_gemm_wgsl.ts";
 
 /** Tiled kernel: BM = wy * tm rows and BN = wx * tn columns of C per workgroup. */

@@ -7,7 +7,7 @@
 // loop, which it loads once and broadcasts. So a workgroup stages its tm x kc block of A in
 // workgroup memory, and every invocation then reads it at constant offsets while it loads only its
 // own columns of B (one vec4 per k) lane by lane: tm FMAs per lane-by-lane load instead of ~4.
-import type { GemmOptions } from "./gemm.ts";
+import type { GemmOptions } from "./_gemm_options.ts";
 import { f32 } from "./_gemm_wgsl.ts";
 
 /** Unrolled kernel: `w` invocations, tm rows x tn columns each (tn % 4 == 0), kc K per dispatch. */

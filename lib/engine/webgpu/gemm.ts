@@ -16,21 +16,8 @@ import {
 
 export type { DirectTile, TiledTile, UnrolledTile };
 
-export interface GemmOptions {
-  m: number;
-  n: number;
-  k: number;
-  /** A is stored [k, m] (use A^T) instead of [m, k]. */
-  transA?: boolean;
-  /** B is stored [n, k] (use B^T) instead of [k, n]. */
-  transB?: boolean;
-  /** C = alpha * op(A) op(B) (+ beta * C) (+ bias); default 1. */
-  alpha?: number;
-  /** 0 (default): overwrite C; 1: accumulate into C. */
-  beta?: 0 | 1;
-  /** Add bias[n] (a buffer) to every row of the product. */
-  bias?: boolean;
-}
+export type { GemmOptions } from "./_gemm_options.ts";
+import type { GemmOptions } from "./_gemm_options.ts";
 
 export interface GemmBuffers {
   a: GPUBuffer;

@@ -1,4 +1,4 @@
-// Test helper for fast-engine parity: the case and engine runs of lib/engine/parity.ts, the
+// Test helper for fast-engine parity: the case and engine runs of lib/bench/engine_parity.ts, the
 // reference loss terms and gradients (tfjs autodiff on the active backend) and the reference engine.
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
@@ -7,15 +7,15 @@ import type { Engine } from "../../../lib/engine/engine.ts";
 import { TfjsEngine } from "../../../lib/engine/reference/tfjs_engine.ts";
 
 export { excess } from "../../_tf.ts";
-// The case, its engine runs and the comparison live in lib/engine/parity.ts, which the GPU probe's
+// The case, its engine runs and the comparison live in lib/bench/engine_parity.ts, which the GPU probe's
 // --parity check runs too.
 export {
   type EngineRun,
   makeParityCase as makeCase,
   type ParityCase as FastCase,
   runEngine,
-} from "../../../lib/engine/parity.ts";
-import type { ParityCase as FastCase } from "../../../lib/engine/parity.ts";
+} from "../../../lib/bench/engine_parity.ts";
+import type { ParityCase as FastCase } from "../../../lib/bench/engine_parity.ts";
 
 let uid = 0;
 

@@ -1,4 +1,4 @@
-// Test helper for tfjs backend parity: the case of lib/engine/parity.ts (shared by every engine's
+// Test helper for tfjs backend parity: the case of lib/bench/engine_parity.ts (shared by every engine's
 // parity test) at a fixed size, and loss terms, gradients and reference-engine steps on the active
 // tfjs backend. Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
@@ -9,12 +9,12 @@ import {
   makeParityCase,
   type ParityCase as BaseCase,
   runEngine,
-} from "../../../lib/engine/parity.ts";
+} from "../../../lib/bench/engine_parity.ts";
 
-export { excess } from "../../../lib/engine/parity.ts";
+export { excess } from "../../../lib/bench/engine_parity.ts";
 export type { EngineRun };
 
-/** A case of lib/engine/parity.ts (the one parity case every engine runs) with a label. */
+/** A case of lib/bench/engine_parity.ts (the one parity case every engine runs) with a label. */
 export interface ParityCase extends BaseCase {
   label: string;
 }
@@ -22,7 +22,7 @@ export interface ParityCase extends BaseCase {
 export const DIMS = { b: 64, d: 16, f: 128 } as const;
 
 /**
- * lib/engine/parity.ts's case at DIMS: the JumpReLU bandwidth and threshold wide enough that many
+ * lib/bench/engine_parity.ts's case at DIMS: the JumpReLU bandwidth and threshold wide enough that many
  * pre-activations fall inside the STE kernel, TopK/BatchTopK with half their latents dead.
  */
 export function makeCase(

@@ -18,14 +18,14 @@ import {
   type ParityCase,
   runEngine,
   webgpuParityVariants,
-} from "../../../lib/engine/parity.ts";
+} from "../../../lib/bench/engine_parity.ts";
 import { webgpuTest } from "../_webgpu.ts";
 
 function options(c: ParityCase, engine: "cpu" | "webgpu") {
   return { sae: c.sae, adamEps: 1e-8, gradClip: c.gradClip, batch: c.dims.b, engine };
 }
 
-// The comparison (lib/engine/parity.ts, also run by `deno task gpu-probe --parity` on a GPU):
+// The comparison (lib/bench/engine_parity.ts, also run by `deno task gpu-probe --parity` on a GPU):
 // parameters and state within 1e-6 + 1e-5 max|cpu|, Adam v within 1e-12 + 1e-4 max|cpu|, loss,
 // terms, L0, FVU and STE window within 1e-5 relative, dead fraction and health exactly.
 for (const v of webgpuParityVariants()) {

@@ -7,10 +7,10 @@ import { Rng } from "../data/rng.ts";
 import { architectures, getArchitecture } from "../sae/registry.ts";
 import type { Architecture, HostTensors, InitResult } from "../sae/types.ts";
 import { saeSchema, type SaeSpec } from "../spec/schema.ts";
-import type { Engine, EngineSnapshot, StepStats } from "./engine.ts";
+import type { Engine, EngineSnapshot, StepStats } from "../engine/engine.ts";
 import { calibrationSample } from "../train/calibrate_l0.ts";
-import { JS_BLAS } from "./cpu/js_gemm.ts";
-import { FastEngine } from "./cpu/fast_engine.ts";
+import { JS_BLAS } from "../engine/cpu/js_gemm.ts";
+import { FastEngine } from "../engine/cpu/fast_engine.ts";
 
 export interface ParityCase {
   arch: Architecture;
