@@ -5,7 +5,7 @@
 // Prints a report on stdout, then one JSON line. Bundled into the GPU bundle (tasks/gpu_bundle.ts).
 // Shapes: B batch, D d_model, F latents.
 import { Command } from "commander";
-import { type GpuDevice, openDevice } from "../lib/engine/webgpu/device.ts";
+import { openDevice } from "../lib/engine/webgpu/device.ts";
 import { createGemm, type GemmOptions } from "../lib/engine/webgpu/gemm.ts";
 import { createEngine } from "../lib/engine/create_engine.ts";
 import {
