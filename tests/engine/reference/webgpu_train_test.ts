@@ -2,22 +2,10 @@
 // L0 target, trains every architecture on the reference engine through `deno task sweep --engine
 // reference --backend webgpu`, and each run prints and records the backend and adapter it used.
 import assert from "node:assert/strict";
-import { parse, stringify } from "yaml";
-import { ROOT, runTask } from "../../tasks/_spawn.ts";
+import { parse } from "yaml";
+import { runTask } from "../../tasks/_spawn.ts";
+import { shortQuickstart } from "../_short_quickstart.ts";
 import { webgpuTest } from "../_webgpu.ts";
-
-/** experiments/quickstart.yaml with 8 steps of 512 tokens and target_l0 8 only. */
-export async function shortQuickstart(dir: string): Promise<string> {
-  const spec = parse(await Deno.readTextFile(`${ROOT}experiments/quickstart.yaml`));
-  spec.train = { ...spec.train, tokens: 4096, batch_size: 512, log_every: 4, checkpoint_every: 8 };
-  spec.train.lr_warmup_steps = 2;
-  spec.eval = { ...spec.eval, tokens: 1024 };
-  spec.sweep["sae.target_l0"] = [8];
-  spec.report.target_l0s = [8];
-  const path = `${dir}/quickstart_short.yaml`;
-  await Deno.writeTextFile(path, stringify(spec));
-  return path;
-}
 
 webgpuTest(
   "the shortened quickstart trains every architecture on the reference engine on tfjs webgpu",

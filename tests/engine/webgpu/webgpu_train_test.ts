@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { parse, stringify } from "yaml";
 import { runTask } from "../../tasks/_spawn.ts";
 import { webgpuTest } from "../_webgpu.ts";
-import { shortQuickstart } from "../reference/webgpu_train_test.ts";
+import { shortQuickstart } from "../_short_quickstart.ts";
 import { architectures } from "../../../lib/sae/registry.ts";
 
 const WITH_KERNEL = architectures().filter((a) => a.kernels?.webgpu).map((a) => a.name);
