@@ -53,11 +53,12 @@ export function cpuEngineUnavailable(
   return reason ?? null;
 }
 
+/** The CPU engine on the GEMM selectGemm picks, and that GEMM for run.json. */
 function createCpuEngine(
   arch: EngineArchitecture,
   init: InitResult,
   options: CreateEngineOptions,
-): FastEngine {
+): { engine: FastEngine; gemm: GemmInfo } {
   const { blas, info } = selectGemm({ prefer: options.gemm, threads: options.threads });
   const wasm = sparseKernels(info!.threads, { kernels: options.kernels });
   const engine = new FastEngine(arch, init, {
@@ -68,14 +69,7 @@ function createCpuEngine(
     denseAbove: denseAboveFor(info!, { sparseKernels: wasm !== undefined }),
     wasm,
   });
-  CHOICES.set(engine, {
-    requested: "cpu",
-    used: "cpu",
-    backend: engine.backend,
-    gemm: { ...info!, kernels: wasm ? "wasm-simd" : "js" },
-    notes: [],
-  });
-  return engine;
+  return { engine, gemm: { ...info!, kernels: wasm ? "wasm-simd" : "js" } };
 }
 
 function unavailable(name: string, reason: string): never {
@@ -102,20 +96,26 @@ export async function createEngine(
     CHOICES.set(engine, { ...choice, requested, backend: engine.backend });
     return engine;
   };
+  const onCpu = (notes: string[]) => {
+    const { engine, gemm } = createCpuEngine(arch, init, options);
+    return record(engine, { used: "cpu", gemm, notes });
+  };
+  const onWebGpu = async (notes: string[]) => {
+    const engine = await createWebGpuEngine(arch, init, options);
+    return record(engine, { used: "webgpu", adapter: engine.adapter, notes });
+  };
   if (requested === "reference") {
     return record(new TfjsEngine(arch, init, options), { used: "reference", notes: [] });
   }
   if (requested === "cpu") {
     const why = cpuEngineUnavailable(arch, options);
     if (why) unavailable("cpu", why);
-    const engine = createCpuEngine(arch, init, options);
-    return record(engine, { ...CHOICES.get(engine)!, used: "cpu" });
+    return onCpu([]);
   }
   if (requested === "webgpu") {
     const why = await webgpuUnavailable(arch, { allowSoftware: true, sae: options.sae });
     if (why) unavailable("webgpu", why);
-    const engine = await createWebGpuEngine(arch, init, options);
-    return record(engine, { used: "webgpu", adapter: engine.adapter, notes: [] });
+    return await onWebGpu([]);
   }
   // auto
   const notes: string[] = [];
@@ -127,24 +127,15 @@ export async function createEngine(
     const d = init.params[arch.decoderParam].shape[1];
     const race = await raceEngines({
       webgpu: () => createWebGpuEngine(arch, init, options),
-      cpu: () => Promise.resolve(createCpuEngine(arch, init, options)),
+      cpu: () => Promise.resolve(createCpuEngine(arch, init, options).engine),
     }, { batch: options.batch, d, hyper: { lr: 1e-6, lambda: 0 } });
     notes.push(`timed ms/step on [${options.batch}, ${d}]: ${race.describe}`);
-    if (race.winner === "webgpu") {
-      const engine = await createWebGpuEngine(arch, init, options);
-      return record(engine, { used: "webgpu", adapter: engine.adapter, notes });
-    }
+    if (race.winner === "webgpu") return await onWebGpu(notes);
   } else if (!gpuWhy && !cpuWhy) {
     notes.push("webgpu: not timed (no batch size given); cpu chosen");
   }
-  if (!gpuWhy && cpuWhy) {
-    const engine = await createWebGpuEngine(arch, init, options);
-    return record(engine, { used: "webgpu", adapter: engine.adapter, notes });
-  }
-  if (!cpuWhy) {
-    const engine = createCpuEngine(arch, init, options);
-    return record(engine, { ...CHOICES.get(engine)!, used: "cpu", notes });
-  }
+  if (!gpuWhy && cpuWhy) return await onWebGpu(notes);
+  if (!cpuWhy) return onCpu(notes);
   return record(new TfjsEngine(arch, init, options), { used: "reference", notes });
 }
 

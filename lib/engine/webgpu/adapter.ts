@@ -15,7 +15,7 @@ export interface WebGpuProbe {
  * Mesa's Vulkan drivers print "XDG_RUNTIME_DIR is invalid or not set" on every start without a
  * private runtime directory; give the process one (0700, under the temp dir) when it has none.
  */
-export function ensureRuntimeDir(): void {
+function ensureRuntimeDir(): void {
   try {
     if (Deno.env.get("XDG_RUNTIME_DIR")) return;
     const dir = join(tmpdir(), `saesweep-xdg-${Deno.uid() ?? "user"}`);
@@ -27,14 +27,18 @@ export function ensureRuntimeDir(): void {
   }
 }
 
-export async function probeWebGpu(): Promise<WebGpuProbe> {
+/** The high-performance WebGPU adapter, or why there is none. */
+export async function requestGpuAdapter(): Promise<GPUAdapter | { reason: string }> {
   const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
-  if (!gpu) return { available: false, reason: "this Deno has no navigator.gpu" };
+  if (!gpu) return { reason: "this Deno has no navigator.gpu" };
   ensureRuntimeDir();
-  const adapter = await gpu.requestAdapter();
-  if (!adapter) {
-    return { available: false, reason: "no WebGPU adapter (no GPU driver or Vulkan loader)" };
-  }
+  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
+  return adapter ?? { reason: "no WebGPU adapter (no GPU driver or Vulkan loader)" };
+}
+
+export async function probeWebGpu(): Promise<WebGpuProbe> {
+  const adapter = await requestGpuAdapter();
+  if ("reason" in adapter) return { available: false, reason: adapter.reason };
   const name = describeAdapter(adapter.info);
   return { available: true, adapter: name, fallback: isSoftware(adapter, name) };
 }

@@ -1,6 +1,6 @@
 // Opens a WebGPU device with the adapter's own limits (Deno grants WebGPU's defaults otherwise: a
 // 128 MiB storage binding, smaller than W_enc at 2304 x 16384) and describes the adapter.
-import { describeAdapter, ensureRuntimeDir, isSoftware } from "./adapter.ts";
+import { describeAdapter, isSoftware, requestGpuAdapter } from "./adapter.ts";
 
 export interface GpuDevice {
   device: GPUDevice;
@@ -25,11 +25,8 @@ const RAISED = [
 
 /** A device on the default adapter with its limits raised, or an Error saying why there is none. */
 export async function openDevice(): Promise<GpuDevice> {
-  const gpu = (globalThis.navigator as { gpu?: GPU } | undefined)?.gpu;
-  if (!gpu) throw new Error("this Deno has no navigator.gpu");
-  ensureRuntimeDir();
-  const adapter = await gpu.requestAdapter({ powerPreference: "high-performance" });
-  if (!adapter) throw new Error("no WebGPU adapter (no GPU driver or Vulkan loader)");
+  const adapter = await requestGpuAdapter();
+  if ("reason" in adapter) throw new Error(adapter.reason);
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED) requiredLimits[name] = adapter.limits[name];
   const device = await adapter.requestDevice({ requiredLimits });

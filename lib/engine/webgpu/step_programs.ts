@@ -7,19 +7,18 @@
 // as lib/engine/cpu/linear_step.ts and the architectures' cpu kernels.
 // Shapes: B batch, D d_model, F latents.
 import type { Program } from "./program.ts";
-import { f32, program } from "./program.ts";
+import { declare, f32, program } from "./program.ts";
 import { createGemm, type GemmOptions } from "./gemm.ts";
 import type { Selection, WebGpuStep } from "./kernel.ts";
 import {
   columnSum,
   elementwise,
-  finishSum,
   globalKth,
   KEY_FN,
-  partialSum,
   rowKth,
   rowKthSerial,
   rowPass,
+  sumIntoSlot,
   WG,
 } from "./wgsl.ts";
 import type { Named } from "./wgsl.ts";
@@ -227,9 +226,6 @@ function selectPrograms(
 export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   const { b, d, f, step, params, grads, buffers: B } = layout;
   const out: Program[] = [];
-  const sum = (
-    o: Parameters<typeof partialSum>[1],
-  ) => [partialSum(device, o), finishSum(device, { slot: o.slot, part: B.part, scal: B.scal })];
   const relu = step.terms.some((t) => t.kind === "decoder_norm_l1");
   if (relu) {
     out.push(rowPass(device, {
@@ -243,7 +239,7 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   }
   out.push(...encoderPrograms(device, layout, { training: true }));
   // Reconstruction: dxHat = 2 (xHat - x) / B and its sum of squares.
-  out.push(...sum({
+  out.push(...sumIntoSlot(device, B.scal, {
     label: "dxHat, sse",
     n: b * d,
     body: `let e = xHat[i] - x[i]; dxHat[i] = ${f32(2 / b)} * e;`,
@@ -261,7 +257,7 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
     cpart: B.cpart,
     combine: `s / ${f32(b)}`,
   }));
-  out.push(...sum({
+  out.push(...sumIntoSlot(device, B.scal, {
     label: "sst",
     n: b * d,
     body: `let c = x[i] - xm[i % ${d}u];`,
@@ -388,12 +384,8 @@ function columnPass(device: GPUDevice, layout: StepLayout): Program[] {
     extra.hp = B.hp;
   }
   const eps = step.bandwidth === "state" ? "bw[0]" : f32(step.bandwidth ?? 0.001);
-  const names = ["pre", "f", "df", "cp", ...Object.keys(extra)];
   const all: Named = { pre: B.pre, f: B.f, df: B.df, cp: B.cp, ...extra };
-  const header = names.map((n, i) =>
-    `@group(0) @binding(${i}) var<storage, read_write> ${n}: array<f32>;`
-  ).join("\n");
-  const code = `${header}
+  const code = `${declare(Object.keys(all))}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
@@ -442,8 +434,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   cp[${Q.pcount * chunks * f}u + o] = pc;
   cp[${Q.psum * chunks * f}u + o] = ps;
 }`;
-  const finish = `@group(0) @binding(0) var<storage, read_write> cp: array<f32>;
-@group(0) @binding(1) var<storage, read_write> cs: array<f32>;
+  const finish = `${declare(["cp", "cs"])}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
@@ -460,22 +451,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
 }`;
   return [
-    {
+    program(device, {
       label: "column pass",
-      record: recorder(device, code, names.map((n) => all[n]), [Math.ceil(f / 64), chunks]),
-    },
-    { label: "column finish", record: recorder(device, finish, [B.cp, B.cs], [Math.ceil(f / WG)]) },
+      code,
+      buffers: Object.values(all),
+      groups: [Math.ceil(f / 64), chunks],
+    }),
+    program(device, {
+      label: "column finish",
+      code: finish,
+      buffers: [B.cp, B.cs],
+      groups: [Math.ceil(f / WG)],
+    }),
   ];
-}
-
-function recorder(
-  device: GPUDevice,
-  code: string,
-  buffers: GPUBuffer[],
-  groups: [number, number?],
-) {
-  const p = program(device, { label: "pass", code, buffers, groups });
-  return (pass: GPUComputePassEncoder) => p.record(pass);
 }
 
 /** scal[slot] = sum (or min) over latents j of `value` (one workgroup; F is at most ~1e5). */
@@ -486,12 +474,8 @@ function latentSum(
 ): Program[] {
   const { f, buffers: B } = layout;
   const all: Named = { cs: B.cs, scal: B.scal, ...(options.extra ?? {}) };
-  const names = Object.keys(all);
-  const header = names.map((n, i) =>
-    `@group(0) @binding(${i}) var<storage, read_write> ${n}: array<f32>;`
-  ).join("\n");
   const op = options.min ? "min" : "";
-  const code = `${header}
+  const code = `${declare(Object.keys(all))}
 var<workgroup> acc: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
@@ -509,7 +493,9 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   }
   if (lid.x == 0u) { scal[${options.slot}u] = acc[0]; }
 }`;
-  return [{ label: options.label, record: recorder(device, code, names.map((n) => all[n]), [1]) }];
+  return [
+    program(device, { label: options.label, code, buffers: Object.values(all), groups: [1] }),
+  ];
 }
 
 /** JumpReLU's step penalty: its value and the threshold gradient (both STEs). */
@@ -673,10 +659,7 @@ function auxK(
     out: A.eMean,
     cpart: B.cpart,
   }));
-  const sum = (
-    o: Parameters<typeof partialSum>[1],
-  ) => [partialSum(device, o), finishSum(device, { slot: o.slot, part: B.part, scal: B.scal })];
-  out.push(...sum({
+  out.push(...sumIntoSlot(device, B.scal, {
     label: "aux spread",
     n: b * d,
     body: `let c = e[i] - em[i % ${d}u] / ${f32(b)};`,
@@ -684,7 +667,7 @@ function auxK(
     slot: S.auxSpread,
     buffers: { e: A.e, em: A.eMean, part: B.part },
   }));
-  out.push(...sum({
+  out.push(...sumIntoSlot(device, B.scal, {
     label: "aux error",
     n: b * d,
     body: "let q = e[i] - eh[i];",
@@ -741,16 +724,13 @@ function update(device: GPUDevice, layout: StepLayout): Program[] {
   }
   if (adam.gradClip !== null) {
     paramNames.forEach((name, pi) => {
-      out.push(
-        partialSum(device, {
-          label: `|g ${name}|^2`,
-          n: sizes[name],
-          value: "g[i] * g[i]",
-          slot: S.gradSq + pi,
-          buffers: { g: grads[name], part: B.part },
-        }),
-        finishSum(device, { slot: S.gradSq + pi, part: B.part, scal: B.scal }),
-      );
+      out.push(...sumIntoSlot(device, B.scal, {
+        label: `|g ${name}|^2`,
+        n: sizes[name],
+        value: "g[i] * g[i]",
+        slot: S.gradSq + pi,
+        buffers: { g: grads[name], part: B.part },
+      }));
     });
   }
   const norm2 = paramNames.map((_, pi) => `scal[${S.gradSq + pi}]`).join(" + ");

@@ -14,13 +14,11 @@ import type { Program } from "./program.ts";
 import {
   encoderPrograms,
   QN,
-  S,
   type StepBuffers,
   type StepLayout,
   stepPrograms,
 } from "./step_programs.ts";
-import { PARTS } from "./wgsl.ts";
-import { elementwise } from "./wgsl.ts";
+import { elementwise, PARTS } from "./wgsl.ts";
 
 export interface WebGpuEngineOptions {
   sae: SaeConfig;
@@ -377,5 +375,3 @@ export class WebGpuEngine implements Engine {
     this.#gpu.device.destroy();
   }
 }
-
-export { S };

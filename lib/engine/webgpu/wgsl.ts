@@ -117,6 +117,16 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>) {
   });
 }
 
+/** partialSum then finishSum: scal[slot] = the sum over i of `value`, as two programs. */
+export function sumIntoSlot(
+  device: GPUDevice,
+  scal: GPUBuffer,
+  options: Parameters<typeof partialSum>[1],
+): Program[] {
+  const part = options.buffers.part;
+  return [partialSum(device, options), finishSum(device, { slot: options.slot, part, scal })];
+}
+
 /**
  * Column sums of src [rows, cols] (row-major): out[j] = `combine` of the sum (an expression in
  * `s` and `j`, e.g. `out[j] + s`), in two passes through `cpart` [CHUNKS * cols].
