@@ -229,6 +229,21 @@ ${options.body}
 /** WGSL: the order-preserving key of a value for selecting the largest positives (0 otherwise). */
 const KEY_FN = `fn key(v: f32) -> u32 { if (v > 0.0) { return bitcast<u32>(v); } return 0u; }`;
 
+/** Bindings of a row selection and the WGSL key of entry j of the row at offset o. */
+function rowKthInputs(options: {
+  src: GPUBuffer;
+  kth: GPUBuffer;
+  mask?: string;
+  extra?: Named;
+}): { header: string; list: GPUBuffer[]; value: string } {
+  const { header, list } = bind(
+    { src: options.src, kth: options.kth, ...(options.extra ?? {}) },
+    { kth: "array<u32>" },
+  );
+  const value = options.mask ? `select(0u, key(src[o + j]), ${options.mask})` : "key(src[o + j])";
+  return { header, list, value };
+}
+
 /**
  * Per row of src [rows, cols]: the key (f32 bits, see KEY_FN) of the k-th largest value among
  * the entries `mask` allows (an expression in `j`, default all), counting masked-out and
@@ -250,11 +265,7 @@ export function rowKth(
   },
 ): Program {
   const { rows, cols, k } = options;
-  const { header, list } = bind(
-    { src: options.src, kth: options.kth, ...(options.extra ?? {}) },
-    { kth: "array<u32>" },
-  );
-  const value = options.mask ? `select(0u, key(src[o + j]), ${options.mask})` : "key(src[o + j])";
+  const { header, list, value } = rowKthInputs(options);
   if (options.skip) throw new Error("rowKth: skip is only implemented by rowKthSerial");
   const code = `${header}
 ${KEY_FN}
@@ -315,11 +326,7 @@ export function rowKthSerial(
   options: Parameters<typeof rowKth>[1],
 ): Program {
   const { rows, cols, k } = options;
-  const { header, list } = bind(
-    { src: options.src, kth: options.kth, ...(options.extra ?? {}) },
-    { kth: "array<u32>" },
-  );
-  const value = options.mask ? `select(0u, key(src[o + j]), ${options.mask})` : "key(src[o + j])";
+  const { header, list, value } = rowKthInputs(options);
   const code = `${header}
 ${KEY_FN}
 @compute @workgroup_size(64)
