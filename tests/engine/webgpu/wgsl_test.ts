@@ -1,0 +1,109 @@
+// The radix selections of lib/engine/webgpu/wgsl.ts against a sort in TypeScript: the key (f32
+// bits) of the k-th largest positive value per row (rowKth, the workgroup kernel GPUs run, and
+// rowKthSerial, the one software adapters run) with and without a column mask, and over a whole
+// matrix (globalKth), on data with ties, negatives and rows with fewer than k positives. The
+// engine tests on llvmpipe only reach rowKthSerial, so rowKth is checked here directly.
+import assert from "node:assert/strict";
+import { openDevice } from "../../../lib/engine/webgpu/device.ts";
+import { globalKth, rowKth, rowKthSerial } from "../../../lib/engine/webgpu/wgsl.ts";
+import type { Program } from "../../../lib/engine/webgpu/program.ts";
+import { Rng } from "../../../lib/data/rng.ts";
+import { webgpuTest } from "../_webgpu.ts";
+
+const ROWS = 37;
+const COLS = 300;
+
+/** Values with ties (rounded to 1/8), negatives, and a last row of mostly non-positive values. */
+function matrix(): Float32Array {
+  const rng = new Rng(3, 0x5e1);
+  const x = new Float32Array(ROWS * COLS);
+  for (let i = 0; i < x.length; i++) x[i] = Math.round(rng.normal() * 8) / 8;
+  for (let j = 0; j < COLS; j++) x[(ROWS - 1) * COLS + j] = j < 5 ? j / 4 : -1;
+  return x;
+}
+
+/** The f32 bits of the k-th largest of `values` counting non-positive ones as 0. */
+function refKey(values: number[], k: number): number {
+  const sorted = values.map((v) => (v > 0 ? v : 0)).sort((a, b) => b - a);
+  const v = sorted[Math.min(k, sorted.length) - 1] ?? 0;
+  return new Uint32Array(new Float32Array([v]).buffer)[0];
+}
+
+async function run(
+  device: GPUDevice,
+  programs: Program[],
+  out: GPUBuffer,
+  words: number,
+): Promise<Uint32Array> {
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  for (const p of programs) p.record(pass);
+  pass.end();
+  const read = device.createBuffer({
+    size: words * 4,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  enc.copyBufferToBuffer(out, 0, read, 0, words * 4);
+  device.queue.submit([enc.finish()]);
+  await read.mapAsync(GPUMapMode.READ);
+  return new Uint32Array(read.getMappedRange().slice(0));
+}
+
+function buffer(device: GPUDevice, data: Float32Array | Uint32Array): GPUBuffer {
+  const b = device.createBuffer({
+    size: Math.max(16, data.byteLength),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+  });
+  device.queue.writeBuffer(b, 0, data as Float32Array<ArrayBuffer>);
+  return b;
+}
+
+webgpuTest("rowKth and rowKthSerial give each row's k-th largest key, masked or not", async () => {
+  const { device } = await openDevice();
+  try {
+    const x = matrix();
+    const src = buffer(device, x);
+    const keep = new Float32Array(COLS).map((_, j) => (j % 3 === 0 ? 1 : 0));
+    const maskBuf = buffer(device, keep);
+    for (const k of [1, 7, 64, 150]) {
+      for (const masked of [false, true]) {
+        const want = Array.from({ length: ROWS }, (_, r) => {
+          const row = Array.from(x.subarray(r * COLS, (r + 1) * COLS));
+          return refKey(row.map((v, j) => (masked && !keep[j] ? 0 : v)), k);
+        });
+        for (const [name, make] of [["rowKth", rowKth], ["rowKthSerial", rowKthSerial]] as const) {
+          const kth = buffer(device, new Uint32Array(ROWS));
+          const p = make(device, {
+            label: name,
+            rows: ROWS,
+            cols: COLS,
+            k,
+            src,
+            kth,
+            ...(masked ? { mask: "keep[j] > 0.0", extra: { keep: maskBuf } } : {}),
+          });
+          const have = await run(device, [p], kth, ROWS);
+          assert.deepEqual(Array.from(have), want, `${name} k=${k} masked=${masked}`);
+        }
+      }
+    }
+  } finally {
+    device.destroy();
+  }
+});
+
+webgpuTest("globalKth gives the k-th largest key of a whole matrix", async () => {
+  const { device } = await openDevice();
+  try {
+    const x = matrix();
+    const src = buffer(device, x);
+    for (const k of [1, 500, 4000, ROWS * COLS]) {
+      const ctl = buffer(device, new Uint32Array(258));
+      const programs = globalKth(device, { label: "global", n: x.length, k, src, ctl });
+      const have = await run(device, programs, ctl, 1);
+      assert.equal(have[0], refKey(Array.from(x), k), `k=${k}`);
+    }
+  } finally {
+    device.destroy();
+  }
+});
