@@ -173,20 +173,21 @@ async function checkEngines(
 ): Promise<SaeSweepError | undefined> {
   const wanted = plans.filter((p) => (flag ?? p.config.train.engine) === "webgpu");
   if (wanted.length === 0) return undefined;
-  const { webgpuUnavailable } = await import("../lib/engine/webgpu/create_webgpu_engine.ts");
+  const { webgpuKernelMissing } = await import("../lib/engine/webgpu/create_webgpu_engine.ts");
+  const { probeWebGpu } = await import("../lib/engine/webgpu/adapter.ts");
   const { getArchitecture } = await import("../lib/sae/registry.ts");
+  const refuse = (what: string, why: string) =>
+    new BackendUnavailableError(`${what}: engine webgpu unavailable: ${why}`, {
+      hint: "use --engine cpu or auto for these runs (--filter selects runs), or see docs/GPU.md",
+    });
   for (const plan of wanted) {
     const sae = plan.config.sae;
-    const why = await webgpuUnavailable(getArchitecture(sae.architecture), {
-      allowSoftware: true,
-      sae,
-    });
-    if (why) {
-      return new BackendUnavailableError(`${plan.runId}: engine webgpu unavailable: ${why}`, {
-        hint: "use --engine cpu or auto for these runs (--filter selects runs), or see docs/GPU.md",
-      });
-    }
+    const why = webgpuKernelMissing(getArchitecture(sae.architecture), sae);
+    if (why) return refuse(plan.runId, why);
   }
+  // One adapter probe for the whole sweep (any adapter, software included, as --engine webgpu).
+  const probe = await probeWebGpu();
+  if (!probe.available) return refuse(wanted[0].runId, probe.reason ?? "no WebGPU adapter");
   return undefined;
 }
 

@@ -14,14 +14,19 @@ export interface WebGpuCreateOptions {
   batch?: number;
 }
 
+/** Why the webgpu engine has no kernels for `arch` with `sae`, or null when it has (no device). */
+export function webgpuKernelMissing(arch: EngineArchitecture, sae?: SaeConfig): string | null {
+  const kernel = arch.kernels?.webgpu;
+  if (!kernel) return `architecture ${arch.name} has no webgpu kernel`;
+  return sae ? kernel.unsupported(sae) : null;
+}
+
 /** Why the webgpu engine cannot train `arch` with `sae` here, or null when it can. */
 export async function webgpuUnavailable(
   arch: EngineArchitecture,
   options: { allowSoftware: boolean; sae?: SaeConfig },
 ): Promise<string | null> {
-  const kernel = arch.kernels?.webgpu;
-  if (!kernel) return `architecture ${arch.name} has no webgpu kernel`;
-  const why = options.sae ? kernel.unsupported(options.sae) : null;
+  const why = webgpuKernelMissing(arch, options.sae);
   if (why) return why;
   const probe = await probeWebGpu();
   if (!probe.available) return probe.reason ?? "no WebGPU adapter";
