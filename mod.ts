@@ -35,6 +35,9 @@
  *   }),
  *   defaultsVersion: 1, // bump when a default changes (renames this architecture's runs)
  *   sparsity: "penalty", // lambda is calibrated to sae.target_l0 by the L0 controller
+ *   // The penalty is an L1 of the activations: train.lambda.mode normalized (the default) derives
+ *   // lambda's start from it, the target, the width and the data.
+ *   penaltyShape: () => ({ kind: "l1" }),
  *   uses: ["b_dec_init"], // shared sae keys it reads (they and sae.plain_l1 make the run id)
  *   gradientCheck: { params: ["W_enc", "b_enc", "W_dec", "b_dec"] },
  *   termNames: () => ["recon", "sparsity"],
@@ -57,7 +60,7 @@
  *   }),
  * });
  *
- * // A spec with `sae: { architecture: plain_l1, plain_l1: { lambda: 0.05 } }`, trained run by run.
+ * // A spec with `sae: { architecture: plain_l1 }`, trained run by run.
  * const loaded = await loadExperiment(Deno.args[0]);
  * for (const plan of expandSweep(loaded, { outDir: "runs" })) {
  *   const summary = await trainRun(plan);

@@ -32,6 +32,19 @@ export interface ExportResult {
  */
 export type Sparsity = "penalty" | "k";
 
+/**
+ * The shape of a penalty architecture's sparsity term, as the unit of lambda of
+ * `train.lambda.mode normalized` needs it (lib/train/lambda_scale.ts): a plain L0 count, the
+ * quadratic L0 of the Anthropic recipe, GDM's quadratic-frequency L0, tanh of the activations, or
+ * an L1 of the activations.
+ */
+export type PenaltyShape =
+  | { kind: "l0" }
+  | { kind: "quadratic" }
+  | { kind: "quadratic_frequency"; frequencyScale: number }
+  | { kind: "tanh"; tanhScale: number }
+  | { kind: "l1" };
+
 /** Keys of the shared `sae` section an architecture may read besides width and target_l0. */
 export type SharedSaeKey = "pre_encoder_bias" | "b_dec_init";
 
@@ -75,6 +88,12 @@ export interface Architecture extends EngineArchitecture {
    */
   readonly defaultsVersion: number;
   readonly sparsity: Sparsity;
+  /**
+   * Penalty architectures: the shape of the sparsity term under the run's options, from which
+   * `train.lambda.mode normalized` (the default) derives the starting lambda. A penalty
+   * architecture without it needs `train.lambda.mode controller` (checked at spec load).
+   */
+  penaltyShape?(sae: SaeConfig): PenaltyShape;
   /** Shared `sae` keys the architecture reads: only these go into the effective config. */
   readonly uses: readonly SharedSaeKey[];
   /** Problems specific to this architecture in a resolved `sae` section (beyond the schema). */

@@ -60,13 +60,14 @@ function buildSaeSpec() {
 // ---------------------------------------------------------------------------------------------
 
 export const LambdaSchedule = z.strictObject({
-  mode: z.enum(["controller", "normalized", "controller_v1", "fixed"]).default("controller")
+  mode: z.enum(["controller", "normalized", "controller_v1", "fixed"]).default("normalized")
     .describe(
-      "controller: calibrate lambda online toward sae.target_l0 from sae.<arch>.lambda; " +
-        "normalized: the same controller, started at train.lambda.start times the lambda that " +
-        "the target, the width, the penalty and the data give at initialisation (V / T over the " +
-        "penalty's cost per unit of L0, README 'Choosing lambda'), so one start serves every " +
-        "target and penalty (ignores sae.<arch>.lambda); controller_v1: the controller before " +
+      "normalized (the default since 2026-12-05; before: controller): the L0 controller, " +
+        "started at train.lambda.start times the lambda that the target, the width, the penalty " +
+        "and the data give at initialisation (V / T over the penalty's cost per unit of L0, " +
+        "README 'Choosing lambda'), so one start serves every target and penalty (sae.<arch>." +
+        "lambda must stay unset); controller: the same controller started at sae.<arch>.lambda " +
+        "(specs written before 2026-12-05 that set no mode ran this); controller_v1: the controller before " +
         "2026-11-29 (derivative weight 10 updates at every lr, gain 0.1, freeze at 0.7, no " +
         "floor; ignores horizon, damping, freeze_at, max_drop and sae.<arch>.controller_gain); " +
         "fixed: use sae.<arch>.lambda",

@@ -36,7 +36,7 @@ Deno.test("the mod.ts example registers plain_l1 and trains it from a spec to DO
       [
         "name: plain",
         "data: { source: synthetic, d_model: 8, n_features: 16 }",
-        "sae: { architecture: plain_l1, width: 32, target_l0: 4, plain_l1: { lambda: 0.05 } }",
+        "sae: { architecture: plain_l1, width: 32, target_l0: 4 }",
         "train: { tokens: 32768, batch_size: 256, lr: 0.01, backend: wasm, log_every: 16 }",
         "eval: { tokens: 256 }",
       ].join("\n"),
@@ -57,11 +57,43 @@ Deno.test("the mod.ts example registers plain_l1 and trains it from a spec to DO
     await Deno.stat(join(runDir, "DONE"));
     const manifest = JSON.parse(await Deno.readTextFile(join(runDir, "run.json")));
     assert.equal(manifest.config.sae.architecture, "plain_l1");
-    assert.deepEqual(manifest.config.sae.plain_l1, { lambda: 0.05, controller_gain: 0.1 });
-    assert.equal(manifest.notes.lambda_mode, "controller");
+    assert.deepEqual(manifest.config.sae.plain_l1, { lambda: 0.01, controller_gain: 0.1 });
+    assert.equal(manifest.notes.lambda_mode, "normalized");
     const cfg = JSON.parse(await Deno.readTextFile(join(runDir, "sae/cfg.json")));
     assert.equal(cfg.architecture, "standard");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a penalty architecture without penaltyShape is refused under mode normalized, trains under controller", async () => {
+  const script = `
+    import { registerArchitecture, getArchitecture } from "${ROOT}lib/sae/registry.ts";
+    import { parseExperiment } from "${ROOT}lib/spec/load.ts";
+    registerArchitecture({ ...getArchitecture("relu"), name: "no_shape", penaltyShape: undefined });
+    const spec = "name: t\\ndata: { source: synthetic }\\nsae: { architecture: no_shape }\\n";
+    for (const train of ["", "train: { lambda: { mode: controller } }\\n"]) {
+      try {
+        parseExperiment(spec + train, "x.yaml");
+        console.log("ok");
+      } catch (err) {
+        console.log(err.message.replaceAll("\\n", " "));
+      }
+    }
+  `;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["eval", `--config=${ROOT}deno.json`, script],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  assert.equal(out.code, 0, dec.decode(out.stderr));
+  const [normalized, controller] = dec.decode(out.stdout).trim().split("\n");
+  assert.match(
+    normalized,
+    /x\.yaml:3:\d+: sae\.architecture: .*needs the penalty of architecture no_shape/,
+  );
+  assert.match(normalized, /set train\.lambda\.mode: controller/);
+  assert.equal(controller, "ok");
 });

@@ -46,23 +46,34 @@ Deno.test("run ids of a fixed spec are pinned (scheme 2: effective config)", () 
   // These change only when the hash scheme changes (then RUN_ID_SCHEME goes up) or when a
   // default that the architecture reads changes: both rename finished runs, on purpose. The
   // penalty runs were renamed when the L0 controller's defaults changed (gain 0.3, derivative
-  // horizon from the learning rate, freeze at 0.95), and again when lambda got its bounds
-  // (train.lambda.max_drop 30); the k runs kept their ids.
+  // horizon from the learning rate, freeze at 0.95), again when lambda got its bounds
+  // (train.lambda.max_drop 30), and again when train.lambda.mode became normalized; the k runs
+  // kept their ids. A spec that says mode controller keeps the ids of before that default.
   assert.equal(RUN_ID_SCHEME, 2);
   assert.deepEqual(ids(GOLDEN_SPEC), [
-    "jumprelu-l0_8-6fbacf43",
-    "relu-l0_8-111276d3",
-    "gated-l0_8-c08dc62a",
+    "jumprelu-l0_8-6e9b15c4",
+    "relu-l0_8-cba3234d",
+    "gated-l0_8-171b4576",
     "topk-l0_8-a8c53adb",
     "batchtopk-l0_8-668c213d",
   ]);
+  assert.deepEqual(
+    ids(GOLDEN_SPEC.replace("lr: 0.003 }", "lr: 0.003, lambda: { mode: controller } }")),
+    [
+      "jumprelu-l0_8-6fbacf43",
+      "relu-l0_8-111276d3",
+      "gated-l0_8-c08dc62a",
+      "topk-l0_8-a8c53adb",
+      "batchtopk-l0_8-668c213d",
+    ],
+  );
 });
 
 Deno.test("another architecture's options and unread shared keys leave a run id unchanged", () => {
   const base = ids(GOLDEN_SPEC);
   const withJumpRelu = ids(GOLDEN_SPEC.replace(
     "sae: { width: 256 }",
-    "sae: { width: 256, jumprelu: { bandwidth: 0.05, lambda: 0.5 }, topk: { aux_alpha: 0.5 } }",
+    "sae: { width: 256, jumprelu: { bandwidth: 0.05 }, topk: { aux_alpha: 0.5 } }",
   ));
   // Only jumprelu and topk read those options.
   assert.deepEqual(

@@ -1,5 +1,5 @@
 // The L0 controller on real training: each penalty architecture, trained on a small synthetic
-// problem with only a target L0 given, ends with a held-out L0 within 5% of that target at two
+// problem with only a target L0 given (lambda from the default train.lambda.mode normalized), ends with a held-out L0 within 5% of that target at two
 // learning rates (the controller's derivative horizon scales with 1 / lr).
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ import { trainRun } from "../../lib/train/train_run.ts";
 const SPEC = `
 name: controller
 data: {source: synthetic, d_model: 16, n_features: 64, mean_active: 4}
-sae: {width: 64, jumprelu: {threshold_param: linear, lambda: 0.01}, relu: {lambda: 0.1}, gated: {lambda: 0.1}}
+sae: {width: 64, jumprelu: {threshold_param: linear}}
 train:
   tokens: 204800
   batch_size: 256
@@ -47,10 +47,11 @@ Deno.test("a run whose lambda ends at its floor below the target says so, with w
   const path = join(dir, "spec.yaml");
   await Deno.writeTextFile(
     path,
-    SPEC.replace("relu: {lambda: 0.1}", "relu: {lambda: 1000}").replace(
-      /sweep:[\s\S]*$/,
-      "sweep:\n  sae.architecture: [relu]\n  sae.target_l0: [6]\n",
-    ),
+    SPEC.replace("jumprelu: {threshold_param: linear}}", "relu: {lambda: 1000}}")
+      .replace("lambda: {interval: 10}", "lambda: {interval: 10, mode: controller}").replace(
+        /sweep:[\s\S]*$/,
+        "sweep:\n  sae.architecture: [relu]\n  sae.target_l0: [6]\n",
+      ),
   );
   const [plan] = expandSweep(await loadExperiment(path), { outDir: dir });
   const warnings: string[] = [];
@@ -72,6 +73,7 @@ Deno.test("train.lambda.mode controller_v1 trains with the old law: lambda froze
   await Deno.writeTextFile(
     path,
     SPEC.replace("tokens: 204800", "tokens: 51200")
+      .replace("jumprelu: {threshold_param: linear}}", "relu: {lambda: 0.1}}")
       .replace("lambda: {interval: 10}", "lambda: {interval: 10, mode: controller_v1}")
       .replace(/sweep:[\s\S]*$/, "sweep:\n  sae.architecture: [relu]\n  sae.target_l0: [6]\n"),
   );

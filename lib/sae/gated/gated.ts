@@ -35,6 +35,8 @@ export const gated: Architecture = {
   options: GatedOptions,
   defaultsVersion: 2,
   sparsity: "penalty",
+  // lambda * sum_i relu(gate_i): an L1 of the gate path.
+  penaltyShape: () => ({ kind: "l1" }),
   uses: ["pre_encoder_bias", "b_dec_init"],
   kernels: { cpu: gatedKernel },
   parityCases: [{ label: "without pre-encoder bias", sae: { pre_encoder_bias: false } }],

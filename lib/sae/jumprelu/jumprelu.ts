@@ -99,6 +99,14 @@ export const jumprelu: Architecture = {
   options: JumpReluOptions,
   defaultsVersion: 2,
   sparsity: "penalty",
+  penaltyShape(sae) {
+    const o = jumpreluOptions(sae);
+    if (o.penalty === "quadratic_frequency") {
+      return { kind: o.penalty, frequencyScale: o.frequency_scale };
+    }
+    if (o.penalty === "tanh") return { kind: o.penalty, tanhScale: o.tanh_scale };
+    return { kind: o.penalty };
+  },
   uses: ["pre_encoder_bias", "b_dec_init"],
   kernels: { cpu: jumpreluKernel, webgpu: jumpreluWebGpu },
   parityCases: [
