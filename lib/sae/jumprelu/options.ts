@@ -53,7 +53,7 @@ export const JumpReluOptions = z.strictObject({
       "unused by the others",
   ),
   lambda: z.number().positive().default(0.001).describe(
-    "Sparsity coefficient: the fixed value, or the controller's starting value",
+    "Sparsity coefficient: the fixed value, or the controller's starting value, under train.lambda.mode fixed / controller; the default mode normalized derives the start and refuses a value set here",
   ),
   controller_gain: controllerGain(),
   ...auxKShape(),
