@@ -126,6 +126,12 @@ export interface Architecture extends EngineArchitecture {
     state: HostTensors,
     options: { sae: SaeConfig; x: Float32Array; n: number; blas: Blas },
   ): Record<string, number>;
+  /**
+   * Option values as the run used them after resolving them from the data at its start, keyed by
+   * spec path (JumpReLU: `sae.jumprelu.bandwidth`, the STE eps in normalised units), from the final
+   * state (external layout); recorded in summary.json and run.json as `resolved_options`.
+   */
+  resolvedOptions?(state: HostTensors, sae: SaeConfig): Record<string, number>;
   /** Option combinations the fast-kernel parity tests cover (the defaults are always covered). */
   readonly parityCases?: readonly ParityCase[];
   /** What the finite-difference test of the reference loss checks. */

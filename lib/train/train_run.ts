@@ -412,6 +412,9 @@ async function trainWithSource(
           `${lower} lower, or raise train.lambda.max_drop`,
       );
     }
+    if (summary.resolved_options) {
+      manifest.notes = { ...manifest.notes, resolved_options: summary.resolved_options };
+    }
     if (controller) {
       manifest.notes = {
         ...manifest.notes,

@@ -119,6 +119,12 @@ Deno.test("train.lambda.mode normalized reaches a low and a high target with no 
     assert.equal(notes.lambda_mode, "normalized");
     assert.ok(!notes.lambda_at_floor);
     starts.push(notes.lambda_start);
+    if (plan.config.sae.architecture === "jumprelu") {
+      // The eps the steps used: bandwidth 1 x the initial pre-activations' std, not the option.
+      const eps = s.resolved_options!["sae.jumprelu.bandwidth"];
+      assert.ok(eps > 0 && eps !== 1, `eps ${eps}`);
+      assert.deepEqual(notes.resolved_options, s.resolved_options);
+    }
   }
   assert.ok(Math.abs(starts[0] / starts[1] / 14.3448 - 1) < 1e-3, `${starts[0]}, ${starts[1]}`);
 });
