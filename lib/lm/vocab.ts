@@ -1,10 +1,14 @@
 // Display text of every token of a llama2.c tokenizer, for feature dashboards: pieces decoded as
 // UTF-8, byte pieces as their character when printable (`<0x0A>` becomes "\n"), else kept as is,
-// special tokens without llama2.c's surrounding newlines.
+// special tokens without llama2.c's surrounding newlines. Tokenizers that display their own ids
+// (tokenizer.json) are asked instead.
 import { BYTE_OFFSET, type Tokenizer } from "./tokenizer.ts";
 
 /** The display text of ids 0..vocabSize-1. */
 export function displayVocab(tokenizer: Tokenizer): string[] {
+  if (tokenizer.display) {
+    return Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.display!(id));
+  }
   const utf8 = new TextDecoder("utf-8", { fatal: true });
   const out: string[] = [];
   for (let id = 0; id < tokenizer.vocabSize; id++) {
