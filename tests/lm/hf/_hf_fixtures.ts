@@ -15,3 +15,8 @@ export async function copyFixture(name: "llama" | "qwen2"): Promise<string> {
   }
   return dir;
 }
+
+/** Removes a copy made by copyFixture (with its temporary parent). */
+export async function removeCopy(dir: string): Promise<void> {
+  await Deno.remove(dir.replace(/\/[^/]+$/, ""), { recursive: true });
+}

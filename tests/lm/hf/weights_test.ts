@@ -7,7 +7,7 @@ import { loadHfConfig } from "../../../lib/lm/hf/config.ts";
 import { interleaveHeads, readHfWeights } from "../../../lib/lm/hf/weights.ts";
 import { createModel, hookKey, type HookPoint } from "../../../lib/lm/model.ts";
 import { packSequences } from "../../../lib/lm/token_batch.ts";
-import { copyFixture, hfFixture } from "./_hf_fixtures.ts";
+import { copyFixture, hfFixture, removeCopy } from "./_hf_fixtures.ts";
 
 await tf.setBackend("wasm");
 await tf.ready();
@@ -87,7 +87,7 @@ Deno.test("readHfWeights() refuses a missing shard, naming it, with exit code 2"
     assert.match(e.hint, /model\.safetensors\.index\.json lists 2 shards/);
     assert.equal(e.exitCode, 2);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await removeCopy(dir);
   }
 });
 
@@ -114,6 +114,6 @@ Deno.test("readHfWeights() refuses weights that do not fit config.json, and a fo
     );
     assert.equal(e3.exitCode, 2);
   } finally {
-    await Deno.remove(dir, { recursive: true });
+    await removeCopy(dir);
   }
 });
