@@ -224,7 +224,7 @@ export async function openLmSource(
     lmFeatureInputs: () => ({
       sequences: corpus.heldout,
       firstPosition: cfg.exclude_bos ? 1 : 0,
-      vocab: displayVocab(tokenizer),
+      vocab: displayVocab(tokenizer, { size: config.vocabSize }),
       unembed: checkpoint.weights.classifier,
       finalNorm: checkpoint.weights.rmsFinal,
     }),

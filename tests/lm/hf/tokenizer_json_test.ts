@@ -161,6 +161,12 @@ Deno.test("display() shows tokens as text for dashboards", () => {
   assert.equal(vocab.length, 265);
   assert.deepEqual([vocab[1], vocab[263], vocab[3 + 0x41]], ["<s>", " hi", "A"]);
   assert.equal(displayVocab(byteLevel())[7], " ab");
+  // A model's vocabulary padded beyond the tokenizer's (Qwen2: 151,936 vs 151,665 tokens).
+  assert.deepEqual(displayVocab(sp, { size: 267 }).slice(264), [
+    "hi",
+    "<unused 265>",
+    "<unused 266>",
+  ]);
 });
 
 Deno.test("the fixtures' tokenizers round-trip text, and unsupported models are refused", async () => {
