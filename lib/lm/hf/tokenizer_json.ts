@@ -16,24 +16,6 @@ export interface TokenizerJsonOptions {
 
 type Json = Record<string, unknown>;
 
-/** Reads `path` (a tokenizer.json). */
-export async function loadTokenizerJson(
-  path: string,
-  options: Omit<TokenizerJsonOptions, "name">,
-): Promise<Tokenizer> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (cause) {
-    throw new DataError(`cannot read tokenizer ${path}: ${(cause as Error).message}`, {
-      hint: "a Hugging Face checkpoint folder needs its tokenizer.json, or set data.tokenizer",
-      exitCode: 2,
-      cause,
-    });
-  }
-  return parseTokenizerJson(text, { ...options, name: path });
-}
-
 /** Parses tokenizer.json text. */
 export function parseTokenizerJson(text: string, options: TokenizerJsonOptions): Tokenizer {
   const { name, bosId, eosId } = options;
@@ -51,7 +33,7 @@ export function parseTokenizerJson(text: string, options: TokenizerJsonOptions):
     return fail(`JSON (${(err as Error).message})`);
   }
   const model = (root.model ?? {}) as Json;
-  if (model.type !== "BPE" && !(model.type === undefined && model.merges)) {
+  if (model.type !== "BPE") {
     fail(`model type ${JSON.stringify(model.type)} (only BPE is read)`);
   }
   if (model.continuing_subword_prefix || model.end_of_word_suffix) {
@@ -133,7 +115,8 @@ export function parseTokenizerJson(text: string, options: TokenizerJsonOptions):
       }
       ids = mergeSymbols(symbols, (l, r) => ranks.get(`${l},${r}`));
     }
-    if (cache.size < 100_000) cache.set(word, ids);
+    // Pre-tokenized words repeat; whole documents (SentencePiece-style, no pre-tokenizer) do not.
+    if (word.length <= 64 && cache.size < 100_000) cache.set(word, ids);
     return ids;
   }
 
