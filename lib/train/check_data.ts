@@ -53,13 +53,17 @@ export function evalTokensProblem(
     `lower eval.tokens to at most ${held} or raise ${raise}`;
 }
 
-/** Runs `fn`; a SaeSweepError becomes a `key: message` problem line, anything else propagates. */
+/**
+ * Runs `fn`; a SaeSweepError becomes `key: message` problem lines (then `key: hint: ...`), anything
+ * else propagates.
+ */
 async function collect<T>(key: string, problems: string[], fn: () => Promise<T>) {
   try {
     return await fn();
   } catch (err) {
     if (!(err instanceof SaeSweepError)) throw err;
     for (const line of err.message.split("\n")) problems.push(`${key}: ${line}`);
+    if (err.hint) problems.push(`${key}: hint: ${err.hint}`);
     return undefined;
   }
 }
