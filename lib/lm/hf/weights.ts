@@ -3,12 +3,17 @@
 // float32. Also moves q/k rows from HF's half-split RoPE layout to llama2.c's interleaved pairs.
 import { join } from "node:path";
 import { DataError } from "../../errors.ts";
-import { readSafetensors, type SafetensorsTensor } from "../../formats/safetensors.ts";
+import {
+  readSafetensors,
+  readSafetensorsHeader,
+  type SafetensorsTensor,
+} from "../../formats/safetensors.ts";
 import type { LlamaWeights } from "../checkpoint.ts";
 import type { HfModelConfig } from "./config.ts";
 
 const SINGLE = "model.safetensors";
 const INDEX = "model.safetensors.index.json";
+const FLOAT_DTYPES = ["F32", "F16", "BF16", "F64"];
 
 /** The safetensors files of `dir`, in the order they hold the weights. */
 export async function hfWeightFiles(dir: string): Promise<string[]> {
@@ -56,7 +61,12 @@ export async function hfWeightFiles(dir: string): Promise<string[]> {
 export async function readHfWeights(dir: string, hf: HfModelConfig): Promise<LlamaWeights> {
   const files = await hfWeightFiles(dir);
   const tensors: Record<string, SafetensorsTensor> = {};
-  for (const f of files) Object.assign(tensors, await readSafetensors(f));
+  // Only float tensors are weights (a checkpoint may also hold integer buffers).
+  for (const f of files) {
+    const { tensors: entries } = await readSafetensorsHeader(f);
+    const names = Object.keys(entries).filter((n) => FLOAT_DTYPES.includes(entries[n].dtype));
+    Object.assign(tensors, await readSafetensors(f, { names }));
+  }
   const { dim: D, hiddenDim: H, nLayers: L, nHeads, nKvHeads, vocabSize: V } = hf.config;
   const hs = D / nHeads;
   const K = hs * nKvHeads;
