@@ -192,3 +192,20 @@ Deno.test("the fixtures' tokenizers round-trip text, and unsupported models are 
   assert.match(e.message, /^\/m\/tokenizer\.json: unsupported or malformed model type "WordPiece"/);
   assert.equal(e.exitCode, 2);
 });
+
+Deno.test("the fixtures' tokenizers encode as the generator's own Python BPE does", async () => {
+  for (const [name, bos] of [["llama", 300], ["qwen2", 1]] as const) {
+    const dir = hfFixture(name);
+    const tok = parseTokenizerJson(await Deno.readTextFile(`${dir}/tokenizer.json`), {
+      name,
+      bosId: bos,
+      eosId: null,
+    });
+    const cases = JSON.parse(await Deno.readTextFile(`${dir}/expected_tokens.json`));
+    assert.equal(cases.length, 3);
+    for (const { text, ids } of cases) {
+      assert.deepEqual(tok.encode(text), ids, `${name}: ${JSON.stringify(text)}`);
+      assert.equal(tok.decode(ids), text);
+    }
+  }
+});
