@@ -1,3 +1,6 @@
+// tokenizer.json BPE against hand-built vocabularies whose ids are worked out in the comments (each
+// expectation was also what Hugging Face's own `tokenizers` 0.23.2 gives for the same JSON, checked
+// once by hand; CI needs no Python), and the fixtures' tokenizers against the generator's Python BPE.
 import assert from "node:assert/strict";
 import { DataError } from "../../../lib/errors.ts";
 import { parseTokenizerJson } from "../../../lib/lm/hf/tokenizer_json.ts";
