@@ -169,6 +169,7 @@ export { Rng } from "./lib/data/rng.ts";
 // Language models
 export { loadCheckpoint as loadLlamaCheckpoint } from "./lib/lm/checkpoint.ts";
 export { loadTokenizer } from "./lib/lm/tokenizer.ts";
+export { loadModelCheckpoint, loadModelTokenizer } from "./lib/lm/load_model.ts";
 export { createModel as createLlamaModel } from "./lib/lm/model.ts";
 export { evaluateSplice, meanCrossEntropy } from "./lib/lm/evaluate.ts";
 export { openLmSource } from "./lib/lm/source.ts";
