@@ -50,6 +50,26 @@ export interface ParsedExperiment {
 /**
  * Parses and validates spec text. Pure. Throws one SpecError listing every problem found, each
  * as `fileName:line:col: path: message`.
+ *
+ * @example Every problem at once, located in the file
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseExperiment, SpecError } from "@saesweep/saesweep";
+ *
+ * const { axes } = parseExperiment(
+ *   "name: demo\ndata: { source: synthetic }\nsweep:\n  sae.architecture: [jumprelu, topk]\n  sae.target_l0: [8, 16]\n",
+ *   "demo.yaml",
+ * );
+ * assert.deepEqual(axes.map((a) => a.paths), [["sae.architecture"], ["sae.target_l0"]]);
+ *
+ * const text = "name: demo\ndata: { source: synthetic }\nsae:\n  bandwith: 0.1\ntrain:\n  tokens: many\n";
+ * assert.throws(() => parseExperiment(text, "demo.yaml"), (err) => {
+ *   assert.ok(err instanceof SpecError);
+ *   assert.match(err.message, /demo\.yaml:4:3: sae\.bandwith: unknown key/);
+ *   assert.match(err.message, /demo\.yaml:6:11: train\.tokens: expected/);
+ *   return true;
+ * });
+ * ```
  */
 export function parseExperiment(
   text: string,
@@ -113,7 +133,31 @@ export function parseExperiment(
   return { spec: result.data as ExperimentSpec, axes };
 }
 
-/** Reads, parses and validates the spec file at `path`. */
+/**
+ * Reads, parses and validates the spec file at `path`.
+ *
+ * @example A spec file expanded into its runs (no training)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { expandSweep, loadExperiment } from "@saesweep/saesweep";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/demo.yaml`,
+ *   "name: demo\ndata: { source: synthetic }\nsweep:\n  sae.architecture: [jumprelu, topk]\n  sae.target_l0: [8, 16]\n",
+ * );
+ * const plans = expandSweep(await loadExperiment(`${dir}/demo.yaml`), { outDir: `${dir}/runs` });
+ * // Slugs of the swept values plus a hash of everything the run reads.
+ * assert.deepEqual(plans.map((p) => p.runId.replace(/-[0-9a-f]{8}$/, "")), [
+ *   "jumprelu-l0_8",
+ *   "jumprelu-l0_16",
+ *   "topk-l0_8",
+ *   "topk-l0_16",
+ * ]);
+ * assert.equal(plans[3].config.sae.target_l0, 16);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export async function loadExperiment(
   path: string,
   options: { maxRuns?: number } = {},
