@@ -46,6 +46,12 @@ export function experimentJsonSchema(): Record<string, unknown> {
     default: {},
     properties: {
       ...axisProperties,
+      recipe: {
+        description: "Names of recipes (keys of `recipes`), one run each",
+        type: "array",
+        minItems: 1,
+        items: { type: "string" },
+      },
       zip: {
         description: "Groups of axes that move together; lists within a group have equal length",
         type: "array",
