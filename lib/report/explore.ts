@@ -74,10 +74,18 @@ export function exploreSection(
     data.metrics[0].key;
   const option = (value: string, label: string, selected: boolean) =>
     `<option value="${esc(value)}"${selected ? " selected" : ""}>${esc(label)}</option>`;
+  // Winners and values only: the JumpReLU gap columns stay in the static tables below.
   const tables = comparisonTables({
     ...model,
     settings: { ...model.settings, metrics: model.explore.metrics },
     comparison: model.explore.comparison,
+  }).map((t) => {
+    const keep = t.headers.map((h) => !h.startsWith("JumpReLU gap"));
+    return {
+      ...t,
+      headers: t.headers.filter((_, i) => keep[i]),
+      rows: t.rows.map((r) => r.filter((_, i) => keep[i])),
+    };
   });
   const winners = model.explore.metrics.map((m) => {
     const mine = tables.filter((t) => t.metric === m);

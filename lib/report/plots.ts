@@ -40,8 +40,8 @@ export function seriesColors(series: string[]): SeriesColors {
 /**
  * Fidelity vs L0 (log x): every run as a dot (linked to its run page, with a native tooltip), each
  * series' frontier as a line through its seed-mean points (with min-max rules when seeds differ),
- * a label at the frontier's end, spread apart so that labels never overlap (with a leader line
- * when moved), and dashed rules at the target L0s.
+ * its label in a column right of the plot, spread apart so that labels never overlap, with a
+ * dotted leader from the frontier's end, and dashed rules at the target L0s.
  */
 export function fidelityPlot(
   runs: readonly Row[],
@@ -279,33 +279,36 @@ function render(
   el.setAttribute("xmlns", "http://www.w3.org/2000/svg");
   if (options.endLabels?.length) {
     const sx = el.scale("x")!, sy = el.scale("y")!;
+    const [yLow, yHigh] = (sy.range as number[]).map(Number);
+    // One column right of the frame, where no mark is drawn; leaders join it to the line ends.
+    const column = Math.max(...(sx.range as number[]).map(Number)) + 14;
     const colorOf = (s: string) => colors.range[colors.domain.indexOf(s)] ?? "#999";
     const placed = placeLabels(
       options.endLabels.map((l) => ({
         ...l,
-        px: Number(sx.apply(l.x)) + 8,
+        end: Number(sx.apply(l.x)),
         anchor: Number(sy.apply(l.y)),
       })),
-      { top: 12, bottom: height - 30 },
+      { top: Math.min(yLow, yHigh), bottom: Math.max(yLow, yHigh) },
     );
     const ns = "http://www.w3.org/2000/svg";
     const g = document.createElementNS(ns, "g");
     g.setAttribute("aria-label", "text");
     g.setAttribute("font-size", "10");
+    g.setAttribute("text-anchor", "start");
     const leaders = document.createElementNS(ns, "g");
     leaders.setAttribute("aria-label", "label leaders");
+    leaders.setAttribute("stroke-width", "0.8");
+    leaders.setAttribute("fill", "none");
     for (const l of placed) {
-      if (Math.abs(l.py - l.anchor) > 2) {
-        const line = document.createElementNS(ns, "line");
-        for (const [k, v] of [["x1", l.px - 7], ["y1", l.anchor], ["x2", l.px - 1], ["y2", l.py]]) {
-          line.setAttribute(String(k), String(v));
-        }
-        line.setAttribute("stroke", colorOf(l.series));
-        line.setAttribute("stroke-width", "0.8");
-        leaders.appendChild(line);
-      }
+      const path = document.createElementNS(ns, "path");
+      const knee = column - 8;
+      path.setAttribute("d", `M${l.end + 5},${l.anchor}H${knee}L${column - 3},${l.py}`);
+      path.setAttribute("stroke", colorOf(l.series));
+      path.setAttribute("stroke-dasharray", "2,2");
+      leaders.appendChild(path);
       const text = document.createElementNS(ns, "text");
-      text.setAttribute("x", String(l.px));
+      text.setAttribute("x", String(column));
       text.setAttribute("y", String(l.py));
       text.setAttribute("dy", "0.32em");
       text.setAttribute("fill", colorOf(l.series));
