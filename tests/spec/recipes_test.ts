@@ -6,6 +6,7 @@ import { SpecError } from "../../lib/errors.ts";
 import { loadExperiment, parseExperiment } from "../../lib/spec/load.ts";
 import { expandSweep } from "../../lib/sweep/expand.ts";
 import { seriesOf } from "../../lib/report/_series.ts";
+import { filterPlans, parseRunFilters } from "../../lib/sweep/filter.ts";
 import { ROOT, runTask } from "../tasks/_spawn.ts";
 
 const HEAD = `name: r
@@ -77,6 +78,16 @@ Deno.test("a recipe axis names JumpReLU runs by recipe and keeps the hashes of t
   assert.equal(jump(1).bandwidth, 1);
   assert.equal(jump(1).bandwidth_unit, "pre_act_std");
   assert.equal(jump(0).bandwidth, 0.001);
+});
+
+Deno.test("--filter recipe=<name> keeps the runs of that recipe", () => {
+  const { spec, axes } = parseExperiment(NAMED, "r.yaml");
+  const all = expandSweep(
+    { spec, axes, specPath: "r.yaml", specDir: "/tmp", specHash: "0" },
+    { outDir: "/tmp/runs" },
+  );
+  const kept = filterPlans(all, parseRunFilters(["recipe=wide"], axes));
+  assert.deepEqual(kept.map((p) => p.runId.replace(/-[0-9a-f]{8}$/, "")), ["jumprelu-wide-l0_8"]);
 });
 
 Deno.test("series labels show a recipe by its name", () => {
