@@ -49,6 +49,7 @@ export function experimentJsonSchema(): Record<string, unknown> {
       type: "object",
       minProperties: 1,
       properties: recipeProperties,
+      additionalProperties: false,
     },
   };
   properties.sweep = {
