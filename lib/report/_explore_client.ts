@@ -36,7 +36,7 @@ export const EXPLORE_SCRIPT = String.raw`
   var xSel = document.getElementById("ex-x");
   var ySel = document.getElementById("ex-y");
   var NS = "http://www.w3.org/2000/svg";
-  var W = 800, H = 460, L = 70, R = 20, T = 16, B = 48;
+  var W = 800, H = 460, L = 70, R = 20, T = 34, B = 48;
   var hidden = {};
   var colors = {};
   D.series.forEach(function (s) { colors[s.name] = s.color; });
@@ -122,7 +122,7 @@ export const EXPLORE_SCRIPT = String.raw`
     el("line", { x1: L, x2: L, y1: T, y2: H - B, "class": "axis" }, svg);
     el("text", { x: (L + W - R) / 2, y: H - 8, "text-anchor": "middle" }, svg).textContent =
       "L0 (active latents per token, " + (xlog ? "log" : "linear") + ") →";
-    el("text", { x: 14, y: T + 4, "text-anchor": "start" }, svg).textContent = "↑ " +
+    el("text", { x: 14, y: 16, "text-anchor": "start" }, svg).textContent = "↑ " +
       info[m].label + " (" + (info[m].better === "lower" ? "lower" : "higher") + " is better)";
     lines.forEach(function (f) {
       var pts = f.points.filter(function (p) { return usable(p[0], xlog) && usable(p[1], ylog); });
