@@ -9,6 +9,7 @@ import { parseExperiment } from "../../lib/spec/load.ts";
 import { expandSweep } from "../../lib/sweep/expand.ts";
 import { effectiveConfig } from "../../lib/sweep/effective_config.ts";
 import { configEntries } from "../../lib/report/run_pages.ts";
+import { renderRunPage } from "../../lib/report/run_page.ts";
 import { loadRuns } from "../../lib/report/load_runs.ts";
 import { writeReport } from "../../lib/report/write.ts";
 
@@ -130,4 +131,21 @@ Deno.test("writeReport() writes a page per run with its summary, controller trac
   } finally {
     await Deno.remove(outDir, { recursive: true });
   }
+});
+
+Deno.test("renderRunPage() links an LM run's feature page and says what a run without logs lacks", () => {
+  const page = renderRunPage({
+    run: { run_id: "r1", status: "running", series: "topk", experiment: "x" },
+    reportTitle: "x",
+    colors: { domain: ["topk"], range: ["#000"] },
+    config: [],
+    lines: [],
+    files: [],
+    featureHref: "../features/r1.html",
+  }, { summaryKeys: [] });
+  assert.match(page, /<h2>Latents<\/h2><p><a href="\.\.\/features\/r1\.html">Feature page<\/a>/);
+  assert.match(page, /No summary yet/);
+  assert.match(page, /No metrics\.jsonl lines yet/);
+  assert.match(page, /No lambda trace/);
+  assert.doesNotMatch(page, /<script/);
 });
