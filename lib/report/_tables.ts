@@ -9,8 +9,13 @@ export interface Cell {
   text: string;
   strong?: boolean;
   series?: string;
-  /** Relative link target (feature and rating pages). */
+  /** Relative link target (feature, rating and run pages). */
   href?: string;
+  /**
+   * Run ids the cell names, linked to their run pages in HTML (the runs of a frontier point:
+   * replaces `text` there); Markdown readers get the text.
+   */
+  runs?: string[];
 }
 
 export interface Table {
@@ -25,6 +30,8 @@ export interface ComparisonTable extends Table {
 }
 
 const c = (text: string, extra: Omit<Cell, "text"> = {}): Cell => ({ text, ...extra });
+/** A run id, linked to its run page in HTML. */
+const runCell = (id: unknown): Cell => c(String(id), { runs: [String(id)] });
 
 /** Runs by status. */
 export function statusTable(model: ReportModel): Table {
@@ -209,7 +216,7 @@ export function frontierTable(model: ReportModel, metric: string): Table {
       c(num(r[`${metric}_std`])),
       c(String(r.n)),
       ...measures.map(([key, , show]) => c(show(meanOver(model, r.run_ids, key)))),
-      c(String(r.run_ids)),
+      c(String(r.run_ids), { runs: String(r.run_ids).split(", ") }),
     ]),
   };
 }
@@ -232,7 +239,7 @@ export function latentTable(model: ReportModel, pages: LatentPages): Table {
     rows: rows.map((r) => {
       const href = pages.runPages[String(r.run_id)];
       return [
-        c(String(r.run_id)),
+        runCell(r.run_id),
         c(String(r.series), { series: String(r.series) }),
         c(num(r.l0_target)),
         c(num(r.l0)),
@@ -287,7 +294,7 @@ export function l0MissTable(model: ReportModel): Table {
   return {
     headers: ["run", "series", "target L0", "achieved L0", "relative error"],
     rows: model.l0.filter((r) => r.outside).map((r) => [
-      c(r.run_id),
+      runCell(r.run_id),
       c(r.series, { series: r.series }),
       c(num(r.l0_target)),
       c(num(r.l0)),
@@ -309,7 +316,7 @@ export function healthTable(model: ReportModel): Table {
       "stranded θ",
     ],
     rows: (model.health?.runs ?? []).map((r) => [
-      c(String(r.run_id)),
+      runCell(r.run_id),
       c(String(r.series), { series: String(r.series) }),
       c(num(r.l0_target)),
       c(num(r.l0)),
@@ -340,7 +347,7 @@ export function failedTable(model: ReportModel): Table {
   return {
     headers: ["run", "series", "last step", "error"],
     rows: model.runs.filter((r) => r.status === "failed").map((r) => [
-      c(String(r.run_id)),
+      runCell(r.run_id),
       c(String(r.series), { series: String(r.series) }),
       c(num(r.last_step)),
       c(String(r.error ?? "")),
@@ -356,7 +363,7 @@ export function unfinishedTable(model: ReportModel): Table {
       ["running", "partial", "pending", "damaged"].includes(String(r.status))
     )
       .map((r) => [
-        c(String(r.run_id)),
+        runCell(r.run_id),
         c(String(r.series), { series: String(r.series) }),
         c(String(r.status)),
         c(num(r.last_step)),
@@ -390,7 +397,7 @@ export function runsTable(model: ReportModel): Table {
       "train time",
     ],
     rows: model.runs.map((r) => [
-      c(String(r.run_id)),
+      runCell(r.run_id),
       c(String(r.status)),
       c(String(r.series), { series: String(r.series) }),
       c(num(r.l0_target)),

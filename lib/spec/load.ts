@@ -5,11 +5,12 @@ import { z } from "zod";
 import type { SpecIssue } from "../errors.ts";
 import { SpecError, UsageError } from "../errors.ts";
 import { gridPoints, gridSize, type SweepAxis } from "./grid.ts";
-import { resolveRunConfig } from "./resolve.ts";
+import { RECIPE_AXIS, resolveRunConfig } from "./resolve.ts";
 import { crossFieldProblems } from "./cross_checks.ts";
 import { experimentSchema, type ExperimentSpec } from "./schema.ts";
 import { canonicalHash } from "./spec_hash.ts";
 import { readSweepAxes } from "./sweep_axes.ts";
+import { recipeIssues } from "./recipes.ts";
 import { formatPath, parseYamlSource, type PathSegment, type YamlSource } from "./yaml_source.ts";
 import { specIssuesFromZod } from "./zod_issues.ts";
 
@@ -96,6 +97,9 @@ export function parseExperiment(
   }
   const { axes, issues: sweepIssues } = readSweepAxes(raw, source);
   issues.push(...sweepIssues);
+  const swept = axes.flatMap((a) => a.paths).filter((p) => p !== RECIPE_AXIS);
+  const badRecipes = recipeIssues(raw, source, { swept });
+  issues.push(...badRecipes);
   if (result.success) {
     if (result.data.name.length > MAX_NAME_LENGTH) {
       issues.push({
@@ -125,7 +129,7 @@ export function parseExperiment(
         message: `expands to ${count} runs (${axes.map((a) => a.values.length).join(" x ")}), ` +
           `more than the limit of ${maxRuns}; pass --max-runs ${count} if you mean it`,
       });
-    } else if (sweepIssues.length === 0) {
+    } else if (sweepIssues.length === 0 && badRecipes.length === 0) {
       issues.push(...checkRuns(result.data, axes, source));
     }
   }
@@ -230,7 +234,7 @@ function checkRuns(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource):
       continue;
     }
     for (const problem of crossFieldProblems(config)) {
-      const where = locateProblem(problem.paths, axes, point.indices, source);
+      const where = locateProblem(problem.paths, axes, point.indices, { source, spec });
       const issue = {
         file: source.fileName,
         ...source.locate(where),
@@ -251,12 +255,16 @@ function locateProblem(
   paths: string[],
   axes: SweepAxis[],
   indices: number[],
-  source: YamlSource,
+  options: { source: YamlSource; spec: ExperimentSpec },
 ): PathSegment[] {
+  const { source, spec } = options;
   for (const path of paths) {
     for (let a = 0; a < axes.length; a++) {
       const j = axes[a].paths.indexOf(path);
       if (j >= 0) return [...axes[a].origins[j], indices[a]];
+      // A value set by this run's recipe: at the recipe's line.
+      const recipe = axes[a].paths[0] === RECIPE_AXIS ? String(axes[a].values[indices[a]][0]) : "";
+      if (recipe && path in (spec.recipes?.[recipe] ?? {})) return ["recipes", recipe, path];
     }
   }
   for (const path of paths) {

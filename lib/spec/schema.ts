@@ -170,6 +170,15 @@ export const SweepSpec = z.record(z.string(), z.unknown()).default({}).describe(
   "Axes: dotted config path -> list of values (cartesian product); zip: list of groups of axes that move together",
 );
 
+/**
+ * Named recipes: name -> map of dotted config path -> value. The sweep axis `recipe` lists names;
+ * each run of a recipe gets all its settings (checked in lib/spec/recipes.ts).
+ */
+export const RecipesSpec = z.record(z.string(), z.record(z.string(), z.unknown())).describe(
+  "Named groups of settings: recipe name -> map of dotted config path -> value; sweep " +
+    "`recipe: [name, ...]` trains each, and run ids, series and the report show the names",
+);
+
 export const ReportSpec = z.strictObject({
   target_l0s: z.array(z.number().positive()).default([]).describe(
     "L0 values at which architectures are compared (frontiers interpolated in log L0)",
@@ -201,6 +210,7 @@ function buildExperimentSpec() {
     sae: buildSaeSpec().prefault({}),
     train: TrainSpec.prefault({}),
     eval: EvalSpec.prefault({}),
+    recipes: RecipesSpec.optional(),
     sweep: SweepSpec,
     report: ReportSpec.prefault({}),
     executor: ExecutorSpec.prefault({}).describe("Where a sweep runs: local or a Slurm array job"),

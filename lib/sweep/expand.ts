@@ -17,7 +17,7 @@ export function expandSweep(loaded: LoadedExperiment, options: { outDir: string 
   const seen = new Set<string>();
   for (const point of gridPoints(loaded.axes)) {
     const config = resolveRunConfig(loaded.spec, point.overrides);
-    const overrides = readOverrides(config, point.overrides);
+    const overrides = readOverrides(config, point.overrides, { recipes: loaded.spec.recipes });
     const id = runId(config, overrides);
     if (seen.has(id)) continue;
     seen.add(id);
