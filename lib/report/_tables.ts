@@ -3,6 +3,7 @@ import type { ReportModel } from "./build.ts";
 import { metricInfo } from "./_metrics.ts";
 import { duration, num, pct, pctSig, signedPct } from "./_format.ts";
 import type { LatentPages } from "./latent_pages.ts";
+import { FEATURED_ARCHITECTURE, REFERENCE_BASELINE } from "../sae/registry.ts";
 
 /** A cell: text, optionally emphasised (the winner), tied to a series colour, or a link. */
 export interface Cell {
@@ -62,11 +63,11 @@ export function comparisonTables(model: ReportModel): ComparisonTable[] {
   for (const { metric, panel, inPanel } of metricPanels(model)) {
     const series = model.series.filter((s) => inPanel.some((r) => r.series === s));
     const baselines = series.filter((s) =>
-      inPanel.some((r) => r.series === s && r.architecture !== "jumprelu")
+      inPanel.some((r) => r.series === s && r.architecture !== FEATURED_ARCHITECTURE)
     );
     // Gap columns for one JumpReLU series; several (recipes) get recipeTables() instead.
     const jumpSeries = new Set(
-      inPanel.filter((r) => r.architecture === "jumprelu").map((r) => r.series),
+      inPanel.filter((r) => r.architecture === FEATURED_ARCHITECTURE).map((r) => r.series),
     );
     const hasJump = jumpSeries.size === 1;
     const headers = [
@@ -118,9 +119,9 @@ export function recipeTables(model: ReportModel): RecipeTable[] {
   for (const { metric, panel, inPanel } of metricPanels(model)) {
     const archOf = new Map(inPanel.map((r) => [r.series, r.architecture]));
     const series = model.series.filter((s) => archOf.has(s));
-    if (series.filter((s) => archOf.get(s) === "jumprelu").length < 2) continue;
-    const others = series.filter((s) => archOf.get(s) !== "jumprelu");
-    const baseline = others.find((s) => archOf.get(s) === "topk") ?? others[0];
+    if (series.filter((s) => archOf.get(s) === FEATURED_ARCHITECTURE).length < 2) continue;
+    const others = series.filter((s) => archOf.get(s) !== FEATURED_ARCHITECTURE);
+    const baseline = others.find((s) => archOf.get(s) === REFERENCE_BASELINE) ?? others[0];
     if (!baseline) continue;
     const targets = [...new Set(inPanel.map((r) => r.target_l0))];
     const valueAt = (s: string, t: number) =>
@@ -168,8 +169,8 @@ export function hasGapColumns(t: ComparisonTable): boolean {
 export function gapSentence(metric: string): string {
   const info = metricInfo(metric);
   return info.better === "lower"
-    ? `Gap = (baseline - jumprelu) / baseline of ${info.label} (lower is better): positive means JumpReLU is better.`
-    : `Gap = (jumprelu - baseline) / baseline of ${info.label} (higher is better): positive means JumpReLU is better.`;
+    ? `Gap = (baseline - JumpReLU) / baseline of ${info.label} (lower is better): positive means JumpReLU is better.`
+    : `Gap = (JumpReLU - baseline) / baseline of ${info.label} (higher is better): positive means JumpReLU is better.`;
 }
 
 /** Latent measures (lib/features/measures.ts) with their column labels, when runs report them. */

@@ -3,7 +3,7 @@
 // built from the architecture registry (each architecture owns its options). No I/O here.
 import { z } from "zod";
 import { DataSpec } from "../data/data_spec.ts";
-import { architectures, registryVersion } from "../sae/registry.ts";
+import { architectures, FEATURED_ARCHITECTURE, registryVersion } from "../sae/registry.ts";
 import type { SaeConfig } from "../engine/types.ts";
 import { ExecutorSpec } from "./executor_schema.ts";
 
@@ -45,7 +45,7 @@ function buildSaeSpec() {
   const names = archs.map((a) => a.name) as [string, ...string[]];
   const sections = Object.fromEntries(archs.map((a) => [a.name, a.options.prefault({})]));
   return z.strictObject({
-    architecture: z.enum(names).default("jumprelu").describe(
+    architecture: z.enum(names).default(FEATURED_ARCHITECTURE).describe(
       `SAE architecture (usually swept: sweep.sae.architecture): ${
         archs.map((a) => `${a.name}: ${a.summary}`).join("; ")
       }`,

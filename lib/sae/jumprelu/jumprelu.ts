@@ -108,6 +108,14 @@ export const jumprelu: Architecture = {
   },
   uses: ["pre_encoder_bias", "b_dec_init"],
   kernels: { cpu: jumpreluKernel, webgpu: jumpreluWebGpu },
+  saelens: {
+    loads: "jumprelu",
+    required: ["W_enc", "b_enc", "W_dec", "b_dec", "threshold"],
+    encode(t, xIn) {
+      const pre = tf.add(tf.matMul(xIn, t("W_enc")), t("b_enc")); // [N, F]
+      return tf.mul(tf.relu(pre), tf.cast(tf.greater(pre, t("threshold")), "float32"));
+    },
+  },
   parityCases: [
     { label: "linear theta", sae: { jumprelu: { threshold_param: "linear" } } },
     {

@@ -28,6 +28,19 @@ export const topk: Architecture = {
     cpu: topkFamilyKernel(false, (ctx) => topkOptions(ctx.sae)),
     webgpu: topkFamilyWebGpu(false, topkOptions),
   },
+  saelens: {
+    loads: "topk",
+    required: ["W_enc", "b_enc", "W_dec", "b_dec"],
+    encode(t, xIn, cfg) {
+      const k = Number(cfg.k);
+      const r = tf.relu(tf.add(tf.matMul(xIn, t("W_enc")), t("b_enc"))); // [N, F]
+      const kth = tf.slice(tf.topk(r, k).values, [0, k - 1], [-1, 1]);
+      return tf.mul(
+        r,
+        tf.cast(tf.logicalAnd(tf.greaterEqual(r, kth), tf.greater(r, 0)), "float32"),
+      );
+    },
+  },
   parityCases: [
     { label: "without pre-encoder bias", sae: { pre_encoder_bias: false } },
     // Half the latents of a parity case are dead: 48 of 96, against k_aux 8 by default.
