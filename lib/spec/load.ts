@@ -7,7 +7,7 @@ import { SpecError, UsageError } from "../errors.ts";
 import { gridPoints, gridSize, type SweepAxis } from "./grid.ts";
 import { RECIPE_AXIS, resolveRunConfig } from "./resolve.ts";
 import { crossFieldProblems } from "./cross_checks.ts";
-import { experimentSchema, type ExperimentSpec } from "./schema.ts";
+import { experimentSchema, type ExperimentSpec, type RunConfig } from "./schema.ts";
 import { canonicalHash } from "./spec_hash.ts";
 import { readSweepAxes } from "./sweep_axes.ts";
 import { recipeIssues } from "./recipes.ts";
@@ -41,11 +41,18 @@ export interface LoadedExperiment {
   specHash: string;
   /** Sweep axes in spec order (zip groups are one axis each). */
   axes: SweepAxis[];
+  /** Each grid point's resolved config, in grid order (absent: expandSweep resolves them). */
+  configs?: readonly RunConfig[];
 }
 
 export interface ParsedExperiment {
   spec: ExperimentSpec;
   axes: SweepAxis[];
+  /**
+   * The resolved config of every grid point, in grid order (gridPoints): resolved once here, for
+   * the cross-field checks, and read by expandSweep instead of resolving again.
+   */
+  configs: RunConfig[];
 }
 
 /**
@@ -90,6 +97,7 @@ export function parseExperiment(
     }]);
   }
   const result = experimentSchema().safeParse(raw);
+  let configs: RunConfig[] = [];
   if (!result.success) {
     issues.push(
       ...specIssuesFromZod(result.error.issues, { source, schema: experimentSchema(), data: raw }),
@@ -130,11 +138,13 @@ export function parseExperiment(
           `more than the limit of ${maxRuns}; pass --max-runs ${count} if you mean it`,
       });
     } else if (sweepIssues.length === 0 && badRecipes.length === 0) {
-      issues.push(...checkRuns(result.data, axes, source));
+      const checked = checkRuns(result.data, axes, source);
+      issues.push(...checked.issues);
+      configs = checked.configs;
     }
   }
   if (issues.length > 0) throw new SpecError(sortIssues(issues));
-  return { spec: result.data as ExperimentSpec, axes };
+  return { spec: result.data as ExperimentSpec, axes, configs };
 }
 
 /**
@@ -182,11 +192,11 @@ export async function loadExperiment(
       cause: err,
     });
   }
-  const { spec, axes } = parseExperiment(text, path, options);
+  const { spec, axes, configs } = parseExperiment(text, path, options);
   const specDir = resolve(path, "..");
   // Where runs execute does not change what they compute: the executor section is not hashed.
   const { executor: _executor, ...computed } = spec;
-  return { spec, specPath: path, specDir, specHash: canonicalHash(computed, 16), axes };
+  return { spec, specPath: path, specDir, specHash: canonicalHash(computed, 16), axes, configs };
 }
 
 function checkReport(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource): SpecIssue[] {
@@ -207,14 +217,23 @@ function checkReport(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource
   return issues;
 }
 
-/** Cross-field checks on every expanded run, located at the sweep value that caused them. */
-function checkRuns(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource): SpecIssue[] {
+/**
+ * Cross-field checks on every grid point's resolved config, located at the sweep value that caused
+ * them; returns the configs too (grid order), so that nothing resolves a point twice.
+ */
+function checkRuns(
+  spec: ExperimentSpec,
+  axes: SweepAxis[],
+  source: YamlSource,
+): { issues: SpecIssue[]; configs: RunConfig[] } {
   const issues: SpecIssue[] = [];
+  const configs: RunConfig[] = [];
   const seen = new Set<string>();
   for (const point of gridPoints(axes)) {
     let config;
     try {
       config = resolveRunConfig(spec, point.overrides);
+      configs.push(config);
     } catch (err) {
       if (!(err instanceof z.ZodError)) throw err;
       // Each value passed on its own; this combination of values does not.
@@ -248,7 +267,7 @@ function checkRuns(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource):
       }
     }
   }
-  return issues;
+  return { issues, configs };
 }
 
 function locateProblem(

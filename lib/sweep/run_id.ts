@@ -3,9 +3,9 @@
 // (`jumprelu-gdm-l0_4-s0-...` with a recipe). Same config, same id, on
 // any machine; another architecture's options do not change it. Pure.
 import { canonicalHash } from "../spec/spec_hash.ts";
-import type { RunConfig } from "../spec/schema.ts";
+import type { EffectiveConfig } from "../spec/schema.ts";
 import { RECIPE_AXIS } from "../spec/resolve.ts";
-import { effectiveConfig, runIdentity } from "./effective_config.ts";
+import { runIdentity } from "./effective_config.ts";
 
 /** Longest slug kept before the hash (ids stay usable as directory names). */
 const MAX_SLUG = 80;
@@ -42,17 +42,16 @@ function hasPath(config: unknown, path: string): boolean {
 }
 
 /**
- * The swept values (in axis order) that a run with this resolved config reads: another
+ * The swept values (in axis order) that a run with this effective config reads: another
  * architecture's options, or the lambda schedule of a k-sparse run, are left out; a `recipe`
  * stays when the run reads one of its settings (`recipes`: the spec's), so a TopK run on a row
  * of JumpReLU recipes is one run, named without a recipe.
  */
 export function readOverrides(
-  config: RunConfig,
+  effective: EffectiveConfig,
   overrides: Readonly<Record<string, unknown>>,
   options: { recipes?: Readonly<Record<string, Readonly<Record<string, unknown>>>> } = {},
 ): Record<string, unknown> {
-  const effective = effectiveConfig(config);
   return Object.fromEntries(
     Object.entries(overrides).filter(([path, value]) =>
       path === RECIPE_AXIS
@@ -63,14 +62,16 @@ export function readOverrides(
 }
 
 /**
- * The run id of a resolved config and the overrides (in axis order) that produced it. Swept values
+ * The run id of an effective config (effectiveConfig()) and the overrides (in axis order) that produced it. Swept values
  * the run does not read (another architecture's options) are left out of the slug as well as the
  * hash, so grid points that differ only there are one run. A `recipe` shows as its name (the
  * caller, readOverrides(), keeps it only where the run reads it); the hash is of the config alone,
  * so naming settings with a recipe keeps the hash they had as separate axes.
  */
-export function runId(config: RunConfig, overrides: Readonly<Record<string, unknown>>): string {
-  const effective = effectiveConfig(config);
+export function runId(
+  effective: EffectiveConfig,
+  overrides: Readonly<Record<string, unknown>>,
+): string {
   const read = Object.entries(overrides).filter(([path]) =>
     path === RECIPE_AXIS || hasPath(effective, path)
   );
