@@ -8,6 +8,7 @@
 // renormalisation, state updates and on-device statistics. Pure: no CUDA calls.
 // Shapes: B batch, D d_model, F latents.
 import type { Selection, WebGpuStep } from "../webgpu/kernel.ts";
+import { statsRowLength } from "../step_stats.ts";
 import {
   cf,
   columnSum,
@@ -108,7 +109,7 @@ export function workBuffers(L: PlanLayout): Record<string, number> {
     cpart: 64 * Math.max(d, f),
     part: 64 * PARTS,
     scal: 64,
-    stats: statsLength(L),
+    stats: statsRowLength(L.termCount),
     hp: 8 + L.paramNames.length,
     kth: b,
     ctl: 258,
@@ -126,11 +127,6 @@ export function workBuffers(L: PlanLayout): Record<string, number> {
     });
   }
   return out;
-}
-
-/** [loss, ...terms, l0, sse, sst, ste] (lib/engine/step_stats.ts's row). */
-function statsLength(L: PlanLayout): number {
-  return 5 + L.termCount;
 }
 
 function gemm(
