@@ -3,7 +3,7 @@
 // module holding their kernels. The engine builds its step from this, and the NVRTC compile test
 // compiles exactly this module, so what is tested without a GPU is what a GPU would run.
 // Shapes: B batch, D d_model, F latents.
-import type { HostTensors, SaeConfig } from "../types.ts";
+import type { SaeConfig } from "../types.ts";
 import type { EngineArchitecture } from "../architecture.ts";
 import type { WebGpuKernel } from "../webgpu/kernel.ts";
 import type { ModuleKernel } from "./nvrtc.ts";
@@ -36,10 +36,19 @@ export function cudaKernelMissing(arch: EngineArchitecture, sae?: SaeConfig): st
   return sae ? kernel.unsupported(sae)?.replace("webgpu", "gpu") ?? null : null;
 }
 
-/** The plan of `arch` with `sae` for parameters and state shaped as in `init`, batch `b`. */
+/** Tensor shapes by name (an InitResult's parameters or state will do). */
+export type Shapes = Record<string, { shape: number[] }>;
+
+/** Element count of a shape. */
+const count = (shape: number[]) => shape.reduce((a, x) => a * x, 1);
+
+/**
+ * The plan of `arch` with `sae` for parameters and state shaped as in `init`, batch `b`. Kernels
+ * index with 32-bit integers: a matrix of 2^32 elements or more is refused.
+ */
 export function enginePlan(
   arch: EngineArchitecture,
-  init: { params: HostTensors; state: HostTensors },
+  init: { params: Shapes; state: Shapes },
   options: { sae: SaeConfig; batch: number; adamEps: number; gradClip: number | null },
 ): EnginePlan {
   const why = cudaKernelMissing(arch, options.sae);
@@ -47,10 +56,17 @@ export function enginePlan(
   const kernel = arch.kernels!.webgpu as WebGpuKernel;
   const [f, d] = init.params[arch.decoderParam].shape;
   const paramNames = Object.keys(init.params);
-  const sizes = Object.fromEntries(paramNames.map((n) => [n, init.params[n].data.length]));
+  const sizes = Object.fromEntries(paramNames.map((n) => [n, count(init.params[n].shape)]));
   const stateSizes = Object.fromEntries(
-    Object.entries(init.state).map(([n, t]) => [n, t.data.length]),
+    Object.entries(init.state).map(([n, t]) => [n, count(t.shape)]),
   );
+  const largest = Math.max(options.batch * Math.max(d, f), f * d);
+  if (largest >= 2 ** 32) {
+    throw new Error(
+      `cuda engine: a [${options.batch}, ${d}, ${f}] step has a matrix of ${largest} elements; ` +
+        "its kernels index with 32-bit integers (at most 2^32 - 1)",
+    );
+  }
   const [beta1, beta2] = arch.adamBetas(options.sae);
   const layout: PlanLayout = {
     b: options.batch,
