@@ -108,10 +108,12 @@ export function searchDirs(lib: CudaLibrary, e: SearchEnv = realEnv()): string[]
   const explicit = e.env("SAESWEEP_CUDA_LIB_DIR");
   if (explicit) dirs.push(...explicit.split(":").filter(Boolean));
   dirs.push(...(e.env("LD_LIBRARY_PATH") ?? "").split(":").filter(Boolean));
-  // ldconfig's cache: `\tlibcuda.so.1 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libcuda.so.1`
+  // ldconfig's cache: `\tlibcuda.so.1 (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libcuda.so.1`;
+  // 32-bit copies are listed as `(libc6)`, without this machine's word.
+  const word = Deno.build.arch === "aarch64" ? "AArch64" : "x86-64";
   for (const line of e.ldconfig().split("\n")) {
     const m = line.match(/^\s*(\S+) \(([^)]*)\) => (\S+)$/);
-    if (m && LIBRARY_FILES[lib].includes(m[1]) && !/i386|i686/.test(m[2])) {
+    if (m && LIBRARY_FILES[lib].includes(m[1]) && m[2].includes(word)) {
       dirs.push(m[3].slice(0, m[3].lastIndexOf("/")));
     }
   }
