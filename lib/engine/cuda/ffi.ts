@@ -16,7 +16,7 @@ export class CudaError extends SaeSweepError {
   }
 }
 
-const DRIVER = {
+export const DRIVER_SYMBOLS = {
   cuInit: { parameters: ["u32"], result: "i32" },
   cuDriverGetVersion: { parameters: ["buffer"], result: "i32" },
   cuDeviceGetCount: { parameters: ["buffer"], result: "i32" },
@@ -117,7 +117,7 @@ const NVRTC = {
   nvrtcGetCUBIN: { parameters: ["pointer", "buffer"], result: "i32" },
 } as const;
 
-export type DriverLib = Deno.DynamicLibrary<typeof DRIVER>["symbols"];
+export type DriverLib = Deno.DynamicLibrary<typeof DRIVER_SYMBOLS>["symbols"];
 export type CublasLib = Deno.DynamicLibrary<typeof CUBLAS>["symbols"];
 export type NvrtcLib = Deno.DynamicLibrary<typeof NVRTC>["symbols"];
 
@@ -165,7 +165,7 @@ function once<S extends Deno.ForeignLibraryInterface>(lib: CudaLibrary, symbols:
 }
 
 export function loadDriver(): { symbols: DriverLib; path: string } {
-  return once("cuda", DRIVER);
+  return once("cuda", DRIVER_SYMBOLS);
 }
 export function loadCublas(): { symbols: CublasLib; path: string } {
   return once("cublas", CUBLAS);
