@@ -130,10 +130,12 @@ export const TrainSpec = z.strictObject({
     "Tokens used to estimate the normalisation scalar and b_dec initialisation",
   ),
   engine: z.enum(ENGINES).default("auto").describe(
-    "Where the training step runs: cpu (OpenBLAS or WebAssembly GEMM with sparse kernels), webgpu " +
+    "Where the training step runs: cpu (OpenBLAS or WebAssembly GEMM with sparse kernels), cuda " +
+      "(cuBLAS and NVRTC-compiled kernels on an NVIDIA GPU; not yet run on a GPU), webgpu " +
       "(hand-written WGSL kernels on a GPU), reference (tfjs autodiff on train.backend); auto: " +
-      "webgpu on a hardware GPU when it is faster than cpu on the run's shape (timed at start), " +
-      "else cpu, else reference (docs/GPU.md)",
+      "cuda where its libraries load and a GPU is present, else webgpu on a hardware GPU when it " +
+      "is faster than cpu on the run's shape (timed at start), else cpu, else reference " +
+      "(docs/GPU.md)",
   ),
   backend: z.enum(BACKENDS).default("auto").describe(
     "tfjs backend of the reference engine and of the LM forward pass (auto: tensorflow when " +
