@@ -27,8 +27,9 @@ const COMPUTE_TYPE: Record<Precision, number> = {
 };
 const CUDA_R_32F = 0;
 const CUBLAS_GEMM_DEFAULT = -1;
-const OP_N = 0;
-const OP_T = 1;
+/** cublasOperation_t */
+export const OP_N = 0;
+export const OP_T = 1;
 const CU_EVENT_DISABLE_TIMING = 2;
 
 export interface CudaEngineOptions {
@@ -55,12 +56,42 @@ type Prepared =
   | {
     kind: "gemm";
     op: GemmOp;
+    call: ReturnType<typeof columnMajorCall>;
     a: bigint;
     b: bigint;
     c: bigint;
     alpha: Float32Array<ArrayBuffer>;
     beta: Float32Array<ArrayBuffer>;
   };
+
+/**
+ * The column-major cuBLAS call of a row-major product: C[m, n] = op(A) op(B) row-major is
+ * C^T[n, m] = op(B)^T op(A)^T column-major, so B's memory comes first, with the operands'
+ * leading dimensions read off their row-major shapes.
+ */
+export function columnMajorCall(o: GemmOp): {
+  transa: number;
+  transb: number;
+  m: number;
+  n: number;
+  k: number;
+  first: "a" | "b";
+  lda: number;
+  ldb: number;
+  ldc: number;
+} {
+  return {
+    transa: o.transB ? OP_T : OP_N,
+    transb: o.transA ? OP_T : OP_N,
+    m: o.n,
+    n: o.m,
+    k: o.k,
+    first: "b",
+    lda: o.transB ? o.k : o.n,
+    ldb: o.transA ? o.m : o.k,
+    ldc: o.n,
+  };
+}
 
 /** Bytes of device memory the engine allocates for a plan (for the memory check before any). */
 export function deviceBytes(plan: EnginePlan): number {
@@ -227,6 +258,7 @@ export class CudaEngine implements Engine {
           a: this.#ptr(op.a),
           b: this.#ptr(op.b),
           c: this.#ptr(op.c),
+          call: columnMajorCall(op),
           alpha: new Float32Array([op.alpha]),
           beta: new Float32Array([op.beta]),
         };
@@ -237,9 +269,13 @@ export class CudaEngine implements Engine {
         cu.cuModuleGetFunction(fnOut, this.#module, cstr(op.name)),
         `cuModuleGetFunction ${op.name} (${op.label})`,
       );
-      const args = new BigUint64Array(op.args.map((a) => this.#ptr(a)));
+      // Explicit ArrayBuffers: V8 keeps small typed arrays inside its heap, where they can move;
+      // cuLaunchKernel reads these addresses at every launch.
+      const args = new BigUint64Array(new ArrayBuffer(8 * op.args.length));
+      op.args.forEach((a, i) => args[i] = this.#ptr(a));
       const base = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(args)));
-      const params = new BigUint64Array(op.args.map((_, i) => base + BigInt(8 * i)));
+      const params = new BigUint64Array(new ArrayBuffer(8 * op.args.length));
+      op.args.forEach((_, i) => params[i] = base + BigInt(8 * i));
       return {
         kind: "kernel",
         label: op.label,
@@ -273,26 +309,26 @@ export class CudaEngine implements Engine {
         if (status !== 0) checkCu(cu, status, `launch of ${p.label}`);
         continue;
       }
-      // Row-major C[m, n] = op(A) op(B) is column-major C^T[n, m] = op(B)^T op(A)^T.
       const o = p.op;
+      const c = p.call;
       const status = cublas.cublasGemmEx(
         cublasHandle,
-        o.transB ? OP_T : OP_N,
-        o.transA ? OP_T : OP_N,
-        o.n,
-        o.m,
-        o.k,
+        c.transa,
+        c.transb,
+        c.m,
+        c.n,
+        c.k,
         p.alpha,
         p.b,
         CUDA_R_32F,
-        o.transB ? o.k : o.n,
+        c.lda,
         p.a,
         CUDA_R_32F,
-        o.transA ? o.m : o.k,
+        c.ldb,
         p.beta,
         p.c,
         CUDA_R_32F,
-        o.n,
+        c.ldc,
         compute,
         CUBLAS_GEMM_DEFAULT,
       );
