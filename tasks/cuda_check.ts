@@ -91,10 +91,12 @@ async function main(): Promise<number> {
   const program = new Command("cuda-check")
     .description("Check the cuda engine against the cpu engine, and its resume, on this GPU")
     .option("--steps <n>", "Adam steps per check", parseIntFlag("--steps", 2), 3)
+    .option("--only <regex>", "check only the variants whose label matches")
     .exitOverride()
     .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
   program.parse(Deno.args, { from: "user" });
-  const opts = program.opts<{ steps: number }>();
+  const opts = program.opts<{ steps: number; only?: string }>();
+  const only = opts.only === undefined ? null : new RegExp(opts.only);
   const why = cudaUnavailable(getArchitecture("topk"));
   if (why) {
     throw new BackendUnavailableError(`engine cuda unavailable: ${why}`, {
@@ -112,7 +114,7 @@ async function main(): Promise<number> {
     );
   };
   const resumed = new Set<string>();
-  for (const v of webgpuParityVariants()) {
+  for (const v of webgpuParityVariants().filter((v) => !only || only.test(v.label))) {
     const base = { check: "parity" as const, label: v.label, worst: null };
     let c: ParityCase;
     try {

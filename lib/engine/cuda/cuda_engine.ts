@@ -274,7 +274,8 @@ export class CudaEngine implements Engine {
       const args = new BigUint64Array(new ArrayBuffer(8 * op.args.length));
       op.args.forEach((a, i) => args[i] = this.#ptr(a));
       const base = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(args)));
-      const params = new BigUint64Array(new ArrayBuffer(8 * op.args.length));
+      // One more entry, left null: CUDA ignores it; tests' CPU emulation counts the arguments by it.
+      const params = new BigUint64Array(new ArrayBuffer(8 * (op.args.length + 1)));
       op.args.forEach((_, i) => params[i] = base + BigInt(8 * i));
       return {
         kind: "kernel",

@@ -1,0 +1,93 @@
+// The whole cuda engine (its FFI calls, buffers, launches, uploads, statistics, snapshots) against
+// the cpu engine, without a GPU: the three CUDA libraries are replaced by test-only CPU stand-ins
+// (tests/engine/cuda/emulator/: a libcuda whose device memory is host memory, an NVRTC that
+// compiles the generated CUDA C with the host C++ compiler behind an emulation header that runs a
+// block's threads as fibers meeting at __syncthreads, a cuBLAS GemmEx from the BLAS definition),
+// found first through SAESWEEP_CUDA_LIB_DIR. `deno task cuda-check` (tasks/cuda_check.ts, the
+// check the GPU bundle runs) must pass on them: parity over three Adam steps and byte-identical
+// resume. This checks the kernels' arithmetic and the engine's plumbing, not the GPU: not real
+// NVRTC/cuBLAS, not concurrency (races), not speed. Needs a C++ compiler (CI installs g++).
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+const HERE = fileURLToPath(new URL("./emulator/", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const CI = Boolean(Deno.env.get("CI"));
+
+async function cxx(args: string[]): Promise<{ ok: boolean; err: string }> {
+  try {
+    const out = await new Deno.Command("c++", { args, stdout: "null", stderr: "piped" }).output();
+    return { ok: out.success, err: new TextDecoder().decode(out.stderr) };
+  } catch (e) {
+    return { ok: false, err: String(e) };
+  }
+}
+
+const HAS_CXX = (await cxx(["--version"])).ok;
+
+/** Builds the stand-in libraries into a temporary folder (removed by the caller). */
+async function buildEmulator(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "saesweep-cuda-emu-" });
+  const builds: [string, string[]][] = [
+    ["libcuda.so.1", [`${HERE}fake_cuda.cpp`, "-ldl"]],
+    ["libnvrtc.so.13", [`-DEMU_HEADER="${HERE}cuda_emu.h"`, `${HERE}fake_nvrtc.cpp`]],
+    ["libcublas.so.13", [`${HERE}fake_cublas.cpp`]],
+  ];
+  for (const [lib, args] of builds) {
+    const r = await cxx(["-shared", "-fPIC", "-O1", "-o", `${dir}/${lib}`, ...args]);
+    assert.ok(r.ok, `building ${lib}: ${r.err}`);
+  }
+  return dir;
+}
+
+Deno.test({
+  name:
+    "cuda-check passes on the CPU stand-ins: the cuda engine matches the cpu engine and resumes bit for bit",
+  ignore: !HAS_CXX && !CI,
+  // The stand-ins are loaded into a subprocess; nothing leaks into this one.
+  async fn() {
+    assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
+    const dir = await buildEmulator();
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          `${ROOT}tasks/cuda_check.ts`,
+          "--steps",
+          "3",
+          // JumpReLU (log thresholds, L0 penalty, STE), with AuxK and the pre-activation loss on
+          // all latents (linear thresholds), ReLU, TopK and BatchTopK (both with dead latents).
+          "--only",
+          "^(jumprelu|jumprelu pre-activation loss on all latents, linear theta, AuxK|relu|topk|batchtopk|topk with grad clip)$",
+        ],
+        env: { SAESWEEP_CUDA_LIB_DIR: dir, SAESWEEP_CUDA_CACHE: "off", SAESWEEP_EMU_WORK: dir },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, text);
+      for (
+        const label of [
+          "jumprelu",
+          "jumprelu pre-activation loss on all latents, linear theta, AuxK",
+          "relu",
+          "topk",
+          "batchtopk",
+          "topk with grad clip",
+        ]
+      ) {
+        assert.match(
+          text,
+          new RegExp(`^parity PASS ${label.replace(/[(),]/g, "\\$&")}: worst `, "m"),
+        );
+      }
+      for (const arch of ["jumprelu", "relu", "topk", "batchtopk"]) {
+        assert.match(text, new RegExp(`^resume PASS ${arch} byte-identical$`, "m"));
+      }
+      assert.match(text, /^cuda check on CPU emulation \(sm_90; .*\): PASS \(10 passed, 0 failed/m);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
