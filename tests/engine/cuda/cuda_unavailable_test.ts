@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { DRIVER_SYMBOLS } from "../../../lib/engine/cuda/ffi.ts";
 import { findCudaLibrary } from "../../../lib/engine/cuda/libraries.ts";
+import { ROOT, runTask } from "../../tasks/_spawn.ts";
 
 const HELPER = fileURLToPath(new URL("./_try_cuda.ts", import.meta.url));
 const CI = Boolean(Deno.env.get("CI"));
@@ -122,4 +123,23 @@ ccTest("a driver without the versioned cuMemAlloc_v2 is refused naming the symbo
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "sweep --engine cuda without libcuda.so.1 stops with exit code 2 before writing anything",
+  ignore: HAS_DRIVER,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const spec = `${dir}/tiny.yaml`;
+      await Deno.copyFile(`${ROOT}scripts/gpu_bundle/e2e_tiny.yaml`, spec);
+      const r = await runTask("sweep", [spec, "--engine", "cuda"], { cwd: dir });
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, /engine cuda unavailable: libcuda\.so\.1 \(the NVIDIA driver\) in /);
+      assert.match(r.stderr, /hint: use --engine cpu or auto/);
+      await assert.rejects(() => Deno.stat(`${dir}/runs`), Deno.errors.NotFound);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
