@@ -177,6 +177,13 @@ async function checkEngines(
     new BackendUnavailableError(`${what}: engine ${engine} unavailable: ${why}`, {
       hint: "use --engine cpu or auto for these runs (--filter selects runs), or see docs/GPU.md",
     });
+  for (const plan of plans) {
+    const engine = flag ?? plan.config.train.engine;
+    const precision = plan.config.train.precision ?? "fp32";
+    if (precision !== "fp32" && engine !== "cuda" && engine !== "auto") {
+      return refuse(engine, plan.runId, `train.precision ${precision} needs the cuda engine`);
+    }
+  }
   const cuda = plans.filter((p) => (flag ?? p.config.train.engine) === "cuda");
   if (cuda.length > 0) {
     const { cudaKernelMissing } = await import("../lib/engine/cuda/engine_plan.ts");

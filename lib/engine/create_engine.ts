@@ -23,7 +23,7 @@ import { BackendUnavailableError } from "../errors.ts";
 import { createWebGpuEngine, webgpuUnavailable } from "./webgpu/create_webgpu_engine.ts";
 import { raceEngines } from "./race.ts";
 import { createCudaEngine, cudaUnavailable } from "./cuda/create_cuda_engine.ts";
-import type { Precision } from "./cuda/cuda_engine.ts";
+import type { Precision } from "./names.ts";
 
 export interface CreateEngineOptions extends TfjsEngineOptions {
   /** The engine to use (`train.engine`); default `auto`. */
@@ -42,7 +42,11 @@ export interface CreateEngineOptions extends TfjsEngineOptions {
   kernels?: "wasm" | "js";
   /** The run's batch size B: `auto` times the candidate engines on a [B, D] batch. */
   batch?: number;
-  /** Dense products of the cuda engine: fp32 (default), or tf32 / bf16 on tensor cores. */
+  /**
+   * `train.precision`: dense products of the cuda engine in fp32 (default), or tf32 / bf16 on
+   * tensor cores. Another engine named with tf32/bf16 is refused; `auto` landing elsewhere trains
+   * in fp32 and says so in its notes.
+   */
   precision?: Precision;
 }
 
@@ -102,10 +106,21 @@ export async function createEngine(
   options: CreateEngineOptions,
 ): Promise<Engine> {
   const requested = options.engine ?? "auto";
+  const precision = options.precision ?? "fp32";
   const record = (engine: Engine, choice: Omit<EngineChoice, "requested" | "backend">) => {
-    CHOICES.set(engine, { ...choice, requested, backend: engine.backend });
+    const used = choice.used === "cuda" ? precision : "fp32";
+    const notes = used === precision
+      ? choice.notes
+      : [...choice.notes, `precision ${precision} needs the cuda engine; this run trains in fp32`];
+    CHOICES.set(engine, { ...choice, notes, precision: used, requested, backend: engine.backend });
     return engine;
   };
+  if (precision !== "fp32" && requested !== "auto" && requested !== "cuda") {
+    throw new BackendUnavailableError(
+      `train.precision ${precision} needs the cuda engine, not ${requested}`,
+      { hint: "use train.engine cuda (or auto), or train.precision fp32" },
+    );
+  }
   const onCpu = (notes: string[]) => {
     const { engine, gemm } = createCpuEngine(arch, init, options);
     return record(engine, { used: "cpu", gemm, notes });

@@ -16,6 +16,8 @@ export interface EngineChoice {
   adapter?: string;
   /** The CUDA device, when on the cuda engine (`NVIDIA H200 (sm_90; driver CUDA 13.0, ...)`). */
   device?: string;
+  /** Precision of the dense products (`fp32`; `tf32` or `bf16` on the cuda engine when asked). */
+  precision?: string;
   /** Why auto passed over the other engines, and what it measured (ms per step). */
   notes: string[];
 }

@@ -7,7 +7,7 @@ import { architectures, registryVersion } from "../sae/registry.ts";
 import type { SaeConfig } from "../engine/types.ts";
 import { ExecutorSpec } from "./executor_schema.ts";
 
-import { BACKENDS, ENGINES } from "../engine/names.ts";
+import { BACKENDS, ENGINES, PRECISIONS } from "../engine/names.ts";
 
 export { BACKENDS, ENGINES } from "../engine/names.ts";
 export type { BackendName, EngineName } from "../engine/names.ts";
@@ -136,6 +136,11 @@ export const TrainSpec = z.strictObject({
       "cuda where its libraries load and a GPU is present, else webgpu on a hardware GPU when it " +
       "is faster than cpu on the run's shape (timed at start), else cpu, else reference " +
       "(docs/GPU.md)",
+  ),
+  precision: z.enum(PRECISIONS).optional().describe(
+    "Dense products of the cuda engine: fp32 when absent (the other engines' numbers), or tf32 / " +
+      "bf16 on tensor cores (faster, less exact; the cuda engine only, not yet run on a GPU). " +
+      "Recorded in run.json (notes.engine_choice.precision); absent, it leaves run ids as they were",
   ),
   backend: z.enum(BACKENDS).default("auto").describe(
     "tfjs backend of the reference engine and of the LM forward pass (auto: tensorflow when " +

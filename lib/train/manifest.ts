@@ -53,6 +53,7 @@ export async function startManifest(plan: RunPlan, facts: ManifestFacts): Promis
         used: facts.engine.used,
         ...(facts.engine.adapter ? { adapter: facts.engine.adapter } : {}),
         ...(facts.engine.device ? { device: facts.engine.device } : {}),
+        ...(facts.engine.precision ? { precision: facts.engine.precision } : {}),
         notes: facts.engine.notes,
       },
       ...(facts.engine.gemm ? { gemm: facts.engine.gemm } : {}),

@@ -5,7 +5,8 @@ import type { EngineArchitecture } from "../architecture.ts";
 import { SaeSweepError } from "../../errors.ts";
 import { cudaKernelMissing } from "./engine_plan.ts";
 import { openCudaDevice } from "./device.ts";
-import { CudaEngine, type Precision } from "./cuda_engine.ts";
+import { CudaEngine } from "./cuda_engine.ts";
+import type { Precision } from "../names.ts";
 
 export interface CudaCreateOptions {
   sae: SaeConfig;

@@ -15,9 +15,7 @@ import { compileCubin } from "./nvrtc.ts";
 import { type EnginePlan, enginePlan } from "./engine_plan.ts";
 import { type GemmOp, type Op, P, workBuffers } from "./step_plan.ts";
 
-/** `train.precision`: the dense products in fp32, or on tensor cores in TF32 or BF16. */
-export const PRECISIONS = ["fp32", "tf32", "bf16"] as const;
-export type Precision = typeof PRECISIONS[number];
+import type { Precision } from "../names.ts";
 
 /** cublasComputeType_t of each precision (fp32 inputs and outputs throughout). */
 const COMPUTE_TYPE: Record<Precision, number> = {

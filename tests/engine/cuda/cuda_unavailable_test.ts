@@ -3,11 +3,15 @@
 // notes.engine_choice); with a fake driver built here from the engine's own symbol table (gcc),
 // one whose cuInit reports no device and one too old to have the versioned cuMemAlloc_v2, the
 // refusal names the cause. Each case runs in a subprocess (a library loads once per process).
+// train.precision tf32/bf16 is refused on a named non-cuda engine and noted under auto.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { DRIVER_SYMBOLS } from "../../../lib/engine/cuda/ffi.ts";
 import { findCudaLibrary } from "../../../lib/engine/cuda/libraries.ts";
 import { ROOT, runTask } from "../../tasks/_spawn.ts";
+import { createEngine, engineChoice } from "../../../lib/engine/create_engine.ts";
+import { makeParityCase } from "../../../lib/bench/engine_parity.ts";
+import { BackendUnavailableError } from "../../../lib/errors.ts";
 
 const HELPER = fileURLToPath(new URL("./_try_cuda.ts", import.meta.url));
 const CI = Boolean(Deno.env.get("CI"));
@@ -140,6 +144,37 @@ Deno.test({
       await assert.rejects(() => Deno.stat(`${dir}/runs`), Deno.errors.NotFound);
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "train.precision tf32 refuses a named non-cuda engine, and auto without CUDA trains in fp32 saying so",
+  ignore: HAS_DRIVER,
+  async fn() {
+    const c = makeParityCase("topk", { steps: 1 });
+    const opts = { sae: c.sae, adamEps: 1e-8, gradClip: null, batch: c.dims.b };
+    await assert.rejects(
+      () => createEngine(c.arch, c.init, { ...opts, engine: "cpu", precision: "tf32" }),
+      (e: unknown) => {
+        assert.ok(e instanceof BackendUnavailableError);
+        assert.equal(e.exitCode, 2);
+        assert.match(e.message, /^train\.precision tf32 needs the cuda engine, not cpu$/);
+        return true;
+      },
+    );
+    const engine = await createEngine(c.arch, c.init, { ...opts, precision: "bf16" });
+    try {
+      const choice = engineChoice(engine)!;
+      assert.notEqual(choice.used, "cuda");
+      assert.equal(choice.precision, "fp32");
+      assert.match(
+        choice.notes.at(-1)!,
+        /^precision bf16 needs the cuda engine; this run trains in fp32$/,
+      );
+    } finally {
+      engine.dispose();
     }
   },
 });
