@@ -2,7 +2,8 @@
 // (the versioned names the headers map to: cuMemAlloc_v2, cublasCreate_v2, ...), loading with a
 // clear error naming the library and where it was looked for, and the status checks that turn a
 // CUresult, cublasStatus_t or nvrtcResult into a CudaError naming the call. Only synchronous FFI
-// calls, so the context made current on the main thread is the one every call sees.
+// calls, so the context made current on the main thread is the one every call sees. Only the
+// symbols the engine calls are listed: each one a driver lacks refuses it.
 import { BackendUnavailableError, SaeSweepError } from "../../errors.ts";
 import { type CudaLibrary, describeSearch, findCudaLibrary, nvrtcBuiltins } from "./libraries.ts";
 
@@ -24,9 +25,7 @@ export const DRIVER_SYMBOLS = {
   cuDeviceGetName: { parameters: ["buffer", "i32", "i32"], result: "i32" },
   cuDeviceGetAttribute: { parameters: ["buffer", "i32", "i32"], result: "i32" },
   cuDevicePrimaryCtxRetain: { parameters: ["buffer", "i32"], result: "i32" },
-  cuDevicePrimaryCtxRelease_v2: { parameters: ["i32"], result: "i32" },
   cuCtxSetCurrent: { parameters: ["pointer"], result: "i32" },
-  cuCtxSynchronize: { parameters: [], result: "i32" },
   cuMemGetInfo_v2: { parameters: ["buffer", "buffer"], result: "i32" },
   cuMemAlloc_v2: { parameters: ["buffer", "usize"], result: "i32" },
   cuMemFree_v2: { parameters: ["u64"], result: "i32" },
@@ -43,7 +42,6 @@ export const DRIVER_SYMBOLS = {
   cuEventDestroy_v2: { parameters: ["pointer"], result: "i32" },
   cuEventRecord: { parameters: ["pointer", "pointer"], result: "i32" },
   cuEventSynchronize: { parameters: ["pointer"], result: "i32" },
-  cuEventElapsedTime: { parameters: ["buffer", "pointer", "pointer"], result: "i32" },
   cuModuleLoadData: { parameters: ["buffer", "buffer"], result: "i32" },
   cuModuleUnload: { parameters: ["pointer"], result: "i32" },
   cuModuleGetFunction: { parameters: ["buffer", "pointer", "buffer"], result: "i32" },
@@ -72,7 +70,6 @@ const CUBLAS = {
   cublasCreate_v2: { parameters: ["buffer"], result: "i32" },
   cublasDestroy_v2: { parameters: ["pointer"], result: "i32" },
   cublasSetStream_v2: { parameters: ["pointer", "pointer"], result: "i32" },
-  cublasSetMathMode: { parameters: ["pointer", "i32"], result: "i32" },
   cublasGetVersion_v2: { parameters: ["pointer", "buffer"], result: "i32" },
   // handle, transa, transb, m, n, k, alpha*, A, Atype, lda, B, Btype, ldb, beta*, C, Ctype, ldc,
   // computeType, algo
