@@ -5,7 +5,8 @@
 // block's threads as fibers meeting at __syncthreads, a cuBLAS GemmEx from the BLAS definition),
 // found first through SAESWEEP_CUDA_LIB_DIR. `deno task cuda-check` (tasks/cuda_check.ts, the
 // check the GPU bundle runs) must pass on them: parity over three Adam steps and byte-identical
-// resume. This checks the kernels' arithmetic and the engine's plumbing, not the GPU: not real
+// resume; a kernel writing past a buffer's end fails it (the stand-in libcuda guards every
+// allocation with a canary). This checks the kernels' arithmetic and the engine's plumbing, not the GPU: not real
 // NVRTC/cuBLAS, not concurrency (races), not speed. Needs a C++ compiler (CI installs g++).
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
@@ -34,7 +35,7 @@ async function buildEmulator(): Promise<string> {
     ["libcublas.so.13", [`${HERE}fake_cublas.cpp`]],
   ];
   for (const [lib, args] of builds) {
-    const r = await cxx(["-shared", "-fPIC", "-O1", "-o", `${dir}/${lib}`, ...args]);
+    const r = await cxx(["-std=c++17", "-shared", "-fPIC", "-O1", "-o", `${dir}/${lib}`, ...args]);
     assert.ok(r.ok, `building ${lib}: ${r.err}`);
   }
   return dir;
