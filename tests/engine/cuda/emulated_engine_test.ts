@@ -6,8 +6,9 @@
 // found first through SAESWEEP_CUDA_LIB_DIR. `deno task cuda-check` (tasks/cuda_check.ts, the
 // check the GPU bundle runs) must pass on them: parity over three Adam steps and byte-identical
 // resume; a kernel writing past a buffer's end fails it (the stand-in libcuda guards every
-// allocation with a canary). This checks the kernels' arithmetic and the engine's plumbing, not the GPU: not real
-// NVRTC/cuBLAS, not concurrency (races), not speed. Needs a C++ compiler (CI installs g++).
+// allocation with a canary). This checks the kernels' arithmetic and the engine's plumbing, not
+// the GPU: not real NVRTC/cuBLAS, not concurrency (races), not speed. Needs a C++ compiler (CI
+// installs g++).
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
