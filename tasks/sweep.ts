@@ -216,6 +216,22 @@ async function checkEngines(
 }
 
 /**
+ * The CUDA GPU the runs will share, when they ask for the cuda engine or `auto` finds the NVIDIA
+ * driver here (each run's auto would then take the cuda engine); undefined otherwise.
+ */
+async function cudaGpuOf(
+  plans: readonly RunPlan[],
+  flag: EngineName | undefined,
+): Promise<string | undefined> {
+  const engines = new Set(plans.map((p) => flag ?? p.config.train.engine));
+  if (!engines.has("cuda") && !engines.has("auto")) return undefined;
+  const { findCudaLibrary } = await import("../lib/engine/cuda/libraries.ts");
+  if (!engines.has("cuda") && findCudaLibrary("cuda").path === null) return undefined;
+  const { cudaDeviceName } = await import("../lib/engine/cuda/create_cuda_engine.ts");
+  return cudaDeviceName() ?? undefined;
+}
+
+/**
  * The refusal of runs whose data files changed since they read them (status stale), unless
  * --restart names them; undefined when there are none.
  */
@@ -406,6 +422,9 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     runs: todo.length,
     jobs: opts.jobs,
     threads: Number.isInteger(envThreads) && envThreads >= 1 ? envThreads : undefined,
+    gpu: opts.jobs === undefined
+      ? await cudaGpuOf(todo.map((p) => p.plan), opts.engine)
+      : undefined,
   });
   Deno.env.set("SAESWEEP_THREADS", String(par.threads)); // inherited by every run's process
   const outDir = relative(Deno.cwd(), experimentDir) || ".";

@@ -7,8 +7,10 @@
 // check the GPU bundle runs) must pass on them: parity over three Adam steps and byte-identical
 // resume; a kernel writing past a buffer's end fails it (the stand-in libcuda guards every
 // allocation with a canary). This checks the kernels' arithmetic and the engine's plumbing, not
-// the GPU: not real NVRTC/cuBLAS, not concurrency (races), not speed. Needs a C++ compiler (CI
-// installs g++).
+// the GPU: not real NVRTC/cuBLAS, not concurrency (races), not speed. End to end, a sweep with
+// --engine cuda trains there one run at a time and reaches the cpu engine's held-out FVU, L0 and
+// dead fraction within 1e-3, with run.json naming the engine, device and precision. Needs a C++
+// compiler (CI installs g++).
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
@@ -27,7 +29,16 @@ async function cxx(args: string[]): Promise<{ ok: boolean; err: string }> {
 
 const HAS_CXX = (await cxx(["--version"])).ok;
 
-/** Builds the stand-in libraries into a temporary folder (removed by the caller). */
+let built: Promise<string> | undefined;
+/** The stand-in libraries, built once per file into a temporary folder removed at exit. */
+function emulator(): Promise<string> {
+  built ??= buildEmulator().then((dir) => {
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    return dir;
+  });
+  return built;
+}
+
 async function buildEmulator(): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "saesweep-cuda-emu-" });
   const builds: [string, string[]][] = [
@@ -49,8 +60,8 @@ Deno.test({
   // The stand-ins are loaded into a subprocess; nothing leaks into this one.
   async fn() {
     assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
-    const dir = await buildEmulator();
-    try {
+    const dir = await emulator();
+    {
       const out = await new Deno.Command(Deno.execPath(), {
         args: [
           "run",
@@ -88,8 +99,62 @@ Deno.test({
         assert.match(text, new RegExp(`^resume PASS ${arch} byte-identical$`, "m"));
       }
       assert.match(text, /^cuda check on CPU emulation \(sm_90; .*\): PASS \(10 passed, 0 failed/m);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a sweep with --engine cuda trains on the CPU stand-ins one run at a time and lands where the cpu engine does",
+  ignore: !HAS_CXX && !CI,
+  async fn() {
+    assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
+    const dir = await emulator();
+    const out = await Deno.makeTempDir();
+    try {
+      const spec = `${ROOT}scripts/gpu_bundle/e2e_tiny.yaml`;
+      const sweep = (engine: string, env: Record<string, string>) =>
+        new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            `${ROOT}tasks/sweep.ts`,
+            spec,
+            "--engine",
+            engine,
+            "--out",
+            `${out}/${engine}`,
+          ],
+          env,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      const r = await sweep("cuda", {
+        SAESWEEP_CUDA_LIB_DIR: dir,
+        SAESWEEP_CUDA_CACHE: "off",
+        SAESWEEP_EMU_WORK: dir,
+      });
+      const text = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 0, text);
+      assert.match(text, /jobs 1 \(cuda engine on CPU emulation \(sm_90; .*\): one run at a time/);
+      const cpu = await sweep("cpu", {});
+      assert.equal(cpu.code, 0, new TextDecoder().decode(cpu.stderr));
+      const runDir = (engine: string) => {
+        const exp = `${out}/${engine}/gpu_e2e_tiny`;
+        return `${exp}/${[...Deno.readDirSync(exp)].find((e) => e.isDirectory)!.name}`;
+      };
+      const run = JSON.parse(await Deno.readTextFile(`${runDir("cuda")}/run.json`));
+      assert.equal(run.notes.engine, "cuda");
+      assert.equal(run.notes.engine_choice.used, "cuda");
+      assert.equal(run.notes.engine_choice.precision, "fp32");
+      assert.match(run.notes.engine_choice.device, /^CPU emulation/);
+      const have = JSON.parse(await Deno.readTextFile(`${runDir("cuda")}/summary.json`));
+      const want = JSON.parse(await Deno.readTextFile(`${runDir("cpu")}/summary.json`));
+      for (const k of ["fvu", "l0", "dead_frac"]) {
+        assert.ok(Math.abs(have[k] - want[k]) <= 1e-3, `${k}: cuda ${have[k]}, cpu ${want[k]}`);
+      }
     } finally {
-      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(out, { recursive: true });
     }
   },
 });
