@@ -16,7 +16,7 @@
 #                512/4096/4096 and 2304/16384/4096 (gpu_bench.js --engines cuda,cuda-tf32)
 #   cuda_torch   PyTorch eager fp32 at the same shapes, printed beside the cuda engine's numbers
 # Usage: ./run.sh [--stages probe,parity,bench,torch,e2e|cuda] [--e2e-spec FILE] [--e2e-engine NAME]
-#                 [--probe-shapes LIST]
+#                 [--probe-shapes LIST] [--cuda-shapes LIST (default 512/4096/4096,2304/16384/4096)]
 #                 [gpu_bench flags: --shapes LIST --reference-shapes LIST --arch LIST --steps N ...]
 # Environment: STAGES (as --stages), OUT (results; default ./out), PYTHON (a python with torch),
 # TIMEOUT_<STAGE> seconds (defaults below: 50 + 50 + 170 + 60 + 100 = 430 s in all, so that
@@ -47,6 +47,7 @@ while [ $# -gt 0 ]; do
     --stages=*) stages="${1#*=}"; shift ;;
     --e2e-spec) e2e_spec="$2"; shift 2 ;;
     --e2e-engine) e2e_engine="$2"; shift 2 ;;
+    --cuda-shapes) cuda_shapes="$2"; shift 2 ;;
     --probe-shapes) probe_shapes="$2"; shift 2 ;;
     --shapes) shapes="$2"; bench_args+=("$1" "$2"); shift 2 ;;
     *) bench_args+=("$1"); shift ;;
