@@ -1,6 +1,7 @@
 // Test helper run as a subprocess (the CUDA libraries load once per process): creates the cuda
-// engine for a small TopK case with `engine` (argument 1: cuda or auto) and prints one JSON line:
-// the engine it got and the notes, or the error's class, exit code, message and hint.
+// engine for a small TopK case with `engine` (argument 1: cuda or auto; argument 2, optional:
+// the batch size, default the case's) and prints one JSON line: the engine it got and the notes,
+// or the error's class, exit code, message and hint.
 import { createEngine, engineChoice } from "../../../lib/engine/create_engine.ts";
 import { makeParityCase } from "../../../lib/bench/engine_parity.ts";
 import { SaeSweepError } from "../../../lib/errors.ts";
@@ -11,7 +12,7 @@ try {
     sae: c.sae,
     adamEps: 1e-8,
     gradClip: null,
-    batch: c.dims.b,
+    batch: Deno.args[1] ? Number(Deno.args[1]) : c.dims.b,
     engine: Deno.args[0] as "cuda" | "auto",
   });
   console.log(

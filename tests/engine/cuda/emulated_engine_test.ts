@@ -158,3 +158,29 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a run that does not fit the device's free memory is refused before anything is allocated",
+  ignore: !HAS_CXX && !CI,
+  async fn() {
+    assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
+    const dir = await emulator();
+    // The stand-in reports 4 GiB free; a [2^24, 96] TopK batch needs tens of GiB of [B, F] buffers.
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}tests/engine/cuda/_try_cuda.ts`, "cuda", String(2 ** 24)],
+      env: { SAESWEEP_CUDA_LIB_DIR: dir, SAESWEEP_CUDA_CACHE: "off", SAESWEEP_EMU_WORK: dir },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const r = JSON.parse(text.trim().split("\n").at(-1)!);
+    assert.equal(r.error, "CudaError");
+    assert.equal(r.exitCode, 1);
+    assert.match(
+      r.message,
+      /^cuda engine: the run needs \d+\.\d\d GiB of device memory, 4\.00 GiB are free on CPU emulation$/,
+    );
+    assert.match(r.hint, /a smaller batch or width/);
+  },
+});
