@@ -114,11 +114,27 @@ async function main(): Promise<number> {
     );
   };
   const resumed = new Set<string>();
-  for (const v of webgpuParityVariants().filter((v) => !only || only.test(v.label))) {
+  // Besides the harness's variants (half the latents dead from the start, so AuxK always runs):
+  // every latent alive at first, dead_tokens two batches, so AuxK's work is skipped for two steps
+  // (the engine's host bound on since_fired) and runs from the third.
+  const clockVariants = ["topk", "batchtopk"].map((arch) => ({
+    label: `${arch} AuxK from step 3 (fresh clock)`,
+    arch,
+    sae: { [arch]: { dead_tokens: 96 } },
+    freshClock: true,
+    gradClip: undefined,
+  }));
+  const variants = [...webgpuParityVariants(), ...clockVariants];
+  for (const v of variants.filter((v) => !only || only.test(v.label))) {
     const base = { check: "parity" as const, label: v.label, worst: null };
     let c: ParityCase;
     try {
-      c = makeParityCase(v.arch, { sae: v.sae, gradClip: v.gradClip, steps: opts.steps });
+      c = makeParityCase(v.arch, {
+        sae: v.sae,
+        gradClip: v.gradClip,
+        steps: "freshClock" in v ? Math.max(4, opts.steps) : opts.steps,
+      });
+      if ("freshClock" in v) c.init.state.since_fired.data.fill(0);
     } catch (e) {
       print({ ...base, result: "FAIL", detail: (e as Error).message });
       continue;

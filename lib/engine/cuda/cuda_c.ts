@@ -26,6 +26,8 @@ export interface CudaKernel {
   args: string[];
   grid: [number, number];
   block: number;
+  /** Runs only while some latent may be dead (`aux`), or only while none can be (`noAux`). */
+  when?: "aux" | "noAux";
 }
 
 /** Kernel arguments by the local name the source uses -> the global buffer name. */

@@ -44,6 +44,7 @@ export interface CudaEngineOptions {
 type Prepared =
   | {
     kind: "kernel";
+    when?: "aux" | "noAux";
     label: string;
     fn: Deno.PointerValue;
     grid: [number, number];
@@ -53,6 +54,7 @@ type Prepared =
   }
   | {
     kind: "gemm";
+    when?: "aux" | "noAux";
     op: GemmOp;
     call: ReturnType<typeof columnMajorCall>;
     a: bigint;
@@ -127,6 +129,15 @@ export class CudaEngine implements Engine {
   }[] = [];
   #t = 0;
   #statSteps = 0;
+  /**
+   * A host bound on since_fired: at most `#sinceMax + #sinceSteps * B`. While it is below AuxK's
+   * dead_tokens no latent can be dead, and AuxK's selection and three GEMMs (zero work) are
+   * skipped; once it is reached they run at every step.
+   */
+  #sinceMax = 0;
+  #sinceSteps = 0;
+  #auxOn = false;
+  readonly #deadTokens: number | null;
   #disposed = false;
 
   constructor(
@@ -143,6 +154,9 @@ export class CudaEngine implements Engine {
     this.device = `${gpu.name} (${gpu.arch}; ${gpu.versions})`;
     this.#plan = enginePlan(arch, init, options);
     const L = this.#plan.layout;
+    const auxTerm = L.step.terms.find((t) => t.kind === "auxk");
+    this.#deadTokens = auxTerm?.kind === "auxk" ? auxTerm.deadTokens : null;
+    this.#boundSince(init.state.since_fired?.data);
     this.#shapes = Object.fromEntries(Object.entries(init.params).map(([k, t]) => [k, t.shape]));
     this.#stateShapes = Object.fromEntries(
       Object.entries(init.state).map(([k, t]) => [k, t.shape]),
@@ -215,6 +229,24 @@ export class CudaEngine implements Engine {
     }
   }
 
+  /** Restarts the host bound on since_fired from its values (absent: no AuxK clock). */
+  #boundSince(since: Float32Array | undefined): void {
+    let max = 0;
+    if (since) { for (const v of since) if (!(v <= max)) max = v; // NaN counts as dead: aux on
+     }
+    this.#sinceMax = max;
+    this.#sinceSteps = 0;
+    this.#auxOn = false;
+  }
+
+  /** Whether AuxK's work runs this step (a latent may be dead), from the host bound. */
+  #auxThisStep(): boolean {
+    if (this.#deadTokens === null || this.#auxOn) return true;
+    const bound = this.#sinceMax + this.#sinceSteps * this.#plan.layout.b;
+    this.#auxOn = !(bound < this.#deadTokens);
+    return this.#auxOn;
+  }
+
   #ptr(name: string): bigint {
     const p = this.#buf.get(name);
     if (p === undefined) throw new Error(`cuda engine: no buffer ${name}`);
@@ -252,6 +284,7 @@ export class CudaEngine implements Engine {
       if (op.kind === "gemm") {
         return {
           kind: "gemm",
+          when: op.when,
           op,
           a: this.#ptr(op.a),
           b: this.#ptr(op.b),
@@ -277,6 +310,7 @@ export class CudaEngine implements Engine {
       op.args.forEach((_, i) => params[i] = base + BigInt(8 * i));
       return {
         kind: "kernel",
+        when: op.when,
         label: op.label,
         fn: ptrOut(fnOut),
         grid: op.grid,
@@ -287,10 +321,12 @@ export class CudaEngine implements Engine {
     });
   }
 
-  #run(list: Prepared[]): void {
+  /** Queues `list`; `aux` says whether AuxK's work runs (else its zero value is written). */
+  #run(list: Prepared[], aux = true): void {
     const { driver: cu, cublas, cublasHandle, stream } = this.#gpu;
     const compute = COMPUTE_TYPE[this.precision];
     for (const p of list) {
+      if (p.when && (p.when === "aux") !== aux) continue;
       if (p.kind === "kernel") {
         const status = cu.cuLaunchKernel(
           p.fn,
@@ -380,7 +416,8 @@ export class CudaEngine implements Engine {
       ),
       "upload of the step's scalars",
     );
-    this.#run(this.#step);
+    this.#run(this.#step, this.#auxThisStep());
+    this.#sinceSteps += 1;
     checkCu(cu, cu.cuEventRecord(slot.event, stream), "cuEventRecord");
     slot.used = true;
     this.#statSteps += 1;
@@ -472,6 +509,7 @@ export class CudaEngine implements Engine {
     load("m", L.paramNames, s.optimizer.m);
     load("v", L.paramNames, s.optimizer.v);
     this.#t = s.optimizer.t;
+    this.#boundSince(s.state.since_fired?.data);
   }
 
   dispose(): void {

@@ -65,9 +65,16 @@ export interface GemmOp {
   a: string;
   b: string;
   c: string;
+  /** As CudaKernel's. */
+  when?: "aux" | "noAux";
 }
 
 export type Op = CudaKernel | GemmOp;
+
+/** Marks `ops` to run only while some latent may be dead (AuxK's work). */
+function whileAux(ops: Op[]): Op[] {
+  return ops.map((op) => ({ ...op, when: "aux" as const }));
+}
 
 /** The dimensions and settings a plan is built for. */
 export interface PlanLayout {
@@ -332,11 +339,13 @@ export function stepPlan(L: PlanLayout): Op[] {
     c: G("W_dec"),
   }));
   if (step.terms.some((t) => t.kind === "auxk")) {
-    out.push(...gemm("gW_dec += fAux^T deHat", { m: f, n: d, k: b, transA: true, beta: 1 }, {
-      a: "aux.fAux",
-      b: "aux.eHat",
-      c: G("W_dec"),
-    }));
+    out.push(
+      ...whileAux(gemm("gW_dec += fAux^T deHat", { m: f, n: d, k: b, transA: true, beta: 1 }, {
+        a: "aux.fAux",
+        b: "aux.eHat",
+        c: G("W_dec"),
+      })),
+    );
   }
   if (relu) {
     out.push(elementwise({
@@ -570,6 +579,17 @@ function auxK(
   }
   const since = ST("since_fired");
   const dead = `(since[j] >= ${cf(term.deadTokens)})`;
+  // While no latent can be dead yet (the engine bounds since_fired on the host), AuxK is zero:
+  // its selection and three GEMMs are skipped and only its value is written.
+  const off: Op = {
+    ...elementwise({
+      label: "aux off (no latent can be dead yet)",
+      n: 1,
+      body: `scal[${S.auxValue}] = 0.0f; scal[${S.nDead}] = 0.0f;`,
+      buffers: { scal: "scal" },
+    }),
+    when: "noAux",
+  };
   const out: Op[] = [];
   out.push(latentSum(L, {
     label: "dead latents",
@@ -662,7 +682,7 @@ function auxK(
     body: "if (fa[i] > 0.0f) df[i] += dfa[i];",
     buffers: { df: "df", fa: "aux.fAux", dfa: "aux.dfAux" },
   }));
-  return out;
+  return [off, ...whileAux(out)];
 }
 
 /** Decoder projection, gradient clipping, Adam, renormalisation, threshold floor. */
