@@ -1,4 +1,5 @@
-// The `lm` activation source: harvests one hook site of a llama2.c model over text files (once per
+// The `lm` activation source: harvests one hook site of a llama2.c or Hugging Face llama-family
+// model over text files (once per
 // set of inputs, cached as safetensors shards shared by every run of a sweep), streams the training
 // activations in a seeded shuffled order and evaluates spliced cross-entropy on held-out text.
 import { join, resolve } from "node:path";
@@ -14,12 +15,12 @@ import {
   sha256Hex,
   writeActivationCache,
 } from "./activation_cache.ts";
-import { type LlamaConfig, parseCheckpoint } from "./checkpoint.ts";
+import type { LlamaConfig } from "./checkpoint.ts";
 import { buildCorpus } from "./corpus.ts";
 import { evaluateSplice } from "./evaluate.ts";
 import { harvestActivations } from "./harvest.ts";
 import { createModel } from "./model.ts";
-import { parseTokenizer } from "./tokenizer.ts";
+import { loadModelCheckpoint, loadModelTokenizer } from "./load_model.ts";
 import { displayVocab } from "./vocab.ts";
 
 // Rng stream ids of this source (independent of other sources' streams).
@@ -76,12 +77,11 @@ export async function openLmSource(
       });
     }
   };
-  const checkpointBytes = await read(cfg.checkpoint, "checkpoint");
-  const tokenizerBytes = await read(cfg.tokenizer, "tokenizer");
+  const loaded = await loadModelCheckpoint(path(cfg.checkpoint));
   const trainBytes = await Promise.all(cfg.train_text.map((p) => read(p, "train_text")));
   const heldoutBytes = await Promise.all(cfg.heldout_text.map((p) => read(p, "heldout_text")));
 
-  const checkpoint = parseCheckpoint(checkpointBytes, { name: path(cfg.checkpoint) });
+  const { checkpoint } = loaded;
   const { config } = checkpoint;
   const problems = lmFitProblems(cfg, config);
   if (problems.length > 0) {
@@ -92,10 +92,8 @@ export async function openLmSource(
       },
     );
   }
-  const tokenizer = parseTokenizer(tokenizerBytes, {
-    vocabSize: config.vocabSize,
-    name: path(cfg.tokenizer),
-  });
+  const tok = await loadModelTokenizer(cfg.tokenizer === null ? null : path(cfg.tokenizer), loaded);
+  const { tokenizer } = tok;
   const utf8 = new TextDecoder();
   const corpus = buildCorpus(
     {
@@ -113,8 +111,8 @@ export async function openLmSource(
   );
 
   const inputs: CacheInputs = {
-    checkpoint_sha256: await sha256Hex(checkpointBytes),
-    tokenizer_sha256: await sha256Hex(tokenizerBytes),
+    checkpoint_sha256: loaded.sha256,
+    tokenizer_sha256: tok.sha256,
     train_text_sha256: await Promise.all(trainBytes.map(sha256Hex)),
     heldout_text_sha256: await Promise.all(heldoutBytes.map(sha256Hex)),
     site: cfg.site,
@@ -226,7 +224,7 @@ export async function openLmSource(
     lmFeatureInputs: () => ({
       sequences: corpus.heldout,
       firstPosition: cfg.exclude_bos ? 1 : 0,
-      vocab: displayVocab(tokenizer),
+      vocab: displayVocab(tokenizer, { size: config.vocabSize }),
       unembed: checkpoint.weights.classifier,
       finalNorm: checkpoint.weights.rmsFinal,
     }),

@@ -126,6 +126,18 @@ export interface Architecture extends EngineArchitecture {
     state: HostTensors,
     options: { sae: SaeConfig; x: Float32Array; n: number; blas: Blas },
   ): Record<string, number>;
+  /**
+   * Option values as the run used them after resolving them from the data at its start, keyed by
+   * spec path (JumpReLU: `sae.jumprelu.bandwidth`, the STE eps in normalised units), from the final
+   * state (external layout); recorded in summary.json and run.json as `resolved_options`.
+   */
+  resolvedOptions?(state: HostTensors, sae: SaeConfig): Record<string, number>;
+  /**
+   * Inference of SAELens directories whose `cfg.architecture` is `loads` (lib/export/saelens.ts,
+   * for ours and SAELens-written ones): the weights it needs, and the latents [N, F] of the encoder
+   * input xIn [N, D] (b_dec already subtracted where the cfg asks) from the tensors by name.
+   */
+  readonly saelens?: SaeLensInference;
   /** Option combinations the fast-kernel parity tests cover (the defaults are always covered). */
   readonly parityCases?: readonly ParityCase[];
   /** What the finite-difference test of the reference loss checks. */
@@ -141,6 +153,18 @@ export interface GradientCheck {
   params: readonly string[];
   terms?: readonly string[];
   sae?: Record<string, unknown>;
+}
+
+/** How an architecture reads one SAELens architecture for inference (`Architecture.saelens`). */
+export interface SaeLensInference {
+  /** SAELens's name in cfg.json (`standard`, `jumprelu`, `gated`, `topk`). */
+  loads: string;
+  required: readonly string[];
+  encode(
+    tensor: (name: string) => TensorMap[string],
+    xIn: TensorMap[string],
+    cfg: Record<string, unknown>,
+  ): TensorMap[string];
 }
 
 /** Typed view of an architecture's options in a resolved `sae` section. */

@@ -3,7 +3,7 @@
 // built from the architecture registry (each architecture owns its options). No I/O here.
 import { z } from "zod";
 import { DataSpec } from "../data/data_spec.ts";
-import { architectures, registryVersion } from "../sae/registry.ts";
+import { architectures, FEATURED_ARCHITECTURE, registryVersion } from "../sae/registry.ts";
 import type { SaeConfig } from "../engine/types.ts";
 import { ExecutorSpec } from "./executor_schema.ts";
 
@@ -45,7 +45,7 @@ function buildSaeSpec() {
   const names = archs.map((a) => a.name) as [string, ...string[]];
   const sections = Object.fromEntries(archs.map((a) => [a.name, a.options.prefault({})]));
   return z.strictObject({
-    architecture: z.enum(names).default("jumprelu").describe(
+    architecture: z.enum(names).default(FEATURED_ARCHITECTURE).describe(
       `SAE architecture (usually swept: sweep.sae.architecture): ${
         archs.map((a) => `${a.name}: ${a.summary}`).join("; ")
       }`,
@@ -177,6 +177,15 @@ export const SweepSpec = z.record(z.string(), z.unknown()).default({}).describe(
   "Axes: dotted config path -> list of values (cartesian product); zip: list of groups of axes that move together",
 );
 
+/**
+ * Named recipes: name -> map of dotted config path -> value. The sweep axis `recipe` lists names;
+ * each run of a recipe gets all its settings (checked in lib/spec/recipes.ts).
+ */
+export const RecipesSpec = z.record(z.string(), z.record(z.string(), z.unknown())).describe(
+  "Named groups of settings: recipe name -> map of dotted config path -> value; sweep " +
+    "`recipe: [name, ...]` trains each, and run ids, series and the report show the names",
+);
+
 export const ReportSpec = z.strictObject({
   target_l0s: z.array(z.number().positive()).default([]).describe(
     "L0 values at which architectures are compared (frontiers interpolated in log L0)",
@@ -208,6 +217,7 @@ function buildExperimentSpec() {
     sae: buildSaeSpec().prefault({}),
     train: TrainSpec.prefault({}),
     eval: EvalSpec.prefault({}),
+    recipes: RecipesSpec.optional(),
     sweep: SweepSpec,
     report: ReportSpec.prefault({}),
     executor: ExecutorSpec.prefault({}).describe("Where a sweep runs: local or a Slurm array job"),

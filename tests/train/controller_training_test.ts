@@ -65,6 +65,19 @@ Deno.test("a run whose lambda ends at its floor below the target says so, with w
   );
   const manifest = JSON.parse(await Deno.readTextFile(join(plan.runDir, "run.json")));
   assert.equal(manifest.notes.lambda_at_floor, true);
+
+  // A target above d_model (16) adds why it may be out of reach at any lambda.
+  const high = structuredClone(plan);
+  high.config.sae.target_l0 = 24;
+  high.runDir = join(dir, "high");
+  const highWarnings: string[] = [];
+  await trainRun(high, { onWarning: (m) => highWarnings.push(m) });
+  assert.equal(highWarnings.length, 1, highWarnings.join("\n"));
+  assert.match(
+    highWarnings[0],
+    /raise train\.lambda\.max_drop \(a target above d_model 16 may be out of reach at any lambda: with FVU [0-9.e-]+ the SAE needs no more latents\)$/,
+  );
+  assert.doesNotMatch(warnings[0], /d_model/);
 });
 
 Deno.test("train.lambda.mode controller_v1 trains with the old law: lambda frozen from 70% of the steps", async () => {
@@ -119,6 +132,12 @@ Deno.test("train.lambda.mode normalized reaches a low and a high target with no 
     assert.equal(notes.lambda_mode, "normalized");
     assert.ok(!notes.lambda_at_floor);
     starts.push(notes.lambda_start);
+    if (plan.config.sae.architecture === "jumprelu") {
+      // The eps the steps used: bandwidth 1 x the initial pre-activations' std, not the option.
+      const eps = s.resolved_options!["sae.jumprelu.bandwidth"];
+      assert.ok(eps > 0 && eps !== 1, `eps ${eps}`);
+      assert.deepEqual(notes.resolved_options, s.resolved_options);
+    }
   }
   assert.ok(Math.abs(starts[0] / starts[1] / 14.3448 - 1) < 1e-3, `${starts[0]}, ${starts[1]}`);
 });

@@ -21,6 +21,11 @@ export const relu: Architecture = {
   // The encoder sees x itself, so pre_encoder_bias is not read (and not part of the run id).
   uses: ["b_dec_init"],
   kernels: { cpu: reluKernel, webgpu: reluWebGpu },
+  saelens: {
+    loads: "standard",
+    required: ["W_enc", "b_enc", "W_dec", "b_dec"],
+    encode: (t, xIn) => tf.relu(tf.add(tf.matMul(xIn, t("W_enc")), t("b_enc"))),
+  },
   gradientCheck: { params: ["W_enc", "b_enc", "W_dec", "b_dec"] },
   termNames: () => ["recon", "sparsity"],
   unitNormDecoder: false,
