@@ -1,7 +1,8 @@
 // `deno task gpu-bench`: times training steps (forward, backward, Adam, decoder renormalisation)
 // per architecture and d_model/d_sae/batch shape on several engines in one run: the webgpu engine,
 // the tfjs reference engine (on tfjs's webgpu backend by default; only at --reference-shapes, as it
-// takes seconds per step) and optionally the cpu engine. Prints ms/step and ratios, then one JSON
+// takes seconds per step) and optionally the cpu engine and the cuda engine (fp32, and `cuda-tf32`
+// with its products on tensor cores). Prints ms/step and ratios, then one JSON
 // line whose rows keep the webgpu engine's step_s for scripts/gpu_bundle/torch_reference.py.
 // Compiled into the GPU bundle (tasks/gpu_bundle.ts).
 import { Command, Option } from "commander";
@@ -27,7 +28,7 @@ import {
 
 export { DEFAULT_SHAPES } from "./_gpu_shapes.ts";
 
-const BENCH_ENGINES = ["webgpu", "reference", "cpu"] as const;
+const BENCH_ENGINES = ["webgpu", "reference", "cpu", "cuda", "cuda-tf32"] as const;
 type BenchEngine = typeof BENCH_ENGINES[number];
 
 /** One engine's timing of one architecture at one shape. */
@@ -90,7 +91,8 @@ async function timeEngine(
     sae,
     adamEps: 1e-8,
     gradClip: null,
-    engine,
+    engine: engine === "cuda-tf32" ? "cuda" : engine,
+    precision: engine === "cuda-tf32" ? "tf32" : undefined,
     batch: shape.batch,
   });
   const hyper = { lr: 1e-4, lambda: 1e-3 };
@@ -124,7 +126,7 @@ function untimed(fields: { skipped?: string; error?: string }): EngineResult {
 function ms(r: EngineResult | undefined): string {
   if (!r) return "";
   if (r.step_s !== null) return (r.step_s * 1000).toFixed(2);
-  if (r.skipped) return r.skipped.startsWith("no webgpu kernel") ? "no kernel" : "-";
+  if (r.skipped) return /^no \w+ kernel/.test(r.skipped) ? "no kernel" : "-";
   return "failed";
 }
 
@@ -247,6 +249,8 @@ async function main(): Promise<number> {
   const timings: Record<BenchEngine, Timing> = {
     webgpu: opts,
     cpu: opts,
+    cuda: opts,
+    "cuda-tf32": opts,
     reference: { steps: opts.referenceSteps, warmup: 1, repeats: 1 },
   };
   let adapter: string | undefined;
@@ -282,6 +286,7 @@ async function main(): Promise<number> {
       const skipped = (engine: BenchEngine): string | null => {
         if (engine === "webgpu" && !a.kernels?.webgpu) return `no webgpu kernel for ${arch}`;
         if (engine === "cpu" && !a.kernels?.cpu) return `no cpu kernel for ${arch}`;
+        if (engine.startsWith("cuda") && !a.kernels?.webgpu) return `no gpu kernel for ${arch}`;
         if (engine === "reference" && !referenceShapes.has(shapeKey(shape))) {
           return "shape not in --reference-shapes";
         }

@@ -1,5 +1,5 @@
 // `deno task gpu-bundle [--out dist/gpu_bundle] [--xz-level 9]`: builds a self-contained folder that
-// probes, checks and benchmarks the webgpu engine and trains a spec end to end on a bare Linux
+// probes, checks and benchmarks the webgpu and cuda engines and trains a spec end to end on a bare Linux
 // x86-64 GPU machine with no network: this Deno runtime (xz), the probe, bench, trainer and sweep
 // each bundled into one JavaScript file with its npm dependencies, the Vulkan loader .deb, run.sh,
 // two synthetic specs and the PyTorch reference. docs/GPU.md says why it is not `deno compile`d.
@@ -19,7 +19,7 @@ const PAYLOAD = ["run.sh", "torch_reference.py", "README.md", "e2e.yaml", "e2e_t
  * Entry points bundled to `<name>.js`. A bundled sweep spawns the bundled run.js with
  * `--no-config` when run.sh sets SAESWEEP_RUN_SCRIPT (tasks/sweep.ts).
  */
-const ENTRIES = ["gpu_probe", "gpu_bench", "run", "sweep"];
+const ENTRIES = ["gpu_probe", "gpu_bench", "cuda_check", "run", "sweep"];
 
 async function exec(cmd: string, args: string[], options: { cwd?: string } = {}): Promise<void> {
   let out: Deno.CommandOutput;

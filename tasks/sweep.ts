@@ -163,32 +163,72 @@ async function checkBackends(
 }
 
 /**
- * For runs that ask for the webgpu engine (flag or train.engine), checks here that an adapter is
- * there and that each run's architecture and options have webgpu kernels, so that the sweep stops
- * before anything is written instead of failing every run; returns the first problem.
+ * For runs that ask for the webgpu or cuda engine (flag or train.engine), checks here that an
+ * adapter or CUDA device is there and that each run's architecture and options have kernels, so
+ * that the sweep stops before anything is written instead of failing every run; returns the first
+ * problem.
  */
 async function checkEngines(
   plans: readonly RunPlan[],
   flag: EngineName | undefined,
 ): Promise<SaeSweepError | undefined> {
+  const { getArchitecture } = await import("../lib/sae/registry.ts");
+  const refuse = (engine: string, what: string, why: string) =>
+    new BackendUnavailableError(`${what}: engine ${engine} unavailable: ${why}`, {
+      hint: "use --engine cpu or auto for these runs (--filter selects runs), or see docs/GPU.md",
+    });
+  for (const plan of plans) {
+    const engine = flag ?? plan.config.train.engine;
+    const precision = plan.config.train.precision ?? "fp32";
+    if (precision !== "fp32" && engine !== "cuda" && engine !== "auto") {
+      return refuse(engine, plan.runId, `train.precision ${precision} needs the cuda engine`);
+    }
+  }
+  const cuda = plans.filter((p) => (flag ?? p.config.train.engine) === "cuda");
+  if (cuda.length > 0) {
+    const { cudaKernelMissing } = await import("../lib/engine/cuda/engine_plan.ts");
+    const { cudaUnavailable } = await import("../lib/engine/cuda/create_cuda_engine.ts");
+    for (const plan of cuda) {
+      const sae = plan.config.sae;
+      const why = cudaKernelMissing(getArchitecture(sae.architecture), sae);
+      if (why) return refuse("cuda", plan.runId, why);
+    }
+    // One look for the libraries and a device for the whole sweep.
+    const sae = cuda[0].config.sae;
+    const why = cudaUnavailable(getArchitecture(sae.architecture));
+    if (why) return refuse("cuda", cuda[0].runId, why);
+  }
   const wanted = plans.filter((p) => (flag ?? p.config.train.engine) === "webgpu");
   if (wanted.length === 0) return undefined;
   const { webgpuKernelMissing } = await import("../lib/engine/webgpu/create_webgpu_engine.ts");
   const { probeWebGpu } = await import("../lib/engine/webgpu/adapter.ts");
-  const { getArchitecture } = await import("../lib/sae/registry.ts");
-  const refuse = (what: string, why: string) =>
-    new BackendUnavailableError(`${what}: engine webgpu unavailable: ${why}`, {
-      hint: "use --engine cpu or auto for these runs (--filter selects runs), or see docs/GPU.md",
-    });
   for (const plan of wanted) {
     const sae = plan.config.sae;
     const why = webgpuKernelMissing(getArchitecture(sae.architecture), sae);
-    if (why) return refuse(plan.runId, why);
+    if (why) return refuse("webgpu", plan.runId, why);
   }
   // One adapter probe for the whole sweep (any adapter, software included, as --engine webgpu).
   const probe = await probeWebGpu();
-  if (!probe.available) return refuse(wanted[0].runId, probe.reason ?? "no WebGPU adapter");
+  if (!probe.available) {
+    return refuse("webgpu", wanted[0].runId, probe.reason ?? "no WebGPU adapter");
+  }
   return undefined;
+}
+
+/**
+ * The CUDA GPU the runs will share, when they ask for the cuda engine or `auto` finds the NVIDIA
+ * driver here (each run's auto would then take the cuda engine); undefined otherwise.
+ */
+async function cudaGpuOf(
+  plans: readonly RunPlan[],
+  flag: EngineName | undefined,
+): Promise<string | undefined> {
+  const engines = new Set(plans.map((p) => flag ?? p.config.train.engine));
+  if (!engines.has("cuda") && !engines.has("auto")) return undefined;
+  const { findCudaLibrary } = await import("../lib/engine/cuda/libraries.ts");
+  if (!engines.has("cuda") && findCudaLibrary("cuda").path === null) return undefined;
+  const { cudaDeviceName } = await import("../lib/engine/cuda/create_cuda_engine.ts");
+  return cudaDeviceName() ?? undefined;
 }
 
 /**
@@ -382,6 +422,9 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     runs: todo.length,
     jobs: opts.jobs,
     threads: Number.isInteger(envThreads) && envThreads >= 1 ? envThreads : undefined,
+    gpu: opts.jobs === undefined
+      ? await cudaGpuOf(todo.map((p) => p.plan), opts.engine)
+      : undefined,
   });
   Deno.env.set("SAESWEEP_THREADS", String(par.threads)); // inherited by every run's process
   const outDir = relative(Deno.cwd(), experimentDir) || ".";

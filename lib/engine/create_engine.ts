@@ -1,5 +1,6 @@
-// The engine registry and choice: which engines exist (cpu, webgpu, reference), whether one can
-// train an architecture here, and `auto`, which picks the fastest available for the run's shape.
+// The engine registry and choice: which engines exist (cuda, cpu, webgpu, reference), whether one
+// can train an architecture here, and `auto`, which picks cuda where it loads and a GPU is present,
+// else the fastest of the others for the run's shape.
 // The trainer, the bench and the tests create engines only through this file.
 // Shapes: B batch, D d_model, F latents.
 import type { InitResult } from "./types.ts";
@@ -21,6 +22,8 @@ import {
 import { BackendUnavailableError } from "../errors.ts";
 import { createWebGpuEngine, webgpuUnavailable } from "./webgpu/create_webgpu_engine.ts";
 import { raceEngines } from "./race.ts";
+import { createCudaEngine, cudaUnavailable } from "./cuda/create_cuda_engine.ts";
+import type { Precision } from "./names.ts";
 
 export interface CreateEngineOptions extends TfjsEngineOptions {
   /** The engine to use (`train.engine`); default `auto`. */
@@ -39,6 +42,12 @@ export interface CreateEngineOptions extends TfjsEngineOptions {
   kernels?: "wasm" | "js";
   /** The run's batch size B: `auto` times the candidate engines on a [B, D] batch. */
   batch?: number;
+  /**
+   * `train.precision`: dense products of the cuda engine in fp32 (default), or tf32 / bf16 on
+   * tensor cores. Another engine named with tf32/bf16 is refused; `auto` landing elsewhere trains
+   * in fp32 and says so in its notes.
+   */
+  precision?: Precision;
 }
 
 const CHOICES = new WeakMap<Engine, EngineChoice>();
@@ -77,12 +86,17 @@ function unavailable(name: string, reason: string): never {
     hint: name === "webgpu"
       ? "install a GPU driver with Vulkan support (Linux software Vulkan: mesa-vulkan-drivers " +
         "libvulkan1), or use train.engine cpu (docs/GPU.md)"
+      : name === "cuda"
+      ? "the cuda engine needs an NVIDIA GPU, its driver (libcuda.so.1), cuBLAS and NVRTC " +
+        "(docs/GPU.md); train.engine auto uses it where it loads and falls back otherwise"
       : "use train.engine auto, which falls back to the reference engine",
   });
 }
 
 /**
- * The engine `options.engine` names for `arch`, initialised from `init`. `auto`: the webgpu engine
+ * The engine `options.engine` names for `arch`, initialised from `init`. `auto`: the cuda engine
+ * where the CUDA libraries load and a GPU is present (run.json's notes say what it looked for
+ * when not); else the webgpu engine
  * on a hardware adapter when, timed on a [B, D] batch, it steps faster than the CPU engine; else
  * the CPU engine; else the reference engine (an architecture without kernels).
  */
@@ -92,10 +106,21 @@ export async function createEngine(
   options: CreateEngineOptions,
 ): Promise<Engine> {
   const requested = options.engine ?? "auto";
+  const precision = options.precision ?? "fp32";
   const record = (engine: Engine, choice: Omit<EngineChoice, "requested" | "backend">) => {
-    CHOICES.set(engine, { ...choice, requested, backend: engine.backend });
+    const used = choice.used === "cuda" ? precision : "fp32";
+    const notes = used === precision
+      ? choice.notes
+      : [...choice.notes, `precision ${precision} needs the cuda engine; this run trains in fp32`];
+    CHOICES.set(engine, { ...choice, notes, precision: used, requested, backend: engine.backend });
     return engine;
   };
+  if (precision !== "fp32" && requested !== "auto" && requested !== "cuda") {
+    throw new BackendUnavailableError(
+      `train.precision ${precision} needs the cuda engine, not ${requested}`,
+      { hint: "use train.engine cuda (or auto), or train.precision fp32" },
+    );
+  }
   const onCpu = (notes: string[]) => {
     const { engine, gemm } = createCpuEngine(arch, init, options);
     return record(engine, { used: "cpu", gemm, notes });
@@ -103,6 +128,10 @@ export async function createEngine(
   const onWebGpu = async (notes: string[]) => {
     const engine = await createWebGpuEngine(arch, init, options);
     return record(engine, { used: "webgpu", adapter: engine.adapter, notes });
+  };
+  const onCuda = (notes: string[]) => {
+    const engine = createCudaEngine(arch, init, options);
+    return record(engine, { used: "cuda", device: engine.device, notes });
   };
   if (requested === "reference") {
     return record(new TfjsEngine(arch, init, options), { used: "reference", notes: [] });
@@ -117,8 +146,16 @@ export async function createEngine(
     if (why) unavailable("webgpu", why);
     return await onWebGpu([]);
   }
-  // auto
+  if (requested === "cuda") {
+    const why = cudaUnavailable(arch, { sae: options.sae });
+    if (why) unavailable("cuda", why);
+    return onCuda([]);
+  }
+  // auto: cuda where it loads and a GPU is present; else webgpu or cpu, timed.
   const notes: string[] = [];
+  const cudaWhy = cudaUnavailable(arch, { sae: options.sae });
+  if (!cudaWhy && options.batch) return onCuda(notes);
+  notes.push(`cuda: ${cudaWhy ?? "not tried (no batch size given)"}`);
   const cpuWhy = cpuEngineUnavailable(arch, options);
   const gpuWhy = await webgpuUnavailable(arch, { allowSoftware: false, sae: options.sae });
   if (gpuWhy) notes.push(`webgpu: ${gpuWhy}`);

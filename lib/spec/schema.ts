@@ -7,7 +7,7 @@ import { architectures, FEATURED_ARCHITECTURE, registryVersion } from "../sae/re
 import type { SaeConfig } from "../engine/types.ts";
 import { ExecutorSpec } from "./executor_schema.ts";
 
-import { BACKENDS, ENGINES } from "../engine/names.ts";
+import { BACKENDS, ENGINES, PRECISIONS } from "../engine/names.ts";
 
 export { BACKENDS, ENGINES } from "../engine/names.ts";
 export type { BackendName, EngineName } from "../engine/names.ts";
@@ -130,10 +130,17 @@ export const TrainSpec = z.strictObject({
     "Tokens used to estimate the normalisation scalar and b_dec initialisation",
   ),
   engine: z.enum(ENGINES).default("auto").describe(
-    "Where the training step runs: cpu (OpenBLAS or WebAssembly GEMM with sparse kernels), webgpu " +
+    "Where the training step runs: cpu (OpenBLAS or WebAssembly GEMM with sparse kernels), cuda " +
+      "(cuBLAS and NVRTC-compiled kernels on an NVIDIA GPU; not yet run on a GPU), webgpu " +
       "(hand-written WGSL kernels on a GPU), reference (tfjs autodiff on train.backend); auto: " +
-      "webgpu on a hardware GPU when it is faster than cpu on the run's shape (timed at start), " +
-      "else cpu, else reference (docs/GPU.md)",
+      "cuda where its libraries load and a GPU is present, else webgpu on a hardware GPU when it " +
+      "is faster than cpu on the run's shape (timed at start), else cpu, else reference " +
+      "(docs/GPU.md)",
+  ),
+  precision: z.enum(PRECISIONS).optional().describe(
+    "Dense products of the cuda engine: fp32 when absent (the other engines' numbers), or tf32 / " +
+      "bf16 on tensor cores (faster, less exact; the cuda engine only, not yet run on a GPU). " +
+      "Recorded in run.json (notes.engine_choice.precision); absent, it leaves run ids as they were",
   ),
   backend: z.enum(BACKENDS).default("auto").describe(
     "tfjs backend of the reference engine and of the LM forward pass (auto: tensorflow when " +

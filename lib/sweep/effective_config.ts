@@ -46,11 +46,17 @@ export function runIdentity(effective: EffectiveConfig): Record<string, unknown>
   const changed = Object.fromEntries(
     Object.entries(options).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(defaults[k])),
   );
-  // train.engine joined the config after run ids existed: its default renames no run.
+  // train.engine joined the config after run ids existed: its default renames no run. Nor does
+  // train.precision, absent or fp32 (the same numbers).
   const { engine, ...train } = effective.train;
+  let trainId: Record<string, unknown> = engine === "auto" ? train : effective.train;
+  if (trainId.precision === "fp32") {
+    const { precision: _, ...rest } = trainId;
+    trainId = rest;
+  }
   return {
     ...effective,
-    train: engine === "auto" ? train : effective.train,
+    train: trainId,
     sae: { ...effective.sae, [arch.name]: { defaults: arch.defaultsVersion, ...changed } },
   };
 }

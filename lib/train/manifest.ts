@@ -52,6 +52,8 @@ export async function startManifest(plan: RunPlan, facts: ManifestFacts): Promis
         requested: facts.engine.requested,
         used: facts.engine.used,
         ...(facts.engine.adapter ? { adapter: facts.engine.adapter } : {}),
+        ...(facts.engine.device ? { device: facts.engine.device } : {}),
+        ...(facts.engine.precision ? { precision: facts.engine.precision } : {}),
         notes: facts.engine.notes,
       },
       ...(facts.engine.gemm ? { gemm: facts.engine.gemm } : {}),

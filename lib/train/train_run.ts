@@ -215,6 +215,7 @@ async function trainWithSource(
     gradClip: train.grad_clip,
     engine: options.engine ?? train.engine,
     batch: train.batch_size,
+    precision: train.precision,
   });
   const choice = engineChoice(engine)!;
   options.onEngine?.(choice);

@@ -8,11 +8,19 @@
 #   bench   webgpu engine vs tfjs reference on webgpu, ms/step per arch and shape (gpu_bench.js)
 #   torch   the same steps in PyTorch (CUDA when present), beside the webgpu numbers
 #   e2e     one sweep of e2e.yaml with --engine webgpu (bundled sweep.js -> run.js), tokens/s
-# Usage: ./run.sh [--stages probe,parity,bench,torch,e2e] [--e2e-spec FILE] [--probe-shapes LIST]
+# The cuda engine's stages (not in the default list: `--stages cuda` runs the three, ~7 minutes at
+# most, so `timeout 500 bash run.sh --stages cuda` fits one 8-minute call):
+#   cuda_parity  cuda engine vs cpu engine over 3 Adam steps per architecture variant, and resume
+#                byte-identical once per architecture (cuda_check.js)
+#   cuda_bench   cuda engine ms/step, fp32 and tf32, for JumpReLU, TopK and BatchTopK at
+#                512/4096/4096 and 2304/16384/4096 (gpu_bench.js --engines cuda,cuda-tf32)
+#   cuda_torch   PyTorch eager fp32 at the same shapes, printed beside the cuda engine's numbers
+# Usage: ./run.sh [--stages probe,parity,bench,torch,e2e|cuda] [--e2e-spec FILE] [--e2e-engine NAME]
+#                 [--probe-shapes LIST] [--cuda-shapes LIST (default 512/4096/4096,2304/16384/4096)]
 #                 [gpu_bench flags: --shapes LIST --reference-shapes LIST --arch LIST --steps N ...]
 # Environment: STAGES (as --stages), OUT (results; default ./out), PYTHON (a python with torch),
 # TIMEOUT_<STAGE> seconds (defaults below: 50 + 50 + 170 + 60 + 100 = 430 s in all, so that
-# `timeout 470 bash run.sh` fits an 8-minute call with the unpacking).
+# `timeout 470 bash run.sh` fits an 8-minute call with the unpacking; the cuda stages 180 + 180 + 90).
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${OUT:-$here/out}"
@@ -23,6 +31,10 @@ log() { echo "run.sh: $*" >&2; }
 
 stages="${STAGES:-probe,parity,bench,torch,e2e}"
 e2e_spec="$here/e2e.yaml"
+e2e_engine="webgpu"
+# The cuda engine's goal shapes and architectures (issue 22).
+cuda_shapes="512/4096/4096,2304/16384/4096"
+cuda_archs="jumprelu,topk,batchtopk"
 # The shapes of issue 21's goal (512/4096/4096, 2304/16384/4096) and of the tfjs reference
 # (64/512/4096, 512/4096/4096), with fewer steps than gpu_bench's defaults, to fit the time limit;
 # flags given to run.sh come after these and win.
@@ -34,6 +46,8 @@ while [ $# -gt 0 ]; do
     --stages) stages="$2"; shift 2 ;;
     --stages=*) stages="${1#*=}"; shift ;;
     --e2e-spec) e2e_spec="$2"; shift 2 ;;
+    --e2e-engine) e2e_engine="$2"; shift 2 ;;
+    --cuda-shapes) cuda_shapes="$2"; shift 2 ;;
     --probe-shapes) probe_shapes="$2"; shift 2 ;;
     --shapes) shapes="$2"; bench_args+=("$1" "$2"); shift 2 ;;
     *) bench_args+=("$1"); shift ;;
@@ -41,6 +55,7 @@ while [ $# -gt 0 ]; do
 done
 case "$e2e_spec" in /*) ;; *) [ -e "$e2e_spec" ] || e2e_spec="$here/$e2e_spec" ;; esac
 probe_shapes="${probe_shapes:-$shapes}"
+case ",$stages," in *",cuda,"*) stages="$stages,cuda_parity,cuda_bench,cuda_torch" ;; esac
 want() { case ",$stages," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 unxz_to() { # unxz_to FILE.xz DEST: xz when present, else Python's lzma
@@ -169,10 +184,10 @@ run_e2e() {
   # The bundled sweep spawns this bundled run.js with --no-config (tasks/sweep.ts).
   export SAESWEEP_RUN_SCRIPT="$here/run.js"
   lim "$deno" run -A --no-config "$here/sweep.js" "$e2e_spec" \
-    --engine webgpu --jobs 1 --out "$runs" 2>&1 | tee "$out/e2e.log"
+    --engine "$e2e_engine" --jobs 1 --out "$runs" 2>&1 | tee "$out/e2e.log"
   s=${PIPESTATUS[0]}
   {
-    echo "spec $(basename "$e2e_spec"), engine webgpu, wall $((SECONDS - t0)) s"
+    echo "spec $(basename "$e2e_spec"), engine $e2e_engine, wall $((SECONDS - t0)) s"
     for dir in "$runs"/*/*/; do
       mkdir -p "$out/e2e/$(basename "$dir")"
       cp "$dir"/run.json "$dir"/summary.json "$dir"/metrics.jsonl "$out/e2e/$(basename "$dir")/" 2>/dev/null
@@ -189,17 +204,51 @@ run_e2e() {
   return "$s"
 }
 
-if want probe; then stage probe "$(limit_of PROBE 50)" run_probe; else skip probe "not in --stages"; fi
-if want parity; then stage parity "$(limit_of PARITY 50)" run_parity; else skip parity "not in --stages"; fi
-if want bench; then stage bench "$(limit_of BENCH 170)" run_bench; else skip bench "not in --stages"; fi
+run_cuda_parity() {
+  lim "$deno" run -A --no-config "$here/cuda_check.js" --steps 3 \
+    >"$out/cuda_parity.txt" 2>"$out/cuda_parity.log"
+  local s=$?; grep -v '^{' "$out/cuda_parity.txt"; cat "$out/cuda_parity.log"
+  tail -n 1 "$out/cuda_parity.txt" >"$out/cuda_parity.json"; return $s
+}
+run_cuda_bench() {
+  lim "$deno" run -A --no-config "$here/gpu_bench.js" --engines cuda,cuda-tf32 \
+    --shapes "$cuda_shapes" --arch "$cuda_archs" --steps 10 --warmup 3 --repeats 3 \
+    --json-out "$out/cuda_bench.json" >"$out/cuda_bench.txt" 2> >(tee "$out/cuda_bench.log" >&2)
+  local s=$?; grep -v '^{' "$out/cuda_bench.txt"; return $s
+}
+run_cuda_torch() {
+  lim "$python" "$here/torch_reference.py" --shapes "$cuda_shapes" --arch "$cuda_archs" \
+    --steps 10 --warmup 3 --repeats 1 --cuda-json "$out/cuda_bench.json" >"$out/cuda_torch.txt"
+  local s=$?; cat "$out/cuda_torch.txt"; return $s
+}
+
 python=""
 for p in "${PYTHON:-}" python3 /usr/bin/python3 python; do
   [ -n "$p" ] && "$p" -c 'import torch' 2>/dev/null && python="$p" && break
 done
+# The cuda engine finds cuBLAS and NVRTC in the nvidia-* wheels PyTorch installs: name that
+# Python's site-packages, wherever it lives (lib/engine/cuda/libraries.ts reads the variable).
+for p in "$python" python3; do
+  [ -n "$p" ] || continue
+  site=$("$p" -c 'import sys; print(":".join(x for x in sys.path if x.endswith("-packages")))' 2>/dev/null) || continue
+  [ -n "$site" ] && export SAESWEEP_PYTHON_SITE="${SAESWEEP_PYTHON_SITE:+$SAESWEEP_PYTHON_SITE:}$site"
+done
+export SAESWEEP_CUDA_CACHE="$work/cuda_cache"
+
+if want probe; then stage probe "$(limit_of PROBE 50)" run_probe; else skip probe "not in --stages"; fi
+if want parity; then stage parity "$(limit_of PARITY 50)" run_parity; else skip parity "not in --stages"; fi
+if want bench; then stage bench "$(limit_of BENCH 170)" run_bench; else skip bench "not in --stages"; fi
 if ! want torch; then skip torch "not in --stages"
 elif [ -z "$python" ]; then skip torch "no python with torch (set PYTHON=...)"
 else stage torch "$(limit_of TORCH 60)" run_torch; fi
 if want e2e; then stage e2e "$(limit_of E2E 100)" run_e2e; else skip e2e "not in --stages"; fi
+if want cuda_parity; then stage cuda_parity "$(limit_of CUDA_PARITY 180)" run_cuda_parity
+else skip cuda_parity "not in --stages"; fi
+if want cuda_bench; then stage cuda_bench "$(limit_of CUDA_BENCH 180)" run_cuda_bench
+else skip cuda_bench "not in --stages"; fi
+if ! want cuda_torch; then skip cuda_torch "not in --stages"
+elif [ -z "$python" ]; then skip cuda_torch "no python with torch (set PYTHON=...)"
+else stage cuda_torch "$(limit_of CUDA_TORCH 90)" run_cuda_torch; fi
 
 {
   echo "summary ($(date -u +%FT%TZ); results in $out):"

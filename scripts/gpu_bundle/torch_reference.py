@@ -3,7 +3,9 @@
 # one PyTorch reference, copied beside this file by `deno task gpu-bundle`; bench/ in the
 # repository) per architecture and d_model/d_sae/batch shape, on CUDA when present. Prints a table
 # and a JSON line; with --webgpu-json (gpu_bench.js's JSON) it also prints the webgpu engine, the
-# tfjs reference engine where it was timed, and PyTorch side by side with webgpu / PyTorch.
+# tfjs reference engine where it was timed, and PyTorch side by side with webgpu / PyTorch; with
+# --cuda-json (gpu_bench.js --engines cuda,cuda-tf32) the cuda engine's fp32 and tf32 steps beside
+# PyTorch's (the issue's goal: cuda fp32 / PyTorch fp32 at most 1.0x, PyTorch / cuda tf32 at least 3x).
 import argparse, json, os, sys
 
 import torch
@@ -34,6 +36,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--webgpu-json", help="gpu_bench.js JSON line to print beside these results")
+    ap.add_argument("--cuda-json", help="gpu_bench.js JSON (--engines cuda,cuda-tf32) to compare")
     args, _ = ap.parse_known_args()  # gpu_bench flags such as --backend are ignored
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     name = torch.cuda.get_device_name(0) if dev == "cuda" else "cpu"
@@ -66,7 +69,31 @@ def main():
         print(fmt.format(r["arch"], r["d"], r["f"], r["batch"], ms(r["step_s"]), ms(g), ms(tfjs),
                          "-" if r["step_s"] is None else round(r["tokens_per_s"]),
                          "-" if g is None or r["step_s"] is None else f"{g / r['step_s']:.1f}x"))
+    if args.cuda_json:
+        print_cuda(rows, args.cuda_json)
     print(json.dumps({"torch": torch.__version__, "device": name, "rows": rows}))
+
+
+def print_cuda(rows, path):
+    """The cuda engine (fp32, tf32) beside PyTorch eager fp32, per architecture and shape."""
+    try:
+        cuda = {(r["arch"], r["d"], r["f"], r["batch"]): r.get("engines") or {}
+                for r in json.load(open(path))["rows"]}
+    except (OSError, ValueError, KeyError) as e:
+        print(f"cannot read {path}: {e}")
+        return
+    fmt = "{:>9} {:>7} {:>6} {:>6} {:>10} {:>10} {:>10} {:>12} {:>13}"
+    print(fmt.format("arch", "d_model", "d_sae", "batch", "torch ms", "cuda ms", "tf32 ms",
+                     "cuda/torch", "torch/tf32"))
+    for r in rows:
+        e = cuda.get((r["arch"], r["d"], r["f"], r["batch"]), {})
+        fp32 = (e.get("cuda") or {}).get("step_s")
+        tf32 = (e.get("cuda-tf32") or {}).get("step_s")
+        t = r["step_s"]
+        ms = lambda s: "-" if s is None else f"{s * 1000:.2f}"
+        print(fmt.format(r["arch"], r["d"], r["f"], r["batch"], ms(t), ms(fp32), ms(tf32),
+                         "-" if fp32 is None or t is None else f"{fp32 / t:.2f}x",
+                         "-" if tf32 is None or t is None else f"{t / tf32:.2f}x"))
 
 
 if __name__ == "__main__":

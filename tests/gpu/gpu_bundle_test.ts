@@ -1,10 +1,13 @@
 // The GPU bundle: `tasks/gpu_bundle.ts` builds a folder under the GPU machine's 64 MiB limit
 // (tested at xz -1, which is larger than the default -9), and its run.sh, in a bare environment with
 // its own Deno runtime and Vulkan loader, runs every stage at tiny shapes on the software adapter:
-// probe, parity, bench (webgpu engine vs tfjs reference) and an end-to-end webgpu sweep.
+// probe, parity, bench (webgpu engine vs tfjs reference) and an end-to-end webgpu sweep; its cuda
+// stages, on a machine without an NVIDIA GPU, run the bundled cuda check and bench and fail naming
+// the driver they looked for (what they do on a GPU is for the GPU machine to show: docs/GPU.md).
 import assert from "node:assert/strict";
 import { runTask } from "../tasks/_spawn.ts";
 import { webgpuTest } from "../engine/_webgpu.ts";
+import { findCudaLibrary } from "../../lib/engine/cuda/libraries.ts";
 
 const LIMIT = 64 * 1024 * 1024;
 const IN_CI = Boolean(Deno.env.get("CI"));
@@ -50,7 +53,7 @@ Deno.test({
     assert.match(
       r.stdout,
       new RegExp(
-        "MiB \\(README\\.md, _gemm_worker\\.ts, deno\\.xz, e2e\\.yaml, e2e_tiny\\.yaml, gpu_bench\\.js, gpu_probe\\.js, " +
+        "MiB \\(README\\.md, _gemm_worker\\.ts, cuda_check\\.js, deno\\.xz, e2e\\.yaml, e2e_tiny\\.yaml, gpu_bench\\.js, gpu_probe\\.js, " +
           "reference_torch\\.py, run\\.js, run\\.sh, sgemm\\.wasm, sweep\\.js, torch_reference\\.py, vulkan\\)",
       ),
     );
@@ -148,3 +151,48 @@ webgpuTest(
     }
   },
 );
+
+Deno.test({
+  name:
+    "the bundle's cuda stages run the bundled check and bench, and without a GPU fail naming libcuda.so.1",
+  ignore: (!HAS_APT && !IN_CI) || findCudaLibrary("cuda").path !== null,
+  fn: async () => {
+    const { bundle, code, stderr } = await buildBundle();
+    assert.equal(code, 0, stderr);
+    const out = await Deno.makeTempDir();
+    try {
+      const r = await new Deno.Command("bash", {
+        args: [`${bundle}/run.sh`, "--stages", "cuda"],
+        cwd: out,
+        clearEnv: true,
+        env: { PATH: "/usr/bin:/bin", OUT: out, PYTHON: "none", HOME: out },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      const text = dec.decode(r.stdout) + dec.decode(r.stderr);
+      assert.equal(r.code, 1, text);
+      const summary = await Deno.readTextFile(`${out}/summary.txt`);
+      assert.match(summary, /^ {2}cuda_parity +FAILED \(exit 2\)/m, summary);
+      assert.match(summary, /^ {2}probe +skipped: not in --stages/m, summary);
+      const log = await Deno.readTextFile(`${out}/cuda_parity.log`);
+      assert.match(log, /^error: engine cuda unavailable: libcuda\.so\.1 \(the NVIDIA driver\)/m);
+      const bench = JSON.parse(await Deno.readTextFile(`${out}/cuda_bench.json`));
+      assert.deepEqual(bench.engines, ["cuda", "cuda-tf32"]);
+      assert.deepEqual(
+        bench.rows.map((row: { arch: string; d: number }) => `${row.arch} ${row.d}`),
+        [
+          "jumprelu 512",
+          "topk 512",
+          "batchtopk 512",
+          "jumprelu 2304",
+          "topk 2304",
+          "batchtopk 2304",
+        ],
+      );
+      assert.match(bench.rows[0].engines.cuda.error, /libcuda\.so\.1/);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});

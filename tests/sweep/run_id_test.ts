@@ -164,3 +164,14 @@ Deno.test("adding an option whose default keeps the behaviour renames no run; a 
   assert.equal(changed, before);
   assert.notEqual(await probeId("TopKOptions", 2), before);
 });
+
+Deno.test("train.precision absent renames no run; fp32 written out is the same run, tf32 another", () => {
+  const before = ids(GOLDEN_SPEC);
+  const withPrecision = (p: string) =>
+    ids(GOLDEN_SPEC.replace("lr: 0.003 }", `lr: 0.003, precision: ${p} }`));
+  const tf32 = withPrecision("tf32");
+  assert.equal(tf32.length, before.length);
+  tf32.forEach((id, i) => assert.notEqual(id, before[i]));
+  assert.deepEqual(withPrecision("fp32"), before);
+  assert.notDeepEqual(withPrecision("bf16"), tf32);
+});

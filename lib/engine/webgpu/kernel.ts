@@ -1,7 +1,8 @@
-// What an architecture tells the webgpu engine about its training step: how latents are kept
-// (selection), which loss terms it adds besides the reconstruction, and its state. The engine
-// (lib/engine/webgpu/linear_step.ts) turns that into WGSL kernels; each architecture folder
-// supplies one of these as `kernels?.webgpu`. Types only.
+// What an architecture tells the GPU engines about its training step: how latents are kept
+// (selection), which loss terms it adds besides the reconstruction, and its state. The webgpu
+// engine (step_programs.ts) turns that into WGSL kernels and the cuda engine
+// (lib/engine/cuda/step_plan.ts) into CUDA C ones; each architecture folder supplies one of these
+// as `kernels?.webgpu`. Types only.
 import type { SaeConfig } from "../types.ts";
 
 /** How the kept latents f are chosen from the pre-activations pi [B, F]. */

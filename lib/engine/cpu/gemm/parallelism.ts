@@ -15,10 +15,27 @@ export interface Parallelism {
  * when there are fewer runs than cores. With `--jobs`, the cores are divided among the jobs.
  */
 export function planParallelism(
-  options: { cores: number; runs: number; jobs?: number; threads?: number },
+  options: {
+    cores: number;
+    runs: number;
+    jobs?: number;
+    threads?: number;
+    /**
+     * The runs train on this machine's one CUDA GPU (named here): without --jobs they run one
+     * after another, each with every core for its host side, instead of one per core on the GPU.
+     */
+    gpu?: string;
+  },
 ): Parallelism {
   const cores = Math.max(1, options.cores);
   const runs = Math.max(1, options.runs);
+  if (options.gpu !== undefined && options.jobs === undefined) {
+    return {
+      jobs: 1,
+      threads: options.threads ?? cores,
+      why: `cuda engine on ${options.gpu}: one run at a time (--jobs N shares the GPU)`,
+    };
+  }
   if (options.jobs !== undefined) {
     const threads = options.threads ?? Math.max(1, Math.floor(cores / options.jobs));
     return { jobs: options.jobs, threads, why: `--jobs, ${cores} cores` };

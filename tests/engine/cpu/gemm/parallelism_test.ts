@@ -26,3 +26,13 @@ Deno.test("planParallelism() divides the cores among --jobs, and honours SAESWEE
   assert.deepEqual(plan({ cores: 8, runs: 20, threads: 4 }), { jobs: 2, threads: 4 });
   assert.deepEqual(plan({ cores: 1, runs: 5 }), { jobs: 1, threads: 1 });
 });
+
+Deno.test("planParallelism() runs cuda-engine runs one at a time on the GPU unless --jobs says otherwise", () => {
+  const gpu = planParallelism({ cores: 16, runs: 12, gpu: "NVIDIA H200" });
+  assert.equal(gpu.jobs, 1);
+  assert.equal(gpu.threads, 16);
+  assert.match(gpu.why, /^cuda engine on NVIDIA H200: one run at a time/);
+  const shared = planParallelism({ cores: 16, runs: 12, jobs: 3, gpu: "NVIDIA H200" });
+  assert.equal(shared.jobs, 3);
+  assert.equal(shared.threads, 5);
+});

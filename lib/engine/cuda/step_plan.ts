@@ -1,0 +1,862 @@
+// The training step of a linear SAE on the cuda engine as a list of operations over named device
+// buffers: cuBLAS products and CUDA C kernels (cuda_c.ts). The same step, stage for stage, as the
+// webgpu engine's (lib/engine/webgpu/step_programs.ts, built from the same architecture
+// description, WebGpuStep): encoder GEMM, selection (ReLU, JumpReLU, per-row TopK or batch TopK by
+// radix select), decoder GEMM, reconstruction gradient, one column pass over [B, F] that gates the
+// latent gradient and gathers per-latent counts, the extra terms (decoder-norm L1, JumpReLU step
+// penalty, pre-activation loss, AuxK), weight-gradient GEMMs, Adam with decoder projection and
+// renormalisation, state updates and on-device statistics. Pure: no CUDA calls.
+// Shapes: B batch, D d_model, F latents.
+import type { Selection, WebGpuStep } from "../webgpu/kernel.ts";
+import { statsRowLength } from "../step_stats.ts";
+import {
+  cf,
+  columnSum,
+  type CudaKernel,
+  elementwise,
+  globalKth,
+  type Named,
+  PARTS,
+  PRELUDE,
+  reduceIntoSlot,
+  rowKth,
+  rowPass,
+  sumIntoSlot,
+} from "./cuda_c.ts";
+
+/** Scalar slots of the per-step `scal` buffer (as the webgpu engine's). */
+export const S = {
+  sse: 0,
+  sst: 1,
+  active: 2,
+  near: 3,
+  penalty: 4,
+  nDead: 5,
+  auxSpread: 6,
+  auxErr: 7,
+  auxValue: 8,
+  auxCoef: 9,
+  l1: 10,
+  minKept: 11,
+  preAct: 12,
+  /** Gradient sums of squares, one slot per parameter from here. */
+  gradSq: 16,
+} as const;
+
+/** Per-latent statistics of the column pass (rows of `cs` [QN, F]). */
+const Q = { count: 0, fsum: 1, minpos: 2, kcount: 3, dnear: 4, pcount: 5, psum: 6 } as const;
+export const QN = 7;
+const COL_CHUNKS = 64;
+
+/**
+ * A row-major product C[m, n] = alpha op(A) op(B) + beta C (+ the bias row broadcast first),
+ * op(A) [m, k], op(B) [k, n]; the engine turns it into one column-major cuBLAS call.
+ */
+export interface GemmOp {
+  kind: "gemm";
+  label: string;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  alpha: number;
+  beta: number;
+  a: string;
+  b: string;
+  c: string;
+  /** As CudaKernel's. */
+  when?: "aux" | "noAux";
+}
+
+export type Op = CudaKernel | GemmOp;
+
+/** Marks `ops` to run only while some latent may be dead (AuxK's work). */
+function whileAux(ops: Op[]): Op[] {
+  return ops.map((op) => ({ ...op, when: "aux" as const }));
+}
+
+/** The dimensions and settings a plan is built for. */
+export interface PlanLayout {
+  b: number;
+  d: number;
+  f: number;
+  step: WebGpuStep;
+  /** Trainable parameters in order (Adam's hp slots follow this order). */
+  paramNames: string[];
+  /** Element counts of the parameters. */
+  sizes: Record<string, number>;
+  /** Names of the state tensors. */
+  stateNames: string[];
+  adam: { beta1: number; beta2: number; eps: number; gradClip: number | null };
+  unitNormDecoder: boolean;
+  /** Number of loss terms (recon first). */
+  termCount: number;
+}
+
+/** Buffer names: parameters `p.<name>`, gradients `g.`, Adam moments `m.`, `v.`, state `s.`. */
+export const P = (n: string) => `p.${n}`;
+const G = (n: string) => `g.${n}`;
+const ST = (n: string) => `s.${n}`;
+
+/** Element counts of every work buffer a plan uses besides parameters, moments and state. */
+export function workBuffers(L: PlanLayout): Record<string, number> {
+  const { b, d, f } = L;
+  const out: Record<string, number> = {
+    x: b * d,
+    xIn: b * d,
+    pre: b * f,
+    f: b * f,
+    df: b * f,
+    xHat: b * d,
+    dxHat: b * d,
+    xMean: d,
+    cp: QN * Math.min(COL_CHUNKS, b) * f,
+    cs: QN * f,
+    cpart: 64 * Math.max(d, f),
+    part: 64 * PARTS,
+    scal: 64,
+    stats: statsRowLength(L.termCount),
+    hp: 8 + L.paramNames.length,
+    kth: b,
+    ctl: 258,
+    rown: f,
+    flags: L.paramNames.length + L.stateNames.length,
+  };
+  if (L.step.terms.some((t) => t.kind === "auxk")) {
+    Object.assign(out, {
+      "aux.e": b * d,
+      "aux.eHat": b * d,
+      "aux.fAux": b * f,
+      "aux.dfAux": b * f,
+      "aux.kthAux": b,
+      "aux.eMean": d,
+    });
+  }
+  return out;
+}
+
+function gemm(
+  label: string,
+  o: {
+    m: number;
+    n: number;
+    k: number;
+    transA?: boolean;
+    transB?: boolean;
+    alpha?: number;
+    beta?: number;
+  },
+  bufs: { a: string; b: string; c: string; bias?: string },
+): Op[] {
+  const out: Op[] = [];
+  let beta = o.beta ?? 0;
+  if (bufs.bias) {
+    out.push(elementwise({
+      label: `${label}: bias rows`,
+      n: o.m * o.n,
+      body: `c[i] = bias[i % ${o.n}u];`,
+      buffers: { c: bufs.c, bias: bufs.bias },
+    }));
+    beta = 1;
+  }
+  out.push({
+    kind: "gemm",
+    label,
+    m: o.m,
+    n: o.n,
+    k: o.k,
+    transA: o.transA ?? false,
+    transB: o.transB ?? false,
+    alpha: o.alpha ?? 1,
+    beta,
+    a: bufs.a,
+    b: bufs.b,
+    c: bufs.c,
+  });
+  return out;
+}
+
+function thresholdName(sel: Selection): string {
+  return sel.kind === "jumprelu" && sel.log ? "log_threshold" : "threshold";
+}
+
+/** CUDA C for theta_j of the JumpReLU threshold parameter `th`. */
+function thetaOf(sel: Selection): string {
+  return sel.kind === "jumprelu" && sel.log ? "expf(th[j])" : "th[j]";
+}
+
+/** The encoder half: xIn, pre, f (training or inference selection). Shared with encode(). */
+export function encoderPlan(L: PlanLayout, options: { training: boolean }): Op[] {
+  const { b, d, f, step } = L;
+  const out: Op[] = [];
+  if (step.preEncoderBias) {
+    out.push(elementwise({
+      label: "x - b_dec",
+      n: b * d,
+      body: `xIn[i] = x[i] - bd[i % ${d}u];`,
+      buffers: { x: "x", xIn: "xIn", bd: P("b_dec") },
+    }));
+  }
+  out.push(...gemm("pre = xIn W_enc + b_enc", { m: b, n: f, k: d }, {
+    a: step.preEncoderBias ? "xIn" : "x",
+    b: P("W_enc"),
+    c: "pre",
+    bias: P("b_enc"),
+  }));
+  out.push(...selectPlan(L, options));
+  out.push(...gemm("xHat = f W_dec + b_dec", { m: b, n: d, k: f }, {
+    a: "f",
+    b: P("W_dec"),
+    c: "xHat",
+    bias: P("b_dec"),
+  }));
+  return out;
+}
+
+function selectPlan(L: PlanLayout, options: { training: boolean }): Op[] {
+  const { b, f, step } = L;
+  const sel = step.selection;
+  const n = b * f;
+  if (sel.kind === "relu") {
+    return [elementwise({
+      label: "f = relu(pre)",
+      n,
+      body: "f[i] = fmaxf(pre[i], 0.0f);",
+      buffers: { pre: "pre", f: "f" },
+    })];
+  }
+  if (sel.kind === "jumprelu") {
+    return [elementwise({
+      label: "f = jumprelu(pre)",
+      n,
+      body: `unsigned j = i % ${f}u; float z = pre[i]; f[i] = z > ${thetaOf(sel)} ? z : 0.0f;`,
+      buffers: { pre: "pre", f: "f", th: P(thresholdName(sel)) },
+    })];
+  }
+  if (sel.kind === "batchtopk" && !options.training) {
+    return [elementwise({
+      label: "f = pre above the running threshold",
+      n,
+      body: "float z = pre[i]; f[i] = z > fmaxf(thr[0], 0.0f) ? z : 0.0f;",
+      buffers: { pre: "pre", f: "f", thr: ST("threshold") },
+    })];
+  }
+  if (sel.kind === "topk") {
+    return [
+      rowKth({
+        label: "row k-th",
+        rows: b,
+        cols: f,
+        k: Math.min(sel.k, f),
+        src: "pre",
+        kth: "kth",
+      }),
+      elementwise({
+        label: "f = top k per row",
+        n,
+        body: `float z = pre[i]; f[i] = (key(z) >= kth[i / ${f}u] && z > 0.0f) ? z : 0.0f;`,
+        buffers: { pre: "pre", f: "f", kth: "kth" },
+        types: { kth: "unsigned" },
+      }),
+    ];
+  }
+  return [
+    ...globalKth({ label: "batch k-th", n, k: Math.min(sel.k * b, n), src: "pre", ctl: "ctl" }),
+    elementwise({
+      label: "f = top k B of the batch",
+      n,
+      body: "float z = pre[i]; f[i] = (key(z) >= ctl[0] && z > 0.0f) ? z : 0.0f;",
+      buffers: { pre: "pre", f: "f", ctl: "ctl" },
+      types: { ctl: "unsigned" },
+    }),
+  ];
+}
+
+/** The whole training step (after x and hp are uploaded). */
+export function stepPlan(L: PlanLayout): Op[] {
+  const { b, d, f, step } = L;
+  const out: Op[] = [];
+  const relu = step.terms.some((t) => t.kind === "decoder_norm_l1");
+  if (relu) {
+    out.push(rowPass({
+      label: "decoder row norms",
+      rows: f,
+      cols: d,
+      dot: `w[r * ${d}u + k] * w[r * ${d}u + k]`,
+      body: "if (k == 0u) rown[r] = sqrtf(t);",
+      buffers: { w: P("W_dec"), rown: "rown" },
+    }));
+  }
+  out.push(...encoderPlan(L, { training: true }));
+  out.push(...sumIntoSlot("scal", {
+    label: "dxHat, sse",
+    n: b * d,
+    body: `float e = xHat[i] - x[i]; dxHat[i] = ${cf(2 / b)} * e;`,
+    value: "e * e",
+    slot: S.sse,
+    buffers: { x: "x", xHat: "xHat", dxHat: "dxHat", part: "part" },
+  }));
+  out.push(...columnSum({
+    label: "x column means",
+    rows: b,
+    cols: d,
+    src: "x",
+    out: "xMean",
+    cpart: "cpart",
+    combine: `s / ${cf(b)}`,
+  }));
+  out.push(...sumIntoSlot("scal", {
+    label: "sst",
+    n: b * d,
+    body: `float c = x[i] - xm[i % ${d}u];`,
+    value: "c * c",
+    slot: S.sst,
+    buffers: { x: "x", xm: "xMean", part: "part" },
+  }));
+  out.push(...gemm("df = dxHat W_dec^T", { m: b, n: f, k: d, transB: true }, {
+    a: "dxHat",
+    b: P("W_dec"),
+    c: "df",
+  }));
+  out.push(...columnPass(L));
+  out.push(latentSum(L, { label: "active", value: `cs[${Q.count * f}u + j]`, slot: S.active }));
+  for (const term of step.terms) {
+    if (term.kind === "decoder_norm_l1") {
+      out.push(latentSum(L, {
+        label: "l1",
+        value: `cs[${Q.fsum * f}u + j] * rown[j]`,
+        slot: S.l1,
+        extra: { rown: "rown" },
+      }));
+    } else if (term.kind === "step") out.push(...stepPenalty(L, term));
+    else if (term.kind === "auxk") out.push(...auxK(L, term));
+    else out.push(...preActLoss(L, term));
+  }
+  out.push(...gemm("gW_dec = f^T dxHat", { m: f, n: d, k: b, transA: true }, {
+    a: "f",
+    b: "dxHat",
+    c: G("W_dec"),
+  }));
+  if (step.terms.some((t) => t.kind === "auxk")) {
+    out.push(
+      ...whileAux(gemm("gW_dec += fAux^T deHat", { m: f, n: d, k: b, transA: true, beta: 1 }, {
+        a: "aux.fAux",
+        b: "aux.eHat",
+        c: G("W_dec"),
+      })),
+    );
+  }
+  if (relu) {
+    out.push(elementwise({
+      label: "gW_dec += decoder-norm path",
+      n: f * d,
+      body: `unsigned j = i / ${d}u; float s = cs[${Q.fsum * f}u + j];
+    if (s != 0.0f) g[i] += hp[0] * s / ${cf(b)} / rown[j] * w[i];`,
+      buffers: { g: G("W_dec"), w: P("W_dec"), cs: "cs", rown: "rown", hp: "hp" },
+    }));
+  }
+  out.push(...gemm("gW_enc = xIn^T dpre", { m: d, n: f, k: b, transA: true }, {
+    a: step.preEncoderBias ? "xIn" : "x",
+    b: "df",
+    c: G("W_enc"),
+  }));
+  out.push(
+    ...columnSum({ label: "gb_enc", rows: b, cols: f, src: "df", out: G("b_enc"), cpart: "cpart" }),
+  );
+  out.push(
+    ...columnSum({
+      label: "gb_dec",
+      rows: b,
+      cols: d,
+      src: "dxHat",
+      out: G("b_dec"),
+      cpart: "cpart",
+    }),
+  );
+  if (step.preEncoderBias) {
+    out.push(...gemm("gb_dec -= W_enc gb_enc", {
+      m: 1,
+      n: d,
+      k: f,
+      transB: true,
+      alpha: -1,
+      beta: 1,
+    }, { a: G("b_enc"), b: P("W_enc"), c: G("b_dec") }));
+  }
+  out.push(...update(L));
+  out.push(...stateUpdate(L));
+  out.push(statsKernel(L));
+  return out;
+}
+
+/**
+ * One pass over [B, F] by column chunks: dpre = df (+ the per-latent add) where f > 0, else 0,
+ * written over df; per latent: count of f > 0, sum of f, smallest positive f, and for JumpReLU the
+ * entries inside the STE window and the sum of df over them (and the pre-activation loss's parts).
+ */
+function columnPass(L: PlanLayout): CudaKernel[] {
+  const { b, f, step } = L;
+  const sel = step.selection;
+  const chunks = Math.min(COL_CHUNKS, b);
+  const per = Math.ceil(b / chunks);
+  const jump = sel.kind === "jumprelu";
+  const relu = step.terms.some((t) => t.kind === "decoder_norm_l1");
+  const preAct = step.terms.find((t) => t.kind === "pre_act");
+  const bufs: Named = { pre: "pre", f: "f", df: "df", cp: "cp" };
+  if (jump) bufs.th = P(thresholdName(sel));
+  if (preAct?.deadOnly) bufs.since = ST("since_fired");
+  if (jump && step.bandwidth === "state") bufs.bw = ST("bandwidth");
+  if (relu) Object.assign(bufs, { rown: "rown", hp: "hp" });
+  const eps = step.bandwidth === "state" ? "bw[0]" : cf(step.bandwidth ?? 0.001);
+  const body = `  unsigned j = blockIdx.x * 64u + threadIdx.x;
+  unsigned c = blockIdx.y;
+  if (j >= ${f}u) return;
+  ${jump ? `float theta = ${thetaOf(sel)}; float eps = ${eps};` : ""}
+  float add = ${relu ? `hp[0] * rown[j] / ${cf(b)}` : "0.0f"};
+  float count = 0.0f, fsum = 0.0f, minpos = BIG, kc = 0.0f, dn = 0.0f, pc = 0.0f, ps = 0.0f;
+  ${
+    preAct
+      ? `bool counted = ${preAct.deadOnly ? `since[j] >= ${cf(preAct.deadTokens)}` : "true"};`
+      : ""
+  }
+  unsigned r1 = min(${b}u, (c + 1u) * ${per}u);
+  for (unsigned r = c * ${per}u; r < r1; r++) {
+    unsigned i = r * ${f}u + j;
+    float v = f[i];
+    float g = df[i];
+    if (v > 0.0f) { count += 1.0f; fsum += v; minpos = fminf(minpos, v); df[i] = g + add; }
+    else df[i] = 0.0f;
+    ${
+    jump
+      ? `float z = pre[i];
+    float u = (z - theta) / eps;
+    if (fabsf(z - theta) < eps && u > -0.5f && u < 0.5f) { kc += 1.0f; dn += g; }`
+      : ""
+  }
+    ${
+    preAct
+      ? `float gap = theta - pre[i];
+    if (counted && gap > 0.0f) { pc += 1.0f; ps += gap; df[i] -= ${cf(preAct.alpha / b)}; }`
+      : ""
+  }
+  }
+  unsigned o = c * ${f}u + j;
+  cp[${Q.count * chunks * f}u + o] = count;
+  cp[${Q.fsum * chunks * f}u + o] = fsum;
+  cp[${Q.minpos * chunks * f}u + o] = minpos;
+  cp[${Q.kcount * chunks * f}u + o] = kc;
+  cp[${Q.dnear * chunks * f}u + o] = dn;
+  cp[${Q.pcount * chunks * f}u + o] = pc;
+  cp[${Q.psum * chunks * f}u + o] = ps;`;
+  const pass: CudaKernel = {
+    kind: "kernel",
+    label: "column pass",
+    name: "",
+    source: `extern "C" __global__ void NAME(${
+      Object.keys(bufs).map((n) => `float* ${n}`).join(", ")
+    }) {\n${body}\n}`,
+    args: Object.values(bufs),
+    grid: [Math.ceil(f / 64), chunks],
+    block: 64,
+  };
+  const finish = elementwise({
+    label: "column finish",
+    n: f,
+    body: `    unsigned j = i;
+    for (unsigned q = 0u; q < ${QN}u; q++) {
+      float s = 0.0f, lo = BIG;
+      for (unsigned c = 0u; c < ${chunks}u; c++) {
+        float v = cp[(q * ${chunks}u + c) * ${f}u + j];
+        s += v;
+        lo = fminf(lo, v);
+      }
+      cs[q * ${f}u + j] = q == ${Q.minpos}u ? lo : s;
+    }`,
+    buffers: { cp: "cp", cs: "cs" },
+  });
+  return [pass, finish];
+}
+
+/** scal[slot] = sum (or min) over latents j of `value`. */
+function latentSum(
+  L: PlanLayout,
+  o: { label: string; value: string; slot: number; min?: boolean; extra?: Named },
+): CudaKernel {
+  return reduceIntoSlot({
+    label: o.label,
+    count: L.f,
+    value: o.value,
+    slot: o.slot,
+    min: o.min,
+    buffers: { cs: "cs", scal: "scal", ...(o.extra ?? {}) },
+  });
+}
+
+/** JumpReLU's step penalty: its value and the threshold gradient (both STEs). */
+function stepPenalty(
+  L: PlanLayout,
+  term: Extract<WebGpuStep["terms"][number], { kind: "step" }>,
+): CudaKernel[] {
+  const { b, f, step } = L;
+  const sel = step.selection;
+  if (sel.kind !== "jumprelu") throw new Error("the step penalty needs a JumpReLU selection");
+  const out: CudaKernel[] = [];
+  const p = `(cs[${Q.count * f}u + j] / ${cf(b)})`;
+  out.push(latentSum(L, { label: "ste window", value: `cs[${Q.kcount * f}u + j]`, slot: S.near }));
+  if (term.penalty === "quadratic_frequency") {
+    out.push(latentSum(L, {
+      label: "frequency penalty",
+      value: `${p} * (1.0f + ${p} / ${cf(term.s)})`,
+      slot: S.penalty,
+    }));
+  }
+  const dH = term.penalty === "l0"
+    ? `lambda / ${cf(b)}`
+    : term.penalty === "quadratic"
+    ? `2.0f * lambda * (scal[${S.active}] / ${cf(b)} / ${cf(term.target)} - 1.0f) / ${
+      cf(term.target)
+    } / ${cf(b)}`
+    : `lambda * (1.0f + 2.0f * ${p} / ${cf(term.s)}) / ${cf(b)}`;
+  const name = thresholdName(sel);
+  const eps = step.bandwidth === "state" ? "bw[0]" : cf(step.bandwidth ?? 0.001);
+  const buffers: Named = { th: P(name), g: G(name), cs: "cs", scal: "scal", hp: "hp" };
+  if (step.bandwidth === "state") buffers.bw = ST("bandwidth");
+  out.push(elementwise({
+    label: "threshold gradient",
+    n: f,
+    body: `    unsigned j = i;
+    float lambda = hp[0];
+    float theta = ${thetaOf(sel)};
+    float eps = ${eps};
+    float dt = cs[${Q.dnear * f}u + j] * (-theta / eps) + (${dH}) * (-1.0f / eps) * cs[${
+      Q.kcount * f
+    }u + j];
+    g[j] = ${sel.log ? "dt * theta" : "dt"};`,
+    buffers,
+  }));
+  return out;
+}
+
+/** The pre-activation loss: its value and its threshold gradient (the encoder's is in the column pass). */
+function preActLoss(
+  L: PlanLayout,
+  term: Extract<WebGpuStep["terms"][number], { kind: "pre_act" }>,
+): CudaKernel[] {
+  const { b, f, step } = L;
+  const sel = step.selection;
+  if (sel.kind !== "jumprelu") {
+    throw new Error("the pre-activation loss needs a JumpReLU selection");
+  }
+  const name = thresholdName(sel);
+  return [
+    latentSum(L, { label: "pre-act sum", value: `cs[${Q.psum * f}u + j]`, slot: S.preAct }),
+    elementwise({
+      label: "pre-act threshold gradient",
+      n: f,
+      body: `    unsigned j = i;
+    float theta = ${thetaOf(sel)};
+    g[j] += ${cf(term.alpha / b)} * ${sel.log ? "theta" : "1.0f"} * cs[${Q.pcount * f}u + j];`,
+      buffers: { th: P(name), g: G(name), cs: "cs" },
+    }),
+  ];
+}
+
+/** AuxK on dead latents: selection, residual reconstruction, its value and gradients. */
+function auxK(
+  L: PlanLayout,
+  term: Extract<WebGpuStep["terms"][number], { kind: "auxk" }>,
+): Op[] {
+  const { b, d, f } = L;
+  const k = Math.min(term.k, f);
+  if (k === 0 || term.alpha === 0) {
+    return [elementwise({
+      label: "aux off",
+      n: 1,
+      body: `scal[${S.auxValue}] = 0.0f;`,
+      buffers: { scal: "scal" },
+    })];
+  }
+  const since = ST("since_fired");
+  const dead = `(since[j] >= ${cf(term.deadTokens)})`;
+  // While no latent can be dead yet (the engine bounds since_fired on the host), AuxK is zero:
+  // its selection and three GEMMs are skipped and only its value is written.
+  const off: Op = {
+    ...elementwise({
+      label: "aux off (no latent can be dead yet)",
+      n: 1,
+      body: `scal[${S.auxValue}] = 0.0f; scal[${S.nDead}] = 0.0f;`,
+      buffers: { scal: "scal" },
+    }),
+    when: "noAux",
+  };
+  const out: Op[] = [];
+  out.push(latentSum(L, {
+    label: "dead latents",
+    value: `(since[j] >= ${cf(term.deadTokens)} ? 1.0f : 0.0f)`,
+    slot: S.nDead,
+    extra: { since },
+  }));
+  out.push(elementwise({
+    label: "aux residual",
+    n: b * d,
+    body: "e[i] = x[i] - xHat[i];",
+    buffers: { e: "aux.e", x: "x", xHat: "xHat" },
+  }));
+  // Without a dead latent the auxiliary latents are empty whatever kth says: skip the count.
+  out.push(rowKth({
+    label: "aux k-th among dead",
+    rows: b,
+    cols: f,
+    k,
+    src: "pre",
+    kth: "aux.kthAux",
+    mask: dead,
+    skip: `scal[${S.nDead}] == 0.0f`,
+    extra: { since, scal: "scal" },
+  }));
+  out.push(elementwise({
+    label: "fAux",
+    n: b * f,
+    body: `unsigned j = i % ${f}u; float z = pre[i];
+    fa[i] = (${dead} && key(z) >= kth[i / ${f}u] && z > 0.0f) ? z : 0.0f;`,
+    buffers: { pre: "pre", fa: "aux.fAux", kth: "aux.kthAux", since },
+    types: { kth: "unsigned" },
+  }));
+  out.push(...gemm("eHat = fAux W_dec", { m: b, n: d, k: f }, {
+    a: "aux.fAux",
+    b: P("W_dec"),
+    c: "aux.eHat",
+  }));
+  out.push(...columnSum({
+    label: "aux residual means",
+    rows: b,
+    cols: d,
+    src: "aux.e",
+    out: "aux.eMean",
+    cpart: "cpart",
+  }));
+  out.push(...sumIntoSlot("scal", {
+    label: "aux spread",
+    n: b * d,
+    body: `float c = e[i] - em[i % ${d}u] / ${cf(b)};`,
+    value: "c * c",
+    slot: S.auxSpread,
+    buffers: { e: "aux.e", em: "aux.eMean", part: "part" },
+  }));
+  out.push(...sumIntoSlot("scal", {
+    label: "aux error",
+    n: b * d,
+    body: "float q = e[i] - eh[i];",
+    value: "q * q",
+    slot: S.auxErr,
+    buffers: { e: "aux.e", eh: "aux.eHat", part: "part" },
+  }));
+  const alphaEff = term.scaleByDead
+    ? `${cf(term.alpha)} * fminf(scal[${S.nDead}] / ${cf(k)}, 1.0f)`
+    : cf(term.alpha);
+  out.push(elementwise({
+    label: "aux value",
+    n: 1,
+    body: `float spread = scal[${S.auxSpread}] + 1e-12f;
+    float alpha = ${alphaEff};
+    bool on = scal[${S.nDead}] > 0.0f && alpha > 0.0f;
+    scal[${S.auxValue}] = on ? alpha * scal[${S.auxErr}] / spread : 0.0f;
+    scal[${S.auxCoef}] = on ? 2.0f * alpha / spread : 0.0f;`,
+    buffers: { scal: "scal" },
+  }));
+  out.push(elementwise({
+    label: "deHat",
+    n: b * d,
+    body: `eh[i] = scal[${S.auxCoef}] * (eh[i] - e[i]);`,
+    buffers: { eh: "aux.eHat", e: "aux.e", scal: "scal" },
+  }));
+  out.push(...gemm("dfAux = deHat W_dec^T", { m: b, n: f, k: d, transB: true }, {
+    a: "aux.eHat",
+    b: P("W_dec"),
+    c: "aux.dfAux",
+  }));
+  out.push(elementwise({
+    label: "dpre += aux",
+    n: b * f,
+    body: "if (fa[i] > 0.0f) df[i] += dfa[i];",
+    buffers: { df: "df", fa: "aux.fAux", dfa: "aux.dfAux" },
+  }));
+  return [off, ...whileAux(out)];
+}
+
+/** Decoder projection, gradient clipping, Adam, renormalisation, threshold floor. */
+function update(L: PlanLayout): CudaKernel[] {
+  const { d, f, step, sizes, paramNames, adam } = L;
+  const out: CudaKernel[] = [];
+  if (L.unitNormDecoder) {
+    out.push(rowPass({
+      label: "project decoder gradient",
+      rows: f,
+      cols: d,
+      dot: `g[r * ${d}u + k] * w[r * ${d}u + k]`,
+      body: `g[r * ${d}u + k] -= t * w[r * ${d}u + k];`,
+      buffers: { g: G("W_dec"), w: P("W_dec") },
+    }));
+  }
+  if (adam.gradClip !== null) {
+    paramNames.forEach((name, pi) => {
+      out.push(...sumIntoSlot("scal", {
+        label: `|g ${name}|^2`,
+        n: sizes[name],
+        value: "g[i] * g[i]",
+        slot: S.gradSq + pi,
+        buffers: { g: G(name), part: "part" },
+      }));
+    });
+  }
+  const norm2 = paramNames.map((_, pi) => `scal[${S.gradSq + pi}]`).join(" + ");
+  const scale = adam.gradClip === null
+    ? "1.0f"
+    : `fminf(1.0f, ${cf(adam.gradClip)} / (sqrtf(${norm2}) + 1e-12f))`;
+  paramNames.forEach((name, pi) => {
+    const mNew = adam.beta1 === 0 ? "gi" : `${cf(adam.beta1)} * m[i] + ${cf(1 - adam.beta1)} * gi`;
+    out.push(elementwise({
+      label: `adam ${name}`,
+      n: sizes[name],
+      body: `    float sc = ${scale};
+    float gi = g[i] * sc;
+    float mi = ${mNew};
+    float vi = ${cf(adam.beta2)} * v[i] + ${cf(1 - adam.beta2)} * gi * gi;
+    m[i] = mi; v[i] = vi;
+    p[i] -= (hp[${4 + pi}] / hp[2] * mi) / (sqrtf(vi / hp[3]) + ${cf(adam.eps)});`,
+      buffers: { p: P(name), g: G(name), m: `m.${name}`, v: `v.${name}`, hp: "hp", scal: "scal" },
+    }));
+  });
+  if (L.unitNormDecoder) {
+    out.push(rowPass({
+      label: "renormalise decoder rows",
+      rows: f,
+      cols: d,
+      dot: `w[r * ${d}u + k] * w[r * ${d}u + k]`,
+      body: `w[r * ${d}u + k] = w[r * ${d}u + k] * (1.0f / fmaxf(sqrtf(t), 1e-12f));`,
+      buffers: { w: P("W_dec") },
+    }));
+  }
+  if (step.thresholdFloor !== undefined && paramNames.includes("threshold")) {
+    out.push(elementwise({
+      label: "threshold floor",
+      n: f,
+      body: `t[i] = fmaxf(t[i], ${cf(step.thresholdFloor)});`,
+      buffers: { t: P("threshold") },
+    }));
+  }
+  return out;
+}
+
+/** since_fired clocks and BatchTopK's running threshold. */
+function stateUpdate(L: PlanLayout): CudaKernel[] {
+  const { b, f, step } = L;
+  const out: CudaKernel[] = [];
+  if (step.deadClock) {
+    out.push(elementwise({
+      label: "since_fired",
+      n: f,
+      body: `s[i] = cs[${Q.count * f}u + i] > 0.0f ? 0.0f : s[i] + ${cf(b)};`,
+      buffers: { s: ST("since_fired"), cs: "cs" },
+    }));
+  }
+  const sel = step.selection;
+  if (sel.kind === "batchtopk") {
+    out.push(latentSum(L, {
+      label: "smallest kept",
+      value: `cs[${Q.minpos * f}u + j]`,
+      slot: S.minKept,
+      min: true,
+    }));
+    out.push(elementwise({
+      label: "running threshold",
+      n: 1,
+      body: `float lo = scal[${S.minKept}];
+    float old = thr[0];
+    if (lo < 2.0e38f) thr[0] = old < 0.0f ? lo : old * ${cf(sel.momentum)} + lo * ${
+        cf(1 - sel.momentum)
+      };`,
+      buffers: { thr: ST("threshold"), scal: "scal" },
+    }));
+  }
+  return out;
+}
+
+/** stats += [loss, ...terms, l0, sse, sst, ste] of this step. */
+function statsKernel(L: PlanLayout): CudaKernel {
+  const { b, f, step } = L;
+  const k = L.termCount;
+  const terms: string[] = [`scal[${S.sse}] / ${cf(b)}`];
+  for (const t of step.terms) {
+    if (t.kind === "decoder_norm_l1") terms.push(`lambda * scal[${S.l1}] / ${cf(b)}`);
+    else if (t.kind === "pre_act") terms.push(`${cf(t.alpha / b)} * scal[${S.preAct}]`);
+    else if (t.kind === "auxk") terms.push(`scal[${S.auxValue}]`);
+    else if (t.penalty === "l0") terms.push(`lambda * scal[${S.active}] / ${cf(b)}`);
+    else if (t.penalty === "quadratic") {
+      const r = `(scal[${S.active}] / ${cf(b)} / ${cf(t.target)} - 1.0f)`;
+      terms.push(`lambda * ${r} * ${r}`);
+    } else terms.push(`lambda * scal[${S.penalty}]`);
+  }
+  const lines = terms.map((t, i) => `float t${i} = ${t}; st[${1 + i}] += t${i};`).join("\n    ");
+  const total = terms.map((_, i) => `t${i}`).join(" + ");
+  const ste = step.selection.kind === "jumprelu"
+    ? `st[${4 + k}] += scal[${S.near}] / ${cf(b * f)};`
+    : "";
+  return elementwise({
+    label: "statistics",
+    n: 1,
+    body: `    float lambda = hp[0];
+    ${lines}
+    st[0] += ${total};
+    st[${1 + k}] += scal[${S.active}] / ${cf(b)};
+    st[${2 + k}] += scal[${S.sse}];
+    st[${3 + k}] += scal[${S.sst}];
+    ${ste}`,
+    buffers: { st: "stats", scal: "scal", hp: "hp" },
+  });
+}
+
+/** One flag per parameter and state tensor, set where a value is not finite. */
+export function finiteChecks(L: PlanLayout, stateSizes: Record<string, number>): CudaKernel[] {
+  const tensors: [string, number][] = [
+    ...L.paramNames.map((n): [string, number] => [P(n), L.sizes[n]]),
+    ...L.stateNames.map((n): [string, number] => [ST(n), stateSizes[n]]),
+  ];
+  return tensors.map(([buf, n], k) =>
+    elementwise({
+      label: `non-finite check ${buf}`,
+      n,
+      body: `if (((__float_as_uint(t[i]) >> 23) & 255u) == 255u) fl[${k}] = 1u;`,
+      buffers: { t: buf, fl: "flags" },
+      types: { fl: "unsigned" },
+    })
+  );
+}
+
+/**
+ * One CUDA C module holding every distinct kernel of `plans`, each kernel named `k<n>` (shared by
+ * identical sources), with the line each starts on, so a compile error can name its kernel.
+ */
+export function moduleOf(plans: Op[][]): {
+  source: string;
+  kernels: { name: string; label: string; line: number }[];
+} {
+  const byCode = new Map<string, string>();
+  const kernels: { name: string; label: string; line: number }[] = [];
+  let source = PRELUDE;
+  for (const plan of plans) {
+    for (const op of plan) {
+      if (op.kind !== "kernel") continue;
+      let name = byCode.get(op.source);
+      if (!name) {
+        name = `k${byCode.size}`;
+        byCode.set(op.source, name);
+        kernels.push({ name, label: op.label, line: source.split("\n").length });
+        source += `// ${op.label.replace(/\n/g, " ")}\n${op.source.replace("NAME", name)}\n`;
+      }
+      op.name = name;
+    }
+  }
+  return { source, kernels };
+}

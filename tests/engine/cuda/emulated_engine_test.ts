@@ -1,0 +1,189 @@
+// The whole cuda engine (its FFI calls, buffers, launches, uploads, statistics, snapshots) against
+// the cpu engine, without a GPU: the three CUDA libraries are replaced by test-only CPU stand-ins
+// (tests/engine/cuda/emulator/: a libcuda whose device memory is host memory, an NVRTC that
+// compiles the generated CUDA C with the host C++ compiler behind an emulation header that runs a
+// block's threads as fibers meeting at __syncthreads, a cuBLAS GemmEx from the BLAS definition),
+// found first through SAESWEEP_CUDA_LIB_DIR. `deno task cuda-check` (tasks/cuda_check.ts, the
+// check the GPU bundle runs) must pass on them: parity over three Adam steps and byte-identical
+// resume; a kernel writing past a buffer's end fails it (the stand-in libcuda guards every
+// allocation with a canary). This checks the kernels' arithmetic and the engine's plumbing, not
+// the GPU: not real NVRTC/cuBLAS, not concurrency (races), not speed. End to end, a sweep with
+// --engine cuda trains there one run at a time and reaches the cpu engine's held-out FVU, L0 and
+// dead fraction within 1e-3, with run.json naming the engine, device and precision. Needs a C++
+// compiler (CI installs g++).
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+const HERE = fileURLToPath(new URL("./emulator/", import.meta.url));
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const CI = Boolean(Deno.env.get("CI"));
+
+async function cxx(args: string[]): Promise<{ ok: boolean; err: string }> {
+  try {
+    const out = await new Deno.Command("c++", { args, stdout: "null", stderr: "piped" }).output();
+    return { ok: out.success, err: new TextDecoder().decode(out.stderr) };
+  } catch (e) {
+    return { ok: false, err: String(e) };
+  }
+}
+
+const HAS_CXX = (await cxx(["--version"])).ok;
+
+let built: Promise<string> | undefined;
+/** The stand-in libraries, built once per file into a temporary folder removed at exit. */
+function emulator(): Promise<string> {
+  built ??= buildEmulator().then((dir) => {
+    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+    return dir;
+  });
+  return built;
+}
+
+async function buildEmulator(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "saesweep-cuda-emu-" });
+  const builds: [string, string[]][] = [
+    ["libcuda.so.1", [`${HERE}fake_cuda.cpp`, "-ldl"]],
+    ["libnvrtc.so.13", [`-DEMU_HEADER="${HERE}cuda_emu.h"`, `${HERE}fake_nvrtc.cpp`]],
+    ["libcublas.so.13", [`${HERE}fake_cublas.cpp`]],
+  ];
+  for (const [lib, args] of builds) {
+    const r = await cxx(["-std=c++17", "-shared", "-fPIC", "-O1", "-o", `${dir}/${lib}`, ...args]);
+    assert.ok(r.ok, `building ${lib}: ${r.err}`);
+  }
+  return dir;
+}
+
+Deno.test({
+  name:
+    "cuda-check passes on the CPU stand-ins: the cuda engine matches the cpu engine and resumes bit for bit",
+  ignore: !HAS_CXX && !CI,
+  // The stand-ins are loaded into a subprocess; nothing leaks into this one.
+  async fn() {
+    assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
+    const dir = await emulator();
+    {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          `${ROOT}tasks/cuda_check.ts`,
+          "--steps",
+          "3",
+          // JumpReLU (log thresholds, L0 penalty, STE), with AuxK and the pre-activation loss on
+          // all latents (linear thresholds), ReLU, TopK and BatchTopK (both with dead latents).
+          "--only",
+          "^(jumprelu|jumprelu pre-activation loss on all latents, linear theta, AuxK|relu|topk|batchtopk|topk with grad clip|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\))$",
+        ],
+        env: { SAESWEEP_CUDA_LIB_DIR: dir, SAESWEEP_CUDA_CACHE: "off", SAESWEEP_EMU_WORK: dir },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, text);
+      for (
+        const label of [
+          "jumprelu",
+          "jumprelu pre-activation loss on all latents, linear theta, AuxK",
+          "relu",
+          "topk",
+          "batchtopk",
+          "topk with grad clip",
+          // AuxK's work skipped while no latent can be dead, then run (the host bound's edge).
+          "topk AuxK from step 3 (fresh clock)",
+          "batchtopk AuxK from step 3 (fresh clock)",
+        ]
+      ) {
+        assert.match(
+          text,
+          new RegExp(`^parity PASS ${label.replace(/[(),]/g, "\\$&")}: worst `, "m"),
+        );
+      }
+      for (const arch of ["jumprelu", "relu", "topk", "batchtopk"]) {
+        assert.match(text, new RegExp(`^resume PASS ${arch} byte-identical$`, "m"));
+      }
+      assert.match(text, /^cuda check on CPU emulation \(sm_90; .*\): PASS \(12 passed, 0 failed/m);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a sweep with --engine cuda trains on the CPU stand-ins one run at a time and lands where the cpu engine does",
+  ignore: !HAS_CXX && !CI,
+  async fn() {
+    assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
+    const dir = await emulator();
+    const out = await Deno.makeTempDir();
+    try {
+      const spec = `${ROOT}scripts/gpu_bundle/e2e_tiny.yaml`;
+      const sweep = (engine: string, env: Record<string, string>) =>
+        new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            `${ROOT}tasks/sweep.ts`,
+            spec,
+            "--engine",
+            engine,
+            "--out",
+            `${out}/${engine}`,
+          ],
+          env,
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+      const r = await sweep("cuda", {
+        SAESWEEP_CUDA_LIB_DIR: dir,
+        SAESWEEP_CUDA_CACHE: "off",
+        SAESWEEP_EMU_WORK: dir,
+      });
+      const text = new TextDecoder().decode(r.stderr);
+      assert.equal(r.code, 0, text);
+      assert.match(text, /jobs 1 \(cuda engine on CPU emulation \(sm_90; .*\): one run at a time/);
+      const cpu = await sweep("cpu", {});
+      assert.equal(cpu.code, 0, new TextDecoder().decode(cpu.stderr));
+      const runDir = (engine: string) => {
+        const exp = `${out}/${engine}/gpu_e2e_tiny`;
+        return `${exp}/${[...Deno.readDirSync(exp)].find((e) => e.isDirectory)!.name}`;
+      };
+      const run = JSON.parse(await Deno.readTextFile(`${runDir("cuda")}/run.json`));
+      assert.equal(run.notes.engine, "cuda");
+      assert.equal(run.notes.engine_choice.used, "cuda");
+      assert.equal(run.notes.engine_choice.precision, "fp32");
+      assert.match(run.notes.engine_choice.device, /^CPU emulation/);
+      const have = JSON.parse(await Deno.readTextFile(`${runDir("cuda")}/summary.json`));
+      const want = JSON.parse(await Deno.readTextFile(`${runDir("cpu")}/summary.json`));
+      for (const k of ["fvu", "l0", "dead_frac"]) {
+        assert.ok(Math.abs(have[k] - want[k]) <= 1e-3, `${k}: cuda ${have[k]}, cpu ${want[k]}`);
+      }
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a run that does not fit the device's free memory is refused before anything is allocated",
+  ignore: !HAS_CXX && !CI,
+  async fn() {
+    assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
+    const dir = await emulator();
+    // The stand-in reports 4 GiB free; a [2^24, 96] TopK batch needs tens of GiB of [B, F] buffers.
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}tests/engine/cuda/_try_cuda.ts`, "cuda", String(2 ** 24)],
+      env: { SAESWEEP_CUDA_LIB_DIR: dir, SAESWEEP_CUDA_CACHE: "off", SAESWEEP_EMU_WORK: dir },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const r = JSON.parse(text.trim().split("\n").at(-1)!);
+    assert.equal(r.error, "CudaError");
+    assert.equal(r.exitCode, 1);
+    assert.match(
+      r.message,
+      /^cuda engine: the run needs \d+\.\d\d GiB of device memory, 4\.00 GiB are free on CPU emulation$/,
+    );
+    assert.match(r.hint, /a smaller batch or width/);
+  },
+});
