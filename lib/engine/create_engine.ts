@@ -1,5 +1,6 @@
 // The engine registry and choice: which engines exist (cuda, cpu, webgpu, reference), whether one
-// can train an architecture here, and `auto`, which picks cuda where it loads and a GPU is present,
+// can train an architecture here, and `auto`, which picks cuda where it loads and a GPU is present
+// (once verified on one: AUTO_PICKS_CUDA),
 // else the fastest of the others for the run's shape.
 // The trainer, the bench and the tests create engines only through this file.
 // Shapes: B batch, D d_model, F latents.
@@ -94,9 +95,17 @@ function unavailable(name: string, reason: string): never {
 }
 
 /**
+ * Whether `auto` takes the cuda engine where it loads. False until the GPU bundle's cuda stage
+ * (`run.sh --stages cuda`: parity against the cpu engine, resume) has passed on a real GPU: the
+ * engine has so far run only on this project's CPU emulation of CUDA, and `auto` must never pick
+ * an engine whose numbers are unverified.
+ */
+export const AUTO_PICKS_CUDA = false;
+
+/**
  * The engine `options.engine` names for `arch`, initialised from `init`. `auto`: the cuda engine
- * where the CUDA libraries load and a GPU is present (run.json's notes say what it looked for
- * when not); else the webgpu engine
+ * where the CUDA libraries load and a GPU is present, once verified (AUTO_PICKS_CUDA; run.json's
+ * notes say what it looked for, or why not); else the webgpu engine
  * on a hardware adapter when, timed on a [B, D] batch, it steps faster than the CPU engine; else
  * the CPU engine; else the reference engine (an architecture without kernels).
  */
@@ -151,11 +160,20 @@ export async function createEngine(
     if (why) unavailable("cuda", why);
     return onCuda([]);
   }
-  // auto: cuda where it loads and a GPU is present; else webgpu or cpu, timed.
+  // auto: cuda where it loads and a GPU is present (once verified on one); else webgpu or cpu,
+  // timed.
   const notes: string[] = [];
   const cudaWhy = cudaUnavailable(arch, { sae: options.sae });
-  if (!cudaWhy && options.batch) return onCuda(notes);
-  notes.push(`cuda: ${cudaWhy ?? "not tried (no batch size given)"}`);
+  if (!cudaWhy && options.batch && AUTO_PICKS_CUDA) return onCuda(notes);
+  notes.push(
+    `cuda: ${
+      cudaWhy ??
+        (AUTO_PICKS_CUDA
+          ? "not tried (no batch size given)"
+          : "loads here, but auto does not pick it before its parity has run on a GPU " +
+            "(docs/GPU.md); train.engine cuda uses it")
+    }`,
+  );
   const cpuWhy = cpuEngineUnavailable(arch, options);
   const gpuWhy = await webgpuUnavailable(arch, { allowSoftware: false, sae: options.sae });
   if (gpuWhy) notes.push(`webgpu: ${gpuWhy}`);

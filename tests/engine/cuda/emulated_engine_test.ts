@@ -187,3 +187,25 @@ Deno.test({
     assert.match(r.hint, /a smaller batch or width/);
   },
 });
+
+Deno.test({
+  name: "auto passes over a cuda engine that loads, until its parity has run on a GPU",
+  ignore: !HAS_CXX && !CI,
+  async fn() {
+    assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
+    const dir = await emulator();
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `${ROOT}tests/engine/cuda/_try_cuda.ts`, "auto"],
+      env: { SAESWEEP_CUDA_LIB_DIR: dir, SAESWEEP_CUDA_CACHE: "off", SAESWEEP_EMU_WORK: dir },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.ok(out.success, new TextDecoder().decode(out.stderr));
+    const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+    assert.notEqual(r.used, "cuda");
+    assert.match(
+      r.notes[0],
+      /^cuda: loads here, but auto does not pick it before its parity has run on a GPU/,
+    );
+  },
+});
