@@ -56,17 +56,38 @@ export const FilesData = z.strictObject({
 
 export const LM_SITES = ["resid_pre", "resid_post", "attn_out", "mlp_out"] as const;
 
+/** Text sampled from the model itself instead of read from files (lib/lm/sampled_corpus.ts). */
+export const SampledText = z.strictObject({
+  sample: z.strictObject({
+    sequences: positiveInt().describe("Sequences to sample from BOS"),
+    length: z.int().min(2).describe(
+      "Tokens per sequence, the leading BOS included (at most the model's seq_len); data.context does not apply",
+    ),
+    temperature: z.number().min(0).describe(
+      "Softmax temperature (0: argmax, the same sequence every time)",
+    ),
+    top_p: z.number().gt(0).max(1).default(1).describe(
+      "Nucleus sampling: draw from the most likely tokens whose probability reaches top_p (1: all)",
+    ),
+    seed: z.int().min(0).describe(
+      "Seed of the sampling; sequence i draws from its own stream, so a corpus is the same on any machine",
+    ),
+  }).describe(
+    "Sample the text with the model's own forward pass (KV-cached, cached on disk like activations)",
+  ),
+});
+
 export const LmData = z.strictObject({
   source: z.literal("lm"),
   checkpoint: z.string().min(1).describe(
     "llama2.c checkpoint (legacy .bin export); relative to the spec file",
   ),
   tokenizer: z.string().min(1).describe("llama2.c tokenizer (.bin); relative to the spec file"),
-  train_text: z.array(z.string().min(1)).min(1).describe(
-    "Text files to harvest training activations from (documents split on <|endoftext|>)",
+  train_text: z.union([z.array(z.string().min(1)).min(1), SampledText]).describe(
+    "Text files to harvest training activations from (documents split on <|endoftext|>), or {sample: ...}",
   ),
-  heldout_text: z.array(z.string().min(1)).min(1).describe(
-    "Text files for held-out activations and delta LM loss",
+  heldout_text: z.union([z.array(z.string().min(1)).min(1), SampledText]).describe(
+    "Text files for held-out activations and delta LM loss, or {sample: ...} with a seed other than the training sample's",
   ),
   site: z.enum(LM_SITES).default("resid_post").describe(
     "Hook point: residual stream before/after the block, attention output or MLP output",
@@ -93,3 +114,9 @@ export type DataSpec = z.output<typeof DataSpec>;
 export type SyntheticData = z.output<typeof SyntheticData>;
 export type FilesData = z.output<typeof FilesData>;
 export type LmData = z.output<typeof LmData>;
+export type SampledText = z.output<typeof SampledText>;
+
+/** The text files an lm part names (none when it is sampled). */
+export function textFiles(text: string[] | SampledText): string[] {
+  return Array.isArray(text) ? text : [];
+}

@@ -3,7 +3,7 @@
 // Synthetic data has no files: its parameters are in the config, hence in the run id.
 import { createHash } from "node:crypto";
 import { isAbsolute, join } from "node:path";
-import type { DataSpec } from "./data_spec.ts";
+import { type DataSpec, textFiles } from "./data_spec.ts";
 import { listShardPaths } from "./files.ts";
 
 /**
@@ -104,7 +104,12 @@ export async function dataFingerprint(data: DataSpec, specDir: string): Promise<
     paths.push(...shards);
   } else if (data.source === "lm") {
     paths.push(
-      ...[data.checkpoint, data.tokenizer, ...data.train_text, ...data.heldout_text]
+      ...[
+        data.checkpoint,
+        data.tokenizer,
+        ...textFiles(data.train_text),
+        ...textFiles(data.heldout_text),
+      ]
         .map((p) => resolveIn(specDir, p)),
     );
   }

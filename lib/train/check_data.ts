@@ -8,6 +8,7 @@ import type { RunPlan } from "../sweep/plan.ts";
 import type { DataSpec } from "../spec/schema.ts";
 import { SaeSweepError } from "../errors.ts";
 import { checkSample } from "../data/check_sample.ts";
+import { textFiles } from "../data/data_spec.ts";
 
 /** What the check found for one distinct data section. */
 export interface DataCheck {
@@ -28,8 +29,12 @@ function dataPaths(data: DataSpec): [string, string][] {
       return [
         ["data.checkpoint", data.checkpoint],
         ["data.tokenizer", data.tokenizer],
-        ...data.train_text.map((p, i) => [`data.train_text[${i}]`, p] as [string, string]),
-        ...data.heldout_text.map((p, i) => [`data.heldout_text[${i}]`, p] as [string, string]),
+        ...textFiles(data.train_text).map((p, i) =>
+          [`data.train_text[${i}]`, p] as [string, string]
+        ),
+        ...textFiles(data.heldout_text).map((p, i) =>
+          [`data.heldout_text[${i}]`, p] as [string, string]
+        ),
       ];
   }
 }
@@ -106,7 +111,7 @@ async function checkOne(plan: RunPlan): Promise<DataCheck> {
         () => loadCheckpoint(resolve(plan.specDir, data.checkpoint)),
       );
       if (model) {
-        const { lmFitProblems } = await import("../lm/source.ts");
+        const { lmFitProblems } = await import("../lm/lm_caches.ts");
         problems.push(...lmFitProblems(data, model.config)); // each names its data key
         await collect(
           "data.tokenizer",
