@@ -243,6 +243,7 @@ export async function prepareLmCaches(
         {
           hint: "lower data.train_tokens, or sweep fewer data.site / data.layer values at once " +
             "(run the sweep with --filter on one site first: its cache is then reused)",
+          exitCode: 2,
         },
       );
     }
