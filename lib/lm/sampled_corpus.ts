@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import type { DataProgress } from "../data/source.ts";
 import { DataError } from "../errors.ts";
-import { writeFileAtomic } from "../store/atomic.ts";
+import { removeTempFiles, writeFileAtomic } from "../store/atomic.ts";
 import { sha256Hex } from "./activation_cache.ts";
 import { sampleSequences } from "./generate.ts";
 import type { LlamaModel } from "./model.ts";
@@ -76,6 +76,7 @@ export async function sampledCorpus(
   const key = await sampleKey(spec, { checkpointSha256: options.checkpointSha256, chunk });
   const dir = join(options.cacheDir, "samples", key);
   await Deno.mkdir(dir, { recursive: true });
+  await removeTempFiles(dir); // a chunk half-written when an earlier sampling was killed
   const nChunks = Math.ceil(total / chunk);
   const out: Int32Array[] = [];
   const started = performance.now();
@@ -117,7 +118,7 @@ export async function sampledCorpus(
       const bytes = new Uint8Array(count * length * 4);
       const view = new DataView(bytes.buffer);
       seqs.forEach((s, b) => s.forEach((id, t) => view.setInt32((b * length + t) * 4, id, true)));
-      await writeFileAtomic(file, bytes);
+      await writeChunk(file, bytes);
       sampledChunks++;
     }
     out.push(...seqs);
@@ -159,4 +160,14 @@ async function readChunk(
     seqs.push(s);
   }
   return seqs;
+}
+
+/** Writes a chunk atomically; a temp removed by another sampling's clean-up is written again. */
+async function writeChunk(file: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await writeFileAtomic(file, bytes);
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+    await writeFileAtomic(file, bytes);
+  }
 }
