@@ -47,10 +47,13 @@ export const FilesData = z.strictObject({
     "Name of the tensor inside .safetensors files (null: the only tensor)",
   ),
   heldout_fraction: z.number().gt(0).lt(1).default(0.05).describe(
-    "Fraction of rows (taken by shard/document, deterministically) held out for evaluation",
+    "Fraction of rows (taken by shard/document, deterministically) held out for evaluation; not used when heldout_path is set",
+  ),
+  heldout_path: z.string().min(1).nullable().default(null).describe(
+    "A .npy / .safetensors file or a directory of them held out for evaluation (null: split data.path by heldout_fraction); every row of data.path then trains, and the two may share no file; relative to the spec file",
   ),
   shuffle_buffer: positiveInt().default(65536).describe(
-    "Rows in the shuffle buffer of the training stream",
+    "Rows in the shuffle buffer of the training stream: whole 1024-row chunks are read in a random order, a window of this many rows at a time, and the window's rows are permuted. Memory: shuffle_buffer x (4 x d_model + 4) bytes (float32 rows and their order), e.g. 268 MB at d_model 1024; the normalisation sample holds a second window while it is read",
   ),
 });
 
@@ -84,7 +87,7 @@ export const LmData = z.strictObject({
   ),
   tokenizer: z.string().min(1).describe("llama2.c tokenizer (.bin); relative to the spec file"),
   train_text: z.union([z.array(z.string().min(1)).min(1), SampledText]).describe(
-    "Text files to harvest training activations from (documents split on <|endoftext|>), or {sample: ...}",
+    "Text files to harvest training activations from, documents split on <|endoftext|>; or {sample: ...} to sample the text from the model",
   ),
   heldout_text: z.union([z.array(z.string().min(1)).min(1), SampledText]).describe(
     "Text files for held-out activations and delta LM loss, or {sample: ...} with a seed other than the training sample's",

@@ -91,17 +91,19 @@ export async function dataFingerprint(data: DataSpec, specDir: string): Promise<
   const paths: string[] = [];
   const directories: DataFingerprint["directories"] = [];
   if (data.source === "files") {
-    const root = resolveIn(specDir, data.path);
-    let shards: string[] = [root];
-    try {
-      shards = await listShardPaths(root);
-      if (shards.length !== 1 || shards[0] !== root) {
-        directories.push({ path: root, names: shards.map((s) => s.slice(root.length + 1)) });
+    for (const p of [data.path, ...(data.heldout_path == null ? [] : [data.heldout_path])]) {
+      const root = resolveIn(specDir, p);
+      let shards: string[] = [root];
+      try {
+        shards = await listShardPaths(root);
+        if (shards.length !== 1 || shards[0] !== root) {
+          directories.push({ path: root, names: shards.map((s) => s.slice(root.length + 1)) });
+        }
+      } catch {
+        // Missing or empty: recorded as missing; opening the source says what is wrong.
       }
-    } catch {
-      // Missing or empty: recorded as missing; opening the source says what is wrong.
+      paths.push(...shards);
     }
-    paths.push(...shards);
   } else if (data.source === "lm") {
     paths.push(
       ...[

@@ -24,7 +24,10 @@ function dataPaths(data: DataSpec): [string, string][] {
     case "synthetic":
       return [];
     case "files":
-      return [["data.path", data.path]];
+      return [
+        ["data.path", data.path],
+        ...(data.heldout_path == null ? [] : [["data.heldout_path", data.heldout_path]]),
+      ] as [string, string][];
     case "lm":
       return [
         ["data.checkpoint", data.checkpoint],
