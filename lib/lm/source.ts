@@ -136,6 +136,8 @@ export async function openLmSource(
       layer: cfg.layer,
       checkpoint: cfg.checkpoint,
       model: { ...config },
+      ...(Array.isArray(cfg.train_text) ? {} : { train_sample: cfg.train_text.sample }),
+      ...(Array.isArray(cfg.heldout_text) ? {} : { heldout_sample: cfg.heldout_text.sample }),
       cache_key: key,
       cache_dir: dir,
       harvested_now: prepared.harvested,

@@ -134,6 +134,7 @@ Deno.test("a sampled training text is harvested from the model's own sequences; 
     assert.equal(cache!.manifest.train_rows, 200);
     assert.deepEqual(cache!.train, want);
     assert.deepEqual(cache!.manifest.inputs.train_sample, sample);
+    assert.deepEqual(d.train_sample, sample); // recorded in run.json
     assert.deepEqual(cache!.manifest.inputs.train_text_sha256, []);
     assert.equal(cache!.manifest.inputs.heldout_sample, undefined);
     // The held-out part is the same as with text training (it depends only on the held-out text).
