@@ -17,7 +17,7 @@ function counting(m: LlamaModel): { model: LlamaModel; passes: () => number } {
 
 // 24 sequences of 180 tokens: 4320 padded tokens, two passes of at most 4096.
 const seqs = Array.from(
-  { length: 40 },
+  { length: 24 },
   (_, i) =>
     Int32Array.from({ length: 180 }, (_, t) => (t === 0 ? BOS_ID : 3 + ((i * 7 + t * 13) % 500))),
 );
