@@ -1,7 +1,9 @@
 // A corpus sampled from the model itself (`data.train_text: {sample: ...}`): sequences generated
 // from BOS in fixed chunks, each chunk cached as soon as it is done, so an interrupted sampling
 // resumes where it stopped and ends with the same files. The cache directory is named by a
-// sha256 of the checkpoint, the sampling settings and the chunk size. Decoding is generate.ts's.
+// sha256 of the checkpoint, the sampling settings but the number of sequences, and the chunk size:
+// chunk c always holds sequences c*chunk.. of a full batch (the last one too), so asking for more
+// sequences later reuses every chunk already sampled. Decoding is generate.ts's.
 import { join } from "node:path";
 import type { DataProgress } from "../data/source.ts";
 import { DataError } from "../errors.ts";
@@ -12,7 +14,7 @@ import type { LlamaModel } from "./model.ts";
 import { BOS_ID } from "./tokenizer.ts";
 
 /** Bump when sampling changes what a chunk contains. */
-export const SAMPLE_FORMAT_VERSION = 1;
+export const SAMPLE_FORMAT_VERSION = 2;
 /** Sequences decoded together and cached as one file (a fixed batch: part of the cache key). */
 export const SAMPLE_CHUNK = 512;
 
@@ -38,7 +40,10 @@ export interface SampledCorpusOptions {
   chunk?: number;
 }
 
-/** Key of a sample cache: sha256 of the format, the checkpoint, the settings and the chunk size. */
+/**
+ * Key of a sample cache: sha256 of the format, the checkpoint, the settings (all but the number of
+ * sequences, which only says how many chunks are used) and the chunk size.
+ */
 export async function sampleKey(
   spec: SampleSpec,
   options: { checkpointSha256: string; chunk: number },
@@ -49,7 +54,6 @@ export async function sampleKey(
     format_version: SAMPLE_FORMAT_VERSION,
     length: spec.length,
     seed: spec.seed,
-    sequences: spec.sequences,
     temperature: spec.temperature,
     top_p: spec.top_p,
   };
@@ -82,26 +86,27 @@ export async function sampledCorpus(
   const started = performance.now();
   let sampledTokens = 0; // sampled in this call (not read from the cache): the rate of the ETA
   let sampledChunks = 0;
-  const totalTokens = total * length;
-  const report = (doneTokens: number) => {
+  const totalTokens = nChunks * chunk * length; // whole chunks are sampled
+  let doneTokens = 0;
+  const report = (done: number) => {
     const elapsed = (performance.now() - started) / 1000;
     const rate = sampledTokens > 0 ? sampledTokens / elapsed : NaN;
     options.onProgress?.({
       what: `sampling ${options.part} text`,
-      done: doneTokens,
+      done,
       total: totalTokens,
       unit: "tokens",
       elapsedSeconds: elapsed,
-      etaSeconds: (totalTokens - doneTokens) / rate,
+      etaSeconds: (totalTokens - done) / rate,
     });
   };
   for (let c = 0; c < nChunks; c++) {
     const first = c * chunk;
-    const count = Math.min(chunk, total - first);
+    const count = chunk;
     const file = join(dir, `chunk-${String(c).padStart(5, "0")}.i32`);
     let seqs = await readChunk(file, { count, length, vocab: model.config.vocabSize });
     if (seqs === null) {
-      const before = out.length * length;
+      const before = doneTokens;
       const sampledBefore = sampledTokens;
       seqs = await sampleSequences(model, {
         first,
@@ -121,8 +126,9 @@ export async function sampledCorpus(
       await writeChunk(file, bytes);
       sampledChunks++;
     }
-    out.push(...seqs);
-    report(out.length * length);
+    out.push(...seqs.slice(0, Math.min(chunk, total - first)));
+    doneTokens += count * length;
+    report(doneTokens);
   }
   return { sequences: out, dir, sampledChunks };
 }

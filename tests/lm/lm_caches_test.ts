@@ -111,14 +111,14 @@ Deno.test("prepareLmCaches() refuses a harvest above the memory limit before har
 
 Deno.test("a sampled training text is harvested from the model's own sequences; held-out stays real text", async () => {
   await withDirs(1, async (dir) => {
-    const sample = { sequences: 6, length: 40, temperature: 1, top_p: 0.9, seed: 2 };
+    const sample = { sequences: 20, length: 16, temperature: 1, top_p: 0.9, seed: 2 };
     const cfg = spec(dir, { train_text: { sample }, train_tokens: 200 });
     const source = await openLmSource(cfg, { ...options, streamSeed: 0 });
-    // Reference: the six sequences sampled directly, harvested with BOS positions left out.
+    // Reference: the twenty sequences sampled directly, harvested with BOS positions left out.
     const seqs = await sampleSequences(model, {
       first: 0,
-      count: 6,
-      length: 40,
+      count: 20,
+      length: 16,
       temperature: 1,
       topP: 0.9,
       seed: 2,
@@ -156,7 +156,7 @@ Deno.test("a sampled training text is harvested from the model's own sequences; 
 
 Deno.test("a sampled held-out text needs its own seed and shares no sequence with training", async () => {
   await withDirs(1, async (dir) => {
-    const sample = { sequences: 6, length: 40, temperature: 1, top_p: 1, seed: 2 };
+    const sample = { sequences: 20, length: 16, temperature: 1, top_p: 1, seed: 2 };
     const same = spec(dir, {
       train_text: { sample },
       heldout_text: { sample },
@@ -171,15 +171,38 @@ Deno.test("a sampled held-out text needs its own seed and shares no sequence wit
     const prepared = (await prepareLmCaches([cfg], options))[0];
     const train = await sampleSequences(model, {
       first: 0,
-      count: 6,
-      length: 40,
+      count: 20,
+      length: 16,
       temperature: 1,
       topP: 1,
       seed: 2,
     });
-    assert.equal(prepared.heldout.length, 4); // eval.lm_sequences 4 >= 100 vectors' 3 sequences
-    const trainSet = new Set(train.map((s) => s.join()));
-    assert.ok(prepared.heldout.every((s) => !trainSet.has(s.join())));
+    // The held-out part: the seed-3 sequences in order until 100 vectors (BOS left out).
+    const held = await sampleSequences(model, {
+      first: 0,
+      count: 20,
+      length: 16,
+      temperature: 1,
+      topP: 1,
+      seed: 3,
+    });
+    let n = 0;
+    for (let v = 0; v < 100; n++) v += held[n].filter((id) => id !== 1).length;
+    assert.deepEqual(prepared.heldout, held.slice(0, Math.max(n, 4)));
+    // Training: the seed-2 sequences in order until 100 vectors, skipping any equal to a held-out
+    // one (short samples do coincide: "Once upon a time, ..." openings).
+    const heldSet = new Set(prepared.heldout.map((s) => s.join()));
+    let skipped = 0, taken = 0;
+    for (let i = 0, v = 0; v < 100; i++) {
+      if (heldSet.has(train[i].join())) skipped++;
+      else (taken++, v += train[i].filter((id) => id !== 1).length);
+    }
+    const cache = await readActivationCache(prepared.dir);
+    assert.deepEqual(cache!.manifest.info, {
+      train_sequences: taken,
+      heldout_sequences: prepared.heldout.length,
+      skipped_overlapping_documents: skipped,
+    });
     // At temperature 0 every sequence is the greedy one, whatever the seed: each training sequence
     // equals a held-out one and is skipped, so none is left.
     const greedy = { ...sample, temperature: 0 };

@@ -8,7 +8,7 @@ import { FIXTURES, requireFixture } from "./_fixtures.ts";
 
 requireFixture(`${FIXTURES}text/tinystories_sample.txt`);
 
-// 520 sequences: a chunk of 512 and one of 8, of 8 tokens each (BOS + 7 sampled).
+// 520 sequences: two chunks of 512 (8 of the second used), of 8 tokens each (BOS + 7 sampled).
 const SPEC = `name: sampled
 data:
   source: lm
@@ -51,7 +51,7 @@ Deno.test("a run killed while sampling its text resumes to the same caches and w
     const id = await runId(ref);
     const done = await runTask("run", ["spec.yaml", "--run", id], { cwd: ref });
     assert.equal(done.code, 0, done.stderr);
-    assert.match(done.stderr, /sampling train text: 100% \(4160\/4160 tokens\)/);
+    assert.match(done.stderr, /sampling train text: 100% \(8192\/8192 tokens\)/);
 
     const killed = await new Deno.Command(Deno.execPath(), {
       args: [

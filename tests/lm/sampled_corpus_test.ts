@@ -15,7 +15,7 @@ async function files(dir: string): Promise<Map<string, Uint8Array>> {
   return out;
 }
 
-Deno.test("sampledCorpus() caches chunks of the sequences sampleSequences() gives, as int32", async () => {
+Deno.test("sampledCorpus() caches whole chunks of the sequences sampleSequences() gives, as int32", async () => {
   const cacheDir = await Deno.makeTempDir();
   try {
     const progress: number[] = [];
@@ -24,33 +24,38 @@ Deno.test("sampledCorpus() caches chunks of the sequences sampleSequences() give
       cacheDir,
       onProgress: (p) => progress.push(p.done),
     });
-    // Reference: the ten sequences decoded as one batch (each draws from its own stream).
+    // Reference: twelve sequences decoded as one batch (each draws from its own stream).
     const want = await sampleSequences(model, {
       first: 0,
-      count: 10,
+      count: 12,
       length: 12,
       temperature: 1,
       topP: 0.95,
       seed: 4,
     });
-    assert.deepEqual(got.sequences, want);
-    assert.equal(got.sampledChunks, 3); // 4 + 4 + 2 sequences
+    assert.deepEqual(got.sequences, want.slice(0, 10));
+    assert.equal(got.sampledChunks, 3); // 4 + 4 + 4 sequences, of which 2 of the last are used
     const cached = await files(got.dir);
     assert.deepEqual([...cached.keys()].sort(), [
       "chunk-00000.i32",
       "chunk-00001.i32",
       "chunk-00002.i32",
     ]);
-    // chunk 2 holds sequences 8 and 9, little-endian int32, row-major [2, 12].
+    // chunk 2 holds sequences 8 to 11, little-endian int32, row-major [4, 12].
     const last = cached.get("chunk-00002.i32")!;
     const view = new DataView(last.buffer, last.byteOffset, last.byteLength);
-    assert.equal(last.length, 2 * 12 * 4);
+    assert.equal(last.length, 4 * 12 * 4);
     assert.deepEqual(
-      Array.from({ length: 24 }, (_, i) => view.getInt32(i * 4, true)),
-      [...want[8], ...want[9]],
+      Array.from({ length: 48 }, (_, i) => view.getInt32(i * 4, true)),
+      want.slice(8).flatMap((s) => Array.from(s)),
     );
-    assert.equal(progress.at(-1), 10 * 12);
+    assert.equal(progress.at(-1), 12 * 12);
     assert.ok(progress.every((d, i) => i === 0 || d >= progress[i - 1]), "progress goes forward");
+    // More sequences reuse the three chunks and sample only the fourth.
+    const more = await sampledCorpus(model, { ...spec, sequences: 14 }, { ...base, cacheDir });
+    assert.equal(more.dir, got.dir);
+    assert.equal(more.sampledChunks, 1);
+    assert.deepEqual(more.sequences.slice(0, 12), want);
   } finally {
     await Deno.remove(cacheDir, { recursive: true });
   }
@@ -83,12 +88,11 @@ Deno.test("sampledCorpus() resumes from the chunks on disk and ends with identic
   }
 });
 
-Deno.test("sampleKey() changes with every sampling setting, the checkpoint and the chunk", async () => {
+Deno.test("sampleKey() changes with every sampling setting but the count, the checkpoint and the chunk", async () => {
   const key = (s: Partial<SampleSpec>, o: Partial<typeof base> = {}) =>
     sampleKey({ ...spec, ...s }, { ...base, ...o });
   const keys = await Promise.all([
     key({}),
-    key({ sequences: 11 }),
     key({ length: 13 }),
     key({ temperature: 0.9 }),
     key({ top_p: 1 }),
@@ -98,6 +102,7 @@ Deno.test("sampleKey() changes with every sampling setting, the checkpoint and t
   ]);
   assert.equal(new Set(keys).size, keys.length);
   assert.equal(await key({}), keys[0]);
+  assert.equal(await key({ sequences: 11 }), keys[0]); // more sequences: more chunks of one cache
 });
 
 Deno.test("sampledCorpus() refuses a length beyond the model's seq_len", async () => {
