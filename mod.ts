@@ -6,9 +6,11 @@
  * Architectures live in an open registry. Besides the built-ins (`architectureNames()`), your own
  * module can register one and then train it from a spec whose `sae.architecture` names it (in your
  * process: the CLI's specs cannot load code). Its options become the spec section `sae.<name>`,
- * validated like the built-ins'. A complete, runnable example (tests/sae/registry_test.ts runs it):
+ * validated like the built-ins'. A complete, runnable example (`deno task test` runs it as a doc
+ * test):
  *
  * ```ts
+ * import assert from "node:assert/strict";
  * import * as tf from "@tensorflow/tfjs";
  * import { z } from "zod";
  * import {
@@ -35,6 +37,9 @@
  *   }),
  *   defaultsVersion: 1, // bump when a default changes (renames this architecture's runs)
  *   sparsity: "penalty", // lambda is calibrated to sae.target_l0 by the L0 controller
+ *   // The penalty is an L1 of the activations: train.lambda.mode normalized (the default) derives
+ *   // lambda's start from it, the target, the width and the data.
+ *   penaltyShape: () => ({ kind: "l1" }),
  *   uses: ["b_dec_init"], // shared sae keys it reads (they and sae.plain_l1 make the run id)
  *   gradientCheck: { params: ["W_enc", "b_enc", "W_dec", "b_dec"] },
  *   termNames: () => ["recon", "sparsity"],
@@ -57,12 +62,27 @@
  *   }),
  * });
  *
- * // A spec with `sae: { architecture: plain_l1, plain_l1: { lambda: 0.05 } }`, trained run by run.
- * const loaded = await loadExperiment(Deno.args[0]);
- * for (const plan of expandSweep(loaded, { outDir: "runs" })) {
+ * // A spec that names it, trained run by run (here in a temporary directory).
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/plain.yaml`,
+ *   [
+ *     "name: plain",
+ *     "data: { source: synthetic, d_model: 8, n_features: 16 }",
+ *     "sae: { architecture: plain_l1, width: 32, target_l0: 4 }",
+ *     "train: { tokens: 32768, batch_size: 256, lr: 0.01, backend: wasm, log_every: 16 }",
+ *     "eval: { tokens: 256 }",
+ *   ].join("\n"),
+ * );
+ * for (const plan of expandSweep(await loadExperiment(`${dir}/plain.yaml`), { outDir: dir })) {
  *   const summary = await trainRun(plan);
  *   console.log(plan.runId, summary.l0, summary.fvu);
+ *   assert.ok(summary.fvu > 0 && summary.fvu < 1);
+ *   // The run's folder holds the SAE in SAELens's layout, loadable as a standard SAE.
+ *   const cfg = JSON.parse(await Deno.readTextFile(`${plan.runDir}/sae/cfg.json`));
+ *   assert.equal(cfg.architecture, "standard");
  * }
+ * await Deno.remove(dir, { recursive: true });
  * ```
  *
  * @module
@@ -166,6 +186,7 @@ export { Rng } from "./lib/data/rng.ts";
 // Language models
 export { loadCheckpoint as loadLlamaCheckpoint } from "./lib/lm/checkpoint.ts";
 export { loadTokenizer } from "./lib/lm/tokenizer.ts";
+export { loadModelCheckpoint, loadModelTokenizer } from "./lib/lm/load_model.ts";
 export { createModel as createLlamaModel } from "./lib/lm/model.ts";
 export { evaluateSplice, meanCrossEntropy } from "./lib/lm/evaluate.ts";
 export { openLmSource } from "./lib/lm/source.ts";

@@ -109,6 +109,7 @@ async function main(): Promise<number> {
     description: descriptions.join("\n"),
     generatedAt: flags.generatedAt,
     png: flags.png,
+    recipes: Object.assign({}, ...inputs.map((i) => i.spec?.spec.recipes ?? {})),
   });
   for (const w of written.warnings) console.error(`warning: ${w}`);
   if (loaded.problems.length > 0) {

@@ -1,6 +1,6 @@
 // What `deno task bench` measures: architectures x shapes x L0 targets, the default and quick
 // grids, shape parsing, and the dense-equivalent FLOP count used for effective GFLOP/s. Pure.
-import { architectureNames } from "../sae/registry.ts";
+import { architectureNames, FEATURED_ARCHITECTURE, REFERENCE_BASELINE } from "../sae/registry.ts";
 import { UsageError } from "../errors.ts";
 
 export interface BenchShape {
@@ -22,8 +22,11 @@ export const DEFAULT_SHAPES: readonly BenchShape[] = [
   { d_model: 768, d_sae: 16384, batch: 1024 },
 ];
 export const DEFAULT_L0S: readonly number[] = [32, 128];
-/** `--quick`: the default shapes, JumpReLU and TopK (issue 15's yardsticks) at one L0 target. */
-export const QUICK_ARCHS: readonly string[] = ["jumprelu", "topk"];
+/**
+ * `--quick`: the default shapes, the featured architecture and its reference baseline (JumpReLU and
+ * TopK, issue 15's yardsticks) at one L0 target.
+ */
+export const QUICK_ARCHS: readonly string[] = [FEATURED_ARCHITECTURE, REFERENCE_BASELINE];
 export const QUICK_L0S: readonly number[] = [32];
 
 /** "512x4096x4096" -> { d_model: 512, d_sae: 4096, batch: 4096 }. */

@@ -83,9 +83,14 @@ export const SampledText = z.strictObject({
 export const LmData = z.strictObject({
   source: z.literal("lm"),
   checkpoint: z.string().min(1).describe(
-    "llama2.c checkpoint (legacy .bin export); relative to the spec file",
+    "llama2.c checkpoint (legacy .bin export), or a local Hugging Face llama-family folder " +
+      "(Llama, Mistral, Qwen2: config.json, model.safetensors or shards with their index, " +
+      "tokenizer.json; F32/F16/BF16 weights); relative to the spec file",
   ),
-  tokenizer: z.string().min(1).describe("llama2.c tokenizer (.bin); relative to the spec file"),
+  tokenizer: z.string().min(1).nullable().default(null).describe(
+    "llama2.c tokenizer (.bin) or a Hugging Face tokenizer.json; null: the checkpoint folder's " +
+      "tokenizer.json (required for a .bin checkpoint); relative to the spec file",
+  ),
   train_text: z.union([z.array(z.string().min(1)).min(1), SampledText]).describe(
     "Text files to harvest training activations from, documents split on <|endoftext|>; or {sample: ...} to sample the text from the model",
   ),

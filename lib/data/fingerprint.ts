@@ -1,5 +1,5 @@
-// Fingerprints of the files a run reads (activation shards; an LM's checkpoint, tokenizer and
-// texts), recorded in run.json so that a resumed or finished run can tell that its data changed.
+// Fingerprints of the files a run reads (activation shards; an LM's checkpoint file or folder,
+// tokenizer and texts), recorded in run.json so that a resumed or finished run can tell that its data changed.
 // Synthetic data has no files: its parameters are in the config, hence in the run id.
 import { createHash } from "node:crypto";
 import { isAbsolute, join } from "node:path";
@@ -105,19 +105,36 @@ export async function dataFingerprint(data: DataSpec, specDir: string): Promise<
       paths.push(...shards);
     }
   } else if (data.source === "lm") {
-    paths.push(
-      ...[
-        data.checkpoint,
-        data.tokenizer,
-        ...textFiles(data.train_text),
-        ...textFiles(data.heldout_text),
-      ]
-        .map((p) => resolveIn(specDir, p)),
-    );
+    const lmPaths = [
+      data.checkpoint,
+      data.tokenizer,
+      ...textFiles(data.train_text),
+      ...textFiles(data.heldout_text),
+    ];
+    for (const p of lmPaths) {
+      if (p === null) continue; // no data.tokenizer: the checkpoint folder's, listed below
+      const path = resolveIn(specDir, p);
+      // A Hugging Face checkpoint folder: each file in it (config, index and shards, tokenizer),
+      // so a removed one is "missing"; an added shard changes the index, which is listed.
+      const names = await folderFiles(path);
+      paths.push(...(names === null ? [path] : names.map((n) => join(path, n))));
+    }
   }
   const files: FileFingerprint[] = [];
   for (const path of [...new Set(paths)]) files.push(await fingerprintFile(path));
   return { files, directories };
+}
+
+/** Names of the regular files of `path` (sorted), or null when it is not a directory. */
+async function folderFiles(path: string): Promise<string[] | null> {
+  try {
+    if (!(await Deno.stat(path)).isDirectory) return null;
+  } catch {
+    return null; // missing: recorded as a missing file
+  }
+  const names: string[] = [];
+  for await (const e of Deno.readDir(path)) if (e.isFile) names.push(e.name);
+  return names.sort();
 }
 
 /**

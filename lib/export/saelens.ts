@@ -7,14 +7,13 @@ import { writeJsonAtomic } from "../store/atomic.ts";
 import { readSafetensors, writeSafetensors } from "../formats/safetensors.ts";
 import type { HostTensors } from "../sae/types.ts";
 import { DataError } from "../errors.ts";
+import { architectures } from "../sae/registry.ts";
 
 export const SAE_FILES = { cfg: "cfg.json", weights: "sae_weights.safetensors" } as const;
 
-/** The architectures SAELens names and this loader understands. */
-export type SaeLensArchitecture = "standard" | "jumprelu" | "gated" | "topk";
-
 export interface SaeLensCfg {
-  architecture: SaeLensArchitecture;
+  /** SAELens's architecture name; the registered architecture whose `saelens.loads` it is reads it. */
+  architecture: string;
   d_in: number;
   d_sae: number;
   dtype: string;
@@ -49,13 +48,6 @@ export interface LoadedSae {
   decode(f: Float32Array, n: number): Promise<Float32Array>;
 }
 
-const REQUIRED: Record<SaeLensArchitecture, string[]> = {
-  standard: ["W_enc", "b_enc", "W_dec", "b_dec"],
-  topk: ["W_enc", "b_enc", "W_dec", "b_dec"],
-  jumprelu: ["W_enc", "b_enc", "W_dec", "b_dec", "threshold"],
-  gated: ["W_enc", "b_gate", "r_mag", "b_mag", "W_dec", "b_dec"],
-};
-
 export async function loadSaeDirectory(dir: string): Promise<LoadedSae> {
   let cfg: SaeLensCfg;
   try {
@@ -65,12 +57,14 @@ export async function loadSaeDirectory(dir: string): Promise<LoadedSae> {
       hint: "point at a directory holding cfg.json and sae_weights.safetensors",
     });
   }
-  const required = REQUIRED[cfg.architecture];
-  if (!required) {
+  const readers = architectures().flatMap((a) => a.saelens ? [a.saelens] : []);
+  const reader = readers.find((r) => r.loads === cfg.architecture);
+  if (!reader) {
     throw new DataError(`unsupported SAE architecture "${cfg.architecture}" in ${dir}`, {
-      hint: `supported: ${Object.keys(REQUIRED).join(", ")}`,
+      hint: `supported: ${readers.map((r) => r.loads).join(", ")}`,
     });
   }
+  const { required, encode: encodeLatents } = reader;
   const raw = await readSafetensors(join(dir, SAE_FILES.weights));
   const tensors: HostTensors = {};
   for (const [k, t] of Object.entries(raw)) tensors[k] = { shape: t.shape, data: t.data };
@@ -96,28 +90,7 @@ export async function loadSaeDirectory(dir: string): Promise<LoadedSae> {
     return read(tf.tidy(() => {
       const x = tf.tensor2d(xData, [n, d]); // [N, D]
       const xIn = applyBDec ? tf.sub(x, t("b_dec")) : x;
-      const wEnc = t("W_enc") as tf.Tensor2D; // [D, F]
-      let out: tf.Tensor;
-      if (cfg.architecture === "gated") {
-        const gate = tf.add(tf.matMul(xIn, wEnc), t("b_gate"));
-        const mag = tf.add(tf.matMul(xIn, tf.mul(wEnc, tf.exp(t("r_mag")))), t("b_mag"));
-        out = tf.mul(tf.step(gate), tf.relu(mag));
-      } else {
-        const pre = tf.add(tf.matMul(xIn, wEnc), t("b_enc")); // [N, F]
-        if (cfg.architecture === "standard") out = tf.relu(pre);
-        else if (cfg.architecture === "jumprelu") {
-          out = tf.mul(tf.relu(pre), tf.cast(tf.greater(pre, t("threshold")), "float32"));
-        } else {
-          const k = Number(cfg.k);
-          const r = tf.relu(pre);
-          const kth = tf.slice(tf.topk(r, k).values, [0, k - 1], [-1, 1]);
-          out = tf.mul(
-            r,
-            tf.cast(tf.logicalAnd(tf.greaterEqual(r, kth), tf.greater(r, 0)), "float32"),
-          );
-        }
-      }
-      return out;
+      return encodeLatents(t, xIn, cfg);
     }));
   }
 

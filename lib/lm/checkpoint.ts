@@ -2,7 +2,18 @@
 // config and plain Float32Arrays. No tensors here: lib/lm/model.ts turns the weights into tensors.
 import { DataError } from "../errors.ts";
 
-/** Model hyperparameters from the checkpoint header. */
+/** Llama 3 RoPE frequency scaling (Hugging Face `rope_scaling` with `rope_type: "llama3"`). */
+export interface Llama3RopeScaling {
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
+}
+
+/**
+ * Model hyperparameters from the checkpoint header. The optional fields are set only by the
+ * Hugging Face loader (lib/lm/hf/); absent, they mean llama2.c's fixed choices.
+ */
 export interface LlamaConfig {
   /** d_model D. */
   dim: number;
@@ -17,6 +28,12 @@ export interface LlamaConfig {
   seqLen: number;
   /** True when the output classifier is the token-embedding matrix (positive header vocab_size). */
   sharedClassifier: boolean;
+  /** RoPE base theta (absent: 10000, llama2.c). */
+  ropeTheta?: number;
+  /** RoPE frequency scaling: "linear" divides every frequency by `factor`; absent: none. */
+  ropeScaling?: ({ type: "llama3" } & Llama3RopeScaling) | { type: "linear"; factor: number };
+  /** RMSNorm epsilon (absent: 1e-5, llama2.c). */
+  rmsNormEps?: number;
 }
 
 /**
@@ -36,6 +53,10 @@ export interface LlamaWeights {
   w3: Float32Array; // [L, H, D]
   rmsFinal: Float32Array; // [D]
   classifier: Float32Array; // [V, D] (the embedding itself when shared)
+  /** Query/key/value biases (Qwen2, `attention_bias`); absent: none. */
+  bq?: Float32Array; // [L, D]
+  bk?: Float32Array; // [L, K]
+  bv?: Float32Array; // [L, K]
 }
 
 export interface LlamaCheckpoint {

@@ -3,7 +3,7 @@
 // are taken first and their documents are never used for training. A part may instead be given as
 // sequences sampled from the model (sampled_corpus.ts), taken whole and in order.
 import { DataError } from "../errors.ts";
-import { BOS_ID, type Tokenizer } from "./tokenizer.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 
 /** Separator of documents in text files (TinyStories' convention). */
 export const DOCUMENT_SEPARATOR = "<|endoftext|>";
@@ -49,9 +49,9 @@ export function buildCorpus(
   options: CorpusOptions & { tokenizer: Tokenizer },
 ): LmCorpus {
   const { tokenizer, context, excludeBos } = options;
-  // Activation vectors of a sequence: BOS positions (a sampled sequence may hold several) excepted.
-  const vectors = (s: Int32Array) =>
-    excludeBos ? s.reduce((n, id) => n + (id === BOS_ID ? 0 : 1), 0) : s.length;
+  // Activation vectors of a sequence: all positions but the BOS at 0 (token_batch.ts); a BOS the
+  // model samples inside a sequence is a position like any other.
+  const vectors = (s: Int32Array) => s.length - (excludeBos ? 1 : 0);
   const encode = (doc: string) =>
     Int32Array.from(tokenizer.encode(doc, { bos: true }).slice(0, context));
   // Each item of a part: the key it is compared by (document text or tokens) and its sequence.

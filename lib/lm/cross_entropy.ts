@@ -4,7 +4,6 @@
 // Shapes: B batch, T sequence length, N = B*T positions, V vocab.
 import * as tf from "@tensorflow/tfjs";
 import type { TokenBatch } from "./token_batch.ts";
-import { BOS_ID } from "./tokenizer.ts";
 
 /** Predicted positions of a batch: position t of a sequence predicts its token t + 1. */
 export interface NextTokenTargets {
@@ -21,6 +20,7 @@ export interface NextTokenTargets {
  * except, when `excludeBos`, positions whose input token is BOS. Sequences start with a single
  * BOS, so excluding BOS drops exactly the first prediction of each sequence (the one made from
  * BOS alone), where a spliced site is left clean and the loss would only dilute the comparison.
+ * BOS is found by position, not id: a Hugging Face tokenizer's BOS id is its own.
  */
 export function nextTokenTargets(
   batch: TokenBatch,
@@ -33,7 +33,7 @@ export function nextTokenTargets(
   for (let b = 0; b < B; b++) {
     for (let t = 0; t + 1 < lengths[b]; t++) {
       const i = b * T + t;
-      if (options.excludeBos && ids[i] === BOS_ID) continue;
+      if (options.excludeBos && t === 0) continue;
       targets[i] = ids[i + 1];
       mask[i] = 1;
       count++;

@@ -44,6 +44,8 @@ export interface SampleBatchOptions extends SamplingOptions {
   /** Tokens per sequence, the leading BOS included. */
   length: number;
   seed: number;
+  /** The BOS id every sequence starts from (default: llama2.c's). */
+  bos?: number;
   /** Called after every decoding step with the tokens sampled so far in this batch. */
   onStep?: (tokens: number) => void;
 }
@@ -66,7 +68,7 @@ export async function sampleSequences(
   );
   const decoder = createKvDecoder(model, { batch: B });
   try {
-    const ids = new Int32Array(B).fill(BOS_ID);
+    const ids = new Int32Array(B).fill(options.bos ?? BOS_ID);
     for (let t = 0; t + 1 < length; t++) {
       for (let b = 0; b < B; b++) seqs[b][t] = ids[b];
       const logits = await decoder.step(ids); // [B, V]

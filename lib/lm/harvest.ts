@@ -5,7 +5,6 @@
 // Shapes: B batch, T sequence length, N = B*T positions, D dim, n harvested rows.
 import * as tf from "@tensorflow/tfjs";
 import { hookKey, type HookPoint, type LlamaModel, type LmSite } from "./model.ts";
-import { BOS_ID } from "./tokenizer.ts";
 import { activationRows, gatherRows, groupSequences, packSequences } from "./token_batch.ts";
 
 /** Padded tokens per forward pass. */
@@ -49,16 +48,11 @@ export async function harvestSites(
 ): Promise<Float32Array[]> {
   const D = model.config.dim;
   const { points } = options;
-  // Rows of a sequence: its positions, less every BOS position (sampled text may hold several).
-  const perSeq = (s: ArrayLike<number>) => {
-    if (!options.excludeBos) return s.length;
-    let n = 0;
-    for (let i = 0; i < s.length; i++) n += s[i] === BOS_ID ? 0 : 1;
-    return n;
-  };
+  // Rows of a sequence: its positions, less the BOS at position 0 (token_batch.ts).
+  const perSeq = (s: ArrayLike<number>) => s.length - (options.excludeBos ? 1 : 0);
   const total = Math.min(
     options.maxRows ?? Infinity,
-    sequences.reduce((sum, s) => sum + perSeq(s), 0),
+    sequences.reduce((sum, s) => sum + Math.max(0, perSeq(s)), 0),
   );
   const outs = points.map(() => new Float32Array(total * D)); // each [n, D]
   let filled = 0;

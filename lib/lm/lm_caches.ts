@@ -14,12 +14,13 @@ import {
   sha256Hex,
   writeActivationCache,
 } from "./activation_cache.ts";
-import { type LlamaCheckpoint, type LlamaConfig, parseCheckpoint } from "./checkpoint.ts";
+import type { LlamaCheckpoint, LlamaConfig } from "./checkpoint.ts";
+import { loadModelCheckpoint, loadModelTokenizer } from "./load_model.ts";
 import { buildCorpus, type CorpusText, type LmCorpus } from "./corpus.ts";
 import { harvestSites, MAX_BATCH_TOKENS } from "./harvest.ts";
 import { createModel, type LlamaModel } from "./model.ts";
 import { sampledCorpus, type SampleSpec } from "./sampled_corpus.ts";
-import { parseTokenizer, type Tokenizer } from "./tokenizer.ts";
+import type { Tokenizer } from "./tokenizer.ts";
 
 export interface LmCacheOptions {
   /** Directory of the spec file: data paths and cache_dir resolve against it. */
@@ -102,12 +103,11 @@ async function loadInputs(cfg: LmData, options: LmCacheOptions): Promise<LmInput
   };
   const readPart = async (text: string[] | SampledText, key: string) =>
     Array.isArray(text) ? await Promise.all(text.map((p) => read(p, key))) : null;
-  const checkpointBytes = await read(cfg.checkpoint, "checkpoint");
-  const tokenizerBytes = await read(cfg.tokenizer, "tokenizer");
+  const loaded = await loadModelCheckpoint(path(cfg.checkpoint));
   const trainBytes = await readPart(cfg.train_text, "train_text");
   const heldoutBytes = await readPart(cfg.heldout_text, "heldout_text");
 
-  const checkpoint = parseCheckpoint(checkpointBytes, { name: path(cfg.checkpoint) });
+  const { checkpoint } = loaded;
   const problems = lmFitProblems(cfg, checkpoint.config);
   if (problems.length > 0) {
     throw new DataError(
@@ -115,16 +115,17 @@ async function loadInputs(cfg: LmData, options: LmCacheOptions): Promise<LmInput
       { hint: "fix data.layer / data.context / the sample settings in the spec" },
     );
   }
-  const tokenizer = parseTokenizer(tokenizerBytes, {
-    vocabSize: checkpoint.config.vocabSize,
-    name: path(cfg.tokenizer),
-  });
+  const tok = await loadModelTokenizer(
+    cfg.tokenizer === null ? null : path(cfg.tokenizer),
+    loaded,
+  );
+  const { tokenizer } = tok;
   const utf8 = new TextDecoder();
   const sampleOf = (text: string[] | SampledText) =>
     Array.isArray(text) ? undefined : { ...text.sample };
   const shared: Omit<CacheInputs, "site" | "layer"> = {
-    checkpoint_sha256: await sha256Hex(checkpointBytes),
-    tokenizer_sha256: await sha256Hex(tokenizerBytes),
+    checkpoint_sha256: loaded.sha256,
+    tokenizer_sha256: tok.sha256,
     train_text_sha256: await Promise.all((trainBytes ?? []).map(sha256Hex)),
     heldout_text_sha256: await Promise.all((heldoutBytes ?? []).map(sha256Hex)),
     context: cfg.context,
@@ -161,6 +162,7 @@ async function corpusOf(
       cacheDir: inp.cacheDir,
       checkpointSha256: inp.shared.checkpoint_sha256,
       part: name,
+      bos: inp.tokenizer.encode("", { bos: true })[0],
       onProgress: options.onProgress,
     });
     return { sampled: sequences };

@@ -1,5 +1,7 @@
 // A llama2.c Llama-2 transformer as tfjs ops, with read/replace hooks at every block's residual
 // stream, attention output and MLP output. Uses whichever tfjs backend is active; never sets one.
+// RoPE theta and scaling, RMSNorm epsilon and q/k/v biases come from the config (Hugging Face
+// llama-family checkpoints); their q/k weights arrive already permuted to interleaved pairs.
 //
 // Shapes: B batch, T sequence length, N = B*T positions, D dim, K kv_dim, H hidden, V vocab,
 // nH query heads, nKV key/value heads, rep = nH / nKV, G = B * nKV head groups, hs head size.
@@ -87,6 +89,9 @@ type Layer = {
   w1T: tf.Tensor2D; // [D, H]
   w2T: tf.Tensor2D; // [H, D]
   w3T: tf.Tensor2D; // [D, H]
+  bq?: tf.Tensor1D; // [D]
+  bk?: tf.Tensor1D; // [K]
+  bv?: tf.Tensor1D; // [K]
 };
 
 /** Builds the model's tensors from a checkpoint (transposed once, so matMuls need no flags). */
@@ -95,14 +100,15 @@ export function createModel(checkpoint: LlamaCheckpoint): LlamaModel {
   const { dim: D, hiddenDim: H, nLayers, nHeads, nKvHeads, vocabSize: V, seqLen } = config;
   const hs = D / nHeads;
   const K = (D * nKvHeads) / nHeads;
+  const eps = config.rmsNormEps ?? RMS_EPS;
 
   const tensors = tf.tidy(() => {
     // A weight stored [out, in] as its transpose [in, out], materialised once.
     const t = (data: Float32Array, layer: number, out: number, inp: number) =>
       tf.tensor2d(data.subarray(layer * out * inp, (layer + 1) * out * inp), [out, inp]).transpose()
         .clone() as tf.Tensor2D;
-    const vec = (data: Float32Array, layer: number) =>
-      tf.tensor1d(data.subarray(layer * D, (layer + 1) * D));
+    const vec = (data: Float32Array, layer: number, n = D) =>
+      tf.tensor1d(data.subarray(layer * n, (layer + 1) * n));
     const layers: Layer[] = [];
     for (let l = 0; l < nLayers; l++) {
       layers.push({
@@ -115,9 +121,12 @@ export function createModel(checkpoint: LlamaCheckpoint): LlamaModel {
         w1T: t(w.w1, l, H, D),
         w2T: t(w.w2, l, D, H),
         w3T: t(w.w3, l, H, D),
+        ...(w.bq && { bq: vec(w.bq, l) }),
+        ...(w.bk && { bk: vec(w.bk, l, K) }),
+        ...(w.bv && { bv: vec(w.bv, l, K) }),
       });
     }
-    const rope = ropeTables(seqLen, D, hs);
+    const rope = ropeTables(seqLen, D, hs, config);
     return {
       layers,
       embedding: tf.tensor2d(w.tokenEmbedding, [V, D]), // [V, D]
@@ -132,7 +141,7 @@ export function createModel(checkpoint: LlamaCheckpoint): LlamaModel {
 
   function rmsNorm(x: tf.Tensor2D, weight: tf.Tensor1D): tf.Tensor2D {
     const ms = tf.mean(tf.square(x), -1, true); // [N, 1]
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, RMS_EPS))), weight);
+    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, eps))), weight);
   }
 
   // Rotary embedding on interleaved pairs: x * cos + rotate(x) * sin, rotate(x)_(2i, 2i+1) =
@@ -150,13 +159,19 @@ export function createModel(checkpoint: LlamaCheckpoint): LlamaModel {
   // Query heads are grouped by the key/value head they share (head h = g * rep + r), so each of
   // the B * nKV score matrices is one 2D matMul [rep*T, hs] x [hs, T]: on wasm, G 2D matMuls are
   // 5-10x faster than one BatchMatMul at these shapes (measured at [40, 457, 8] x [40, 8, 457]).
+  // x W^T + b, the bias only where the checkpoint has one. x: [N, in].
+  function linear(x: tf.Tensor2D, wT: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor2D {
+    const y: tf.Tensor2D = tf.matMul(x, wT);
+    return b ? tf.add(y, b) : y;
+  }
+
   function project(x: tf.Tensor2D, l: number, shape: { B: number; T: number; start: number }) {
     const { B, T, start } = shape;
     const layer = tensors.layers[l];
     const xn = rmsNorm(x, layer.rmsAtt); // [N, D]
-    const q = rope(tf.matMul(xn, layer.wqT), B, T, tensors.rotateQ, start); // [N, D]
-    const k = rope(tf.matMul(xn, layer.wkT), B, T, tensors.rotateK, start); // [N, K]
-    const v = tf.matMul(xn, layer.wvT) as tf.Tensor2D; // [N, K]
+    const q = rope(linear(xn, layer.wqT, layer.bq), B, T, tensors.rotateQ, start); // [N, D]
+    const k = rope(linear(xn, layer.wkT, layer.bk), B, T, tensors.rotateK, start); // [N, K]
+    const v = linear(xn, layer.wvT, layer.bv); // [N, K]
     return { q, k, v };
   }
 
@@ -287,24 +302,49 @@ function causalMask(T: number, rep: number): tf.Tensor2D {
   return tf.tensor2d(mask, [rep * T, T]);
 }
 
-/** cos/sin tables [seqLen, D]: column j uses frequency 10000^(-(j - j mod 2) mod hs / hs). */
+/**
+ * cos/sin tables [seqLen, D]: column j uses frequency theta^(-(j - j mod 2) mod hs / hs) (theta
+ * 10000 unless the config says otherwise), then the config's scaling.
+ */
 function ropeTables(
   seqLen: number,
   D: number,
   hs: number,
+  config: Pick<LlamaConfig, "ropeTheta" | "ropeScaling">,
 ): { cos: Float32Array; sin: Float32Array } {
+  const theta = config.ropeTheta ?? 10000;
   const cos = new Float32Array(seqLen * D);
   const sin = new Float32Array(seqLen * D);
   for (let pos = 0; pos < seqLen; pos++) {
     for (let j = 0; j < D; j += 2) {
       // As run.c: the frequency and angle are single-precision.
-      const freq = Math.fround(1 / Math.fround(Math.pow(10000, Math.fround((j % hs) / hs))));
+      const base = Math.fround(1 / Math.fround(Math.pow(theta, Math.fround((j % hs) / hs))));
+      const freq = config.ropeScaling
+        ? Math.fround(scaleFrequency(base, config.ropeScaling))
+        : base;
       const angle = Math.fround(pos * freq);
       cos[pos * D + j] = cos[pos * D + j + 1] = Math.cos(angle);
       sin[pos * D + j] = sin[pos * D + j + 1] = Math.sin(angle);
     }
   }
   return { cos, sin };
+}
+
+/**
+ * One RoPE frequency under the config's scaling: "linear" divides by the factor; "llama3" (as
+ * transformers' _compute_llama3_parameters) divides low frequencies (wavelength above
+ * original_max_position_embeddings / low_freq_factor) by the factor, keeps high ones (wavelength
+ * below original / high_freq_factor) and blends linearly in 1 / wavelength between them.
+ */
+function scaleFrequency(freq: number, scaling: NonNullable<LlamaConfig["ropeScaling"]>): number {
+  if (scaling.type === "linear") return freq / scaling.factor;
+  const { factor, lowFreqFactor: low, highFreqFactor: high } = scaling;
+  const old = scaling.originalMaxPositionEmbeddings;
+  const wavelen = (2 * Math.PI) / freq;
+  if (wavelen < old / high) return freq;
+  if (wavelen > old / low) return freq / factor;
+  const smooth = (old / wavelen - low) / (high - low);
+  return (1 - smooth) * (freq / factor) + smooth * freq;
 }
 
 /** Matrix P [n, n] with (x P)_(2i) = -x_(2i+1) and (x P)_(2i+1) = x_(2i). */

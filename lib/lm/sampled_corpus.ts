@@ -35,6 +35,8 @@ export interface SampledCorpusOptions {
   checkpointSha256: string;
   /** Names the part in progress messages ("train" or "heldout"). */
   part: string;
+  /** The tokenizer's BOS id, which every sequence starts from (default: llama2.c's). */
+  bos?: number;
   onProgress?: (p: DataProgress) => void;
   /** Sequences per chunk (tests use small ones); default SAMPLE_CHUNK. */
   chunk?: number;
@@ -70,6 +72,7 @@ export async function sampledCorpus(
   options: SampledCorpusOptions,
 ): Promise<{ sequences: Int32Array[]; dir: string; sampledChunks: number }> {
   const chunk = options.chunk ?? SAMPLE_CHUNK;
+  const bos = options.bos ?? BOS_ID;
   const { length, sequences: total } = spec;
   if (length > model.config.seqLen) {
     throw new DataError(
@@ -104,7 +107,7 @@ export async function sampledCorpus(
     const first = c * chunk;
     const count = chunk;
     const file = join(dir, `chunk-${String(c).padStart(5, "0")}.i32`);
-    let seqs = await readChunk(file, { count, length, vocab: model.config.vocabSize });
+    let seqs = await readChunk(file, { count, length, vocab: model.config.vocabSize, bos });
     if (seqs === null) {
       const before = doneTokens;
       const sampledBefore = sampledTokens;
@@ -115,6 +118,7 @@ export async function sampledCorpus(
         temperature: spec.temperature,
         topP: spec.top_p,
         seed: spec.seed,
+        bos,
         onStep: (tokens) => {
           sampledTokens = sampledBefore + tokens;
           report(before + tokens);
@@ -136,7 +140,7 @@ export async function sampledCorpus(
 /** A cached chunk [count, length] of little-endian int32 ids, or null when it is not there yet. */
 async function readChunk(
   file: string,
-  shape: { count: number; length: number; vocab: number },
+  shape: { count: number; length: number; vocab: number; bos: number },
 ): Promise<Int32Array[] | null> {
   let bytes: Uint8Array;
   try {
@@ -145,7 +149,7 @@ async function readChunk(
     if (err instanceof Deno.errors.NotFound) return null;
     throw err;
   }
-  const { count, length, vocab } = shape;
+  const { count, length, vocab, bos } = shape;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const bad = (what: string) =>
     new DataError(`sample cache ${file} ${what}`, {
@@ -162,7 +166,7 @@ async function readChunk(
       if (id < 0 || id >= vocab) throw bad(`holds token id ${id}, outside 0..${vocab - 1}`);
       s[t] = id;
     }
-    if (s[0] !== BOS_ID) throw bad(`holds a sequence that does not start with BOS`);
+    if (s[0] !== bos) throw bad(`holds a sequence that does not start with BOS`);
     seqs.push(s);
   }
   return seqs;

@@ -1,4 +1,5 @@
-// The `lm` activation source: streams the activations of one hook site of a llama2.c model, from
+// The `lm` activation source: streams the activations of one hook site of a llama2.c or Hugging
+// Face llama-family model, from
 // the cache lm_caches.ts prepares (harvested once per set of inputs and shared by every run of a
 // sweep), in a seeded shuffled order, and evaluates spliced cross-entropy on held-out text.
 import { Rng } from "../data/rng.ts";
@@ -125,7 +126,7 @@ export async function openLmSource(
     lmFeatureInputs: () => ({
       sequences: heldoutSequences,
       firstPosition: cfg.exclude_bos ? 1 : 0,
-      vocab: displayVocab(tokenizer),
+      vocab: displayVocab(tokenizer, { size: config.vocabSize }),
       unembed: checkpoint.weights.classifier,
       finalNorm: checkpoint.weights.rmsFinal,
     }),

@@ -1,6 +1,5 @@
 // Packs token sequences of different lengths into one right-padded [B, T] batch. Right padding is
 // exact under causal attention: real positions never attend to the padding that follows them.
-import { BOS_ID } from "./tokenizer.ts";
 
 /** Token ids of B sequences, row-major [B, T], each padded on the right to T = `length`. */
 export interface TokenBatch {
@@ -50,14 +49,15 @@ export function groupSequences<S extends ArrayLike<number>>(
 
 /**
  * Flat indices (b * T + t) of the real (unpadded) positions of `batch`, in order, leaving out BOS
- * positions when `excludeBos`: the rows whose activations are harvested or spliced.
+ * positions when `excludeBos`: the rows whose activations are harvested or spliced. Every sequence
+ * starts with its single BOS (corpus.ts), so BOS is position 0, whatever the tokenizer's BOS id.
  */
 export function activationRows(batch: TokenBatch, options: { excludeBos: boolean }): Int32Array {
   const rows: number[] = [];
   for (let b = 0; b < batch.batch; b++) {
     for (let t = 0; t < batch.lengths[b]; t++) {
       const i = b * batch.length + t;
-      if (!(options.excludeBos && batch.ids[i] === BOS_ID)) rows.push(i);
+      if (!(options.excludeBos && t === 0)) rows.push(i);
     }
   }
   return Int32Array.from(rows);

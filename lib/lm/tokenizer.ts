@@ -22,6 +22,11 @@ export interface Tokenizer {
   piece(id: number): string;
   /** The merge score of one id (higher merges first). */
   score(id: number): number;
+  /**
+   * Display text of one id for dashboards (lib/lm/vocab.ts); absent for llama2.c tokenizers,
+   * whose pieces vocab.ts reads by its own conventions.
+   */
+  display?(id: number): string;
 }
 
 /** Bytes as a JS string with one char per byte (TextDecoder's "latin1" is windows-1252). */
@@ -114,38 +119,12 @@ function makeTokenizer(pieces: string[], scores: Float32Array): Tokenizer {
   }
 
   // Repeatedly merges the adjacent pair whose concatenation has the highest score, the leftmost
-  // one on ties: run.c's quadratic loop, done with a heap over a linked list.
+  // one on ties: run.c's quadratic loop.
   function mergePairs(symbols: number[]): number[] {
-    const n = symbols.length;
-    const id = Int32Array.from(symbols);
-    const prev = new Int32Array(n).map((_, i) => i - 1);
-    const next = new Int32Array(n).map((_, i) => (i + 1 < n ? i + 1 : -1));
-    const alive = new Uint8Array(n).fill(1);
-    const heap = new PairHeap();
-    const push = (left: number) => {
-      const right = next[left];
-      if (right < 0) return;
-      const merged = lookup.get(pieces[id[left]] + pieces[id[right]]);
-      if (merged !== undefined) {
-        heap.push({ score: scores[merged], left, leftId: id[left], rightId: id[right], merged });
-      }
-    };
-    for (let i = 0; i + 1 < n; i++) push(i);
-    for (let top = heap.pop(); top !== undefined; top = heap.pop()) {
-      const { left, leftId, rightId, merged } = top;
-      const right = next[left];
-      // Skip entries made stale by an earlier merge of either symbol.
-      if (!alive[left] || right < 0 || id[left] !== leftId || id[right] !== rightId) continue;
-      id[left] = merged;
-      alive[right] = 0;
-      next[left] = next[right];
-      if (next[right] >= 0) prev[next[right]] = left;
-      if (prev[left] >= 0) push(prev[left]);
-      push(left);
-    }
-    const out: number[] = [];
-    for (let i = n > 0 ? 0 : -1; i >= 0; i = next[i]) out.push(id[i]);
-    return out;
+    return mergeSymbols(symbols, (left, right) => {
+      const merged = lookup.get(pieces[left] + pieces[right]);
+      return merged === undefined ? undefined : { priority: scores[merged], merged };
+    });
   }
 
   function decode(ids: ArrayLike<number>): string {
@@ -175,6 +154,53 @@ function makeTokenizer(pieces: string[], scores: Float32Array): Tokenizer {
     piece: (id: number) => pieces[id],
     score: (id: number) => scores[id],
   };
+}
+
+/**
+ * Merges adjacent symbols until no pair merges: each time the pair of highest `priority` (the
+ * leftmost on ties) becomes `merged`, done with a heap over a linked list. Shared by llama2.c's
+ * score-ordered merges and Hugging Face BPE (priority = -rank).
+ */
+export function mergeSymbols(
+  symbols: number[],
+  pairMerge: (left: number, right: number) => { priority: number; merged: number } | undefined,
+): number[] {
+  const n = symbols.length;
+  const id = Int32Array.from(symbols);
+  const prev = new Int32Array(n).map((_, i) => i - 1);
+  const next = new Int32Array(n).map((_, i) => (i + 1 < n ? i + 1 : -1));
+  const alive = new Uint8Array(n).fill(1);
+  const heap = new PairHeap();
+  const push = (left: number) => {
+    const right = next[left];
+    if (right < 0) return;
+    const m = pairMerge(id[left], id[right]);
+    if (m !== undefined) {
+      heap.push({
+        score: m.priority,
+        left,
+        leftId: id[left],
+        rightId: id[right],
+        merged: m.merged,
+      });
+    }
+  };
+  for (let i = 0; i + 1 < n; i++) push(i);
+  for (let top = heap.pop(); top !== undefined; top = heap.pop()) {
+    const { left, leftId, rightId, merged } = top;
+    const right = next[left];
+    // Skip entries made stale by an earlier merge of either symbol.
+    if (!alive[left] || right < 0 || id[left] !== leftId || id[right] !== rightId) continue;
+    id[left] = merged;
+    alive[right] = 0;
+    next[left] = next[right];
+    if (next[right] >= 0) prev[next[right]] = left;
+    if (prev[left] >= 0) push(prev[left]);
+    push(left);
+  }
+  const out: number[] = [];
+  for (let i = n > 0 ? 0 : -1; i >= 0; i = next[i]) out.push(id[i]);
+  return out;
 }
 
 interface PairEntry {

@@ -1,10 +1,21 @@
 // Display text of every token of a llama2.c tokenizer, for feature dashboards: pieces decoded as
 // UTF-8, byte pieces as their character when printable (`<0x0A>` becomes "\n"), else kept as is,
-// special tokens without llama2.c's surrounding newlines.
+// special tokens without llama2.c's surrounding newlines. Tokenizers that display their own ids
+// (tokenizer.json) are asked instead; ids of a model's padded vocabulary beyond the tokenizer's show
+// as `<unused N>`.
 import { BYTE_OFFSET, type Tokenizer } from "./tokenizer.ts";
 
-/** The display text of ids 0..vocabSize-1. */
-export function displayVocab(tokenizer: Tokenizer): string[] {
+/** The display text of ids 0..size-1 (size: the model's vocab_size, default the tokenizer's). */
+export function displayVocab(tokenizer: Tokenizer, options: { size?: number } = {}): string[] {
+  const size = options.size ?? tokenizer.vocabSize;
+  const unused = Array.from(
+    { length: Math.max(0, size - tokenizer.vocabSize) },
+    (_, i) => `<unused ${tokenizer.vocabSize + i}>`,
+  );
+  if (tokenizer.display) {
+    return Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.display!(id))
+      .concat(unused);
+  }
   const utf8 = new TextDecoder("utf-8", { fatal: true });
   const out: string[] = [];
   for (let id = 0; id < tokenizer.vocabSize; id++) {
@@ -27,5 +38,5 @@ export function displayVocab(tokenizer: Tokenizer): string[] {
       out.push(piece); // not valid UTF-8 on its own (part of a multi-byte character)
     }
   }
-  return out;
+  return out.concat(unused);
 }

@@ -3,6 +3,7 @@
 import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
 import { architectureNames } from "../sae/registry.ts";
+import { RECIPE_AXIS } from "../spec/resolve.ts";
 
 /** How rows map to series and panels. */
 export interface SeriesOptions {
@@ -15,14 +16,15 @@ export interface SeriesOptions {
 }
 
 /**
- * Series label of a row, e.g. `jumprelu`, `toy/topk`, `jumprelu penalty=tanh`,
- * `jumprelu sae.width=512` (series_by values by their last path segment, group_by values in full).
+ * Series label of a row, e.g. `jumprelu`, `toy/topk`, `jumprelu penalty=tanh`, `jumprelu gdm`,
+ * `jumprelu sae.width=512` (series_by values by their last path segment, a recipe by its name,
+ * group_by values in full).
  */
 export function seriesOf(row: Record<string, unknown>, options: SeriesOptions): string {
   const arch = String(row.architecture ?? "unknown");
   const head = options.withExperiment ? `${row.experiment}/${arch}` : arch;
   const split = (options.seriesBy ?? []).filter((k) => row[k] !== undefined && row[k] !== null)
-    .map((k) => `${k.split(".").at(-1)}=${row[k]}`);
+    .map((k) => k === RECIPE_AXIS ? String(row[k]) : `${k.split(".").at(-1)}=${row[k]}`);
   const rest = options.groupBy.map((k) => `${k}=${row[k] ?? "-"}`);
   return [head, ...split, ...rest].join(" ");
 }

@@ -3,14 +3,20 @@ import type { ReportModel } from "./build.ts";
 import { metricInfo } from "./_metrics.ts";
 import { duration, num, pct, pctSig, signedPct } from "./_format.ts";
 import type { LatentPages } from "./latent_pages.ts";
+import { FEATURED_ARCHITECTURE, REFERENCE_BASELINE } from "../sae/registry.ts";
 
 /** A cell: text, optionally emphasised (the winner), tied to a series colour, or a link. */
 export interface Cell {
   text: string;
   strong?: boolean;
   series?: string;
-  /** Relative link target (feature and rating pages). */
+  /** Relative link target (feature, rating and run pages). */
   href?: string;
+  /**
+   * Run ids the cell names, linked to their run pages in HTML (the runs of a frontier point:
+   * replaces `text` there); Markdown readers get the text.
+   */
+  runs?: string[];
 }
 
 export interface Table {
@@ -25,6 +31,8 @@ export interface ComparisonTable extends Table {
 }
 
 const c = (text: string, extra: Omit<Cell, "text"> = {}): Cell => ({ text, ...extra });
+/** A run id, linked to its run page in HTML. */
+const runCell = (id: unknown): Cell => c(String(id), { runs: [String(id)] });
 
 /** Runs by status. */
 export function statusTable(model: ReportModel): Table {
@@ -55,11 +63,11 @@ export function comparisonTables(model: ReportModel): ComparisonTable[] {
   for (const { metric, panel, inPanel } of metricPanels(model)) {
     const series = model.series.filter((s) => inPanel.some((r) => r.series === s));
     const baselines = series.filter((s) =>
-      inPanel.some((r) => r.series === s && r.architecture !== "jumprelu")
+      inPanel.some((r) => r.series === s && r.architecture !== FEATURED_ARCHITECTURE)
     );
     // Gap columns for one JumpReLU series; several (recipes) get recipeTables() instead.
     const jumpSeries = new Set(
-      inPanel.filter((r) => r.architecture === "jumprelu").map((r) => r.series),
+      inPanel.filter((r) => r.architecture === FEATURED_ARCHITECTURE).map((r) => r.series),
     );
     const hasJump = jumpSeries.size === 1;
     const headers = [
@@ -111,9 +119,9 @@ export function recipeTables(model: ReportModel): RecipeTable[] {
   for (const { metric, panel, inPanel } of metricPanels(model)) {
     const archOf = new Map(inPanel.map((r) => [r.series, r.architecture]));
     const series = model.series.filter((s) => archOf.has(s));
-    if (series.filter((s) => archOf.get(s) === "jumprelu").length < 2) continue;
-    const others = series.filter((s) => archOf.get(s) !== "jumprelu");
-    const baseline = others.find((s) => archOf.get(s) === "topk") ?? others[0];
+    if (series.filter((s) => archOf.get(s) === FEATURED_ARCHITECTURE).length < 2) continue;
+    const others = series.filter((s) => archOf.get(s) !== FEATURED_ARCHITECTURE);
+    const baseline = others.find((s) => archOf.get(s) === REFERENCE_BASELINE) ?? others[0];
     if (!baseline) continue;
     const targets = [...new Set(inPanel.map((r) => r.target_l0))];
     const valueAt = (s: string, t: number) =>
@@ -161,8 +169,8 @@ export function hasGapColumns(t: ComparisonTable): boolean {
 export function gapSentence(metric: string): string {
   const info = metricInfo(metric);
   return info.better === "lower"
-    ? `Gap = (baseline - jumprelu) / baseline of ${info.label} (lower is better): positive means JumpReLU is better.`
-    : `Gap = (jumprelu - baseline) / baseline of ${info.label} (higher is better): positive means JumpReLU is better.`;
+    ? `Gap = (baseline - JumpReLU) / baseline of ${info.label} (lower is better): positive means JumpReLU is better.`
+    : `Gap = (JumpReLU - baseline) / baseline of ${info.label} (higher is better): positive means JumpReLU is better.`;
 }
 
 /** Latent measures (lib/features/measures.ts) with their column labels, when runs report them. */
@@ -209,7 +217,7 @@ export function frontierTable(model: ReportModel, metric: string): Table {
       c(num(r[`${metric}_std`])),
       c(String(r.n)),
       ...measures.map(([key, , show]) => c(show(meanOver(model, r.run_ids, key)))),
-      c(String(r.run_ids)),
+      c(String(r.run_ids), { runs: String(r.run_ids).split(", ") }),
     ]),
   };
 }
@@ -232,7 +240,7 @@ export function latentTable(model: ReportModel, pages: LatentPages): Table {
     rows: rows.map((r) => {
       const href = pages.runPages[String(r.run_id)];
       return [
-        c(String(r.run_id)),
+        runCell(r.run_id),
         c(String(r.series), { series: String(r.series) }),
         c(num(r.l0_target)),
         c(num(r.l0)),
@@ -287,7 +295,7 @@ export function l0MissTable(model: ReportModel): Table {
   return {
     headers: ["run", "series", "target L0", "achieved L0", "relative error"],
     rows: model.l0.filter((r) => r.outside).map((r) => [
-      c(r.run_id),
+      runCell(r.run_id),
       c(r.series, { series: r.series }),
       c(num(r.l0_target)),
       c(num(r.l0)),
@@ -309,7 +317,7 @@ export function healthTable(model: ReportModel): Table {
       "stranded θ",
     ],
     rows: (model.health?.runs ?? []).map((r) => [
-      c(String(r.run_id)),
+      runCell(r.run_id),
       c(String(r.series), { series: String(r.series) }),
       c(num(r.l0_target)),
       c(num(r.l0)),
@@ -340,7 +348,7 @@ export function failedTable(model: ReportModel): Table {
   return {
     headers: ["run", "series", "last step", "error"],
     rows: model.runs.filter((r) => r.status === "failed").map((r) => [
-      c(String(r.run_id)),
+      runCell(r.run_id),
       c(String(r.series), { series: String(r.series) }),
       c(num(r.last_step)),
       c(String(r.error ?? "")),
@@ -356,7 +364,7 @@ export function unfinishedTable(model: ReportModel): Table {
       ["running", "partial", "pending", "damaged"].includes(String(r.status))
     )
       .map((r) => [
-        c(String(r.run_id)),
+        runCell(r.run_id),
         c(String(r.series), { series: String(r.series) }),
         c(String(r.status)),
         c(num(r.last_step)),
@@ -390,7 +398,7 @@ export function runsTable(model: ReportModel): Table {
       "train time",
     ],
     rows: model.runs.map((r) => [
-      c(String(r.run_id)),
+      runCell(r.run_id),
       c(String(r.status)),
       c(String(r.series), { series: String(r.series) }),
       c(num(r.l0_target)),

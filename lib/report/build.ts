@@ -12,7 +12,7 @@ import { readMetrics } from "./read_metrics.ts";
 import { seriesColors } from "./plots.ts";
 import type { SeriesColors } from "./plots.ts";
 import { sortSeries, withSeries } from "./_series.ts";
-import { metricInfo } from "./_metrics.ts";
+import { EXPLORE_METRICS, metricInfo } from "./_metrics.ts";
 import { type HealthModel, healthOf } from "./health.ts";
 
 type Row = Record<string, unknown>;
@@ -69,6 +69,16 @@ export interface ReportModel {
   notes: string[];
   /** JumpReLU health (threshold STE window, dead latents, firing frequencies); null without. */
   health: HealthModel | null;
+  /** What the interactive explorer switches between: every metric runs report. */
+  explore: ExploreModel;
+}
+
+/** Frontiers and winners of every metric the explorer offers (EXPLORE_METRICS plus the spec's). */
+export interface ExploreModel {
+  metrics: string[];
+  /** Frontier rows (seed means per series) per metric, as `frontiers`. */
+  frontiers: Record<string, Row[]>;
+  comparison: ComparisonRow[];
 }
 
 export const STATUS_ORDER: RunStatus[] = ["done", "failed", "running", "partial", "pending"];
@@ -109,27 +119,35 @@ export async function buildReport(
   targetL0s.sort((a, b) => a - b);
   const settings = { ...given, metrics, targetL0s, groupBy, seriesBy };
 
-  const aggregated = withSeries(
-    aggregateSeeds(table, { axes: loaded.axes, metrics }),
-    seriesOptions,
-  ).objects() as Row[];
-  const frontiers: Record<string, Row[]> = {};
-  const comparison: ComparisonRow[] = [];
-  for (const m of metrics) {
-    frontiers[m] = paretoFrontier(aggregated, {
-      x: "l0_mean",
-      y: `${m}_mean`,
-      groupBy: "series",
-      yOrder: metricInfo(m).better === "lower" ? "min" : "max",
-    });
-    comparison.push(
-      ...compareAtTargets(frontiers[m], {
-        targets: targetL0s,
-        metric: m,
-        snap: settings.l0Tolerance,
-      }),
-    );
-  }
+  const compared = (metrics: string[]) => {
+    const aggregated = withSeries(
+      aggregateSeeds(table, { axes: loaded.axes, metrics }),
+      seriesOptions,
+    ).objects() as Row[];
+    const frontiers: Record<string, Row[]> = {};
+    const comparison: ComparisonRow[] = [];
+    for (const m of metrics) {
+      frontiers[m] = paretoFrontier(aggregated, {
+        x: "l0_mean",
+        y: `${m}_mean`,
+        groupBy: "series",
+        yOrder: metricInfo(m).better === "lower" ? "min" : "max",
+      });
+      comparison.push(
+        ...compareAtTargets(frontiers[m], {
+          targets: targetL0s,
+          metric: m,
+          snap: settings.l0Tolerance,
+        }),
+      );
+    }
+    return { aggregated, frontiers, comparison };
+  };
+  const { aggregated, frontiers, comparison } = compared(metrics);
+  const exploreMetrics = [...new Set([...metrics, ...EXPLORE_METRICS])].filter((m) =>
+    done.some((r) => typeof r[m] === "number" && Number.isFinite(r[m]))
+  );
+  const explore = { metrics: exploreMetrics, ...compared(exploreMetrics) };
   const series = sortSeries(
     runs.map((r) => String(r.series)),
     (label) => label.split(" ")[0].split("/").at(-1)!,
@@ -170,6 +188,11 @@ export async function buildReport(
     },
     notes,
     health: await healthOf(runs),
+    explore: {
+      metrics: explore.metrics,
+      frontiers: explore.frontiers,
+      comparison: explore.comparison,
+    },
   };
 }
 

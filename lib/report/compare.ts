@@ -2,6 +2,7 @@
 // winner, and JumpReLU's relative gap to each baseline. Pure; rows in, rows out.
 import { interpolateAt, measuredRange } from "./interpolate.ts";
 import { metricInfo } from "./_metrics.ts";
+import { FEATURED_ARCHITECTURE } from "../sae/registry.ts";
 
 /** One series at one target L0 for one metric. */
 export interface ComparisonRow {
@@ -106,11 +107,13 @@ export function compareAtTargets(
       for (const r of rows) {
         r.winner = r.value !== null && r.value === best;
         const jumps = rows.filter((o) =>
-          o.architecture === "jumprelu" && o.experiment === r.experiment
+          o.architecture === FEATURED_ARCHITECTURE && o.experiment === r.experiment
         );
         // With several JumpReLU series (recipes), no single gap: the report's recipe table has them.
         const j = jumps.length === 1 ? jumps[0] : undefined;
-        if (r.architecture === "jumprelu" || !j || j.value === null || r.value === null) continue;
+        if (
+          r.architecture === FEATURED_ARCHITECTURE || !j || j.value === null || r.value === null
+        ) continue;
         if (r.value === 0) continue;
         r.jumprelu_gap = lowerBetter
           ? (r.value - j.value) / r.value

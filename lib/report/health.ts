@@ -4,6 +4,7 @@
 // Runs from before these were recorded give missing values, never errors.
 import type { FiringHistogram } from "../metrics/firing_histogram.ts";
 import { readMetrics } from "./read_metrics.ts";
+import { architectureNames, getArchitecture } from "../sae/registry.ts";
 
 type Row = Record<string, unknown>;
 
@@ -17,13 +18,19 @@ export interface HealthModel {
   histograms: Row[];
 }
 
-/** Runs whose architecture has trained thresholds. */
-const THRESHOLD_ARCHITECTURES = ["jumprelu"];
+/**
+ * Whether runs of architecture `name` have held-out health in summary.json (its descriptor's
+ * `heldOutHealth`: JumpReLU's thresholds); an architecture no longer registered has none.
+ */
+function hasHealth(name: string): boolean {
+  return architectureNames().includes(name) && getArchitecture(name).heldOutHealth !== undefined;
+}
 
 export async function healthOf(runs: readonly Row[]): Promise<HealthModel | null> {
-  const chosen = runs.filter((r) =>
-    r.status === "done" && THRESHOLD_ARCHITECTURES.includes(String(r.architecture))
-  ).sort((a, b) =>
+  const chosen = runs.filter((r) => r.status === "done" && hasHealth(String(r.architecture))).sort((
+    a,
+    b,
+  ) =>
     String(a.series).localeCompare(String(b.series)) ||
     Number(a.l0_target) - Number(b.l0_target) || Number(a.seed) - Number(b.seed)
   );

@@ -12,7 +12,10 @@ export interface L0Accuracy {
   outside: boolean;
 }
 
-/** L0 accuracy of every `done` row with numeric `l0` and `l0_target`, in input order. */
+/**
+ * L0 accuracy of every `done` row with numeric `l0` and `l0_target`, in input order, from the
+ * relative miss the run recorded (`l0_rel_error`).
+ */
 export function l0Accuracy(
   runs: readonly Record<string, unknown>[],
   options: { tolerance: number },
@@ -22,7 +25,8 @@ export function l0Accuracy(
     const { l0, l0_target: target } = r;
     if (r.status !== "done" || typeof l0 !== "number" || typeof target !== "number") continue;
     if (!(target > 0)) continue;
-    const rel = (l0 - target) / target;
+    // The miss training wrote (summary.json l0_rel_error); computed only for rows without it.
+    const rel = typeof r.l0_rel_error === "number" ? r.l0_rel_error : (l0 - target) / target;
     out.push({
       run_id: String(r.run_id),
       series: String(r.series ?? r.architecture),

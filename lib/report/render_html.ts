@@ -1,8 +1,11 @@
-// Renders a report model as one self-contained HTML page: inline CSS and SVG, no scripts, no
-// network. Pure: returns the text; the caller writes it.
+// Renders a report model as one self-contained HTML page: inline CSS and SVG, no network; one
+// small inline script drives the explorer (explore.ts), and the page reads fully without it.
+// Pure: returns the text; the caller writes it.
 import type { ReportModel } from "./build.ts";
 import type { Figure } from "./figures.ts";
-import type { Cell, Table } from "./_tables.ts";
+import type { Table } from "./_tables.ts";
+import { CSS, esc, renderTable } from "./_html.ts";
+import { exploreSection } from "./explore.ts";
 import {
   comparisonTables,
   failedTable,
@@ -27,22 +30,6 @@ import { metricInfo } from "./_metrics.ts";
 import { num } from "./_format.ts";
 import type { LatentPages } from "./latent_pages.ts";
 
-const CSS = `
-body { font: 15px/1.45 system-ui, sans-serif; color: #222; max-width: 1100px; margin: 2em auto;
-  padding: 0 1em; }
-h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: .6em 0; font-size: 13px; }
-th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.sw { display: inline-block; width: .8em; height: .8em; border-radius: 50%; margin-right: .35em; }
-.glance { display: flex; flex-wrap: wrap; gap: .8em; margin: 1em 0; }
-.card { border: 1px solid #ddd; border-radius: 8px; padding: .6em 1em; min-width: 10em; }
-.card .l0 { color: #666; font-size: .85em; } .card .win { font-size: 1.3em; font-weight: 600; }
-.warn { background: #fff4e5; border-left: 4px solid #f0a020; padding: .5em 1em; }
-.meta { color: #555; font-size: .9em; } figure { margin: 1em 0; }
-figcaption { color: #555; font-size: .9em; } svg { max-width: 100%; height: auto; }
-`;
-
 /** The whole index.html text. */
 export function renderHtml(
   model: ReportModel,
@@ -57,6 +44,7 @@ export function renderHtml(
   for (const w of options.warnings ?? []) b.push(`<p class="warn">${esc(w)}</p>`);
   b.push(`<ul class="meta">${provenanceLines(model).map((l) => `<li>${esc(l)}</li>`).join("")}`);
   b.push(`${model.notes.map((n) => `<li>Note: ${esc(n)}</li>`).join("")}</ul>`);
+  b.push(exploreSection(model, { table: tableHtml, swatch }));
 
   b.push(`<h2>Winner at each target L0</h2>`);
   b.push(glance(model, swatch));
@@ -164,27 +152,4 @@ function glance(model: ReportModel, swatch: (s: string) => string): string {
     }
   }
   return `<div class="glance">${cards.join("")}</div>`;
-}
-
-function renderTable(t: Table, swatch: (s: string) => string): string {
-  const head = `<tr>${t.headers.map((h) => `<th>${esc(h)}</th>`).join("")}</tr>`;
-  const row = (r: Cell[]) =>
-    `<tr>${
-      r.map((cell) => {
-        const numeric = /^[-+]?[0-9.]+(e[-+]?[0-9]+)?%?$/.test(cell.text);
-        let text = esc(cell.text);
-        if (cell.strong) text = `<strong>${text}</strong>`;
-        if (cell.series) text = swatch(cell.series) + text;
-        if (cell.href) text = `<a href="${esc(cell.href)}">${text}</a>`;
-        return `<td${numeric ? ' class="num"' : ""}>${text}</td>`;
-      }).join("")
-    }</tr>`;
-  return `<table>${head}${t.rows.map(row).join("")}</table>`;
-}
-
-function esc(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(
-    /"/g,
-    "&quot;",
-  );
 }

@@ -1,6 +1,6 @@
 // Writes a report directory: index.html, report.md with PNG plots beside it, runs.csv,
-// frontier.csv, comparison.csv, and the latent pages of LM runs (latent_pages.ts). Builds the
-// model, draws the figures and renders; prints nothing.
+// frontier.csv, comparison.csv, a page per run (run_pages.ts) and the latent pages of LM runs
+// (latent_pages.ts). Builds the model, draws the figures and renders; prints nothing.
 import * as aq from "arquero";
 import { join } from "node:path";
 import type { LoadedRuns } from "./load_runs.ts";
@@ -11,6 +11,7 @@ import { renderMarkdown } from "./render_markdown.ts";
 import { renderHtml } from "./render_html.ts";
 import { DEFAULT_FONTS_DIR, loadFonts, svgToPng } from "./png.ts";
 import { writeLatentPages } from "./latent_pages.ts";
+import { type RecipeSettings, writeRunPages } from "./run_pages.ts";
 
 /** Where to write, with which settings, and how to render PNGs. */
 export interface WriteReportOptions extends ReportProvenance {
@@ -20,6 +21,8 @@ export interface WriteReportOptions extends ReportProvenance {
   fontsDir?: string;
   /** Set false to skip PNGs (report.md then says so). Default true. */
   png?: boolean;
+  /** The specs' recipes, so run pages can mark the values a recipe set. */
+  recipes?: RecipeSettings;
 }
 
 /** What was written. */
@@ -73,6 +76,7 @@ export async function writeReport(
 
   const latents = await writeLatentPages(model, options.outDir);
   files.push(...latents.files);
+  files.push(...await writeRunPages(model, options.outDir, { latents, recipes: options.recipes }));
   await write("index.html", renderHtml(model, { figures, warnings, latents }));
   await write("report.md", renderMarkdown(model, { figures, images, warnings, latents }));
   await write("runs.csv", toCsv(model.runs, loaded.table.columnNames().concat("series", "panel")));

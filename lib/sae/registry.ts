@@ -36,6 +36,15 @@ export function registerArchitecture(arch: Architecture): void {
   version++;
 }
 
+/**
+ * The method saesweep is about (Rajamanoharan et al. 2024): specs train it unless they name
+ * another, and reports measure its gap to every baseline.
+ */
+export const FEATURED_ARCHITECTURE = "jumprelu";
+
+/** The baseline a report measures the featured architecture's recipes against, when present. */
+export const REFERENCE_BASELINE = "topk";
+
 /** The built-in architectures, in the order reports list them. */
 const BUILT_IN: readonly Architecture[] = [
   jumprelu,

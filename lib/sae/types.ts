@@ -32,6 +32,19 @@ export interface ExportResult {
  */
 export type Sparsity = "penalty" | "k";
 
+/**
+ * The shape of a penalty architecture's sparsity term, as the unit of lambda of
+ * `train.lambda.mode normalized` needs it (lib/train/lambda_scale.ts): a plain L0 count, the
+ * quadratic L0 of the Anthropic recipe, GDM's quadratic-frequency L0, tanh of the activations, or
+ * an L1 of the activations.
+ */
+export type PenaltyShape =
+  | { kind: "l0" }
+  | { kind: "quadratic" }
+  | { kind: "quadratic_frequency"; frequencyScale: number }
+  | { kind: "tanh"; tanhScale: number }
+  | { kind: "l1" };
+
 /** Keys of the shared `sae` section an architecture may read besides width and target_l0. */
 export type SharedSaeKey = "pre_encoder_bias" | "b_dec_init";
 
@@ -75,6 +88,12 @@ export interface Architecture extends EngineArchitecture {
    */
   readonly defaultsVersion: number;
   readonly sparsity: Sparsity;
+  /**
+   * Penalty architectures: the shape of the sparsity term under the run's options, from which
+   * `train.lambda.mode normalized` (the default) derives the starting lambda. A penalty
+   * architecture without it needs `train.lambda.mode controller` (checked at spec load).
+   */
+  penaltyShape?(sae: SaeConfig): PenaltyShape;
   /** Shared `sae` keys the architecture reads: only these go into the effective config. */
   readonly uses: readonly SharedSaeKey[];
   /** Problems specific to this architecture in a resolved `sae` section (beyond the schema). */
@@ -107,6 +126,18 @@ export interface Architecture extends EngineArchitecture {
     state: HostTensors,
     options: { sae: SaeConfig; x: Float32Array; n: number; blas: Blas },
   ): Record<string, number>;
+  /**
+   * Option values as the run used them after resolving them from the data at its start, keyed by
+   * spec path (JumpReLU: `sae.jumprelu.bandwidth`, the STE eps in normalised units), from the final
+   * state (external layout); recorded in summary.json and run.json as `resolved_options`.
+   */
+  resolvedOptions?(state: HostTensors, sae: SaeConfig): Record<string, number>;
+  /**
+   * Inference of SAELens directories whose `cfg.architecture` is `loads` (lib/export/saelens.ts,
+   * for ours and SAELens-written ones): the weights it needs, and the latents [N, F] of the encoder
+   * input xIn [N, D] (b_dec already subtracted where the cfg asks) from the tensors by name.
+   */
+  readonly saelens?: SaeLensInference;
   /** Option combinations the fast-kernel parity tests cover (the defaults are always covered). */
   readonly parityCases?: readonly ParityCase[];
   /** What the finite-difference test of the reference loss checks. */
@@ -122,6 +153,18 @@ export interface GradientCheck {
   params: readonly string[];
   terms?: readonly string[];
   sae?: Record<string, unknown>;
+}
+
+/** How an architecture reads one SAELens architecture for inference (`Architecture.saelens`). */
+export interface SaeLensInference {
+  /** SAELens's name in cfg.json (`standard`, `jumprelu`, `gated`, `topk`). */
+  loads: string;
+  required: readonly string[];
+  encode(
+    tensor: (name: string) => TensorMap[string],
+    xIn: TensorMap[string],
+    cfg: Record<string, unknown>,
+  ): TensorMap[string];
 }
 
 /** Typed view of an architecture's options in a resolved `sae` section. */

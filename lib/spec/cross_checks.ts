@@ -1,6 +1,6 @@
 // Checks that involve several keys of one resolved run config (target_l0 < width, integer k for
 // k-sparse architectures, enough tokens for one batch, held-out vectors for the L0 controller's
-// reading on lm data, and each architecture's own check()).
+// reading on lm data, what mode normalized needs, and each architecture's own check()).
 // Pure; `load.ts` locates each problem in the file.
 import type { RunConfig } from "./schema.ts";
 import { getArchitecture } from "../sae/registry.ts";
@@ -51,6 +51,37 @@ export function crossFieldProblems(config: RunConfig): ConfigProblem[] {
         `${config.eval.tokens + control}, got ${config.data.heldout_tokens}`,
     });
   }
+  if (arch.sparsity === "penalty" && train.lambda.mode === "normalized") {
+    problems.push(...normalizedLambdaProblems(config));
+  }
   problems.push(...arch.check?.(sae) ?? []);
   return problems;
+}
+
+/**
+ * Mode normalized derives the starting lambda, so a penalty architecture must declare its penalty's
+ * shape, and a sae.<arch>.lambda that differs from its default (a start a spec written for mode
+ * controller, the default before 2026-12-05, relies on) would be ignored: refused, never dropped.
+ */
+function normalizedLambdaProblems(config: RunConfig): ConfigProblem[] {
+  const { sae } = config;
+  const arch = getArchitecture(sae.architecture);
+  if (!arch.penaltyShape) {
+    return [{
+      paths: ["train.lambda.mode", "sae.architecture"],
+      message: `train.lambda.mode normalized (the default) needs the penalty of architecture ` +
+        `${arch.name} (Architecture.penaltyShape), which it does not declare; set ` +
+        `train.lambda.mode: controller to start from sae.${arch.name}.lambda`,
+    }];
+  }
+  const set = (sae[arch.name] as { lambda?: number } | undefined)?.lambda;
+  const byDefault = (arch.options.parse({}) as { lambda?: number }).lambda;
+  if (set === undefined || set === byDefault) return [];
+  return [{
+    paths: [`sae.${arch.name}.lambda`, "train.lambda.mode"],
+    message: `sae.${arch.name}.lambda ${set} is ignored by train.lambda.mode normalized (the ` +
+      "default since 2026-12-05), which derives the start from the target, width, penalty and " +
+      "data; remove it (train.lambda.start scales the derived start), or set train.lambda.mode: " +
+      "controller to start from it as before",
+  }];
 }

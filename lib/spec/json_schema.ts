@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { experimentSchema } from "./schema.ts";
 import { leafPaths } from "./schema_info.ts";
+import { RECIPE_FIXED_KEYS } from "./recipes.ts";
 
 /** Top-level sections whose keys can be swept. */
 export const SWEEPABLE_SECTIONS = ["data", "sae", "train", "eval"] as const;
@@ -27,9 +28,11 @@ function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
 export function experimentJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(experimentSchema(), { io: "input" }) as Record<string, unknown>;
   const axisProperties: Record<string, unknown> = {};
+  const recipeProperties: Record<string, unknown> = {};
   for (const leaf of sweepableLeaves()) {
     const item = jsonSchemaOf(leaf.schema);
     delete item.default;
+    if (!RECIPE_FIXED_KEYS.includes(leaf.path)) recipeProperties[leaf.path] = item;
     axisProperties[leaf.path] = {
       description: `Values of ${leaf.path}, one run each`,
       type: "array",
@@ -39,6 +42,16 @@ export function experimentJsonSchema(): Record<string, unknown> {
   }
   const axisList = { type: "array", minItems: 1, description: "Values of this config path" };
   const properties = schema.properties as Record<string, unknown>;
+  properties.recipes = {
+    ...(properties.recipes as Record<string, unknown>),
+    additionalProperties: {
+      description: `A recipe: dotted config path -> value (not ${RECIPE_FIXED_KEYS.join(", ")})`,
+      type: "object",
+      minProperties: 1,
+      properties: recipeProperties,
+      additionalProperties: false,
+    },
+  };
   properties.sweep = {
     description: "Sweep axes: dotted config path -> non-empty list of values; the runs are the " +
       "cartesian product of the axes. `zip` lists groups of axes that move together.",
@@ -46,6 +59,12 @@ export function experimentJsonSchema(): Record<string, unknown> {
     default: {},
     properties: {
       ...axisProperties,
+      recipe: {
+        description: "Names of recipes (keys of `recipes`), one run each",
+        type: "array",
+        minItems: 1,
+        items: { type: "string" },
+      },
       zip: {
         description: "Groups of axes that move together; lists within a group have equal length",
         type: "array",

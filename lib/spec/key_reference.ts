@@ -58,6 +58,28 @@ architectures (${kArchitectures()}: it is their k), \`train.tokens >= train.batc
 architecture's own checks. A spec may expand to at most
 ${DEFAULT_MAX_RUNS} runs unless \`--max-runs N\` raises the limit. \`report.group_by\` may name only swept axes.
 
+## Recipes
+
+\`recipes\` names groups of settings once; the sweep axis \`recipe\` lists names, and each run of
+a recipe gets all its settings (keys it leaves out keep the spec's values):
+
+\`\`\`yaml
+recipes:
+  gdm: { sae.jumprelu.penalty: l0 }
+  wide: { sae.jumprelu.bandwidth_unit: pre_act_std, sae.jumprelu.bandwidth: 1 }
+sweep:
+  sae.architecture: [jumprelu, topk]
+  recipe: [gdm, wide]
+report: { series_by: [recipe] }
+\`\`\`
+
+A recipe's keys are dotted config paths, checked like sweep axes; it may not set
+\`sae.architecture\`, \`sae.target_l0\` or \`train.seed\` (the report compares across them) or a key
+another axis sweeps, and a \`recipe\` axis cannot be zipped. Run ids show the recipe name where the
+run reads one of its settings (\`jumprelu-wide-l0_8-s0-…\`; the TopK runs above are one run each, as
+they read none), and the hash is the one the same settings would give as separate axes;
+\`--dry-run\` and the report's series (\`series_by: [recipe]\`) show the names.
+
 ## Run ids and run directories
 
 A run id is a readable slug of the run's swept values plus the first 8 hex digits of the sha256 of

@@ -5,11 +5,12 @@ import { z } from "zod";
 import type { SpecIssue } from "../errors.ts";
 import { SpecError, UsageError } from "../errors.ts";
 import { gridPoints, gridSize, type SweepAxis } from "./grid.ts";
-import { resolveRunConfig } from "./resolve.ts";
+import { RECIPE_AXIS, resolveRunConfig } from "./resolve.ts";
 import { crossFieldProblems } from "./cross_checks.ts";
-import { experimentSchema, type ExperimentSpec } from "./schema.ts";
+import { experimentSchema, type ExperimentSpec, type RunConfig } from "./schema.ts";
 import { canonicalHash } from "./spec_hash.ts";
 import { readSweepAxes } from "./sweep_axes.ts";
+import { recipeIssues } from "./recipes.ts";
 import { formatPath, parseYamlSource, type PathSegment, type YamlSource } from "./yaml_source.ts";
 import { specIssuesFromZod } from "./zod_issues.ts";
 
@@ -40,16 +41,43 @@ export interface LoadedExperiment {
   specHash: string;
   /** Sweep axes in spec order (zip groups are one axis each). */
   axes: SweepAxis[];
+  /** Each grid point's resolved config, in grid order (absent: expandSweep resolves them). */
+  configs?: readonly RunConfig[];
 }
 
 export interface ParsedExperiment {
   spec: ExperimentSpec;
   axes: SweepAxis[];
+  /**
+   * The resolved config of every grid point, in grid order (gridPoints): resolved once here, for
+   * the cross-field checks, and read by expandSweep instead of resolving again.
+   */
+  configs: RunConfig[];
 }
 
 /**
  * Parses and validates spec text. Pure. Throws one SpecError listing every problem found, each
  * as `fileName:line:col: path: message`.
+ *
+ * @example Every problem at once, located in the file
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseExperiment, SpecError } from "@saesweep/saesweep";
+ *
+ * const { axes } = parseExperiment(
+ *   "name: demo\ndata: { source: synthetic }\nsweep:\n  sae.architecture: [jumprelu, topk]\n  sae.target_l0: [8, 16]\n",
+ *   "demo.yaml",
+ * );
+ * assert.deepEqual(axes.map((a) => a.paths), [["sae.architecture"], ["sae.target_l0"]]);
+ *
+ * const text = "name: demo\ndata: { source: synthetic }\nsae:\n  bandwith: 0.1\ntrain:\n  tokens: many\n";
+ * assert.throws(() => parseExperiment(text, "demo.yaml"), (err) => {
+ *   assert.ok(err instanceof SpecError);
+ *   assert.match(err.message, /demo\.yaml:4:3: sae\.bandwith: unknown key/);
+ *   assert.match(err.message, /demo\.yaml:6:11: train\.tokens: expected/);
+ *   return true;
+ * });
+ * ```
  */
 export function parseExperiment(
   text: string,
@@ -69,6 +97,7 @@ export function parseExperiment(
     }]);
   }
   const result = experimentSchema().safeParse(raw);
+  let configs: RunConfig[] = [];
   if (!result.success) {
     issues.push(
       ...specIssuesFromZod(result.error.issues, { source, schema: experimentSchema(), data: raw }),
@@ -76,6 +105,9 @@ export function parseExperiment(
   }
   const { axes, issues: sweepIssues } = readSweepAxes(raw, source);
   issues.push(...sweepIssues);
+  const swept = axes.flatMap((a) => a.paths).filter((p) => p !== RECIPE_AXIS);
+  const badRecipes = recipeIssues(raw, source, { swept });
+  issues.push(...badRecipes);
   if (result.success) {
     if (result.data.name.length > MAX_NAME_LENGTH) {
       issues.push({
@@ -105,15 +137,41 @@ export function parseExperiment(
         message: `expands to ${count} runs (${axes.map((a) => a.values.length).join(" x ")}), ` +
           `more than the limit of ${maxRuns}; pass --max-runs ${count} if you mean it`,
       });
-    } else if (sweepIssues.length === 0) {
-      issues.push(...checkRuns(result.data, axes, source));
+    } else if (sweepIssues.length === 0 && badRecipes.length === 0) {
+      const checked = checkRuns(result.data, axes, source);
+      issues.push(...checked.issues);
+      configs = checked.configs;
     }
   }
   if (issues.length > 0) throw new SpecError(sortIssues(issues));
-  return { spec: result.data as ExperimentSpec, axes };
+  return { spec: result.data as ExperimentSpec, axes, configs };
 }
 
-/** Reads, parses and validates the spec file at `path`. */
+/**
+ * Reads, parses and validates the spec file at `path`.
+ *
+ * @example A spec file expanded into its runs (no training)
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { expandSweep, loadExperiment } from "@saesweep/saesweep";
+ *
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(
+ *   `${dir}/demo.yaml`,
+ *   "name: demo\ndata: { source: synthetic }\nsweep:\n  sae.architecture: [jumprelu, topk]\n  sae.target_l0: [8, 16]\n",
+ * );
+ * const plans = expandSweep(await loadExperiment(`${dir}/demo.yaml`), { outDir: `${dir}/runs` });
+ * // Slugs of the swept values plus a hash of everything the run reads.
+ * assert.deepEqual(plans.map((p) => p.runId.replace(/-[0-9a-f]{8}$/, "")), [
+ *   "jumprelu-l0_8",
+ *   "jumprelu-l0_16",
+ *   "topk-l0_8",
+ *   "topk-l0_16",
+ * ]);
+ * assert.equal(plans[3].config.sae.target_l0, 16);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
 export async function loadExperiment(
   path: string,
   options: { maxRuns?: number } = {},
@@ -134,11 +192,11 @@ export async function loadExperiment(
       cause: err,
     });
   }
-  const { spec, axes } = parseExperiment(text, path, options);
+  const { spec, axes, configs } = parseExperiment(text, path, options);
   const specDir = resolve(path, "..");
   // Where runs execute does not change what they compute: the executor section is not hashed.
   const { executor: _executor, ...computed } = spec;
-  return { spec, specPath: path, specDir, specHash: canonicalHash(computed, 16), axes };
+  return { spec, specPath: path, specDir, specHash: canonicalHash(computed, 16), axes, configs };
 }
 
 function checkReport(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource): SpecIssue[] {
@@ -159,14 +217,23 @@ function checkReport(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource
   return issues;
 }
 
-/** Cross-field checks on every expanded run, located at the sweep value that caused them. */
-function checkRuns(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource): SpecIssue[] {
+/**
+ * Cross-field checks on every grid point's resolved config, located at the sweep value that caused
+ * them; returns the configs too (grid order), so that nothing resolves a point twice.
+ */
+function checkRuns(
+  spec: ExperimentSpec,
+  axes: SweepAxis[],
+  source: YamlSource,
+): { issues: SpecIssue[]; configs: RunConfig[] } {
   const issues: SpecIssue[] = [];
+  const configs: RunConfig[] = [];
   const seen = new Set<string>();
   for (const point of gridPoints(axes)) {
     let config;
     try {
       config = resolveRunConfig(spec, point.overrides);
+      configs.push(config);
     } catch (err) {
       if (!(err instanceof z.ZodError)) throw err;
       // Each value passed on its own; this combination of values does not.
@@ -186,7 +253,7 @@ function checkRuns(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource):
       continue;
     }
     for (const problem of crossFieldProblems(config)) {
-      const where = locateProblem(problem.paths, axes, point.indices, source);
+      const where = locateProblem(problem.paths, axes, point.indices, { source, spec });
       const issue = {
         file: source.fileName,
         ...source.locate(where),
@@ -200,19 +267,23 @@ function checkRuns(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource):
       }
     }
   }
-  return issues;
+  return { issues, configs };
 }
 
 function locateProblem(
   paths: string[],
   axes: SweepAxis[],
   indices: number[],
-  source: YamlSource,
+  options: { source: YamlSource; spec: ExperimentSpec },
 ): PathSegment[] {
+  const { source, spec } = options;
   for (const path of paths) {
     for (let a = 0; a < axes.length; a++) {
       const j = axes[a].paths.indexOf(path);
       if (j >= 0) return [...axes[a].origins[j], indices[a]];
+      // A value set by this run's recipe: at the recipe's line.
+      const recipe = axes[a].paths[0] === RECIPE_AXIS ? String(axes[a].values[indices[a]][0]) : "";
+      if (recipe && path in (spec.recipes?.[recipe] ?? {})) return ["recipes", recipe, path];
     }
   }
   for (const path of paths) {

@@ -39,7 +39,32 @@ export function setPath(target: Rec, path: string, value: unknown): void {
 }
 
 /**
- * Applies `overrides` to `spec` and re-validates (so a swept partial map gets its defaults).
+ * The sweep axis whose values are names of `recipes` (a spec's named groups of settings): a grid
+ * point's `recipe: name` stands for every setting of that recipe.
+ */
+export const RECIPE_AXIS = "recipe";
+
+/**
+ * Applies `overrides` to `target` in order; a `recipe` override applies its recipe's settings
+ * (`recipes[name]`) in their own order.
+ */
+export function applyOverrides(
+  target: Rec,
+  overrides: Readonly<Record<string, unknown>>,
+  options: { recipes?: Readonly<Record<string, Readonly<Record<string, unknown>>>> } = {},
+): void {
+  for (const [path, value] of Object.entries(overrides)) {
+    if (path !== RECIPE_AXIS) setPath(target, path, value);
+    else {
+      for (const [p, v] of Object.entries(options.recipes?.[String(value)] ?? {})) {
+        setPath(target, p, v);
+      }
+    }
+  }
+}
+
+/**
+ * Applies `overrides` to `spec` (a `recipe` override by its settings) and re-validates (so a swept partial map gets its defaults).
  * Throws a zod error if the result is invalid; `loadExperiment` has already ruled that out.
  */
 export function resolveRunConfig(
@@ -53,7 +78,7 @@ export function resolveRunConfig(
     train: spec.train,
     eval: spec.eval,
   });
-  for (const [path, value] of Object.entries(overrides)) setPath(base, path, value);
+  applyOverrides(base, overrides, { recipes: spec.recipes });
   const parsed = experimentSchema().parse(base);
   return {
     experiment: parsed.name,

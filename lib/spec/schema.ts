@@ -3,7 +3,7 @@
 // built from the architecture registry (each architecture owns its options). No I/O here.
 import { z } from "zod";
 import { DataSpec } from "../data/data_spec.ts";
-import { architectures, registryVersion } from "../sae/registry.ts";
+import { architectures, FEATURED_ARCHITECTURE, registryVersion } from "../sae/registry.ts";
 import type { SaeConfig } from "../engine/types.ts";
 import { ExecutorSpec } from "./executor_schema.ts";
 
@@ -45,7 +45,7 @@ function buildSaeSpec() {
   const names = archs.map((a) => a.name) as [string, ...string[]];
   const sections = Object.fromEntries(archs.map((a) => [a.name, a.options.prefault({})]));
   return z.strictObject({
-    architecture: z.enum(names).default("jumprelu").describe(
+    architecture: z.enum(names).default(FEATURED_ARCHITECTURE).describe(
       `SAE architecture (usually swept: sweep.sae.architecture): ${
         archs.map((a) => `${a.name}: ${a.summary}`).join("; ")
       }`,
@@ -60,13 +60,14 @@ function buildSaeSpec() {
 // ---------------------------------------------------------------------------------------------
 
 export const LambdaSchedule = z.strictObject({
-  mode: z.enum(["controller", "normalized", "controller_v1", "fixed"]).default("controller")
+  mode: z.enum(["controller", "normalized", "controller_v1", "fixed"]).default("normalized")
     .describe(
-      "controller: calibrate lambda online toward sae.target_l0 from sae.<arch>.lambda; " +
-        "normalized: the same controller, started at train.lambda.start times the lambda that " +
-        "the target, the width, the penalty and the data give at initialisation (V / T over the " +
-        "penalty's cost per unit of L0, README 'Choosing lambda'), so one start serves every " +
-        "target and penalty (ignores sae.<arch>.lambda); controller_v1: the controller before " +
+      "normalized (the default since 2026-12-05; before: controller): the L0 controller, " +
+        "started at train.lambda.start times the lambda that the target, the width, the penalty " +
+        "and the data give at initialisation (V / T over the penalty's cost per unit of L0, " +
+        "README 'Choosing lambda'), so one start serves every target and penalty (sae.<arch>." +
+        "lambda must stay unset); controller: the same controller started at sae.<arch>.lambda " +
+        "(specs written before 2026-12-05 that set no mode ran this); controller_v1: the controller before " +
         "2026-11-29 (derivative weight 10 updates at every lr, gain 0.1, freeze at 0.7, no " +
         "floor; ignores horizon, damping, freeze_at, max_drop and sae.<arch>.controller_gain); " +
         "fixed: use sae.<arch>.lambda",
@@ -169,6 +170,15 @@ export const SweepSpec = z.record(z.string(), z.unknown()).default({}).describe(
   "Axes: dotted config path -> list of values (cartesian product); zip: list of groups of axes that move together",
 );
 
+/**
+ * Named recipes: name -> map of dotted config path -> value. The sweep axis `recipe` lists names;
+ * each run of a recipe gets all its settings (checked in lib/spec/recipes.ts).
+ */
+export const RecipesSpec = z.record(z.string(), z.record(z.string(), z.unknown())).describe(
+  "Named groups of settings: recipe name -> map of dotted config path -> value; sweep " +
+    "`recipe: [name, ...]` trains each, and run ids, series and the report show the names",
+);
+
 export const ReportSpec = z.strictObject({
   target_l0s: z.array(z.number().positive()).default([]).describe(
     "L0 values at which architectures are compared (frontiers interpolated in log L0)",
@@ -200,6 +210,7 @@ function buildExperimentSpec() {
     sae: buildSaeSpec().prefault({}),
     train: TrainSpec.prefault({}),
     eval: EvalSpec.prefault({}),
+    recipes: RecipesSpec.optional(),
     sweep: SweepSpec,
     report: ReportSpec.prefault({}),
     executor: ExecutorSpec.prefault({}).describe("Where a sweep runs: local or a Slurm array job"),

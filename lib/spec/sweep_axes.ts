@@ -3,16 +3,13 @@
 // key's schema (checked by substituting it into the spec). Pure.
 import type { SpecIssue } from "../errors.ts";
 import type { SweepAxis } from "./grid.ts";
-import { didYouMean } from "./did_you_mean.ts";
 import { experimentSchema } from "./schema.ts";
-import { schemaKeys } from "./schema_info.ts";
-import { schemaAtData, specIssuesFromZod } from "./zod_issues.ts";
+import { specIssuesFromZod } from "./zod_issues.ts";
+import { configPathProblem } from "./config_paths.ts";
 import { formatPath, type PathSegment, type YamlSource } from "./yaml_source.ts";
 import canonicalize from "canonicalize";
-import { setPath } from "./resolve.ts";
-
-/** Top-level keys that describe the experiment rather than a run: not sweepable. */
-const NOT_SWEEPABLE = ["name", "description", "sweep", "report", "executor"];
+import { RECIPE_AXIS, setPath } from "./resolve.ts";
+import { readRecipeAxis } from "./recipes.ts";
 
 type Rec = Record<string, unknown>;
 
@@ -46,24 +43,10 @@ export function readSweepAxes(
 
   // Checks one axis path; returns false (after reporting) when it cannot be used.
   const checkPath = (parent: PathSegment[], path: string): boolean => {
-    const segments = path.split(".");
-    if (NOT_SWEEPABLE.includes(segments[0])) {
-      issue(parent, `\`${segments[0]}\` describes the experiment and cannot be swept`, path);
+    const problem = configPathProblem(raw, path);
+    if (problem !== null) {
+      issue(parent, problem, path);
       return false;
-    }
-    for (let i = 0; i < segments.length; i++) {
-      const here = schemaAtData(experimentSchema(), raw, segments.slice(0, i));
-      const next = schemaAtData(experimentSchema(), raw, segments.slice(0, i + 1));
-      if (!here || !next || segments[i] === "") {
-        const known = here
-          ? schemaKeys(here).filter((k) => i > 0 || !NOT_SWEEPABLE.includes(k))
-          : [];
-        const guess = didYouMean(segments[i], known);
-        const prefix = segments.slice(0, i).join(".");
-        const fix = guess ? `; did you mean \`${[prefix, guess].filter(Boolean).join(".")}\`?` : "";
-        issue(parent, `no config key \`${path}\`${fix}`, path);
-        return false;
-      }
     }
     for (const [other, where] of seen) {
       if (other === path) {
@@ -129,6 +112,12 @@ export function readSweepAxes(
   };
 
   for (const [key, value] of Object.entries(sweep)) {
+    if (key === RECIPE_AXIS) {
+      const read = readRecipeAxis(raw, value, source);
+      issues.push(...read.issues);
+      if (read.axis) axes.push(read.axis);
+      continue;
+    }
     if (key === "zip") {
       if (!Array.isArray(value)) {
         issue(
@@ -147,6 +136,11 @@ export function readSweepAxes(
         const lists: unknown[][] = [];
         let usable = true;
         for (const [path, list] of Object.entries(group)) {
+          if (path === RECIPE_AXIS) {
+            issue(groupPath, "a recipe axis cannot be zipped; sweep `recipe` on its own", path);
+            usable = false;
+            continue;
+          }
           if (!checkPath(groupPath, path)) {
             usable = false;
             continue;

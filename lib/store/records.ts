@@ -125,6 +125,12 @@ export interface RunSummary {
   thr_unreachable_frac?: number;
   thr_stranded_frac?: number;
   ste_window_frac?: number;
+  /**
+   * Options as the run used them, resolved from the data at its start (`Architecture.
+   * resolvedOptions`: JumpReLU's STE bandwidth `sae.jumprelu.bandwidth` in normalised units);
+   * absent for architectures without any and in runs from before it was recorded.
+   */
+  resolved_options?: Record<string, number>;
   l2_ratio: number;
   shrinkage_gamma: number;
   /** Final (frozen) sparsity coefficient; null for topk/batchtopk. */

@@ -9,22 +9,27 @@ import { gridPoints } from "../spec/grid.ts";
 import type { RunPlan } from "./plan.ts";
 import { resolveRunConfig } from "../spec/resolve.ts";
 import { readOverrides, runId } from "./run_id.ts";
+import { effectiveConfig } from "./effective_config.ts";
 
 /** Every run of the experiment; `outDir` is the runs root (`runs`), made absolute. */
 export function expandSweep(loaded: LoadedExperiment, options: { outDir: string }): RunPlan[] {
   const experimentDir = resolve(options.outDir, loaded.spec.name);
   const plans: RunPlan[] = [];
   const seen = new Set<string>();
+  let i = 0;
   for (const point of gridPoints(loaded.axes)) {
-    const config = resolveRunConfig(loaded.spec, point.overrides);
-    const overrides = readOverrides(config, point.overrides);
-    const id = runId(config, overrides);
+    // Resolved once, by the spec's checks (loaded.configs), and its effective config built once.
+    const config = loaded.configs?.[i++] ?? resolveRunConfig(loaded.spec, point.overrides);
+    const effective = effectiveConfig(config);
+    const overrides = readOverrides(effective, point.overrides, { recipes: loaded.spec.recipes });
+    const id = runId(effective, overrides);
     if (seen.has(id)) continue;
     seen.add(id);
     plans.push({
       runId: id,
       index: plans.length,
       config,
+      effective,
       overrides,
       specPath: loaded.specPath,
       specDir: loaded.specDir,

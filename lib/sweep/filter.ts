@@ -1,11 +1,13 @@
 // `--filter key=value` selection of runs: keys are config paths or short names (`architecture`,
-// `target_l0`, `seed`); values are YAML scalars compared with the run's resolved config. Pure.
+// `target_l0`, `seed`), or `recipe`; values are YAML scalars compared with the run's resolved
+// config (a recipe with the run's recipe name). Pure.
 import canonicalize from "canonicalize";
 import { parse as parseYaml } from "yaml";
 import { UsageError } from "../errors.ts";
 import { didYouMean } from "../spec/did_you_mean.ts";
 import { sweepableLeaves } from "../spec/json_schema.ts";
 import type { SweepAxis } from "../spec/grid.ts";
+import { RECIPE_AXIS } from "../spec/resolve.ts";
 import type { RunPlan } from "./plan.ts";
 
 /** Runs are kept when the config value at `path` equals one of `values`. */
@@ -68,7 +70,9 @@ export function parseRunFilters(exprs: readonly string[], axes: readonly SweepAx
   return [...byPath].map(([path, values]) => ({ path, values }));
 }
 
+/** The run's value at `path`; a recipe by its name (runs that read none of it have none). */
 function configValue(plan: RunPlan, path: string): unknown {
+  if (path === RECIPE_AXIS) return plan.overrides[RECIPE_AXIS];
   let current: unknown = plan.config;
   for (const seg of path.split(".")) {
     if (current === null || typeof current !== "object") return undefined;

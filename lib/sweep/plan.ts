@@ -1,6 +1,6 @@
 // A RunPlan is one expanded run of a spec plus where it lives: the unit the executor schedules and
 // the trainer trains. Types only; `expand.ts` builds them.
-import type { RunConfig } from "../spec/schema.ts";
+import type { EffectiveConfig, RunConfig } from "../spec/schema.ts";
 
 export interface RunPlan {
   /** Readable slug of the swept values plus a short config hash, e.g. `jumprelu-l0_32-s0-3f9a2c1b`. */
@@ -9,6 +9,11 @@ export interface RunPlan {
   index: number;
   /** Fully resolved configuration (data paths as written in the spec). */
   config: RunConfig;
+  /**
+   * What the run reads (sweep/effective_config.ts), built once from `config`: its id hashes it and
+   * run.json records it. Absent in plans of sweep manifests written before it was recorded.
+   */
+  effective?: EffectiveConfig;
   /** The swept values that produced this run and that it reads (run_id.ts readOverrides()). */
   overrides: Record<string, unknown>;
   /** Spec path as given by the user, and its directory (relative data paths resolve against it). */

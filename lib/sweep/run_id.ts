@@ -1,9 +1,11 @@
 // Run ids: a readable slug of the swept values plus the first 8 hex of sha256 of the canonical
-// run identity (effective_config.ts), e.g. `jumprelu-l0_32-s0-3f9a2c1b`. Same config, same id, on
+// run identity (effective_config.ts), e.g. `jumprelu-l0_32-s0-3f9a2c1b`
+// (`jumprelu-gdm-l0_4-s0-...` with a recipe). Same config, same id, on
 // any machine; another architecture's options do not change it. Pure.
 import { canonicalHash } from "../spec/spec_hash.ts";
-import type { RunConfig } from "../spec/schema.ts";
-import { effectiveConfig, runIdentity } from "./effective_config.ts";
+import type { EffectiveConfig } from "../spec/schema.ts";
+import { RECIPE_AXIS } from "../spec/resolve.ts";
+import { runIdentity } from "./effective_config.ts";
 
 /** Longest slug kept before the hash (ids stay usable as directory names). */
 const MAX_SLUG = 80;
@@ -22,7 +24,7 @@ function valueText(value: unknown): string {
 /** The slug part of one swept value: `jumprelu`, `l0_32`, `s0`, `bandwidth_0.01`. */
 export function slugPart(path: string, value: unknown): string {
   const text = valueText(value);
-  if (path === "sae.architecture") return sanitizeSlug(text);
+  if (path === "sae.architecture" || path === RECIPE_AXIS) return sanitizeSlug(text);
   if (path === "sae.target_l0") return sanitizeSlug(`l0_${text}`);
   if (path === "train.seed") return sanitizeSlug(`s${text}`);
   const key = path.split(".").pop() ?? path;
@@ -40,32 +42,40 @@ function hasPath(config: unknown, path: string): boolean {
 }
 
 /**
- * The swept values (in axis order) that a run with this resolved config reads: another
- * architecture's options, or the lambda schedule of a k-sparse run, are left out.
+ * The swept values (in axis order) that a run with this effective config reads: another
+ * architecture's options, or the lambda schedule of a k-sparse run, are left out; a `recipe`
+ * stays when the run reads one of its settings (`recipes`: the spec's), so a TopK run on a row
+ * of JumpReLU recipes is one run, named without a recipe.
  */
 export function readOverrides(
-  config: RunConfig,
+  effective: EffectiveConfig,
   overrides: Readonly<Record<string, unknown>>,
+  options: { recipes?: Readonly<Record<string, Readonly<Record<string, unknown>>>> } = {},
 ): Record<string, unknown> {
-  return readBy(effectiveConfig(config), overrides);
-}
-
-/** The overrides whose path is a key of `effective` (an effective config). */
-function readBy(
-  effective: unknown,
-  overrides: Readonly<Record<string, unknown>>,
-): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(overrides).filter(([path]) => hasPath(effective, path)));
+  return Object.fromEntries(
+    Object.entries(overrides).filter(([path, value]) =>
+      path === RECIPE_AXIS
+        ? Object.keys(options.recipes?.[String(value)] ?? {}).some((p) => hasPath(effective, p))
+        : hasPath(effective, path)
+    ),
+  );
 }
 
 /**
- * The run id of a resolved config and the overrides (in axis order) that produced it. Swept values
+ * The run id of an effective config (effectiveConfig()) and the overrides (in axis order) that produced it. Swept values
  * the run does not read (another architecture's options) are left out of the slug as well as the
- * hash, so grid points that differ only there are one run.
+ * hash, so grid points that differ only there are one run. A `recipe` shows as its name (the
+ * caller, readOverrides(), keeps it only where the run reads it); the hash is of the config alone,
+ * so naming settings with a recipe keeps the hash they had as separate axes.
  */
-export function runId(config: RunConfig, overrides: Readonly<Record<string, unknown>>): string {
-  const effective = effectiveConfig(config);
-  const slug = Object.entries(readBy(effective, overrides))
+export function runId(
+  effective: EffectiveConfig,
+  overrides: Readonly<Record<string, unknown>>,
+): string {
+  const read = Object.entries(overrides).filter(([path]) =>
+    path === RECIPE_AXIS || hasPath(effective, path)
+  );
+  const slug = read
     .map(([path, value]) => slugPart(path, value)).join("-")
     .slice(0, MAX_SLUG).replace(/[-_.]+$/, "");
   const hash = canonicalHash(runIdentity(effective), 8);

@@ -31,7 +31,9 @@ function dataPaths(data: DataSpec): [string, string][] {
     case "lm":
       return [
         ["data.checkpoint", data.checkpoint],
-        ["data.tokenizer", data.tokenizer],
+        ...(data.tokenizer === null
+          ? []
+          : [["data.tokenizer", data.tokenizer] as [string, string]]),
         ...textFiles(data.train_text).map((p, i) =>
           [`data.train_text[${i}]`, p] as [string, string]
         ),
@@ -59,13 +61,17 @@ export function evalTokensProblem(
     `lower eval.tokens to at most ${held} or raise ${raise}`;
 }
 
-/** Runs `fn`; a SaeSweepError becomes a `key: message` problem line, anything else propagates. */
+/**
+ * Runs `fn`; a SaeSweepError becomes `key: message` problem lines (then `key: hint: ...`), anything
+ * else propagates.
+ */
 async function collect<T>(key: string, problems: string[], fn: () => Promise<T>) {
   try {
     return await fn();
   } catch (err) {
     if (!(err instanceof SaeSweepError)) throw err;
     for (const line of err.message.split("\n")) problems.push(`${key}: ${line}`);
+    if (err.hint) problems.push(`${key}: hint: ${err.hint}`);
     return undefined;
   }
 }
@@ -106,23 +112,19 @@ async function checkOne(plan: RunPlan): Promise<DataCheck> {
       return { problems, dModel };
     }
     case "lm": {
-      const { loadCheckpoint } = await import("../lm/checkpoint.ts");
-      const { loadTokenizer } = await import("../lm/tokenizer.ts");
+      const { loadModelCheckpoint, loadModelTokenizer } = await import("../lm/load_model.ts");
       const model = await collect(
         "data.checkpoint",
         problems,
-        () => loadCheckpoint(resolve(plan.specDir, data.checkpoint)),
+        () => loadModelCheckpoint(resolve(plan.specDir, data.checkpoint)),
       );
       if (model) {
         const { lmFitProblems } = await import("../lm/lm_caches.ts");
-        problems.push(...lmFitProblems(data, model.config)); // each names its data key
-        await collect(
-          "data.tokenizer",
-          problems,
-          () => loadTokenizer(resolve(plan.specDir, data.tokenizer), model.config.vocabSize),
-        );
+        problems.push(...lmFitProblems(data, model.checkpoint.config)); // each names its data key
+        const tokenizer = data.tokenizer === null ? null : resolve(plan.specDir, data.tokenizer);
+        await collect("data.tokenizer", problems, () => loadModelTokenizer(tokenizer, model));
       }
-      return { problems, dModel: model?.config.dim };
+      return { problems, dModel: model?.checkpoint.config.dim };
     }
   }
 }

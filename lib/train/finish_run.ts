@@ -94,6 +94,9 @@ export async function finishRun(
     l0_target: sae.target_l0,
     l0_rel_error: (evaluation.l0 - sae.target_l0) / sae.target_l0,
     ...evaluation,
+    ...(facts.arch.resolvedOptions
+      ? { resolved_options: facts.arch.resolvedOptions(snapshot.state, sae) }
+      : {}),
     ...features?.measures,
     lambda: facts.lambda,
     steps: facts.totalSteps,

@@ -2,30 +2,18 @@
 // target L0, the width and the data at initialisation, so that one dimensionless start serves every
 // target and every penalty (controller.ts moves lambda from there). Pure; the caller measures the
 // data's variance (centredVariance) and names the penalty (penaltyShape).
-import type { SaeConfig } from "../sae/types.ts";
-import { jumpreluOptions } from "../sae/jumprelu/options.ts";
+import type { PenaltyShape, SaeConfig } from "../sae/types.ts";
+import { getArchitecture } from "../sae/registry.ts";
 
-/** The shape of a penalty architecture's sparsity term, as the unit of lambda needs it. */
-export type PenaltyShape =
-  | { kind: "l0" }
-  | { kind: "quadratic" }
-  | { kind: "quadratic_frequency"; frequencyScale: number }
-  | { kind: "tanh"; tanhScale: number }
-  | { kind: "l1" };
+export type { PenaltyShape };
 
 /**
- * The sparsity term of a run's architecture: JumpReLU's `penalty`, the L1 of ReLU (on f ||W_dec||)
- * and Gated (on the gate path). Null for an architecture this module does not know.
+ * The sparsity term of a run's architecture (`Architecture.penaltyShape`: JumpReLU's `penalty`, the
+ * L1 of ReLU on f ||W_dec|| and of Gated on the gate path). Null for an architecture that does not
+ * declare one (a k architecture, or a registered penalty architecture without it).
  */
 export function penaltyShape(sae: SaeConfig): PenaltyShape | null {
-  if (sae.architecture === "relu" || sae.architecture === "gated") return { kind: "l1" };
-  if (sae.architecture !== "jumprelu") return null;
-  const o = jumpreluOptions(sae);
-  if (o.penalty === "quadratic_frequency") {
-    return { kind: o.penalty, frequencyScale: o.frequency_scale };
-  }
-  if (o.penalty === "tanh") return { kind: o.penalty, tanhScale: o.tanh_scale };
-  return { kind: o.penalty };
+  return getArchitecture(sae.architecture).penaltyShape?.(sae) ?? null;
 }
 
 /** E||x - b_dec||^2 over the rows of x [B, D] (float64 sums); b_dec absent: E||x||^2. */

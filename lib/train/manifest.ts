@@ -37,7 +37,7 @@ export async function startManifest(plan: RunPlan, facts: ManifestFacts): Promis
     spec_hash: plan.specHash,
     overrides: plan.overrides,
     run_id_scheme: RUN_ID_SCHEME,
-    config: effectiveConfig(plan.config),
+    config: plan.effective ?? effectiveConfig(plan.config),
     status: "running",
     backend: {
       requested: b.requested,

@@ -413,8 +413,15 @@ async function trainWithSource(
         `${plan.runId}: lambda ended at its floor ${finalLambda!.toPrecision(3)} (start ` +
           `${startText} / train.lambda.max_drop ${train.lambda.max_drop}) and ` +
           `held-out L0 ${summary.l0.toFixed(2)} is below the target ${sae.target_l0}; start ` +
-          `${lower} lower, or raise train.lambda.max_drop`,
+          `${lower} lower, or raise train.lambda.max_drop` +
+          (sae.target_l0 > d
+            ? ` (a target above d_model ${d} may be out of reach at any lambda: with FVU ` +
+              `${summary.fvu.toPrecision(2)} the SAE needs no more latents)`
+            : ""),
       );
+    }
+    if (summary.resolved_options) {
+      manifest.notes = { ...manifest.notes, resolved_options: summary.resolved_options };
     }
     if (controller) {
       manifest.notes = {

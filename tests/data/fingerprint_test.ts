@@ -85,3 +85,38 @@ Deno.test("dataChanges() names a file whose bytes changed, a resized one and an 
     assert.deepEqual(await dataChanges(recorded), [`${shards}: shards added: 2.npy`]);
   });
 });
+
+Deno.test("dataFingerprint() of an lm checkpoint folder covers each of its files; a changed shard is named", async () => {
+  await inTempDir(async (dir) => {
+    const folder = join(dir, "model");
+    await Deno.mkdir(folder);
+    for (
+      const [name, text] of [["config.json", "{}"], ["a.safetensors", "AA"], [
+        "tokenizer.json",
+        "{}",
+      ]]
+    ) {
+      await Deno.writeTextFile(join(folder, name), text);
+    }
+    await Deno.writeTextFile(join(dir, "t.txt"), "text");
+    const data = {
+      source: "lm",
+      checkpoint: "model",
+      tokenizer: null, // the folder's tokenizer.json
+      train_text: ["t.txt"],
+      heldout_text: ["t.txt"],
+    } as unknown as Parameters<typeof dataFingerprint>[0];
+    const fp = await dataFingerprint(data, dir);
+    assert.deepEqual(fp.files.map((f) => f.path), [
+      join(folder, "a.safetensors"),
+      join(folder, "config.json"),
+      join(folder, "tokenizer.json"),
+      join(dir, "t.txt"),
+    ]);
+    assert.equal(fp.files[0].sha256, await sha256Hex(new TextEncoder().encode("AA")));
+    await Deno.writeTextFile(join(folder, "a.safetensors"), "AB");
+    assert.deepEqual(await dataChanges(fp), [
+      `${join(folder, "a.safetensors")}: content changed (same size, other bytes)`,
+    ]);
+  });
+});

@@ -21,7 +21,7 @@ data:
   train_tokens: 3000
   heldout_tokens: 1024
   cache_dir: ${cacheDir}
-sae: {width: 64, jumprelu: {threshold_param: linear, lambda: 0.01}}
+sae: {width: 64, jumprelu: {threshold_param: linear}}
 train: {tokens: 32768, batch_size: 256, lr: 0.003, lr_warmup_steps: 4, log_every: 8, backend: wasm}
 eval: {tokens: 1024, lm_sequences: 2}
 sweep:

@@ -3,6 +3,10 @@ import * as tf from "@tensorflow/tfjs";
 import { DataError } from "../../lib/errors.ts";
 import { buildCorpus, splitDocuments } from "../../lib/lm/corpus.ts";
 import { harvestActivations } from "../../lib/lm/harvest.ts";
+import { loadModelCheckpoint, loadModelTokenizer } from "../../lib/lm/load_model.ts";
+import { createModel } from "../../lib/lm/model.ts";
+import { nextTokenTargets } from "../../lib/lm/cross_entropy.ts";
+import { packSequences } from "../../lib/lm/token_batch.ts";
 import { openLmSource } from "../../lib/lm/source.ts";
 import { LmData } from "../../lib/spec/schema.ts";
 import { fixtureDocuments, FIXTURES, loadStories260k, requireFixture } from "./_fixtures.ts";
@@ -185,6 +189,48 @@ Deno.test("openLmSource() names a missing file and a layer the model lacks", asy
       openLmSource(spec(dir, { layer: 5 }), options),
       /data\.layer = 5, but the model has layers 0\.\.4/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("openLmSource() harvests a Hugging Face folder, leaving out its BOS (id 300) by position", async () => {
+  const dir = await Deno.makeTempDir();
+  const folder = new URL("./hf/fixtures/llama", import.meta.url).pathname;
+  try {
+    const hfSpec = spec(dir, {
+      checkpoint: folder,
+      tokenizer: null, // the folder's tokenizer.json
+      layer: 1,
+      context: 16,
+      train_tokens: 300,
+      heldout_tokens: 40,
+    });
+    const source = await openLmSource(hfSpec, options);
+    assert.equal(source.dModel, 32);
+    assert.equal(source.describe().train_rows, 300);
+    const loaded = await loadModelCheckpoint(folder);
+    const { tokenizer: hfTok } = await loadModelTokenizer(null, loaded);
+    const hfModel = createModel(loaded.checkpoint);
+    const docs = await fixtureDocuments("tinystories_valid_head.txt");
+    const first = hfTok.encode(docs[0], { bos: true }).slice(0, 16);
+    assert.equal(first[0], 300);
+    // The model's resid_post.1 at positions 1..15: everything but the BOS position.
+    const point = { site: "resid_post" as const, layer: 1 };
+    const { captured } = hfModel.forward(packSequences([first]), {
+      capture: [point],
+      logits: false,
+    });
+    const want = (await captured["resid_post.1"].data() as Float32Array).slice(32);
+    tf.dispose(Object.values(captured));
+    assert.equal(want.length, 15 * 32); // BOS left out
+    assert.deepEqual(await source.heldout(15), want);
+    // Cross-entropy leaves out the prediction made from BOS alone: 14 of the 15 predictions count.
+    const targets = nextTokenTargets(packSequences([first]), { excludeBos: true });
+    assert.equal(targets.count, 14);
+    assert.equal(targets.mask[0], 0);
+    // The features dashboard gets one display string per token of the model's vocabulary.
+    assert.equal(source.lmFeatureInputs!().vocab.length, 302);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,6 +1,7 @@
 // Test helper: headless Chromium for report pages. `openInChromium` dumps a page's DOM after load;
-// `withChromiumPage` drives a page over the DevTools protocol (evaluate, wait for a condition) and
-// collects console messages and exceptions. Tests skip without Chromium, except under CI=true.
+// `withChromiumPage` drives a page over the DevTools protocol (evaluate, wait for a condition, real
+// mouse events), optionally with the network switched off, and collects console messages,
+// exceptions and every URL the page requested. Tests skip without Chromium, except under CI=true.
 import { ok } from "node:assert/strict";
 import { pathToFileURL } from "node:url";
 
@@ -79,6 +80,10 @@ export interface ChromiumPage {
   evaluate<T>(expression: string): Promise<T>;
   /** Polls `expression` until it is truthy, failing after `timeoutMs` (a generous deadline). */
   waitFor(expression: string, timeoutMs?: number): Promise<void>;
+  /** Moves the mouse to the centre of the first element matching `selector` (scrolled into view). */
+  hover(selector: string): Promise<void>;
+  /** Clicks the centre of the first element matching `selector` with the mouse. */
+  click(selector: string): Promise<void>;
 }
 
 /**
@@ -88,7 +93,9 @@ export interface ChromiumPage {
 export async function withChromiumPage(
   path: string,
   fn: (page: ChromiumPage) => Promise<void>,
-): Promise<{ console: string[] }> {
+  options: { offline?: boolean } = {},
+): Promise<{ console: string[]; requests: string[] }> {
+  const requests: string[] = [];
   const profile = await Deno.makeTempDir({ prefix: "saesweep_chromium_" });
   const child = new Deno.Command(requireChromium(), {
     args: [...FLAGS, `--user-data-dir=${profile}`, "--remote-debugging-port=0", "about:blank"],
@@ -156,11 +163,35 @@ export async function withChromiumPage(
         );
       } else if (msg.method === "Log.entryAdded" && p.entry.level === "error") {
         messages.push(`log: ${p.entry.text}`);
+      } else if (msg.method === "Network.requestWillBeSent") {
+        requests.push(p.request.url);
       }
     });
     await send("Runtime.enable");
     await send("Log.enable");
     await send("Page.enable");
+    await send("Network.enable");
+    if (options.offline) {
+      await send("Network.emulateNetworkConditions", {
+        offline: true,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput: -1,
+      });
+    }
+    const centre = async (selector: string) => {
+      const at = await page.evaluate<{ x: number; y: number } | null>(`(() => {
+        const el = document.querySelector(${JSON.stringify(selector)});
+        if (!el) return null;
+        el.scrollIntoView({ block: "center" });
+        const r = el.getBoundingClientRect();
+        return { x: r.left + r.width / 2, y: r.top + r.height / 2 };
+      })()`);
+      if (at === null) throw new Error(`no element matches ${selector}`);
+      return at;
+    };
+    const mouse = (type: string, at: { x: number; y: number }) =>
+      send("Input.dispatchMouseEvent", { type, ...at, button: "left", clickCount: 1 });
     const url = pathToFileURL(path).href;
     await send("Page.navigate", { url });
     const page: ChromiumPage = {
@@ -191,6 +222,15 @@ export async function withChromiumPage(
           await new Promise((r) => setTimeout(r, 50));
         }
       },
+      async hover(selector: string): Promise<void> {
+        await mouse("mouseMoved", await centre(selector));
+      },
+      async click(selector: string): Promise<void> {
+        const at = await centre(selector);
+        await mouse("mouseMoved", at);
+        await mouse("mousePressed", at);
+        await mouse("mouseReleased", at);
+      },
     };
     await page.waitFor(
       `location.href === ${JSON.stringify(url)} && document.readyState === "complete"`,
@@ -204,7 +244,7 @@ export async function withChromiumPage(
     await child.status;
     await removeProfile(profile);
   }
-  return { console: messages };
+  return { console: messages, requests };
 }
 
 /**

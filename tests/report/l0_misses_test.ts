@@ -46,6 +46,14 @@ Deno.test("l0Accuracy() flags undershoots and overshoots beyond the tolerance, a
   ]);
 });
 
+Deno.test("l0Accuracy() takes the miss training recorded (l0_rel_error) over recomputing it", () => {
+  // A summary's l0 is rounded for display elsewhere; the run's own l0_rel_error is what counts.
+  const recorded = { ...done("recorded", 36), l0_rel_error: 0.25 };
+  const [r] = l0Accuracy([recorded], { tolerance: 0.2 });
+  assert.equal(r.rel_error, 0.25);
+  assert.equal(r.outside, true); // (36 - 32) / 32 = 0.125 would have been inside
+});
+
 Deno.test("l0Accuracy() reads the tolerance it is given, in both directions", () => {
   // The same runs at tolerance 0.5: 16 and 48 are exactly at it; 8 and 64 are beyond it.
   const runs = [done("a", 16), done("b", 48), done("c", 8), done("d", 64)];

@@ -189,6 +189,24 @@ Deno.test("parseExperiment() requires held-out lm vectors for the controller's r
   );
 });
 
+Deno.test("parseExperiment() refuses a sae.<arch>.lambda that mode normalized (the default) would ignore", () => {
+  const text = BASE +
+    "sae:\n  jumprelu:\n    lambda: 0.05\nsweep:\n  sae.architecture: [jumprelu, topk]\n";
+  // Located at the lambda; TopK reads no lambda, so only the JumpReLU run is refused.
+  assert.deepEqual(problems(text), [
+    "6:13 sae.jumprelu.lambda: sae.jumprelu.lambda 0.05 is ignored by train.lambda.mode normalized " +
+    "(the default since 2026-12-05), which derives the start from the target, width, penalty and " +
+    "data; remove it (train.lambda.start scales the derived start), or set train.lambda.mode: " +
+    "controller to start from it as before",
+  ]);
+  for (const mode of ["controller", "controller_v1", "fixed"]) {
+    assert.doesNotThrow(() =>
+      parseExperiment(text + `train:\n  lambda:\n    mode: ${mode}\n`, "x.yaml")
+    );
+  }
+  assert.doesNotThrow(() => parseExperiment(text.replace("0.05", "0.001"), "x.yaml")); // the default
+});
+
 Deno.test("parseExperiment() requires report.group_by to name swept axes", () => {
   assert.deepEqual(problems(BASE + "report:\n  group_by: [sae.width]\n"), [
     "5:14 report.group_by[0]: `sae.width` is not a swept axis (swept: none)",

@@ -3,7 +3,7 @@ import { runId, sanitizeSlug, slugPart } from "../../lib/sweep/run_id.ts";
 import { parseExperiment } from "../../lib/spec/load.ts";
 import { resolveRunConfig } from "../../lib/spec/resolve.ts";
 import { expandSweep } from "../../lib/sweep/expand.ts";
-import { RUN_ID_SCHEME } from "../../lib/sweep/effective_config.ts";
+import { effectiveConfig, RUN_ID_SCHEME } from "../../lib/sweep/effective_config.ts";
 import { ROOT } from "../tasks/_spawn.ts";
 
 Deno.test("slugPart() writes architecture bare, l0_ for target_l0, s for seed, key_value otherwise", () => {
@@ -21,8 +21,10 @@ Deno.test("sanitizeSlug() keeps only [a-z0-9_.-]", () => {
 
 Deno.test("runId() changes when a value the run reads changes, even an unswept one", () => {
   const { spec } = parseExperiment("name: t\ndata: {source: synthetic}\n", "x.yaml");
-  const a = runId(resolveRunConfig(spec, { "train.seed": 0 }), { "train.seed": 0 });
-  const b = runId(resolveRunConfig(spec, { "train.seed": 0, "train.lr": 1 }), { "train.seed": 0 });
+  const id = (overrides: Record<string, unknown>) =>
+    runId(effectiveConfig(resolveRunConfig(spec, overrides)), { "train.seed": 0 });
+  const a = id({ "train.seed": 0 });
+  const b = id({ "train.seed": 0, "train.lr": 1 });
   assert.match(a, /^s0-[0-9a-f]{8}$/);
   assert.notEqual(a, b);
 });
@@ -42,27 +44,50 @@ function ids(text: string): string[] {
   return expandSweep(loaded, { outDir: "/tmp/runs" }).map((p) => p.runId);
 }
 
+Deno.test("a sweep resolves each grid point once: the spec's checks resolve, expandSweep reuses", () => {
+  const parsed = parseExperiment(GOLDEN_SPEC, "golden.yaml");
+  assert.equal(parsed.configs.length, 5);
+  const loaded = { ...parsed, specPath: "golden.yaml", specDir: "/tmp", specHash: "0" };
+  const plans = expandSweep(loaded, { outDir: "/tmp/runs" });
+  // The very objects the checks resolved (not equal copies), and run.json's effective config
+  // is the one the id hashed.
+  plans.forEach((p, i) => assert.equal(p.config, parsed.configs[i]));
+  for (const p of plans) assert.equal(runId(p.effective!, p.overrides), p.runId);
+  assert.deepEqual(plans.map((p) => p.effective), plans.map((p) => effectiveConfig(p.config)));
+});
+
 Deno.test("run ids of a fixed spec are pinned (scheme 2: effective config)", () => {
   // These change only when the hash scheme changes (then RUN_ID_SCHEME goes up) or when a
   // default that the architecture reads changes: both rename finished runs, on purpose. The
   // penalty runs were renamed when the L0 controller's defaults changed (gain 0.3, derivative
-  // horizon from the learning rate, freeze at 0.95), and again when lambda got its bounds
-  // (train.lambda.max_drop 30); the k runs kept their ids.
+  // horizon from the learning rate, freeze at 0.95), again when lambda got its bounds
+  // (train.lambda.max_drop 30), and again when train.lambda.mode became normalized; the k runs
+  // kept their ids. A spec that says mode controller keeps the ids of before that default.
   assert.equal(RUN_ID_SCHEME, 2);
   assert.deepEqual(ids(GOLDEN_SPEC), [
-    "jumprelu-l0_8-6fbacf43",
-    "relu-l0_8-111276d3",
-    "gated-l0_8-c08dc62a",
+    "jumprelu-l0_8-6e9b15c4",
+    "relu-l0_8-cba3234d",
+    "gated-l0_8-171b4576",
     "topk-l0_8-a8c53adb",
     "batchtopk-l0_8-668c213d",
   ]);
+  assert.deepEqual(
+    ids(GOLDEN_SPEC.replace("lr: 0.003 }", "lr: 0.003, lambda: { mode: controller } }")),
+    [
+      "jumprelu-l0_8-6fbacf43",
+      "relu-l0_8-111276d3",
+      "gated-l0_8-c08dc62a",
+      "topk-l0_8-a8c53adb",
+      "batchtopk-l0_8-668c213d",
+    ],
+  );
 });
 
 Deno.test("another architecture's options and unread shared keys leave a run id unchanged", () => {
   const base = ids(GOLDEN_SPEC);
   const withJumpRelu = ids(GOLDEN_SPEC.replace(
     "sae: { width: 256 }",
-    "sae: { width: 256, jumprelu: { bandwidth: 0.05, lambda: 0.5 }, topk: { aux_alpha: 0.5 } }",
+    "sae: { width: 256, jumprelu: { bandwidth: 0.05 }, topk: { aux_alpha: 0.5 } }",
   ));
   // Only jumprelu and topk read those options.
   assert.deepEqual(

@@ -29,7 +29,7 @@ data:
   train_tokens: 4096
   heldout_tokens: 1024
   cache_dir: ${cacheDir}
-sae: {width: 128, target_l0: 8, jumprelu: {threshold_param: linear, lambda: 0.01}}
+sae: {width: 128, target_l0: 8, jumprelu: {threshold_param: linear}}
 train: {tokens: 38400, batch_size: 128, lr: 0.003, lr_warmup_steps: 10, log_every: 50}
 eval: {tokens: 1024, lm_sequences: 5}
 sweep:

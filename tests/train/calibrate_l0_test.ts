@@ -120,14 +120,16 @@ Deno.test("jumprelu bandwidth_unit pre_act_std: eps = bandwidth x the pooled std
   const thetaBefore = Array.from(init.params.log_threshold.data);
   arch.initFromSample!(init, sample, sae);
   assert.ok(Math.abs(init.state.bandwidth.data[0] - 0.5 * std) <= 1e-6 * std);
+  // What summary.json and run.json record as the eps the run used.
+  const resolved = arch.resolvedOptions!(init.state, sae)["sae.jumprelu.bandwidth"];
+  assert.ok(Math.abs(resolved - 0.5 * std) <= 1e-6 * std, `${resolved}`);
   // threshold_init stays constant: the thresholds are untouched.
   assert.deepEqual(Array.from(init.params.log_threshold.data), thetaBefore);
   // The absolute unit keeps no bandwidth state (the paper's SAE).
   const plain = saeSpec({ architecture: "jumprelu", width: F, target_l0: L0 });
-  assert.equal(
-    arch.init({ d: D, f: F }, { sae: plain, rng: new Rng(2) }).state.bandwidth,
-    undefined,
-  );
+  const plainState = arch.init({ d: D, f: F }, { sae: plain, rng: new Rng(2) }).state;
+  assert.equal(plainState.bandwidth, undefined);
+  assert.deepEqual(arch.resolvedOptions!(plainState, plain), { "sae.jumprelu.bandwidth": 0.001 });
 });
 
 Deno.test("jumprelu encoder_scale_init least_squares: encoder x s with s = <x - b_dec, x_hat> / |x_hat|^2, by hand", () => {

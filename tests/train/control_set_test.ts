@@ -93,7 +93,7 @@ Deno.test("with validation_tokens the controller hits the target on held-out dat
     spec,
     `name: control
 data: {source: files, path: acts, heldout_fraction: 0.5, shuffle_buffer: 4096}
-sae: {architecture: relu, width: 64, target_l0: 4, relu: {lambda: 0.1}}
+sae: {architecture: relu, width: 64, target_l0: 4}
 train:
   tokens: 153600
   batch_size: 256

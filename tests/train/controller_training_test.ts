@@ -1,5 +1,5 @@
 // The L0 controller on real training: each penalty architecture, trained on a small synthetic
-// problem with only a target L0 given, ends with a held-out L0 within 5% of that target at two
+// problem with only a target L0 given (lambda from the default train.lambda.mode normalized), ends with a held-out L0 within 5% of that target at two
 // learning rates (the controller's derivative horizon scales with 1 / lr).
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -10,7 +10,7 @@ import { trainRun } from "../../lib/train/train_run.ts";
 const SPEC = `
 name: controller
 data: {source: synthetic, d_model: 16, n_features: 64, mean_active: 4}
-sae: {width: 64, jumprelu: {threshold_param: linear, lambda: 0.01}, relu: {lambda: 0.1}, gated: {lambda: 0.1}}
+sae: {width: 64, jumprelu: {threshold_param: linear}}
 train:
   tokens: 204800
   batch_size: 256
@@ -47,10 +47,11 @@ Deno.test("a run whose lambda ends at its floor below the target says so, with w
   const path = join(dir, "spec.yaml");
   await Deno.writeTextFile(
     path,
-    SPEC.replace("relu: {lambda: 0.1}", "relu: {lambda: 1000}").replace(
-      /sweep:[\s\S]*$/,
-      "sweep:\n  sae.architecture: [relu]\n  sae.target_l0: [6]\n",
-    ),
+    SPEC.replace("jumprelu: {threshold_param: linear}}", "relu: {lambda: 1000}}")
+      .replace("lambda: {interval: 10}", "lambda: {interval: 10, mode: controller}").replace(
+        /sweep:[\s\S]*$/,
+        "sweep:\n  sae.architecture: [relu]\n  sae.target_l0: [6]\n",
+      ),
   );
   const [plan] = expandSweep(await loadExperiment(path), { outDir: dir });
   const warnings: string[] = [];
@@ -64,6 +65,19 @@ Deno.test("a run whose lambda ends at its floor below the target says so, with w
   );
   const manifest = JSON.parse(await Deno.readTextFile(join(plan.runDir, "run.json")));
   assert.equal(manifest.notes.lambda_at_floor, true);
+
+  // A target above d_model (16) adds why it may be out of reach at any lambda.
+  const high = structuredClone(plan);
+  high.config.sae.target_l0 = 24;
+  high.runDir = join(dir, "high");
+  const highWarnings: string[] = [];
+  await trainRun(high, { onWarning: (m) => highWarnings.push(m) });
+  assert.equal(highWarnings.length, 1, highWarnings.join("\n"));
+  assert.match(
+    highWarnings[0],
+    /raise train\.lambda\.max_drop \(a target above d_model 16 may be out of reach at any lambda: with FVU [0-9.e-]+ the SAE needs no more latents\)$/,
+  );
+  assert.doesNotMatch(warnings[0], /d_model/);
 });
 
 Deno.test("train.lambda.mode controller_v1 trains with the old law: lambda frozen from 70% of the steps", async () => {
@@ -72,6 +86,7 @@ Deno.test("train.lambda.mode controller_v1 trains with the old law: lambda froze
   await Deno.writeTextFile(
     path,
     SPEC.replace("tokens: 204800", "tokens: 51200")
+      .replace("jumprelu: {threshold_param: linear}}", "relu: {lambda: 0.1}}")
       .replace("lambda: {interval: 10}", "lambda: {interval: 10, mode: controller_v1}")
       .replace(/sweep:[\s\S]*$/, "sweep:\n  sae.architecture: [relu]\n  sae.target_l0: [6]\n"),
   );
@@ -117,6 +132,12 @@ Deno.test("train.lambda.mode normalized reaches a low and a high target with no 
     assert.equal(notes.lambda_mode, "normalized");
     assert.ok(!notes.lambda_at_floor);
     starts.push(notes.lambda_start);
+    if (plan.config.sae.architecture === "jumprelu") {
+      // The eps the steps used: bandwidth 1 x the initial pre-activations' std, not the option.
+      const eps = s.resolved_options!["sae.jumprelu.bandwidth"];
+      assert.ok(eps > 0 && eps !== 1, `eps ${eps}`);
+      assert.deepEqual(notes.resolved_options, s.resolved_options);
+    }
   }
   assert.ok(Math.abs(starts[0] / starts[1] / 14.3448 - 1) < 1e-3, `${starts[0]}, ${starts[1]}`);
 });

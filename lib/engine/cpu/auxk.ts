@@ -1,7 +1,7 @@
 // The AuxK auxiliary loss on the fast CPU path (Gao et al. 2024): reconstruct the frozen residual
 // e = x - x_hat from the top k_aux positive pre-activations of dead latents, loss
 // alpha ||e - e_hat||^2 / ||e - mean(e)||^2, with its gradients into W_dec, W_enc and b_enc.
-// Same maths as auxKLoss in lib/sae/topk/topk.ts. Shapes: B batch, D d_model, F latents.
+// Same maths as auxKLoss in lib/sae/shared/aux_k.ts. Shapes: B batch, D d_model, F latents.
 import type { ActiveList } from "./active.ts";
 import type { KernelContext } from "./fast_kernel.ts";
 import { indexedKth } from "./select_kth.ts";

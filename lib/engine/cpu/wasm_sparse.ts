@@ -234,7 +234,7 @@ export class WasmSparse {
   }
 
   /**
-   * TopK's selection of pre [B, F] (topk/kernel.ts selectTopK, per row): the entries >= the
+   * TopK's selection of pre [B, F] (lib/sae/shared/topk_family.ts selectTopK, per row): the entries >= the
    * row's k-th largest value and > 0. False when k is beyond the threads' heap space.
    */
   topkSelect(pre: Float32Array, o: { b: number; k: number; list: ActiveList }): boolean {

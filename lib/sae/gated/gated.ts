@@ -35,8 +35,20 @@ export const gated: Architecture = {
   options: GatedOptions,
   defaultsVersion: 2,
   sparsity: "penalty",
+  // lambda * sum_i relu(gate_i): an L1 of the gate path.
+  penaltyShape: () => ({ kind: "l1" }),
   uses: ["pre_encoder_bias", "b_dec_init"],
   kernels: { cpu: gatedKernel },
+  saelens: {
+    loads: "gated",
+    required: ["W_enc", "b_gate", "r_mag", "b_mag", "W_dec", "b_dec"],
+    encode(t, xIn) {
+      const wEnc = t("W_enc");
+      const gate = tf.add(tf.matMul(xIn, wEnc), t("b_gate"));
+      const mag = tf.add(tf.matMul(xIn, tf.mul(wEnc, tf.exp(t("r_mag")))), t("b_mag"));
+      return tf.mul(tf.step(gate), tf.relu(mag));
+    },
+  },
   parityCases: [{ label: "without pre-encoder bias", sae: { pre_encoder_bias: false } }],
   // The aux term reconstructs through a frozen decoder: W_dec sees recon + sparsity only.
   gradientCheck: { params: ["W_dec", "b_mag", "r_mag"], terms: ["recon", "sparsity"] },

@@ -5,7 +5,7 @@
 // Shapes: N tokens, D d_model, F latents.
 import type { HostTensors, SaeConfig } from "../types.ts";
 import type { Blas } from "../../engine/cpu/blas.ts";
-import { jumpreluOptions } from "./options.ts";
+import { steBandwidth, thresholdValues } from "./options.ts";
 
 /** The held-out health fields of summary.json (fractions in [0, 1]). */
 export interface ThresholdHealth {
@@ -29,16 +29,17 @@ export function thresholdHealth(
     n: number;
     blas: Blas;
     chunk?: number;
-    /** STE bandwidth when not the option's value (resolved from the data); default the option. */
-    eps?: number;
+    /** The STE bandwidth resolved from the data (state `bandwidth`), if any. */
+    resolvedEps?: number;
   },
 ): ThresholdHealth {
   const { sae, x, n, blas } = options;
-  const eps = options.eps ?? jumpreluOptions(sae).bandwidth;
+  const eps = steBandwidth(sae, options.resolvedEps);
   const [d, f] = params.W_enc.shape;
-  const theta = params.log_threshold
-    ? params.log_threshold.data.map(Math.exp)
-    : new Float32Array(params.threshold.data);
+  const theta = thresholdValues({
+    log_threshold: params.log_threshold?.data,
+    threshold: params.threshold?.data,
+  });
   const bEnc = params.b_enc.data;
   const bDec = params.b_dec.data;
   const chunk = Math.max(1, options.chunk ?? 1024);

@@ -24,11 +24,11 @@ import {
   zerosHost,
 } from "../linear_sae.ts";
 import { jumpRelu as jumpReluOp, rectangle, stepSte } from "../ste.ts";
-import { JumpReluOptions, jumpreluOptions } from "./options.ts";
+import { JumpReluOptions, jumpreluOptions, steBandwidth, thresholdValues } from "./options.ts";
 import { jumpreluKernel } from "./kernel.ts";
 import { thresholdHealth } from "./health.ts";
-import { auxKLoss, tickSinceFired } from "../topk/topk.ts";
-import { auxK } from "../topk/options.ts";
+import { auxK, auxKLoss } from "../shared/aux_k.ts";
+import { tickSinceFired } from "../shared/dead_latents.ts";
 import { jumpreluWebGpu } from "./webgpu.ts";
 
 /**
@@ -43,10 +43,10 @@ const resolvedBandwidth = new WeakMap<object, number>();
  */
 function bandwidth(state: TensorMap, sae: SaeConfig): number {
   const t = state.bandwidth;
-  if (!t) return jumpreluOptions(sae).bandwidth;
+  if (!t) return steBandwidth(sae);
   let eps = resolvedBandwidth.get(t.dataId);
   if (eps === undefined) {
-    eps = t.dataSync()[0];
+    eps = steBandwidth(sae, t.dataSync()[0]);
     resolvedBandwidth.set(t.dataId, eps);
   }
   return eps;
@@ -77,10 +77,9 @@ function quantileThresholds(init: InitResult, sample: CalibrationSample): void {
   else p.threshold.data.set(theta);
 }
 
-/** The thresholds theta of an initial SAE, whichever parameter holds them. */
-function thresholdOf(init: InitResult): Float32Array {
-  const p = init.params;
-  return p.log_threshold ? p.log_threshold.data.map(Math.exp) : p.threshold.data;
+/** The thresholds theta of host parameters (the initial SAE, a snapshot). */
+function hostThresholds(p: HostTensors): Float32Array {
+  return thresholdValues({ log_threshold: p.log_threshold?.data, threshold: p.threshold?.data });
 }
 
 /** Multiplies W_enc, b_enc and theta by s > 0 (latents scale by s, the firing pattern stays). */
@@ -99,8 +98,24 @@ export const jumprelu: Architecture = {
   options: JumpReluOptions,
   defaultsVersion: 2,
   sparsity: "penalty",
+  penaltyShape(sae) {
+    const o = jumpreluOptions(sae);
+    if (o.penalty === "quadratic_frequency") {
+      return { kind: o.penalty, frequencyScale: o.frequency_scale };
+    }
+    if (o.penalty === "tanh") return { kind: o.penalty, tanhScale: o.tanh_scale };
+    return { kind: o.penalty };
+  },
   uses: ["pre_encoder_bias", "b_dec_init"],
   kernels: { cpu: jumpreluKernel, webgpu: jumpreluWebGpu },
+  saelens: {
+    loads: "jumprelu",
+    required: ["W_enc", "b_enc", "W_dec", "b_dec", "threshold"],
+    encode(t, xIn) {
+      const pre = tf.add(tf.matMul(xIn, t("W_enc")), t("b_enc")); // [N, F]
+      return tf.mul(tf.relu(pre), tf.cast(tf.greater(pre, t("threshold")), "float32"));
+    },
+  },
   parityCases: [
     { label: "linear theta", sae: { jumprelu: { threshold_param: "linear" } } },
     {
@@ -262,8 +277,12 @@ export const jumprelu: Architecture = {
   deadTokens: (sae) => jumpreluOptions(sae).dead_tokens,
 
   heldOutHealth(params, state, options) {
-    // The bandwidth resolved from the data (bandwidth_unit) lives in the state.
-    return { ...thresholdHealth(params, { ...options, eps: state.bandwidth?.data[0] }) };
+    return { ...thresholdHealth(params, { ...options, resolvedEps: state.bandwidth?.data[0] }) };
+  },
+
+  resolvedOptions(state, sae) {
+    // The eps every step used: the option, or its value resolved from the data (bandwidth_unit).
+    return { "sae.jumprelu.bandwidth": steBandwidth(sae, state.bandwidth?.data[0]) };
   },
 
   initFromSample(init, sample, sae) {
@@ -271,7 +290,7 @@ export const jumprelu: Architecture = {
     if (opts.threshold_init === "quantile") quantileThresholds(init, sample);
     // Every quantity below is read on the unscaled encoder and scales with it.
     const s = opts.encoder_scale_init === "least_squares"
-      ? sample.reconstructionScale("W_enc", thresholdOf(init))
+      ? sample.reconstructionScale("W_enc", hostThresholds(init.params))
       : 1;
     if (opts.bandwidth_unit === "pre_act_std") {
       init.state.bandwidth.data[0] = opts.bandwidth * s * sample.preActStd("W_enc");
@@ -291,9 +310,7 @@ export const jumprelu: Architecture = {
   },
 
   exportTensors(params, _state, { sae, scale }) {
-    const theta = jumpreluOptions(sae).threshold_param === "log"
-      ? { shape: params.log_threshold.shape, data: params.log_threshold.data.map(Math.exp) }
-      : params.threshold;
+    const theta = { shape: [sae.width], data: hostThresholds(params) };
     return {
       tensors: {
         ...exportLinearSae(params, { scale, preEncoderBias: sae.pre_encoder_bias }),

@@ -6,26 +6,21 @@ import type { ActiveList } from "../../engine/cpu/active.ts";
 import type { FastKernel, KernelContext } from "../../engine/cpu/fast_kernel.ts";
 import { activeList, addByColumn } from "../../engine/cpu/kernel_parts.ts";
 import { type ExtraTerms, linearKernel, type StepBuffers } from "../../engine/cpu/linear_step.ts";
-import { jumpreluOptions } from "./options.ts";
+import { jumpreluOptions, steBandwidth, thresholdValues } from "./options.ts";
 import { auxKTerm } from "../../engine/cpu/auxk.ts";
-import { auxK } from "../topk/options.ts";
-import { updateTopKState } from "../topk/kernel.ts";
+import { auxK } from "../shared/aux_k.ts";
+import { tickDeadClock } from "../shared/dead_latents.ts";
 
 const fround = Math.fround;
 
-/** theta [F] from the trainable parameter (float32 exp for the log parameterisation). */
+/** theta [F] from the trainable parameter, in the workspace. */
 function thresholds(ctx: KernelContext): Float32Array {
-  const theta = ctx.ws.get("theta", ctx.f);
-  if (jumpreluOptions(ctx.sae).threshold_param === "log") {
-    const p = ctx.params.log_threshold;
-    for (let i = 0; i < ctx.f; i++) theta[i] = Math.exp(p[i]);
-  } else theta.set(ctx.params.threshold);
-  return theta;
+  return thresholdValues(ctx.params, ctx.ws.get("theta", ctx.f));
 }
 
 /** The STE bandwidth: the option, or the value resolved from the data (bandwidth_unit). */
 function bandwidthOf(ctx: KernelContext): number {
-  return ctx.state.bandwidth ? ctx.state.bandwidth[0] : jumpreluOptions(ctx.sae).bandwidth;
+  return steBandwidth(ctx.sae, ctx.state.bandwidth?.[0]);
 }
 
 /** Rectangle kernel K((z - theta) / eps) != 0, evaluated in float32 as tfjs does. */
@@ -272,7 +267,7 @@ export const jumpreluKernel: FastKernel = linearKernel({
   },
 
   updateState(ctx, b) {
-    if (ctx.state.since_fired) updateTopKState(ctx, b, null);
+    if (ctx.state.since_fired) tickDeadClock(ctx, b);
   },
 
   constrain(ctx) {

@@ -53,7 +53,7 @@ export const JumpReluOptions = z.strictObject({
       "unused by the others",
   ),
   lambda: z.number().positive().default(0.001).describe(
-    "Sparsity coefficient: the fixed value, or the controller's starting value",
+    "Sparsity coefficient: the fixed value, or the controller's starting value, under train.lambda.mode fixed / controller; the default mode normalized derives the start and refuses a value set here",
   ),
   controller_gain: controllerGain(),
   ...auxKShape(),
@@ -78,4 +78,28 @@ export type JumpReluOptions = z.output<typeof JumpReluOptions>;
 /** The `sae.jumprelu` options of a resolved config. */
 export function jumpreluOptions(sae: SaeConfig): JumpReluOptions {
   return optionsOf<JumpReluOptions>(sae, "jumprelu");
+}
+
+/**
+ * The STE bandwidth eps a run uses, in normalised units: the value resolved from the data at the
+ * start (bandwidth_unit pre_act_std, kept in the state tensor `bandwidth`), else the option.
+ */
+export function steBandwidth(sae: SaeConfig, resolved?: number): number {
+  return resolved ?? jumpreluOptions(sae).bandwidth;
+}
+
+/**
+ * The thresholds theta [F] from whichever trainable parameter holds them (threshold_param log:
+ * exp(log_threshold) rounded to float32; linear: threshold itself), into `out` when given.
+ */
+export function thresholdValues(
+  params: { log_threshold?: Float32Array; threshold?: Float32Array },
+  out?: Float32Array,
+): Float32Array {
+  const source = (params.log_threshold ?? params.threshold)!;
+  const theta = out ?? new Float32Array(source.length);
+  if (params.log_threshold) {
+    for (let i = 0; i < theta.length; i++) theta[i] = Math.exp(source[i]);
+  } else theta.set(source);
+  return theta;
 }

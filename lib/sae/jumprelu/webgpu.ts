@@ -3,7 +3,7 @@
 // penalty and post-activation step inputs have no WGSL kernels yet (they train on the cpu engine).
 import type { WebGpuKernel } from "../../engine/webgpu/kernel.ts";
 import { jumpreluOptions } from "./options.ts";
-import { auxK } from "../topk/options.ts";
+import { auxKWebGpuTerm } from "../shared/aux_k.ts";
 
 export const jumpreluWebGpu: WebGpuKernel = {
   unsupported(sae) {
@@ -24,15 +24,7 @@ export const jumpreluWebGpu: WebGpuKernel = {
           target: sae.target_l0,
           s: o.frequency_scale,
         },
-        ...(o.aux_alpha > 0
-          ? [{
-            kind: "auxk" as const,
-            k: auxK(o, d),
-            alpha: o.aux_alpha,
-            deadTokens: o.dead_tokens,
-            scaleByDead: true,
-          }]
-          : []),
+        ...(o.aux_alpha > 0 ? [auxKWebGpuTerm(o, d, true)] : []),
         ...(o.pre_act_alpha > 0
           ? [{
             kind: "pre_act" as const,

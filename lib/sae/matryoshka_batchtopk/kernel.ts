@@ -14,7 +14,9 @@ import {
 } from "../../engine/cpu/kernel_parts.ts";
 import { linearKernel } from "../../engine/cpu/linear_step.ts";
 import { addRow } from "../../engine/cpu/vec.ts";
-import { selectAboveThreshold, selectTopK, topkAuxTerm, updateTopKState } from "../topk/kernel.ts";
+import { auxKKernelTerm } from "../shared/aux_k.ts";
+import { tickDeadClock } from "../shared/dead_latents.ts";
+import { selectAboveThreshold, selectTopK, updateBatchThreshold } from "../shared/topk_family.ts";
 import { matryoshkaOptions, prefixWidths } from "./options.ts";
 
 /** The kept entries of `act` whose latent lies in [lo, hi), as their own list. */
@@ -62,7 +64,7 @@ export const matryoshkaKernel: FastKernel = linearKernel({
     }
     // dy_g = sum over inner m >= g of dxHat_m, accumulated from the widest inner prefix down.
     for (let m = inner - 2; m >= 0; m--) addRow(dys[m + 1], dys[m], 0, b * d);
-    const aux = topkAuxTerm(ctx, buffers, opts);
+    const aux = auxKKernelTerm(ctx, buffers, opts);
     const backward = () => {
       for (let g = 0; g < inner; g++) {
         const group = lists[g];
@@ -83,5 +85,8 @@ export const matryoshkaKernel: FastKernel = linearKernel({
     return { values: [...values, ...aux.values], backward };
   },
 
-  updateState: (ctx, b) => updateTopKState(ctx, b, matryoshkaOptions(ctx.sae).threshold_momentum),
+  updateState(ctx, b) {
+    tickDeadClock(ctx, b);
+    updateBatchThreshold(ctx, matryoshkaOptions(ctx.sae).threshold_momentum);
+  },
 });

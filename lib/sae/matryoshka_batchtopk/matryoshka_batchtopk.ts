@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { Architecture, SaeConfig } from "../types.ts";
 import { reconstructionLoss } from "../linear_sae.ts";
 import { matMul } from "../ste.ts";
-import { batchTopKParts } from "../batchtopk/batchtopk.ts";
+import { batchTopKParts } from "../shared/batchtopk_parts.ts";
 import { MatryoshkaBatchTopKOptions, matryoshkaOptions, prefixWidths } from "./options.ts";
 import { matryoshkaKernel } from "./kernel.ts";
 

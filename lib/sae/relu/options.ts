@@ -5,7 +5,7 @@ import { adamBeta2, controllerGain } from "../_options.ts";
 
 export const ReluOptions = z.strictObject({
   lambda: z.number().positive().default(0.01).describe(
-    "L1 coefficient (penalty sum_i f_i ||W_dec,i||): fixed value or controller start",
+    "L1 coefficient (penalty sum_i f_i ||W_dec,i||): fixed value or controller start under train.lambda.mode fixed / controller; the default mode normalized derives the start and refuses a value set here",
   ),
   controller_gain: controllerGain(),
   adam_beta1: z.number().min(0).lt(1).default(0.9).describe("Adam beta1"),

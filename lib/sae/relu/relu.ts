@@ -16,9 +16,16 @@ export const relu: Architecture = {
   options: ReluOptions,
   defaultsVersion: 2,
   sparsity: "penalty",
+  // lambda * sum_i f_i ||W_dec,i||: an L1 of the activations.
+  penaltyShape: () => ({ kind: "l1" }),
   // The encoder sees x itself, so pre_encoder_bias is not read (and not part of the run id).
   uses: ["b_dec_init"],
   kernels: { cpu: reluKernel, webgpu: reluWebGpu },
+  saelens: {
+    loads: "standard",
+    required: ["W_enc", "b_enc", "W_dec", "b_dec"],
+    encode: (t, xIn) => tf.relu(tf.add(tf.matMul(xIn, t("W_enc")), t("b_enc"))),
+  },
   gradientCheck: { params: ["W_enc", "b_enc", "W_dec", "b_dec"] },
   termNames: () => ["recon", "sparsity"],
   unitNormDecoder: false,

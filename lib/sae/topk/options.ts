@@ -15,15 +15,3 @@ export type TopKOptions = z.output<typeof TopKOptions>;
 export function topkOptions(sae: SaeConfig): TopKOptions {
   return optionsOf<TopKOptions>(sae, "topk");
 }
-
-/** Number of dead latents AuxK may use: the configured value or min(512, D / 2). */
-export function auxK(options: { aux_k: number | null }, d: number): number {
-  return options.aux_k ?? Math.min(512, Math.max(1, Math.floor(d / 2)));
-}
-
-/** The AuxK settings every TopK-family architecture has (k_aux, alpha, dead-token horizon). */
-export interface AuxSettings {
-  aux_alpha: number;
-  aux_k: number | null;
-  dead_tokens: number;
-}

@@ -1,88 +1,20 @@
 // TopK SAE (Gao et al. 2024): f = TopK_k(ReLU((x - b_dec) W_enc + b_enc)) with k = target_l0, unit
 // norm decoder, and the AuxK loss that reconstructs the residual from the top k_aux pre-activations
-// of dead latents (no activation in the last `dead_tokens` training tokens). BatchTopK shares all
-// of this but the selection (batchtopk.ts).
+// of dead latents (no activation in the last `dead_tokens` training tokens). The machinery it
+// shares with BatchTopK (all but the selection) is ../shared/topk_family.ts.
 // Shapes: B batch, D d_model, F latents.
 import * as tf from "@tensorflow/tfjs";
-import { matMul, stopGradient, topkSelect } from "../ste.ts";
-import type { Architecture, LossResult, SaeConfig, TensorMap } from "../types.ts";
+import { topkSelect } from "../ste.ts";
+import type { Architecture } from "../types.ts";
+import { exportLinearSae, initLinearSae, linearDecode, zerosHost } from "../linear_sae.ts";
+import { TopKOptions, topkOptions } from "./options.ts";
+import { tickSinceFired } from "../shared/dead_latents.ts";
 import {
-  encoderInput,
-  exportLinearSae,
-  initLinearSae,
-  linearDecode,
-  reconstructionLoss,
-  zerosHost,
-} from "../linear_sae.ts";
-import { auxK, type AuxSettings, TopKOptions, topkOptions } from "./options.ts";
-import { topkKernel } from "./kernel.ts";
-import { topkFamilyWebGpu } from "./webgpu.ts";
-
-/** ReLU of the encoder pre-activations [B, F]. */
-export function reluPre(params: TensorMap, x: tf.Tensor2D, sae: SaeConfig): tf.Tensor2D {
-  const xIn = encoderInput(x, params.b_dec, sae.pre_encoder_bias);
-  return tf.relu(tf.add(matMul(xIn, params.W_enc as tf.Tensor2D), params.b_enc));
-}
-
-/**
- * AuxK term: alpha * ||e - e_hat||^2 / ||e - mean(e)||^2 (summed over the batch), where
- * e = x - x_hat (frozen) and e_hat decodes the top k_aux ReLU pre-activations among dead latents.
- * Zero when no latent is dead. With `scaleByDead`, alpha is multiplied by min(n_dead / k_aux, 1)
- * (SynthSAEBench's JumpReLU, Chanin & Garriga-Alonso 2026).
- */
-export function auxKLoss(
-  r: tf.Tensor2D,
-  x: tf.Tensor2D,
-  xHat: tf.Tensor2D,
-  options: {
-    wDec: tf.Tensor2D;
-    sinceFired: tf.Tensor;
-    deadTokens: number;
-    k: number;
-    alpha: number;
-    scaleByDead?: boolean;
-  },
-): tf.Scalar {
-  const dead = tf.cast(tf.greaterEqual(options.sinceFired, options.deadTokens), "float32"); // [F]
-  const k = Math.min(options.k, r.shape[1]);
-  if (k === 0 || options.alpha === 0) return tf.scalar(0);
-  const fAux = topkSelect(tf.mul(r, dead) as tf.Tensor2D, k); // [B, F]
-  const e = stopGradient(tf.sub(x, xHat)) as tf.Tensor2D; // [B, D]
-  const eHat = matMul(fAux, options.wDec); // [B, D]
-  const err = tf.sum(tf.square(tf.sub(e, eHat)));
-  const spread = tf.add(tf.sum(tf.square(tf.sub(e, tf.mean(e, 0)))), 1e-12);
-  const weight = options.scaleByDead
-    ? tf.minimum(tf.div(tf.sum(dead), k), 1) // min(n_dead / k_aux, 1), 0 with no dead latent
-    : tf.cast(tf.greater(tf.sum(dead), 0), "float32");
-  return tf.mul(tf.mul(options.alpha, weight), tf.div(err, spread)) as tf.Scalar;
-}
-
-/** Dead-latent clock: tokens since each latent last fired, reset where f fired in this batch. */
-export function tickSinceFired(sinceFired: tf.Tensor, f: tf.Tensor2D): tf.Tensor {
-  const fired = tf.greater(tf.max(f, 0), 0); // [F]
-  return tf.where(fired, tf.zerosLike(sinceFired), tf.add(sinceFired, f.shape[0]));
-}
-
-/** Training loss of TopK (per row) or BatchTopK (across the batch) selection, plus AuxK. */
-export function topkFamilyLoss(
-  params: TensorMap,
-  state: TensorMap,
-  x: tf.Tensor2D,
-  options: { sae: SaeConfig; batch: boolean; aux: AuxSettings },
-): LossResult {
-  const r = reluPre(params, x, options.sae);
-  const f = topkSelect(r, options.sae.target_l0, { batch: options.batch });
-  const xHat = linearDecode(params, f);
-  const recon = reconstructionLoss(x, xHat);
-  const aux = auxKLoss(r, x, xHat, {
-    wDec: params.W_dec as tf.Tensor2D,
-    sinceFired: state.since_fired,
-    deadTokens: options.aux.dead_tokens,
-    k: auxK(options.aux, x.shape[1]),
-    alpha: options.aux.aux_alpha,
-  });
-  return { total: tf.add(recon, aux) as tf.Scalar, terms: { recon, aux }, f, xHat };
-}
+  reluPre,
+  topkFamilyKernel,
+  topkFamilyLoss,
+  topkFamilyWebGpu,
+} from "../shared/topk_family.ts";
 
 export const topk: Architecture = {
   name: "topk",
@@ -92,7 +24,23 @@ export const topk: Architecture = {
   defaultsVersion: 1,
   sparsity: "k",
   uses: ["pre_encoder_bias", "b_dec_init"],
-  kernels: { cpu: topkKernel, webgpu: topkFamilyWebGpu(false, topkOptions) },
+  kernels: {
+    cpu: topkFamilyKernel(false, (ctx) => topkOptions(ctx.sae)),
+    webgpu: topkFamilyWebGpu(false, topkOptions),
+  },
+  saelens: {
+    loads: "topk",
+    required: ["W_enc", "b_enc", "W_dec", "b_dec"],
+    encode(t, xIn, cfg) {
+      const k = Number(cfg.k);
+      const r = tf.relu(tf.add(tf.matMul(xIn, t("W_enc")), t("b_enc"))); // [N, F]
+      const kth = tf.slice(tf.topk(r, k).values, [0, k - 1], [-1, 1]);
+      return tf.mul(
+        r,
+        tf.cast(tf.logicalAnd(tf.greaterEqual(r, kth), tf.greater(r, 0)), "float32"),
+      );
+    },
+  },
   parityCases: [
     { label: "without pre-encoder bias", sae: { pre_encoder_bias: false } },
     // Half the latents of a parity case are dead: 48 of 96, against k_aux 8 by default.
