@@ -190,6 +190,10 @@ export { loadModelCheckpoint, loadModelTokenizer } from "./lib/lm/load_model.ts"
 export { createModel as createLlamaModel } from "./lib/lm/model.ts";
 export { evaluateSplice, meanCrossEntropy } from "./lib/lm/evaluate.ts";
 export { openLmSource } from "./lib/lm/source.ts";
+export { greedyDecode, sampleSequences } from "./lib/lm/generate.ts";
+export { createKvDecoder } from "./lib/lm/kv_decode.ts";
+export { drawToken, tokenDistribution } from "./lib/lm/sample.ts";
+export { prepareLmCaches } from "./lib/lm/lm_caches.ts";
 
 // Metrics
 export { ReconstructionAccumulator } from "./lib/metrics/reconstruction.ts";

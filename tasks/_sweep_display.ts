@@ -4,6 +4,7 @@ import cliProgress from "cli-progress";
 import process from "node:process";
 import type { LocalEvent } from "../lib/executor/local.ts";
 import type { TrainProgress } from "../lib/train/progress.ts";
+import type { DataProgress } from "../lib/data/source.ts";
 
 /** Seconds between status lines when stderr is not a terminal. */
 const PLAIN_INTERVAL_S = 10;
@@ -23,6 +24,13 @@ export function formatEta(s: number): string {
   if (secs < 3600) return `${Math.floor(secs / 60)}m${String(secs % 60).padStart(2, "0")}s`;
   const mins = Math.round(s / 60);
   return `${Math.floor(mins / 60)}h${String(mins % 60).padStart(2, "0")}m`;
+}
+
+/** One line of data-preparation progress: `sampling train text: 12% (256512/2097152 tokens), ETA 14m02s`. */
+export function formatDataProgress(p: DataProgress): string {
+  const pct = p.total > 0 ? Math.floor((100 * p.done) / p.total) : 100;
+  return `${p.what}: ${pct}% (${p.done}/${p.total} ${p.unit}), ${formatEta(p.elapsedSeconds)} ` +
+    `elapsed, ETA ${formatEta(p.etaSeconds)}`;
 }
 
 function progressFields(p: TrainProgress) {

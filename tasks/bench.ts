@@ -1,7 +1,8 @@
 // `deno task bench`: training throughput of the fast engine with the system BLAS and with the
 // portable GEMM, against the tfjs reference engine and a PyTorch reference run in the same
 // invocation, and each step's time over its encoder GEMM's; prints a table, writes JSON, and
-// with --json prints one JSON document as the last line. `--gemms` compares the GEMMs alone.
+// with --json prints one JSON document as the last line. `--gemms` compares the GEMMs alone;
+// `--harvest` measures the tokens/s of harvesting LM activations per model size.
 import { Command } from "commander";
 import { UsageError } from "../lib/errors.ts";
 import { selectBackend } from "../lib/engine/reference/select_backend.ts";
@@ -42,6 +43,11 @@ import {
 } from "../lib/bench/torch_reference.ts";
 import { benchRatios, encoderRatios } from "../lib/bench/ratios.ts";
 import { formatBenchTable } from "../lib/bench/format_table.ts";
+import {
+  HARVEST_SHAPES,
+  type HarvestThroughput,
+  measureHarvest,
+} from "../lib/bench/harvest_throughput.ts";
 import { parseIntFlag, runMain } from "./_cli.ts";
 
 interface Flags {
@@ -58,6 +64,7 @@ interface Flags {
   quick: boolean;
   gemm: string;
   gemms: boolean;
+  harvest: boolean;
   kernels: string;
   out: string;
   worker?: string;
@@ -139,6 +146,11 @@ async function main(): Promise<number> {
       "fast engine kernels: wasm (SIMD, default) | js (the TypeScript loops) | both",
       "wasm",
     )
+    .option(
+      "--harvest",
+      "tokens/s of harvesting LM activations per model size (one site and four sites of a block)",
+      false,
+    )
     .option("--out <file>", "where to write the JSON results", "bench-results.json")
     .option("--worker <job>", "internal: run one job and print its result")
     .exitOverride()
@@ -173,6 +185,7 @@ async function main(): Promise<number> {
 
   const log = (s: string) => console.error(s);
   await selectBackend("wasm");
+  if (flags.harvest) return await printHarvest({ quick: flags.quick, json: flags.json });
   const { blas, reason: blasReason } = loadBlas({ threads: flags.threads });
   const wasm = portableGemm(flags.threads).blas;
   if (wasm) await portableGemmStarted(flags.threads);
@@ -347,6 +360,35 @@ async function main(): Promise<number> {
   }
   console.log(`results written to ${flags.out}`);
   if (flags.json) console.log(JSON.stringify(doc));
+  return 0;
+}
+
+/**
+ * `--harvest`: harvest throughput per model size (random weights, tfjs wasm), sequences of 256
+ * tokens after BOS; `--quick` measures the two smallest models.
+ */
+async function printHarvest(options: { quick: boolean; json: boolean }): Promise<number> {
+  const shapes = options.quick ? HARVEST_SHAPES.slice(0, 2) : HARVEST_SHAPES;
+  const rows: HarvestThroughput[] = [];
+  for (const shape of shapes) {
+    console.error(`harvesting ${shape.name} ...`);
+    rows.push(await measureHarvest(shape, { length: 257, repeats: 3 }));
+  }
+  const table = [
+    ["model", "d_model", "layers", "block", "1 site tok/s", "4 sites tok/s", "4 / 1 time"],
+    ...rows.map((r) => [
+      r.model,
+      String(r.d_model),
+      String(r.layers),
+      String(r.layer),
+      r.one_site_tokens_per_s.toFixed(0),
+      r.four_sites_tokens_per_s.toFixed(0),
+      r.four_over_one.toFixed(2),
+    ]),
+  ];
+  const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
+  for (const row of table) console.log(row.map((v, c) => v.padStart(widths[c])).join("  "));
+  if (options.json) console.log(JSON.stringify({ harvest: rows }));
   return 0;
 }
 

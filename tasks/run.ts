@@ -16,6 +16,8 @@ import { describeEngine } from "../lib/engine/engine_choice.ts";
 import { expandSweep } from "../lib/sweep/expand.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
 import type { TrainProgress } from "../lib/train/progress.ts";
+import type { DataProgress } from "../lib/data/source.ts";
+import { formatDataProgress } from "./_sweep_display.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, parsePathFlag, reportError, runMain } from "./_cli.ts";
 
 /** The trainer's signature (a type-only import: the module loads only when a run trains). */
@@ -148,6 +150,14 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
       console.error(formatProgress(p));
     }
   };
+  let lastDataPrint = 0;
+  const onDataProgress = (p: DataProgress) => {
+    const now = Date.now();
+    if (now - lastDataPrint >= 5000 || p.done === p.total) {
+      lastDataPrint = now;
+      console.error(`${plan.runId}: ${formatDataProgress(p)}`);
+    }
+  };
   try {
     const trainRun = deps.trainRun ?? await loadTrainer();
     const summary = await trainRun(plan, {
@@ -155,6 +165,7 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
       backend: opts.backend,
       engine: opts.engine,
       onProgress,
+      onDataProgress,
       onBackend: (b) => console.error(`${plan.runId}: ${describeBackend(b)}`),
       onEngine: (e) => console.error(`${plan.runId}: ${describeEngine(e)}`),
       onWarning: (m) => console.error(`warning: ${m}`),

@@ -18,7 +18,8 @@ import { BackendUnavailableError, DataError, SaeSweepError, UsageError } from ".
 import { readManifest, resetRunDir, runDataChanges } from "../lib/store/run_dir.ts";
 import { checkBeforeSweep, restartPlans } from "./_sweep_checks.ts";
 import type { RunPlan } from "../lib/sweep/plan.ts";
-import { createSweepDisplay } from "./_sweep_display.ts";
+import { createSweepDisplay, formatDataProgress } from "./_sweep_display.ts";
+import { prepareSweepData } from "../lib/train/prepare_data.ts";
 import { type SlurmFlags, slurmFlagsGiven, slurmResources, sweepOnSlurm } from "./_sweep_slurm.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, parsePathFlag, runMain } from "./_cli.ts";
 import { planParallelism } from "../lib/engine/cpu/gemm/parallelism.ts";
@@ -432,6 +433,22 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     `${loaded.spec.name}: ${todo.length} to train (${resuming} resuming), ${skipped.length} already done; ` +
       `jobs ${par.jobs} (${par.why}); runs in ${outDir}/`,
   );
+
+  // Shared data first: lm caches of every site and layer the runs need, from one forward pass.
+  let lastDataPrint = 0;
+  const prepared = await prepareSweepData(todo.map((p) => p.plan), {
+    backend: opts.backend,
+    onProgress: (p) => {
+      const now = Date.now();
+      if (now - lastDataPrint >= 5000 || p.done === p.total) {
+        lastDataPrint = now;
+        console.error(formatDataProgress(p));
+      }
+    },
+  });
+  if (prepared.harvested > 0) {
+    console.error(`harvested ${prepared.harvested} activation cache(s) for the runs to share`);
+  }
 
   const controller = new AbortController();
   const display = createSweepDisplay(todo.length, { tty: Deno.stderr.isTerminal() });

@@ -47,14 +47,38 @@ export const FilesData = z.strictObject({
     "Name of the tensor inside .safetensors files (null: the only tensor)",
   ),
   heldout_fraction: z.number().gt(0).lt(1).default(0.05).describe(
-    "Fraction of rows (taken by shard/document, deterministically) held out for evaluation",
+    "Fraction of rows (taken by shard/document, deterministically) held out for evaluation; not used when heldout_path is set",
+  ),
+  heldout_path: z.string().min(1).nullable().default(null).describe(
+    "A .npy / .safetensors file or a directory of them held out for evaluation (null: split data.path by heldout_fraction); every row of data.path then trains, and the two may share no file; relative to the spec file",
   ),
   shuffle_buffer: positiveInt().default(65536).describe(
-    "Rows in the shuffle buffer of the training stream",
+    "Rows in the shuffle buffer of the training stream: whole 1024-row chunks are read in a random order, a window of this many rows at a time, and the window's rows are permuted. Memory: shuffle_buffer x (4 x d_model + 4) bytes (float32 rows and their order), e.g. 268 MB at d_model 1024; the normalisation sample holds a second window while it is read",
   ),
 });
 
 export const LM_SITES = ["resid_pre", "resid_post", "attn_out", "mlp_out"] as const;
+
+/** Text sampled from the model itself instead of read from files (lib/lm/sampled_corpus.ts). */
+export const SampledText = z.strictObject({
+  sample: z.strictObject({
+    sequences: positiveInt().describe("Sequences to sample from BOS"),
+    length: z.int().min(2).describe(
+      "Tokens per sequence, the leading BOS included (at most the model's seq_len); data.context does not apply",
+    ),
+    temperature: z.number().min(0).describe(
+      "Softmax temperature (0: argmax, the same sequence every time)",
+    ),
+    top_p: z.number().gt(0).max(1).default(1).describe(
+      "Nucleus sampling: draw from the most likely tokens whose probability reaches top_p (1: all)",
+    ),
+    seed: z.int().min(0).describe(
+      "Seed of the sampling; sequence i draws from its own stream, so a corpus is the same on any machine",
+    ),
+  }).describe(
+    "Sample the text with the model's own forward pass (KV-cached, cached on disk like activations)",
+  ),
+});
 
 export const LmData = z.strictObject({
   source: z.literal("lm"),
@@ -67,11 +91,11 @@ export const LmData = z.strictObject({
     "llama2.c tokenizer (.bin) or a Hugging Face tokenizer.json; null: the checkpoint folder's " +
       "tokenizer.json (required for a .bin checkpoint); relative to the spec file",
   ),
-  train_text: z.array(z.string().min(1)).min(1).describe(
-    "Text files to harvest training activations from (documents split on <|endoftext|>)",
+  train_text: z.union([z.array(z.string().min(1)).min(1), SampledText]).describe(
+    "Text files to harvest training activations from, documents split on <|endoftext|>; or {sample: ...} to sample the text from the model",
   ),
-  heldout_text: z.array(z.string().min(1)).min(1).describe(
-    "Text files for held-out activations and delta LM loss",
+  heldout_text: z.union([z.array(z.string().min(1)).min(1), SampledText]).describe(
+    "Text files for held-out activations and delta LM loss, or {sample: ...} with a seed other than the training sample's",
   ),
   site: z.enum(LM_SITES).default("resid_post").describe(
     "Hook point: residual stream before/after the block, attention output or MLP output",
@@ -98,3 +122,9 @@ export type DataSpec = z.output<typeof DataSpec>;
 export type SyntheticData = z.output<typeof SyntheticData>;
 export type FilesData = z.output<typeof FilesData>;
 export type LmData = z.output<typeof LmData>;
+export type SampledText = z.output<typeof SampledText>;
+
+/** The text files an lm part names (none when it is sampled). */
+export function textFiles(text: string[] | SampledText): string[] {
+  return Array.isArray(text) ? text : [];
+}

@@ -100,6 +100,49 @@ export async function listShardPaths(root: string): Promise<string[]> {
   return names.map((n) => join(root, n));
 }
 
+/** The shard files of data.heldout_path, with errors that name that key. */
+async function listHeldoutPaths(root: string): Promise<string[]> {
+  try {
+    return await listShardPaths(root);
+  } catch (err) {
+    if (!(err instanceof DataError)) throw err;
+    throw new DataError(err.message.replace(/^data\.path /, "data.heldout_path "), {
+      hint: err.hint.replace(/data\.path/g, "data.heldout_path"),
+      cause: err,
+    });
+  }
+}
+
+/**
+ * Throws (exit 2) when a held-out shard is also a training shard, compared by real path (links
+ * and `..` resolved), so no row can be in both parts.
+ */
+async function checkNoOverlap(
+  root: string,
+  paths: string[],
+  heldRoot: string,
+  heldPaths: string[],
+): Promise<void> {
+  const real = async (p: string) => await Deno.realPath(p);
+  const train = new Map<string, string>();
+  for (const p of paths) train.set(await real(p), p);
+  const shared: string[] = [];
+  for (const p of heldPaths) {
+    const t = train.get(await real(p));
+    if (t !== undefined) shared.push(t === p ? p : `${p} (= ${t})`);
+  }
+  if (shared.length === 0) return;
+  throw new DataError(
+    `data.heldout_path ${heldRoot} overlaps data.path ${root}: ${shared.length} file(s) in both: ` +
+      shared.join(", "),
+    {
+      hint: "point data.heldout_path at files that are not training shards (move them out of " +
+        "the data.path directory), or drop heldout_path to hold out a fraction of data.path",
+      exitCode: 2,
+    },
+  );
+}
+
 /** Reads every shard's header; collects all problems before throwing one DataError. */
 async function openShards(
   paths: string[],
@@ -347,8 +390,21 @@ export async function openFilesSource(
 ): Promise<ActivationSource> {
   const root = isAbsolute(cfg.path) ? cfg.path : join(options.specDir, cfg.path);
   const paths = await listShardPaths(root);
-  const { shards, dModel } = await openShards(paths, cfg.tensor);
-  const mode = splitShards(shards, cfg.heldout_fraction);
+  const heldRoot = cfg.heldout_path == null // absent in configs recorded before it existed
+    ? null
+    : isAbsolute(cfg.heldout_path)
+    ? cfg.heldout_path
+    : join(options.specDir, cfg.heldout_path);
+  const heldPaths = heldRoot === null ? [] : await listHeldoutPaths(heldRoot);
+  if (heldRoot !== null) await checkNoOverlap(root, paths, heldRoot, heldPaths);
+  const { shards, dModel } = await openShards([...paths, ...heldPaths], cfg.tensor);
+  let mode: "final_shards" | "shard_tails" | "heldout_path";
+  if (heldRoot === null) mode = splitShards(shards, cfg.heldout_fraction);
+  else {
+    // Training shards first, all rows train; then the held-out shards, all rows held out.
+    shards.forEach((s, i) => (s.trainRows = i < paths.length ? s.rows : 0));
+    mode = "heldout_path";
+  }
   const trainRows = shards.reduce((a, s) => a + s.trainRows, 0);
   const heldRows = shards.reduce((a, s) => a + s.rows - s.trainRows, 0);
   if (trainRows === 0 || heldRows === 0) {
@@ -356,7 +412,11 @@ export async function openFilesSource(
       `${root}: ${
         trainRows + heldRows
       } rows give ${trainRows} training and ${heldRows} held-out rows`,
-      { hint: "provide more activation rows, or change data.heldout_fraction" },
+      {
+        hint: heldRoot === null
+          ? "provide more activation rows, or change data.heldout_fraction"
+          : "data.path and data.heldout_path must each hold at least one row",
+      },
     );
   }
   const chunkRows = Math.min(CHUNK_ROWS, cfg.shuffle_buffer);
@@ -434,6 +494,7 @@ export async function openFilesSource(
     describe: () => ({
       source: "files",
       path: root,
+      ...(heldRoot === null ? {} : { heldout_path: heldRoot }),
       d_model: dModel,
       train_rows: trainRows,
       heldout_rows: heldRows,

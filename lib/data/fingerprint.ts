@@ -3,7 +3,7 @@
 // Synthetic data has no files: its parameters are in the config, hence in the run id.
 import { createHash } from "node:crypto";
 import { isAbsolute, join } from "node:path";
-import type { DataSpec } from "./data_spec.ts";
+import { type DataSpec, textFiles } from "./data_spec.ts";
 import { listShardPaths } from "./files.ts";
 
 /**
@@ -91,19 +91,26 @@ export async function dataFingerprint(data: DataSpec, specDir: string): Promise<
   const paths: string[] = [];
   const directories: DataFingerprint["directories"] = [];
   if (data.source === "files") {
-    const root = resolveIn(specDir, data.path);
-    let shards: string[] = [root];
-    try {
-      shards = await listShardPaths(root);
-      if (shards.length !== 1 || shards[0] !== root) {
-        directories.push({ path: root, names: shards.map((s) => s.slice(root.length + 1)) });
+    for (const p of [data.path, ...(data.heldout_path == null ? [] : [data.heldout_path])]) {
+      const root = resolveIn(specDir, p);
+      let shards: string[] = [root];
+      try {
+        shards = await listShardPaths(root);
+        if (shards.length !== 1 || shards[0] !== root) {
+          directories.push({ path: root, names: shards.map((s) => s.slice(root.length + 1)) });
+        }
+      } catch {
+        // Missing or empty: recorded as missing; opening the source says what is wrong.
       }
-    } catch {
-      // Missing or empty: recorded as missing; opening the source says what is wrong.
+      paths.push(...shards);
     }
-    paths.push(...shards);
   } else if (data.source === "lm") {
-    const lmPaths = [data.checkpoint, data.tokenizer, ...data.train_text, ...data.heldout_text];
+    const lmPaths = [
+      data.checkpoint,
+      data.tokenizer,
+      ...textFiles(data.train_text),
+      ...textFiles(data.heldout_text),
+    ];
     for (const p of lmPaths) {
       if (p === null) continue; // no data.tokenizer: the checkpoint folder's, listed below
       const path = resolveIn(specDir, p);

@@ -1,6 +1,19 @@
 // The interface every activation data source implements (synthetic, files, lm). Sources hand out
 // plain row-major Float32Arrays of raw (unnormalised) activations; the trainer normalises.
 
+/** Progress of a long preparation of data (sampling a corpus, harvesting activations); tasks print it. */
+export interface DataProgress {
+  /** What is being done, e.g. "sampling train text". */
+  what: string;
+  done: number;
+  total: number;
+  /** Unit of done/total, e.g. "tokens". */
+  unit: string;
+  elapsedSeconds: number;
+  /** Estimated seconds left (NaN until something was measured). */
+  etaSeconds: number;
+}
+
 /** Ground truth of a synthetic source, for feature-recovery metrics. */
 export interface GroundTruth {
   /** Unit feature directions, row-major [n_features, d_model]. */

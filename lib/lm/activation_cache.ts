@@ -26,6 +26,9 @@ export interface CacheInputs {
   exclude_bos: boolean;
   /** Held-out sequences reserved for LM evaluation (their documents are kept out of training). */
   eval_sequences: number;
+  /** Sampling settings of a sampled part (absent for text files, so their keys are unchanged). */
+  train_sample?: Record<string, number>;
+  heldout_sample?: Record<string, number>;
 }
 
 export interface CacheManifest {
@@ -64,6 +67,17 @@ export async function cacheKey(inputs: CacheInputs): Promise<string> {
     ),
   );
   return await sha256Hex(new TextEncoder().encode(JSON.stringify(ordered)));
+}
+
+/** Whether a complete cache directory is at `dir` (its manifest is written last). */
+export async function activationCacheExists(dir: string): Promise<boolean> {
+  try {
+    await Deno.stat(`${dir}/${MANIFEST}`);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
 }
 
 /** Reads a complete cache directory, or returns null when there is none at `dir`. */

@@ -1,6 +1,7 @@
 // Turns the text files of an `lm` data spec into token sequences: documents split on
 // <|endoftext|>, stripped, encoded with BOS and truncated to the context; the held-out sequences
-// are taken first and their documents are never used for training.
+// are taken first and their documents are never used for training. A part may instead be given as
+// sequences sampled from the model (sampled_corpus.ts), taken whole and in order.
 import { DataError } from "../errors.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 
@@ -33,43 +34,55 @@ export interface LmCorpus {
   skippedOverlap: number;
 }
 
+/** A part's text: contents of text files, or token sequences sampled from the model. */
+export type CorpusText = string[] | { sampled: Int32Array[] };
+
 /**
  * Builds the sequences of both parts. Held-out: documents of `heldoutTexts` in order until both
  * `heldoutTokens` vectors and `evalSequences` sequences are reached. Train: documents of
  * `trainTexts` in order, skipping any document identical to a held-out one, until `trainTokens`
  * vectors. So the same file may serve both parts: its first documents become held-out text.
+ * Sampled sequences are compared by their tokens: one equal to a held-out sequence is skipped.
  */
 export function buildCorpus(
-  texts: { train: string[]; heldout: string[] },
+  texts: { train: CorpusText; heldout: CorpusText },
   options: CorpusOptions & { tokenizer: Tokenizer },
 ): LmCorpus {
   const { tokenizer, context, excludeBos } = options;
+  // Activation vectors of a sequence: all positions but the BOS at 0 (token_batch.ts); a BOS the
+  // model samples inside a sequence is a position like any other.
   const vectors = (s: Int32Array) => s.length - (excludeBos ? 1 : 0);
   const encode = (doc: string) =>
     Int32Array.from(tokenizer.encode(doc, { bos: true }).slice(0, context));
+  // Each item of a part: the key it is compared by (document text or tokens) and its sequence.
+  function* items(text: CorpusText): Generator<{ key: string; seq: () => Int32Array }> {
+    if (Array.isArray(text)) {
+      for (const doc of text.flatMap(splitDocuments)) yield { key: doc, seq: () => encode(doc) };
+    } else for (const s of text.sampled) yield { key: tokensKey(s), seq: () => s };
+  }
 
   const heldout: Int32Array[] = [];
-  const heldoutDocs = new Set<string>();
+  const heldoutKeys = new Set<string>();
   let heldoutVectors = 0;
-  for (const doc of texts.heldout.flatMap(splitDocuments)) {
+  for (const item of items(texts.heldout)) {
     if (heldoutVectors >= options.heldoutTokens && heldout.length >= options.evalSequences) break;
-    const seq = encode(doc);
+    const seq = item.seq();
     if (vectors(seq) <= 0) continue;
     heldout.push(seq);
-    heldoutDocs.add(doc);
+    heldoutKeys.add(item.key).add(tokensKey(seq));
     heldoutVectors += vectors(seq);
   }
 
   const train: Int32Array[] = [];
   let trainVectors = 0;
   let skippedOverlap = 0;
-  for (const doc of texts.train.flatMap(splitDocuments)) {
+  for (const item of items(texts.train)) {
     if (trainVectors >= options.trainTokens) break;
-    if (heldoutDocs.has(doc)) {
+    if (heldoutKeys.has(item.key)) {
       skippedOverlap++;
       continue;
     }
-    const seq = encode(doc);
+    const seq = item.seq();
     if (vectors(seq) <= 0) continue;
     train.push(seq);
     trainVectors += vectors(seq);
@@ -92,8 +105,13 @@ export function buildCorpus(
   if (problems.length > 0) {
     throw new DataError(`not enough text for the lm data source: ${problems.join("; ")}`, {
       hint: "lower data.train_tokens / data.heldout_tokens / eval.lm_sequences, raise " +
-        "data.context, or add text files",
+        "data.context, add text files, or sample more (sample.sequences / sample.length)",
     });
   }
   return { train, heldout, skippedOverlap };
+}
+
+/** Comparison key of a token sequence (distinct from any document text, which has no "\u0000"). */
+function tokensKey(seq: Int32Array): string {
+  return `\u0000${seq.join(",")}`;
 }

@@ -43,6 +43,8 @@ export interface ForwardResult {
 export interface LlamaModel {
   readonly config: LlamaConfig;
   forward(batch: TokenBatch, options?: ForwardOptions): ForwardResult;
+  /** The pieces `forward` is made of, for other passes over the same weights (kv_decode.ts). */
+  readonly parts: ModelParts;
   /** Releases the weight tensors. */
   dispose(): void;
 }
@@ -50,6 +52,27 @@ export interface LlamaModel {
 /** Key of a hook point in `ForwardResult.captured`, e.g. "resid_post.2". */
 export function hookKey(point: HookPoint): string {
   return `${point.site}.${point.layer}`;
+}
+
+/**
+ * The steps of the forward pass on N = B*T positions of B sequences that all start at position
+ * `start` (tensors returned are the caller's, inside its tidy).
+ */
+export interface ModelParts {
+  /** Token embeddings [N, D]. */
+  embed(ids: Int32Array): tf.Tensor2D;
+  /** Block `layer`'s queries [N, D], keys [N, K] (rotated for their positions) and values [N, K]. */
+  project(
+    x: tf.Tensor2D,
+    layer: number,
+    shape: { B: number; T: number; start: number },
+  ): { q: tf.Tensor2D; k: tf.Tensor2D; v: tf.Tensor2D };
+  /** Block `layer`'s attention output [N, D] from the heads' mixed values [N, D]. */
+  attnOut(mixed: tf.Tensor2D, layer: number): tf.Tensor2D;
+  /** Block `layer`'s MLP output [N, D] (its RMSNorm included). */
+  mlp(x: tf.Tensor2D, layer: number): tf.Tensor2D;
+  /** Next-token logits [N, V] from the last residual stream [N, D]. */
+  logits(x: tf.Tensor2D): tf.Tensor2D;
 }
 
 const RMS_EPS = 1e-5;
@@ -122,11 +145,12 @@ export function createModel(checkpoint: LlamaCheckpoint): LlamaModel {
   }
 
   // Rotary embedding on interleaved pairs: x * cos + rotate(x) * sin, rotate(x)_(2i, 2i+1) =
-  // (-x_(2i+1), x_2i); the rotation is an exact +-1 permutation matMul. x: [N, width].
-  function rope(x: tf.Tensor2D, B: number, T: number, rotate: tf.Tensor2D): tf.Tensor2D {
+  // (-x_(2i+1), x_2i); the rotation is an exact +-1 permutation matMul. x: [N, width], positions
+  // start..start+T-1.
+  function rope(x: tf.Tensor2D, B: number, T: number, rotate: tf.Tensor2D, start = 0): tf.Tensor2D {
     const width = x.shape[1];
-    const cos = tf.slice(tensors.cos, [0, 0], [T, width]); // [T, width] (head pattern repeats)
-    const sin = tf.slice(tensors.sin, [0, 0], [T, width]); // [T, width]
+    const cos = tf.slice(tensors.cos, [start, 0], [T, width]); // [T, width] (head pattern repeats)
+    const sin = tf.slice(tensors.sin, [start, 0], [T, width]); // [T, width]
     const x3 = tf.reshape(x, [B, T, width]);
     const rotated = tf.reshape(tf.matMul(x, rotate), [B, T, width]);
     return tf.reshape(tf.add(tf.mul(x3, cos), tf.mul(rotated, sin)), [B * T, width]);
@@ -141,13 +165,20 @@ export function createModel(checkpoint: LlamaCheckpoint): LlamaModel {
     return b ? tf.add(y, b) : y;
   }
 
-  function attention(x: tf.Tensor2D, layer: Layer, B: number, T: number): tf.Tensor2D {
+  function project(x: tf.Tensor2D, l: number, shape: { B: number; T: number; start: number }) {
+    const { B, T, start } = shape;
+    const layer = tensors.layers[l];
+    const xn = rmsNorm(x, layer.rmsAtt); // [N, D]
+    const q = rope(linear(xn, layer.wqT, layer.bq), B, T, tensors.rotateQ, start); // [N, D]
+    const k = rope(linear(xn, layer.wkT, layer.bk), B, T, tensors.rotateK, start); // [N, K]
+    const v = linear(xn, layer.wvT, layer.bv); // [N, K]
+    return { q, k, v };
+  }
+
+  function attention(x: tf.Tensor2D, l: number, B: number, T: number): tf.Tensor2D {
     const rep = nHeads / nKvHeads;
     const G = B * nKvHeads;
-    const xn = rmsNorm(x, layer.rmsAtt); // [N, D]
-    const q = rope(linear(xn, layer.wqT, layer.bq), B, T, tensors.rotateQ); // [N, D]
-    const k = rope(linear(xn, layer.wkT, layer.bk), B, T, tensors.rotateK); // [N, K]
-    const v = linear(xn, layer.wvT, layer.bv); // [N, K]
+    const { q, k, v } = project(x, l, { B, T, start: 0 });
     const qg = tf.reshape(
       tf.transpose(tf.reshape(q, [B, T, nKvHeads, rep, hs]), [0, 2, 3, 1, 4]),
       [G, rep * T, hs],
@@ -175,14 +206,23 @@ export function createModel(checkpoint: LlamaCheckpoint): LlamaModel {
       tf.transpose(tf.reshape(mixed, [B, nHeads, T, hs]), [0, 2, 1, 3]),
       [B * T, D],
     ); // [N, D]
-    return tf.matMul(merged, layer.woT); // [N, D]
+    return tf.matMul(merged, tensors.layers[l].woT); // [N, D]
   }
 
-  function mlp(x: tf.Tensor2D, layer: Layer): tf.Tensor2D {
+  function mlp(x: tf.Tensor2D, l: number): tf.Tensor2D {
+    const layer = tensors.layers[l];
     const xn = rmsNorm(x, layer.rmsFfn); // [N, D]
     const gate = tf.matMul(xn, layer.w1T); // [N, H]
     const up = tf.matMul(xn, layer.w3T); // [N, H]
     return tf.matMul(tf.mul(tf.mul(gate, tf.sigmoid(gate)), up), layer.w2T); // [N, D]
+  }
+
+  function embed(ids: Int32Array): tf.Tensor2D {
+    return tf.gather(tensors.embedding, tf.tensor1d(ids, "int32")) as tf.Tensor2D; // [N, D]
+  }
+
+  function finalLogits(x: tf.Tensor2D): tf.Tensor2D {
+    return tf.matMul(rmsNorm(x, tensors.rmsFinal), tensors.classifierT); // [N, V]
   }
 
   function forward(batch: TokenBatch, options: ForwardOptions = {}): ForwardResult {
@@ -208,17 +248,15 @@ export function createModel(checkpoint: LlamaCheckpoint): LlamaModel {
         }
         return act;
       };
-      const ids = tf.tensor1d(batch.ids, "int32"); // [N]
-      let x = tf.gather(tensors.embedding, ids) as tf.Tensor2D; // [N, D]
+      let x = embed(batch.ids); // [N, D]
       for (let l = 0; l <= lastLayer; l++) {
-        const layer = tensors.layers[l];
         x = hook("resid_pre", l, x);
-        x = tf.add(x, hook("attn_out", l, attention(x, layer, B, T)));
-        x = tf.add(x, hook("mlp_out", l, mlp(x, layer)));
+        x = tf.add(x, hook("attn_out", l, attention(x, l, B, T)));
+        x = tf.add(x, hook("mlp_out", l, mlp(x, l)));
         x = hook("resid_post", l, x);
       }
       if (!wantLogits) return { captured };
-      const logits = tf.matMul(rmsNorm(x, tensors.rmsFinal), tensors.classifierT); // [N, V]
+      const logits = finalLogits(x); // [N, V]
       return { logits: tf.reshape(logits, [B, T, V]) as tf.Tensor3D, captured };
     });
   }
@@ -226,6 +264,13 @@ export function createModel(checkpoint: LlamaCheckpoint): LlamaModel {
   return {
     config,
     forward,
+    parts: {
+      embed,
+      project,
+      attnOut: (mixed, l) => tf.matMul(mixed, tensors.layers[l].woT),
+      mlp,
+      logits: finalLogits,
+    },
     dispose: () => tf.dispose(tensors),
   };
 }

@@ -1,26 +1,20 @@
-// The `lm` activation source: harvests one hook site of a llama2.c or Hugging Face llama-family
-// model over text files (once per
-// set of inputs, cached as safetensors shards shared by every run of a sweep), streams the training
-// activations in a seeded shuffled order and evaluates spliced cross-entropy on held-out text.
-import { join, resolve } from "node:path";
+// The `lm` activation source: streams the activations of one hook site of a llama2.c or Hugging
+// Face llama-family model, from
+// the cache lm_caches.ts prepares (harvested once per set of inputs and shared by every run of a
+// sweep), in a seeded shuffled order, and evaluates spliced cross-entropy on held-out text.
 import { Rng } from "../data/rng.ts";
-import type { ActivationSource, LmEvaluation, Reconstructor } from "../data/source.ts";
+import type {
+  ActivationSource,
+  DataProgress,
+  LmEvaluation,
+  Reconstructor,
+} from "../data/source.ts";
 import { DataError } from "../errors.ts";
 import type { LmData } from "../data/data_spec.ts";
-import {
-  type CachedActivations,
-  type CacheInputs,
-  cacheKey,
-  readActivationCache,
-  sha256Hex,
-  writeActivationCache,
-} from "./activation_cache.ts";
-import type { LlamaConfig } from "./checkpoint.ts";
-import { buildCorpus } from "./corpus.ts";
+import { readActivationCache } from "./activation_cache.ts";
 import { evaluateSplice } from "./evaluate.ts";
-import { harvestActivations } from "./harvest.ts";
+import { prepareLmCaches } from "./lm_caches.ts";
 import { createModel } from "./model.ts";
-import { loadModelCheckpoint, loadModelTokenizer } from "./load_model.ts";
 import { displayVocab } from "./vocab.ts";
 
 // Rng stream ids of this source (independent of other sources' streams).
@@ -34,27 +28,14 @@ export interface LmSourceOptions {
   streamSeed: number;
   /** Held-out sequences `evaluateLm` uses (eval.lm_sequences). */
   evalSequences: number;
+  /** Progress of sampling and harvesting, when the cache has to be made. */
+  onProgress?: (p: DataProgress) => void;
 }
 
 /** Position in the training stream: pass `epoch` of the permutation, next index within it. */
 interface LmCursor {
   epoch: number;
   index: number;
-}
-
-/** Where the spec's layer and context do not fit the model (empty when they do). */
-export function lmFitProblems(cfg: LmData, config: LlamaConfig): string[] {
-  const problems: string[] = [];
-  if (cfg.layer >= config.nLayers) {
-    problems.push(`data.layer = ${cfg.layer}, but the model has layers 0..${config.nLayers - 1}`);
-  }
-  if (cfg.context > config.seqLen) {
-    problems.push(`data.context = ${cfg.context} exceeds the model's seq_len ${config.seqLen}`);
-  }
-  if (cfg.context < 2 && cfg.exclude_bos) {
-    problems.push("data.context must be at least 2 when BOS positions are excluded");
-  }
-  return problems;
 }
 
 /**
@@ -65,95 +46,16 @@ export async function openLmSource(
   cfg: LmData,
   options: LmSourceOptions,
 ): Promise<ActivationSource> {
-  const { specDir, streamSeed, evalSequences } = options;
-  const path = (p: string) => resolve(specDir, p);
-  const read = async (p: string, key: string) => {
-    try {
-      return await Deno.readFile(path(p));
-    } catch (cause) {
-      throw new DataError(`cannot read data.${key} ${path(p)}: ${(cause as Error).message}`, {
-        hint: `check data.${key} (paths are relative to the spec file)`,
-        cause,
-      });
-    }
-  };
-  const loaded = await loadModelCheckpoint(path(cfg.checkpoint));
-  const trainBytes = await Promise.all(cfg.train_text.map((p) => read(p, "train_text")));
-  const heldoutBytes = await Promise.all(cfg.heldout_text.map((p) => read(p, "heldout_text")));
-
-  const { checkpoint } = loaded;
+  const { streamSeed, evalSequences } = options;
+  const [prepared] = await prepareLmCaches([cfg], options);
+  const { checkpoint, tokenizer, key, dir } = prepared;
   const { config } = checkpoint;
-  const problems = lmFitProblems(cfg, config);
-  if (problems.length > 0) {
-    throw new DataError(
-      `lm data source does not fit ${path(cfg.checkpoint)}: ${problems.join("; ")}`,
-      {
-        hint: "fix data.layer / data.context in the spec",
-      },
-    );
-  }
-  const tok = await loadModelTokenizer(cfg.tokenizer === null ? null : path(cfg.tokenizer), loaded);
-  const { tokenizer } = tok;
-  const utf8 = new TextDecoder();
-  const corpus = buildCorpus(
-    {
-      train: trainBytes.map((b) => utf8.decode(b)),
-      heldout: heldoutBytes.map((b) => utf8.decode(b)),
-    },
-    {
-      tokenizer,
-      context: cfg.context,
-      trainTokens: cfg.train_tokens,
-      heldoutTokens: cfg.heldout_tokens,
-      evalSequences,
-      excludeBos: cfg.exclude_bos,
-    },
-  );
-
-  const inputs: CacheInputs = {
-    checkpoint_sha256: loaded.sha256,
-    tokenizer_sha256: tok.sha256,
-    train_text_sha256: await Promise.all(trainBytes.map(sha256Hex)),
-    heldout_text_sha256: await Promise.all(heldoutBytes.map(sha256Hex)),
-    site: cfg.site,
-    layer: cfg.layer,
-    context: cfg.context,
-    train_tokens: cfg.train_tokens,
-    heldout_tokens: cfg.heldout_tokens,
-    exclude_bos: cfg.exclude_bos,
-    eval_sequences: evalSequences,
-  };
-  const key = await cacheKey(inputs);
-  const cacheDir = path(cfg.cache_dir);
-  const dir = join(cacheDir, key);
-  let cached: CachedActivations | null = await readActivationCache(dir);
-  const harvested = cached === null;
+  const heldoutSequences = prepared.heldout;
+  const cached = await readActivationCache(dir);
   if (cached === null) {
-    const model = createModel(checkpoint);
-    let train: Float32Array, heldout: Float32Array;
-    try {
-      const site = { site: cfg.site, layer: cfg.layer, excludeBos: cfg.exclude_bos };
-      train = await harvestActivations(model, corpus.train, { ...site, maxRows: cfg.train_tokens });
-      heldout = await harvestActivations(model, corpus.heldout, {
-        ...site,
-        maxRows: cfg.heldout_tokens,
-      });
-    } finally {
-      model.dispose();
-    }
-    await writeActivationCache(cacheDir, {
-      key,
-      inputs,
-      dModel: config.dim,
-      train,
-      heldout,
-      info: {
-        train_sequences: corpus.train.length,
-        heldout_sequences: corpus.heldout.length,
-        skipped_overlapping_documents: corpus.skippedOverlap,
-      },
+    throw new DataError(`activation cache ${dir} vanished while it was being opened`, {
+      hint: "something else removed it; run again",
     });
-    cached = (await readActivationCache(dir))!;
   }
   const { train, heldout, manifest } = cached;
   const D = config.dim;
@@ -211,7 +113,7 @@ export async function openLmSource(
     async evaluateLm(reconstruct: Reconstructor): Promise<LmEvaluation> {
       const model = createModel(checkpoint);
       try {
-        return await evaluateSplice(model, corpus.heldout.slice(0, evalSequences), {
+        return await evaluateSplice(model, heldoutSequences.slice(0, evalSequences), {
           site: cfg.site,
           layer: cfg.layer,
           excludeBos: cfg.exclude_bos,
@@ -222,7 +124,7 @@ export async function openLmSource(
       }
     },
     lmFeatureInputs: () => ({
-      sequences: corpus.heldout,
+      sequences: heldoutSequences,
       firstPosition: cfg.exclude_bos ? 1 : 0,
       vocab: displayVocab(tokenizer, { size: config.vocabSize }),
       unembed: checkpoint.weights.classifier,
@@ -235,12 +137,14 @@ export async function openLmSource(
       layer: cfg.layer,
       checkpoint: cfg.checkpoint,
       model: { ...config },
+      ...(Array.isArray(cfg.train_text) ? {} : { train_sample: cfg.train_text.sample }),
+      ...(Array.isArray(cfg.heldout_text) ? {} : { heldout_sample: cfg.heldout_text.sample }),
       cache_key: key,
       cache_dir: dir,
-      harvested_now: harvested,
+      harvested_now: prepared.harvested,
       train_rows: nTrain,
       heldout_rows: manifest.heldout_rows,
-      eval_sequences: Math.min(evalSequences, corpus.heldout.length),
+      eval_sequences: Math.min(evalSequences, heldoutSequences.length),
       ...manifest.info,
       stream_seed: streamSeed,
     }),

@@ -186,7 +186,7 @@ export function describeExpected(schema: AnySchema): string {
           def.options.flatMap((o: AnySchema) => unwrapLiteral(defOf(o).shape[def.discriminator]))
             .join(" | ")
         }\``
-        : "one of several forms";
+        : def.options.map((o: AnySchema) => describeExpected(o)).join(" or ");
       break;
     case "record":
       words = "a map";
@@ -210,6 +210,9 @@ export function leafPaths(
   const { inner } = unwrapSchema(schema);
   if (shapes.length === 0 || defOf(inner).type === "record") return [{ path: prefix, schema }];
   const out: { path: string; schema: AnySchema }[] = [];
+  // A union of a map and other forms (data.train_text: files or {sample: ...}) is a key itself too.
+  const def = defOf(inner);
+  if (def.type === "union" && !def.discriminator && prefix) out.push({ path: prefix, schema });
   const seen = new Set<string>();
   for (const shape of shapes) {
     for (const [key, child] of Object.entries(shape)) {

@@ -108,7 +108,16 @@ export function specIssuesFromZod(
         } else if (disc) {
           at(path, `expected one of ${choices}, got ${showValue(input)}`);
         } else {
-          at(path, `expected ${expected || "another form"}, got ${showValue(input)}`);
+          // A union of a list and a map (data.train_text): a map is checked as the map branch,
+          // so a misspelt key inside it is named like any other unknown key.
+          const branches = (issue as { errors?: z.core.$ZodIssue[][] }).errors ?? [];
+          const typed = branches.filter((b) =>
+            !b.some((i) => i.code === "invalid_type" && i.path.length === 0)
+          );
+          if (typed.length === 1 && input !== null && typeof input === "object") {
+            const nested = typed[0].map((i) => ({ ...i, path: [...issue.path, ...i.path] }));
+            out.push(...specIssuesFromZod(nested as z.core.$ZodIssue[], ctx));
+          } else at(path, `expected ${expected || "another form"}, got ${showValue(input)}`);
         }
         break;
       }

@@ -46,8 +46,8 @@ export function runIdentity(effective: EffectiveConfig): Record<string, unknown>
   const changed = Object.fromEntries(
     Object.entries(options).filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(defaults[k])),
   );
-  // train.engine joined the config after run ids existed: its default renames no run. Nor does
-  // train.precision, absent or fp32 (the same numbers).
+  // train.engine, train.precision and data.heldout_path joined the config after run ids existed:
+  // their defaults (auto, absent or fp32: the same numbers, null) rename no run.
   const { engine, ...train } = effective.train;
   let trainId: Record<string, unknown> = engine === "auto" ? train : effective.train;
   if (trainId.precision === "fp32") {
@@ -56,7 +56,15 @@ export function runIdentity(effective: EffectiveConfig): Record<string, unknown>
   }
   return {
     ...effective,
+    data: withoutNull(effective.data, "heldout_path"),
     train: trainId,
     sae: { ...effective.sae, [arch.name]: { defaults: arch.defaultsVersion, ...changed } },
   };
+}
+
+/** `data` without `key` when that key is null (a default added after run ids existed). */
+function withoutNull<T extends object>(data: T, key: string): T {
+  if (!(key in data) || (data as Record<string, unknown>)[key] != null) return data;
+  const { [key]: _, ...rest } = data as Record<string, unknown>;
+  return rest as T;
 }

@@ -8,6 +8,7 @@ import type { RunPlan } from "../sweep/plan.ts";
 import type { DataSpec } from "../spec/schema.ts";
 import { SaeSweepError } from "../errors.ts";
 import { checkSample } from "../data/check_sample.ts";
+import { textFiles } from "../data/data_spec.ts";
 
 /** What the check found for one distinct data section. */
 export interface DataCheck {
@@ -23,15 +24,22 @@ function dataPaths(data: DataSpec): [string, string][] {
     case "synthetic":
       return [];
     case "files":
-      return [["data.path", data.path]];
+      return [
+        ["data.path", data.path],
+        ...(data.heldout_path == null ? [] : [["data.heldout_path", data.heldout_path]]),
+      ] as [string, string][];
     case "lm":
       return [
         ["data.checkpoint", data.checkpoint],
         ...(data.tokenizer === null
           ? []
           : [["data.tokenizer", data.tokenizer] as [string, string]]),
-        ...data.train_text.map((p, i) => [`data.train_text[${i}]`, p] as [string, string]),
-        ...data.heldout_text.map((p, i) => [`data.heldout_text[${i}]`, p] as [string, string]),
+        ...textFiles(data.train_text).map((p, i) =>
+          [`data.train_text[${i}]`, p] as [string, string]
+        ),
+        ...textFiles(data.heldout_text).map((p, i) =>
+          [`data.heldout_text[${i}]`, p] as [string, string]
+        ),
       ];
   }
 }
@@ -111,7 +119,7 @@ async function checkOne(plan: RunPlan): Promise<DataCheck> {
         () => loadModelCheckpoint(resolve(plan.specDir, data.checkpoint)),
       );
       if (model) {
-        const { lmFitProblems } = await import("../lm/source.ts");
+        const { lmFitProblems } = await import("../lm/lm_caches.ts");
         problems.push(...lmFitProblems(data, model.checkpoint.config)); // each names its data key
         const tokenizer = data.tokenizer === null ? null : resolve(plan.specDir, data.tokenizer);
         await collect("data.tokenizer", problems, () => loadModelTokenizer(tokenizer, model));

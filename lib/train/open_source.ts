@@ -3,6 +3,7 @@
 import type { DataSpec } from "../spec/schema.ts";
 import type { ActivationSource } from "../data/source.ts";
 import { createSyntheticSource } from "../data/synthetic.ts";
+import type { DataProgress } from "../data/source.ts";
 
 export interface OpenSourceOptions {
   /** Directory of the spec file: relative data paths resolve against it. */
@@ -11,6 +12,8 @@ export interface OpenSourceOptions {
   streamSeed: number;
   /** Held-out sequences used for LM cross-entropy evaluation. */
   evalSequences?: number;
+  /** Progress of a long preparation of the data (sampling, harvesting). */
+  onDataProgress?: (p: DataProgress) => void;
 }
 
 export async function openSource(
@@ -30,6 +33,7 @@ export async function openSource(
         specDir: options.specDir,
         streamSeed: options.streamSeed,
         evalSequences: options.evalSequences ?? 32,
+        onProgress: options.onDataProgress,
       });
     }
   }

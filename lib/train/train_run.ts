@@ -39,6 +39,7 @@ import { evalTokensProblem } from "./check_data.ts";
 import type { DataFingerprint } from "../data/fingerprint.ts";
 import { MetricsWindow, truncateMetrics } from "./metrics_log.ts";
 import type { TrainProgress } from "./progress.ts";
+import type { DataProgress } from "../data/source.ts";
 import { DataError, DivergenceError, InterruptedError, SaeSweepError } from "../errors.ts";
 import { checkDivergence } from "./divergence.ts";
 import { faultPoint } from "./fault_points.ts";
@@ -53,6 +54,8 @@ export interface TrainRunOptions {
   /** Overrides train.engine. */
   engine?: EngineName;
   onProgress?: (p: TrainProgress) => void;
+  /** Progress of preparing the data before training (sampling text, harvesting activations). */
+  onDataProgress?: (p: DataProgress) => void;
   /** Called once the backend is active (tasks/run.ts prints it at start). */
   onBackend?: (choice: BackendChoice) => void;
   /** Called once the engine is chosen (tasks/run.ts prints it at start). */
@@ -95,6 +98,7 @@ export async function trainRun(plan: RunPlan, options: TrainRunOptions = {}): Pr
       specDir: plan.specDir,
       streamSeed: plan.config.train.seed,
       evalSequences: plan.config.eval.lm_sequences,
+      onDataProgress: options.onDataProgress,
     });
     try {
       return await trainWithSource(plan, source, {

@@ -242,3 +242,68 @@ Deno.test("files: a symlinked directory of symlinked shards reads like the real 
     assert.deepEqual(ids(await linked.heldout(3)), ids(await real.heldout(3)));
   });
 });
+
+Deno.test("files heldout_path: every row of data.path trains and every row of heldout_path is held out", async () => {
+  await withDir(async (dir) => {
+    // Training: a directory of two shards (ids 0-29, 30-49); held out: one file (ids 100-111).
+    await Deno.mkdir(`${dir}/train`);
+    await writeNpy(`${dir}/train/a.npy`, rowsWithIds(0, 30), { shape: [30, D], dtype: "<f4" });
+    await writeNpy(`${dir}/train/b.npy`, rowsWithIds(30, 20), { shape: [20, D], dtype: "<f4" });
+    await writeSafetensors(`${dir}/held.safetensors`, {
+      x: { dtype: "F32", shape: [12, D], data: rowsWithIds(100, 12) },
+    });
+    const src = await openFilesSource(
+      config("train", { heldout_path: "held.safetensors", shuffle_buffer: 16 }),
+      { specDir: dir, streamSeed: 3 },
+    );
+    const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
+    assert.deepEqual(ids(await src.heldout(1000)), range(100, 112));
+    assert.deepEqual(ids(await src.nextBatch(50)).sort((a, b) => a - b), range(0, 50));
+    // The second epoch starts over the same 50 rows: no held-out row ever trains.
+    assert.deepEqual(ids(await src.nextBatch(50)).sort((a, b) => a - b), range(0, 50));
+    assert.ok(ids(await src.sample(200)).every((id) => id < 50));
+    const d = src.describe();
+    assert.equal(d.heldout_mode, "heldout_path");
+    assert.equal(d.train_rows, 50);
+    assert.equal(d.heldout_rows, 12);
+    assert.equal(d.heldout_path, `${dir}/held.safetensors`);
+  });
+});
+
+Deno.test("files heldout_path: a file in both parts is refused with its path, a hint and exit 2", async () => {
+  await withDir(async (dir) => {
+    await Deno.mkdir(`${dir}/train`);
+    await writeNpy(`${dir}/train/a.npy`, rowsWithIds(0, 30), { shape: [30, D], dtype: "<f4" });
+    await writeNpy(`${dir}/train/b.npy`, rowsWithIds(30, 20), { shape: [20, D], dtype: "<f4" });
+    await Deno.symlink(`${dir}/train/b.npy`, `${dir}/link.npy`);
+    const cases: [string, RegExp][] = [
+      // A shard of the training directory itself.
+      ["train/b.npy", /1 file\(s\) in both: .*\/train\/b\.npy$/],
+      // The same directory under another spelling.
+      ["./train/../train", /2 file\(s\) in both/],
+      // A link to a training shard.
+      ["link.npy", /link\.npy \(= .*\/train\/b\.npy\)/],
+    ];
+    for (const [held, message] of cases) {
+      await assert.rejects(
+        openFilesSource(config("train", { heldout_path: held }), { specDir: dir, streamSeed: 0 }),
+        (e) => {
+          assert.ok(e instanceof DataError, String(e));
+          assert.match(e.message, /^data\.heldout_path .* overlaps data\.path .*\/train: /);
+          assert.match(e.message, message);
+          assert.match(e.hint, /files that are not training shards/);
+          assert.equal(e.exitCode, 2);
+          return true;
+        },
+      );
+    }
+    // A held-out path that does not exist names its own key.
+    await assert.rejects(
+      openFilesSource(config("train", { heldout_path: "nope.npy" }), {
+        specDir: dir,
+        streamSeed: 0,
+      }),
+      /^DataError: data\.heldout_path .*nope\.npy does not exist/,
+    );
+  });
+});

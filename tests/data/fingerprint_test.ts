@@ -71,7 +71,7 @@ Deno.test("dataChanges() names a file whose bytes changed, a resized one and an 
     await Deno.writeFile(join(shards, "1.npy"), new Uint8Array(100));
     const data = { source: "files", path: "shards" } as const;
     const recorded = await dataFingerprint(
-      { ...data, tensor: null, heldout_fraction: 0.05, shuffle_buffer: 65536 },
+      { ...data, tensor: null, heldout_fraction: 0.05, heldout_path: null, shuffle_buffer: 65536 },
       dir,
     );
     assert.deepEqual(await dataChanges(recorded), []);

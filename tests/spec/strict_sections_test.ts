@@ -31,8 +31,10 @@ function sections(schema: unknown, path: string[] = [], variants: Section["varia
     for (const [key, child] of Object.entries(def.shape)) {
       out.push(...sections(child, [...path, key], variants));
     }
+  } else if (def.type === "union" && !def.discriminator) {
+    // A union of a map and other forms (data.train_text: a list of files or {sample: ...}).
+    for (const option of def.options) out.push(...sections(option, path, variants));
   } else if (def.type === "union") {
-    assert.ok(def.discriminator, `${path.join(".")}: a union without a discriminator`);
     for (const option of def.options) {
       const literal = defOf(defOf(option).shape[def.discriminator]);
       const value = literal.values?.[0] ?? defOf(literal.innerType).values[0];
@@ -70,6 +72,8 @@ Deno.test("the schema walk finds every section of the spec", () => {
       "data[source=synthetic]",
       "data[source=files]",
       "data[source=lm]",
+      "data.train_text[source=lm]",
+      "data.train_text.sample[source=lm]",
       "sae",
       "sae.jumprelu",
       "sae.topk",
