@@ -3,6 +3,7 @@
 // temporary directory renamed into place), so a directory that exists is always complete.
 import { DataError } from "../errors.ts";
 import { readSafetensors, writeSafetensors } from "../formats/safetensors.ts";
+import { pathExists } from "../store/atomic.ts";
 
 /** Bump when the harvest or forward pass changes what a cache directory contains. */
 export const CACHE_FORMAT_VERSION = 1;
@@ -178,19 +179,10 @@ export async function writeActivationCache(
       await Deno.rename(tmp, `${cacheDir}/${data.key}`);
     } catch (err) {
       // Lost a race with another harvest of the same inputs: theirs is complete, use it.
-      if (await exists(`${cacheDir}/${data.key}/${MANIFEST}`)) return;
+      if (await pathExists(`${cacheDir}/${data.key}/${MANIFEST}`)) return;
       throw err;
     }
   } finally {
     await Deno.remove(tmp, { recursive: true }).catch(() => {});
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

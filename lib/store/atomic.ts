@@ -85,3 +85,14 @@ export async function removeTempFiles(dir: string): Promise<number> {
   }
   return removed;
 }
+
+/** Whether `path` exists (any kind of entry); errors other than "not found" propagate. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}

@@ -5,17 +5,7 @@ import { acquireRunLock, isStale, readLock } from "./lock.ts";
 import { RUN_FILES, type RunManifest, type RunStatus, type RunSummary } from "./records.ts";
 import { readDone, verifyDone } from "./done.ts";
 import { dataChanges } from "../data/fingerprint.ts";
-import { writeJsonAtomic } from "./atomic.ts";
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-}
+import { pathExists, writeJsonAtomic } from "./atomic.ts";
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {
@@ -46,7 +36,7 @@ export async function runStatus(runDir: string): Promise<RunStatus> {
   const manifest = await readManifest(runDir);
   if (manifest && (await runDataChanges(manifest)).length) return "stale";
   if (manifest?.status === "failed") return "failed";
-  if (manifest || await exists(join(runDir, RUN_FILES.checkpoint))) return "partial";
+  if (manifest || await pathExists(join(runDir, RUN_FILES.checkpoint))) return "partial";
   return "pending";
 }
 

@@ -10,6 +10,7 @@ import {
 } from "../../formats/safetensors.ts";
 import type { LlamaWeights } from "../checkpoint.ts";
 import type { HfModelConfig } from "./config.ts";
+import { pathExists } from "../../store/atomic.ts";
 
 const SINGLE = "model.safetensors";
 const INDEX = "model.safetensors.index.json";
@@ -26,7 +27,7 @@ export async function hfWeightFiles(dir: string): Promise<string[]> {
   }
   if (text === null) {
     const single = join(dir, SINGLE);
-    if (!(await exists(single))) {
+    if (!(await pathExists(single))) {
       throw new DataError(`${dir}: neither ${SINGLE} nor ${INDEX} found`, {
         hint: "save the model with safetensors (save_pretrained(..., safe_serialization=True)); " +
           "pytorch_model.bin is not read",
@@ -47,7 +48,7 @@ export async function hfWeightFiles(dir: string): Promise<string[]> {
   }
   const files = [...new Set(Object.values(map).map(String))].sort();
   const missing: string[] = [];
-  for (const f of files) if (!(await exists(join(dir, f)))) missing.push(join(dir, f));
+  for (const f of files) if (!(await pathExists(join(dir, f)))) missing.push(join(dir, f));
   if (missing.length > 0) {
     throw new DataError(`missing shard${missing.length > 1 ? "s" : ""} ${missing.join(", ")}`, {
       hint: `${index} lists ${files.length} shards; download every one of them into the folder`,
@@ -146,13 +147,4 @@ export function interleaveHeads(
     }
   }
   return out;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
