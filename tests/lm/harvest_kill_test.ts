@@ -4,7 +4,8 @@
 // temporary folder renamed into place, so the killed run leaves no cache entry, only that folder.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { listTree, ROOT, runTask } from "../tasks/_spawn.ts";
+import { listTree, runTask } from "../tasks/_spawn.ts";
+import { assertSameFiles, completeFiles, onlyRunId, runKilledAtWrite } from "./_kill_resume.ts";
 import { FIXTURES, requireFixture } from "./_fixtures.ts";
 
 requireFixture(`${FIXTURES}text/tinystories_valid_head.txt`);
@@ -25,56 +26,27 @@ train: {tokens: 4096, batch_size: 256, log_every: 8, checkpoint_every: 8}
 eval: {tokens: 256, lm_sequences: 2}
 `;
 
-/** The cache's complete entries: every file outside the `.tmp-*` folders of killed harvests. */
-async function cacheFiles(dir: string): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
-  for (const rel of await listTree(dir)) {
-    if (rel.split("/").some((part) => part.startsWith(".tmp-"))) continue;
-    if ((await Deno.stat(join(dir, rel))).isFile) out.set(rel, await Deno.readFile(join(dir, rel)));
-  }
-  return out;
-}
-
 Deno.test("a run killed while writing its harvested activations resumes to the same cache and weights", async () => {
   const ref = await Deno.makeTempDir();
   const dir = await Deno.makeTempDir();
   try {
     for (const d of [ref, dir]) await Deno.writeTextFile(join(d, "spec.yaml"), SPEC);
-    const dry = await runTask("sweep", ["spec.yaml", "--dry-run"], { cwd: ref });
-    assert.equal(dry.code, 0, dry.stderr);
-    const id = dry.stdout.match(/\btopk-[0-9a-f]{8}\b|\brun-[0-9a-f]{8}\b/)?.[0];
-    assert.ok(id, dry.stdout);
+    const id = await onlyRunId(ref);
     const done = await runTask("run", ["spec.yaml", "--run", id], { cwd: ref });
     assert.equal(done.code, 0, done.stderr);
 
-    const killed = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        `--config=${ROOT}deno.json`,
-        "-A",
-        `${ROOT}tests/fixtures/kill_run.ts`,
-        "write:train-00000:1",
-        "spec.yaml",
-        "--run",
-        id,
-      ],
-      cwd: dir,
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(killed.signal, "SIGKILL", new TextDecoder().decode(killed.stderr));
+    await runKilledAtWrite(dir, id, "train-00000:1");
     // No cache entry yet: only the killed harvest's temporary folder (and no run finished).
     const left = await listTree(join(dir, "cache"));
     assert.ok(left.some((p) => p.split("/").some((s) => s.startsWith(".tmp-"))), left.join(","));
-    assert.deepEqual([...(await cacheFiles(join(dir, "cache"))).keys()], []);
+    assert.deepEqual([...(await completeFiles(join(dir, "cache"))).keys()], []);
 
     const resumed = await runTask("run", ["spec.yaml", "--run", id], { cwd: dir });
     assert.equal(resumed.code, 0, resumed.stderr);
-    const [a, b] = [await cacheFiles(join(ref, "cache")), await cacheFiles(join(dir, "cache"))];
-    assert.ok(a.size > 0);
-    assert.deepEqual([...b.keys()], [...a.keys()]);
-    for (const [k, v] of a) assert.deepEqual(b.get(k), v, k);
+    assertSameFiles(
+      await completeFiles(join(ref, "cache")),
+      await completeFiles(join(dir, "cache")),
+    );
     const weights = (d: string) =>
       Deno.readFile(join(d, "runs", "harvested", id, "sae", "sae_weights.safetensors"));
     assert.deepEqual(await weights(dir), await weights(ref));

@@ -3,7 +3,8 @@
 // caches and the same SAE as a run that was never interrupted.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { listTree, ROOT, runTask } from "../tasks/_spawn.ts";
+import { listTree, runTask } from "../tasks/_spawn.ts";
+import { assertSameFiles, completeFiles, onlyRunId, runKilledAtWrite } from "./_kill_resume.ts";
 import { FIXTURES, requireFixture } from "./_fixtures.ts";
 
 requireFixture(`${FIXTURES}text/tinystories_sample.txt`);
@@ -25,51 +26,17 @@ train: {tokens: 4096, batch_size: 256, log_every: 8, checkpoint_every: 8}
 eval: {tokens: 256, lm_sequences: 2}
 `;
 
-async function runId(dir: string): Promise<string> {
-  const dry = await runTask("sweep", ["spec.yaml", "--dry-run"], { cwd: dir });
-  assert.equal(dry.code, 0, dry.stderr);
-  const id = dry.stdout.split("\n").slice(1).map((l) => l.split(/\s+/)[1]).find((s) =>
-    /-/.test(s ?? "")
-  );
-  assert.ok(id, dry.stdout);
-  return id;
-}
-
-async function contents(dir: string): Promise<Map<string, Uint8Array>> {
-  const out = new Map<string, Uint8Array>();
-  for (const rel of await listTree(dir)) {
-    if ((await Deno.stat(join(dir, rel))).isFile) out.set(rel, await Deno.readFile(join(dir, rel)));
-  }
-  return out;
-}
-
 Deno.test("a run killed while sampling its text resumes to the same caches and weights", async () => {
   const ref = await Deno.makeTempDir();
   const dir = await Deno.makeTempDir();
   try {
     for (const d of [ref, dir]) await Deno.writeTextFile(join(d, "spec.yaml"), SPEC);
-    const id = await runId(ref);
+    const id = await onlyRunId(ref);
     const done = await runTask("run", ["spec.yaml", "--run", id], { cwd: ref });
     assert.equal(done.code, 0, done.stderr);
     assert.match(done.stderr, /sampling train text: 100% \(8192\/8192 tokens\)/);
 
-    const killed = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        `--config=${ROOT}deno.json`,
-        "-A",
-        `${ROOT}tests/fixtures/kill_run.ts`,
-        "write:chunk-00001:1",
-        "spec.yaml",
-        "--run",
-        id,
-      ],
-      cwd: dir,
-      env: { NO_COLOR: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(killed.signal, "SIGKILL", new TextDecoder().decode(killed.stderr));
+    await runKilledAtWrite(dir, id, "chunk-00001:1");
     // Killed half-way through the second chunk: the first is cached, the second only as a temp.
     const left = await listTree(join(dir, "cache", "samples"));
     assert.ok(left.some((p) => p.endsWith("/chunk-00000.i32")), left.join(","));
@@ -78,9 +45,10 @@ Deno.test("a run killed while sampling its text resumes to the same caches and w
 
     const resumed = await runTask("run", ["spec.yaml", "--run", id], { cwd: dir });
     assert.equal(resumed.code, 0, resumed.stderr);
-    const [a, b] = [await contents(join(ref, "cache")), await contents(join(dir, "cache"))];
-    assert.deepEqual([...b.keys()], [...a.keys()]);
-    for (const [k, v] of a) assert.deepEqual(b.get(k), v, k);
+    assertSameFiles(
+      await completeFiles(join(ref, "cache")),
+      await completeFiles(join(dir, "cache")),
+    );
     const weights = (d: string) =>
       Deno.readFile(join(d, "runs", "sampled", id, "sae", "sae_weights.safetensors"));
     assert.deepEqual(await weights(dir), await weights(ref));

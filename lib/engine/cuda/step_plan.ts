@@ -23,30 +23,7 @@ import {
   rowPass,
   sumIntoSlot,
 } from "./cuda_c.ts";
-
-/** Scalar slots of the per-step `scal` buffer (as the webgpu engine's). */
-export const S = {
-  sse: 0,
-  sst: 1,
-  active: 2,
-  near: 3,
-  penalty: 4,
-  nDead: 5,
-  auxSpread: 6,
-  auxErr: 7,
-  auxValue: 8,
-  auxCoef: 9,
-  l1: 10,
-  minKept: 11,
-  preAct: 12,
-  /** Gradient sums of squares, one slot per parameter from here. */
-  gradSq: 16,
-} as const;
-
-/** Per-latent statistics of the column pass (rows of `cs` [QN, F]). */
-const Q = { count: 0, fsum: 1, minpos: 2, kcount: 3, dnear: 4, pcount: 5, psum: 6 } as const;
-export const QN = 7;
-const COL_CHUNKS = 64;
+import { COL_CHUNKS, Q, QN, S } from "../step_layout.ts";
 
 /**
  * A row-major product C[m, n] = alpha op(A) op(B) + beta C (+ the bias row broadcast first),

@@ -22,31 +22,8 @@ import {
   WG,
 } from "./wgsl.ts";
 import type { Named } from "./wgsl.ts";
+import { COL_CHUNKS, Q, QN, S } from "../step_layout.ts";
 
-/** Scalar slots of the per-step `scal` buffer. */
-export const S = {
-  sse: 0,
-  sst: 1,
-  active: 2,
-  near: 3,
-  penalty: 4,
-  nDead: 5,
-  auxSpread: 6,
-  auxErr: 7,
-  auxValue: 8,
-  auxCoef: 9,
-  l1: 10,
-  minKept: 11,
-  preAct: 12,
-  /** Gradient sums of squares, one slot per parameter from here. */
-  gradSq: 16,
-} as const;
-
-/** Per-latent statistics of the column pass (rows of `cs` [QN, F]). */
-const Q = { count: 0, fsum: 1, minpos: 2, kcount: 3, dnear: 4, pcount: 5, psum: 6 } as const;
-export const QN = 7;
-/** Row chunks of the column pass. */
-const COL_CHUNKS = 64;
 const BIG = "3.0e38";
 
 /** Every buffer the step reads or writes, by name. */

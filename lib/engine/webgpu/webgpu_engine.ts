@@ -13,12 +13,12 @@ import type { WebGpuKernel } from "./kernel.ts";
 import type { Program } from "./program.ts";
 import {
   encoderPrograms,
-  QN,
   type StepBuffers,
   type StepLayout,
   stepPrograms,
 } from "./step_programs.ts";
 import { elementwise, PARTS } from "./wgsl.ts";
+import { QN } from "../step_layout.ts";
 
 export interface WebGpuEngineOptions {
   sae: SaeConfig;

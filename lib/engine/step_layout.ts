@@ -1,0 +1,28 @@
+// The layout both GPU engines give a training step's statistics (webgpu/step_programs.ts and
+// cuda/step_plan.ts write the same kernels in WGSL and CUDA C): the scalar slots of the per-step
+// `scal` buffer and the rows of the column pass's per-latent statistics. Constants only.
+
+/** Scalar slots of the per-step `scal` buffer. */
+export const S = {
+  sse: 0,
+  sst: 1,
+  active: 2,
+  near: 3,
+  penalty: 4,
+  nDead: 5,
+  auxSpread: 6,
+  auxErr: 7,
+  auxValue: 8,
+  auxCoef: 9,
+  l1: 10,
+  minKept: 11,
+  preAct: 12,
+  /** Gradient sums of squares, one slot per parameter from here. */
+  gradSq: 16,
+} as const;
+
+/** Per-latent statistics of the column pass (rows of `cs` [QN, F]). */
+export const Q = { count: 0, fsum: 1, minpos: 2, kcount: 3, dnear: 4, pcount: 5, psum: 6 } as const;
+export const QN = 7;
+/** Row chunks of the column pass. */
+export const COL_CHUNKS = 64;
