@@ -20,7 +20,7 @@ import { cudaUnavailable } from "../lib/engine/cuda/create_cuda_engine.ts";
 import type { EngineSnapshot } from "../lib/engine/engine.ts";
 import type { InitResult } from "../lib/engine/types.ts";
 import { BackendUnavailableError } from "../lib/errors.ts";
-import { getArchitecture } from "../lib/sae/registry.ts";
+import { architectures, getArchitecture, REFERENCE_BASELINE } from "../lib/sae/registry.ts";
 import { parseIntFlag, runMain } from "./_cli.ts";
 
 interface CheckRow {
@@ -97,7 +97,7 @@ async function main(): Promise<number> {
   program.parse(Deno.args, { from: "user" });
   const opts = program.opts<{ steps: number; only?: string }>();
   const only = opts.only === undefined ? null : new RegExp(opts.only);
-  const why = cudaUnavailable(getArchitecture("topk"));
+  const why = cudaUnavailable(getArchitecture(REFERENCE_BASELINE));
   if (why) {
     throw new BackendUnavailableError(`engine cuda unavailable: ${why}`, {
       hint: "run this on a machine with an NVIDIA GPU (docs/GPU.md)",
@@ -117,7 +117,9 @@ async function main(): Promise<number> {
   // Besides the harness's variants (half the latents dead from the start, so AuxK always runs):
   // every latent alive at first, dead_tokens two batches, so AuxK's work is skipped for two steps
   // (the engine's host bound on since_fired) and runs from the third.
-  const clockVariants = ["topk", "batchtopk"].map((arch) => ({
+  const clockVariants = architectures().filter((a) => a.sparsity === "k" && a.kernels?.webgpu).map((
+    a,
+  ) => a.name).map((arch) => ({
     label: `${arch} AuxK from step 3 (fresh clock)`,
     arch,
     sae: { [arch]: { dead_tokens: 96 } },

@@ -4,7 +4,12 @@
 // on a GPU machine from the bundle, where tests/ is absent). Compares; never asserts or prints.
 // Shapes: B batch, D d_model, F latents.
 import { Rng } from "../data/rng.ts";
-import { architectures, getArchitecture } from "../sae/registry.ts";
+import {
+  architectures,
+  FEATURED_ARCHITECTURE,
+  getArchitecture,
+  REFERENCE_BASELINE,
+} from "../sae/registry.ts";
 import type { Architecture, HostTensors, InitResult } from "../sae/types.ts";
 import { saeSchema, type SaeSpec } from "../spec/schema.ts";
 import type { Engine, EngineSnapshot, StepStats } from "../engine/engine.ts";
@@ -229,10 +234,10 @@ export function webgpuParityVariants(): ParityVariant[] {
       })),
     ]),
     {
-      label: "jumprelu ls_qfreq_auxk recipe (quickstart)",
-      arch: "jumprelu",
+      label: `${FEATURED_ARCHITECTURE} ls_qfreq_auxk recipe (quickstart)`,
+      arch: FEATURED_ARCHITECTURE,
       sae: {
-        jumprelu: {
+        [FEATURED_ARCHITECTURE]: {
           threshold_param: "linear",
           threshold_init: "quantile",
           encoder_scale_init: "least_squares",
@@ -246,8 +251,12 @@ export function webgpuParityVariants(): ParityVariant[] {
         },
       },
     },
-    { label: "jumprelu with grad clip", arch: "jumprelu", gradClip: 0.5 },
-    { label: "topk with grad clip", arch: "topk", gradClip: 0.3 },
+    {
+      label: `${FEATURED_ARCHITECTURE} with grad clip`,
+      arch: FEATURED_ARCHITECTURE,
+      gradClip: 0.5,
+    },
+    { label: `${REFERENCE_BASELINE} with grad clip`, arch: REFERENCE_BASELINE, gradClip: 0.3 },
   ];
 }
 

@@ -452,7 +452,7 @@ export class CudaEngine implements Engine {
       steps,
       termNames: this.#arch.termNames(this.#sae),
       nonFinite,
-      steSteps: L.step.selection.kind === "jumprelu" ? steps : 0,
+      steSteps: L.step.selection.kind === "threshold" ? steps : 0,
       deadFrac: deadTokens === undefined || !since ? undefined : deadFraction(since, deadTokens),
     });
   }

@@ -155,12 +155,12 @@ function gemm(
 }
 
 function thresholdName(sel: Selection): string {
-  return sel.kind === "jumprelu" && sel.log ? "log_threshold" : "threshold";
+  return sel.kind === "threshold" && sel.log ? "log_threshold" : "threshold";
 }
 
 /** CUDA C for theta_j of the JumpReLU threshold parameter `th`. */
 function thetaOf(sel: Selection): string {
-  return sel.kind === "jumprelu" && sel.log ? "expf(th[j])" : "th[j]";
+  return sel.kind === "threshold" && sel.log ? "expf(th[j])" : "th[j]";
 }
 
 /** The encoder half: xIn, pre, f (training or inference selection). Shared with encode(). */
@@ -195,7 +195,7 @@ function selectPlan(L: PlanLayout, options: { training: boolean }): Op[] {
   const { b, f, step } = L;
   const sel = step.selection;
   const n = b * f;
-  if (sel.kind === "relu") {
+  if (sel.kind === "rectify") {
     return [elementwise({
       label: "f = relu(pre)",
       n,
@@ -203,7 +203,7 @@ function selectPlan(L: PlanLayout, options: { training: boolean }): Op[] {
       buffers: { pre: "pre", f: "f" },
     })];
   }
-  if (sel.kind === "jumprelu") {
+  if (sel.kind === "threshold") {
     return [elementwise({
       label: "f = jumprelu(pre)",
       n,
@@ -211,7 +211,7 @@ function selectPlan(L: PlanLayout, options: { training: boolean }): Op[] {
       buffers: { pre: "pre", f: "f", th: P(thresholdName(sel)) },
     })];
   }
-  if (sel.kind === "batchtopk" && !options.training) {
+  if (sel.kind === "batch_topk" && !options.training) {
     return [elementwise({
       label: "f = pre above the running threshold",
       n,
@@ -219,7 +219,7 @@ function selectPlan(L: PlanLayout, options: { training: boolean }): Op[] {
       buffers: { pre: "pre", f: "f", thr: ST("threshold") },
     })];
   }
-  if (sel.kind === "topk") {
+  if (sel.kind === "row_topk") {
     return [
       rowKth({
         label: "row k-th",
@@ -377,7 +377,7 @@ function columnPass(L: PlanLayout): CudaKernel[] {
   const sel = step.selection;
   const chunks = Math.min(COL_CHUNKS, b);
   const per = Math.ceil(b / chunks);
-  const jump = sel.kind === "jumprelu";
+  const jump = sel.kind === "threshold";
   const relu = step.terms.some((t) => t.kind === "decoder_norm_l1");
   const preAct = step.terms.find((t) => t.kind === "pre_act");
   const bufs: Named = { pre: "pre", f: "f", df: "df", cp: "cp" };
@@ -477,7 +477,7 @@ function stepPenalty(
 ): CudaKernel[] {
   const { b, f, step } = L;
   const sel = step.selection;
-  if (sel.kind !== "jumprelu") throw new Error("the step penalty needs a JumpReLU selection");
+  if (sel.kind !== "threshold") throw new Error("the step penalty needs a JumpReLU selection");
   const out: CudaKernel[] = [];
   const p = `(cs[${Q.count * f}u + j] / ${cf(b)})`;
   out.push(latentSum(L, { label: "ste window", value: `cs[${Q.kcount * f}u + j]`, slot: S.near }));
@@ -522,7 +522,7 @@ function preActLoss(
 ): CudaKernel[] {
   const { b, f, step } = L;
   const sel = step.selection;
-  if (sel.kind !== "jumprelu") {
+  if (sel.kind !== "threshold") {
     throw new Error("the pre-activation loss needs a JumpReLU selection");
   }
   const name = thresholdName(sel);
@@ -739,7 +739,7 @@ function stateUpdate(L: PlanLayout): CudaKernel[] {
     }));
   }
   const sel = step.selection;
-  if (sel.kind === "batchtopk") {
+  if (sel.kind === "batch_topk") {
     out.push(latentSum(L, {
       label: "smallest kept",
       value: `cs[${Q.minpos * f}u + j]`,
@@ -777,7 +777,7 @@ function statsKernel(L: PlanLayout): CudaKernel {
   }
   const lines = terms.map((t, i) => `float t${i} = ${t}; st[${1 + i}] += t${i};`).join("\n    ");
   const total = terms.map((_, i) => `t${i}`).join(" + ");
-  const ste = step.selection.kind === "jumprelu"
+  const ste = step.selection.kind === "threshold"
     ? `st[${4 + k}] += scal[${S.near}] / ${cf(b * f)};`
     : "";
   return elementwise({

@@ -8,16 +8,16 @@ import type { SaeConfig } from "../types.ts";
 /** How the kept latents f are chosen from the pre-activations pi [B, F]. */
 export type Selection =
   /** f = ReLU(pi). */
-  | { kind: "relu" }
+  | { kind: "rectify" }
   /** f = pi H(pi - theta), theta from `log_threshold` (exp) or `threshold`; STE bandwidth eps. */
-  | { kind: "jumprelu"; log: boolean }
+  | { kind: "threshold"; log: boolean }
   /** The k largest positive pre-activations of each row. */
-  | { kind: "topk"; k: number }
+  | { kind: "row_topk"; k: number }
   /**
    * The k * B largest positive pre-activations of the batch; at inference a JumpReLU with the one
    * running threshold `state.threshold` (updated with `momentum` from the smallest kept value).
    */
-  | { kind: "batchtopk"; k: number; momentum: number };
+  | { kind: "batch_topk"; k: number; momentum: number };
 
 /** A loss term besides the reconstruction, in the architecture's termNames order. */
 export type Term =

@@ -92,7 +92,7 @@ function gemm(device: GPUDevice, label: string, o: GemmOptions, bufs: {
 
 /** WGSL for theta_j of the JumpReLU threshold parameter `th`. */
 function thetaOf(sel: Selection): string {
-  return sel.kind === "jumprelu" && sel.log ? "exp(th[j])" : "th[j]";
+  return sel.kind === "threshold" && sel.log ? "exp(th[j])" : "th[j]";
 }
 
 /** The encoder half: xIn, pre, f (training or inference selection). Shared with encode(). */
@@ -135,7 +135,7 @@ function selectPrograms(
   const { b, f, step, params, state, buffers: B } = layout;
   const sel = step.selection;
   const n = b * f;
-  if (sel.kind === "relu") {
+  if (sel.kind === "rectify") {
     return [elementwise(device, {
       label: "f = relu(pre)",
       n,
@@ -143,7 +143,7 @@ function selectPrograms(
       buffers: { pre: B.pre, f: B.f },
     })];
   }
-  if (sel.kind === "jumprelu") {
+  if (sel.kind === "threshold") {
     const th = params[sel.log ? "log_threshold" : "threshold"];
     return [elementwise(device, {
       label: "f = jumprelu(pre)",
@@ -152,7 +152,7 @@ function selectPrograms(
       buffers: { pre: B.pre, f: B.f, th },
     })];
   }
-  if (sel.kind === "batchtopk" && !options.training) {
+  if (sel.kind === "batch_topk" && !options.training) {
     return [elementwise(device, {
       label: "f = pre above the running threshold",
       n,
@@ -160,7 +160,7 @@ function selectPrograms(
       buffers: { pre: B.pre, f: B.f, thr: state.threshold },
     })];
   }
-  if (sel.kind === "topk") {
+  if (sel.kind === "row_topk") {
     return [
       (layout.software ? rowKthSerial : rowKth)(device, {
         label: "row k-th",
@@ -349,7 +349,7 @@ function columnPass(device: GPUDevice, layout: StepLayout): Program[] {
   const sel = step.selection;
   const chunks = Math.min(COL_CHUNKS, b);
   const per = Math.ceil(b / chunks);
-  const jump = sel.kind === "jumprelu";
+  const jump = sel.kind === "threshold";
   const relu = step.terms.some((t) => t.kind === "decoder_norm_l1");
   const preAct = step.terms.find((t) => t.kind === "pre_act");
   const extra: Named = {};
@@ -483,7 +483,7 @@ function stepPenalty(
 ): Program[] {
   const { b, f, step, params, grads, state, buffers: B } = layout;
   const sel = step.selection;
-  if (sel.kind !== "jumprelu") throw new Error("the step penalty needs a JumpReLU selection");
+  if (sel.kind !== "threshold") throw new Error("the step penalty needs a JumpReLU selection");
   const out: Program[] = [];
   const p = `(cs[${Q.count * f}u + j] / ${f32(b)})`;
   out.push(
@@ -544,7 +544,7 @@ function preActLoss(
 ): Program[] {
   const { b, f, step, params, grads, buffers: B } = layout;
   const sel = step.selection;
-  if (sel.kind !== "jumprelu") {
+  if (sel.kind !== "threshold") {
     throw new Error("the pre-activation loss needs a JumpReLU selection");
   }
   const name = sel.log ? "log_threshold" : "threshold";
@@ -764,7 +764,7 @@ function stateUpdate(device: GPUDevice, layout: StepLayout): Program[] {
     }));
   }
   const sel = step.selection;
-  if (sel.kind === "batchtopk") {
+  if (sel.kind === "batch_topk") {
     out.push(...latentSum(device, layout, {
       label: "smallest kept",
       value: `cs[${Q.minpos * f}u + j]`,
@@ -806,7 +806,7 @@ function statsProgram(device: GPUDevice, layout: StepLayout): Program {
   }
   const lines = terms.map((t, i) => `let t${i} = ${t}; st[${1 + i}] += t${i};`).join("\n    ");
   const total = terms.map((_, i) => `t${i}`).join(" + ");
-  const ste = step.selection.kind === "jumprelu"
+  const ste = step.selection.kind === "threshold"
     ? `st[${4 + k}] += scal[${S.near}] / ${f32(b * f)};`
     : "";
   return elementwise(device, {

@@ -283,7 +283,7 @@ export class WebGpuEngine implements Engine {
       steps,
       termNames: this.#arch.termNames(this.#sae),
       nonFinite,
-      steSteps: L.step.selection.kind === "jumprelu" ? steps : 0,
+      steSteps: L.step.selection.kind === "threshold" ? steps : 0,
       deadFrac: deadTokens === undefined || !sinceData
         ? undefined
         : deadFraction(sinceData.subarray(0, L.f), deadTokens),

@@ -16,7 +16,7 @@ export const jumpreluWebGpu: WebGpuKernel = {
     const o = jumpreluOptions(sae);
     return {
       preEncoderBias: sae.pre_encoder_bias,
-      selection: { kind: "jumprelu", log: o.threshold_param === "log" },
+      selection: { kind: "threshold", log: o.threshold_param === "log" },
       terms: [
         {
           kind: "step",

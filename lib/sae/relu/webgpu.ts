@@ -6,7 +6,7 @@ export const reluWebGpu: WebGpuKernel = {
   unsupported: () => null,
   step: () => ({
     preEncoderBias: false,
-    selection: { kind: "relu" },
+    selection: { kind: "rectify" },
     terms: [{ kind: "decoder_norm_l1" }],
     deadClock: false,
   }),

@@ -150,8 +150,8 @@ export function topkFamilyWebGpu(
       return {
         preEncoderBias: sae.pre_encoder_bias,
         selection: batch
-          ? { kind: "batchtopk", k, momentum: o.threshold_momentum! }
-          : { kind: "topk", k },
+          ? { kind: "batch_topk", k, momentum: o.threshold_momentum! }
+          : { kind: "row_topk", k },
         terms: [auxKWebGpuTerm(o, d, false)],
         deadClock: true,
       };
