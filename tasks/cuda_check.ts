@@ -117,9 +117,8 @@ async function main(): Promise<number> {
   // Besides the harness's variants (half the latents dead from the start, so AuxK always runs):
   // every latent alive at first, dead_tokens two batches, so AuxK's work is skipped for two steps
   // (the engine's host bound on since_fired) and runs from the third.
-  const clockVariants = architectures().filter((a) => a.sparsity === "k" && a.kernels?.webgpu).map((
-    a,
-  ) => a.name).map((arch) => ({
+  const kSparse = architectures().filter((a) => a.sparsity === "k" && a.kernels?.webgpu);
+  const clockVariants = kSparse.map(({ name: arch }) => ({
     label: `${arch} AuxK from step 3 (fresh clock)`,
     arch,
     sae: { [arch]: { dead_tokens: 96 } },

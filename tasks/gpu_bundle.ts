@@ -69,30 +69,25 @@ async function main(): Promise<number> {
   await Deno.remove(out, { recursive: true }).catch(() => {});
   await Deno.mkdir(join(out, "vulkan"), { recursive: true });
 
-  for (const name of ENTRIES) {
-    console.error(`bundling tasks/${name}.ts and its npm dependencies into ${name}.js`);
-    await exec(Deno.execPath(), [
+  /** `deno bundle`s the module at `source` (under ROOT) with its npm dependencies into `output`. */
+  const bundle = (source: string, output: string) =>
+    exec(Deno.execPath(), [
       "bundle",
       `--config=${ROOT}deno.json`,
       "--platform=deno",
       "--minify",
       "--output",
-      join(out, `${name}.js`),
-      `${ROOT}tasks/${name}.ts`,
+      join(out, output),
+      `${ROOT}${source}`,
     ]);
+  for (const name of ENTRIES) {
+    console.error(`bundling tasks/${name}.ts and its npm dependencies into ${name}.js`);
+    await bundle(`tasks/${name}.ts`, `${name}.js`);
   }
   // The cpu engine's portable GEMM and its helper-thread script, which the bundled code loads
   // from beside itself (the worker keeps its .ts name: its URL is fixed in wasm_gemm.ts).
   await Deno.copyFile(`${ROOT}lib/engine/cpu/gemm/sgemm.wasm`, join(out, "sgemm.wasm"));
-  await exec(Deno.execPath(), [
-    "bundle",
-    `--config=${ROOT}deno.json`,
-    "--platform=deno",
-    "--minify",
-    "--output",
-    join(out, "_gemm_worker.ts"),
-    `${ROOT}lib/engine/cpu/gemm/_gemm_worker.ts`,
-  ]);
+  await bundle("lib/engine/cpu/gemm/_gemm_worker.ts", "_gemm_worker.ts");
 
   console.error(`compressing the Deno ${Deno.version.deno} runtime (xz -${opts.xzLevel})`);
   const runtime = await Deno.open(join(out, "deno.xz"), { write: true, create: true });

@@ -4,7 +4,7 @@
 // Runs from before these were recorded give missing values, never errors.
 import type { FiringHistogram } from "../metrics/firing_histogram.ts";
 import { readMetrics } from "./read_metrics.ts";
-import { architectureNames, getArchitecture } from "../sae/registry.ts";
+import { architectures } from "../sae/registry.ts";
 
 type Row = Record<string, unknown>;
 
@@ -23,7 +23,7 @@ export interface HealthModel {
  * `heldOutHealth`: JumpReLU's thresholds); an architecture no longer registered has none.
  */
 function hasHealth(name: string): boolean {
-  return architectureNames().includes(name) && getArchitecture(name).heldOutHealth !== undefined;
+  return architectures().find((a) => a.name === name)?.heldOutHealth !== undefined;
 }
 
 export async function healthOf(runs: readonly Row[]): Promise<HealthModel | null> {

@@ -4,7 +4,7 @@
 // Pure; `load.ts` locates each problem in the file.
 import type { RunConfig } from "./schema.ts";
 import { getArchitecture } from "../sae/registry.ts";
-import type { ConfigProblem } from "../sae/types.ts";
+import type { Architecture, ConfigProblem } from "../sae/types.ts";
 
 /** Every cross-field problem of one run config. */
 export function crossFieldProblems(config: RunConfig): ConfigProblem[] {
@@ -52,7 +52,7 @@ export function crossFieldProblems(config: RunConfig): ConfigProblem[] {
     });
   }
   if (arch.sparsity === "penalty" && train.lambda.mode === "normalized") {
-    problems.push(...normalizedLambdaProblems(config));
+    problems.push(...normalizedLambdaProblems(sae, arch));
   }
   problems.push(...arch.check?.(sae) ?? []);
   return problems;
@@ -63,9 +63,7 @@ export function crossFieldProblems(config: RunConfig): ConfigProblem[] {
  * shape, and a sae.<arch>.lambda that differs from its default (a start a spec written for mode
  * controller, the default before 2026-12-05, relies on) would be ignored: refused, never dropped.
  */
-function normalizedLambdaProblems(config: RunConfig): ConfigProblem[] {
-  const { sae } = config;
-  const arch = getArchitecture(sae.architecture);
+function normalizedLambdaProblems(sae: RunConfig["sae"], arch: Architecture): ConfigProblem[] {
   if (!arch.penaltyShape) {
     return [{
       paths: ["train.lambda.mode", "sae.architecture"],
