@@ -1,5 +1,6 @@
 // Cartesian product of sweep axes: axes in spec order, the last axis varying fastest; a zip
-// group is one axis whose paths move together. Pure.
+// group is one axis whose paths move together; `sweep.exclude` rules drop points. Pure.
+import canonicalize from "canonicalize";
 
 /** One sweep axis: one or more config paths (several for a zip group) and their value tuples. */
 export interface SweepAxis {
@@ -24,8 +25,29 @@ export interface GridPoint {
   overrides: Record<string, unknown>;
 }
 
-/** Every grid point, in order (the last axis varies fastest). */
-export function gridPoints(axes: readonly SweepAxis[]): GridPoint[] {
+/**
+ * One `sweep.exclude` rule: a grid point is left out when, for every path of the rule, its value is
+ * one of the listed values (`{ sae.architecture: [relu, gated], sae.target_l0: [128] }`).
+ */
+export interface ExcludeRule {
+  /** Swept path (or `recipe`) -> the values that match. */
+  match: Record<string, unknown[]>;
+  /** Where the rule is in the spec file (`["sweep", "exclude", 0]`). */
+  origin: (string | number)[];
+}
+
+/** Whether `overrides` (a grid point's swept values) matches `rule`. */
+export function excludes(rule: ExcludeRule, overrides: Readonly<Record<string, unknown>>): boolean {
+  return Object.entries(rule.match).every(([path, values]) =>
+    values.some((v) => canonicalize(v) === canonicalize(overrides[path]))
+  );
+}
+
+/** Every grid point, in order (the last axis varies fastest), less those an exclude rule matches. */
+export function gridPoints(
+  axes: readonly SweepAxis[],
+  exclude: readonly ExcludeRule[] = [],
+): GridPoint[] {
   const total = gridSize(axes);
   const points: GridPoint[] = [];
   for (let n = 0; n < total; n++) {
@@ -42,7 +64,7 @@ export function gridPoints(axes: readonly SweepAxis[]): GridPoint[] {
         overrides[path] = axis.values[indices[a]][j];
       });
     });
-    points.push({ indices, overrides });
+    if (!exclude.some((rule) => excludes(rule, overrides))) points.push({ indices, overrides });
   }
   return points;
 }

@@ -54,7 +54,8 @@ export function experimentJsonSchema(): Record<string, unknown> {
   };
   properties.sweep = {
     description: "Sweep axes: dotted config path -> non-empty list of values; the runs are the " +
-      "cartesian product of the axes. `zip` lists groups of axes that move together.",
+      "cartesian product of the axes. `zip` lists groups of axes that move together; " +
+      "`exclude` lists rules that leave points out.",
     type: "object",
     default: {},
     properties: {
@@ -64,6 +65,13 @@ export function experimentJsonSchema(): Record<string, unknown> {
         type: "array",
         minItems: 1,
         items: { type: "string" },
+      },
+      exclude: {
+        description: "Rules that leave grid points out: each maps swept axes to a value or a " +
+          "list of values, and a point matching every entry of a rule is not a run",
+        type: "array",
+        minItems: 1,
+        items: { type: "object", minProperties: 1 },
       },
       zip: {
         description: "Groups of axes that move together; lists within a group have equal length",

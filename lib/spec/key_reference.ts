@@ -51,6 +51,18 @@ sweep:
       train.lr: [0.0001, 0.00007]
 \`\`\`
 
+\`exclude\` leaves grid points out: each rule maps swept axes to a value or a list of values, and a
+point that matches every entry of a rule is not a run. A rule must name swept values and match at
+least one point; the rules may not leave out every run:
+
+\`\`\`yaml
+sweep:
+  sae.architecture: [relu, jumprelu]
+  sae.target_l0: [16, 64, 128]
+  exclude:
+    - { sae.architecture: relu, sae.target_l0: 128 } # above d_model 64: out of reach for ReLU
+\`\`\`
+
 Each value is validated as if written at its path, so errors read the same. Every expanded run is
 also checked as a whole: \`sae.target_l0 < sae.width\`, integer \`target_l0\` for k-sparse
 architectures (${kArchitectures()}: it is their k), \`train.tokens >= train.batch_size\`,

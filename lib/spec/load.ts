@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { z } from "zod";
 import type { SpecIssue } from "../errors.ts";
 import { SpecError, UsageError } from "../errors.ts";
-import { gridPoints, gridSize, type SweepAxis } from "./grid.ts";
+import { type ExcludeRule, gridPoints, gridSize, type SweepAxis } from "./grid.ts";
 import { RECIPE_AXIS, resolveRunConfig } from "./resolve.ts";
 import { crossFieldProblems } from "./cross_checks.ts";
 import { experimentSchema, type ExperimentSpec, type RunConfig } from "./schema.ts";
@@ -41,6 +41,8 @@ export interface LoadedExperiment {
   specHash: string;
   /** Sweep axes in spec order (zip groups are one axis each). */
   axes: SweepAxis[];
+  /** `sweep.exclude` rules: grid points they match are not runs (absent: none). */
+  exclude?: ExcludeRule[];
   /** Each grid point's resolved config, in grid order (absent: expandSweep resolves them). */
   configs?: readonly RunConfig[];
 }
@@ -48,6 +50,7 @@ export interface LoadedExperiment {
 export interface ParsedExperiment {
   spec: ExperimentSpec;
   axes: SweepAxis[];
+  exclude: ExcludeRule[];
   /**
    * The resolved config of every grid point, in grid order (gridPoints): resolved once here, for
    * the cross-field checks, and read by expandSweep instead of resolving again.
@@ -103,7 +106,7 @@ export function parseExperiment(
       ...specIssuesFromZod(result.error.issues, { source, schema: experimentSchema(), data: raw }),
     );
   }
-  const { axes, issues: sweepIssues } = readSweepAxes(raw, source);
+  const { axes, exclude, issues: sweepIssues } = readSweepAxes(raw, source);
   issues.push(...sweepIssues);
   const swept = axes.flatMap((a) => a.paths).filter((p) => p !== RECIPE_AXIS);
   const badRecipes = recipeIssues(raw, source, { swept });
@@ -119,7 +122,11 @@ export function parseExperiment(
       });
     }
     issues.push(...checkReport(result.data, axes, source));
-    const count = gridSize(axes);
+    const size = gridSize(axes);
+    const count = exclude.length === 0 || size > HARD_MAX_RUNS
+      ? size
+      : gridPoints(axes, exclude).length;
+    const excluded = size === count ? "" : `, less ${size - count} excluded`;
     if (count > HARD_MAX_RUNS) {
       issues.push({
         file: fileName,
@@ -134,17 +141,17 @@ export function parseExperiment(
         file: fileName,
         ...source.locateKey([], "sweep"),
         path: "sweep",
-        message: `expands to ${count} runs (${axes.map((a) => a.values.length).join(" x ")}), ` +
-          `more than the limit of ${maxRuns}; pass --max-runs ${count} if you mean it`,
+        message: `expands to ${count} runs (${axes.map((a) => a.values.length).join(" x ")}` +
+          `${excluded}), more than the limit of ${maxRuns}; pass --max-runs ${count} if you mean it`,
       });
     } else if (sweepIssues.length === 0 && badRecipes.length === 0) {
-      const checked = checkRuns(result.data, axes, source);
+      const checked = checkRuns(result.data, axes, exclude, source);
       issues.push(...checked.issues);
       configs = checked.configs;
     }
   }
   if (issues.length > 0) throw new SpecError(sortIssues(issues));
-  return { spec: result.data as ExperimentSpec, axes, configs };
+  return { spec: result.data as ExperimentSpec, axes, exclude, configs };
 }
 
 /**
@@ -192,11 +199,19 @@ export async function loadExperiment(
       cause: err,
     });
   }
-  const { spec, axes, configs } = parseExperiment(text, path, options);
+  const { spec, axes, exclude, configs } = parseExperiment(text, path, options);
   const specDir = resolve(path, "..");
   // Where runs execute does not change what they compute: the executor section is not hashed.
   const { executor: _executor, ...computed } = spec;
-  return { spec, specPath: path, specDir, specHash: canonicalHash(computed, 16), axes, configs };
+  return {
+    spec,
+    specPath: path,
+    specDir,
+    specHash: canonicalHash(computed, 16),
+    axes,
+    exclude,
+    configs,
+  };
 }
 
 function checkReport(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource): SpecIssue[] {
@@ -224,12 +239,13 @@ function checkReport(spec: ExperimentSpec, axes: SweepAxis[], source: YamlSource
 function checkRuns(
   spec: ExperimentSpec,
   axes: SweepAxis[],
+  exclude: ExcludeRule[],
   source: YamlSource,
 ): { issues: SpecIssue[]; configs: RunConfig[] } {
   const issues: SpecIssue[] = [];
   const configs: RunConfig[] = [];
   const seen = new Set<string>();
-  for (const point of gridPoints(axes)) {
+  for (const point of gridPoints(axes, exclude)) {
     let config;
     try {
       config = resolveRunConfig(spec, point.overrides);

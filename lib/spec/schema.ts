@@ -171,10 +171,13 @@ export const EvalSpec = z.strictObject({
 /**
  * Sweep axes: keys are dotted paths of the resolved config (`sae.target_l0`, `train.seed`, ...),
  * values non-empty lists, expanded as a cartesian product. `zip` lists groups whose axes move
- * together (all lists in a group have the same length).
+ * together (all lists in a group have the same length); `exclude` lists rules that leave grid
+ * points out (lib/spec/sweep_axes.ts).
  */
 export const SweepSpec = z.record(z.string(), z.unknown()).default({}).describe(
-  "Axes: dotted config path -> list of values (cartesian product); zip: list of groups of axes that move together",
+  "Axes: dotted config path -> list of values (cartesian product); zip: list of groups of " +
+    "axes that move together; exclude: list of rules (swept axis -> value or values) whose " +
+    "matching points are not runs",
 );
 
 /**

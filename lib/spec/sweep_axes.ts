@@ -1,8 +1,9 @@
 // Reads and checks the `sweep` section: axis paths exist in the schema (with did-you-mean), lists
-// are non-empty and duplicate-free, zip groups have equal lengths, and every value passes its
-// key's schema (checked by substituting it into the spec). Pure.
+// are non-empty and duplicate-free, zip groups have equal lengths, every value passes its key's
+// schema (checked by substituting it into the spec), and each `exclude` rule names swept values
+// and leaves out at least one run, but not all. Pure.
 import type { SpecIssue } from "../errors.ts";
-import type { SweepAxis } from "./grid.ts";
+import { type ExcludeRule, excludes, gridPoints, type SweepAxis } from "./grid.ts";
 import { experimentSchema } from "./schema.ts";
 import { specIssuesFromZod } from "./zod_issues.ts";
 import { configPathProblem } from "./config_paths.ts";
@@ -17,16 +18,20 @@ function isRecord(v: unknown): v is Rec {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-/** Reads the sweep section of raw spec data into axes, collecting every problem. */
+/** The sweep key that lists rules dropping grid points (grid.ts ExcludeRule). */
+export const EXCLUDE_KEY = "exclude";
+
+/** Reads the sweep section of raw spec data into axes and exclude rules, collecting every problem. */
 export function readSweepAxes(
   raw: unknown,
   source: YamlSource,
-): { axes: SweepAxis[]; issues: SpecIssue[] } {
+): { axes: SweepAxis[]; exclude: ExcludeRule[]; issues: SpecIssue[] } {
   const issues: SpecIssue[] = [];
   const axes: SweepAxis[] = [];
+  const exclude: ExcludeRule[] = [];
   const sweep = isRecord(raw) ? raw.sweep : undefined;
-  if (sweep === undefined || sweep === null) return { axes, issues };
-  if (!isRecord(sweep)) return { axes, issues }; // the schema reports a non-map sweep
+  if (sweep === undefined || sweep === null) return { axes, exclude, issues };
+  if (!isRecord(sweep)) return { axes, exclude, issues }; // the schema reports a non-map sweep
   const issue = (path: PathSegment[], message: string, key?: string) => {
     const pos = key === undefined ? source.locate(path) : source.locateKey(path, key);
     const shown = key === undefined ? path : [...path, key];
@@ -112,6 +117,7 @@ export function readSweepAxes(
   };
 
   for (const [key, value] of Object.entries(sweep)) {
+    if (key === EXCLUDE_KEY) continue; // read below, once every axis is known
     if (key === RECIPE_AXIS) {
       const read = readRecipeAxis(raw, value, source);
       issues.push(...read.issues);
@@ -178,7 +184,88 @@ export function readSweepAxes(
     if (reportDuplicates(values, (i) => ["sweep", key, i], issue)) continue;
     axes.push({ paths: [key], values, origins: [["sweep", key]] });
   }
-  return { axes, issues };
+  if (EXCLUDE_KEY in sweep) {
+    const rules = readExcludeRules(sweep[EXCLUDE_KEY], axes, issue);
+    if (rules) exclude.push(...rules);
+  }
+  return { axes, exclude, issues };
+}
+
+/**
+ * The `sweep.exclude` rules: a list of maps from a swept path to a value or a list of values. Each
+ * value must be one the axis sweeps, each rule must leave out at least one grid point, and the rules
+ * together must leave at least one. Undefined (after reporting) when unusable.
+ */
+function readExcludeRules(
+  value: unknown,
+  axes: SweepAxis[],
+  issue: (path: PathSegment[], message: string, key?: string) => void,
+): ExcludeRule[] | undefined {
+  const where: PathSegment[] = ["sweep", EXCLUDE_KEY];
+  if (!Array.isArray(value) || value.length === 0) {
+    issue(
+      where,
+      `expected a non-empty list of rules (maps of swept axis -> values), got ${
+        Array.isArray(value) ? "an empty list" : describe(value)
+      }`,
+    );
+    return undefined;
+  }
+  const swept = new Map<string, unknown[]>();
+  for (const axis of axes) axis.paths.forEach((p, j) => swept.set(p, axis.values.map((t) => t[j])));
+  const rules: ExcludeRule[] = [];
+  let usable = true;
+  value.forEach((rule, r) => {
+    const origin: PathSegment[] = [...where, r];
+    if (!isRecord(rule) || Object.keys(rule).length === 0) {
+      issue(
+        origin,
+        `expected a map of swept axis -> value or list of values, got ${describe(rule)}`,
+      );
+      usable = false;
+      return;
+    }
+    const match: Record<string, unknown[]> = {};
+    for (const [path, given] of Object.entries(rule)) {
+      const values = swept.get(path);
+      if (!values) {
+        const list = [...swept.keys()].map((p) => `\`${p}\``).join(", ") || "none";
+        issue(origin, `\`${path}\` is not a swept axis (swept: ${list})`, path);
+        usable = false;
+        continue;
+      }
+      const listed = Array.isArray(given) ? given : [given];
+      const known = new Set(values.map((v) => canonicalize(v)));
+      listed.forEach((v, i) => {
+        if (known.has(canonicalize(v))) return;
+        issue(
+          Array.isArray(given) ? [...origin, path, i] : [...origin, path],
+          `${JSON.stringify(v)} is not a value of \`${path}\` (swept: ${
+            values.map((x) => JSON.stringify(x)).join(", ")
+          })`,
+        );
+        usable = false;
+      });
+      match[path] = listed;
+    }
+    rules.push({ match, origin });
+  });
+  if (!usable) return undefined;
+  const points = gridPoints(axes);
+  rules.forEach((rule) => {
+    if (!points.some((p) => excludes(rule, p.overrides))) {
+      issue(
+        rule.origin,
+        "excludes no run (no grid point has all these values; zip groups move together)",
+      );
+      usable = false;
+    }
+  });
+  if (usable && points.every((p) => rules.some((rule) => excludes(rule, p.overrides)))) {
+    issue(where, "excludes every run");
+    usable = false;
+  }
+  return usable ? rules : undefined;
 }
 
 function reportDuplicates(

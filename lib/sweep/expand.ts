@@ -1,5 +1,5 @@
 // Expands a loaded experiment into RunPlans: one per distinct run of the grid, in grid order (last
-// axis fastest), each with its resolved config, stable run id and run directory. Grid points that
+// axis fastest; `sweep.exclude` drops points), each with its resolved config, stable run id and run directory. Grid points that
 // differ only in values the run does not read (e.g. sae.jumprelu.* for a TopK run) are one run,
 // listed at its first point, and a plan's overrides keep only the swept values its run reads. Pure:
 // no I/O.
@@ -17,7 +17,7 @@ export function expandSweep(loaded: LoadedExperiment, options: { outDir: string 
   const plans: RunPlan[] = [];
   const seen = new Set<string>();
   let i = 0;
-  for (const point of gridPoints(loaded.axes)) {
+  for (const point of gridPoints(loaded.axes, loaded.exclude)) {
     // Resolved once, by the spec's checks (loaded.configs), and its effective config built once.
     const config = loaded.configs?.[i++] ?? resolveRunConfig(loaded.spec, point.overrides);
     const effective = effectiveConfig(config);
