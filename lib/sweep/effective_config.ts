@@ -4,6 +4,8 @@
 // schedule only for penalty architectures. Pure.
 import type { EffectiveConfig, RunConfig } from "../spec/schema.ts";
 import { getArchitecture } from "../sae/registry.ts";
+import { PENALTY_UNIT_VERSION } from "../sae/shared/penalty_unit.ts";
+import type { SaeConfig } from "../sae/types.ts";
 
 /**
  * Version of the run-id hash scheme, recorded in run.json. 1: the whole resolved config (every
@@ -37,7 +39,9 @@ export function effectiveConfig(config: RunConfig): EffectiveConfig {
  * values that differ from its defaults plus the version of those defaults
  * (`Architecture.defaultsVersion`). Adding an option whose default keeps the old behaviour then
  * renames no run; changing a default means bumping the version, which renames exactly that
- * architecture's runs (tests/sae/defaults_test.ts pins the defaults of each version).
+ * architecture's runs (tests/sae/defaults_test.ts pins the defaults of each version). Likewise a
+ * penalty run of mode normalized carries `train.lambda.unit_version` when its penalty's law is past
+ * version 1 (PENALTY_UNIT_VERSION): changing that law renames exactly those runs.
  */
 export function runIdentity(effective: EffectiveConfig): Record<string, unknown> {
   const arch = getArchitecture(effective.sae.architecture);
@@ -54,6 +58,12 @@ export function runIdentity(effective: EffectiveConfig): Record<string, unknown>
     const { precision: _, ...rest } = trainId;
     trainId = rest;
   }
+  const lambda = effective.train.lambda;
+  const shape = lambda?.mode === "normalized"
+    ? arch.penaltyShape?.(effective.sae as unknown as SaeConfig)
+    : undefined;
+  const unitVersion = shape ? PENALTY_UNIT_VERSION[shape.kind] ?? 1 : 1;
+  if (unitVersion > 1) trainId = { ...trainId, lambda: { ...lambda, unit_version: unitVersion } };
   return {
     ...effective,
     data: withoutNull(effective.data, "heldout_path"),

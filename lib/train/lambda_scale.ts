@@ -4,8 +4,10 @@
 // data's variance (centredVariance) and names the penalty (penaltyShape).
 import type { PenaltyShape, SaeConfig } from "../sae/types.ts";
 import { getArchitecture } from "../sae/registry.ts";
+import { penaltyPerL0 } from "../sae/shared/penalty_unit.ts";
 
 export type { PenaltyShape };
+export { penaltyPerL0 };
 
 /**
  * The sparsity term of a run's architecture (`Architecture.penaltyShape`: JumpReLU's `penalty`, the
@@ -22,33 +24,6 @@ export function centredVariance(x: Float32Array, d: number, bDec?: Float32Array)
   let sum = 0;
   for (let i = 0; i < x.length; i++) sum += (x[i] - (bDec ? bDec[i % d] : 0)) ** 2;
   return sum / rows;
-}
-
-/**
- * The marginal cost of the penalty per unit of L0 at the target, when each of the F latents fires
- * on T / F of the tokens with activation m = sqrt(V / T) (T unit-norm latents sharing the centred
- * variance V): l0 1; quadratic_frequency sum_i p_i (1 + p_i / s) at p_i = T / F: 1 + 2T / (F s);
- * tanh tanh(c m); L1 m; quadratic (L0 / T - 1)^2, whose slope is 0 at the target, its slope at
- * 1.05 T, the edge of the 5% a run is held to: 0.1 / T (at 1.5 T, 1 / T, runs climbed 9-114x).
- */
-export function penaltyPerL0(
-  shape: PenaltyShape,
-  options: { target: number; width: number; variance: number },
-): number {
-  const { target, width, variance } = options;
-  const m = Math.sqrt(variance / target);
-  switch (shape.kind) {
-    case "l0":
-      return 1;
-    case "quadratic":
-      return 0.1 / target;
-    case "quadratic_frequency":
-      return 1 + (2 * target) / (width * shape.frequencyScale);
-    case "tanh":
-      return Math.tanh(shape.tanhScale * m);
-    case "l1":
-      return m;
-  }
 }
 
 /**

@@ -175,3 +175,26 @@ Deno.test("train.precision absent renames no run; fp32 written out is the same r
   assert.deepEqual(withPrecision("fp32"), before);
   assert.notDeepEqual(withPrecision("bf16"), tf32);
 });
+
+Deno.test("a change of a penalty's lambda unit renames exactly that penalty's normalized runs", () => {
+  // The ids before PENALTY_UNIT_VERSION existed (computed on 9f713b5): only the tanh run of mode
+  // normalized, whose unit moved to version 2, changes; mode controller reads no unit.
+  const spec = (mode: string) =>
+    GOLDEN_SPEC.replace("lr: 0.003 }", `lr: 0.003, lambda: { mode: ${mode} } }`)
+      .replace("sae: { width: 256 }", "sae: { width: 256, jumprelu: { lambda: 0.001 } }")
+      .replace(
+        "sae.architecture: [jumprelu, relu, gated, topk, batchtopk]",
+        "sae.jumprelu.penalty: [l0, tanh, quadratic_frequency]",
+      );
+  const normalized = ids(spec("normalized").replace(", jumprelu: { lambda: 0.001 }", ""));
+  assert.deepEqual(normalized, [
+    "penalty_l0-l0_8-6e9b15c4",
+    "penalty_tanh-l0_8-71ec3ed8", // 1eaea580 at unit version 1
+    "penalty_quadratic_frequency-l0_8-586022ff",
+  ]);
+  assert.deepEqual(ids(spec("controller")), [
+    "penalty_l0-l0_8-6fbacf43",
+    "penalty_tanh-l0_8-2d30f35f",
+    "penalty_quadratic_frequency-l0_8-95555af5",
+  ]);
+});

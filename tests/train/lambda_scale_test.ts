@@ -37,7 +37,7 @@ Deno.test("penaltyPerL0() is each penalty's cost per unit of L0 at the target, b
   near(penaltyPerL0({ kind: "quadratic" }, at), 0.1 / 16); // 2 x 0.05 / T at L0 = 1.05 T
   // 1 + 2 * 16 / (512 * 0.01) = 1 + 32 / 5.12 = 7.25.
   near(penaltyPerL0({ kind: "quadratic_frequency", frequencyScale: 0.01 }, at), 7.25);
-  near(penaltyPerL0({ kind: "tanh", tanhScale: 4 }, at), Math.tanh(0.8)); // 0.66403677
+  near(penaltyPerL0({ kind: "tanh", tanhScale: 4 }, at), Math.tanh(0.2)); // tanh(4 x 0.2 / 4) = 0.19737532
   near(penaltyPerL0({ kind: "l1" }, at), 0.2);
 });
 
