@@ -5,7 +5,7 @@
 // a GPU while their reservations fit its free memory and a bigger one waits; without --jobs each
 // of two GPUs takes one run, named through the parent's CUDA_VISIBLE_DEVICES; a run too big for
 // every GPU is refused (exit 2) with nothing written; a dry run shows the placement; the sweep
-// releases every context it took; cpu and auto sweeps never load the driver and place nothing.
+// releases every context it took; cpu, webgpu and auto sweeps never load the driver or place.
 // Nothing here ran on a GPU.
 import assert from "node:assert/strict";
 import { listTree, runTask } from "./_spawn.ts";
@@ -219,7 +219,7 @@ gpuTest(
 );
 
 gpuTest(
-  "cpu and auto sweeps on a CUDA machine never load the driver and place nothing",
+  "cpu, webgpu and auto sweeps on a CUDA machine never load the driver and place nothing",
   async ({ dir, sweep, ctxLog }) => {
     const cpu = await sweep(["--engine", "cpu", "--jobs", "2"]);
     assert.equal(cpu.code, 0, cpu.stderr);
@@ -229,11 +229,14 @@ gpuTest(
       assert.equal(n.gpu_placement, undefined);
       assert.equal(n.env_cuda_visible_devices, null);
     }
-    // auto (the default engine) does not pick cuda until it has run on a GPU: nothing changes.
-    const dry = await sweep(["--dry-run"]);
-    assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout.split("\n")[0], /^#\s+run id\s+status\s+sae\.width$/);
-    assert.doesNotMatch(dry.stdout, /^gpus:/m);
+    // auto (the default engine) does not pick cuda until it has run on a GPU, and webgpu runs
+    // are not placed (its dry run lists them whether or not there is an adapter): no gpu column.
+    for (const args of [["--dry-run"], ["--dry-run", "--engine", "webgpu"]]) {
+      const dry = await sweep(args);
+      assert.equal(dry.code, 0, dry.stderr);
+      assert.match(dry.stdout.split("\n")[0], /^#\s+run id\s+status\s+sae\.width$/);
+      assert.doesNotMatch(dry.stdout, /^gpus:/m);
+    }
     await assert.rejects(() => Deno.stat(ctxLog), Deno.errors.NotFound);
   },
   [64, 128],
