@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { listTree, runTask } from "./_spawn.ts";
 import { emulator, HAS_CXX } from "../engine/cuda/_emulator.ts";
+import { estimateRunBytes } from "../../lib/train/memory_estimate.ts";
 
 const FAKE_SWEEP = "tests/fixtures/fake_sweep.ts";
 const CI = Boolean(Deno.env.get("CI"));
@@ -242,3 +243,38 @@ gpuTest(
   [64, 128],
   "1400/2000",
 );
+
+Deno.test({
+  name: "without --jobs a cuda sweep checks host memory for one run per GPU, not one per core",
+  // With one core both bounds are one run: nothing to tell apart.
+  ignore: (!HAS_CXX && !CI) || navigator.hardwareConcurrency < 2,
+  async fn() {
+    assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins");
+    // Two runs whose host estimates are 70% of this machine's memory each: one at a time fits,
+    // two at once (one per core) do not.
+    const total = Deno.systemMemoryInfo().total;
+    const shape = (f: number) => estimateRunBytes({ d: 1024, f, batch: 256, evalTokens: 256 });
+    const width = Math.round((0.7 * total - shape(0)) / (shape(1001) - shape(1000)));
+    const lib = await emulator();
+    const dir = await Deno.makeTempDir();
+    try {
+      await Deno.writeTextFile(
+        `${dir}/big.yaml`,
+        spec([width, width + 8]).replace("d_model: 64", "d_model: 1024").replace(
+          "batch_size: 2048",
+          "batch_size: 256",
+        ),
+      );
+      const env = { SAESWEEP_CUDA_LIB_DIR: lib, SAESWEEP_EMU_GPUS: "1000000/1000000" };
+      const one = await runTask(FAKE_SWEEP, ["big.yaml", "--engine", "cuda"], { cwd: dir, env });
+      assert.equal(one.code, 0, one.stderr);
+      assert.match(one.stdout, /2 done/);
+      // The same run on the cpu engine is checked for one per core, and refused.
+      const cpu = await runTask(FAKE_SWEEP, ["big.yaml", "--engine", "cpu"], { cwd: dir, env });
+      assert.equal(cpu.code, 2, cpu.stderr);
+      assert.match(cpu.stderr, /^error: run width_\d+-[0-9a-f]{8} needs about .* \(x\d+ jobs\)/m);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
