@@ -95,9 +95,10 @@ export function gpuRefusal(gpus: SweepGpus): UsageError | undefined {
 
 /**
  * Gives each cuda run a GPU when its reservation fits (CUDA_VISIBLE_DEVICES and the placement in
- * its environment); other runs start with nothing added.
+ * its environment); other runs start with nothing added. `waiting(plan)` says what a run that
+ * cannot start waits for.
  */
-export function gpuPlacer(gpus: SweepGpus): RunPlacer {
+export function gpuPlacer(gpus: SweepGpus): RunPlacer & { waiting(plan: RunPlan): string } {
   const slots = new GpuSlots(gpus.devices);
   return {
     claim(plan): Record<string, string> | null {
@@ -112,6 +113,14 @@ export function gpuPlacer(gpus: SweepGpus): RunPlacer {
     },
     release(plan) {
       slots.release(plan.runId);
+    },
+    waiting(plan) {
+      const estimate = gpus.estimates.get(plan.runId);
+      if (estimate === undefined) return `${plan.runId} waits for a run to end`;
+      const rooms = gpus.devices.map((g) => `GPU ${g.index} ${formatBytes(slots.room(g.index))}`);
+      return `${plan.runId} waits for GPU memory: it reserves ${
+        formatBytes(reservationBytes(estimate))
+      }, room left: ${rooms.join(", ")}`;
     },
   };
 }

@@ -354,10 +354,12 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     : (await checkBackends(plans, opts.backend)) ??
       (await checkEngines(plans, opts.engine, devices));
   if (backendProblem && !opts.dryRun) throw backendProblem;
-  // Memory is checked for the most runs the sweep may train at once (the default is one per core).
+  // Memory is checked for the most runs the sweep may train at once: --jobs, else one per GPU
+  // when runs train on the cuda engine (planParallelism below), else one per core.
+  const gpuCount = Array.isArray(devices) ? devices.length : undefined;
   const { warnings, dModels } = await checkBeforeSweep(plans, {
     ...opts,
-    jobs: opts.jobs ?? navigator.hardwareConcurrency ?? 1,
+    jobs: opts.jobs ?? gpuCount ?? navigator.hardwareConcurrency ?? 1,
   });
   const experimentDir = resolve(opts.out, loaded.spec.name);
   const bundledRun = deps.runScript ? undefined : Deno.env.get(BUNDLED_RUN_ENV);
@@ -509,6 +511,7 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   let outcomes: RunOutcome[];
   const manifestDir = submissionDir(experimentDir, "local");
+  const placer = gpus ? gpuPlacer(gpus) : undefined;
   try {
     const plans = todo.map((p) => p.plan);
     const manifestPath = await writeSweepManifest(manifestDir, plans);
@@ -519,7 +522,8 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
       onKillSwitch: (kill) => (killChildren = kill),
       onEvent: (event: LocalEvent) => display.onEvent(event),
       onWarning: (_plan, message) => display.log(`warning: ${message}`),
-      placer: gpus ? gpuPlacer(gpus) : undefined,
+      placer,
+      onWait: (plan) => placer && display.log(placer.waiting(plan)),
     });
   } finally {
     display.stop();

@@ -42,6 +42,8 @@ export interface LocalOptions {
   onKillSwitch?: (kill: () => void) => void;
   /** When and where a run may start (GPU placement); without it every run starts at once. */
   placer?: RunPlacer;
+  /** A job slot is free but the placer lets no queued run start: `plan` (the first) waits. */
+  onWait?: (plan: RunPlan) => void;
 }
 
 /** Decides when a run may start and what its process gets (lib/executor/gpu_slots.ts). */
@@ -91,6 +93,7 @@ export async function runLocal(
     return undefined;
   };
   let active = 0;
+  const waited = new Set<RunPlan>();
   let wakeUp: (() => void)[] = [];
   const wake = () => {
     for (const resolve of wakeUp) resolve();
@@ -102,6 +105,10 @@ export async function runLocal(
       const next = take();
       if (!next) {
         if (active > 0) {
+          if (!waited.has(queue[0])) { // said once per run
+            waited.add(queue[0]);
+            options.onWait?.(queue[0]);
+          }
           await new Promise<void>((resolve) => wakeUp.push(resolve));
           continue;
         }

@@ -137,6 +137,10 @@ gpuTest(
     assert.deepEqual(second.gpu_placement?.sharing_with, [small.runId]);
     // 1.3 GiB fits 1.4 GiB only alone: it started after both small runs had ended.
     assert.deepEqual(big.gpu_placement?.sharing_with, []);
+    assert.match(
+      r.stderr,
+      /^width_16384-[0-9a-f]{8} waits for GPU memory: it reserves 1\.3 GiB, room left: GPU 0 3\d\d MiB$/m,
+    );
     const reserved = (n: Notes) => n.gpu_placement!.reservation_bytes;
     assert.ok(reserved(big) + reserved(small) > 1400 * 2 ** 20, "the big run fits only alone");
     // The sweep's own look at the GPU (the stand-in trainer never loads the driver).
