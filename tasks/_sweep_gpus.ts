@@ -149,7 +149,7 @@ export function previewPlacement(
   return out;
 }
 
-/** The GPUs for the line a sweep prints at start: `GPU 0 (NVIDIA H200): 139 GiB free of 140 GiB`. */
+/** The GPUs, for the line a sweep prints: `GPU 0 (NVIDIA H200, CUDA_VISIBLE_DEVICES=0): ...`. */
 export function describeGpus(gpus: SweepGpus): string {
   return gpus.devices.map((g) =>
     `GPU ${g.index} (${g.name}, CUDA_VISIBLE_DEVICES=${g.visibleAs}): ` +

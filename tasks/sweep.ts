@@ -182,9 +182,9 @@ async function checkBackends(
 
 /**
  * For runs that ask for the webgpu or cuda engine (flag or train.engine), checks here that an
- * adapter or CUDA device is there (`gpus`: cudaDevices() when some run trains on cuda) and that each run's architecture and options have kernels, so
- * that the sweep stops before anything is written instead of failing every run; returns the first
- * problem.
+ * adapter or CUDA device is there (`gpus`: what cudaDevices() found, when a run trains on cuda)
+ * and that each run's architecture and options have kernels, so that the sweep stops before
+ * anything is written instead of failing every run; returns the first problem.
  */
 async function checkEngines(
   plans: readonly RunPlan[],

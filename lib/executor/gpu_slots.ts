@@ -5,23 +5,13 @@
 // one to each. Pure bookkeeping: the free memory is read once (lib/engine/cuda/gpu_inventory.ts),
 // not again while runs train (they allocate lazily, so a second reading would not see them).
 import { formatBytes } from "../train/memory_estimate.ts";
+import type { CudaGpu } from "../engine/cuda/gpu_inventory.ts";
 
 /** The environment variable carrying a run's GpuPlacement (JSON) to its process. */
 export const GPU_PLACEMENT_ENV = "SAESWEEP_GPU_PLACEMENT";
 
-/** A GPU runs may be placed on (a CudaGpu of gpu_inventory.ts). */
-export interface GpuDevice {
-  index: number;
-  /** `NVIDIA H200` */
-  name: string;
-  /** `sm_90` */
-  arch: string;
-  /** Free bytes before the sweep started any run. */
-  free: number;
-  total: number;
-  /** CUDA_VISIBLE_DEVICES value showing this GPU alone to a child. */
-  visibleAs: string;
-}
+/** A GPU runs may be placed on, as the sweep read it before starting any run. */
+export type GpuDevice = CudaGpu;
 
 /** What was decided for one run; recorded in its run.json (`notes.gpu_placement`). */
 export interface GpuPlacement {
