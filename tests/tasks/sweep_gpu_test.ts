@@ -179,7 +179,7 @@ gpuTest(
 );
 
 gpuTest(
-  "a run too big for every GPU is refused with exit 2 naming it, and nothing is written",
+  "a run too big for every GPU is refused with exit 2 naming it and nothing written; --force runs it alone",
   async ({ dir, sweep }) => {
     const r = await sweep(["--engine", "cuda", "--jobs", "3"]);
     assert.equal(r.code, 2, r.stderr);
@@ -198,6 +198,12 @@ gpuTest(
     );
     assert.match(dry.stderr, /^warning: run width_16384-[0-9a-f]{8} needs about 1\.3 GiB/m);
     assert.deepEqual(await listTree(dir), ["gpus.yaml"]);
+    // --force trains it, alone on the GPU: its reservation is the GPU's whole free memory.
+    const forced = await sweep(["--engine", "cuda", "--jobs", "3", "--force"]);
+    assert.equal(forced.code, 0, forced.stderr);
+    const big = (await notesByWidth(dir)).get(16384)!;
+    assert.equal(big.gpu_placement?.reservation_bytes, 1000 * 2 ** 20);
+    assert.deepEqual(big.gpu_placement?.sharing_with, []);
   },
   [64, 128, 16384],
   "1000/2000",
