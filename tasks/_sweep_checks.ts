@@ -71,15 +71,23 @@ function checkMemory(
   );
 }
 
+/** What the checks found: data warnings of a dry run, and each plan's d_model where read. */
+export interface SweepChecks {
+  warnings: string[];
+  /** Activation width per plan (in plan order), undefined where the data could not be read. */
+  dModels: (number | undefined)[];
+}
+
 /** Runs every check; returns data warnings in a dry run, throws on any problem otherwise. */
 export async function checkBeforeSweep(
   plans: readonly RunPlan[],
   opts: SweepCheckOptions,
-): Promise<string[]> {
+): Promise<SweepChecks> {
   await checkOutDir(opts.out);
   const checks = await checkData(plans);
   const problems = dataProblems(checks);
-  if (opts.dryRun) return problems;
+  const dModels = checks.map((c) => c.dModel);
+  if (opts.dryRun) return { warnings: problems, dModels };
   if (problems.length > 0) {
     throw new DataError(
       `the data cannot be trained on; nothing trained:\n  ${problems.join("\n  ")}`,
@@ -89,6 +97,6 @@ export async function checkBeforeSweep(
       },
     );
   }
-  checkMemory(plans, checks.map((c) => c.dModel), opts);
-  return [];
+  checkMemory(plans, dModels, opts);
+  return { warnings: [], dModels };
 }

@@ -9,6 +9,7 @@ import { UnreadableLockError } from "../lib/store/lock.ts";
 import { markRunEnded } from "../lib/store/run_dir.ts";
 import type { RunMessage } from "../lib/executor/run_messages.ts";
 import { readManifestPlan } from "../lib/executor/sweep_manifest.ts";
+import { GPU_PLACEMENT_ENV, type GpuPlacement } from "../lib/executor/gpu_slots.ts";
 import { didYouMean } from "../lib/spec/did_you_mean.ts";
 import { loadExperiment } from "../lib/spec/load.ts";
 import { type BackendName, BACKENDS, type EngineName, ENGINES } from "../lib/engine/names.ts";
@@ -30,6 +31,12 @@ export interface RunTaskDeps {
 
 async function loadTrainer(): Promise<TrainRun> {
   return (await import("../lib/train/train_run.ts")).trainRun;
+}
+
+/** The GPU placement a sweep put in this process's environment (SAESWEEP_GPU_PLACEMENT). */
+function gpuPlacementFromEnv(): GpuPlacement | undefined {
+  const text = Deno.env.get(GPU_PLACEMENT_ENV);
+  return text ? JSON.parse(text) as GpuPlacement : undefined;
 }
 
 function emit(message: RunMessage): void {
@@ -169,6 +176,7 @@ export async function main(args: readonly string[], deps: RunTaskDeps = {}): Pro
       onBackend: (b) => console.error(`${plan.runId}: ${describeBackend(b)}`),
       onEngine: (e) => console.error(`${plan.runId}: ${describeEngine(e)}`),
       onWarning: (m) => console.error(`warning: ${m}`),
+      gpuPlacement: gpuPlacementFromEnv(),
     });
     if (jsonl) emit({ type: "result", status: "done" });
     else {

@@ -23,6 +23,17 @@ import { prepareSweepData } from "../lib/train/prepare_data.ts";
 import { type SlurmFlags, slurmFlagsGiven, slurmResources, sweepOnSlurm } from "./_sweep_slurm.ts";
 import { EXIT_INTERRUPTED, parseIntFlag, parsePathFlag, runMain } from "./_cli.ts";
 import { planParallelism } from "../lib/engine/cpu/gemm/parallelism.ts";
+import type { GpuDevice } from "../lib/executor/gpu_slots.ts";
+import {
+  cudaDevices,
+  cudaPlans,
+  describeGpus,
+  gpuPlacer,
+  gpuRefusal,
+  previewPlacement,
+  type SweepGpus,
+  sweepGpus,
+} from "./_sweep_gpus.ts";
 
 const RUN_SCRIPT = fileURLToPath(new URL("./run.ts", import.meta.url));
 const CONFIG = fileURLToPath(new URL("../deno.json", import.meta.url));
@@ -67,17 +78,23 @@ function printTable(rows: string[][]): void {
   }
 }
 
-function printDryRun(planned: PlannedRun[], total: number): void {
+/**
+ * Lists the runs; `gpu` (cuda runs only): the GPU each would start on and its reservation, or
+ * that it waits for room, as the sweep would place them now (gpu column).
+ */
+function printDryRun(planned: PlannedRun[], total: number, gpu?: Map<string, string>): void {
   // Every swept path, in axis order; a run that does not read one (another architecture's option)
   // shows "-" there.
   const paths = [...new Set(planned.flatMap(({ plan }) => Object.keys(plan.overrides)))];
+  const gpuCell = (id: string) => gpu ? [gpu.get(id) ?? "-"] : [];
   printTable([
-    ["#", "run id", "status", ...paths],
+    ["#", "run id", "status", ...paths, ...(gpu ? ["gpu"] : [])],
     ...planned.map(({ plan, status }) => [
       String(plan.index),
       plan.runId,
       status,
       ...paths.map((p) => p in plan.overrides ? valueText(plan.overrides[p]) : "-"),
+      ...gpuCell(plan.runId),
     ]),
   ]);
   const counts = new Map<string, number>();
@@ -165,13 +182,14 @@ async function checkBackends(
 
 /**
  * For runs that ask for the webgpu or cuda engine (flag or train.engine), checks here that an
- * adapter or CUDA device is there and that each run's architecture and options have kernels, so
- * that the sweep stops before anything is written instead of failing every run; returns the first
- * problem.
+ * adapter or CUDA device is there (`gpus`: what cudaDevices() found, when a run trains on cuda)
+ * and that each run's architecture and options have kernels, so that the sweep stops before
+ * anything is written instead of failing every run; returns the first problem.
  */
 async function checkEngines(
   plans: readonly RunPlan[],
   flag: EngineName | undefined,
+  gpus: GpuDevice[] | string | undefined,
 ): Promise<SaeSweepError | undefined> {
   const { getArchitecture } = await import("../lib/sae/registry.ts");
   const refuse = (engine: string, what: string, why: string) =>
@@ -188,16 +206,13 @@ async function checkEngines(
   const cuda = plans.filter((p) => (flag ?? p.config.train.engine) === "cuda");
   if (cuda.length > 0) {
     const { cudaKernelMissing } = await import("../lib/engine/cuda/engine_plan.ts");
-    const { cudaUnavailable } = await import("../lib/engine/cuda/create_cuda_engine.ts");
     for (const plan of cuda) {
       const sae = plan.config.sae;
       const why = cudaKernelMissing(getArchitecture(sae.architecture), sae);
       if (why) return refuse("cuda", plan.runId, why);
     }
-    // One look for the libraries and a device for the whole sweep.
-    const sae = cuda[0].config.sae;
-    const why = cudaUnavailable(getArchitecture(sae.architecture));
-    if (why) return refuse("cuda", cuda[0].runId, why);
+    // One look for the libraries and the devices for the whole sweep (cudaDevices()).
+    if (typeof gpus === "string") return refuse("cuda", cuda[0].runId, gpus);
   }
   const wanted = plans.filter((p) => (flag ?? p.config.train.engine) === "webgpu");
   if (wanted.length === 0) return undefined;
@@ -214,22 +229,6 @@ async function checkEngines(
     return refuse("webgpu", wanted[0].runId, probe.reason ?? "no WebGPU adapter");
   }
   return undefined;
-}
-
-/**
- * The CUDA GPU the runs will share, when they ask for the cuda engine or `auto` finds the NVIDIA
- * driver here (each run's auto would then take the cuda engine); undefined otherwise.
- */
-async function cudaGpuOf(
-  plans: readonly RunPlan[],
-  flag: EngineName | undefined,
-): Promise<string | undefined> {
-  const engines = new Set(plans.map((p) => flag ?? p.config.train.engine));
-  if (!engines.has("cuda") && !engines.has("auto")) return undefined;
-  const { findCudaLibrary } = await import("../lib/engine/cuda/libraries.ts");
-  if (!engines.has("cuda") && findCudaLibrary("cuda").path === null) return undefined;
-  const { cudaDeviceName } = await import("../lib/engine/cuda/create_cuda_engine.ts");
-  return cudaDeviceName() ?? undefined;
 }
 
 /**
@@ -348,14 +347,19 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
   }
   const restart = restartPlans(plans, all, opts.restart);
   // Slurm runs train on other nodes, whose GPUs and libraries this host may lack.
+  const cuda = executor === "slurm" ? [] : await cudaPlans(plans, opts.engine);
+  const devices = cuda.length > 0 ? await cudaDevices() : undefined;
   const backendProblem = executor === "slurm"
     ? undefined
-    : (await checkBackends(plans, opts.backend)) ?? (await checkEngines(plans, opts.engine));
+    : (await checkBackends(plans, opts.backend)) ??
+      (await checkEngines(plans, opts.engine, devices));
   if (backendProblem && !opts.dryRun) throw backendProblem;
-  // Memory is checked for the most runs the sweep may train at once (the default is one per core).
-  const warnings = await checkBeforeSweep(plans, {
+  // Memory is checked for the most runs the sweep may train at once: --jobs, else one per GPU
+  // when runs train on the cuda engine (planParallelism below), else one per core.
+  const gpuCount = Array.isArray(devices) ? devices.length : undefined;
+  const { warnings, dModels } = await checkBeforeSweep(plans, {
     ...opts,
-    jobs: opts.jobs ?? navigator.hardwareConcurrency ?? 1,
+    jobs: opts.jobs ?? gpuCount ?? navigator.hardwareConcurrency ?? 1,
   });
   const experimentDir = resolve(opts.out, loaded.spec.name);
   const bundledRun = deps.runScript ? undefined : Deno.env.get(BUNDLED_RUN_ENV);
@@ -370,11 +374,32 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
   printOrphans(await findOrphans(experimentDir, all));
   const before = await planStatuses(plans);
   const stale = await staleRuns(before, restart);
+  // The GPUs of the cuda runs still to train, each run's estimate, and who fits none of them.
+  let gpus: SweepGpus | undefined;
+  if (Array.isArray(devices)) {
+    const toTrain = new Set(before.filter((p) => p.action !== "skip").map((p) => p.plan));
+    const dModel = new Map(plans.map((p, i) => [p, dModels[i]]));
+    gpus = await sweepGpus(devices, cuda.filter((p) => toTrain.has(p)), (p) => dModel.get(p));
+  }
+  const gpuProblem = gpus && !opts.force ? gpuRefusal(gpus) : undefined;
   if (opts.dryRun) {
     const planned = before;
-    printDryRun(planned, all.length);
+    const jobs = opts.jobs ?? Math.max(1, gpus?.devices.length ?? 1);
+    const trained = planned.filter((p) => p.action === "start" || p.action === "resume");
+    printDryRun(
+      planned,
+      all.length,
+      gpus && previewPlacement(gpus, trained.map((p) => p.plan), jobs),
+    );
+    if (gpus) {
+      console.log(
+        `gpus: ${describeGpus(gpus)}; ${jobs} run(s) at once, a run that waits starts when one ` +
+          "ends and its reservation fits",
+      );
+    }
     for (const w of warnings) console.error(`warning: ${w}`);
     if (backendProblem) console.error(`warning: ${backendProblem.message}`);
+    if (gpuProblem) console.error(`warning: ${gpuProblem.message}`);
     if (stale) console.error(`warning: ${stale.message}\nhint: ${stale.hint}`);
     if (restart.length) {
       console.error(`dry run: --restart would start ${restart.length} run(s) over`);
@@ -392,6 +417,7 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     return 0;
   }
   if (stale) throw stale;
+  if (gpuProblem) throw gpuProblem;
   for (const plan of restart) {
     await resetRunDir(plan.runDir);
     console.error(`restarting ${plan.runId}: its run directory was emptied`);
@@ -423,8 +449,11 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     runs: todo.length,
     jobs: opts.jobs,
     threads: Number.isInteger(envThreads) && envThreads >= 1 ? envThreads : undefined,
-    gpu: opts.jobs === undefined
-      ? await cudaGpuOf(todo.map((p) => p.plan), opts.engine)
+    gpu: gpus && gpus.estimates.size > 0
+      ? {
+        name: `${gpus.devices[0].name} (${gpus.devices[0].arch})`,
+        count: gpus.devices.length,
+      }
       : undefined,
   });
   Deno.env.set("SAESWEEP_THREADS", String(par.threads)); // inherited by every run's process
@@ -433,6 +462,7 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
     `${loaded.spec.name}: ${todo.length} to train (${resuming} resuming), ${skipped.length} already done; ` +
       `jobs ${par.jobs} (${par.why}); runs in ${outDir}/`,
   );
+  if (gpus && gpus.estimates.size > 0) console.error(`gpus: ${describeGpus(gpus)}`);
 
   // Shared data first: lm caches of every site and layer the runs need, from one forward pass.
   let lastDataPrint = 0;
@@ -481,6 +511,7 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   let outcomes: RunOutcome[];
   const manifestDir = submissionDir(experimentDir, "local");
+  const placer = gpus ? gpuPlacer(gpus) : undefined;
   try {
     const plans = todo.map((p) => p.plan);
     const manifestPath = await writeSweepManifest(manifestDir, plans);
@@ -491,6 +522,8 @@ export async function main(args: readonly string[], deps: SweepTaskDeps = {}): P
       onKillSwitch: (kill) => (killChildren = kill),
       onEvent: (event: LocalEvent) => display.onEvent(event),
       onWarning: (_plan, message) => display.log(`warning: ${message}`),
+      placer,
+      onWait: (plan) => placer && display.log(placer.waiting(plan)),
     });
   } finally {
     display.stop();

@@ -40,6 +40,18 @@ export interface LocalOptions {
   onWarning?: (plan: RunPlan, message: string) => void;
   /** Set by runLocal: sends SIGKILL to every running child (a second Ctrl-C: stop now). */
   onKillSwitch?: (kill: () => void) => void;
+  /** When and where a run may start (GPU placement); without it every run starts at once. */
+  placer?: RunPlacer;
+  /** A job slot is free but the placer lets no queued run start: `plan` (the first) waits. */
+  onWait?: (plan: RunPlan) => void;
+}
+
+/** Decides when a run may start and what its process gets (lib/executor/gpu_slots.ts). */
+export interface RunPlacer {
+  /** Reserves what `plan` needs and returns its process's extra environment, or null: not now. */
+  claim(plan: RunPlan): Record<string, string> | null;
+  /** Gives back what claim() reserved for `plan`. */
+  release(plan: RunPlan): void;
 }
 
 const STDERR_TAIL_LINES = 20;
@@ -71,26 +83,76 @@ export async function runLocal(
       }
     }
   });
+  // The first queued plan the placer lets start now (in plan order: a later, smaller run may go
+  // ahead of one that waits for room), taken synchronously so that workers never race for room.
+  const take = (): { plan: RunPlan; env: Record<string, string> } | undefined => {
+    for (let i = 0; i < queue.length; i++) {
+      const env = options.placer ? options.placer.claim(queue[i]) : {};
+      if (env) return { plan: queue.splice(i, 1)[0], env };
+    }
+    return undefined;
+  };
+  let active = 0;
+  const waited = new Set<RunPlan>();
+  let wakeUp: (() => void)[] = [];
+  const wake = () => {
+    for (const resolve of wakeUp) resolve();
+    wakeUp = [];
+  };
+  options.signal?.addEventListener("abort", wake);
   const worker = async () => {
     while (queue.length > 0 && !options.signal?.aborted) {
-      const plan = queue.shift()!;
-      // Another sweep may have finished or taken this run since the plan was made.
-      const now = await othersOutcome(plan);
-      if (now) {
-        outcomes.push(now);
-        options.onEvent?.({ type: "end", plan, outcome: now });
+      const next = take();
+      if (!next) {
+        if (active > 0) {
+          if (!waited.has(queue[0])) { // said once per run
+            waited.add(queue[0]);
+            options.onWait?.(queue[0]);
+          }
+          await new Promise<void>((resolve) => wakeUp.push(resolve));
+          continue;
+        }
+        // Nothing runs and nothing fits: the sweep refuses such runs before it starts, so this
+        // is a placer that can never say yes; fail the first instead of waiting forever.
+        const plan = queue.shift()!;
+        const error = "no GPU has room for this run's memory estimate";
+        const outcome: RunOutcome = {
+          runId: plan.runId,
+          status: "failed",
+          error,
+          exitCode: 2,
+          seconds: 0,
+        };
+        outcomes.push(outcome);
+        options.onEvent?.({ type: "end", plan, outcome });
         continue;
       }
-      options.onEvent?.({ type: "start", plan });
-      const outcome = await runChild(plan, options, children);
-      outcomes.push(outcome);
-      options.onEvent?.({ type: "end", plan, outcome });
+      const { plan, env } = next;
+      active++;
+      try {
+        // Another sweep may have finished or taken this run since the plan was made.
+        const now = await othersOutcome(plan);
+        if (now) {
+          outcomes.push(now);
+          options.onEvent?.({ type: "end", plan, outcome: now });
+          continue;
+        }
+        options.onEvent?.({ type: "start", plan });
+        const outcome = await runChild(plan, options, children, env);
+        outcomes.push(outcome);
+        options.onEvent?.({ type: "end", plan, outcome });
+      } finally {
+        active--;
+        options.placer?.release(plan);
+        wake();
+      }
     }
   };
   try {
     await Promise.all(Array.from({ length: Math.max(1, options.jobs) }, worker));
   } finally {
     options.signal?.removeEventListener("abort", onAbort);
+    options.signal?.removeEventListener("abort", wake);
   }
   return outcomes;
 }
@@ -118,11 +180,13 @@ async function runChild(
   plan: RunPlan,
   options: LocalOptions,
   children: Set<Deno.ChildProcess>,
+  env: Record<string, string>,
 ): Promise<RunOutcome> {
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: options.args(plan),
     cwd: options.cwd,
+    env, // added to this process's environment
     stdin: "piped", // the lifeline: never written, closed when this process exits
     stdout: "piped",
     stderr: "piped",

@@ -1,6 +1,7 @@
 // Trains one run end to end: lock, backend, data, normalisation, initialisation or resumption,
 // the training loop (schedules, L0 controller, logging, checkpoints, divergence checks), held-out
 // evaluation, SAELens export, summary and DONE. Reads the device only at sync points.
+import type { GpuPlacement } from "../executor/gpu_slots.ts";
 import { join } from "node:path";
 import type { RunPlan } from "../sweep/plan.ts";
 import type { BackendName, EngineName } from "../engine/names.ts";
@@ -62,6 +63,11 @@ export interface TrainRunOptions {
   onEngine?: (choice: EngineChoice) => void;
   /** Things the user should know that do not stop the run (a checkpoint fallback, a repair). */
   onWarning?: (message: string) => void;
+  /**
+   * The GPU and memory reservation a sweep gave this run (lib/executor/gpu_slots.ts), recorded in
+   * run.json as `notes.gpu_placement`.
+   */
+  gpuPlacement?: GpuPlacement;
 }
 
 function gcd(a: number, b: number): number {
@@ -153,6 +159,7 @@ async function trainWithSource(
   const useController = usesLambda && train.lambda.mode !== "fixed";
   const init = arch.init({ d, f: width }, { sae, rng: new Rng(train.seed, 0x5ae) });
   const notes: Record<string, unknown> = {}; // what resuming had to do, for run.json
+  if (options.gpuPlacement) notes.gpu_placement = options.gpuPlacement;
   const previous = await loadCheckpoint(ckptDir, {
     architecture: sae.architecture,
     width,

@@ -36,16 +36,6 @@ export function cudaUnavailable(
   return null;
 }
 
-/** The GPU the cuda engine runs on, `NVIDIA H200 (sm_90; ...)`, or null when none opens. */
-export function cudaDeviceName(): string | null {
-  try {
-    const d = openCudaDevice();
-    return `${d.name} (${d.arch}; ${d.versions})`;
-  } catch {
-    return null;
-  }
-}
-
 export function createCudaEngine(
   arch: EngineArchitecture,
   init: InitResult,

@@ -12,7 +12,7 @@ import { adamStep } from "../adam_settings.ts";
 import { checkCu, checkCublas, cstr, CudaError, ptrOut } from "./ffi.ts";
 import type { CudaDevice } from "./device.ts";
 import { compileCubin } from "./nvrtc.ts";
-import { type EnginePlan, enginePlan } from "./engine_plan.ts";
+import { deviceBytes, type EnginePlan, enginePlan } from "./engine_plan.ts";
 import { type GemmOp, type Op, P, workBuffers } from "./step_plan.ts";
 
 import type { Precision } from "../names.ts";
@@ -91,16 +91,6 @@ export function columnMajorCall(o: GemmOp): {
     ldb: o.transA ? o.m : o.k,
     ldc: o.n,
   };
-}
-
-/** Bytes of device memory the engine allocates for a plan (for the memory check before any). */
-export function deviceBytes(plan: EnginePlan): number {
-  const L = plan.layout;
-  let n = 0;
-  for (const name of L.paramNames) n += 4 * L.sizes[name];
-  for (const s of Object.values(plan.stateSizes)) n += s;
-  for (const s of Object.values(workBuffers(L))) n += s;
-  return 4 * n;
 }
 
 export class CudaEngine implements Engine {

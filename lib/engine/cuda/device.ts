@@ -36,9 +36,11 @@ const CUDA_ERROR_NO_DEVICE = 100;
 
 let opened: CudaDevice | undefined;
 
-/** Opens (once) the CUDA device. Throws BackendUnavailableError when there is none to open. */
-export function openCudaDevice(): CudaDevice {
-  if (opened) return opened;
+/**
+ * The driver loaded and initialised, with the number of devices it shows (after
+ * CUDA_VISIBLE_DEVICES). Creates no context. Throws BackendUnavailableError when there is none.
+ */
+export function initCudaDriver(): { cu: DriverLib; path: string; count: number } {
   const { symbols: cu, path } = loadDriver();
   const status = cu.cuInit(0);
   if (status !== 0) {
@@ -59,19 +61,37 @@ export function openCudaDevice(): CudaDevice {
       hint: "check nvidia-smi and CUDA_VISIBLE_DEVICES, or use train.engine auto/cpu",
     });
   }
-  const dev = new Int32Array(1);
-  checkCu(cu, cu.cuDeviceGet(dev, 0), "cuDeviceGet");
+  return { cu, path, count: count[0] };
+}
+
+/** A device's name and architecture (`NVIDIA H200`, `sm_90`), without a context. */
+export function describeCudaDevice(cu: DriverLib, dev: number): { name: string; arch: string } {
   const nameBytes = new Uint8Array(256);
-  checkCu(cu, cu.cuDeviceGetName(nameBytes, 256, dev[0]), "cuDeviceGetName");
+  checkCu(cu, cu.cuDeviceGetName(nameBytes, 256, dev), "cuDeviceGetName");
   const name = new TextDecoder().decode(nameBytes.subarray(0, nameBytes.indexOf(0)));
   const attr = (a: number) => {
     const out = new Int32Array(1);
-    checkCu(cu, cu.cuDeviceGetAttribute(out, a, dev[0]), "cuDeviceGetAttribute");
+    checkCu(cu, cu.cuDeviceGetAttribute(out, a, dev), "cuDeviceGetAttribute");
     return out[0];
   };
   const arch = `sm_${attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR)}${
     attr(CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR)
   }`;
+  return { name, arch };
+}
+
+/** Whether this process has opened its CUDA device (a context is current on this thread). */
+export function cudaDeviceIsOpen(): boolean {
+  return opened !== undefined;
+}
+
+/** Opens (once) the CUDA device. Throws BackendUnavailableError when there is none to open. */
+export function openCudaDevice(): CudaDevice {
+  if (opened) return opened;
+  const { cu } = initCudaDriver();
+  const dev = new Int32Array(1);
+  checkCu(cu, cu.cuDeviceGet(dev, 0), "cuDeviceGet");
+  const { name, arch } = describeCudaDevice(cu, dev[0]);
   const ctx = new BigUint64Array(1);
   checkCu(cu, cu.cuDevicePrimaryCtxRetain(ctx, dev[0]), "cuDevicePrimaryCtxRetain");
   checkCu(cu, cu.cuCtxSetCurrent(ptrOut(ctx)), "cuCtxSetCurrent");

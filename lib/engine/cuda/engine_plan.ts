@@ -14,6 +14,7 @@ import {
   type Op,
   type PlanLayout,
   stepPlan,
+  workBuffers,
 } from "./step_plan.ts";
 
 export interface EnginePlan {
@@ -42,15 +43,24 @@ export type Shapes = Record<string, { shape: number[] }>;
 /** Element count of a shape. */
 const count = (shape: number[]) => shape.reduce((a, x) => a * x, 1);
 
+/** Options of a plan: the run's `sae` section, batch size and Adam settings. */
+export interface PlanOptions {
+  sae: SaeConfig;
+  batch: number;
+  adamEps: number;
+  gradClip: number | null;
+}
+
 /**
- * The plan of `arch` with `sae` for parameters and state shaped as in `init`, batch `b`. Kernels
- * index with 32-bit integers: a matrix of 2^32 elements or more is refused.
+ * The buffers' layout of `arch` with `sae` for parameters and state shaped as in `init`, batch
+ * `b`, and the state's sizes: what device memory the engine allocates, without the kernels.
+ * Kernels index with 32-bit integers: a matrix of 2^32 elements or more is refused.
  */
-export function enginePlan(
+export function planLayout(
   arch: EngineArchitecture,
   init: { params: Shapes; state: Shapes },
-  options: { sae: SaeConfig; batch: number; adamEps: number; gradClip: number | null },
-): EnginePlan {
+  options: PlanOptions,
+): { layout: PlanLayout; stateSizes: Record<string, number> } {
   const why = cudaKernelMissing(arch, options.sae);
   if (why) throw new Error(`cuda engine: ${why}`);
   const kernel = arch.kernels!.webgpu as WebGpuKernel;
@@ -80,8 +90,33 @@ export function enginePlan(
     unitNormDecoder: arch.unitNormDecoder,
     termCount: arch.termNames(options.sae).length,
   };
+  return { layout, stateSizes };
+}
+
+/** The plan of `arch` with `sae` for parameters and state shaped as in `init`, batch `b`. */
+export function enginePlan(
+  arch: EngineArchitecture,
+  init: { params: Shapes; state: Shapes },
+  options: PlanOptions,
+): EnginePlan {
+  const { layout, stateSizes } = planLayout(arch, init, options);
   const step = stepPlan(layout);
   const encode = encoderPlan(layout, { training: false });
   const checks = finiteChecks(layout, stateSizes);
   return { layout, step, encode, checks, stateSizes, module: moduleOf([step, encode, checks]) };
+}
+
+/**
+ * Bytes of device memory the engine allocates for a plan (for the memory check before any): each
+ * parameter with its gradient and Adam moments (four copies), the state and the work buffers, each
+ * allocation at least 16 bytes, as the engine's constructor allocates them.
+ */
+export function deviceBytes(plan: Pick<EnginePlan, "layout" | "stateSizes">): number {
+  const L = plan.layout;
+  const buffer = (n: number) => Math.max(16, 4 * n);
+  let bytes = 0;
+  for (const name of L.paramNames) bytes += 4 * buffer(L.sizes[name]);
+  for (const n of Object.values(plan.stateSizes)) bytes += buffer(n);
+  for (const n of Object.values(workBuffers(L))) bytes += buffer(n);
+  return bytes;
 }

@@ -25,6 +25,7 @@ export const DRIVER_SYMBOLS = {
   cuDeviceGetName: { parameters: ["buffer", "i32", "i32"], result: "i32" },
   cuDeviceGetAttribute: { parameters: ["buffer", "i32", "i32"], result: "i32" },
   cuDevicePrimaryCtxRetain: { parameters: ["buffer", "i32"], result: "i32" },
+  cuDevicePrimaryCtxRelease_v2: { parameters: ["i32"], result: "i32" },
   cuCtxSetCurrent: { parameters: ["pointer"], result: "i32" },
   cuMemGetInfo_v2: { parameters: ["buffer", "buffer"], result: "i32" },
   cuMemAlloc_v2: { parameters: ["buffer", "usize"], result: "i32" },

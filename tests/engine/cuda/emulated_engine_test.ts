@@ -9,49 +9,14 @@
 // allocation with a canary). This checks the kernels' arithmetic and the engine's plumbing, not
 // the GPU: not real NVRTC/cuBLAS, not concurrency (races), not speed. End to end, a sweep with
 // --engine cuda trains there one run at a time and reaches the cpu engine's held-out FVU, L0 and
-// dead fraction within 1e-3, with run.json naming the engine, device and precision. Needs a C++
-// compiler (CI installs g++).
+// dead fraction within 1e-3, with run.json naming the engine, device, precision and the sweep's
+// GPU placement. Needs a C++ compiler (CI installs g++); the stand-ins are built by _emulator.ts.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
+import { emulator, HAS_CXX } from "./_emulator.ts";
 
-const HERE = fileURLToPath(new URL("./emulator/", import.meta.url));
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const CI = Boolean(Deno.env.get("CI"));
-
-async function cxx(args: string[]): Promise<{ ok: boolean; err: string }> {
-  try {
-    const out = await new Deno.Command("c++", { args, stdout: "null", stderr: "piped" }).output();
-    return { ok: out.success, err: new TextDecoder().decode(out.stderr) };
-  } catch (e) {
-    return { ok: false, err: String(e) };
-  }
-}
-
-const HAS_CXX = (await cxx(["--version"])).ok;
-
-let built: Promise<string> | undefined;
-/** The stand-in libraries, built once per file into a temporary folder removed at exit. */
-function emulator(): Promise<string> {
-  built ??= buildEmulator().then((dir) => {
-    globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
-    return dir;
-  });
-  return built;
-}
-
-async function buildEmulator(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "saesweep-cuda-emu-" });
-  const builds: [string, string[]][] = [
-    ["libcuda.so.1", [`${HERE}fake_cuda.cpp`, "-ldl"]],
-    ["libnvrtc.so.13", [`-DEMU_HEADER="${HERE}cuda_emu.h"`, `${HERE}fake_nvrtc.cpp`]],
-    ["libcublas.so.13", [`${HERE}fake_cublas.cpp`]],
-  ];
-  for (const [lib, args] of builds) {
-    const r = await cxx(["-std=c++17", "-shared", "-fPIC", "-O1", "-o", `${dir}/${lib}`, ...args]);
-    assert.ok(r.ok, `building ${lib}: ${r.err}`);
-  }
-  return dir;
-}
 
 Deno.test({
   name:
@@ -139,7 +104,8 @@ Deno.test({
       });
       const text = new TextDecoder().decode(r.stderr);
       assert.equal(r.code, 0, text);
-      assert.match(text, /jobs 1 \(cuda engine on CPU emulation \(sm_90; .*\): one run at a time/);
+      assert.match(text, /jobs 1 \(cuda engine on CPU emulation \(sm_90\): one run at a time/);
+      assert.match(text, /^gpus: GPU 0 \(CPU emulation, CUDA_VISIBLE_DEVICES=0\): 4\.0 GiB free/m);
       const cpu = await sweep("cpu", {});
       assert.equal(cpu.code, 0, new TextDecoder().decode(cpu.stderr));
       const runDir = (engine: string) => {
@@ -151,6 +117,13 @@ Deno.test({
       assert.equal(run.notes.engine_choice.used, "cuda");
       assert.equal(run.notes.engine_choice.precision, "fp32");
       assert.match(run.notes.engine_choice.device, /^CPU emulation/);
+      // The sweep's placement, as the real trainer records it.
+      const placed = run.notes.gpu_placement;
+      assert.equal(placed.device, 0);
+      assert.equal(placed.cuda_visible_devices, "0");
+      assert.equal(placed.device_free_bytes, 4 * 2 ** 30);
+      assert.deepEqual(placed.sharing_with, []);
+      assert.ok(placed.reservation_bytes > placed.estimate_bytes, JSON.stringify(placed));
       const have = JSON.parse(await Deno.readTextFile(`${runDir("cuda")}/summary.json`));
       const want = JSON.parse(await Deno.readTextFile(`${runDir("cpu")}/summary.json`));
       for (const k of ["fvu", "l0", "dead_frac"]) {

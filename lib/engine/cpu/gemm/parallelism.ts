@@ -21,24 +21,33 @@ export function planParallelism(
     jobs?: number;
     threads?: number;
     /**
-     * The runs train on this machine's one CUDA GPU (named here): without --jobs they run one
-     * after another, each with every core for its host side, instead of one per core on the GPU.
+     * The runs train on this machine's CUDA GPUs (`count` of them, the first named): without
+     * --jobs, one run per GPU at a time, the cores shared among them for their host side, instead
+     * of one run per core all on the GPUs; --jobs N runs N at once, placed by memory.
      */
-    gpu?: string;
+    gpu?: { name: string; count: number };
   },
 ): Parallelism {
   const cores = Math.max(1, options.cores);
   const runs = Math.max(1, options.runs);
-  if (options.gpu !== undefined && options.jobs === undefined) {
+  const gpu = options.gpu;
+  if (gpu !== undefined && options.jobs === undefined) {
+    const jobs = Math.max(1, Math.min(gpu.count, runs));
     return {
-      jobs: 1,
-      threads: options.threads ?? cores,
-      why: `cuda engine on ${options.gpu}: one run at a time (--jobs N shares the GPU)`,
+      jobs,
+      threads: options.threads ?? Math.max(1, Math.floor(cores / jobs)),
+      why: gpu.count === 1
+        ? `cuda engine on ${gpu.name}: one run at a time (--jobs N shares the GPU)`
+        : `cuda engine on ${gpu.count} GPUs (${gpu.name}, ...): one run per GPU ` +
+          "(--jobs N shares them)",
     };
   }
   if (options.jobs !== undefined) {
     const threads = options.threads ?? Math.max(1, Math.floor(cores / options.jobs));
-    return { jobs: options.jobs, threads, why: `--jobs, ${cores} cores` };
+    const placed = gpu
+      ? `, runs placed on ${gpu.count} GPU${gpu.count === 1 ? "" : "s"} by memory`
+      : "";
+    return { jobs: options.jobs, threads, why: `--jobs, ${cores} cores${placed}` };
   }
   const threads = options.threads ?? Math.max(1, Math.floor(cores / Math.min(runs, cores)));
   const jobs = Math.max(1, Math.min(runs, Math.floor(cores / threads)));

@@ -27,12 +27,24 @@ Deno.test("planParallelism() divides the cores among --jobs, and honours SAESWEE
   assert.deepEqual(plan({ cores: 1, runs: 5 }), { jobs: 1, threads: 1 });
 });
 
-Deno.test("planParallelism() runs cuda-engine runs one at a time on the GPU unless --jobs says otherwise", () => {
-  const gpu = planParallelism({ cores: 16, runs: 12, gpu: "NVIDIA H200" });
+Deno.test("planParallelism() runs cuda-engine runs one per GPU unless --jobs says otherwise", () => {
+  const gpu = planParallelism({ cores: 16, runs: 12, gpu: { name: "NVIDIA H200", count: 1 } });
   assert.equal(gpu.jobs, 1);
   assert.equal(gpu.threads, 16);
   assert.match(gpu.why, /^cuda engine on NVIDIA H200: one run at a time/);
-  const shared = planParallelism({ cores: 16, runs: 12, jobs: 3, gpu: "NVIDIA H200" });
+  const four = planParallelism({ cores: 16, runs: 12, gpu: { name: "NVIDIA H200", count: 4 } });
+  assert.equal(four.jobs, 4);
+  assert.equal(four.threads, 4);
+  assert.match(four.why, /^cuda engine on 4 GPUs \(NVIDIA H200, \.\.\.\): one run per GPU/);
+  const fewer = planParallelism({ cores: 16, runs: 2, gpu: { name: "NVIDIA H200", count: 4 } });
+  assert.equal(fewer.jobs, 2);
+  const shared = planParallelism({
+    cores: 16,
+    runs: 12,
+    jobs: 3,
+    gpu: { name: "NVIDIA H200", count: 1 },
+  });
   assert.equal(shared.jobs, 3);
   assert.equal(shared.threads, 5);
+  assert.match(shared.why, /^--jobs, 16 cores, runs placed on 1 GPU by memory$/);
 });
