@@ -5,6 +5,7 @@ import { z } from "zod";
 import { DataSpec } from "../data/data_spec.ts";
 import { architectures, FEATURED_ARCHITECTURE, registryVersion } from "../sae/registry.ts";
 import type { SaeConfig } from "../engine/types.ts";
+import { SAE_SHARED_KEYS, type SaeCoreKey } from "../engine/sae_keys.ts";
 import { ExecutorSpec } from "./executor_schema.ts";
 
 import { BACKENDS, ENGINES, PRECISIONS } from "../engine/names.ts";
@@ -22,23 +23,9 @@ const fraction = () => z.number().min(0).max(1);
 export { DataSpec, FilesData, LM_SITES, LmData, SyntheticData } from "../data/data_spec.ts";
 
 // ---------------------------------------------------------------------------------------------
-// sae: the shared keys, then one options section per registered architecture (lib/sae/registry.ts)
+// sae: the shared keys (lib/engine/sae_keys.ts), then one options section per registered
+// architecture (lib/sae/registry.ts)
 // ---------------------------------------------------------------------------------------------
-
-/** The `sae` keys every architecture shares; the architecture sections come from the registry. */
-const SaeShared = {
-  width: positiveInt().default(256).describe("Number of latents F (dictionary size)"),
-  target_l0: z.number().positive().default(16).describe(
-    "Target mean active latents per token: k for k-sparse architectures (topk, batchtopk, ...), " +
-      "the L0 controller's target for penalty architectures",
-  ),
-  pre_encoder_bias: z.boolean().default(true).describe(
-    "Encoder sees x - b_dec (folded into b_enc at export); architectures that do not read it ignore it",
-  ),
-  b_dec_init: z.enum(["zeros", "mean", "geometric_median"]).default("zeros").describe(
-    "Initial decoder bias: zeros (paper), data mean or geometric median of a sample",
-  ),
-};
 
 function buildSaeSpec() {
   const archs = architectures();
@@ -50,7 +37,7 @@ function buildSaeSpec() {
         archs.map((a) => `${a.name}: ${a.summary}`).join("; ")
       }`,
     ),
-    ...SaeShared,
+    ...SAE_SHARED_KEYS,
     ...sections,
   });
 }
@@ -272,7 +259,7 @@ export interface RunConfig {
 export interface EffectiveConfig {
   experiment: string;
   data: DataSpec;
-  sae: Pick<SaeSpec, "architecture" | "width" | "target_l0"> & Record<string, unknown>;
+  sae: Pick<SaeSpec, "architecture" | SaeCoreKey> & Record<string, unknown>;
   train: Omit<TrainSpec, "lambda"> & { lambda?: TrainSpec["lambda"] };
   eval: EvalSpec;
 }

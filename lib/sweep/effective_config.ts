@@ -4,6 +4,7 @@
 // schedule only for penalty architectures. Pure.
 import type { EffectiveConfig, RunConfig } from "../spec/schema.ts";
 import { getArchitecture } from "../sae/registry.ts";
+import { saeCoreKeys } from "../engine/sae_keys.ts";
 
 /**
  * Version of the run-id hash scheme, recorded in run.json. 1: the whole resolved config (every
@@ -15,11 +16,8 @@ export const RUN_ID_SCHEME = 2;
 export function effectiveConfig(config: RunConfig): EffectiveConfig {
   const { sae, train } = config;
   const arch = getArchitecture(sae.architecture);
-  const effectiveSae: EffectiveConfig["sae"] = {
-    architecture: sae.architecture,
-    width: sae.width,
-    target_l0: sae.target_l0,
-  };
+  const effectiveSae = { architecture: sae.architecture } as EffectiveConfig["sae"];
+  for (const key of saeCoreKeys()) effectiveSae[key] = sae[key];
   for (const key of arch.uses) effectiveSae[key] = sae[key];
   effectiveSae[arch.name] = sae[arch.name];
   const { lambda, ...rest } = train;
