@@ -7,6 +7,7 @@ import { architectures, FEATURED_ARCHITECTURE, registryVersion } from "../sae/re
 import type { SaeConfig } from "../engine/types.ts";
 import { SAE_SHARED_KEYS, type SaeCoreKey } from "../engine/sae_keys.ts";
 import { ExecutorSpec } from "./executor_schema.ts";
+import { DEFAULT_L0_TOLERANCE } from "../metrics/l0_miss.ts";
 
 import { BACKENDS, ENGINES, PRECISIONS } from "../engine/names.ts";
 
@@ -179,8 +180,10 @@ export const ReportSpec = z.strictObject({
   ),
   metrics: z.array(z.enum(["fvu", "delta_lm_loss", "mse", "explained_variance"])).default(["fvu"])
     .describe("Fidelity metrics to draw frontiers for (delta_lm_loss needs LM data)"),
-  l0_tolerance: z.number().positive().default(0.1).describe(
-    "Runs whose achieved L0 misses target_l0 by more than this relative error are flagged",
+  l0_tolerance: z.number().positive().default(DEFAULT_L0_TOLERANCE).describe(
+    "A run missed its target when its held-out L0 is further than this relative error from " +
+      "sae.target_l0, either way (lib/metrics/l0_miss.ts): the report flags it, and training " +
+      "warns when a run ends below it with lambda at its floor",
   ),
   group_by: z.array(z.string()).default([]).describe(
     "Extra swept axes (dotted paths) to split frontiers by, besides sae.architecture, each value " +

@@ -45,6 +45,7 @@ import { checkDivergence } from "./divergence.ts";
 import { faultPoint } from "./fault_points.ts";
 import { controlL0, loadControlSet } from "./control_set.ts";
 import { centredVariance, lambdaUnit, penaltyShape } from "./lambda_scale.ts";
+import { DEFAULT_L0_TOLERANCE, missedTargetL0 } from "../metrics/l0_miss.ts";
 
 export interface TrainRunOptions {
   /** Aborting checkpoints at the next sync point and throws InterruptedError. */
@@ -405,7 +406,10 @@ async function trainWithSource(
       source,
       facts: { arch, scale, totalSteps, trainSeconds, lambda: finalLambda },
     });
-    if (controller && atFloor(controller, logFloor) && summary.l0_rel_error < -0.05) {
+    // Below the target by more than the report's tolerance (the same rule flags it there).
+    const tolerance = plan.l0Tolerance ?? DEFAULT_L0_TOLERANCE;
+    const below = summary.l0_rel_error < 0 && missedTargetL0(summary.l0_rel_error, { tolerance });
+    if (controller && atFloor(controller, logFloor) && below) {
       manifest.notes = { ...manifest.notes, lambda_at_floor: true };
       const normalized = train.lambda.mode === "normalized";
       const lower = normalized ? "train.lambda.start" : `sae.${sae.architecture}.lambda`;
@@ -413,7 +417,8 @@ async function trainWithSource(
       options.onWarning?.(
         `${plan.runId}: lambda ended at its floor ${finalLambda!.toPrecision(3)} (start ` +
           `${startText} / train.lambda.max_drop ${train.lambda.max_drop}) and ` +
-          `held-out L0 ${summary.l0.toFixed(2)} is below the target ${sae.target_l0}; start ` +
+          `held-out L0 ${summary.l0.toFixed(2)} is ${(-100 * summary.l0_rel_error).toFixed(1)}% ` +
+          `below the target ${sae.target_l0} (report.l0_tolerance ${tolerance}); start ` +
           `${lower} lower, or raise train.lambda.max_drop` +
           (sae.target_l0 > d
             ? ` (a target above d_model ${d} may be out of reach at any lambda: with FVU ` +
