@@ -1,10 +1,12 @@
 // The effective config of a run: what actually determines its result, and so its identity. Only
 // the chosen architecture's options and the shared keys it declares it reads are kept (a TopK run
 // does not depend on sae.jumprelu.bandwidth, a ReLU run not on pre_encoder_bias), and the lambda
-// schedule only for penalty architectures. Pure.
+// schedule only for penalty architectures. Pure, but for the count a test can ask for
+// (lib/spec/resolve_count.ts).
 import type { EffectiveConfig, RunConfig } from "../spec/schema.ts";
 import { getArchitecture } from "../sae/registry.ts";
 import { saeCoreKeys } from "../engine/sae_keys.ts";
+import { countResolve } from "../spec/resolve_count.ts";
 
 /**
  * Version of the run-id hash scheme, recorded in run.json. 1: the whole resolved config (every
@@ -14,6 +16,7 @@ export const RUN_ID_SCHEME = 2;
 
 /** The parts of a resolved config that the run reads; what run ids hash and run.json records. */
 export function effectiveConfig(config: RunConfig): EffectiveConfig {
+  countResolve("effective", config);
   const { sae, train } = config;
   const arch = getArchitecture(sae.architecture);
   const effectiveSae = { architecture: sae.architecture } as EffectiveConfig["sae"];
