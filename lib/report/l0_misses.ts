@@ -24,15 +24,15 @@ export function l0Accuracy(
 ): L0Accuracy[] {
   const out: L0Accuracy[] = [];
   for (const r of runs) {
-    const { l0, l0_target: target } = r;
-    if (r.status !== "done" || typeof l0 !== "number" || typeof target !== "number") continue;
-    if (!(target > 0)) continue;
+    const { l0, l0_target: targetL0 } = r;
+    if (r.status !== "done" || typeof l0 !== "number" || typeof targetL0 !== "number") continue;
+    if (!(targetL0 > 0)) continue;
     // The miss training wrote (summary.json l0_rel_error); computed only for rows without it.
-    const rel = typeof r.l0_rel_error === "number" ? r.l0_rel_error : l0RelError(l0, target);
+    const rel = typeof r.l0_rel_error === "number" ? r.l0_rel_error : l0RelError(l0, targetL0);
     out.push({
       run_id: String(r.run_id),
       series: String(r.series ?? r.architecture),
-      l0_target: target,
+      l0_target: targetL0,
       l0,
       rel_error: rel,
       outside: missedTargetL0(rel, options),

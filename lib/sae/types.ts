@@ -108,7 +108,7 @@ export interface Architecture extends EngineArchitecture {
   ): ExportResult;
   /**
    * Bench calibration: adjusts `init` in place so each latent fires on about target_l0 / F of the
-   * calibration batch (`sample.quantiles` gives each latent's (1 - l0 / F) quantile).
+   * calibration batch (`sample.quantiles` gives each latent's (1 - target_l0 / F) quantile).
    * Absent when sparsity needs no calibration (k architectures).
    */
   calibrate?(init: InitResult, sample: CalibrationSample): void;

@@ -33,17 +33,17 @@ export function centredVariance(x: Float32Array, d: number, bDec?: Float32Array)
  */
 export function penaltyPerL0(
   shape: PenaltyShape,
-  options: { target: number; width: number; variance: number },
+  options: { targetL0: number; width: number; variance: number },
 ): number {
-  const { target, width, variance } = options;
-  const m = Math.sqrt(variance / target);
+  const { targetL0, width, variance } = options;
+  const m = Math.sqrt(variance / targetL0);
   switch (shape.kind) {
     case "l0":
       return 1;
     case "quadratic":
-      return 0.1 / target;
+      return 0.1 / targetL0;
     case "quadratic_frequency":
-      return 1 + (2 * target) / (width * shape.frequencyScale);
+      return 1 + (2 * targetL0) / (width * shape.frequencyScale);
     case "tanh":
       return Math.tanh(shape.tanhScale * m);
     case "l1":
@@ -74,8 +74,8 @@ export const MARGINAL_VALUE: Record<"threshold" | "l1", number> = { threshold: 0
  */
 export function lambdaUnit(
   shape: PenaltyShape,
-  options: { target: number; width: number; variance: number },
+  options: { targetL0: number; width: number; variance: number },
 ): number {
   const value = MARGINAL_VALUE[shape.kind === "l1" ? "l1" : "threshold"];
-  return (value * options.variance) / options.target / penaltyPerL0(shape, options);
+  return (value * options.variance) / options.targetL0 / penaltyPerL0(shape, options);
 }

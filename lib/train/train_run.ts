@@ -198,7 +198,7 @@ async function trainWithSource(
       calibrationSample(init, {
         x: sample!,
         b: sample!.length / d,
-        l0: sae.target_l0,
+        targetL0: sae.target_l0,
         blas: hostGemm(),
         subtractBDec: sae.pre_encoder_bias && arch.uses.includes("pre_encoder_bias"),
       }),
@@ -342,7 +342,7 @@ async function trainWithSource(
         if (controlX) l0Validation = await controlL0(engine, controlX, controlTokens!);
         const l0 = l0Validation ?? stats.l0;
         controller = updateController(controller, { step: s, l0 }, {
-          target: sae.target_l0,
+          targetL0: sae.target_l0,
           gain: settings.gain,
           freezeStep,
           startStep: train.lambda.warmup_steps,
@@ -467,6 +467,6 @@ function derivedLambda(
     );
   }
   const variance = centredVariance(options.x, options.d, options.bDec);
-  const unit = lambdaUnit(shape, { target: sae.target_l0, width: sae.width, variance });
+  const unit = lambdaUnit(shape, { targetL0: sae.target_l0, width: sae.width, variance });
   return (train.lambda.start ?? 1) * unit;
 }
