@@ -24,12 +24,12 @@ import {
   type BenchConfig,
   benchGrid,
   type BenchShape,
-  DEFAULT_L0S,
   DEFAULT_SHAPES,
+  DEFAULT_TARGET_L0S,
   parseArch,
   parseShape,
   QUICK_ARCHS,
-  QUICK_L0S,
+  QUICK_TARGET_L0S,
   shapeLabel,
 } from "../lib/bench/bench_config.ts";
 import { type BenchResult, measureEngine } from "../lib/bench/measure_engine.ts";
@@ -171,16 +171,16 @@ async function main(): Promise<number> {
     (flags.quick ? [...QUICK_ARCHS] : architectureNames());
   const shapes = flags.shape?.map(parseShape) ?? [...DEFAULT_SHAPES];
   const reference = flags.quick && !Deno.args.includes("--reference") ? "none" : flags.reference;
-  const l0s = flags.l0?.map((v) => {
+  const targetL0s = flags.l0?.map((v) => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) {
       throw new UsageError(`--l0 expects integers >= 1, got "${v}"`);
     }
     return n;
-  }) ?? (flags.quick ? [...QUICK_L0S] : [...DEFAULT_L0S]);
+  }) ?? (flags.quick ? [...QUICK_TARGET_L0S] : [...DEFAULT_TARGET_L0S]);
   const steps = flags.steps ?? (flags.quick ? 1 : 3);
   const warmup = flags.warmup ?? 1;
-  const configs = benchGrid(archs, { shapes, l0s });
+  const configs = benchGrid(archs, { shapes, targetL0s });
   if (configs.length === 0) throw new UsageError("no configuration: every --l0 is >= d_sae");
 
   const log = (s: string) => console.error(s);

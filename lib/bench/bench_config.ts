@@ -21,13 +21,13 @@ export const DEFAULT_SHAPES: readonly BenchShape[] = [
   { d_model: 512, d_sae: 4096, batch: 4096 },
   { d_model: 768, d_sae: 16384, batch: 1024 },
 ];
-export const DEFAULT_L0S: readonly number[] = [32, 128];
+export const DEFAULT_TARGET_L0S: readonly number[] = [32, 128];
 /**
  * `--quick`: the default shapes, the featured architecture and its reference baseline (JumpReLU and
  * TopK, issue 15's yardsticks) at one L0 target.
  */
 export const QUICK_ARCHS: readonly string[] = [FEATURED_ARCHITECTURE, REFERENCE_BASELINE];
-export const QUICK_L0S: readonly number[] = [32];
+export const QUICK_TARGET_L0S: readonly number[] = [32];
 
 /** "512x4096x4096" -> { d_model: 512, d_sae: 4096, batch: 4096 }. */
 export function parseShape(text: string): BenchShape {
@@ -54,16 +54,16 @@ export function parseArch(text: string): string {
   return name;
 }
 
-/** Every (arch, shape, l0) combination whose L0 target is below d_sae, in a stable order. */
+/** Every (arch, shape, target L0) combination whose target is below d_sae, in a stable order. */
 export function benchGrid(
   archs: readonly string[],
-  options: { shapes: readonly BenchShape[]; l0s: readonly number[] },
+  options: { shapes: readonly BenchShape[]; targetL0s: readonly number[] },
 ): BenchConfig[] {
   const out: BenchConfig[] = [];
   for (const shape of options.shapes) {
-    for (const l0 of options.l0s) {
-      if (l0 >= shape.d_sae) continue;
-      for (const arch of archs) out.push({ arch, ...shape, l0_target: l0 });
+    for (const targetL0 of options.targetL0s) {
+      if (targetL0 >= shape.d_sae) continue;
+      for (const arch of archs) out.push({ arch, ...shape, l0_target: targetL0 });
     }
   }
   return out;

@@ -95,7 +95,7 @@ export function makeParityCase(
   // The data-dependent start training makes (quantile thresholds, a bandwidth from the data).
   arch.initFromSample?.(
     init,
-    calibrationSample(init, { x: batches[0], b: dims.b, l0: sae.target_l0, blas: JS_BLAS }),
+    calibrationSample(init, { x: batches[0], b: dims.b, targetL0: sae.target_l0, blas: JS_BLAS }),
     sae,
   );
   return {

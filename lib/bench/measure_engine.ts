@@ -96,7 +96,7 @@ export async function measureEngine(
   calibrateL0(arch, init, {
     x: batches[0],
     b: config.batch,
-    l0: config.l0_target,
+    targetL0: config.l0_target,
     blas: options.calibration,
   });
   const engine = await createEngine(arch, init, {

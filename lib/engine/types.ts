@@ -3,6 +3,7 @@
 // layout, its tfjs reference maths, its kernels per engine). Types only; lib/sae implements them,
 // the engines under lib/engine/ and lib/train consume them.
 import type * as tf from "@tensorflow/tfjs";
+import type { SharedSaeValues } from "./sae_keys.ts";
 
 /** A tensor held on the host: row-major float32 data and its shape. */
 export interface HostTensor {
@@ -12,21 +13,14 @@ export interface HostTensor {
 export type HostTensors = Record<string, HostTensor>;
 
 /**
- * The resolved `sae` section of a run config: the keys every architecture shares, plus one options
+ * The resolved `sae` section of a run config: the keys every architecture shares (declared once
+ * in lib/engine/sae_keys.ts: width, target_l0, pre_encoder_bias, b_dec_init), plus one options
  * object per registered architecture under its name (`sae.jumprelu`, `sae.topk`, ...), which each
  * architecture reads through its own typed accessor.
  */
-export interface SaeConfig {
+export interface SaeConfig extends SharedSaeValues {
   /** Registered architecture name. */
   architecture: string;
-  /** Number of latents F. */
-  width: number;
-  /** Target mean active latents per token (k for k-sparse architectures). */
-  target_l0: number;
-  /** Encoder sees x - b_dec (only for architectures that declare they use it). */
-  pre_encoder_bias: boolean;
-  /** Initial decoder bias. */
-  b_dec_init: "zeros" | "mean" | "geometric_median";
   readonly [options: string]: unknown;
 }
 

@@ -76,8 +76,8 @@ export function comparisonTables(model: ReportModel): ComparisonTable[] {
       ...series,
       ...(hasJump ? baselines.map((b) => `JumpReLU gap vs ${b}`) : []),
     ];
-    const targets = [...new Set(inPanel.map((r) => r.target_l0))];
-    const table = targets.map((t) => {
+    const targetL0s = [...new Set(inPanel.map((r) => r.target_l0))];
+    const table = targetL0s.map((t) => {
       const at = inPanel.filter((r) => r.target_l0 === t);
       const winners = at.filter((r) => r.winner).map((r) => r.series);
       const cell = (s: string) => {
@@ -123,7 +123,7 @@ export function recipeTables(model: ReportModel): RecipeTable[] {
     const others = series.filter((s) => archOf.get(s) !== FEATURED_ARCHITECTURE);
     const baseline = others.find((s) => archOf.get(s) === REFERENCE_BASELINE) ?? others[0];
     if (!baseline) continue;
-    const targets = [...new Set(inPanel.map((r) => r.target_l0))];
+    const targetL0s = [...new Set(inPanel.map((r) => r.target_l0))];
     const valueAt = (s: string, t: number) =>
       inPanel.find((r) => r.series === s && r.target_l0 === t)?.value ?? null;
     const deadAt = (s: string, t: number) => {
@@ -135,7 +135,7 @@ export function recipeTables(model: ReportModel): RecipeTable[] {
     };
     const table = series.filter((s) => s !== baseline).map((s) => [
       c(s, { series: s }),
-      ...targets.map((t) => {
+      ...targetL0s.map((t) => {
         const v = valueAt(s, t), b = valueAt(baseline, t), dead = deadAt(s, t);
         const ratio = v !== null && b !== null && b !== 0 ? `${num(v / b)}x` : "-";
         return c(dead === null ? ratio : `${ratio}, ${pct(dead)} dead`);
@@ -145,7 +145,7 @@ export function recipeTables(model: ReportModel): RecipeTable[] {
       metric,
       panel,
       baseline,
-      headers: ["series", ...targets.map((t) => `L0 ${num(t)}`)],
+      headers: ["series", ...targetL0s.map((t) => `L0 ${num(t)}`)],
       rows: table,
     });
   }

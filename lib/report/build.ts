@@ -135,7 +135,7 @@ export async function buildReport(
       });
       comparison.push(
         ...compareAtTargets(frontiers[m], {
-          targets: targetL0s,
+          targetL0s,
           metric: m,
           snap: settings.l0Tolerance,
         }),

@@ -29,7 +29,7 @@ export interface ComparisonRow {
 
 /** The target L0s, the metric, and the frontier columns to read. */
 export interface CompareOptions {
-  targets: number[];
+  targetL0s: number[];
   metric: string;
   /** Column of L0 on the frontier rows (default `l0_mean`). */
   x?: string;
@@ -43,16 +43,16 @@ export interface CompareOptions {
   snap?: number;
 }
 
-/** The end point of `points` within `snap` (relative) of `target`, if any. */
+/** The end point of `points` within `snap` (relative) of `targetL0`, if any. */
 function nearEnd(
   points: readonly Record<string, unknown>[],
-  target: number,
+  targetL0: number,
   options: { x: string; y: string; snap: number },
 ): { x: number; y: number } | null {
   const range = measuredRange(points, options);
   if (range === null) return null;
-  const end = target < range[0] ? range[0] : range[1];
-  if (Math.abs(end / target - 1) > options.snap) return null;
+  const end = targetL0 < range[0] ? range[0] : range[1];
+  if (Math.abs(end / targetL0 - 1) > options.snap) return null;
   const ys = points.filter((p) => p[options.x] === end).map((p) => p[options.y])
     .filter((v): v is number => typeof v === "number" && Number.isFinite(v));
   return ys.length ? { x: end, y: Math.min(...ys) } : null;
@@ -74,19 +74,19 @@ export function compareAtTargets(
   for (const panel of panels) {
     const inPanel = frontier.filter((r) => String(r.panel ?? "") === panel);
     const series = [...new Set(inPanel.map((r) => String(r.series)))];
-    for (const target of [...options.targets].sort((a, b) => a - b)) {
+    for (const targetL0 of [...options.targetL0s].sort((a, b) => a - b)) {
       const rows: ComparisonRow[] = series.map((s) => {
         const points = inPanel.filter((r) => r.series === s);
-        const interpolated = interpolateAt(points, target, { x, y });
+        const interpolated = interpolateAt(points, targetL0, { x, y });
         const range = measuredRange(points, { x, y });
         const snapped = interpolated === null && options.snap
-          ? nearEnd(points, target, { x, y, snap: options.snap })
+          ? nearEnd(points, targetL0, { x, y, snap: options.snap })
           : null;
         const value = interpolated ?? snapped?.y ?? null;
         return {
           metric: options.metric,
           panel,
-          target_l0: target,
+          target_l0: targetL0,
           series: s,
           architecture: String(points[0].architecture),
           experiment: String(points[0].experiment),

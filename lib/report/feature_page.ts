@@ -11,7 +11,7 @@ export interface FeaturePageRun {
   experiment: string;
   architecture: string;
   l0: number | null;
-  l0Target: number | null;
+  targetL0: number | null;
   /** summary.json measures (null or absent when not computed). */
   measures: Record<string, number | null | undefined>;
 }
@@ -49,7 +49,7 @@ export function renderFeaturePage(
   const m = run.measures;
   const facts = [
     `${run.architecture}`,
-    `target L0 ${num(run.l0Target)}, achieved ${num(run.l0)}`,
+    `target L0 ${num(run.targetL0)}, achieved ${num(run.l0)}`,
     `${payload.ids?.length ?? 0} latents`,
     `statistics over ${payload.rows} held-out tokens`,
     `top-token entropy ${num(m.top_token_entropy)} bits`,

@@ -31,7 +31,7 @@ export function figuresOf(model: ReportModel): Figure[] {
     svg: fidelityPlot(finished, model.frontiers[metric], {
       metric,
       colors,
-      targets: model.settings.targetL0s,
+      targetL0s: model.settings.targetL0s,
     }),
   }));
   figures.push({

@@ -1,4 +1,6 @@
-// Achieved vs target L0 of finished runs, with the runs outside the tolerance flagged. Pure.
+// Achieved vs target L0 of finished runs, with the runs outside the tolerance flagged by the rule
+// training warns with (lib/metrics/l0_miss.ts). Pure.
+import { l0RelError, missedTargetL0 } from "../metrics/l0_miss.ts";
 
 /** One finished run's L0 accuracy. */
 export interface L0Accuracy {
@@ -8,7 +10,7 @@ export interface L0Accuracy {
   l0: number;
   /** Signed relative error (l0 - l0_target) / l0_target. */
   rel_error: number;
-  /** |rel_error| > tolerance. */
+  /** The run missed its target: |rel_error| > tolerance (missedTargetL0()). */
   outside: boolean;
 }
 
@@ -22,18 +24,18 @@ export function l0Accuracy(
 ): L0Accuracy[] {
   const out: L0Accuracy[] = [];
   for (const r of runs) {
-    const { l0, l0_target: target } = r;
-    if (r.status !== "done" || typeof l0 !== "number" || typeof target !== "number") continue;
-    if (!(target > 0)) continue;
+    const { l0, l0_target: targetL0 } = r;
+    if (r.status !== "done" || typeof l0 !== "number" || typeof targetL0 !== "number") continue;
+    if (!(targetL0 > 0)) continue;
     // The miss training wrote (summary.json l0_rel_error); computed only for rows without it.
-    const rel = typeof r.l0_rel_error === "number" ? r.l0_rel_error : (l0 - target) / target;
+    const rel = typeof r.l0_rel_error === "number" ? r.l0_rel_error : l0RelError(l0, targetL0);
     out.push({
       run_id: String(r.run_id),
       series: String(r.series ?? r.architecture),
-      l0_target: target,
+      l0_target: targetL0,
       l0,
       rel_error: rel,
-      outside: Math.abs(rel) > options.tolerance,
+      outside: missedTargetL0(rel, options),
     });
   }
   return out;

@@ -147,7 +147,7 @@ function pageRun(run: Row) {
     experiment: String(run.experiment),
     architecture: String(run.architecture),
     l0: n(run.l0),
-    l0Target: n(run.l0_target),
+    targetL0: n(run.l0_target),
     measures: {
       top_token_entropy: n(run.top_token_entropy),
       same_token_frac: n(run.same_token_frac),

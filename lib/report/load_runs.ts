@@ -3,8 +3,8 @@
 import * as aq from "arquero";
 import type { ColumnTable } from "arquero";
 import { basename, dirname, join, resolve } from "node:path";
-import { RUN_FILES } from "../store/records.ts";
-import type { RunManifest, RunStatus } from "../store/records.ts";
+import { RUN_COLUMNS, RUN_FILES, summaryFields } from "../store/records.ts";
+import type { RunColumn, RunManifest, RunStatus } from "../store/records.ts";
 import { readManifest, runStatus } from "../store/run_dir.ts";
 import { readDone, verifyDone } from "../store/done.ts";
 import type { RunPlan } from "../sweep/plan.ts";
@@ -26,54 +26,14 @@ export interface LoadedRuns {
   sources: string[];
 }
 
-/** Columns every runs table has, in order, before the swept axes. */
-export const BASE_COLUMNS = [
-  "experiment",
-  "run_id",
-  "status",
-  "architecture",
-  "seed",
-  "l0_target",
-  "error",
-  "backend",
-  "backend_requested",
-  "spec_hash",
-  "spec_path",
-  "started_at",
-  "ended_at",
-  "last_step",
-  "elapsed_s",
-  "run_dir",
-] as const;
+/** Columns every runs table has, in order, before the swept axes (lib/store/records.ts). */
+export const BASE_COLUMNS: readonly RunColumn[] = Object.keys(RUN_COLUMNS) as RunColumn[];
 
-/** Summary fields, in the order of `RunSummary`, appended after the swept axes. */
-export const SUMMARY_COLUMNS = [
-  "l0",
-  "l0_rel_error",
-  "fvu",
-  "explained_variance",
-  "mse",
-  "mse_raw",
-  "delta_lm_loss",
-  "ce_clean",
-  "ce_spliced",
-  "ce_zero_ablated",
-  "ce_loss_recovered",
-  "dead_frac",
-  "dense_frac",
-  "l2_ratio",
-  "shrinkage_gamma",
-  "lambda",
-  "mmcs",
-  "recovered_frac",
-  "width",
-  "d_model",
-  "steps",
-  "train_tokens",
-  "eval_tokens",
-  "tokens_per_s",
-  "train_seconds",
-] as const;
+/**
+ * Summary fields every runs table has, in order, after the swept axes: the `metric` fields of
+ * `SUMMARY_FIELDS` (lib/store/records.ts). Other summary fields follow when some run has them.
+ */
+export const SUMMARY_COLUMNS: readonly string[] = summaryFields("metric");
 
 type Row = Record<string, unknown>;
 
@@ -155,9 +115,8 @@ async function hasCurrentScheme(dir: string, names: string[]): Promise<boolean> 
 }
 
 function isKnownColumn(key: string, axes: string[]): boolean {
-  return (BASE_COLUMNS as readonly string[]).includes(key) ||
-    (SUMMARY_COLUMNS as readonly string[]).includes(key) || axes.includes(key) ||
-    key === "run_id" || key === "experiment" || key === "train_seconds";
+  return (BASE_COLUMNS as readonly string[]).includes(key) || SUMMARY_COLUMNS.includes(key) ||
+    axes.includes(key);
 }
 
 function flatten(row: Row, names: string[], axes: string[]): Row {
@@ -257,7 +216,10 @@ function readOverrides(overrides: Row, architecture: unknown): Row {
   );
 }
 
-function baseRow(fields: Row): Row {
+/** A run's row before flattening: run columns by name, its swept values and its summary. */
+type RunRow = { [K in RunColumn]?: unknown } & { overrides?: Row; summary?: Row };
+
+function baseRow(fields: RunRow): Row {
   return { overrides: {}, summary: {}, ...fields };
 }
 

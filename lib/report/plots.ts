@@ -46,7 +46,7 @@ export function seriesColors(series: string[]): SeriesColors {
 export function fidelityPlot(
   runs: readonly Row[],
   frontier: readonly Row[],
-  options: { metric: string; colors: SeriesColors; targets?: number[] },
+  options: { metric: string; colors: SeriesColors; targetL0s?: number[] },
 ): string {
   const m = options.metric;
   const dots = runs.filter((r) => positive(r.l0) && finite(r[m]));
@@ -56,7 +56,7 @@ export function fidelityPlot(
       x: { type: "log", label: "L0 (active latents per token) →" },
       y: { grid: true, label: `↑ ${metricInfo(m).label}` },
       marks: [
-        Plot.ruleX(options.targets ?? [], { stroke: "#bbb", strokeDasharray: "4,3" }),
+        Plot.ruleX(options.targetL0s ?? [], { stroke: "#bbb", strokeDasharray: "4,3" }),
         Plot.ruleX(spread, { x: "l0_mean", y1: `${m}_min`, y2: `${m}_max`, stroke: "series" }),
         Plot.line(frontier, { x: "l0_mean", y: `${m}_mean`, z: "series", stroke: "series" }),
         Plot.dot(dots, {
@@ -96,7 +96,7 @@ function lastPoints(rows: readonly Row[], x: string, y: string): EndLabel[] {
  */
 export function controllerPlot(
   points: readonly Row[],
-  options: { y: string; label: string; colors: SeriesColors; target?: number; logY?: boolean },
+  options: { y: string; label: string; colors: SeriesColors; targetL0?: number; logY?: boolean },
 ): string {
   const usable = points.filter((p) =>
     finite(p.step) && finite(p[options.y]) && (!options.logY || Number(p[options.y]) > 0)
@@ -106,8 +106,8 @@ export function controllerPlot(
     x: { label: "step →" },
     y: { type: options.logY ? "log" : "linear", grid: true, label: `↑ ${options.label}` },
     marks: [
-      ...(options.target !== undefined
-        ? [Plot.ruleY([options.target], { stroke: "#888", strokeDasharray: "4,3" })]
+      ...(options.targetL0 !== undefined
+        ? [Plot.ruleY([options.targetL0], { stroke: "#888", strokeDasharray: "4,3" })]
         : []),
       Plot.line(usable, { x: "step", y: options.y, z: "run_id", stroke: "series" }),
     ],

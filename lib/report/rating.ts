@@ -41,10 +41,13 @@ export interface RatingKey {
  * two architectures were, the runs whose achieved L0 is within RATING_L0_FACTOR of t), the one
  * whose achieved L0 is closest to t in log space. Pages need two architectures or more.
  */
-export function chooseRatingRuns(runs: RatingRun[], targets: number[]): Map<number, RatingRun[]> {
+export function chooseRatingRuns(
+  runs: RatingRun[],
+  targetL0s: number[],
+): Map<number, RatingRun[]> {
   const out = new Map<number, RatingRun[]>();
   const architectures = (rs: RatingRun[]) => new Set(rs.map((r) => r.architecture)).size;
-  for (const t of targets) {
+  for (const t of targetL0s) {
     const best = new Map<string, RatingRun>();
     const dist = (r: RatingRun) => Math.abs(Math.log(r.l0 / t));
     const swept = runs.filter((r) => r.l0_target === t && r.l0 > 0);

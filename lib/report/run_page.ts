@@ -151,12 +151,12 @@ export function renderRunPage(input: RunPageInput, options: { summaryKeys: strin
     ));
   }
   b.push(`<h2>L0 controller</h2>`);
-  const target = typeof run.l0_target === "number" ? run.l0_target : undefined;
+  const targetL0 = typeof run.l0_target === "number" ? run.l0_target : undefined;
   if (points.some((p) => typeof p.l0 === "number")) {
     b.push(figure(
       "run_l0",
-      controllerPlot(points, { y: "l0", label: "training L0", colors, target }),
-      `Training L0 vs step${target !== undefined ? ` (dashed: target ${num(target)})` : ""}`,
+      controllerPlot(points, { y: "l0", label: "training L0", colors, targetL0 }),
+      `Training L0 vs step${targetL0 !== undefined ? ` (dashed: target ${num(targetL0)})` : ""}`,
     ));
   }
   if (points.some((p) => typeof p.lambda === "number" && p.lambda > 0)) {

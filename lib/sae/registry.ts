@@ -2,6 +2,7 @@
 // reference, cross checks, L0 controller, bench and parity tests are all built from it. Built-ins
 // are one line each below; library users add their own with registerArchitecture().
 import type { Architecture, PenaltyOptions, SaeConfig } from "./types.ts";
+import { saeSharedKeys } from "../engine/sae_keys.ts";
 import { jumprelu } from "./jumprelu/jumprelu.ts";
 import { relu } from "./relu/relu.ts";
 import { gated } from "./gated/gated.ts";
@@ -13,7 +14,7 @@ const registry = new Map<string, Architecture>();
 let version = 0;
 
 /** Names a registered architecture may not take: keys of the shared `sae` section. */
-const RESERVED = new Set(["architecture", "width", "target_l0", "pre_encoder_bias", "b_dec_init"]);
+const RESERVED = new Set(["architecture", ...saeSharedKeys()]);
 
 /**
  * Adds an architecture. Its name becomes a value of `sae.architecture` and a section `sae.<name>`

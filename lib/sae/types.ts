@@ -15,6 +15,7 @@ import type {
 } from "../engine/types.ts";
 import type { EngineArchitecture } from "../engine/architecture.ts";
 import type { Blas } from "../engine/cpu/blas.ts";
+import type { SharedSaeKey } from "../engine/sae_keys.ts";
 
 export type { ArchContext, HostTensor, HostTensors, InitResult, LossResult, SaeConfig, TensorMap };
 
@@ -46,7 +47,7 @@ export type PenaltyShape =
   | { kind: "l1" };
 
 /** Keys of the shared `sae` section an architecture may read besides width and target_l0. */
-export type SharedSaeKey = "pre_encoder_bias" | "b_dec_init";
+export type { SharedSaeKey } from "../engine/sae_keys.ts";
 
 /** A problem involving several keys of one run config (`paths` most specific first). */
 export interface ConfigProblem {
@@ -107,7 +108,7 @@ export interface Architecture extends EngineArchitecture {
   ): ExportResult;
   /**
    * Bench calibration: adjusts `init` in place so each latent fires on about target_l0 / F of the
-   * calibration batch (`sample.quantiles` gives each latent's (1 - l0 / F) quantile).
+   * calibration batch (`sample.quantiles` gives each latent's (1 - target_l0 / F) quantile).
    * Absent when sparsity needs no calibration (k architectures).
    */
   calibrate?(init: InitResult, sample: CalibrationSample): void;

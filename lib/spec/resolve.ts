@@ -1,6 +1,8 @@
 // Builds the fully resolved RunConfig of one grid point: the validated spec minus sweep/report/
-// name/description, plus `experiment`, with each override applied and defaults filled. Pure.
+// name/description, plus `experiment`, with each override applied and defaults filled. Pure, but
+// for the count a test can ask for (resolve_count.ts).
 import { experimentSchema, type ExperimentSpec, type RunConfig } from "./schema.ts";
+import { countResolve } from "./resolve_count.ts";
 
 type Rec = Record<string, unknown>;
 
@@ -80,11 +82,13 @@ export function resolveRunConfig(
   });
   applyOverrides(base, overrides, { recipes: spec.recipes });
   const parsed = experimentSchema().parse(base);
-  return {
+  const config: RunConfig = {
     experiment: parsed.name,
     data: parsed.data,
     sae: parsed.sae,
     train: parsed.train,
     eval: parsed.eval,
   };
+  countResolve("resolve", config);
+  return config;
 }

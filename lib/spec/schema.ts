@@ -5,7 +5,9 @@ import { z } from "zod";
 import { DataSpec } from "../data/data_spec.ts";
 import { architectures, FEATURED_ARCHITECTURE, registryVersion } from "../sae/registry.ts";
 import type { SaeConfig } from "../engine/types.ts";
+import { SAE_SHARED_KEYS, type SaeCoreKey } from "../engine/sae_keys.ts";
 import { ExecutorSpec } from "./executor_schema.ts";
+import { DEFAULT_L0_TOLERANCE } from "../metrics/l0_miss.ts";
 
 import { BACKENDS, ENGINES, PRECISIONS } from "../engine/names.ts";
 
@@ -22,23 +24,9 @@ const fraction = () => z.number().min(0).max(1);
 export { DataSpec, FilesData, LM_SITES, LmData, SyntheticData } from "../data/data_spec.ts";
 
 // ---------------------------------------------------------------------------------------------
-// sae: the shared keys, then one options section per registered architecture (lib/sae/registry.ts)
+// sae: the shared keys (lib/engine/sae_keys.ts), then one options section per registered
+// architecture (lib/sae/registry.ts)
 // ---------------------------------------------------------------------------------------------
-
-/** The `sae` keys every architecture shares; the architecture sections come from the registry. */
-const SaeShared = {
-  width: positiveInt().default(256).describe("Number of latents F (dictionary size)"),
-  target_l0: z.number().positive().default(16).describe(
-    "Target mean active latents per token: k for k-sparse architectures (topk, batchtopk, ...), " +
-      "the L0 controller's target for penalty architectures",
-  ),
-  pre_encoder_bias: z.boolean().default(true).describe(
-    "Encoder sees x - b_dec (folded into b_enc at export); architectures that do not read it ignore it",
-  ),
-  b_dec_init: z.enum(["zeros", "mean", "geometric_median"]).default("zeros").describe(
-    "Initial decoder bias: zeros (paper), data mean or geometric median of a sample",
-  ),
-};
 
 function buildSaeSpec() {
   const archs = architectures();
@@ -50,7 +38,7 @@ function buildSaeSpec() {
         archs.map((a) => `${a.name}: ${a.summary}`).join("; ")
       }`,
     ),
-    ...SaeShared,
+    ...SAE_SHARED_KEYS,
     ...sections,
   });
 }
@@ -195,8 +183,10 @@ export const ReportSpec = z.strictObject({
   ),
   metrics: z.array(z.enum(["fvu", "delta_lm_loss", "mse", "explained_variance"])).default(["fvu"])
     .describe("Fidelity metrics to draw frontiers for (delta_lm_loss needs LM data)"),
-  l0_tolerance: z.number().positive().default(0.1).describe(
-    "Runs whose achieved L0 misses target_l0 by more than this relative error are flagged",
+  l0_tolerance: z.number().positive().default(DEFAULT_L0_TOLERANCE).describe(
+    "A run missed its target when its held-out L0 is further than this relative error from " +
+      "sae.target_l0, either way (lib/metrics/l0_miss.ts): the report flags it, and training " +
+      "warns when a run ends below it with lambda at its floor",
   ),
   group_by: z.array(z.string()).default([]).describe(
     "Extra swept axes (dotted paths) to split frontiers by, besides sae.architecture, each value " +
@@ -275,7 +265,7 @@ export interface RunConfig {
 export interface EffectiveConfig {
   experiment: string;
   data: DataSpec;
-  sae: Pick<SaeSpec, "architecture" | "width" | "target_l0"> & Record<string, unknown>;
+  sae: Pick<SaeSpec, "architecture" | SaeCoreKey> & Record<string, unknown>;
   train: Omit<TrainSpec, "lambda"> & { lambda?: TrainSpec["lambda"] };
   eval: EvalSpec;
 }

@@ -1,5 +1,6 @@
 // The files of a run directory `runs/<experiment>/<run_id>/` and their shapes. This is the contract
-// between the trainer (writer), the executor (status), and reports (readers). Types only.
+// between the trainer (writer), the executor (status), and reports (readers): the record types,
+// and the one declaration of the report's run columns and of where each summary field goes.
 import type { EffectiveConfig } from "../spec/schema.ts";
 import type { FiringHistogram } from "../metrics/firing_histogram.ts";
 import type { DataFingerprint } from "../data/fingerprint.ts";
@@ -154,4 +155,91 @@ export interface RunSummary {
   tokens_per_s: number;
   train_seconds: number;
   backend: string;
+}
+
+/**
+ * The columns every runs table of a report starts with (lib/report/load_runs.ts), in order, and
+ * where each value comes from. A planned run without a directory has only some of them.
+ */
+export const RUN_COLUMNS = {
+  experiment: "run.json experiment (else the experiment directory's name)",
+  run_id: "run.json run_id (else the run directory's name)",
+  status: "the run directory's state (lib/store/run_dir.ts runStatus)",
+  architecture: "run.json config.sae.architecture (summary.json's when written)",
+  seed: "run.json config.train.seed (summary.json's when written)",
+  l0_target: "run.json config.sae.target_l0 (summary.json's when written)",
+  error: "run.json error.message, with its step",
+  backend: "run.json backend.used (summary.json's when written)",
+  backend_requested: "run.json backend.requested",
+  spec_hash: "run.json spec_hash",
+  spec_path: "run.json spec_path",
+  started_at: "run.json started_at",
+  ended_at: "run.json ended_at",
+  last_step: "step of the last metrics.jsonl line",
+  elapsed_s: "elapsed_s of the last metrics.jsonl line",
+  run_dir: "the run directory",
+} as const;
+
+/** Name of a run column. */
+export type RunColumn = keyof typeof RUN_COLUMNS;
+
+/**
+ * Where a summary.json field goes in a report's runs table. `run`: it is a run column
+ * (`RUN_COLUMNS`), filled from summary.json when written (run_id and experiment: from run.json
+ * always); `metric`: a column of every runs table, in
+ * the order of `SUMMARY_FIELDS`, after the swept axes; `when_present`: a column only when some run
+ * has the field, after the metrics with the fields summary.json has that this declaration does
+ * not know (newer runs), sorted by name.
+ */
+export type SummaryPlacement = "run" | "metric" | "when_present";
+
+/**
+ * Every `RunSummary` field and where the report puts it (the compiler checks that none is
+ * missing, so a field added to summary.json gets its column here). Metric columns in this order.
+ */
+export const SUMMARY_FIELDS: { readonly [K in keyof RunSummary]-?: SummaryPlacement } = {
+  run_id: "run",
+  experiment: "run",
+  architecture: "run",
+  seed: "run",
+  l0_target: "run",
+  backend: "run",
+  l0: "metric",
+  l0_rel_error: "metric",
+  fvu: "metric",
+  explained_variance: "metric",
+  mse: "metric",
+  mse_raw: "metric",
+  delta_lm_loss: "metric",
+  ce_clean: "metric",
+  ce_spliced: "metric",
+  ce_zero_ablated: "metric",
+  ce_loss_recovered: "metric",
+  dead_frac: "metric",
+  dense_frac: "metric",
+  l2_ratio: "metric",
+  shrinkage_gamma: "metric",
+  lambda: "metric",
+  mmcs: "metric",
+  recovered_frac: "metric",
+  width: "metric",
+  d_model: "metric",
+  steps: "metric",
+  train_tokens: "metric",
+  eval_tokens: "metric",
+  tokens_per_s: "metric",
+  train_seconds: "metric",
+  firing_hist: "when_present",
+  thr_unreachable_frac: "when_present",
+  thr_stranded_frac: "when_present",
+  ste_window_frac: "when_present",
+  resolved_options: "when_present",
+  top_token_entropy: "when_present",
+  same_token_frac: "when_present",
+  decoder_mmcs: "when_present",
+};
+
+/** The summary fields placed `placement`, in declaration order. */
+export function summaryFields(placement: SummaryPlacement): string[] {
+  return Object.entries(SUMMARY_FIELDS).filter(([, p]) => p === placement).map(([k]) => k);
 }

@@ -1,11 +1,14 @@
 // The effective config of a run: what actually determines its result, and so its identity. Only
 // the chosen architecture's options and the shared keys it declares it reads are kept (a TopK run
 // does not depend on sae.jumprelu.bandwidth, a ReLU run not on pre_encoder_bias), and the lambda
-// schedule only for penalty architectures. Pure.
+// schedule only for penalty architectures. Pure, but for the count a test can ask for
+// (lib/spec/resolve_count.ts).
 import type { EffectiveConfig, RunConfig } from "../spec/schema.ts";
 import { getArchitecture } from "../sae/registry.ts";
 import { PENALTY_UNIT_VERSION } from "../sae/shared/penalty_unit.ts";
 import type { SaeConfig } from "../sae/types.ts";
+import { saeCoreKeys } from "../engine/sae_keys.ts";
+import { countResolve } from "../spec/resolve_count.ts";
 
 /**
  * Version of the run-id hash scheme, recorded in run.json. 1: the whole resolved config (every
@@ -15,13 +18,11 @@ export const RUN_ID_SCHEME = 2;
 
 /** The parts of a resolved config that the run reads; what run ids hash and run.json records. */
 export function effectiveConfig(config: RunConfig): EffectiveConfig {
+  countResolve("effective", config);
   const { sae, train } = config;
   const arch = getArchitecture(sae.architecture);
-  const effectiveSae: EffectiveConfig["sae"] = {
-    architecture: sae.architecture,
-    width: sae.width,
-    target_l0: sae.target_l0,
-  };
+  const effectiveSae = { architecture: sae.architecture } as EffectiveConfig["sae"];
+  for (const key of saeCoreKeys()) effectiveSae[key] = sae[key];
   for (const key of arch.uses) effectiveSae[key] = sae[key];
   effectiveSae[arch.name] = sae[arch.name];
   const { lambda, ...rest } = train;

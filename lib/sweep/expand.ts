@@ -35,6 +35,7 @@ export function expandSweep(loaded: LoadedExperiment, options: { outDir: string 
       specDir: loaded.specDir,
       specHash: loaded.specHash,
       runDir: resolve(experimentDir, id),
+      l0Tolerance: loaded.spec.report.l0_tolerance,
     });
   }
   return plans;

@@ -23,4 +23,10 @@ export interface RunPlan {
   specHash: string;
   /** Absolute run directory `<out>/<experiment>/<runId>`. */
   runDir: string;
+  /**
+   * The spec's `report.l0_tolerance`, so that training warns of a missed target L0 by the rule the
+   * report flags it with (lib/metrics/l0_miss.ts); not part of the config, so no run id hashes it.
+   * Absent in plans of sweep manifests written before it was recorded (then the default).
+   */
+  l0Tolerance?: number;
 }

@@ -1,5 +1,5 @@
-// Sets the initial thresholds or biases of an SAE so that each latent fires on about l0 / F of the
-// tokens of a calibration batch: training starts at its target L0 (JumpReLU's `threshold_init:
+// Sets the initial thresholds or biases of an SAE so that each latent fires on about targetL0 / F
+// of the tokens of a calibration batch: training starts at its target L0 (JumpReLU's `threshold_init:
 // quantile`) and the bench trains at a realistic L0. Which parameter moves is each architecture's
 // calibrate() (k architectures need none). The same recipe as bench/reference_torch.py.
 // Shapes: B batch, D d_model, F latents.
@@ -7,14 +7,14 @@ import type { Architecture, CalibrationSample, InitResult } from "../sae/types.t
 import type { Blas } from "../engine/cpu/blas.ts";
 import { rowKth } from "../engine/cpu/select_kth.ts";
 
-/** Per-latent (1 - l0 / F) quantile of pre-activations pre [B, F]. */
+/** Per-latent (1 - targetL0 / F) quantile of pre-activations pre [B, F]. */
 function latentQuantiles(
   pre: Float32Array,
-  options: { b: number; f: number; l0: number },
+  options: { b: number; f: number; targetL0: number },
 ): Float32Array {
-  const { b, f, l0 } = options;
-  // The (k+1)-th largest value leaves exactly k entries strictly above it: rate k / B = l0 / F.
-  const k = Math.min(b - 1, Math.max(1, Math.round((b * l0) / f))) + 1;
+  const { b, f, targetL0 } = options;
+  // The (k+1)-th largest value leaves exactly k entries strictly above it: rate k / B = targetL0 / F.
+  const k = Math.min(b - 1, Math.max(1, Math.round((b * targetL0) / f))) + 1;
   const col = new Float32Array(b);
   const heap = new Float32Array(k);
   const q = new Float32Array(f);
@@ -41,12 +41,12 @@ export const MAX_CALIBRATION_ROWS = 4096;
 
 /**
  * The calibration sample of `init` on x [B, D] (normalised; at most MAX_CALIBRATION_ROWS rows):
- * quantiles at target l0 and pre-activation scales through `init`'s encoder weights, computed when
+ * quantiles at targetL0 and pre-activation scales through `init`'s encoder weights, computed when
  * asked. With `subtractBDec`, the encoder sees x - b_dec as in training.
  */
 export function calibrationSample(
   init: InitResult,
-  options: { x: Float32Array; b: number; l0: number; blas: Blas; subtractBDec?: boolean },
+  options: { x: Float32Array; b: number; targetL0: number; blas: Blas; subtractBDec?: boolean },
 ): CalibrationSample {
   const [d] = init.params.b_dec?.shape ?? [options.x.length / options.b];
   const b = Math.min(options.b, MAX_CALIBRATION_ROWS);
@@ -74,7 +74,11 @@ export function calibrationSample(
   };
   return {
     quantiles: (wName) =>
-      latentQuantiles(preOf(wName), { b, f: init.params[wName].shape[1], l0: options.l0 }),
+      latentQuantiles(preOf(wName), {
+        b,
+        f: init.params[wName].shape[1],
+        targetL0: options.targetL0,
+      }),
     preActStd: (wName) => pooledStd(preOf(wName)),
     reconstructionScale: (wName, threshold) => {
       const pre = preOf(wName);
@@ -99,7 +103,7 @@ export function calibrationSample(
 export function calibrateL0(
   arch: Architecture,
   init: InitResult,
-  options: { x: Float32Array; b: number; l0: number; blas: Blas; subtractBDec?: boolean },
+  options: { x: Float32Array; b: number; targetL0: number; blas: Blas; subtractBDec?: boolean },
 ): void {
   arch.calibrate?.(init, calibrationSample(init, options));
 }

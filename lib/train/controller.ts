@@ -22,7 +22,8 @@ export interface ControllerState {
 }
 
 export interface ControllerOptions {
-  target: number;
+  /** The run's target L0 (`sae.target_l0`). */
+  targetL0: number;
   /** Change of log(lambda) per unit of log(L0 / target), per update. */
   gain: number;
   /** Step from which lambda is frozen. */
@@ -67,7 +68,7 @@ export function updateController(
   if (reading.step < options.startStep || !Number.isFinite(reading.l0)) {
     return { ...state, trajectory };
   }
-  const error = Math.log(Math.max(reading.l0, 1e-3) / options.target);
+  const error = Math.log(Math.max(reading.l0, 1e-3) / options.targetL0);
   const change = state.lastError === null ? 0 : error - state.lastError;
   const delta = Math.max(-0.5, Math.min(0.5, options.gain * (error + options.damping * change)));
   const logLambda = Math.max(options.logFloor ?? -Infinity, state.logLambda + delta);

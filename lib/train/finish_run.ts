@@ -12,6 +12,7 @@ import { writeSaeDirectory } from "../export/saelens.ts";
 import { VERSION } from "../version.ts";
 import { computeRunFeatures } from "../features/compute_run.ts";
 import { hostGemm } from "../engine/host_gemm.ts";
+import { l0RelError } from "../metrics/l0_miss.ts";
 
 export interface FinishFacts {
   arch: Architecture;
@@ -92,7 +93,7 @@ export async function finishRun(
     d_model: d,
     seed: train.seed,
     l0_target: sae.target_l0,
-    l0_rel_error: (evaluation.l0 - sae.target_l0) / sae.target_l0,
+    l0_rel_error: l0RelError(evaluation.l0, sae.target_l0),
     ...evaluation,
     ...(facts.arch.resolvedOptions
       ? { resolved_options: facts.arch.resolvedOptions(snapshot.state, sae) }

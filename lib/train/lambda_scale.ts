@@ -49,8 +49,8 @@ export const MARGINAL_VALUE: Record<"threshold" | "l1", number> = { threshold: 0
  */
 export function lambdaUnit(
   shape: PenaltyShape,
-  options: { target: number; width: number; variance: number },
+  options: { targetL0: number; width: number; variance: number },
 ): number {
   const value = MARGINAL_VALUE[shape.kind === "l1" ? "l1" : "threshold"];
-  return (value * options.variance) / options.target / penaltyPerL0(shape, options);
+  return (value * options.variance) / options.targetL0 / penaltyPerL0(shape, options);
 }

@@ -46,6 +46,7 @@ import { checkDivergence } from "./divergence.ts";
 import { faultPoint } from "./fault_points.ts";
 import { controlL0, loadControlSet } from "./control_set.ts";
 import { centredVariance, lambdaUnit, penaltyShape } from "./lambda_scale.ts";
+import { DEFAULT_L0_TOLERANCE, missedTargetL0 } from "../metrics/l0_miss.ts";
 
 export interface TrainRunOptions {
   /** Aborting checkpoints at the next sync point and throws InterruptedError. */
@@ -204,7 +205,7 @@ async function trainWithSource(
       calibrationSample(init, {
         x: sample!,
         b: sample!.length / d,
-        l0: sae.target_l0,
+        targetL0: sae.target_l0,
         blas: hostGemm(),
         subtractBDec: sae.pre_encoder_bias && arch.uses.includes("pre_encoder_bias"),
       }),
@@ -348,7 +349,7 @@ async function trainWithSource(
         if (controlX) l0Validation = await controlL0(engine, controlX, controlTokens!);
         const l0 = l0Validation ?? stats.l0;
         controller = updateController(controller, { step: s, l0 }, {
-          target: sae.target_l0,
+          targetL0: sae.target_l0,
           gain: settings.gain,
           freezeStep,
           startStep: train.lambda.warmup_steps,
@@ -412,7 +413,10 @@ async function trainWithSource(
       source,
       facts: { arch, scale, totalSteps, trainSeconds, lambda: finalLambda },
     });
-    if (controller && atFloor(controller, logFloor) && summary.l0_rel_error < -0.05) {
+    // Below the target by more than the report's tolerance (the same rule flags it there).
+    const tolerance = plan.l0Tolerance ?? DEFAULT_L0_TOLERANCE;
+    const below = summary.l0_rel_error < 0 && missedTargetL0(summary.l0_rel_error, { tolerance });
+    if (controller && atFloor(controller, logFloor) && below) {
       manifest.notes = { ...manifest.notes, lambda_at_floor: true };
       const normalized = train.lambda.mode === "normalized";
       const lower = normalized ? "train.lambda.start" : `sae.${sae.architecture}.lambda`;
@@ -420,7 +424,8 @@ async function trainWithSource(
       options.onWarning?.(
         `${plan.runId}: lambda ended at its floor ${finalLambda!.toPrecision(3)} (start ` +
           `${startText} / train.lambda.max_drop ${train.lambda.max_drop}) and ` +
-          `held-out L0 ${summary.l0.toFixed(2)} is below the target ${sae.target_l0}; start ` +
+          `held-out L0 ${summary.l0.toFixed(2)} is ${(-100 * summary.l0_rel_error).toFixed(1)}% ` +
+          `below the target ${sae.target_l0} (report.l0_tolerance ${tolerance}); start ` +
           `${lower} lower, or raise train.lambda.max_drop` +
           (sae.target_l0 > d
             ? ` (a target above d_model ${d} may be out of reach at any lambda: with FVU ` +
@@ -469,6 +474,6 @@ function derivedLambda(
     );
   }
   const variance = centredVariance(options.x, options.d, options.bDec);
-  const unit = lambdaUnit(shape, { target: sae.target_l0, width: sae.width, variance });
+  const unit = lambdaUnit(shape, { targetL0: sae.target_l0, width: sae.width, variance });
   return (train.lambda.start ?? 1) * unit;
 }

@@ -16,7 +16,7 @@ Deno.test("parseShape() reads d_model x d_sae x batch and rejects other text", (
 Deno.test("benchGrid() yields arch x shape x l0 and drops L0 targets >= d_sae", () => {
   const grid = benchGrid(["jumprelu", "topk"], {
     shapes: [{ d_model: 8, d_sae: 64, batch: 16 }],
-    l0s: [32, 128],
+    targetL0s: [32, 128],
   });
   assert.deepEqual(grid.map((c) => `${c.arch}:${c.l0_target}`), ["jumprelu:32", "topk:32"]);
 });

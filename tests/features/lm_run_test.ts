@@ -7,7 +7,7 @@ import { loadSaeDirectory } from "../../lib/export/saelens.ts";
 import { contextSlots, windowLength } from "../../lib/features/feature_data.ts";
 import { readFeatureData } from "../../lib/features/store.ts";
 import { harvestActivations } from "../../lib/lm/harvest.ts";
-import type { RunSummary } from "../../lib/store/records.ts";
+import { type RunSummary, SUMMARY_FIELDS } from "../../lib/store/records.ts";
 import { fixtureDocuments, loadStories260k } from "../lm/_fixtures.ts";
 import { trainTinyLmRuns } from "./_lm_runs.ts";
 
@@ -33,6 +33,9 @@ Deno.test("lm runs store feature data that matches the text and an independent e
       const summary: RunSummary = JSON.parse(
         await Deno.readTextFile(join(plan.runDir, "summary.json")),
       );
+      // Every field written is declared for the report (lm runs write the lm-only ones).
+      const undeclared = Object.keys(summary).filter((k) => !(k in SUMMARY_FIELDS));
+      assert.deepEqual(undeclared, []);
       const { data, measures } = (await readFeatureData(plan.runDir))!;
       const F = data.width, o = data.options, C = contextSlots(o), W = windowLength(o);
       assert.equal(data.rows, rows);

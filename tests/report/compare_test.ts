@@ -19,7 +19,7 @@ const frontier = [
 ];
 
 Deno.test("compareAtTargets() picks the lowest FVU and signs the gap so JumpReLU ahead is positive", () => {
-  const rows = compareAtTargets(frontier, { targets: [16], metric: "fvu" });
+  const rows = compareAtTargets(frontier, { targetL0s: [16], metric: "fvu" });
   const by = Object.fromEntries(rows.map((r) => [r.series, r]));
   strictEqual(by.jumprelu.winner, true);
   strictEqual(by.topk.winner, false);
@@ -30,7 +30,7 @@ Deno.test("compareAtTargets() picks the lowest FVU and signs the gap so JumpReLU
 });
 
 Deno.test("compareAtTargets() says when a target lies outside a series' measured range", () => {
-  const rows = compareAtTargets(frontier, { targets: [8, 64], metric: "fvu" });
+  const rows = compareAtTargets(frontier, { targetL0s: [8, 64], metric: "fvu" });
   const relu8 = rows.find((r) => r.series === "relu" && r.target_l0 === 8)!;
   deepStrictEqual([relu8.value, relu8.note], [null, "outside measured range (L0 16-16)"]);
   const at64 = rows.filter((r) => r.target_l0 === 64);
@@ -62,9 +62,9 @@ Deno.test("compareAtTargets() reads a target just outside the range off the near
       fvu_mean: 0.05,
     },
   ];
-  const strict = compareAtTargets(frontier, { targets: [32], metric: "fvu" });
+  const strict = compareAtTargets(frontier, { targetL0s: [32], metric: "fvu" });
   strictEqual(strict[0].value, null);
-  const snapped = compareAtTargets(frontier, { targets: [32, 40], metric: "fvu", snap: 0.1 });
+  const snapped = compareAtTargets(frontier, { targetL0s: [32, 40], metric: "fvu", snap: 0.1 });
   strictEqual(snapped[0].value, 0.05);
   strictEqual(snapped[0].note, "nearest run, L0 32");
   // 40 is 20% beyond the last run: still no value.

@@ -262,7 +262,7 @@ chromiumTest(
             experiment: "wide",
             architecture: "topk",
             l0: 32,
-            l0Target: 32,
+            targetL0: 32,
             measures: {},
           },
           latentPayload(latents),

@@ -1,6 +1,8 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { loadRuns } from "../../lib/report/load_runs.ts";
+import { RUN_COLUMNS, summaryFields } from "../../lib/store/records.ts";
+import { join } from "node:path";
 import type { RunPlan } from "../../lib/sweep/plan.ts";
 
 const TOY = fileURLToPath(new URL("../fixtures/runs/toy", import.meta.url));
@@ -70,4 +72,36 @@ Deno.test("loadRuns() adds planned runs without a directory as pending and leave
   strictEqual(pending[0]["sae.target_l0"], 32);
   strictEqual(rows.filter((r) => r.run_id === "topk-l0_8-s0-a008f1c2").length, 1);
   strictEqual(problems.filter((p) => p.message.startsWith("left out: ")).length, 11);
+});
+
+Deno.test("loadRuns() takes its columns from lib/store/records.ts: run columns, axes, metrics, then fields some run has", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const run = join(dir, "toy", "topk-l0_8-s0-a008f1c2");
+    await Deno.mkdir(run, { recursive: true });
+    for (const f of ["run.json", "metrics.jsonl", "summary.json"]) {
+      await Deno.copyFile(join(TOY, "topk-l0_8-s0-a008f1c2", f), join(run, f));
+    }
+    const summary = JSON.parse(await Deno.readTextFile(join(run, "summary.json")));
+    // A declared field written only by some runs, and one this version does not declare.
+    summary.thr_stranded_frac = 0.25;
+    summary.zz_newer_field = 3;
+    await Deno.writeTextFile(join(run, "summary.json"), JSON.stringify(summary));
+    const { table } = await loadRuns([join(dir, "toy")]);
+    deepStrictEqual(table.columnNames(), [
+      ...Object.keys(RUN_COLUMNS),
+      "sae.architecture",
+      "sae.target_l0",
+      "train.seed",
+      ...summaryFields("metric"),
+      "thr_stranded_frac",
+      "zz_newer_field",
+    ]);
+    const row = table.objects()[0] as Record<string, unknown>;
+    deepStrictEqual([row.l0_target, row.thr_stranded_frac, row.zz_newer_field], [8, 0.25, 3]);
+    ok(summaryFields("metric").includes("l0_rel_error"));
+    ok(summaryFields("when_present").includes("resolved_options"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -59,7 +59,7 @@ for (const subtractBDec of [false, true]) {
     const init = arch.init({ d: D, f: F }, { sae, rng: new Rng(5) });
     init.params.b_dec.data.set([0.3, -0.2, 0.1, 0, 0.5, -0.4]);
     const x = gaussian(B * D, { seed: 9 });
-    calibrateL0(arch, init, { x, b: B, l0: L0, blas: JS_BLAS, subtractBDec });
+    calibrateL0(arch, init, { x, b: B, targetL0: L0, blas: JS_BLAS, subtractBDec });
     const theta = init.params.threshold.data;
     const counts = countsAbove(
       x,
@@ -115,7 +115,7 @@ Deno.test("jumprelu bandwidth_unit pre_act_std: eps = bandwidth x the pooled std
   const x = gaussian(B * D, { seed: 12, std: 0.7, mean: 0.2 });
   // By hand: mean and variance of every entry of x W_enc (float64 over float32 products).
   const std = pooledStdByHand(x, init.params.W_enc.data);
-  const sample = calibrationSample(init, { x, b: B, l0: L0, blas: JS_BLAS });
+  const sample = calibrationSample(init, { x, b: B, targetL0: L0, blas: JS_BLAS });
   assert.ok(Math.abs(sample.preActStd("W_enc") - std) <= 1e-6 * std);
   const thetaBefore = Array.from(init.params.log_threshold.data);
   arch.initFromSample!(init, sample, sae);
@@ -161,7 +161,7 @@ Deno.test("jumprelu encoder_scale_init least_squares: encoder x s with s = <x - 
   });
   arch.initFromSample!(
     reference,
-    calibrationSample(reference, { x, b: B, l0: L0, blas: JS_BLAS }),
+    calibrationSample(reference, { x, b: B, targetL0: L0, blas: JS_BLAS }),
     plainSae,
   );
   const theta = reference.params.log_threshold.data.map(Math.exp);
@@ -183,7 +183,11 @@ Deno.test("jumprelu encoder_scale_init least_squares: encoder x s with s = <x - 
   const s = dot / norm;
   const std = pooledStdByHand(x, w);
   assert.ok(s > 0 && Math.abs(s - 1) > 0.05, `s ${s}: the case must scale`);
-  arch.initFromSample!(init, calibrationSample(init, { x, b: B, l0: L0, blas: JS_BLAS }), sae);
+  arch.initFromSample!(
+    init,
+    calibrationSample(init, { x, b: B, targetL0: L0, blas: JS_BLAS }),
+    sae,
+  );
   const close = (a: number, b: number, what: string) =>
     assert.ok(Math.abs(a - b) <= 1e-4 * Math.abs(b), `${what}: ${a} vs ${b}`);
   for (let j = 0; j < w.length; j++) close(init.params.W_enc.data[j], s * w[j], `W_enc[${j}]`);

@@ -11,7 +11,7 @@ import {
   updateController,
 } from "../../lib/train/controller.ts";
 
-const OPTS = { target: 8, gain: 0.25, freezeStep: 100, startStep: 20, damping: 0 };
+const OPTS = { targetL0: 8, gain: 0.25, freezeStep: 100, startStep: 20, damping: 0 };
 
 /** The state after one update from lambda 1 (log 0). */
 function once(l0: number, over: Partial<typeof OPTS> & { logFloor?: number } = {}, step = 50) {

@@ -32,7 +32,7 @@ Deno.test("centredVariance() is the mean squared norm of x - b_dec per row", () 
 
 Deno.test("penaltyPerL0() is each penalty's cost per unit of L0 at the target, by hand", () => {
   // T 16, F 512, V 0.64: m = sqrt(0.64 / 16) = 0.2.
-  const at = { target: 16, width: 512, variance: 0.64 };
+  const at = { targetL0: 16, width: 512, variance: 0.64 };
   near(penaltyPerL0({ kind: "l0" }, at), 1);
   near(penaltyPerL0({ kind: "quadratic" }, at), 0.1 / 16); // 2 x 0.05 / T at L0 = 1.05 T
   // 1 + 2 * 16 / (512 * 0.01) = 1 + 32 / 5.12 = 7.25.
@@ -42,7 +42,7 @@ Deno.test("penaltyPerL0() is each penalty's cost per unit of L0 at the target, b
 });
 
 Deno.test("lambdaUnit() is MARGINAL_VALUE x V / T over the penalty's cost per unit of L0, by hand", () => {
-  const at = { target: 16, width: 512, variance: 0.64 };
+  const at = { targetL0: 16, width: 512, variance: 0.64 };
   assert.deepEqual(MARGINAL_VALUE, { threshold: 0.01, l1: 0.25 });
   // L1: 0.25 * 0.04 / 0.2 = 0.05; JumpReLU L0: 0.01 * 0.04 / 1 = 4e-4; quadratic frequency:
   // 4e-4 / 7.25 = 5.5172e-5.
@@ -51,8 +51,8 @@ Deno.test("lambdaUnit() is MARGINAL_VALUE x V / T over the penalty's cost per un
   near(lambdaUnit({ kind: "quadratic_frequency", frequencyScale: 0.01 }, at), 4e-4 / 7.25);
   // T 4 vs 128 at F 512, s 0.01: (1/4) / 2.5625 vs (1/128) / 51 = 637x between the targets.
   const qf: PenaltyShape = { kind: "quadratic_frequency", frequencyScale: 0.01 };
-  const low = lambdaUnit(qf, { target: 4, width: 512, variance: 1 });
-  const high = lambdaUnit(qf, { target: 128, width: 512, variance: 1 });
+  const low = lambdaUnit(qf, { targetL0: 4, width: 512, variance: 1 });
+  const high = lambdaUnit(qf, { targetL0: 128, width: 512, variance: 1 });
   near(low / high, (128 * 51) / (4 * 2.5625), 1e-12);
 });
 
@@ -77,7 +77,7 @@ Deno.test("the floor is start / max_drop of the derived start: lambda stops ther
   const start = 2e-5;
   const logFloor = lambdaFloor(start, 30)!;
   near(Math.exp(logFloor), 2e-5 / 30);
-  const opts = { target: 10, gain: 1, freezeStep: 10_000, startStep: 0, damping: 0, logFloor };
+  const opts = { targetL0: 10, gain: 1, freezeStep: 10_000, startStep: 0, damping: 0, logFloor };
   // L0 far below the target: each update asks for -0.5 in log; after 10 updates lambda sits at
   // the floor (exp(-5) < 1 / 30).
   let s = initController(start);
@@ -95,7 +95,7 @@ Deno.test("the floor is start / max_drop of the derived start: lambda stops ther
  * lambda (L0 + 2 L0^2 / (F s)) = c V; c is the plant's own constant, off from MARGINAL_VALUE by
  * `mismatch`. L0 starts at the target (quantile thresholds) and relaxes to L0_eq at 2% per step.
  */
-function simulate(target: number, options: { start: number; mismatch: number }): number {
+function simulate(targetL0: number, options: { start: number; mismatch: number }): number {
   const width = 512, s = 0.01, variance = 0.9;
   const c = MARGINAL_VALUE.threshold * options.mismatch;
   const l0Eq = (lambda: number) => {
@@ -105,7 +105,7 @@ function simulate(target: number, options: { start: number; mismatch: number }):
   };
   const steps = 2000, interval = 10;
   const opts = {
-    target,
+    targetL0,
     gain: 0.3,
     freezeStep: Math.floor(0.95 * steps),
     startStep: 0,
@@ -113,7 +113,7 @@ function simulate(target: number, options: { start: number; mismatch: number }):
     logFloor: lambdaFloor(options.start, 30),
   };
   let state = initController(options.start);
-  let l0 = target;
+  let l0 = targetL0;
   for (let step = 1; step <= steps; step++) {
     l0 += 0.02 * (l0Eq(controllerLambda(state)) - l0);
     if (step % interval === 0) state = updateController(state, { step, l0 }, opts);
@@ -123,13 +123,13 @@ function simulate(target: number, options: { start: number; mismatch: number }):
 
 Deno.test("started at the derived unit, the controller reaches targets whose needed lambda differs by >1000x", () => {
   const qf: PenaltyShape = { kind: "quadratic_frequency", frequencyScale: 0.01 };
-  const unit = (t: number) => lambdaUnit(qf, { target: t, width: 512, variance: 0.9 });
+  const unit = (t: number) => lambdaUnit(qf, { targetL0: t, width: 512, variance: 0.9 });
   assert.ok(unit(2) / unit(256) > 1000, `${unit(2) / unit(256)}`);
-  for (const target of [2, 4, 16, 64, 128, 256]) {
+  for (const targetL0 of [2, 4, 16, 64, 128, 256]) {
     // The plant's constant 3x below and above the unit's: the controller covers the rest.
     for (const mismatch of [1 / 3, 3]) {
-      const l0 = simulate(target, { start: unit(target), mismatch });
-      assert.ok(Math.abs(l0 / target - 1) < 0.05, `target ${target} x${mismatch}: L0 ${l0}`);
+      const l0 = simulate(targetL0, { start: unit(targetL0), mismatch });
+      assert.ok(Math.abs(l0 / targetL0 - 1) < 0.05, `target ${targetL0} x${mismatch}: L0 ${l0}`);
     }
   }
 });
@@ -137,7 +137,7 @@ Deno.test("started at the derived unit, the controller reaches targets whose nee
 Deno.test("without the normalisation (one start for all targets) the high targets end at the floor", () => {
   // The unit of target 4 used at every target, as one sae.jumprelu.lambda does.
   const start = lambdaUnit({ kind: "quadratic_frequency", frequencyScale: 0.01 }, {
-    target: 4,
+    targetL0: 4,
     width: 512,
     variance: 0.9,
   });

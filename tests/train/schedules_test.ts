@@ -42,7 +42,7 @@ Deno.test("lambdaWarmup() rises linearly to 1 and is 1 without warmup", () => {
 });
 
 Deno.test("updateController() raises lambda when L0 is above target and lowers it below", () => {
-  const opts = { target: 10, gain: 0.1, freezeStep: 1000, startStep: 0, damping: 0 };
+  const opts = { targetL0: 10, gain: 0.1, freezeStep: 1000, startStep: 0, damping: 0 };
   const up = updateController(initController(1), { step: 10, l0: 20 }, opts);
   assert.ok(Math.abs(controllerLambda(up) - Math.exp(0.1 * Math.log(2))) < 1e-12);
   const down = updateController(initController(1), { step: 10, l0: 5 }, opts);
@@ -50,7 +50,7 @@ Deno.test("updateController() raises lambda when L0 is above target and lowers i
 });
 
 Deno.test("updateController() freezes lambda from freezeStep on and waits for startStep", () => {
-  const opts = { target: 10, gain: 0.5, freezeStep: 100, startStep: 50, damping: 0 };
+  const opts = { targetL0: 10, gain: 0.5, freezeStep: 100, startStep: 50, damping: 0 };
   const early = updateController(initController(1), { step: 40, l0: 100 }, opts);
   assert.equal(controllerLambda(early), 1);
   const frozen = updateController(initController(2), { step: 100, l0: 100 }, opts);
@@ -62,7 +62,7 @@ Deno.test("updateController() freezes lambda from freezeStep on and waits for st
 
 Deno.test("the controller converges a plant L0 = 40 / sqrt(lambda) to its target within 1%", () => {
   // The plant responds with a lag of one update, as training does.
-  const opts = { target: 16, gain: 0.3, freezeStep: 10_000, startStep: 0, damping: 0 };
+  const opts = { targetL0: 16, gain: 0.3, freezeStep: 10_000, startStep: 0, damping: 0 };
   let state = initController(0.01);
   let l0 = 40 / Math.sqrt(controllerLambda(state));
   for (let step = 10; step <= 3000; step += 10) {
@@ -77,7 +77,7 @@ Deno.test("the controller converges a plant L0 = 40 / sqrt(lambda) to its target
 Deno.test("damping brakes the controller on a lagged plant: less overshoot than without it", () => {
   // Plant: L0 relaxes towards 40 / lambda with a lag of 10 updates (training responds slowly).
   const run = (damping: number) => {
-    const opts = { target: 8, gain: 0.1, freezeStep: 10_000, startStep: 0, damping };
+    const opts = { targetL0: 8, gain: 0.1, freezeStep: 10_000, startStep: 0, damping };
     let state = initController(0.5);
     let l0 = 80;
     let lowest = Infinity;
@@ -116,7 +116,7 @@ function laggedPlant(
   const { lr, b, drift, lambda0, damping, early = 0 } = options;
   const steps = 1000, interval = 10, tau = 0.1 / lr;
   const logFloor = lambdaFloor(1, options.maxDrop ?? null);
-  const ctl = { target: 1, gain: 0.3, freezeStep: 950, startStep: 0, damping, logFloor };
+  const ctl = { targetL0: 1, gain: 0.3, freezeStep: 950, startStep: 0, damping, logFloor };
   let state = initController(lambda0);
   let inner = -b * Math.log(lambda0), y = inner;
   let sum = 0;

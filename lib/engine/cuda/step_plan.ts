@@ -491,8 +491,8 @@ function stepPenalty(
   const dH = term.penalty === "l0"
     ? `lambda / ${cf(b)}`
     : term.penalty === "quadratic"
-    ? `2.0f * lambda * (scal[${S.active}] / ${cf(b)} / ${cf(term.target)} - 1.0f) / ${
-      cf(term.target)
+    ? `2.0f * lambda * (scal[${S.active}] / ${cf(b)} / ${cf(term.targetL0)} - 1.0f) / ${
+      cf(term.targetL0)
     } / ${cf(b)}`
     : `lambda * (1.0f + 2.0f * ${p} / ${cf(term.s)}) / ${cf(b)}`;
   const name = thresholdName(sel);
@@ -771,7 +771,7 @@ function statsKernel(L: PlanLayout): CudaKernel {
     else if (t.kind === "auxk") terms.push(`scal[${S.auxValue}]`);
     else if (t.penalty === "l0") terms.push(`lambda * scal[${S.active}] / ${cf(b)}`);
     else if (t.penalty === "quadratic") {
-      const r = `(scal[${S.active}] / ${cf(b)} / ${cf(t.target)} - 1.0f)`;
+      const r = `(scal[${S.active}] / ${cf(b)} / ${cf(t.targetL0)} - 1.0f)`;
       terms.push(`lambda * ${r} * ${r}`);
     } else terms.push(`lambda * scal[${S.penalty}]`);
   }

@@ -24,10 +24,15 @@ export type Term =
   /** lambda / B sum_b sum_i f_bi ||W_dec,i|| with the norms' gradient reaching W_dec (ReLU). */
   | { kind: "decoder_norm_l1" }
   /**
-   * JumpReLU's step penalty through the step STE: lambda L0 (`l0`), lambda (L0 / target - 1)^2
+   * JumpReLU's step penalty through the step STE: lambda L0 (`l0`), lambda (L0 / targetL0 - 1)^2
    * (`quadratic`), or lambda sum_i p_i (1 + p_i / s) (`quadratic_frequency`).
    */
-  | { kind: "step"; penalty: "l0" | "quadratic" | "quadratic_frequency"; target: number; s: number }
+  | {
+    kind: "step";
+    penalty: "l0" | "quadratic" | "quadratic_frequency";
+    targetL0: number;
+    s: number;
+  }
   /**
    * AuxK (Gao et al. 2024): the frozen residual reconstructed from the top k positive
    * pre-activations of dead latents, alpha ||e - e_hat||^2 / ||e - mean(e)||^2, alpha scaled by

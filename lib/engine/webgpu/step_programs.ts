@@ -503,8 +503,8 @@ function stepPenalty(
   const dH = term.penalty === "l0"
     ? `lambda / ${f32(b)}`
     : term.penalty === "quadratic"
-    ? `2.0 * lambda * (scal[${S.active}] / ${f32(b)} / ${f32(term.target)} - 1.0) / ${
-      f32(term.target)
+    ? `2.0 * lambda * (scal[${S.active}] / ${f32(b)} / ${f32(term.targetL0)} - 1.0) / ${
+      f32(term.targetL0)
     } / ${f32(b)}`
     : `lambda * (1.0 + 2.0 * ${p} / ${f32(term.s)}) / ${f32(b)}`;
   const paramName = sel.log ? "log_threshold" : "threshold";
@@ -798,9 +798,9 @@ function statsProgram(device: GPUDevice, layout: StepLayout): Program {
     else if (t.penalty === "l0") terms.push(`lambda * scal[${S.active}] / ${f32(b)}`);
     else if (t.penalty === "quadratic") {
       terms.push(
-        `lambda * (scal[${S.active}] / ${f32(b)} / ${f32(t.target)} - 1.0) * (scal[${S.active}] / ${
-          f32(b)
-        } / ${f32(t.target)} - 1.0)`,
+        `lambda * (scal[${S.active}] / ${f32(b)} / ${
+          f32(t.targetL0)
+        } - 1.0) * (scal[${S.active}] / ${f32(b)} / ${f32(t.targetL0)} - 1.0)`,
       );
     } else terms.push(`lambda * scal[${S.penalty}]`);
   }

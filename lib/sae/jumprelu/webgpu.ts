@@ -21,7 +21,7 @@ export const jumpreluWebGpu: WebGpuKernel = {
         {
           kind: "step",
           penalty: o.penalty === "tanh" ? "l0" : o.penalty,
-          target: sae.target_l0,
+          targetL0: sae.target_l0,
           s: o.frequency_scale,
         },
         ...(o.aux_alpha > 0 ? [auxKWebGpuTerm(o, d, true)] : []),

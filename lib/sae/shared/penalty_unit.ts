@@ -23,17 +23,17 @@ export const PENALTY_UNIT_VERSION: Readonly<Partial<Record<PenaltyShape["kind"],
  */
 export function penaltyPerL0(
   shape: PenaltyShape,
-  options: { target: number; width: number; variance: number },
+  options: { targetL0: number; width: number; variance: number },
 ): number {
-  const { target, width, variance } = options;
-  const m = Math.sqrt(variance / target);
+  const { targetL0, width, variance } = options;
+  const m = Math.sqrt(variance / targetL0);
   switch (shape.kind) {
     case "l0":
       return 1;
     case "quadratic":
-      return 0.1 / target;
+      return 0.1 / targetL0;
     case "quadratic_frequency":
-      return 1 + (2 * target) / (width * shape.frequencyScale);
+      return 1 + (2 * targetL0) / (width * shape.frequencyScale);
     case "tanh":
       // The latent a threshold step removes fires well below m: the penalty also shrinks every
       // activation (c sech^2(c f) through f's STE). At tanh(c m), stories260K runs ended with lambda
