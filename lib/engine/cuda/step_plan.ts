@@ -390,6 +390,19 @@ function columnPass(L: PlanLayout): CudaKernel[] {
   if (relu) bufs.rown = "rown";
   if (relu || tanh) bufs.hp = "hp";
   const eps = step.bandwidth === "state" ? "bw[0]" : cf(step.bandwidth ?? 0.001);
+  // The tanh penalty: tanh(c f) and ds = lambda c sech^2(c f) / B per entry (f = 0 below the
+  // threshold), without cancellation near 0 or overflow far from it; ds joins d pre where f > 0
+  // and d f on the STE window.
+  const tanhCode = tanh
+    ? `float tx = ${cf(tanh.c)} * v, ta = fabsf(tx), te = expf(-2.0f * ta), tq = 1.0f + te;
+    float ta2 = ta * ta;
+    float tt = copysignf(ta < 0.125f
+      ? ta * (1.0f + ta2 * (-0.33333334f + ta2 * (0.13333334f - ta2 * 0.053968254f)))
+      : (1.0f - te) / tq, tx);
+    float ds = hp[0] * ${cf(tanh.c)} * (4.0f * te / (tq * tq)) / ${cf(b)};`
+    : "";
+  const dsAdd = tanh ? " + ds; ts += tt" : "";
+  const dsNear = tanh ? " + ds" : "";
   const body = `  unsigned j = blockIdx.x * 64u + threadIdx.x;
   unsigned c = blockIdx.y;
   if (j >= ${f}u) return;
@@ -407,25 +420,14 @@ function columnPass(L: PlanLayout): CudaKernel[] {
     unsigned i = r * ${f}u + j;
     float v = f[i];
     float g = df[i];
-    ${
-    tanh
-      ? `// tanh(x) and sech^2(x) without cancellation near 0 or overflow far from it.
-    float tx = ${cf(tanh.c)} * v, ta = fabsf(tx), te = expf(-2.0f * ta), tq = 1.0f + te, ta2 = ta * ta;
-    float tt = copysignf(ta < 0.125f
-      ? ta * (1.0f + ta2 * (-0.33333334f + ta2 * (0.13333334f - ta2 * 0.053968254f)))
-      : (1.0f - te) / tq, tx);
-    float ds = hp[0] * ${cf(tanh.c)} * (4.0f * te / (tq * tq)) / ${cf(b)};`
-      : ""
-  }
-    if (v > 0.0f) {
-      count += 1.0f; fsum += v; minpos = fminf(minpos, v); df[i] = g + add${tanh ? " + ds; ts += tt" : ""};
-    }
+    ${tanhCode}
+    if (v > 0.0f) { count += 1.0f; fsum += v; minpos = fminf(minpos, v); df[i] = g + add${dsAdd}; }
     else df[i] = 0.0f;
     ${
     jump
       ? `float z = pre[i];
     float u = (z - theta) / eps;
-    if (fabsf(z - theta) < eps && u > -0.5f && u < 0.5f) { kc += 1.0f; dn += g${tanh ? " + ds" : ""}; }`
+    if (fabsf(z - theta) < eps && u > -0.5f && u < 0.5f) { kc += 1.0f; dn += g${dsNear}; }`
       : ""
   }
     ${

@@ -878,9 +878,9 @@ function statsProgram(device: GPUDevice, layout: StepLayout): Program {
     } else if (t.penalty === "quadratic") {
       const h = t.input === "post" ? S.stepH : S.active;
       terms.push(
-        `lambda * (scal[${h}] / ${f32(b)} / ${f32(t.target)} - 1.0) * (scal[${h}] / ${
-          f32(b)
-        } / ${f32(t.target)} - 1.0)`,
+        `lambda * (scal[${h}] / ${f32(b)} / ${f32(t.target)} - 1.0) * (scal[${h}] / ${f32(b)} / ${
+          f32(t.target)
+        } - 1.0)`,
       );
     } else terms.push(`lambda * scal[${S.penalty}]`);
   }
