@@ -24,6 +24,7 @@ import {
   sumIntoSlot,
 } from "./cuda_c.ts";
 import { COL_CHUNKS, Q, QN, S } from "../step_layout.ts";
+import { tanhSech2 } from "./tanh_sech2.ts";
 
 /**
  * A row-major product C[m, n] = alpha op(A) op(B) + beta C (+ the bias row broadcast first),
@@ -391,15 +392,10 @@ function columnPass(L: PlanLayout): CudaKernel[] {
   if (relu || tanh) bufs.hp = "hp";
   const eps = step.bandwidth === "state" ? "bw[0]" : cf(step.bandwidth ?? 0.001);
   // The tanh penalty: tanh(c f) and ds = lambda c sech^2(c f) / B per entry (f = 0 below the
-  // threshold), without cancellation near 0 or overflow far from it; ds joins d pre where f > 0
-  // and d f on the STE window.
+  // threshold); ds joins d pre where f > 0 and d f on the STE window.
   const tanhCode = tanh
-    ? `float tx = ${cf(tanh.c)} * v, ta = fabsf(tx), te = expf(-2.0f * ta), tq = 1.0f + te;
-    float ta2 = ta * ta;
-    float tt = copysignf(ta < 0.125f
-      ? ta * (1.0f + ta2 * (-0.33333334f + ta2 * (0.13333334f - ta2 * 0.053968254f)))
-      : (1.0f - te) / tq, tx);
-    float ds = hp[0] * ${cf(tanh.c)} * (4.0f * te / (tq * tq)) / ${cf(b)};`
+    ? `${tanhSech2(`${cf(tanh.c)} * v`)}
+    float ds = hp[0] * ${cf(tanh.c)} * ts2 / ${cf(b)};`
     : "";
   const dsAdd = tanh ? " + ds; ts += tt" : "";
   const dsNear = tanh ? " + ds" : "";

@@ -23,6 +23,7 @@ import {
 } from "./wgsl.ts";
 import type { Named } from "./wgsl.ts";
 import { COL_CHUNKS, Q, QN, S } from "../step_layout.ts";
+import { TANH_SECH2 } from "./tanh_sech2.ts";
 
 const BIG = "3.0e38";
 
@@ -561,19 +562,6 @@ function stepPenalty(
   }));
   return out;
 }
-
-/** tanh(x) and sech^2(x) in float32 without cancellation near 0 or overflow far from it. */
-const TANH_SECH2 = `fn tanh_sech2(x: f32) -> vec2<f32> {
-  let a = abs(x);
-  let e = exp(-2.0 * a);
-  let q = 1.0 + e;
-  var t = (1.0 - e) / q;
-  if (a < 0.125) {
-    let a2 = a * a;
-    t = a * (1.0 + a2 * (-0.33333334 + a2 * (0.13333334 - a2 * 0.053968254)));
-  }
-  return vec2<f32>(sign(x) * t, 4.0 * e / (q * q));
-}`;
 
 /**
  * The tanh penalty: its value and the threshold gradient through the JumpReLU STE (its encoder
