@@ -372,7 +372,9 @@ export function stepPlan(L: PlanLayout): Op[] {
 /**
  * One pass over [B, F] by column chunks: dpre = df (+ the per-latent add) where f > 0, else 0,
  * written over df; per latent: count of f > 0, sum of f, smallest positive f, and for JumpReLU the
- * entries inside the STE window and the sum of df over them (and the pre-activation loss's parts).
+ * entries inside the STE window and the sum of df over them (and the pre-activation loss's parts);
+ * the tanh penalty adds its gradient to both and sums tanh(c f), the step penalty on
+ * post-activations counts f > theta and f inside the step STE's window.
  */
 function columnPass(L: PlanLayout): CudaKernel[] {
   const { b, f, step } = L;

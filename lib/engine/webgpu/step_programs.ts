@@ -345,7 +345,9 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
 /**
  * One pass over [B, F] by column chunks: dpre = df (+ the per-latent add) where f > 0, else 0,
  * written over df; per latent: count of f > 0, sum of f, smallest positive f, and for JumpReLU the
- * entries inside the STE window and the sum of df over them.
+ * entries inside the STE window and the sum of df over them; the tanh penalty adds its gradient to
+ * both and sums tanh(c f), the step penalty on post-activations counts f > theta and f inside the
+ * step STE's window.
  */
 function columnPass(device: GPUDevice, layout: StepLayout): Program[] {
   const { b, f, step, params, state, buffers: B } = layout;
