@@ -92,11 +92,13 @@ async function main(): Promise<number> {
     .description("Check the cuda engine against the cpu engine, and its resume, on this GPU")
     .option("--steps <n>", "Adam steps per check", parseIntFlag("--steps", 2), 3)
     .option("--only <regex>", "check only the variants whose label matches")
+    .option("--resume <regex>", "also check resume on each variant whose label matches")
     .exitOverride()
     .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) });
   program.parse(Deno.args, { from: "user" });
-  const opts = program.opts<{ steps: number; only?: string }>();
+  const opts = program.opts<{ steps: number; only?: string; resume?: string }>();
   const only = opts.only === undefined ? null : new RegExp(opts.only);
+  const resumeEach = opts.resume === undefined ? null : new RegExp(opts.resume);
   const why = cudaUnavailable(getArchitecture(REFERENCE_BASELINE));
   if (why) {
     throw new BackendUnavailableError(`engine cuda unavailable: ${why}`, {
@@ -163,14 +165,17 @@ async function main(): Promise<number> {
     } catch (e) {
       print({ ...base, result: "FAIL", detail: (e as Error).message.split("\n")[0] });
     }
-    // Resume once per architecture (at its defaults: the first variant of each).
-    if (!resumed.has(v.arch)) {
+    // Resume once per architecture (at its defaults: the first variant of each), and on each
+    // variant --resume names (labelled by the variant).
+    const each = resumeEach?.test(v.label) ?? false;
+    if (!resumed.has(v.arch) || each) {
+      const label = resumed.has(v.arch) ? v.label : v.arch;
       resumed.add(v.arch);
       try {
         const diff = await resumeCheck(c);
         print({
           check: "resume",
-          label: v.arch,
+          label,
           result: diff ? "FAIL" : "PASS",
           worst: null,
           detail: diff ? `bytes differ: ${diff}` : "byte-identical",
@@ -178,7 +183,7 @@ async function main(): Promise<number> {
       } catch (e) {
         print({
           check: "resume",
-          label: v.arch,
+          label,
           result: "FAIL",
           worst: null,
           detail: (e as Error).message.split("\n")[0],

@@ -17,12 +17,31 @@ export const S = {
   l1: 10,
   minKept: 11,
   preAct: 12,
+  /** sum_i H(f - theta) counts (the step penalty on post-activations). */
+  stepH: 13,
+  /** sum tanh(c f) (the tanh penalty). */
+  tanh: 14,
   /** Gradient sums of squares, one slot per parameter from here. */
   gradSq: 16,
 } as const;
 
-/** Per-latent statistics of the column pass (rows of `cs` [QN, F]). */
-export const Q = { count: 0, fsum: 1, minpos: 2, kcount: 3, dnear: 4, pcount: 5, psum: 6 } as const;
-export const QN = 7;
+/**
+ * Per-latent statistics of the column pass (rows of `cs` [QN, F]): tsum is the tanh penalty's
+ * sum of tanh(c f); hstep and kstep count H(f - theta) and the step STE's window on the outputs f
+ * (the step penalty on post-activations).
+ */
+export const Q = {
+  count: 0,
+  fsum: 1,
+  minpos: 2,
+  kcount: 3,
+  dnear: 4,
+  pcount: 5,
+  psum: 6,
+  tsum: 7,
+  hstep: 8,
+  kstep: 9,
+} as const;
+export const QN = 10;
 /** Row chunks of the column pass. */
 export const COL_CHUNKS = 64;

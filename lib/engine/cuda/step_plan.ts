@@ -24,6 +24,7 @@ import {
   sumIntoSlot,
 } from "./cuda_c.ts";
 import { COL_CHUNKS, Q, QN, S } from "../step_layout.ts";
+import { tanhSech2 } from "./tanh_sech2.ts";
 
 /**
  * A row-major product C[m, n] = alpha op(A) op(B) + beta C (+ the bias row broadcast first),
@@ -307,6 +308,7 @@ export function stepPlan(L: PlanLayout): Op[] {
         extra: { rown: "rown" },
       }));
     } else if (term.kind === "step") out.push(...stepPenalty(L, term));
+    else if (term.kind === "tanh") out.push(...tanhPenalty(L));
     else if (term.kind === "auxk") out.push(...auxK(L, term));
     else out.push(...preActLoss(L, term));
   }
@@ -370,7 +372,9 @@ export function stepPlan(L: PlanLayout): Op[] {
 /**
  * One pass over [B, F] by column chunks: dpre = df (+ the per-latent add) where f > 0, else 0,
  * written over df; per latent: count of f > 0, sum of f, smallest positive f, and for JumpReLU the
- * entries inside the STE window and the sum of df over them (and the pre-activation loss's parts).
+ * entries inside the STE window and the sum of df over them (and the pre-activation loss's parts);
+ * the tanh penalty adds its gradient to both and sums tanh(c f), the step penalty on
+ * post-activations counts f > theta and f inside the step STE's window.
  */
 function columnPass(L: PlanLayout): CudaKernel[] {
   const { b, f, step } = L;
@@ -380,18 +384,30 @@ function columnPass(L: PlanLayout): CudaKernel[] {
   const jump = sel.kind === "threshold";
   const relu = step.terms.some((t) => t.kind === "decoder_norm_l1");
   const preAct = step.terms.find((t) => t.kind === "pre_act");
+  const tanh = step.terms.find((t) => t.kind === "tanh");
+  const post = step.terms.some((t) => t.kind === "step" && t.input === "post");
   const bufs: Named = { pre: "pre", f: "f", df: "df", cp: "cp" };
   if (jump) bufs.th = P(thresholdName(sel));
   if (preAct?.deadOnly) bufs.since = ST("since_fired");
   if (jump && step.bandwidth === "state") bufs.bw = ST("bandwidth");
-  if (relu) Object.assign(bufs, { rown: "rown", hp: "hp" });
+  if (relu) bufs.rown = "rown";
+  if (relu || tanh) bufs.hp = "hp";
   const eps = step.bandwidth === "state" ? "bw[0]" : cf(step.bandwidth ?? 0.001);
+  // The tanh penalty: tanh(c f) and ds = lambda c sech^2(c f) / B per entry (f = 0 below the
+  // threshold); ds joins d pre where f > 0 and d f on the STE window.
+  const tanhCode = tanh
+    ? `${tanhSech2(`${cf(tanh.c)} * v`)}
+    float ds = hp[0] * ${cf(tanh.c)} * ts2 / ${cf(b)};`
+    : "";
+  const dsAdd = tanh ? " + ds; ts += tt" : "";
+  const dsNear = tanh ? " + ds" : "";
   const body = `  unsigned j = blockIdx.x * 64u + threadIdx.x;
   unsigned c = blockIdx.y;
   if (j >= ${f}u) return;
   ${jump ? `float theta = ${thetaOf(sel)}; float eps = ${eps};` : ""}
   float add = ${relu ? `hp[0] * rown[j] / ${cf(b)}` : "0.0f"};
   float count = 0.0f, fsum = 0.0f, minpos = BIG, kc = 0.0f, dn = 0.0f, pc = 0.0f, ps = 0.0f;
+  float ts = 0.0f, hs = 0.0f, ks = 0.0f;
   ${
     preAct
       ? `bool counted = ${preAct.deadOnly ? `since[j] >= ${cf(preAct.deadTokens)}` : "true"};`
@@ -402,13 +418,21 @@ function columnPass(L: PlanLayout): CudaKernel[] {
     unsigned i = r * ${f}u + j;
     float v = f[i];
     float g = df[i];
-    if (v > 0.0f) { count += 1.0f; fsum += v; minpos = fminf(minpos, v); df[i] = g + add; }
+    ${tanhCode}
+    if (v > 0.0f) { count += 1.0f; fsum += v; minpos = fminf(minpos, v); df[i] = g + add${dsAdd}; }
     else df[i] = 0.0f;
     ${
     jump
       ? `float z = pre[i];
     float u = (z - theta) / eps;
-    if (fabsf(z - theta) < eps && u > -0.5f && u < 0.5f) { kc += 1.0f; dn += g; }`
+    if (fabsf(z - theta) < eps && u > -0.5f && u < 0.5f) { kc += 1.0f; dn += g${dsNear}; }`
+      : ""
+  }
+    ${
+    post
+      ? `float up = (v - theta) / eps;
+    if (fabsf(v - theta) < eps && up > -0.5f && up < 0.5f) ks += 1.0f;
+    if (v > theta) hs += 1.0f;`
       : ""
   }
     ${
@@ -425,7 +449,10 @@ function columnPass(L: PlanLayout): CudaKernel[] {
   cp[${Q.kcount * chunks * f}u + o] = kc;
   cp[${Q.dnear * chunks * f}u + o] = dn;
   cp[${Q.pcount * chunks * f}u + o] = pc;
-  cp[${Q.psum * chunks * f}u + o] = ps;`;
+  cp[${Q.psum * chunks * f}u + o] = ps;
+  cp[${Q.tsum * chunks * f}u + o] = ts;
+  cp[${Q.hstep * chunks * f}u + o] = hs;
+  cp[${Q.kstep * chunks * f}u + o] = ks;`;
   const pass: CudaKernel = {
     kind: "kernel",
     label: "column pass",
@@ -479,8 +506,19 @@ function stepPenalty(
   const sel = step.selection;
   if (sel.kind !== "threshold") throw new Error("the step penalty needs a JumpReLU selection");
   const out: CudaKernel[] = [];
-  const p = `(cs[${Q.count * f}u + j] / ${cf(b)})`;
+  // H(z - theta) and the step STE's window count z = pre (the column pass's count of f > 0 and
+  // its STE window) or z = f (its hstep and kstep rows).
+  const post = term.input === "post";
+  const p = `(cs[${(post ? Q.hstep : Q.count) * f}u + j] / ${cf(b)})`;
+  const l0 = `scal[${post ? S.stepH : S.active}] / ${cf(b)}`;
   out.push(latentSum(L, { label: "ste window", value: `cs[${Q.kcount * f}u + j]`, slot: S.near }));
+  if (post) {
+    out.push(latentSum(L, {
+      label: "step counts on f",
+      value: `cs[${Q.hstep * f}u + j]`,
+      slot: S.stepH,
+    }));
+  }
   if (term.penalty === "quadratic_frequency") {
     out.push(latentSum(L, {
       label: "frequency penalty",
@@ -491,9 +529,7 @@ function stepPenalty(
   const dH = term.penalty === "l0"
     ? `lambda / ${cf(b)}`
     : term.penalty === "quadratic"
-    ? `2.0f * lambda * (scal[${S.active}] / ${cf(b)} / ${cf(term.targetL0)} - 1.0f) / ${
-      cf(term.targetL0)
-    } / ${cf(b)}`
+    ? `2.0f * lambda * (${l0} / ${cf(term.targetL0)} - 1.0f) / ${cf(term.targetL0)} / ${cf(b)}`
     : `lambda * (1.0f + 2.0f * ${p} / ${cf(term.s)}) / ${cf(b)}`;
   const name = thresholdName(sel);
   const eps = step.bandwidth === "state" ? "bw[0]" : cf(step.bandwidth ?? 0.001);
@@ -507,12 +543,39 @@ function stepPenalty(
     float theta = ${thetaOf(sel)};
     float eps = ${eps};
     float dt = cs[${Q.dnear * f}u + j] * (-theta / eps) + (${dH}) * (-1.0f / eps) * cs[${
-      Q.kcount * f
+      (post ? Q.kstep : Q.kcount) * f
     }u + j];
     g[j] = ${sel.log ? "dt * theta" : "dt"};`,
     buffers,
   }));
   return out;
+}
+
+/**
+ * The tanh penalty: its value and the threshold gradient through the JumpReLU STE (its encoder
+ * gradient and its part of the window's d f are added in the column pass).
+ */
+function tanhPenalty(L: PlanLayout): CudaKernel[] {
+  const { f, step } = L;
+  const sel = step.selection;
+  if (sel.kind !== "threshold") throw new Error("the tanh penalty needs a JumpReLU selection");
+  const name = thresholdName(sel);
+  const eps = step.bandwidth === "state" ? "bw[0]" : cf(step.bandwidth ?? 0.001);
+  const buffers: Named = { th: P(name), g: G(name), cs: "cs" };
+  if (step.bandwidth === "state") buffers.bw = ST("bandwidth");
+  return [
+    latentSum(L, { label: "ste window", value: `cs[${Q.kcount * f}u + j]`, slot: S.near }),
+    latentSum(L, { label: "tanh penalty", value: `cs[${Q.tsum * f}u + j]`, slot: S.tanh }),
+    elementwise({
+      label: "threshold gradient",
+      n: f,
+      body: `    unsigned j = i;
+    float theta = ${thetaOf(sel)};
+    float dt = cs[${Q.dnear * f}u + j] * (-theta / ${eps});
+    g[j] = ${sel.log ? "dt * theta" : "dt"};`,
+      buffers,
+    }),
+  ];
 }
 
 /** The pre-activation loss: its value and its threshold gradient (the encoder's is in the column pass). */
@@ -769,9 +832,12 @@ function statsKernel(L: PlanLayout): CudaKernel {
     if (t.kind === "decoder_norm_l1") terms.push(`lambda * scal[${S.l1}] / ${cf(b)}`);
     else if (t.kind === "pre_act") terms.push(`${cf(t.alpha / b)} * scal[${S.preAct}]`);
     else if (t.kind === "auxk") terms.push(`scal[${S.auxValue}]`);
-    else if (t.penalty === "l0") terms.push(`lambda * scal[${S.active}] / ${cf(b)}`);
-    else if (t.penalty === "quadratic") {
-      const r = `(scal[${S.active}] / ${cf(b)} / ${cf(t.targetL0)} - 1.0f)`;
+    else if (t.kind === "tanh") terms.push(`lambda * scal[${S.tanh}] / ${cf(b)}`);
+    else if (t.penalty === "l0") {
+      terms.push(`lambda * scal[${t.input === "post" ? S.stepH : S.active}] / ${cf(b)}`);
+    } else if (t.penalty === "quadratic") {
+      const h = t.input === "post" ? S.stepH : S.active;
+      const r = `(scal[${h}] / ${cf(b)} / ${cf(t.targetL0)} - 1.0f)`;
       terms.push(`lambda * ${r} * ${r}`);
     } else terms.push(`lambda * scal[${S.penalty}]`);
   }

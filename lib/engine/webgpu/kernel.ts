@@ -25,14 +25,22 @@ export type Term =
   | { kind: "decoder_norm_l1" }
   /**
    * JumpReLU's step penalty through the step STE: lambda L0 (`l0`), lambda (L0 / targetL0 - 1)^2
-   * (`quadratic`), or lambda sum_i p_i (1 + p_i / s) (`quadratic_frequency`).
+   * (`quadratic`), or lambda sum_i p_i (1 + p_i / s) (`quadratic_frequency`), with L0 and p_i
+   * counting H(z - theta) for z the pre-activations (`input: "pre"`) or the outputs f (`post`).
    */
   | {
     kind: "step";
     penalty: "l0" | "quadratic" | "quadratic_frequency";
     targetL0: number;
     s: number;
+    input: "pre" | "post";
   }
+  /**
+   * lambda / B sum_b sum_i tanh(c f_bi) (Anthropic, January 2025) through the JumpReLU STE: its
+   * gradient lambda c sech^2(c f) / B reaches the encoder where f > 0 and the thresholds on every
+   * entry inside the STE window (with f = 0 below the threshold).
+   */
+  | { kind: "tanh"; c: number }
   /**
    * AuxK (Gao et al. 2024): the frozen residual reconstructed from the top k positive
    * pre-activations of dead latents, alpha ||e - e_hat||^2 / ||e - mean(e)||^2, alpha scaled by

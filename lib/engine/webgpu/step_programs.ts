@@ -23,6 +23,7 @@ import {
 } from "./wgsl.ts";
 import type { Named } from "./wgsl.ts";
 import { COL_CHUNKS, Q, QN, S } from "../step_layout.ts";
+import { TANH_SECH2 } from "./tanh_sech2.ts";
 
 const BIG = "3.0e38";
 
@@ -265,6 +266,8 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
       }));
     } else if (term.kind === "step") {
       out.push(...stepPenalty(device, layout, term));
+    } else if (term.kind === "tanh") {
+      out.push(...tanhPenalty(device, layout));
     } else if (term.kind === "auxk") {
       out.push(...auxK(device, layout, term));
     } else {
@@ -342,7 +345,9 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
 /**
  * One pass over [B, F] by column chunks: dpre = df (+ the per-latent add) where f > 0, else 0,
  * written over df; per latent: count of f > 0, sum of f, smallest positive f, and for JumpReLU the
- * entries inside the STE window and the sum of df over them.
+ * entries inside the STE window and the sum of df over them; the tanh penalty adds its gradient to
+ * both and sums tanh(c f), the step penalty on post-activations counts f > theta and f inside the
+ * step STE's window.
  */
 function columnPass(device: GPUDevice, layout: StepLayout): Program[] {
   const { b, f, step, params, state, buffers: B } = layout;
@@ -352,17 +357,18 @@ function columnPass(device: GPUDevice, layout: StepLayout): Program[] {
   const jump = sel.kind === "threshold";
   const relu = step.terms.some((t) => t.kind === "decoder_norm_l1");
   const preAct = step.terms.find((t) => t.kind === "pre_act");
+  const tanh = step.terms.find((t) => t.kind === "tanh");
+  const post = step.terms.some((t) => t.kind === "step" && t.input === "post");
   const extra: Named = {};
   if (jump) extra.th = params[sel.log ? "log_threshold" : "threshold"];
   if (preAct?.deadOnly) extra.since = state.since_fired;
   if (jump && step.bandwidth === "state") extra.bw = state.bandwidth;
-  if (relu) {
-    extra.rown = B.rown;
-    extra.hp = B.hp;
-  }
+  if (relu) extra.rown = B.rown;
+  if (relu || tanh) extra.hp = B.hp;
   const eps = step.bandwidth === "state" ? "bw[0]" : f32(step.bandwidth ?? 0.001);
   const all: Named = { pre: B.pre, f: B.f, df: B.df, cp: B.cp, ...extra };
   const code = `${declare(Object.keys(all))}
+${tanh ? TANH_SECH2 : ""}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
@@ -371,7 +377,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${jump ? `let theta = ${thetaOf(sel)}; let eps = ${eps};` : ""}
   let add = ${relu ? `hp[0] * rown[j] / ${f32(b)}` : "0.0"};
   var count = 0.0; var fsum = 0.0; var minpos = ${BIG}; var kc = 0.0; var dn = 0.0;
-  var pc = 0.0; var ps = 0.0;
+  var pc = 0.0; var ps = 0.0; var ts = 0.0; var hs = 0.0; var ks = 0.0;
   ${
     preAct
       ? `let counted = ${preAct.deadOnly ? `since[j] >= ${f32(preAct.deadTokens)}` : "true"};`
@@ -382,9 +388,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = r * ${f}u + j;
     let v = f[i];
     let g = df[i];
+    ${
+    tanh
+      ? `let tanh_s2 = tanh_sech2(${f32(tanh.c)} * v);
+    let ds = hp[0] * ${f32(tanh.c)} * tanh_s2.y / ${f32(b)};`
+      : ""
+  }
     if (v > 0.0) {
       count += 1.0; fsum += v; minpos = min(minpos, v);
-      df[i] = g + add;
+      df[i] = g + add${tanh ? " + ds; ts += tanh_s2.x" : ""};
     } else {
       df[i] = 0.0;
     }
@@ -392,7 +404,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     jump
       ? `let z = pre[i];
     let u = (z - theta) / eps;
-    if (abs(z - theta) < eps && u > -0.5 && u < 0.5) { kc += 1.0; dn += g; }`
+    if (abs(z - theta) < eps && u > -0.5 && u < 0.5) { kc += 1.0; dn += g${tanh ? " + ds" : ""}; }`
+      : ""
+  }
+    ${
+    post
+      ? `let up = (v - theta) / eps;
+    if (abs(v - theta) < eps && up > -0.5 && up < 0.5) { ks += 1.0; }
+    if (v > theta) { hs += 1.0; }`
       : ""
   }
     ${
@@ -410,6 +429,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   cp[${Q.dnear * chunks * f}u + o] = dn;
   cp[${Q.pcount * chunks * f}u + o] = pc;
   cp[${Q.psum * chunks * f}u + o] = ps;
+  cp[${Q.tsum * chunks * f}u + o] = ts;
+  cp[${Q.hstep * chunks * f}u + o] = hs;
+  cp[${Q.kstep * chunks * f}u + o] = ks;
 }`;
   const finish = `${declare(["cp", "cs"])}
 @compute @workgroup_size(${WG})
@@ -485,7 +507,12 @@ function stepPenalty(
   const sel = step.selection;
   if (sel.kind !== "threshold") throw new Error("the step penalty needs a JumpReLU selection");
   const out: Program[] = [];
-  const p = `(cs[${Q.count * f}u + j] / ${f32(b)})`;
+  // H(z - theta) and the step STE's window count z = pre (the column pass's count of f > 0 and
+  // its STE window) or z = f (its hstep and kstep rows).
+  const post = term.input === "post";
+  const hRow = post ? Q.hstep : Q.count;
+  const p = `(cs[${hRow * f}u + j] / ${f32(b)})`;
+  const l0 = `scal[${post ? S.stepH : S.active}] / ${f32(b)}`;
   out.push(
     ...latentSum(device, layout, {
       label: "ste window",
@@ -493,6 +520,13 @@ function stepPenalty(
       slot: S.near,
     }),
   );
+  if (post) {
+    out.push(...latentSum(device, layout, {
+      label: "step counts on f",
+      value: `cs[${Q.hstep * f}u + j]`,
+      slot: S.stepH,
+    }));
+  }
   if (term.penalty === "quadratic_frequency") {
     out.push(...latentSum(device, layout, {
       label: "frequency penalty",
@@ -503,9 +537,7 @@ function stepPenalty(
   const dH = term.penalty === "l0"
     ? `lambda / ${f32(b)}`
     : term.penalty === "quadratic"
-    ? `2.0 * lambda * (scal[${S.active}] / ${f32(b)} / ${f32(term.targetL0)} - 1.0) / ${
-      f32(term.targetL0)
-    } / ${f32(b)}`
+    ? `2.0 * lambda * (${l0} / ${f32(term.targetL0)} - 1.0) / ${f32(term.targetL0)} / ${f32(b)}`
     : `lambda * (1.0 + 2.0 * ${p} / ${f32(term.s)}) / ${f32(b)}`;
   const paramName = sel.log ? "log_threshold" : "threshold";
   const eps = step.bandwidth === "state" ? "bw[0]" : f32(step.bandwidth ?? 0.001);
@@ -525,12 +557,47 @@ function stepPenalty(
     let theta = ${thetaOf(sel)};
     let eps = ${eps};
     let dt = cs[${Q.dnear * f}u + j] * (-theta / eps) + (${dH}) * (-1.0 / eps) * cs[${
-      Q.kcount * f
+      (post ? Q.kstep : Q.kcount) * f
     }u + j];
     g[j] = ${sel.log ? "dt * theta" : "dt"};`,
     buffers,
   }));
   return out;
+}
+
+/**
+ * The tanh penalty: its value and the threshold gradient through the JumpReLU STE (its encoder
+ * gradient and its part of the window's d f are added in the column pass).
+ */
+function tanhPenalty(device: GPUDevice, layout: StepLayout): Program[] {
+  const { f, step, params, grads, state, buffers: B } = layout;
+  const sel = step.selection;
+  if (sel.kind !== "threshold") throw new Error("the tanh penalty needs a JumpReLU selection");
+  const paramName = sel.log ? "log_threshold" : "threshold";
+  const eps = step.bandwidth === "state" ? "bw[0]" : f32(step.bandwidth ?? 0.001);
+  const buffers: Named = { th: params[paramName], g: grads[paramName], cs: B.cs };
+  if (step.bandwidth === "state") buffers.bw = state.bandwidth;
+  return [
+    ...latentSum(device, layout, {
+      label: "ste window",
+      value: `cs[${Q.kcount * f}u + j]`,
+      slot: S.near,
+    }),
+    ...latentSum(device, layout, {
+      label: "tanh penalty",
+      value: `cs[${Q.tsum * f}u + j]`,
+      slot: S.tanh,
+    }),
+    elementwise(device, {
+      label: "threshold gradient",
+      n: f,
+      body: `let j = i;
+    let theta = ${thetaOf(sel)};
+    let dt = cs[${Q.dnear * f}u + j] * (-theta / ${eps});
+    g[j] = ${sel.log ? "dt * theta" : "dt"};`,
+      buffers,
+    }),
+  ];
 }
 
 /**
@@ -795,12 +862,15 @@ function statsProgram(device: GPUDevice, layout: StepLayout): Program {
     if (t.kind === "decoder_norm_l1") terms.push(`lambda * scal[${S.l1}] / ${f32(b)}`);
     else if (t.kind === "pre_act") terms.push(`${f32(t.alpha / b)} * scal[${S.preAct}]`);
     else if (t.kind === "auxk") terms.push(`scal[${S.auxValue}]`);
-    else if (t.penalty === "l0") terms.push(`lambda * scal[${S.active}] / ${f32(b)}`);
-    else if (t.penalty === "quadratic") {
+    else if (t.kind === "tanh") terms.push(`lambda * scal[${S.tanh}] / ${f32(b)}`);
+    else if (t.penalty === "l0") {
+      terms.push(`lambda * scal[${t.input === "post" ? S.stepH : S.active}] / ${f32(b)}`);
+    } else if (t.penalty === "quadratic") {
+      const h = t.input === "post" ? S.stepH : S.active;
       terms.push(
-        `lambda * (scal[${S.active}] / ${f32(b)} / ${
+        `lambda * (scal[${h}] / ${f32(b)} / ${f32(t.targetL0)} - 1.0) * (scal[${h}] / ${f32(b)} / ${
           f32(t.targetL0)
-        } - 1.0) * (scal[${S.active}] / ${f32(b)} / ${f32(t.targetL0)} - 1.0)`,
+        } - 1.0)`,
       );
     } else terms.push(`lambda * scal[${S.penalty}]`);
   }

@@ -1,28 +1,24 @@
-// JumpReLU on the webgpu engine: a threshold selection with the paper's STEs, the L0, quadratic or
-// frequency-weighted step penalty, AuxK on dead latents and the pre-activation loss. The tanh
-// penalty and post-activation step inputs have no WGSL kernels yet (they train on the cpu engine).
+// JumpReLU on the GPU engines: a threshold selection with the paper's STEs; the L0, quadratic or
+// frequency-weighted step penalty on pre- or post-activations, or the tanh penalty through the
+// JumpReLU STE; AuxK on dead latents and the pre-activation loss. Every option has kernels.
 import type { WebGpuKernel } from "../../engine/webgpu/kernel.ts";
 import { jumpreluOptions } from "./options.ts";
 import { auxKWebGpuTerm } from "../shared/aux_k.ts";
 
 export const jumpreluWebGpu: WebGpuKernel = {
-  unsupported(sae) {
-    const o = jumpreluOptions(sae);
-    if (o.penalty === "tanh") return "sae.jumprelu.penalty tanh has no webgpu kernel";
-    if (o.step_input === "post") return "sae.jumprelu.step_input post has no webgpu kernel";
-    return null;
-  },
+  unsupported: () => null,
   step(sae, { d }) {
     const o = jumpreluOptions(sae);
     return {
       preEncoderBias: sae.pre_encoder_bias,
       selection: { kind: "threshold", log: o.threshold_param === "log" },
       terms: [
-        {
+        o.penalty === "tanh" ? { kind: "tanh", c: o.tanh_scale } : {
           kind: "step",
-          penalty: o.penalty === "tanh" ? "l0" : o.penalty,
+          penalty: o.penalty,
           targetL0: sae.target_l0,
           s: o.frequency_scale,
+          input: o.step_input,
         },
         ...(o.aux_alpha > 0 ? [auxKWebGpuTerm(o, d, true)] : []),
         ...(o.pre_act_alpha > 0

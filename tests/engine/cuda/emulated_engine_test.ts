@@ -35,9 +35,12 @@ Deno.test({
           "--steps",
           "3",
           // JumpReLU (log thresholds, L0 penalty, STE), with AuxK and the pre-activation loss on
-          // all latents (linear thresholds), ReLU, TopK and BatchTopK (both with dead latents).
+          // all latents (linear thresholds), with the tanh penalty, with the step penalty on
+          // post-activations; ReLU, TopK and BatchTopK (both with dead latents).
           "--only",
-          "^(jumprelu|jumprelu pre-activation loss on all latents, linear theta, AuxK|relu|topk|batchtopk|topk with grad clip|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\))$",
+          "^(jumprelu|jumprelu pre-activation loss on all latents, linear theta, AuxK|jumprelu tanh penalty(, linear theta, AuxK)?|jumprelu (post step input, quadratic penalty, theta inside the kernel at 0|quadratic-frequency penalty, post step input)|relu|topk|batchtopk|topk with grad clip|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\))$",
+          "--resume",
+          "^jumprelu (tanh penalty, linear theta, AuxK|post step input, quadratic penalty, theta inside the kernel at 0)$",
         ],
         env: { SAESWEEP_CUDA_LIB_DIR: dir, SAESWEEP_CUDA_CACHE: "off", SAESWEEP_EMU_WORK: dir },
         stdout: "piped",
@@ -49,6 +52,10 @@ Deno.test({
         const label of [
           "jumprelu",
           "jumprelu pre-activation loss on all latents, linear theta, AuxK",
+          "jumprelu tanh penalty",
+          "jumprelu tanh penalty, linear theta, AuxK",
+          "jumprelu post step input, quadratic penalty, theta inside the kernel at 0",
+          "jumprelu quadratic-frequency penalty, post step input",
           "relu",
           "topk",
           "batchtopk",
@@ -63,10 +70,19 @@ Deno.test({
           new RegExp(`^parity PASS ${label.replace(/[(),]/g, "\\$&")}: worst `, "m"),
         );
       }
-      for (const arch of ["jumprelu", "relu", "topk", "batchtopk"]) {
-        assert.match(text, new RegExp(`^resume PASS ${arch} byte-identical$`, "m"));
+      for (
+        const label of [
+          "jumprelu",
+          "relu",
+          "topk",
+          "batchtopk",
+          "jumprelu tanh penalty, linear theta, AuxK",
+          "jumprelu post step input, quadratic penalty, theta inside the kernel at 0",
+        ]
+      ) {
+        assert.match(text, new RegExp(`^resume PASS ${label} byte-identical$`, "m"));
       }
-      assert.match(text, /^cuda check on CPU emulation \(sm_90; .*\): PASS \(12 passed, 0 failed/m);
+      assert.match(text, /^cuda check on CPU emulation \(sm_90; .*\): PASS \(18 passed, 0 failed/m);
     }
   },
 });

@@ -77,8 +77,22 @@ for (const arch of ["jumprelu", "topk", "batchtopk", "relu"]) {
   );
 }
 
-webgpuTest("a webgpu snapshot restored into a new engine continues bit-identically", async () => {
-  const c = makeCase("jumprelu", { steps: 4, sae: { jumprelu: { aux_alpha: 1 } } });
+// Resume on JumpReLU with AuxK, with the tanh penalty and with the step penalty on post-activations.
+for (
+  const label of [
+    "AuxK on dead latents",
+    "tanh penalty, linear theta, AuxK",
+    "post step input, quadratic penalty, theta inside the kernel at 0",
+  ]
+) {
+  const { sae } = getArchitecture("jumprelu").parityCases!.find((p) => p.label === label)!;
+  webgpuTest(
+    `a webgpu snapshot restored into a new engine continues bit-identically: jumprelu ${label}`,
+    () => resumesBitIdentically(makeCase("jumprelu", { steps: 4, sae })),
+  );
+}
+
+async function resumesBitIdentically(c: ParityCase): Promise<void> {
   const hyper = { lr: c.lr, lambda: c.lambda };
   const a = await createEngine(c.arch, c.init, options(c, "webgpu"));
   const b = await createEngine(c.arch, c.init, options(c, "webgpu"));
@@ -97,14 +111,16 @@ webgpuTest("a webgpu snapshot restored into a new engine continues bit-identical
         assert.deepEqual(sb[group][n].data, t.data, `${group} ${n}`);
       }
     }
-    for (const [n, t] of Object.entries(sa.optimizer.m)) {
-      assert.deepEqual(sb.optimizer.m[n].data, t.data, `m ${n}`);
+    for (const moment of ["m", "v"] as const) {
+      for (const [n, t] of Object.entries(sa.optimizer[moment])) {
+        assert.deepEqual(sb.optimizer[moment][n].data, t.data, `${moment} ${n}`);
+      }
     }
   } finally {
     a.dispose();
     b.dispose();
   }
-});
+}
 
 webgpuTest("the webgpu engine names a parameter that holds NaN or Inf", async () => {
   const c = makeCase("topk");
