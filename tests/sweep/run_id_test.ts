@@ -177,8 +177,9 @@ Deno.test("train.precision absent renames no run; fp32 written out is the same r
 });
 
 Deno.test("a change of a penalty's lambda unit renames exactly that penalty's normalized runs", () => {
-  // The ids before PENALTY_UNIT_VERSION existed (computed on 9f713b5): only the tanh run of mode
-  // normalized, whose unit moved to version 2, changes; mode controller reads no unit.
+  // The ids before PENALTY_UNIT_VERSION existed (computed on 9f713b5): only the tanh and
+  // quadratic-frequency runs of mode normalized, whose units moved to version 2, change; the L0
+  // penalty's unit did not move, and mode controller reads no unit.
   const spec = (mode: string) =>
     GOLDEN_SPEC.replace("lr: 0.003 }", `lr: 0.003, lambda: { mode: ${mode} } }`)
       .replace("sae: { width: 256 }", "sae: { width: 256, jumprelu: { lambda: 0.001 } }")
@@ -190,7 +191,7 @@ Deno.test("a change of a penalty's lambda unit renames exactly that penalty's no
   assert.deepEqual(normalized, [
     "penalty_l0-l0_8-6e9b15c4",
     "penalty_tanh-l0_8-71ec3ed8", // 1eaea580 at unit version 1
-    "penalty_quadratic_frequency-l0_8-586022ff",
+    "penalty_quadratic_frequency-l0_8-6254f3a9", // 586022ff at unit version 1
   ]);
   assert.deepEqual(ids(spec("controller")), [
     "penalty_l0-l0_8-6fbacf43",

@@ -43,12 +43,18 @@ Deno.test("penaltyPerL0() is each penalty's cost per unit of L0 at the target, b
 
 Deno.test("lambdaUnit() is MARGINAL_VALUE x V / T over the penalty's cost per unit of L0, by hand", () => {
   const at = { targetL0: 16, width: 512, variance: 0.64 };
-  assert.deepEqual(MARGINAL_VALUE, { threshold: 0.01, l1: 0.25 });
+  assert.deepEqual(MARGINAL_VALUE, {
+    l0: 0.01,
+    quadratic: 0.01,
+    tanh: 0.01,
+    quadratic_frequency: 0.04,
+    l1: 0.25,
+  });
   // L1: 0.25 * 0.04 / 0.2 = 0.05; JumpReLU L0: 0.01 * 0.04 / 1 = 4e-4; quadratic frequency:
-  // 4e-4 / 7.25 = 5.5172e-5.
+  // 0.04 * 0.04 / 7.25 = 1.6e-3 / 7.25 = 2.2069e-4.
   near(lambdaUnit({ kind: "l1" }, at), 0.05);
   near(lambdaUnit({ kind: "l0" }, at), 4e-4);
-  near(lambdaUnit({ kind: "quadratic_frequency", frequencyScale: 0.01 }, at), 4e-4 / 7.25);
+  near(lambdaUnit({ kind: "quadratic_frequency", frequencyScale: 0.01 }, at), 1.6e-3 / 7.25);
   // T 4 vs 128 at F 512, s 0.01: (1/4) / 2.5625 vs (1/128) / 51 = 637x between the targets.
   const qf: PenaltyShape = { kind: "quadratic_frequency", frequencyScale: 0.01 };
   const low = lambdaUnit(qf, { targetL0: 4, width: 512, variance: 1 });
@@ -97,7 +103,7 @@ Deno.test("the floor is start / max_drop of the derived start: lambda stops ther
  */
 function simulate(targetL0: number, options: { start: number; mismatch: number }): number {
   const width = 512, s = 0.01, variance = 0.9;
-  const c = MARGINAL_VALUE.threshold * options.mismatch;
+  const c = MARGINAL_VALUE.quadratic_frequency * options.mismatch;
   const l0Eq = (lambda: number) => {
     // Positive root of (2 / (F s)) L^2 + L - c V / lambda = 0.
     const a = 2 / (width * s), k = (c * variance) / lambda;
@@ -146,6 +152,6 @@ Deno.test("without the normalisation (one start for all targets) the high target
   assert.ok(l0 < 0.9 * 128, `L0 ${l0}`);
   // Nor does the cost per unit of L0 alone suffice: V / T x MARGINAL_VALUE without the
   // frequency term leaves lambda 51x too high at 128.
-  const noCost = (MARGINAL_VALUE.threshold * 0.9) / 128;
+  const noCost = (MARGINAL_VALUE.quadratic_frequency * 0.9) / 128;
   assert.ok(simulate(128, { start: noCost, mismatch: 1 }) < 0.9 * 128);
 });
