@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
 import { jumpreluOptions } from "../../lib/sae/jumprelu/options.ts";
-import { SpecError, UsageError } from "../../lib/errors.ts";
+import { UsageError } from "../../lib/errors.ts";
 import { loadExperiment, parseExperiment } from "../../lib/spec/load.ts";
+import { problems } from "./_problems.ts";
 
 const BASE = "name: t\ndata:\n  source: synthetic\n";
-
-/** Parses `text` expecting a SpecError; returns its issues as `line:col path: message` strings. */
-function problems(text: string, options: { maxRuns?: number } = {}): string[] {
-  try {
-    parseExperiment(text, "x.yaml", options);
-  } catch (err) {
-    assert.ok(err instanceof SpecError, String(err));
-    assert.equal(err.exitCode, 2);
-    return err.issues.map((i) => `${i.line}:${i.col} ${i.path}: ${i.message}`);
-  }
-  assert.fail("expected a SpecError");
-}
 
 Deno.test("parseExperiment() applies schema defaults to a minimal spec", () => {
   const { spec, axes } = parseExperiment(BASE, "x.yaml");

@@ -2,20 +2,10 @@
 import assert from "node:assert/strict";
 import { SpecError } from "../../lib/errors.ts";
 import { parseExperiment } from "../../lib/spec/load.ts";
+import { problems } from "./_problems.ts";
 import { expandSweep } from "../../lib/sweep/expand.ts";
 
 const BASE = "name: t\ndata:\n  source: synthetic\nsae:\n  width: 64\n";
-
-function problems(text: string, options: { maxRuns?: number } = {}): string[] {
-  try {
-    parseExperiment(text, "x.yaml", options);
-  } catch (err) {
-    assert.ok(err instanceof SpecError, String(err));
-    assert.equal(err.exitCode, 2);
-    return err.issues.map((i) => `${i.line}:${i.col} ${i.path}: ${i.message}`);
-  }
-  assert.fail("expected a SpecError");
-}
 
 function runIds(text: string): string[] {
   const parsed = parseExperiment(text, "x.yaml");
