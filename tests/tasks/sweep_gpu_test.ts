@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { listTree, runTask } from "./_spawn.ts";
 import { emulator, HAS_CXX } from "../engine/cuda/_emulator.ts";
 import { estimateRunBytes } from "../../lib/train/memory_estimate.ts";
+import type { GpuPlacement } from "../../lib/executor/gpu_slots.ts";
 
 const FAKE_SWEEP = "tests/fixtures/fake_sweep.ts";
 const CI = Boolean(Deno.env.get("CI"));
@@ -36,15 +37,7 @@ sweep:
 }
 
 interface Notes {
-  gpu_placement?: {
-    device: number;
-    cuda_visible_devices: string;
-    device_name: string;
-    estimate_bytes: number;
-    reservation_bytes: number;
-    device_free_bytes: number;
-    sharing_with: string[];
-  };
+  gpu_placement?: GpuPlacement;
   env_cuda_visible_devices: string | null;
 }
 
