@@ -18,6 +18,7 @@ import {
   rowKth,
   rowKthSerial,
   rowPass,
+  rowPassSerial,
   sumIntoSlot,
   WG,
 } from "./wgsl.ts";
@@ -25,6 +26,8 @@ import type { Named } from "./wgsl.ts";
 import { COL_CHUNKS, Q, QN, S } from "../step_layout.ts";
 
 const BIG = "3.0e38";
+
+type AuxTerm = Extract<WebGpuStep["terms"][number], { kind: "auxk" }>;
 
 /** Every buffer the step reads or writes, by name. */
 export interface StepBuffers extends Named {
@@ -77,6 +80,11 @@ export interface StepLayout {
   software: boolean;
   /** Number of loss terms (recon first). */
   termCount: number;
+}
+
+/** The row pass of the adapter: without workgroup barriers on a software one. */
+function rowProgram(layout: StepLayout): typeof rowPass {
+  return layout.software ? rowPassSerial : rowPass;
 }
 
 /** A program that records one GEMM. */
@@ -205,14 +213,16 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   const out: Program[] = [];
   const relu = step.terms.some((t) => t.kind === "decoder_norm_l1");
   if (relu) {
-    out.push(rowPass(device, {
-      label: "decoder row norms",
-      rows: f,
-      cols: d,
-      dot: `w[r * ${d}u + k] * w[r * ${d}u + k]`,
-      body: "if (k == 0u) { rown[r] = sqrt(t); }",
-      buffers: { w: params.W_dec, rown: B.rown },
-    }));
+    out.push(
+      rowProgram(layout)(device, {
+        label: "decoder row norms",
+        rows: f,
+        cols: d,
+        dot: `w[r * ${d}u + k] * w[r * ${d}u + k]`,
+        body: "if (k == 0u) { rown[r] = sqrt(t); }",
+        buffers: { w: params.W_dec, rown: B.rown },
+      }),
+    );
   }
   out.push(...encoderPrograms(device, layout, { training: true }));
   // Reconstruction: dxHat = 2 (xHat - x) / B and its sum of squares.
@@ -247,7 +257,10 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
     b: params.W_dec,
     c: B.df,
   }));
-  out.push(...columnPass(device, layout));
+  // AuxK's selection and products run first: the column pass adds their latent gradient.
+  const auxTerm = step.terms.find((t): t is AuxTerm => t.kind === "auxk");
+  if (auxTerm) out.push(...auxK(device, layout, auxTerm));
+  out.push(...columnPass(device, layout, { aux: auxTerm !== undefined && auxOn(layout, auxTerm) }));
   out.push(
     ...latentSum(device, layout, {
       label: "active",
@@ -265,9 +278,7 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
       }));
     } else if (term.kind === "step") {
       out.push(...stepPenalty(device, layout, term));
-    } else if (term.kind === "auxk") {
-      out.push(...auxK(device, layout, term));
-    } else {
+    } else if (term.kind === "pre_act") {
       out.push(...preActLoss(device, layout, term));
     }
   }
@@ -301,16 +312,6 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   }));
   out.push(
     ...columnSum(device, {
-      label: "gb_enc",
-      rows: b,
-      cols: f,
-      src: B.df,
-      out: grads.b_enc,
-      cpart: B.cpart,
-    }),
-  );
-  out.push(
-    ...columnSum(device, {
       label: "gb_dec",
       rows: b,
       cols: d,
@@ -341,11 +342,13 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
 
 /**
  * One pass over [B, F] by column chunks: dpre = df (+ the per-latent add) where f > 0, else 0,
- * written over df; per latent: count of f > 0, sum of f, smallest positive f, and for JumpReLU the
- * entries inside the STE window and the sum of df over them.
+ * minus the pre-activation loss's gradient, plus AuxK's latent gradient where its latents are
+ * kept (`aux`), written over df; per latent: count of f > 0, sum of f, smallest positive f, for
+ * JumpReLU the entries inside the STE window and the sum of df over them, and the sum of dpre:
+ * the finish pass writes it as gb_enc (chunk sums in row order, then over chunks in order).
  */
-function columnPass(device: GPUDevice, layout: StepLayout): Program[] {
-  const { b, f, step, params, state, buffers: B } = layout;
+function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boolean }): Program[] {
+  const { b, f, step, params, state, grads, buffers: B } = layout;
   const sel = step.selection;
   const chunks = Math.min(COL_CHUNKS, b);
   const per = Math.ceil(b / chunks);
@@ -360,8 +363,12 @@ function columnPass(device: GPUDevice, layout: StepLayout): Program[] {
     extra.rown = B.rown;
     extra.hp = B.hp;
   }
+  if (options.aux) {
+    extra.fa = layout.aux!.fAux;
+    extra.dfa = layout.aux!.dfAux;
+  }
   const eps = step.bandwidth === "state" ? "bw[0]" : f32(step.bandwidth ?? 0.001);
-  const all: Named = { pre: B.pre, f: B.f, df: B.df, cp: B.cp, ...extra };
+  const all: Named = { pre: B.pre, f: B.f, df: B.df, cp: B.cp, cpart: B.cpart, ...extra };
   const code = `${declare(Object.keys(all))}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -371,7 +378,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   ${jump ? `let theta = ${thetaOf(sel)}; let eps = ${eps};` : ""}
   let add = ${relu ? `hp[0] * rown[j] / ${f32(b)}` : "0.0"};
   var count = 0.0; var fsum = 0.0; var minpos = ${BIG}; var kc = 0.0; var dn = 0.0;
-  var pc = 0.0; var ps = 0.0;
+  var pc = 0.0; var ps = 0.0; var gs = 0.0;
   ${
     preAct
       ? `let counted = ${preAct.deadOnly ? `since[j] >= ${f32(preAct.deadTokens)}` : "true"};`
@@ -382,11 +389,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let i = r * ${f}u + j;
     let v = f[i];
     let g = df[i];
+    var dp = 0.0;
     if (v > 0.0) {
       count += 1.0; fsum += v; minpos = min(minpos, v);
-      df[i] = g + add;
-    } else {
-      df[i] = 0.0;
+      dp = g + add;
     }
     ${
     jump
@@ -398,10 +404,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     ${
     preAct
       ? `let gap = theta - pre[i];
-    if (counted && gap > 0.0) { pc += 1.0; ps += gap; df[i] -= ${f32(preAct.alpha / b)}; }`
+    if (counted && gap > 0.0) { pc += 1.0; ps += gap; dp -= ${f32(preAct.alpha / b)}; }`
       : ""
   }
+    ${options.aux ? "if (fa[i] > 0.0) { dp += dfa[i]; }" : ""}
+    df[i] = dp;
+    gs += dp;
   }
+  cpart[c * ${f}u + j] = gs;
   let o = c * ${f}u + j;
   cp[${Q.count * chunks * f}u + o] = count;
   cp[${Q.fsum * chunks * f}u + o] = fsum;
@@ -411,7 +421,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   cp[${Q.pcount * chunks * f}u + o] = pc;
   cp[${Q.psum * chunks * f}u + o] = ps;
 }`;
-  const finish = `${declare(["cp", "cs"])}
+  const finish = `${declare(["cp", "cs", "cpart", "gbe"])}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
@@ -426,6 +436,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     cs[q * ${f}u + j] = select(s, lo, q == ${Q.minpos}u);
   }
+  var s = 0.0;
+  for (var c = 0u; c < ${chunks}u; c++) { s += cpart[c * ${f}u + j]; }
+  gbe[j] = s;
 }`;
   return [
     program(device, {
@@ -437,7 +450,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     program(device, {
       label: "column finish",
       code: finish,
-      buffers: [B.cp, B.cs],
+      buffers: [B.cp, B.cs, B.cpart, grads.b_enc],
       groups: [Math.ceil(f / WG)],
     }),
   ];
@@ -565,16 +578,20 @@ function preActLoss(
   ];
 }
 
-/** AuxK on dead latents: selection, residual reconstruction, its value and gradients. */
-function auxK(
-  device: GPUDevice,
-  layout: StepLayout,
-  term: Extract<WebGpuStep["terms"][number], { kind: "auxk" }>,
-): Program[] {
+/** Whether AuxK contributes anything (k > 0 and alpha != 0). */
+function auxOn(layout: StepLayout, term: AuxTerm): boolean {
+  return Math.min(term.k, layout.f) > 0 && term.alpha !== 0;
+}
+
+/**
+ * AuxK on dead latents: selection, residual reconstruction, its value and its latent gradient
+ * dfAux (the column pass adds it to dpre where fAux > 0).
+ */
+function auxK(device: GPUDevice, layout: StepLayout, term: AuxTerm): Program[] {
   const { b, d, f, params, state, buffers: B } = layout;
   const A = layout.aux!;
   const k = Math.min(term.k, f);
-  if (k === 0 || term.alpha === 0) {
+  if (!auxOn(layout, term)) {
     return [elementwise(device, {
       label: "aux off",
       n: 1,
@@ -676,12 +693,6 @@ function auxK(
     b: params.W_dec,
     c: A.dfAux,
   }));
-  out.push(elementwise(device, {
-    label: "dpre += aux",
-    n: b * f,
-    body: "if (fa[i] > 0.0) { df[i] += dfa[i]; }",
-    buffers: { df: B.df, fa: A.fAux, dfa: A.dfAux },
-  }));
   return out;
 }
 
@@ -690,14 +701,16 @@ function update(device: GPUDevice, layout: StepLayout): Program[] {
   const { d, f, step, params, grads, m, v, sizes, paramNames, buffers: B, adam } = layout;
   const out: Program[] = [];
   if (layout.unitNormDecoder) {
-    out.push(rowPass(device, {
-      label: "project decoder gradient",
-      rows: f,
-      cols: d,
-      dot: `g[r * ${d}u + k] * w[r * ${d}u + k]`,
-      body: `g[r * ${d}u + k] -= t * w[r * ${d}u + k];`,
-      buffers: { g: grads.W_dec, w: params.W_dec },
-    }));
+    out.push(
+      rowProgram(layout)(device, {
+        label: "project decoder gradient",
+        rows: f,
+        cols: d,
+        dot: `g[r * ${d}u + k] * w[r * ${d}u + k]`,
+        body: `g[r * ${d}u + k] -= t * w[r * ${d}u + k];`,
+        buffers: { g: grads.W_dec, w: params.W_dec },
+      }),
+    );
   }
   if (adam.gradClip !== null) {
     paramNames.forEach((name, pi) => {
@@ -731,14 +744,16 @@ function update(device: GPUDevice, layout: StepLayout): Program[] {
     }));
   });
   if (layout.unitNormDecoder) {
-    out.push(rowPass(device, {
-      label: "renormalise decoder rows",
-      rows: f,
-      cols: d,
-      dot: `w[r * ${d}u + k] * w[r * ${d}u + k]`,
-      body: `w[r * ${d}u + k] = w[r * ${d}u + k] * (1.0 / max(sqrt(t), 1e-12));`,
-      buffers: { w: params.W_dec },
-    }));
+    out.push(
+      rowProgram(layout)(device, {
+        label: "renormalise decoder rows",
+        rows: f,
+        cols: d,
+        dot: `w[r * ${d}u + k] * w[r * ${d}u + k]`,
+        body: `w[r * ${d}u + k] = w[r * ${d}u + k] * (1.0 / max(sqrt(t), 1e-12));`,
+        buffers: { w: params.W_dec },
+      }),
+    );
   }
   if (step.thresholdFloor !== undefined && params.threshold) {
     out.push(elementwise(device, {

@@ -226,6 +226,36 @@ ${options.body}
   });
 }
 
+/**
+ * rowPass for software adapters (llvmpipe): one invocation per row, no workgroup memory and no
+ * barriers (the workgroup version took ~10 ms for 512 rows of 64 there). `dot` is summed over k in
+ * ascending order, then `body` runs for every k. Same contract as rowPass.
+ */
+export function rowPassSerial(
+  device: GPUDevice,
+  options: Parameters<typeof rowPass>[1],
+): Program {
+  const { header, list } = bind(options.buffers);
+  const code = `${header}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let r = gid.x;
+  if (r >= ${options.rows}u) { return; }
+  var s = 0.0;
+  for (var k = 0u; k < ${options.cols}u; k++) { s += ${options.dot}; }
+  let t = s;
+  for (var k = 0u; k < ${options.cols}u; k++) {
+${options.body}
+  }
+}`;
+  return program(device, {
+    label: options.label,
+    code,
+    buffers: list,
+    groups: [Math.ceil(options.rows / 64)],
+  });
+}
+
 /** WGSL: the order-preserving key of a value for selecting the largest positives (0 otherwise). */
 const KEY_FN = `fn key(v: f32) -> u32 { if (v > 0.0) { return bitcast<u32>(v); } return 0u; }`;
 
