@@ -23,6 +23,14 @@ import {
   WG,
 } from "./wgsl.ts";
 import type { Named } from "./wgsl.ts";
+import {
+  type ColumnLists,
+  selectRows,
+  sparseColumnProduct,
+  sparseDecode,
+  sparseFor,
+  sparseRowDot,
+} from "./sparse.ts";
 import { COL_CHUNKS, Q, QN, S } from "../step_layout.ts";
 
 const BIG = "3.0e38";
@@ -80,6 +88,35 @@ export interface StepLayout {
   software: boolean;
   /** Number of loss terms (recon first). */
   termCount: number;
+  /** Lists of the sparse products (sparse.ts), present when sparsePlan(step).main. */
+  sparse?: {
+    /** Kept latents of each row of f [B, F] (u32) and their counts [B]. */
+    rowIdx: GPUBuffer;
+    rowCnt: GPUBuffer;
+    /** Rows where dpre may be nonzero (f > 0 or fAux > 0), per latent, from the column pass. */
+    cols: ColumnLists;
+    /** AuxK's kept latents per row, when sparsePlan(step).aux. */
+    aux?: { idx: GPUBuffer; cnt: GPUBuffer };
+  };
+}
+
+/** Row chunks of the column pass over B rows (and of its per-latent row lists). */
+export function columnChunks(b: number): { chunks: number; per: number } {
+  const chunks = Math.min(COL_CHUNKS, b);
+  return { chunks, per: Math.ceil(b / chunks) };
+}
+
+/**
+ * Which products run over lists (sparse.ts) instead of dense GEMMs: `main` for a TopK or
+ * BatchTopK code keeping k <= F / SPARSE_RATIO latents a row (the decode, the latent gradient and
+ * both weight gradients), `aux` for AuxK's decode and latent gradient when its k is as small too.
+ */
+export function sparsePlan(step: WebGpuStep, f: number): { main: boolean; aux: boolean } {
+  const sel = step.selection;
+  const main = (sel.kind === "row_topk" || sel.kind === "batch_topk") &&
+    sparseFor(Math.min(sel.k, f), f);
+  const aux = step.terms.find((t): t is AuxTerm => t.kind === "auxk");
+  return { main, aux: main && aux !== undefined && sparseFor(Math.min(aux.k, f), f) };
 }
 
 /** The row pass of the adapter: without workgroup barriers on a software one. */
@@ -126,12 +163,28 @@ export function encoderPrograms(
     bias: params.b_enc,
   }));
   out.push(...selectPrograms(device, layout, options));
-  out.push(gemm(device, "xHat = f W_dec + b_dec", { m: b, n: d, k: f, bias: true }, {
-    a: B.f,
-    b: params.W_dec,
-    c: B.xHat,
-    bias: params.b_dec,
-  }));
+  const sp = layout.sparse;
+  out.push(
+    sp
+      ? sparseDecode(device, {
+        label: "xHat = f W_dec + b_dec (sparse)",
+        rows: b,
+        cols: f,
+        d,
+        val: B.f,
+        idx: sp.rowIdx,
+        cnt: sp.rowCnt,
+        w: params.W_dec,
+        out: B.xHat,
+        bias: params.b_dec,
+      })
+      : gemm(device, "xHat = f W_dec + b_dec", { m: b, n: d, k: f, bias: true }, {
+        a: B.f,
+        b: params.W_dec,
+        c: B.xHat,
+        bias: params.b_dec,
+      }),
+  );
   return out;
 }
 
@@ -160,6 +213,20 @@ function selectPrograms(
       buffers: { pre: B.pre, f: B.f, th },
     })];
   }
+  const sp = layout.sparse;
+  if (sel.kind === "batch_topk" && !options.training && sp) {
+    return [selectRows(device, {
+      label: "f = pre above the running threshold (listed)",
+      rows: b,
+      cols: f,
+      src: B.pre,
+      out: B.f,
+      idx: sp.rowIdx,
+      cnt: sp.rowCnt,
+      keep: "z > max(thr[0], 0.0)",
+      extra: { thr: state.threshold },
+    })];
+  }
   if (sel.kind === "batch_topk" && !options.training) {
     return [elementwise(device, {
       label: "f = pre above the running threshold",
@@ -178,14 +245,28 @@ function selectPrograms(
         src: B.pre,
         kth: B.kth,
       }),
-      elementwise(device, {
-        label: "f = top k per row",
-        n,
-        body: `let z = pre[i]; f[i] = select(0.0, z, key(z) >= kth[i / ${f}u] && z > 0.0);`,
-        buffers: { pre: B.pre, f: B.f, kth: B.kth },
-        types: { kth: "array<u32>" },
-        prelude: KEY_FN,
-      }),
+      sp
+        ? selectRows(device, {
+          label: "f = top k per row (listed)",
+          rows: b,
+          cols: f,
+          src: B.pre,
+          out: B.f,
+          idx: sp.rowIdx,
+          cnt: sp.rowCnt,
+          keep: "key(z) >= kth[row] && z > 0.0",
+          extra: { kth: B.kth },
+          types: { kth: "array<u32>" },
+          prelude: KEY_FN,
+        })
+        : elementwise(device, {
+          label: "f = top k per row",
+          n,
+          body: `let z = pre[i]; f[i] = select(0.0, z, key(z) >= kth[i / ${f}u] && z > 0.0);`,
+          buffers: { pre: B.pre, f: B.f, kth: B.kth },
+          types: { kth: "array<u32>" },
+          prelude: KEY_FN,
+        }),
     ];
   }
   return [
@@ -196,14 +277,28 @@ function selectPrograms(
       src: B.pre,
       ctl: B.ctl,
     }),
-    elementwise(device, {
-      label: "f = top k B of the batch",
-      n,
-      body: "let z = pre[i]; f[i] = select(0.0, z, key(z) >= ctl[0] && z > 0.0);",
-      buffers: { pre: B.pre, f: B.f, ctl: B.ctl },
-      types: { ctl: "array<u32>" },
-      prelude: KEY_FN,
-    }),
+    sp
+      ? selectRows(device, {
+        label: "f = top k B of the batch (listed)",
+        rows: b,
+        cols: f,
+        src: B.pre,
+        out: B.f,
+        idx: sp.rowIdx,
+        cnt: sp.rowCnt,
+        keep: "key(z) >= ctl[0] && z > 0.0",
+        extra: { ctl: B.ctl },
+        types: { ctl: "array<u32>" },
+        prelude: KEY_FN,
+      })
+      : elementwise(device, {
+        label: "f = top k B of the batch",
+        n,
+        body: "let z = pre[i]; f[i] = select(0.0, z, key(z) >= ctl[0] && z > 0.0);",
+        buffers: { pre: B.pre, f: B.f, ctl: B.ctl },
+        types: { ctl: "array<u32>" },
+        prelude: KEY_FN,
+      }),
   ];
 }
 
@@ -252,10 +347,11 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
     slot: S.sst,
     buffers: { x: B.x, xm: B.xMean, part: B.part },
   }));
-  out.push(gemm(device, "df = dxHat W_dec^T", { m: b, n: f, k: d, transB: true }, {
-    a: B.dxHat,
-    b: params.W_dec,
-    c: B.df,
+  out.push(latentGradient(device, layout, {
+    label: "df = dxHat W_dec^T",
+    left: B.dxHat,
+    out: B.df,
+    lists: layout.sparse && { idx: layout.sparse.rowIdx, cnt: layout.sparse.rowCnt },
   }));
   // AuxK's selection and products run first: the column pass adds their latent gradient.
   const auxTerm = step.terms.find((t): t is AuxTerm => t.kind === "auxk");
@@ -283,17 +379,34 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
     }
   }
   // Weight gradients.
-  out.push(gemm(device, "gW_dec = f^T dxHat", { m: f, n: d, k: b, transA: true }, {
-    a: B.f,
-    b: B.dxHat,
-    c: grads.W_dec,
-  }));
-  if (layout.aux) {
-    out.push(gemm(device, "gW_dec += fAux^T deHat", { m: f, n: d, k: b, transA: true, beta: 1 }, {
-      a: layout.aux.fAux,
-      b: layout.aux.eHat,
-      c: grads.W_dec,
+  const xIn = step.preEncoderBias ? B.xIn : B.x;
+  if (layout.sparse) {
+    const aux = auxTerm && auxOn(layout, auxTerm)
+      ? [{ val: layout.aux!.fAux, mat: layout.aux!.eHat }]
+      : [];
+    const lists = layout.sparse.cols;
+    out.push(sparseColumnProduct(device, {
+      label: "gW_dec = f^T dxHat (+ fAux^T deHat) (sparse)",
+      rows: b,
+      cols: f,
+      d,
+      lists,
+      terms: [{ val: B.f, mat: B.dxHat }, ...aux],
+      out: grads.W_dec,
+      transposed: false,
     }));
+    out.push(sparseColumnProduct(device, {
+      label: "gW_enc = xIn^T dpre (sparse)",
+      rows: b,
+      cols: f,
+      d,
+      lists,
+      terms: [{ val: B.df, mat: xIn }],
+      out: grads.W_enc,
+      transposed: true,
+    }));
+  } else {
+    out.push(...denseWeightGradients(device, layout, xIn));
   }
   if (relu) {
     out.push(elementwise(device, {
@@ -304,12 +417,6 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
       buffers: { g: grads.W_dec, w: params.W_dec, cs: B.cs, rown: B.rown, hp: B.hp },
     }));
   }
-  const xIn = step.preEncoderBias ? B.xIn : B.x;
-  out.push(gemm(device, "gW_enc = xIn^T dpre", { m: d, n: f, k: b, transA: true }, {
-    a: xIn,
-    b: B.df,
-    c: grads.W_enc,
-  }));
   out.push(
     ...columnSum(device, {
       label: "gb_dec",
@@ -340,6 +447,60 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   return out;
 }
 
+/** The weight gradients as dense GEMMs: gW_dec = f^T dxHat (+ fAux^T deHat), gW_enc = xIn^T dpre. */
+function denseWeightGradients(device: GPUDevice, layout: StepLayout, xIn: GPUBuffer): Program[] {
+  const { b, d, f, grads, buffers: B } = layout;
+  const out = [gemm(device, "gW_dec = f^T dxHat", { m: f, n: d, k: b, transA: true }, {
+    a: B.f,
+    b: B.dxHat,
+    c: grads.W_dec,
+  })];
+  if (layout.aux) {
+    out.push(gemm(device, "gW_dec += fAux^T deHat", { m: f, n: d, k: b, transA: true, beta: 1 }, {
+      a: layout.aux.fAux,
+      b: layout.aux.eHat,
+      c: grads.W_dec,
+    }));
+  }
+  out.push(gemm(device, "gW_enc = xIn^T dpre", { m: d, n: f, k: b, transA: true }, {
+    a: xIn,
+    b: B.df,
+    c: grads.W_enc,
+  }));
+  return out;
+}
+
+/**
+ * out [B, F] = left [B, D] W_dec^T: everywhere (a dense GEMM), or at the listed entries of each
+ * row only (`lists`), which are all the column pass reads.
+ */
+function latentGradient(device: GPUDevice, layout: StepLayout, options: {
+  label: string;
+  left: GPUBuffer;
+  out: GPUBuffer;
+  lists?: { idx: GPUBuffer; cnt: GPUBuffer };
+}): Program {
+  const { b, d, f, params } = layout;
+  if (!options.lists) {
+    return gemm(device, options.label, { m: b, n: f, k: d, transB: true }, {
+      a: options.left,
+      b: params.W_dec,
+      c: options.out,
+    });
+  }
+  return sparseRowDot(device, {
+    label: `${options.label} (sparse)`,
+    rows: b,
+    cols: f,
+    d,
+    left: options.left,
+    w: params.W_dec,
+    idx: options.lists.idx,
+    cnt: options.lists.cnt,
+    out: options.out,
+  });
+}
+
 /**
  * One pass over [B, F] by column chunks: dpre = df (+ the per-latent add) where f > 0, else 0,
  * minus the pre-activation loss's gradient, plus AuxK's latent gradient where its latents are
@@ -350,8 +511,7 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
 function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boolean }): Program[] {
   const { b, f, step, params, state, grads, buffers: B } = layout;
   const sel = step.selection;
-  const chunks = Math.min(COL_CHUNKS, b);
-  const per = Math.ceil(b / chunks);
+  const { chunks, per } = columnChunks(b);
   const jump = sel.kind === "threshold";
   const relu = step.terms.some((t) => t.kind === "decoder_norm_l1");
   const preAct = step.terms.find((t) => t.kind === "pre_act");
@@ -367,14 +527,20 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
     extra.fa = layout.aux!.fAux;
     extra.dfa = layout.aux!.dfAux;
   }
+  const lists = layout.sparse?.cols;
+  if (lists) {
+    extra.lidx = lists.idx;
+    extra.lcnt = lists.cnt;
+  }
   const eps = step.bandwidth === "state" ? "bw[0]" : f32(step.bandwidth ?? 0.001);
   const all: Named = { pre: B.pre, f: B.f, df: B.df, cp: B.cp, cpart: B.cpart, ...extra };
-  const code = `${declare(Object.keys(all))}
+  const code = `${declare(Object.keys(all), { lidx: "array<u32>", lcnt: "array<u32>" })}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
   let c = gid.y;
   if (j >= ${f}u) { return; }
+  var listed = 0u;
   ${jump ? `let theta = ${thetaOf(sel)}; let eps = ${eps};` : ""}
   let add = ${relu ? `hp[0] * rown[j] / ${f32(b)}` : "0.0"};
   var count = 0.0; var fsum = 0.0; var minpos = ${BIG}; var kc = 0.0; var dn = 0.0;
@@ -410,8 +576,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     ${options.aux ? "if (fa[i] > 0.0) { dp += dfa[i]; }" : ""}
     df[i] = dp;
     gs += dp;
+    ${
+    lists
+      ? `if (v > 0.0${
+        options.aux ? " || fa[i] > 0.0" : ""
+      }) { lidx[j * ${b}u + c * ${per}u + listed] = r; listed++; }`
+      : ""
+  }
   }
   cpart[c * ${f}u + j] = gs;
+  ${lists ? `lcnt[c * ${f}u + j] = listed;` : ""}
   let o = c * ${f}u + j;
   cp[${Q.count * chunks * f}u + o] = count;
   cp[${Q.fsum * chunks * f}u + o] = fsum;
@@ -629,21 +803,50 @@ function auxK(device: GPUDevice, layout: StepLayout, term: AuxTerm): Program[] {
       ? rowKthSerial(device, { ...auxSelect, skip: `scal[${S.nDead}] == 0.0` })
       : rowKth(device, auxSelect),
   );
-  out.push(elementwise(device, {
-    label: "fAux",
-    n: b * f,
-    body: `let j = i % ${f}u; let z = pre[i];
-    fa[i] = select(0.0, z, ${dead} && key(z) >= kth[i / ${f}u] && z > 0.0);`,
-    buffers: { pre: B.pre, fa: A.fAux, kth: A.kthAux, since: state.since_fired },
-    types: { kth: "array<u32>" },
-    prelude: KEY_FN,
-  }));
+  const lists = layout.sparse?.aux;
   out.push(
-    gemm(device, "eHat = fAux W_dec", { m: b, n: d, k: f }, {
-      a: A.fAux,
-      b: params.W_dec,
-      c: A.eHat,
-    }),
+    lists
+      ? selectRows(device, {
+        label: "fAux (listed)",
+        rows: b,
+        cols: f,
+        src: B.pre,
+        out: A.fAux,
+        idx: lists.idx,
+        cnt: lists.cnt,
+        keep: `${dead} && key(z) >= kth[row] && z > 0.0`,
+        extra: { kth: A.kthAux, since: state.since_fired },
+        types: { kth: "array<u32>" },
+        prelude: KEY_FN,
+      })
+      : elementwise(device, {
+        label: "fAux",
+        n: b * f,
+        body: `let j = i % ${f}u; let z = pre[i];
+    fa[i] = select(0.0, z, ${dead} && key(z) >= kth[i / ${f}u] && z > 0.0);`,
+        buffers: { pre: B.pre, fa: A.fAux, kth: A.kthAux, since: state.since_fired },
+        types: { kth: "array<u32>" },
+        prelude: KEY_FN,
+      }),
+  );
+  out.push(
+    lists
+      ? sparseDecode(device, {
+        label: "eHat = fAux W_dec (sparse)",
+        rows: b,
+        cols: f,
+        d,
+        val: A.fAux,
+        idx: lists.idx,
+        cnt: lists.cnt,
+        w: params.W_dec,
+        out: A.eHat,
+      })
+      : gemm(device, "eHat = fAux W_dec", { m: b, n: d, k: f }, {
+        a: A.fAux,
+        b: params.W_dec,
+        c: A.eHat,
+      }),
   );
   out.push(...columnSum(device, {
     label: "aux residual means",
@@ -688,10 +891,11 @@ function auxK(device: GPUDevice, layout: StepLayout, term: AuxTerm): Program[] {
     body: `eh[i] = scal[${S.auxCoef}] * (eh[i] - e[i]);`,
     buffers: { eh: A.eHat, e: A.e, scal: B.scal },
   }));
-  out.push(gemm(device, "dfAux = deHat W_dec^T", { m: b, n: f, k: d, transB: true }, {
-    a: A.eHat,
-    b: params.W_dec,
-    c: A.dfAux,
+  out.push(latentGradient(device, layout, {
+    label: "dfAux = deHat W_dec^T",
+    left: A.eHat,
+    out: A.dfAux,
+    lists,
   }));
   return out;
 }

@@ -12,7 +12,9 @@ import type { GpuDevice } from "./device.ts";
 import type { WebGpuKernel } from "./kernel.ts";
 import type { Program } from "./program.ts";
 import {
+  columnChunks,
   encoderPrograms,
+  sparsePlan,
   type StepBuffers,
   type StepLayout,
   stepPrograms,
@@ -140,6 +142,23 @@ export class WebGpuEngine implements Engine {
         eMean: make(d, "aux e mean"),
       }
       : undefined;
+    // Lists of the sparse products (u32, the size of the matrices they index) when the code is
+    // k-sparse: each row's kept latents, each latent's rows by column-pass chunk.
+    const plan = sparsePlan(step, f);
+    const sparse = plan.main
+      ? {
+        rowIdx: make(b * f, "row lists"),
+        rowCnt: make(b, "row list counts"),
+        cols: {
+          idx: make(f * b, "latent lists"),
+          cnt: make(columnChunks(b).chunks * f, "latent list counts"),
+          ...columnChunks(b),
+        },
+        aux: plan.aux
+          ? { idx: make(b * f, "aux row lists"), cnt: make(b, "aux row list counts") }
+          : undefined,
+      }
+      : undefined;
     const [beta1, beta2] = arch.adamBetas(options.sae);
     this.#layout = {
       b,
@@ -159,6 +178,7 @@ export class WebGpuEngine implements Engine {
       unitNormDecoder: arch.unitNormDecoder,
       software: gpu.fallback,
       termCount,
+      sparse,
     };
     this.#hp = new Float32Array(8 + paramNames.length);
     this.#step = stepPrograms(device, this.#layout);

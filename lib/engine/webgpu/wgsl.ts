@@ -14,7 +14,8 @@ const CHUNKS = 64;
 /** Buffers a template binds, by the name its WGSL uses, in binding order. */
 export type Named = Record<string, GPUBuffer>;
 
-function bind(buffers: Named, types: Record<string, string> = {}) {
+/** WGSL declarations of `buffers` (in order, `types` overriding array<f32>) and their list. */
+export function bind(buffers: Named, types: Record<string, string> = {}) {
   const names = Object.keys(buffers);
   return { header: declare(names, types), list: names.map((n) => buffers[n]) };
 }
