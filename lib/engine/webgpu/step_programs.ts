@@ -88,14 +88,14 @@ export interface StepLayout {
   software: boolean;
   /** Number of loss terms (recon first). */
   termCount: number;
-  /** Lists of the sparse products (sparse.ts), present when sparsePlan(step).main. */
+  /** Lists of the sparse products (sparse.ts), present when sparsePlan's `main`. */
   sparse?: {
     /** Kept latents of each row of f [B, F] (u32) and their counts [B]. */
     rowIdx: GPUBuffer;
     rowCnt: GPUBuffer;
     /** Rows where dpre may be nonzero (f > 0 or fAux > 0), per latent, from the column pass. */
     cols: ColumnLists;
-    /** AuxK's kept latents per row, when sparsePlan(step).aux. */
+    /** AuxK's kept latents per row, when sparsePlan's `aux`. */
     aux?: { idx: GPUBuffer; cnt: GPUBuffer };
   };
 }
@@ -110,10 +110,18 @@ export function columnChunks(b: number): { chunks: number; per: number } {
  * Which products run over lists (sparse.ts) instead of dense GEMMs: `main` for a TopK or
  * BatchTopK code keeping k <= F / SPARSE_RATIO latents a row (the decode, the latent gradient and
  * both weight gradients), `aux` for AuxK's decode and latent gradient when its k is as small too.
+ * Only on hardware adapters unless `sparse` is true: on a software one (llvmpipe) every
+ * data-dependent load is a lane-by-lane gather, and the list kernels measured slower than its
+ * dense unrolled GEMM at 64/512/4096 with k = 32 (docs/GPU.md). `sparse` false: never.
  */
-export function sparsePlan(step: WebGpuStep, f: number): { main: boolean; aux: boolean } {
+export function sparsePlan(
+  step: WebGpuStep,
+  options: { f: number; software: boolean; sparse?: boolean },
+): { main: boolean; aux: boolean } {
+  const { f } = options;
   const sel = step.selection;
-  const main = (sel.kind === "row_topk" || sel.kind === "batch_topk") &&
+  const main = (options.sparse ?? !options.software) &&
+    (sel.kind === "row_topk" || sel.kind === "batch_topk") &&
     sparseFor(Math.min(sel.k, f), f);
   const aux = step.terms.find((t): t is AuxTerm => t.kind === "auxk");
   return { main, aux: main && aux !== undefined && sparseFor(Math.min(aux.k, f), f) };

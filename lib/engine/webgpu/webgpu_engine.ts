@@ -29,6 +29,11 @@ export interface WebGpuEngineOptions {
   gradClip: number | null;
   /** Batch size B the buffers are sized for (every step uses it; encode() works in chunks of it). */
   batch: number;
+  /**
+   * Sparse products for k-sparse codes: true always, false never, unset by sparsePlan's rule
+   * (hardware adapters only). Tests force them on llvmpipe.
+   */
+  sparse?: boolean;
 }
 
 /** Writes host data into a buffer (data in a SharedArrayBuffer is copied first). */
@@ -144,7 +149,7 @@ export class WebGpuEngine implements Engine {
       : undefined;
     // Lists of the sparse products (u32, the size of the matrices they index) when the code is
     // k-sparse: each row's kept latents, each latent's rows by column-pass chunk.
-    const plan = sparsePlan(step, f);
+    const plan = sparsePlan(step, { f, software: gpu.fallback, sparse: options.sparse });
     const sparse = plan.main
       ? {
         rowIdx: make(b * f, "row lists"),
