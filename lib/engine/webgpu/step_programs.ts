@@ -81,6 +81,12 @@ export interface StepLayout {
     dfAux: GPUBuffer;
     kthAux: GPUBuffer;
     eMean: GPUBuffer;
+    /** Indirect dispatch counts of the gated programs [3 * GATE_SLOTS] (u32, INDIRECT usage). */
+    gate: GPUBuffer;
+    /** Their counts when some latent is dead [3 * GATE_SLOTS] (u32, written by the engine). */
+    gateFull: GPUBuffer;
+    /** Programs dispatched through `gate`, by slot (filled while the step is built). */
+    gated: Program[];
   };
   adam: { beta1: number; beta2: number; eps: number; gradClip: number | null };
   unitNormDecoder: boolean;
@@ -140,7 +146,7 @@ function gemm(device: GPUDevice, label: string, o: GemmOptions, bufs: {
   bias?: GPUBuffer;
 }): Program {
   const k = createGemm(device, o);
-  return { label, record: (pass) => k.encode(pass, bufs) };
+  return { label, groups: k.groups, record: (pass, indirect) => k.encode(pass, bufs, indirect) };
 }
 
 /** WGSL for theta_j of the JumpReLU threshold parameter `th`. */
@@ -364,7 +370,8 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   // AuxK's selection and products run first: the column pass adds their latent gradient.
   const auxTerm = step.terms.find((t): t is AuxTerm => t.kind === "auxk");
   if (auxTerm) out.push(...auxK(device, layout, auxTerm));
-  out.push(...columnPass(device, layout, { aux: auxTerm !== undefined && auxOn(layout, auxTerm) }));
+  const auxLive = auxTerm !== undefined && auxOn(layout, auxTerm);
+  out.push(...columnPass(device, layout, { aux: auxLive }));
   out.push(
     ...latentSum(device, layout, {
       label: "active",
@@ -389,9 +396,7 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   // Weight gradients.
   const xIn = step.preEncoderBias ? B.xIn : B.x;
   if (layout.sparse) {
-    const aux = auxTerm && auxOn(layout, auxTerm)
-      ? [{ val: layout.aux!.fAux, mat: layout.aux!.eHat }]
-      : [];
+    const aux = auxLive ? [{ val: layout.aux!.fAux, mat: layout.aux!.eHat }] : [];
     const lists = layout.sparse.cols;
     out.push(sparseColumnProduct(device, {
       label: "gW_dec = f^T dxHat (+ fAux^T deHat) (sparse)",
@@ -414,7 +419,7 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
       transposed: true,
     }));
   } else {
-    out.push(...denseWeightGradients(device, layout, xIn));
+    out.push(...denseWeightGradients(device, layout, { xIn, aux: auxLive }));
   }
   if (relu) {
     out.push(elementwise(device, {
@@ -456,19 +461,25 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
 }
 
 /** The weight gradients as dense GEMMs: gW_dec = f^T dxHat (+ fAux^T deHat), gW_enc = xIn^T dpre. */
-function denseWeightGradients(device: GPUDevice, layout: StepLayout, xIn: GPUBuffer): Program[] {
+function denseWeightGradients(
+  device: GPUDevice,
+  layout: StepLayout,
+  options: { xIn: GPUBuffer; aux: boolean },
+): Program[] {
+  const xIn = options.xIn;
   const { b, d, f, grads, buffers: B } = layout;
   const out = [gemm(device, "gW_dec = f^T dxHat", { m: f, n: d, k: b, transA: true }, {
     a: B.f,
     b: B.dxHat,
     c: grads.W_dec,
   })];
-  if (layout.aux) {
-    out.push(gemm(device, "gW_dec += fAux^T deHat", { m: f, n: d, k: b, transA: true, beta: 1 }, {
-      a: layout.aux.fAux,
-      b: layout.aux.eHat,
+  if (options.aux) {
+    const p = gemm(device, "gW_dec += fAux^T deHat", { m: f, n: d, k: b, transA: true, beta: 1 }, {
+      a: layout.aux!.fAux,
+      b: layout.aux!.eHat,
       c: grads.W_dec,
-    }));
+    });
+    out.push(onlyWithDead(layout, p));
   }
   out.push(gemm(device, "gW_enc = xIn^T dpre", { m: d, n: f, k: b, transA: true }, {
     a: xIn,
@@ -534,6 +545,7 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
   if (options.aux) {
     extra.fa = layout.aux!.fAux;
     extra.dfa = layout.aux!.dfAux;
+    extra.scal = B.scal;
   }
   const lists = layout.sparse?.cols;
   if (lists) {
@@ -549,6 +561,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let c = gid.y;
   if (j >= ${f}u) { return; }
   var listed = 0u;
+  ${options.aux ? `let anyDead = ${ANY_DEAD};` : ""}
   ${jump ? `let theta = ${thetaOf(sel)}; let eps = ${eps};` : ""}
   let add = ${relu ? `hp[0] * rown[j] / ${f32(b)}` : "0.0"};
   var count = 0.0; var fsum = 0.0; var minpos = ${BIG}; var kc = 0.0; var dn = 0.0;
@@ -581,13 +594,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     if (counted && gap > 0.0) { pc += 1.0; ps += gap; dp -= ${f32(preAct.alpha / b)}; }`
       : ""
   }
-    ${options.aux ? "if (fa[i] > 0.0) { dp += dfa[i]; }" : ""}
+    ${options.aux ? "let auxKept = anyDead && fa[i] > 0.0; if (auxKept) { dp += dfa[i]; }" : ""}
     df[i] = dp;
     gs += dp;
     ${
     lists
       ? `if (v > 0.0${
-        options.aux ? " || fa[i] > 0.0" : ""
+        options.aux ? " || auxKept" : ""
       }) { lidx[j * ${b}u + c * ${per}u + listed] = r; listed++; }`
       : ""
   }
@@ -760,6 +773,49 @@ function preActLoss(
   ];
 }
 
+/** Indirect-dispatch slots of the programs AuxK runs only when some latent is dead. */
+export const GATE_SLOTS = 16;
+
+/** WGSL: whether some latent is dead this step (AuxK has work). */
+const ANY_DEAD = `scal[${S.nDead}] > 0.0`;
+
+/**
+ * `p` dispatched with the workgroup counts of the next gate slot: its own counts when some latent
+ * is dead, zeros (nothing runs) otherwise. The engine writes each slot's counts into
+ * aux.gateFull once the step is built (gateCounts).
+ */
+function onlyWithDead(layout: StepLayout, p: Program): Program {
+  const A = layout.aux!;
+  const slot = A.gated.length;
+  if (slot >= GATE_SLOTS) throw new Error(`webgpu engine: more than ${GATE_SLOTS} gated programs`);
+  A.gated.push(p);
+  const indirect = { buffer: A.gate, offset: 12 * slot };
+  return {
+    label: `${p.label} (if a latent is dead)`,
+    groups: p.groups,
+    record: (pass) => p.record(pass, indirect),
+  };
+}
+
+/** Writes the gate slots: each slot's counts when some latent is dead, else zeros. */
+function gateWriter(device: GPUDevice, layout: StepLayout): Program {
+  const A = layout.aux!;
+  return elementwise(device, {
+    label: "aux dispatch counts",
+    n: 3 * GATE_SLOTS,
+    body: `gate[i] = select(0u, full[i], ${ANY_DEAD});`,
+    buffers: { gate: A.gate, full: A.gateFull, scal: layout.buffers.scal },
+    types: { gate: "array<u32>", full: "array<u32>" },
+  });
+}
+
+/** The workgroup counts of the gated programs, three u32 a slot, for aux.gateFull. */
+export function gateCounts(layout: StepLayout): Uint32Array {
+  const out = new Uint32Array(3 * GATE_SLOTS);
+  layout.aux?.gated.forEach((p, i) => out.set(p.groups, 3 * i));
+  return out;
+}
+
 /** Whether AuxK contributes anything (k > 0 and alpha != 0). */
 function auxOn(layout: StepLayout, term: AuxTerm): boolean {
   return Math.min(term.k, layout.f) > 0 && term.alpha !== 0;
@@ -783,7 +839,8 @@ function auxK(device: GPUDevice, layout: StepLayout, term: AuxTerm): Program[] {
   }
   const dead = `(since[j] >= ${f32(term.deadTokens)})`;
   const out: Program[] = [];
-  out.push(...latentSum(device, layout, {
+  const always: Program[] = [];
+  always.push(...latentSum(device, layout, {
     label: "dead latents",
     value: `select(0.0, 1.0, since[j] >= ${f32(term.deadTokens)})`,
     slot: S.nDead,
@@ -883,7 +940,7 @@ function auxK(device: GPUDevice, layout: StepLayout, term: AuxTerm): Program[] {
   const alphaEff = term.scaleByDead
     ? `${f32(term.alpha)} * min(scal[${S.nDead}] / ${f32(k)}, 1.0)`
     : f32(term.alpha);
-  out.push(elementwise(device, {
+  const value = elementwise(device, {
     label: "aux value",
     n: 1,
     body: `let spread = scal[${S.auxSpread}] + 1e-12;
@@ -892,7 +949,8 @@ function auxK(device: GPUDevice, layout: StepLayout, term: AuxTerm): Program[] {
     scal[${S.auxValue}] = select(0.0, alpha * scal[${S.auxErr}] / spread, on);
     scal[${S.auxCoef}] = select(0.0, 2.0 * alpha / spread, on);`,
     buffers: { scal: B.scal },
-  }));
+  });
+  out.push(value);
   out.push(elementwise(device, {
     label: "deHat",
     n: b * d,
@@ -905,7 +963,13 @@ function auxK(device: GPUDevice, layout: StepLayout, term: AuxTerm): Program[] {
     out: A.dfAux,
     lists,
   }));
-  return out;
+  if (layout.sparse) return [...always, ...out];
+  // Dense path: everything but the dead count and the value runs only when a latent is dead.
+  return [
+    ...always,
+    gateWriter(device, layout),
+    ...out.map((p) => (p === value ? p : onlyWithDead(layout, p))),
+  ];
 }
 
 /** Decoder projection, gradient clipping, Adam, renormalisation, threshold floor. */

@@ -14,6 +14,8 @@ import type { Program } from "./program.ts";
 import {
   columnChunks,
   encoderPrograms,
+  GATE_SLOTS,
+  gateCounts,
   sparsePlan,
   type StepBuffers,
   type StepLayout,
@@ -89,8 +91,8 @@ export class WebGpuEngine implements Engine {
     this.#stateShapes = Object.fromEntries(
       Object.entries(init.state).map(([k, t]) => [k, t.shape]),
     );
-    const make = (n: number, label: string, data?: Float32Array) => {
-      const buf = device.createBuffer({ size: Math.max(16, n * 4), usage: USAGE, label });
+    const make = (n: number, label: string, data?: Float32Array, usage = USAGE) => {
+      const buf = device.createBuffer({ size: Math.max(16, n * 4), usage, label });
       if (data) write(device, buf, data);
       this.#owned.push(buf);
       return buf;
@@ -145,6 +147,14 @@ export class WebGpuEngine implements Engine {
         dfAux: make(b * f, "aux df"),
         kthAux: make(b, "aux kth"),
         eMean: make(d, "aux e mean"),
+        gate: make(
+          3 * GATE_SLOTS,
+          "aux dispatch counts",
+          undefined,
+          USAGE | GPUBufferUsage.INDIRECT,
+        ),
+        gateFull: make(3 * GATE_SLOTS, "aux full dispatch counts"),
+        gated: [],
       }
       : undefined;
     // Lists of the sparse products (u32, the size of the matrices they index) when the code is
@@ -187,6 +197,7 @@ export class WebGpuEngine implements Engine {
     };
     this.#hp = new Float32Array(8 + paramNames.length);
     this.#step = stepPrograms(device, this.#layout);
+    if (aux) write(device, aux.gateFull, gateCounts(this.#layout));
     this.#encode = encoderPrograms(device, this.#layout, { training: false });
     // Non-finite check: one flag per parameter and state tensor, set where an exponent is all ones.
     const checked = [...paramNames.map((n) => params[n]), ...Object.values(state)];
