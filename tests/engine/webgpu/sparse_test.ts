@@ -1,8 +1,9 @@
 // The sparse products of lib/engine/webgpu/sparse.ts: each kernel against the same product
 // computed densely in TypeScript (float64) on random k-sparse data, with vec4 (d = 8) and scalar
 // (d = 6) rows; then the webgpu engine with its sparse products forced on (on llvmpipe its rule
-// keeps them off) against the cpu engine over 3 Adam steps for every k-sparse parity variant, and
-// a snapshot restored into a new sparse engine continuing bit-identically.
+// keeps them off) against the cpu engine over 3 Adam steps for every k-sparse parity variant and
+// in encode() (inference selection), and a snapshot restored into a new sparse engine continuing
+// bit-identically.
 import assert from "node:assert/strict";
 import { openDevice } from "../../../lib/engine/webgpu/device.ts";
 import {
@@ -15,9 +16,12 @@ import { sparsePlan } from "../../../lib/engine/webgpu/step_programs.ts";
 import { createEngine } from "../../../lib/engine/create_engine.ts";
 import { createWebGpuEngine } from "../../../lib/engine/webgpu/create_webgpu_engine.ts";
 import type { Program } from "../../../lib/engine/webgpu/program.ts";
+import type { Engine } from "../../../lib/engine/engine.ts";
 import {
   compareRuns,
+  excess,
   makeParityCase,
+  PARAM_TOL,
   type ParityCase,
   runEngine,
   webgpuParityVariants,
@@ -220,6 +224,41 @@ for (const { label, c } of CASES) {
     const report = compareRuns(have, want);
     assert.deepEqual(report.failures, [], `worst ${report.worst} at ${report.worstAt}`);
   });
+}
+
+for (const { label, c } of CASES.filter((x) => !x.c.gradClip && !x.label.includes(" "))) {
+  webgpuTest(
+    `webgpu engine encode() with sparse products matches the cpu engine: ${label}`,
+    async () => {
+      const n = c.dims.b + 5;
+      const x = new Float32Array(n * c.dims.d);
+      x.set(c.batches[1]);
+      x.set(c.batches[2].subarray(0, 5 * c.dims.d), c.dims.b * c.dims.d);
+      const encoded = async (engine: Engine) => {
+        try {
+          engine.step(c.batches[0], { lr: c.lr, lambda: c.lambda });
+          await engine.readStats();
+          return await engine.encode(x, n);
+        } finally {
+          engine.dispose();
+        }
+      };
+      const want = await encoded(
+        await createEngine(c.arch, c.init, {
+          sae: c.sae,
+          adamEps: 1e-8,
+          gradClip: c.gradClip,
+          batch: c.dims.b,
+          engine: "cpu",
+        }),
+      );
+      const have = await encoded(await createWebGpuEngine(c.arch, c.init, options(c)));
+      for (const k of ["f", "xHat"] as const) {
+        const e = excess(have[k], want[k], PARAM_TOL);
+        assert.ok(e.ratio <= 1, `${k}: max |diff| ${e.maxAbs}`);
+      }
+    },
+  );
 }
 
 webgpuTest(
