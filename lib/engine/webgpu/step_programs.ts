@@ -210,21 +210,30 @@ function selectPrograms(
   const { b, f, step, params, state, buffers: B } = layout;
   const sel = step.selection;
   const n = b * f;
+  // ReLU and JumpReLU work on vec4s of four latents when F allows (a quarter of the loads, which
+  // a software adapter makes lane by lane); each component computes what the scalar form would.
+  const v = f % 4 === 0 ? 4 : 1;
+  const ty = v === 4 ? "array<vec4<f32>>" : "array<f32>";
+  const zero = v === 4 ? "vec4<f32>(0.0)" : "0.0";
   if (sel.kind === "rectify") {
     return [elementwise(device, {
       label: "f = relu(pre)",
-      n,
-      body: "f[i] = max(pre[i], 0.0);",
+      n: n / v,
+      body: `f[i] = max(pre[i], ${zero});`,
       buffers: { pre: B.pre, f: B.f },
+      types: { pre: ty, f: ty },
     })];
   }
   if (sel.kind === "threshold") {
     const th = params[sel.log ? "log_threshold" : "threshold"];
     return [elementwise(device, {
       label: "f = jumprelu(pre)",
-      n,
-      body: `let j = i % ${f}u; let z = pre[i]; f[i] = select(0.0, z, z > ${thetaOf(sel)});`,
+      n: n / v,
+      body: `let j = i % ${f / v}u; let z = pre[i]; f[i] = select(${zero}, z, z > ${
+        thetaOf(sel)
+      });`,
       buffers: { pre: B.pre, f: B.f, th },
+      types: { pre: ty, f: ty, th: ty },
     })];
   }
   const sp = layout.sparse;
