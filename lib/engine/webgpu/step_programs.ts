@@ -563,67 +563,93 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
   }
   const eps = step.bandwidth === "state" ? "bw[0]" : f32(step.bandwidth ?? 0.001);
   const all: Named = { pre: B.pre, f: B.f, df: B.df, cp: B.cp, cpart: B.cpart, ...extra };
-  const code = `${declare(Object.keys(all), { lidx: "array<u32>", lcnt: "array<u32>" })}
+  // An invocation takes V latents j = jv V + k of one row chunk: vec4 loads of f, df, pre (and
+  // AuxK's) when F allows, each component running the scalar code below with its own sums.
+  const V = f % 4 === 0 ? 4 : 1;
+  const lanes = Array.from({ length: V }, (_, k) => k);
+  const part = (name: string, k: number) => V === 4 ? `${name}.${"xyzw"[k]}` : name;
+  const vecTy = V === 4 ? "array<vec4<f32>>" : "array<f32>";
+  const types: Record<string, string> = { lidx: "array<u32>", lcnt: "array<u32>" };
+  for (const n of ["pre", "f", "df", "fa", "dfa"]) types[n] = vecTy;
+  const each = (code: (k: number) => string) => lanes.map(code).join("\n  ");
+  const setup = each((k) => {
+    const jk = `jv * ${V}u + ${k}u`;
+    return [
+      `let j${k} = ${jk};`,
+      jump ? `let theta${k} = ${thetaOf(sel).replace("[j]", `[j${k}]`)};` : "",
+      `let add${k} = ${relu ? `hp[0] * rown[j${k}] / ${f32(b)}` : "0.0"};`,
+      `var count${k} = 0.0; var fsum${k} = 0.0; var minpos${k} = ${BIG}; var kc${k} = 0.0;`,
+      `var dn${k} = 0.0; var pc${k} = 0.0; var ps${k} = 0.0; var gs${k} = 0.0; var listed${k} = 0u;`,
+      preAct
+        ? `let counted${k} = ${
+          preAct.deadOnly ? `since[j${k}] >= ${f32(preAct.deadTokens)}` : "true"
+        };`
+        : "",
+    ].filter((l) => l).join(" ");
+  });
+  const body = each((k) =>
+    [
+      `let v${k} = ${part("fv", k)}; let g${k} = ${part("gv", k)}; var dp${k} = 0.0;`,
+      `if (v${k} > 0.0) { count${k} += 1.0; fsum${k} += v${k}; minpos${k} = min(minpos${k}, v${k});`,
+      `  dp${k} = g${k} + add${k}; }`,
+      jump
+        ? `let z${k} = ${part("zv", k)}; let u${k} = (z${k} - theta${k}) / eps;
+    if (abs(z${k} - theta${k}) < eps && u${k} > -0.5 && u${k} < 0.5) { kc${k} += 1.0; dn${k} += g${k}; }`
+        : "",
+      preAct
+        ? `let gap${k} = theta${k} - ${part("zv", k)};
+    if (counted${k} && gap${k} > 0.0) { pc${k} += 1.0; ps${k} += gap${k}; dp${k} -= ${
+          f32(preAct.alpha / b)
+        }; }`
+        : "",
+      options.aux
+        ? `let auxKept${k} = anyDead && ${part("fav", k)} > 0.0; if (auxKept${k}) { dp${k} += ${
+          part("dfav", k)
+        }; }`
+        : "",
+      `gs${k} += dp${k};`,
+      lists
+        ? `if (v${k} > 0.0${
+          options.aux ? ` || auxKept${k}` : ""
+        }) { lidx[j${k} * ${b}u + ch * ${per}u + listed${k}] = r; listed${k}++; }`
+        : "",
+    ].filter((l) => l).join("\n    ")
+  );
+  const dps = lanes.map((k) => `dp${k}`).join(", ");
+  const out = each((k) =>
+    [
+      `let o${k} = ch * ${f}u + j${k};`,
+      `cpart[o${k}] = gs${k};`,
+      lists ? `lcnt[o${k}] = listed${k};` : "",
+      `cp[${Q.count * chunks * f}u + o${k}] = count${k};`,
+      `cp[${Q.fsum * chunks * f}u + o${k}] = fsum${k};`,
+      `cp[${Q.minpos * chunks * f}u + o${k}] = minpos${k};`,
+      `cp[${Q.kcount * chunks * f}u + o${k}] = kc${k};`,
+      `cp[${Q.dnear * chunks * f}u + o${k}] = dn${k};`,
+      `cp[${Q.pcount * chunks * f}u + o${k}] = pc${k};`,
+      `cp[${Q.psum * chunks * f}u + o${k}] = ps${k};`,
+    ].filter((l) => l).join(" ")
+  );
+  const code = `${declare(Object.keys(all), types)}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x;
-  let c = gid.y;
-  if (j >= ${f}u) { return; }
-  var listed = 0u;
+  let jv = gid.x;
+  let ch = gid.y;
+  if (jv >= ${f / V}u) { return; }
   ${options.aux ? `let anyDead = ${ANY_DEAD};` : ""}
-  ${jump ? `let theta = ${thetaOf(sel)}; let eps = ${eps};` : ""}
-  let add = ${relu ? `hp[0] * rown[j] / ${f32(b)}` : "0.0"};
-  var count = 0.0; var fsum = 0.0; var minpos = ${BIG}; var kc = 0.0; var dn = 0.0;
-  var pc = 0.0; var ps = 0.0; var gs = 0.0;
-  ${
-    preAct
-      ? `let counted = ${preAct.deadOnly ? `since[j] >= ${f32(preAct.deadTokens)}` : "true"};`
-      : ""
+  ${jump ? `let eps = ${eps};` : ""}
+  ${setup}
+  let r1 = min(${b}u, (ch + 1u) * ${per}u);
+  for (var r = ch * ${per}u; r < r1; r++) {
+    let q = r * ${f / V}u + jv;
+    let fv = f[q];
+    let gv = df[q];
+    ${jump || preAct ? "let zv = pre[q];" : ""}
+    ${options.aux ? "let fav = fa[q]; let dfav = dfa[q];" : ""}
+    ${body}
+    df[q] = ${V === 4 ? `vec4<f32>(${dps})` : dps};
   }
-  let r1 = min(${b}u, (c + 1u) * ${per}u);
-  for (var r = c * ${per}u; r < r1; r++) {
-    let i = r * ${f}u + j;
-    let v = f[i];
-    let g = df[i];
-    var dp = 0.0;
-    if (v > 0.0) {
-      count += 1.0; fsum += v; minpos = min(minpos, v);
-      dp = g + add;
-    }
-    ${
-    jump
-      ? `let z = pre[i];
-    let u = (z - theta) / eps;
-    if (abs(z - theta) < eps && u > -0.5 && u < 0.5) { kc += 1.0; dn += g; }`
-      : ""
-  }
-    ${
-    preAct
-      ? `let gap = theta - pre[i];
-    if (counted && gap > 0.0) { pc += 1.0; ps += gap; dp -= ${f32(preAct.alpha / b)}; }`
-      : ""
-  }
-    ${options.aux ? "let auxKept = anyDead && fa[i] > 0.0; if (auxKept) { dp += dfa[i]; }" : ""}
-    df[i] = dp;
-    gs += dp;
-    ${
-    lists
-      ? `if (v > 0.0${
-        options.aux ? " || auxKept" : ""
-      }) { lidx[j * ${b}u + c * ${per}u + listed] = r; listed++; }`
-      : ""
-  }
-  }
-  cpart[c * ${f}u + j] = gs;
-  ${lists ? `lcnt[c * ${f}u + j] = listed;` : ""}
-  let o = c * ${f}u + j;
-  cp[${Q.count * chunks * f}u + o] = count;
-  cp[${Q.fsum * chunks * f}u + o] = fsum;
-  cp[${Q.minpos * chunks * f}u + o] = minpos;
-  cp[${Q.kcount * chunks * f}u + o] = kc;
-  cp[${Q.dnear * chunks * f}u + o] = dn;
-  cp[${Q.pcount * chunks * f}u + o] = pc;
-  cp[${Q.psum * chunks * f}u + o] = ps;
+  ${out}
 }`;
   const finish = `${declare(["cp", "cs", "cpart", "gbe"])}
 @compute @workgroup_size(${WG})
@@ -649,7 +675,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       label: "column pass",
       code,
       buffers: Object.values(all),
-      groups: [Math.ceil(f / 64), chunks],
+      groups: [Math.ceil(f / V / 64), chunks],
     }),
     program(device, {
       label: "column finish",
