@@ -258,6 +258,17 @@ function selectPrograms(
       buffers: { pre: B.pre, f: B.f, thr: state.threshold },
     })];
   }
+  if (sel.kind === "row_topk" && layout.software && !sp) {
+    return [rowKthSerial(device, {
+      label: "row k-th and f = top k per row",
+      rows: b,
+      cols: f,
+      k: Math.min(sel.k, f),
+      src: B.pre,
+      kth: B.kth,
+      out: B.f,
+    })];
+  }
   if (sel.kind === "row_topk") {
     return [
       (layout.software ? rowKthSerial : rowKth)(device, {
@@ -897,38 +908,47 @@ function auxK(device: GPUDevice, layout: StepLayout, term: AuxTerm): Program[] {
     mask: dead,
     extra: { since: state.since_fired, scal: B.scal },
   };
-  // Without a dead latent the auxiliary latents are empty whatever kth says: skip the count.
+  // Without a dead latent the auxiliary latents are empty whatever kth says: skip the count (fAux
+  // then keeps stale values, which every reader ignores without a dead latent). On a software
+  // adapter without lists the serial selection also writes fAux.
+  const lists = layout.sparse?.aux;
+  const fused = layout.software && !lists;
   out.push(
     layout.software
-      ? rowKthSerial(device, { ...auxSelect, skip: `scal[${S.nDead}] == 0.0` })
+      ? rowKthSerial(device, {
+        ...auxSelect,
+        skip: `scal[${S.nDead}] == 0.0`,
+        ...(fused ? { label: "aux k-th among dead and fAux", out: A.fAux } : {}),
+      })
       : rowKth(device, auxSelect),
   );
-  const lists = layout.sparse?.aux;
-  out.push(
-    lists
-      ? selectRows(device, {
-        label: "fAux (listed)",
-        rows: b,
-        cols: f,
-        src: B.pre,
-        out: A.fAux,
-        idx: lists.idx,
-        cnt: lists.cnt,
-        keep: `${dead} && key(z) >= kth[row] && z > 0.0`,
-        extra: { kth: A.kthAux, since: state.since_fired },
-        types: { kth: "array<u32>" },
-        prelude: KEY_FN,
-      })
-      : elementwise(device, {
-        label: "fAux",
-        n: b * f,
-        body: `let j = i % ${f}u; let z = pre[i];
+  if (!fused) {
+    out.push(
+      lists
+        ? selectRows(device, {
+          label: "fAux (listed)",
+          rows: b,
+          cols: f,
+          src: B.pre,
+          out: A.fAux,
+          idx: lists.idx,
+          cnt: lists.cnt,
+          keep: `${dead} && key(z) >= kth[row] && z > 0.0`,
+          extra: { kth: A.kthAux, since: state.since_fired },
+          types: { kth: "array<u32>" },
+          prelude: KEY_FN,
+        })
+        : elementwise(device, {
+          label: "fAux",
+          n: b * f,
+          body: `let j = i % ${f}u; let z = pre[i];
     fa[i] = select(0.0, z, ${dead} && key(z) >= kth[i / ${f}u] && z > 0.0);`,
-        buffers: { pre: B.pre, fa: A.fAux, kth: A.kthAux, since: state.since_fired },
-        types: { kth: "array<u32>" },
-        prelude: KEY_FN,
-      }),
-  );
+          buffers: { pre: B.pre, fa: A.fAux, kth: A.kthAux, since: state.since_fired },
+          types: { kth: "array<u32>" },
+          prelude: KEY_FN,
+        }),
+    );
+  }
   out.push(
     lists
       ? sparseDecode(device, {

@@ -100,6 +100,40 @@ webgpuTest("rowKth and rowKthSerial give each row's k-th largest key, masked or 
   }
 });
 
+webgpuTest("rowKthSerial with out writes each row's kept entries and zeros elsewhere", async () => {
+  const { device } = await openDevice();
+  try {
+    const x = matrix();
+    const src = buffer(device, x);
+    const keep = new Float32Array(COLS).map((_, j) => (j % 3 === 0 ? 1 : 0));
+    for (const masked of [false, true]) {
+      const k = 7;
+      const out = buffer(device, new Float32Array(x.length).fill(9));
+      const p = rowKthSerial(device, {
+        label: "select",
+        rows: ROWS,
+        cols: COLS,
+        k,
+        src,
+        kth: buffer(device, new Uint32Array(ROWS)),
+        out,
+        ...(masked ? { mask: "keep[j] > 0.0", extra: { keep: buffer(device, keep) } } : {}),
+      });
+      const have = new Float32Array((await run(device, [p], out, x.length)).buffer);
+      const want = new Float32Array(x.length);
+      for (let r = 0; r < ROWS; r++) {
+        const row = Array.from(x.subarray(r * COLS, (r + 1) * COLS));
+        const allowed = row.map((v, j) => (masked && !keep[j] ? 0 : v));
+        const kth = new Float32Array(new Uint32Array([refKey(allowed, k)]).buffer)[0];
+        allowed.forEach((v, j) => want[r * COLS + j] = v > 0 && v >= kth ? v : 0);
+      }
+      assert.deepEqual(Array.from(have), Array.from(want), `masked=${masked}`);
+    }
+  } finally {
+    device.destroy();
+  }
+});
+
 webgpuTest("globalKth gives the k-th largest key of a whole matrix", async () => {
   const { device } = await openDevice();
   try {
