@@ -12,6 +12,8 @@ export interface WebGpuCreateOptions {
   gradClip: number | null;
   /** The run's batch size: the engine's buffers are sized for it. */
   batch?: number;
+  /** Force the sparse products on (tests on llvmpipe) or off; unset: the engine's rule. */
+  sparse?: boolean;
 }
 
 /** Why the webgpu engine has no kernels for `arch` with `sae`, or null when it has (no device). */

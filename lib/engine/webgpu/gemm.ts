@@ -18,6 +18,7 @@ export type { DirectTile, TiledTile, UnrolledTile };
 
 export type { GemmOptions } from "./_gemm_options.ts";
 import type { GemmOptions } from "./_gemm_options.ts";
+import { dispatch, type IndirectArgs } from "./program.ts";
 
 export interface GemmBuffers {
   a: GPUBuffer;
@@ -27,8 +28,14 @@ export interface GemmBuffers {
 }
 
 export interface GemmKernel {
-  /** Records the product into a compute pass (bind groups cached per buffer set; no allocation per call after the first). */
-  encode(pass: GPUComputePassEncoder, buffers: GemmBuffers): void;
+  /**
+   * Records the product into a compute pass (bind groups cached per buffer set; no allocation
+   * per call after the first); with `indirect`, every dispatch takes its workgroup counts from
+   * that buffer (which holds `groups`, or zeros to skip the product).
+   */
+  encode(pass: GPUComputePassEncoder, buffers: GemmBuffers, indirect?: IndirectArgs): void;
+  /** Workgroups of each dispatch. */
+  readonly groups: readonly [number, number, number];
   /** 2 m n k. */
   readonly flops: number;
 }
@@ -229,19 +236,21 @@ export function createGemm(
     return group;
   }
 
+  const groups = [groupsX, groupsY, 1] as const;
   return {
     flops: 2 * m * n * k,
-    encode(pass, buffers) {
+    groups,
+    encode(pass, buffers, indirect) {
       pass.setPipeline(pipeline);
       const group = bindGroup(buffers);
       if (!chunks) {
         pass.setBindGroup(0, group);
-        pass.dispatchWorkgroups(groupsX, groupsY, 1);
+        dispatch(pass, groups, indirect);
         return;
       }
       for (let j = 0; j < chunkCount; j++) {
         pass.setBindGroup(0, group, [j * stride]);
-        pass.dispatchWorkgroups(groupsX, groupsY, 1);
+        dispatch(pass, groups, indirect);
       }
     },
   };

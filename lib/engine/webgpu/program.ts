@@ -2,10 +2,31 @@
 // fixed buffers once (bind groups are built at first use and kept), recorded into a compute pass
 // with a fixed grid. Nothing here allocates per step. Private to lib/engine/webgpu/.
 
-/** One compute shader bound to its buffers: `record` adds its dispatch to a pass. */
+/** Where an indirect dispatch reads its workgroup counts (three u32 at `offset`). */
+export interface IndirectArgs {
+  buffer: GPUBuffer;
+  offset: number;
+}
+
+/**
+ * One compute shader bound to its buffers: `record` adds its dispatch(es) of `groups`
+ * workgroups to a pass, or with `indirect` the same dispatches with the counts a buffer holds
+ * (written on the device, e.g. zeros to skip the program).
+ */
 export interface Program {
   readonly label: string;
-  record(pass: GPUComputePassEncoder): void;
+  readonly groups: readonly [number, number, number];
+  record(pass: GPUComputePassEncoder, indirect?: IndirectArgs): void;
+}
+
+/** Dispatches `groups`, or indirectly from `indirect` when given. */
+export function dispatch(
+  pass: GPUComputePassEncoder,
+  groups: readonly [number, number, number],
+  indirect?: IndirectArgs,
+): void {
+  if (indirect) pass.dispatchWorkgroupsIndirect(indirect.buffer, indirect.offset);
+  else pass.dispatchWorkgroups(...groups);
 }
 
 /** Buffers by binding index (0, 1, ...) in the order the WGSL declares them. */
@@ -59,12 +80,14 @@ export function program(
     entries: options.buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
   });
   const [x, y = 1, z = 1] = options.groups;
+  const groups = [x, y, z] as const;
   return {
     label: options.label,
-    record(pass) {
+    groups,
+    record(pass, indirect) {
       pass.setPipeline(p);
       pass.setBindGroup(0, bindGroup);
-      pass.dispatchWorkgroups(x, y, z);
+      dispatch(pass, groups, indirect);
     },
   };
 }

@@ -18,14 +18,25 @@ import {
   rowKth,
   rowKthSerial,
   rowPass,
+  rowPassSerial,
   sumIntoSlot,
   WG,
 } from "./wgsl.ts";
 import type { Named } from "./wgsl.ts";
+import {
+  type ColumnLists,
+  selectRows,
+  sparseColumnProduct,
+  sparseDecode,
+  sparseFor,
+  sparseRowDot,
+} from "./sparse.ts";
 import { COL_CHUNKS, Q, QN, S } from "../step_layout.ts";
 import { TANH_SECH2 } from "./tanh_sech2.ts";
 
 const BIG = "3.0e38";
+
+type AuxTerm = Extract<WebGpuStep["terms"][number], { kind: "auxk" }>;
 
 /** Every buffer the step reads or writes, by name. */
 export interface StepBuffers extends Named {
@@ -71,6 +82,12 @@ export interface StepLayout {
     dfAux: GPUBuffer;
     kthAux: GPUBuffer;
     eMean: GPUBuffer;
+    /** Indirect dispatch counts of the gated programs [3 * GATE_SLOTS] (u32, INDIRECT usage). */
+    gate: GPUBuffer;
+    /** Their counts when some latent is dead [3 * GATE_SLOTS] (u32, written by the engine). */
+    gateFull: GPUBuffer;
+    /** Programs dispatched through `gate`, by slot (filled while the step is built). */
+    gated: Program[];
   };
   adam: { beta1: number; beta2: number; eps: number; gradClip: number | null };
   unitNormDecoder: boolean;
@@ -78,6 +95,48 @@ export interface StepLayout {
   software: boolean;
   /** Number of loss terms (recon first). */
   termCount: number;
+  /** Lists of the sparse products (sparse.ts), present when sparsePlan's `main`. */
+  sparse?: {
+    /** Kept latents of each row of f [B, F] (u32) and their counts [B]. */
+    rowIdx: GPUBuffer;
+    rowCnt: GPUBuffer;
+    /** Rows where dpre may be nonzero (f > 0 or fAux > 0), per latent, from the column pass. */
+    cols: ColumnLists;
+    /** AuxK's kept latents per row, when sparsePlan's `aux`. */
+    aux?: { idx: GPUBuffer; cnt: GPUBuffer };
+  };
+}
+
+/** Row chunks of the column pass over B rows (and of its per-latent row lists). */
+export function columnChunks(b: number): { chunks: number; per: number } {
+  const chunks = Math.min(COL_CHUNKS, b);
+  return { chunks, per: Math.ceil(b / chunks) };
+}
+
+/**
+ * Which products run over lists (sparse.ts) instead of dense GEMMs: `main` for a TopK or
+ * BatchTopK code keeping k <= F / SPARSE_RATIO latents a row (the decode, the latent gradient and
+ * both weight gradients), `aux` for AuxK's decode and latent gradient when its k is as small too.
+ * Only on hardware adapters unless `sparse` is true: on a software one (llvmpipe) every
+ * data-dependent load is a lane-by-lane gather, and the list kernels measured slower than its
+ * dense unrolled GEMM at 64/512/4096 with k = 32 (docs/GPU.md). `sparse` false: never.
+ */
+export function sparsePlan(
+  step: WebGpuStep,
+  options: { f: number; software: boolean; sparse?: boolean },
+): { main: boolean; aux: boolean } {
+  const { f } = options;
+  const sel = step.selection;
+  const main = (options.sparse ?? !options.software) &&
+    (sel.kind === "row_topk" || sel.kind === "batch_topk") &&
+    sparseFor(Math.min(sel.k, f), f);
+  const aux = step.terms.find((t): t is AuxTerm => t.kind === "auxk");
+  return { main, aux: main && aux !== undefined && sparseFor(Math.min(aux.k, f), f) };
+}
+
+/** The row pass of the adapter: without workgroup barriers on a software one. */
+function rowProgram(layout: StepLayout): typeof rowPass {
+  return layout.software ? rowPassSerial : rowPass;
 }
 
 /** A program that records one GEMM. */
@@ -88,7 +147,7 @@ function gemm(device: GPUDevice, label: string, o: GemmOptions, bufs: {
   bias?: GPUBuffer;
 }): Program {
   const k = createGemm(device, o);
-  return { label, record: (pass) => k.encode(pass, bufs) };
+  return { label, groups: k.groups, record: (pass, indirect) => k.encode(pass, bufs, indirect) };
 }
 
 /** WGSL for theta_j of the JumpReLU threshold parameter `th`. */
@@ -119,12 +178,28 @@ export function encoderPrograms(
     bias: params.b_enc,
   }));
   out.push(...selectPrograms(device, layout, options));
-  out.push(gemm(device, "xHat = f W_dec + b_dec", { m: b, n: d, k: f, bias: true }, {
-    a: B.f,
-    b: params.W_dec,
-    c: B.xHat,
-    bias: params.b_dec,
-  }));
+  const sp = layout.sparse;
+  out.push(
+    sp
+      ? sparseDecode(device, {
+        label: "xHat = f W_dec + b_dec (sparse)",
+        rows: b,
+        cols: f,
+        d,
+        val: B.f,
+        idx: sp.rowIdx,
+        cnt: sp.rowCnt,
+        w: params.W_dec,
+        out: B.xHat,
+        bias: params.b_dec,
+      })
+      : gemm(device, "xHat = f W_dec + b_dec", { m: b, n: d, k: f, bias: true }, {
+        a: B.f,
+        b: params.W_dec,
+        c: B.xHat,
+        bias: params.b_dec,
+      }),
+  );
   return out;
 }
 
@@ -136,21 +211,44 @@ function selectPrograms(
   const { b, f, step, params, state, buffers: B } = layout;
   const sel = step.selection;
   const n = b * f;
+  // ReLU and JumpReLU work on vec4s of four latents when F allows (a quarter of the loads, which
+  // a software adapter makes lane by lane); each component computes what the scalar form would.
+  const v = f % 4 === 0 ? 4 : 1;
+  const ty = v === 4 ? "array<vec4<f32>>" : "array<f32>";
+  const zero = v === 4 ? "vec4<f32>(0.0)" : "0.0";
   if (sel.kind === "rectify") {
     return [elementwise(device, {
       label: "f = relu(pre)",
-      n,
-      body: "f[i] = max(pre[i], 0.0);",
+      n: n / v,
+      body: `f[i] = max(pre[i], ${zero});`,
       buffers: { pre: B.pre, f: B.f },
+      types: { pre: ty, f: ty },
     })];
   }
   if (sel.kind === "threshold") {
     const th = params[sel.log ? "log_threshold" : "threshold"];
     return [elementwise(device, {
       label: "f = jumprelu(pre)",
-      n,
-      body: `let j = i % ${f}u; let z = pre[i]; f[i] = select(0.0, z, z > ${thetaOf(sel)});`,
+      n: n / v,
+      body: `let j = i % ${f / v}u; let z = pre[i]; f[i] = select(${zero}, z, z > ${
+        thetaOf(sel)
+      });`,
       buffers: { pre: B.pre, f: B.f, th },
+      types: { pre: ty, f: ty, th: ty },
+    })];
+  }
+  const sp = layout.sparse;
+  if (sel.kind === "batch_topk" && !options.training && sp) {
+    return [selectRows(device, {
+      label: "f = pre above the running threshold (listed)",
+      rows: b,
+      cols: f,
+      src: B.pre,
+      out: B.f,
+      idx: sp.rowIdx,
+      cnt: sp.rowCnt,
+      keep: "z > max(thr[0], 0.0)",
+      extra: { thr: state.threshold },
     })];
   }
   if (sel.kind === "batch_topk" && !options.training) {
@@ -159,6 +257,17 @@ function selectPrograms(
       n,
       body: "let z = pre[i]; f[i] = select(0.0, z, z > max(thr[0], 0.0));",
       buffers: { pre: B.pre, f: B.f, thr: state.threshold },
+    })];
+  }
+  if (sel.kind === "row_topk" && layout.software && !sp) {
+    return [rowKthSerial(device, {
+      label: "row k-th and f = top k per row",
+      rows: b,
+      cols: f,
+      k: Math.min(sel.k, f),
+      src: B.pre,
+      kth: B.kth,
+      out: B.f,
     })];
   }
   if (sel.kind === "row_topk") {
@@ -171,14 +280,28 @@ function selectPrograms(
         src: B.pre,
         kth: B.kth,
       }),
-      elementwise(device, {
-        label: "f = top k per row",
-        n,
-        body: `let z = pre[i]; f[i] = select(0.0, z, key(z) >= kth[i / ${f}u] && z > 0.0);`,
-        buffers: { pre: B.pre, f: B.f, kth: B.kth },
-        types: { kth: "array<u32>" },
-        prelude: KEY_FN,
-      }),
+      sp
+        ? selectRows(device, {
+          label: "f = top k per row (listed)",
+          rows: b,
+          cols: f,
+          src: B.pre,
+          out: B.f,
+          idx: sp.rowIdx,
+          cnt: sp.rowCnt,
+          keep: "key(z) >= kth[row] && z > 0.0",
+          extra: { kth: B.kth },
+          types: { kth: "array<u32>" },
+          prelude: KEY_FN,
+        })
+        : elementwise(device, {
+          label: "f = top k per row",
+          n,
+          body: `let z = pre[i]; f[i] = select(0.0, z, key(z) >= kth[i / ${f}u] && z > 0.0);`,
+          buffers: { pre: B.pre, f: B.f, kth: B.kth },
+          types: { kth: "array<u32>" },
+          prelude: KEY_FN,
+        }),
     ];
   }
   return [
@@ -189,14 +312,28 @@ function selectPrograms(
       src: B.pre,
       ctl: B.ctl,
     }),
-    elementwise(device, {
-      label: "f = top k B of the batch",
-      n,
-      body: "let z = pre[i]; f[i] = select(0.0, z, key(z) >= ctl[0] && z > 0.0);",
-      buffers: { pre: B.pre, f: B.f, ctl: B.ctl },
-      types: { ctl: "array<u32>" },
-      prelude: KEY_FN,
-    }),
+    sp
+      ? selectRows(device, {
+        label: "f = top k B of the batch (listed)",
+        rows: b,
+        cols: f,
+        src: B.pre,
+        out: B.f,
+        idx: sp.rowIdx,
+        cnt: sp.rowCnt,
+        keep: "key(z) >= ctl[0] && z > 0.0",
+        extra: { ctl: B.ctl },
+        types: { ctl: "array<u32>" },
+        prelude: KEY_FN,
+      })
+      : elementwise(device, {
+        label: "f = top k B of the batch",
+        n,
+        body: "let z = pre[i]; f[i] = select(0.0, z, key(z) >= ctl[0] && z > 0.0);",
+        buffers: { pre: B.pre, f: B.f, ctl: B.ctl },
+        types: { ctl: "array<u32>" },
+        prelude: KEY_FN,
+      }),
   ];
 }
 
@@ -206,14 +343,16 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   const out: Program[] = [];
   const relu = step.terms.some((t) => t.kind === "decoder_norm_l1");
   if (relu) {
-    out.push(rowPass(device, {
-      label: "decoder row norms",
-      rows: f,
-      cols: d,
-      dot: `w[r * ${d}u + k] * w[r * ${d}u + k]`,
-      body: "if (k == 0u) { rown[r] = sqrt(t); }",
-      buffers: { w: params.W_dec, rown: B.rown },
-    }));
+    out.push(
+      rowProgram(layout)(device, {
+        label: "decoder row norms",
+        rows: f,
+        cols: d,
+        dot: `w[r * ${d}u + k] * w[r * ${d}u + k]`,
+        body: "if (k == 0u) { rown[r] = sqrt(t); }",
+        buffers: { w: params.W_dec, rown: B.rown },
+      }),
+    );
   }
   out.push(...encoderPrograms(device, layout, { training: true }));
   // Reconstruction: dxHat = 2 (xHat - x) / B and its sum of squares.
@@ -243,12 +382,17 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
     slot: S.sst,
     buffers: { x: B.x, xm: B.xMean, part: B.part },
   }));
-  out.push(gemm(device, "df = dxHat W_dec^T", { m: b, n: f, k: d, transB: true }, {
-    a: B.dxHat,
-    b: params.W_dec,
-    c: B.df,
+  out.push(latentGradient(device, layout, {
+    label: "df = dxHat W_dec^T",
+    left: B.dxHat,
+    out: B.df,
+    lists: layout.sparse && { idx: layout.sparse.rowIdx, cnt: layout.sparse.rowCnt },
   }));
-  out.push(...columnPass(device, layout));
+  // AuxK's selection and products run first: the column pass adds their latent gradient.
+  const auxTerm = step.terms.find((t): t is AuxTerm => t.kind === "auxk");
+  if (auxTerm) out.push(...auxK(device, layout, auxTerm));
+  const auxLive = auxTerm !== undefined && auxOn(layout, auxTerm);
+  out.push(...columnPass(device, layout, { aux: auxLive }));
   out.push(
     ...latentSum(device, layout, {
       label: "active",
@@ -268,24 +412,37 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
       out.push(...stepPenalty(device, layout, term));
     } else if (term.kind === "tanh") {
       out.push(...tanhPenalty(device, layout));
-    } else if (term.kind === "auxk") {
-      out.push(...auxK(device, layout, term));
-    } else {
+    } else if (term.kind === "pre_act") {
       out.push(...preActLoss(device, layout, term));
     }
   }
   // Weight gradients.
-  out.push(gemm(device, "gW_dec = f^T dxHat", { m: f, n: d, k: b, transA: true }, {
-    a: B.f,
-    b: B.dxHat,
-    c: grads.W_dec,
-  }));
-  if (layout.aux) {
-    out.push(gemm(device, "gW_dec += fAux^T deHat", { m: f, n: d, k: b, transA: true, beta: 1 }, {
-      a: layout.aux.fAux,
-      b: layout.aux.eHat,
-      c: grads.W_dec,
+  const xIn = step.preEncoderBias ? B.xIn : B.x;
+  if (layout.sparse) {
+    const aux = auxLive ? [{ val: layout.aux!.fAux, mat: layout.aux!.eHat }] : [];
+    const lists = layout.sparse.cols;
+    out.push(sparseColumnProduct(device, {
+      label: "gW_dec = f^T dxHat (+ fAux^T deHat) (sparse)",
+      rows: b,
+      cols: f,
+      d,
+      lists,
+      terms: [{ val: B.f, mat: B.dxHat }, ...aux],
+      out: grads.W_dec,
+      transposed: false,
     }));
+    out.push(sparseColumnProduct(device, {
+      label: "gW_enc = xIn^T dpre (sparse)",
+      rows: b,
+      cols: f,
+      d,
+      lists,
+      terms: [{ val: B.df, mat: xIn }],
+      out: grads.W_enc,
+      transposed: true,
+    }));
+  } else {
+    out.push(...denseWeightGradients(device, layout, { xIn, aux: auxLive }));
   }
   if (relu) {
     out.push(elementwise(device, {
@@ -296,22 +453,6 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
       buffers: { g: grads.W_dec, w: params.W_dec, cs: B.cs, rown: B.rown, hp: B.hp },
     }));
   }
-  const xIn = step.preEncoderBias ? B.xIn : B.x;
-  out.push(gemm(device, "gW_enc = xIn^T dpre", { m: d, n: f, k: b, transA: true }, {
-    a: xIn,
-    b: B.df,
-    c: grads.W_enc,
-  }));
-  out.push(
-    ...columnSum(device, {
-      label: "gb_enc",
-      rows: b,
-      cols: f,
-      src: B.df,
-      out: grads.b_enc,
-      cpart: B.cpart,
-    }),
-  );
   out.push(
     ...columnSum(device, {
       label: "gb_dec",
@@ -342,18 +483,79 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   return out;
 }
 
+/** The weight gradients as dense GEMMs: gW_dec = f^T dxHat (+ fAux^T deHat), gW_enc = xIn^T dpre. */
+function denseWeightGradients(
+  device: GPUDevice,
+  layout: StepLayout,
+  options: { xIn: GPUBuffer; aux: boolean },
+): Program[] {
+  const xIn = options.xIn;
+  const { b, d, f, grads, buffers: B } = layout;
+  const out = [gemm(device, "gW_dec = f^T dxHat", { m: f, n: d, k: b, transA: true }, {
+    a: B.f,
+    b: B.dxHat,
+    c: grads.W_dec,
+  })];
+  if (options.aux) {
+    const p = gemm(device, "gW_dec += fAux^T deHat", { m: f, n: d, k: b, transA: true, beta: 1 }, {
+      a: layout.aux!.fAux,
+      b: layout.aux!.eHat,
+      c: grads.W_dec,
+    });
+    out.push(onlyWithDead(layout, p));
+  }
+  out.push(gemm(device, "gW_enc = xIn^T dpre", { m: d, n: f, k: b, transA: true }, {
+    a: xIn,
+    b: B.df,
+    c: grads.W_enc,
+  }));
+  return out;
+}
+
+/**
+ * out [B, F] = left [B, D] W_dec^T: everywhere (a dense GEMM), or at the listed entries of each
+ * row only (`lists`), which are all the column pass reads.
+ */
+function latentGradient(device: GPUDevice, layout: StepLayout, options: {
+  label: string;
+  left: GPUBuffer;
+  out: GPUBuffer;
+  lists?: { idx: GPUBuffer; cnt: GPUBuffer };
+}): Program {
+  const { b, d, f, params } = layout;
+  if (!options.lists) {
+    return gemm(device, options.label, { m: b, n: f, k: d, transB: true }, {
+      a: options.left,
+      b: params.W_dec,
+      c: options.out,
+    });
+  }
+  return sparseRowDot(device, {
+    label: `${options.label} (sparse)`,
+    rows: b,
+    cols: f,
+    d,
+    left: options.left,
+    w: params.W_dec,
+    idx: options.lists.idx,
+    cnt: options.lists.cnt,
+    out: options.out,
+  });
+}
+
 /**
  * One pass over [B, F] by column chunks: dpre = df (+ the per-latent add) where f > 0, else 0,
- * written over df; per latent: count of f > 0, sum of f, smallest positive f, and for JumpReLU the
- * entries inside the STE window and the sum of df over them; the tanh penalty adds its gradient to
- * both and sums tanh(c f), the step penalty on post-activations counts f > theta and f inside the
- * step STE's window.
+ * minus the pre-activation loss's gradient, plus AuxK's latent gradient where its latents are
+ * kept (`aux`), written over df; per latent: count of f > 0, sum of f, smallest positive f, for
+ * JumpReLU the entries inside the STE window and the sum of df over them, and the sum of dpre:
+ * the finish pass writes it as gb_enc (chunk sums in row order, then over chunks in order). The
+ * tanh penalty adds its gradient to dpre and to the window's sum and sums tanh(c f); the step
+ * penalty on post-activations counts f > theta and f inside the step STE's window.
  */
-function columnPass(device: GPUDevice, layout: StepLayout): Program[] {
-  const { b, f, step, params, state, buffers: B } = layout;
+function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boolean }): Program[] {
+  const { b, f, step, params, state, grads, buffers: B } = layout;
   const sel = step.selection;
-  const chunks = Math.min(COL_CHUNKS, b);
-  const per = Math.ceil(b / chunks);
+  const { chunks, per } = columnChunks(b);
   const jump = sel.kind === "threshold";
   const relu = step.terms.some((t) => t.kind === "decoder_norm_l1");
   const preAct = step.terms.find((t) => t.kind === "pre_act");
@@ -365,75 +567,125 @@ function columnPass(device: GPUDevice, layout: StepLayout): Program[] {
   if (jump && step.bandwidth === "state") extra.bw = state.bandwidth;
   if (relu) extra.rown = B.rown;
   if (relu || tanh) extra.hp = B.hp;
+  if (options.aux) {
+    extra.fa = layout.aux!.fAux;
+    extra.dfa = layout.aux!.dfAux;
+    extra.scal = B.scal;
+  }
+  const lists = layout.sparse?.cols;
+  if (lists) {
+    extra.lidx = lists.idx;
+    extra.lcnt = lists.cnt;
+  }
   const eps = step.bandwidth === "state" ? "bw[0]" : f32(step.bandwidth ?? 0.001);
-  const all: Named = { pre: B.pre, f: B.f, df: B.df, cp: B.cp, ...extra };
-  const code = `${declare(Object.keys(all))}
+  const all: Named = { pre: B.pre, f: B.f, df: B.df, cp: B.cp, cpart: B.cpart, ...extra };
+  // An invocation takes V latents j = jv V + k of one row chunk: vec4 loads of f, df, pre (and
+  // AuxK's) when F allows, each component running the scalar code below with its own sums.
+  const V = f % 4 === 0 ? 4 : 1;
+  const lanes = Array.from({ length: V }, (_, k) => k);
+  const part = (name: string, k: number) => V === 4 ? `${name}.${"xyzw"[k]}` : name;
+  const vecTy = V === 4 ? "array<vec4<f32>>" : "array<f32>";
+  const types: Record<string, string> = { lidx: "array<u32>", lcnt: "array<u32>" };
+  for (const n of ["pre", "f", "df", "fa", "dfa"]) types[n] = vecTy;
+  const each = (code: (k: number) => string) => lanes.map(code).join("\n  ");
+  const setup = each((k) => {
+    const jk = `jv * ${V}u + ${k}u`;
+    return [
+      `let j${k} = ${jk};`,
+      jump ? `let theta${k} = ${thetaOf(sel).replace("[j]", `[j${k}]`)};` : "",
+      `let add${k} = ${relu ? `hp[0] * rown[j${k}] / ${f32(b)}` : "0.0"};`,
+      `var count${k} = 0.0; var fsum${k} = 0.0; var minpos${k} = ${BIG}; var kc${k} = 0.0;`,
+      `var dn${k} = 0.0; var pc${k} = 0.0; var ps${k} = 0.0; var gs${k} = 0.0; var listed${k} = 0u;`,
+      `var ts${k} = 0.0; var hs${k} = 0.0; var ks${k} = 0.0;`,
+      preAct
+        ? `let counted${k} = ${
+          preAct.deadOnly ? `since[j${k}] >= ${f32(preAct.deadTokens)}` : "true"
+        };`
+        : "",
+    ].filter((l) => l).join(" ");
+  });
+  const body = each((k) =>
+    [
+      `let v${k} = ${part("fv", k)}; let g${k} = ${part("gv", k)}; var dp${k} = 0.0;`,
+      // The tanh penalty's gradient lambda c sech^2(c f) / B joins d f where f > 0 and in the window.
+      tanh
+        ? `let t2${k} = tanh_sech2(${f32(tanh.c)} * v${k}); let ds${k} = hp[0] * ${
+          f32(tanh.c)
+        } * t2${k}.y / ${f32(b)};`
+        : "",
+      `if (v${k} > 0.0) { count${k} += 1.0; fsum${k} += v${k}; minpos${k} = min(minpos${k}, v${k});`,
+      `  dp${k} = g${k} + add${k}${tanh ? ` + ds${k}; ts${k} += t2${k}.x` : ""}; }`,
+      jump
+        ? `let z${k} = ${part("zv", k)}; let u${k} = (z${k} - theta${k}) / eps;
+    if (abs(z${k} - theta${k}) < eps && u${k} > -0.5 && u${k} < 0.5) { kc${k} += 1.0; dn${k} += g${k}${
+          tanh ? ` + ds${k}` : ""
+        }; }`
+        : "",
+      post
+        ? `let up${k} = (v${k} - theta${k}) / eps;
+    if (abs(v${k} - theta${k}) < eps && up${k} > -0.5 && up${k} < 0.5) { ks${k} += 1.0; }
+    if (v${k} > theta${k}) { hs${k} += 1.0; }`
+        : "",
+      preAct
+        ? `let gap${k} = theta${k} - ${part("zv", k)};
+    if (counted${k} && gap${k} > 0.0) { pc${k} += 1.0; ps${k} += gap${k}; dp${k} -= ${
+          f32(preAct.alpha / b)
+        }; }`
+        : "",
+      options.aux
+        ? `let auxKept${k} = anyDead && ${part("fav", k)} > 0.0; if (auxKept${k}) { dp${k} += ${
+          part("dfav", k)
+        }; }`
+        : "",
+      `gs${k} += dp${k};`,
+      lists
+        ? `if (v${k} > 0.0${
+          options.aux ? ` || auxKept${k}` : ""
+        }) { lidx[j${k} * ${b}u + ch * ${per}u + listed${k}] = r; listed${k}++; }`
+        : "",
+    ].filter((l) => l).join("\n    ")
+  );
+  const dps = lanes.map((k) => `dp${k}`).join(", ");
+  const out = each((k) =>
+    [
+      `let o${k} = ch * ${f}u + j${k};`,
+      `cpart[o${k}] = gs${k};`,
+      lists ? `lcnt[o${k}] = listed${k};` : "",
+      `cp[${Q.count * chunks * f}u + o${k}] = count${k};`,
+      `cp[${Q.fsum * chunks * f}u + o${k}] = fsum${k};`,
+      `cp[${Q.minpos * chunks * f}u + o${k}] = minpos${k};`,
+      `cp[${Q.kcount * chunks * f}u + o${k}] = kc${k};`,
+      `cp[${Q.dnear * chunks * f}u + o${k}] = dn${k};`,
+      `cp[${Q.pcount * chunks * f}u + o${k}] = pc${k};`,
+      `cp[${Q.psum * chunks * f}u + o${k}] = ps${k};`,
+      `cp[${Q.tsum * chunks * f}u + o${k}] = ts${k};`,
+      `cp[${Q.hstep * chunks * f}u + o${k}] = hs${k};`,
+      `cp[${Q.kstep * chunks * f}u + o${k}] = ks${k};`,
+    ].filter((l) => l).join(" ")
+  );
+  const code = `${declare(Object.keys(all), types)}
 ${tanh ? TANH_SECH2 : ""}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let j = gid.x;
-  let c = gid.y;
-  if (j >= ${f}u) { return; }
-  ${jump ? `let theta = ${thetaOf(sel)}; let eps = ${eps};` : ""}
-  let add = ${relu ? `hp[0] * rown[j] / ${f32(b)}` : "0.0"};
-  var count = 0.0; var fsum = 0.0; var minpos = ${BIG}; var kc = 0.0; var dn = 0.0;
-  var pc = 0.0; var ps = 0.0; var ts = 0.0; var hs = 0.0; var ks = 0.0;
-  ${
-    preAct
-      ? `let counted = ${preAct.deadOnly ? `since[j] >= ${f32(preAct.deadTokens)}` : "true"};`
-      : ""
+  let jv = gid.x;
+  let ch = gid.y;
+  if (jv >= ${f / V}u) { return; }
+  ${options.aux ? `let anyDead = ${ANY_DEAD};` : ""}
+  ${jump ? `let eps = ${eps};` : ""}
+  ${setup}
+  let r1 = min(${b}u, (ch + 1u) * ${per}u);
+  for (var r = ch * ${per}u; r < r1; r++) {
+    let q = r * ${f / V}u + jv;
+    let fv = f[q];
+    let gv = df[q];
+    ${jump || preAct ? "let zv = pre[q];" : ""}
+    ${options.aux ? "let fav = fa[q]; let dfav = dfa[q];" : ""}
+    ${body}
+    df[q] = ${V === 4 ? `vec4<f32>(${dps})` : dps};
   }
-  let r1 = min(${b}u, (c + 1u) * ${per}u);
-  for (var r = c * ${per}u; r < r1; r++) {
-    let i = r * ${f}u + j;
-    let v = f[i];
-    let g = df[i];
-    ${
-    tanh
-      ? `let tanh_s2 = tanh_sech2(${f32(tanh.c)} * v);
-    let ds = hp[0] * ${f32(tanh.c)} * tanh_s2.y / ${f32(b)};`
-      : ""
-  }
-    if (v > 0.0) {
-      count += 1.0; fsum += v; minpos = min(minpos, v);
-      df[i] = g + add${tanh ? " + ds; ts += tanh_s2.x" : ""};
-    } else {
-      df[i] = 0.0;
-    }
-    ${
-    jump
-      ? `let z = pre[i];
-    let u = (z - theta) / eps;
-    if (abs(z - theta) < eps && u > -0.5 && u < 0.5) { kc += 1.0; dn += g${tanh ? " + ds" : ""}; }`
-      : ""
-  }
-    ${
-    post
-      ? `let up = (v - theta) / eps;
-    if (abs(v - theta) < eps && up > -0.5 && up < 0.5) { ks += 1.0; }
-    if (v > theta) { hs += 1.0; }`
-      : ""
-  }
-    ${
-    preAct
-      ? `let gap = theta - pre[i];
-    if (counted && gap > 0.0) { pc += 1.0; ps += gap; df[i] -= ${f32(preAct.alpha / b)}; }`
-      : ""
-  }
-  }
-  let o = c * ${f}u + j;
-  cp[${Q.count * chunks * f}u + o] = count;
-  cp[${Q.fsum * chunks * f}u + o] = fsum;
-  cp[${Q.minpos * chunks * f}u + o] = minpos;
-  cp[${Q.kcount * chunks * f}u + o] = kc;
-  cp[${Q.dnear * chunks * f}u + o] = dn;
-  cp[${Q.pcount * chunks * f}u + o] = pc;
-  cp[${Q.psum * chunks * f}u + o] = ps;
-  cp[${Q.tsum * chunks * f}u + o] = ts;
-  cp[${Q.hstep * chunks * f}u + o] = hs;
-  cp[${Q.kstep * chunks * f}u + o] = ks;
+  ${out}
 }`;
-  const finish = `${declare(["cp", "cs"])}
+  const finish = `${declare(["cp", "cs", "cpart", "gbe"])}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
@@ -448,18 +700,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
     cs[q * ${f}u + j] = select(s, lo, q == ${Q.minpos}u);
   }
+  var s = 0.0;
+  for (var c = 0u; c < ${chunks}u; c++) { s += cpart[c * ${f}u + j]; }
+  gbe[j] = s;
 }`;
   return [
     program(device, {
       label: "column pass",
       code,
       buffers: Object.values(all),
-      groups: [Math.ceil(f / 64), chunks],
+      groups: [Math.ceil(f / V / 64), chunks],
     }),
     program(device, {
       label: "column finish",
       code: finish,
-      buffers: [B.cp, B.cs],
+      buffers: [B.cp, B.cs, B.cpart, grads.b_enc],
       groups: [Math.ceil(f / WG)],
     }),
   ];
@@ -632,16 +887,63 @@ function preActLoss(
   ];
 }
 
-/** AuxK on dead latents: selection, residual reconstruction, its value and gradients. */
-function auxK(
-  device: GPUDevice,
-  layout: StepLayout,
-  term: Extract<WebGpuStep["terms"][number], { kind: "auxk" }>,
-): Program[] {
+/** Indirect-dispatch slots of the programs AuxK runs only when some latent is dead. */
+export const GATE_SLOTS = 16;
+
+/** WGSL: whether some latent is dead this step (AuxK has work). */
+const ANY_DEAD = `scal[${S.nDead}] > 0.0`;
+
+/**
+ * `p` dispatched with the workgroup counts of the next gate slot: its own counts when some latent
+ * is dead, zeros (nothing runs) otherwise. The engine writes each slot's counts into
+ * aux.gateFull once the step is built (gateCounts).
+ */
+function onlyWithDead(layout: StepLayout, p: Program): Program {
+  const A = layout.aux!;
+  const slot = A.gated.length;
+  if (slot >= GATE_SLOTS) throw new Error(`webgpu engine: more than ${GATE_SLOTS} gated programs`);
+  A.gated.push(p);
+  const indirect = { buffer: A.gate, offset: 12 * slot };
+  return {
+    label: `${p.label} (if a latent is dead)`,
+    groups: p.groups,
+    record: (pass) => p.record(pass, indirect),
+  };
+}
+
+/** Writes the gate slots: each slot's counts when some latent is dead, else zeros. */
+function gateWriter(device: GPUDevice, layout: StepLayout): Program {
+  const A = layout.aux!;
+  return elementwise(device, {
+    label: "aux dispatch counts",
+    n: 3 * GATE_SLOTS,
+    body: `gate[i] = select(0u, full[i], ${ANY_DEAD});`,
+    buffers: { gate: A.gate, full: A.gateFull, scal: layout.buffers.scal },
+    types: { gate: "array<u32>", full: "array<u32>" },
+  });
+}
+
+/** The workgroup counts of the gated programs, three u32 a slot, for aux.gateFull. */
+export function gateCounts(layout: StepLayout): Uint32Array {
+  const out = new Uint32Array(3 * GATE_SLOTS);
+  layout.aux?.gated.forEach((p, i) => out.set(p.groups, 3 * i));
+  return out;
+}
+
+/** Whether AuxK contributes anything (k > 0 and alpha != 0). */
+function auxOn(layout: StepLayout, term: AuxTerm): boolean {
+  return Math.min(term.k, layout.f) > 0 && term.alpha !== 0;
+}
+
+/**
+ * AuxK on dead latents: selection, residual reconstruction, its value and its latent gradient
+ * dfAux (the column pass adds it to dpre where fAux > 0).
+ */
+function auxK(device: GPUDevice, layout: StepLayout, term: AuxTerm): Program[] {
   const { b, d, f, params, state, buffers: B } = layout;
   const A = layout.aux!;
   const k = Math.min(term.k, f);
-  if (k === 0 || term.alpha === 0) {
+  if (!auxOn(layout, term)) {
     return [elementwise(device, {
       label: "aux off",
       n: 1,
@@ -651,7 +953,8 @@ function auxK(
   }
   const dead = `(since[j] >= ${f32(term.deadTokens)})`;
   const out: Program[] = [];
-  out.push(...latentSum(device, layout, {
+  const always: Program[] = [];
+  always.push(...latentSum(device, layout, {
     label: "dead latents",
     value: `select(0.0, 1.0, since[j] >= ${f32(term.deadTokens)})`,
     slot: S.nDead,
@@ -673,27 +976,65 @@ function auxK(
     mask: dead,
     extra: { since: state.since_fired, scal: B.scal },
   };
-  // Without a dead latent the auxiliary latents are empty whatever kth says: skip the count.
+  // Without a dead latent the auxiliary latents are empty whatever kth says: skip the count (fAux
+  // then keeps stale values, which every reader ignores without a dead latent). On a software
+  // adapter without lists the serial selection also writes fAux.
+  const lists = layout.sparse?.aux;
+  const fused = layout.software && !lists;
   out.push(
     layout.software
-      ? rowKthSerial(device, { ...auxSelect, skip: `scal[${S.nDead}] == 0.0` })
+      ? rowKthSerial(device, {
+        ...auxSelect,
+        skip: `scal[${S.nDead}] == 0.0`,
+        ...(fused ? { label: "aux k-th among dead and fAux", out: A.fAux } : {}),
+      })
       : rowKth(device, auxSelect),
   );
-  out.push(elementwise(device, {
-    label: "fAux",
-    n: b * f,
-    body: `let j = i % ${f}u; let z = pre[i];
+  if (!fused) {
+    out.push(
+      lists
+        ? selectRows(device, {
+          label: "fAux (listed)",
+          rows: b,
+          cols: f,
+          src: B.pre,
+          out: A.fAux,
+          idx: lists.idx,
+          cnt: lists.cnt,
+          keep: `${dead} && key(z) >= kth[row] && z > 0.0`,
+          extra: { kth: A.kthAux, since: state.since_fired },
+          types: { kth: "array<u32>" },
+          prelude: KEY_FN,
+        })
+        : elementwise(device, {
+          label: "fAux",
+          n: b * f,
+          body: `let j = i % ${f}u; let z = pre[i];
     fa[i] = select(0.0, z, ${dead} && key(z) >= kth[i / ${f}u] && z > 0.0);`,
-    buffers: { pre: B.pre, fa: A.fAux, kth: A.kthAux, since: state.since_fired },
-    types: { kth: "array<u32>" },
-    prelude: KEY_FN,
-  }));
+          buffers: { pre: B.pre, fa: A.fAux, kth: A.kthAux, since: state.since_fired },
+          types: { kth: "array<u32>" },
+          prelude: KEY_FN,
+        }),
+    );
+  }
   out.push(
-    gemm(device, "eHat = fAux W_dec", { m: b, n: d, k: f }, {
-      a: A.fAux,
-      b: params.W_dec,
-      c: A.eHat,
-    }),
+    lists
+      ? sparseDecode(device, {
+        label: "eHat = fAux W_dec (sparse)",
+        rows: b,
+        cols: f,
+        d,
+        val: A.fAux,
+        idx: lists.idx,
+        cnt: lists.cnt,
+        w: params.W_dec,
+        out: A.eHat,
+      })
+      : gemm(device, "eHat = fAux W_dec", { m: b, n: d, k: f }, {
+        a: A.fAux,
+        b: params.W_dec,
+        c: A.eHat,
+      }),
   );
   out.push(...columnSum(device, {
     label: "aux residual means",
@@ -722,7 +1063,7 @@ function auxK(
   const alphaEff = term.scaleByDead
     ? `${f32(term.alpha)} * min(scal[${S.nDead}] / ${f32(k)}, 1.0)`
     : f32(term.alpha);
-  out.push(elementwise(device, {
+  const value = elementwise(device, {
     label: "aux value",
     n: 1,
     body: `let spread = scal[${S.auxSpread}] + 1e-12;
@@ -731,25 +1072,27 @@ function auxK(
     scal[${S.auxValue}] = select(0.0, alpha * scal[${S.auxErr}] / spread, on);
     scal[${S.auxCoef}] = select(0.0, 2.0 * alpha / spread, on);`,
     buffers: { scal: B.scal },
-  }));
+  });
+  out.push(value);
   out.push(elementwise(device, {
     label: "deHat",
     n: b * d,
     body: `eh[i] = scal[${S.auxCoef}] * (eh[i] - e[i]);`,
     buffers: { eh: A.eHat, e: A.e, scal: B.scal },
   }));
-  out.push(gemm(device, "dfAux = deHat W_dec^T", { m: b, n: f, k: d, transB: true }, {
-    a: A.eHat,
-    b: params.W_dec,
-    c: A.dfAux,
+  out.push(latentGradient(device, layout, {
+    label: "dfAux = deHat W_dec^T",
+    left: A.eHat,
+    out: A.dfAux,
+    lists,
   }));
-  out.push(elementwise(device, {
-    label: "dpre += aux",
-    n: b * f,
-    body: "if (fa[i] > 0.0) { df[i] += dfa[i]; }",
-    buffers: { df: B.df, fa: A.fAux, dfa: A.dfAux },
-  }));
-  return out;
+  if (layout.sparse) return [...always, ...out];
+  // Dense path: everything but the dead count and the value runs only when a latent is dead.
+  return [
+    ...always,
+    gateWriter(device, layout),
+    ...out.map((p) => (p === value ? p : onlyWithDead(layout, p))),
+  ];
 }
 
 /** Decoder projection, gradient clipping, Adam, renormalisation, threshold floor. */
@@ -757,14 +1100,16 @@ function update(device: GPUDevice, layout: StepLayout): Program[] {
   const { d, f, step, params, grads, m, v, sizes, paramNames, buffers: B, adam } = layout;
   const out: Program[] = [];
   if (layout.unitNormDecoder) {
-    out.push(rowPass(device, {
-      label: "project decoder gradient",
-      rows: f,
-      cols: d,
-      dot: `g[r * ${d}u + k] * w[r * ${d}u + k]`,
-      body: `g[r * ${d}u + k] -= t * w[r * ${d}u + k];`,
-      buffers: { g: grads.W_dec, w: params.W_dec },
-    }));
+    out.push(
+      rowProgram(layout)(device, {
+        label: "project decoder gradient",
+        rows: f,
+        cols: d,
+        dot: `g[r * ${d}u + k] * w[r * ${d}u + k]`,
+        body: `g[r * ${d}u + k] -= t * w[r * ${d}u + k];`,
+        buffers: { g: grads.W_dec, w: params.W_dec },
+      }),
+    );
   }
   if (adam.gradClip !== null) {
     paramNames.forEach((name, pi) => {
@@ -798,14 +1143,16 @@ function update(device: GPUDevice, layout: StepLayout): Program[] {
     }));
   });
   if (layout.unitNormDecoder) {
-    out.push(rowPass(device, {
-      label: "renormalise decoder rows",
-      rows: f,
-      cols: d,
-      dot: `w[r * ${d}u + k] * w[r * ${d}u + k]`,
-      body: `w[r * ${d}u + k] = w[r * ${d}u + k] * (1.0 / max(sqrt(t), 1e-12));`,
-      buffers: { w: params.W_dec },
-    }));
+    out.push(
+      rowProgram(layout)(device, {
+        label: "renormalise decoder rows",
+        rows: f,
+        cols: d,
+        dot: `w[r * ${d}u + k] * w[r * ${d}u + k]`,
+        body: `w[r * ${d}u + k] = w[r * ${d}u + k] * (1.0 / max(sqrt(t), 1e-12));`,
+        buffers: { w: params.W_dec },
+      }),
+    );
   }
   if (step.thresholdFloor !== undefined && params.threshold) {
     out.push(elementwise(device, {

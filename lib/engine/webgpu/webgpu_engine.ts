@@ -12,7 +12,11 @@ import type { GpuDevice } from "./device.ts";
 import type { WebGpuKernel } from "./kernel.ts";
 import type { Program } from "./program.ts";
 import {
+  columnChunks,
   encoderPrograms,
+  GATE_SLOTS,
+  gateCounts,
+  sparsePlan,
   type StepBuffers,
   type StepLayout,
   stepPrograms,
@@ -27,6 +31,11 @@ export interface WebGpuEngineOptions {
   gradClip: number | null;
   /** Batch size B the buffers are sized for (every step uses it; encode() works in chunks of it). */
   batch: number;
+  /**
+   * Sparse products for k-sparse codes: true always, false never, unset by sparsePlan's rule
+   * (hardware adapters only). Tests force them on llvmpipe.
+   */
+  sparse?: boolean;
 }
 
 /** Writes host data into a buffer (data in a SharedArrayBuffer is copied first). */
@@ -82,8 +91,8 @@ export class WebGpuEngine implements Engine {
     this.#stateShapes = Object.fromEntries(
       Object.entries(init.state).map(([k, t]) => [k, t.shape]),
     );
-    const make = (n: number, label: string, data?: Float32Array) => {
-      const buf = device.createBuffer({ size: Math.max(16, n * 4), usage: USAGE, label });
+    const make = (n: number, label: string, data?: Float32Array, usage = USAGE) => {
+      const buf = device.createBuffer({ size: Math.max(16, n * 4), usage, label });
       if (data) write(device, buf, data);
       this.#owned.push(buf);
       return buf;
@@ -138,6 +147,31 @@ export class WebGpuEngine implements Engine {
         dfAux: make(b * f, "aux df"),
         kthAux: make(b, "aux kth"),
         eMean: make(d, "aux e mean"),
+        gate: make(
+          3 * GATE_SLOTS,
+          "aux dispatch counts",
+          undefined,
+          USAGE | GPUBufferUsage.INDIRECT,
+        ),
+        gateFull: make(3 * GATE_SLOTS, "aux full dispatch counts"),
+        gated: [],
+      }
+      : undefined;
+    // Lists of the sparse products (u32, the size of the matrices they index) when the code is
+    // k-sparse: each row's kept latents, each latent's rows by column-pass chunk.
+    const plan = sparsePlan(step, { f, software: gpu.fallback, sparse: options.sparse });
+    const sparse = plan.main
+      ? {
+        rowIdx: make(b * f, "row lists"),
+        rowCnt: make(b, "row list counts"),
+        cols: {
+          idx: make(f * b, "latent lists"),
+          cnt: make(columnChunks(b).chunks * f, "latent list counts"),
+          ...columnChunks(b),
+        },
+        aux: plan.aux
+          ? { idx: make(b * f, "aux row lists"), cnt: make(b, "aux row list counts") }
+          : undefined,
       }
       : undefined;
     const [beta1, beta2] = arch.adamBetas(options.sae);
@@ -159,9 +193,11 @@ export class WebGpuEngine implements Engine {
       unitNormDecoder: arch.unitNormDecoder,
       software: gpu.fallback,
       termCount,
+      sparse,
     };
     this.#hp = new Float32Array(8 + paramNames.length);
     this.#step = stepPrograms(device, this.#layout);
+    if (aux) write(device, aux.gateFull, gateCounts(this.#layout));
     this.#encode = encoderPrograms(device, this.#layout, { training: false });
     // Non-finite check: one flag per parameter and state tensor, set where an exponent is all ones.
     const checked = [...paramNames.map((n) => params[n]), ...Object.values(state)];
@@ -213,18 +249,33 @@ export class WebGpuEngine implements Engine {
   }
 
   /**
-   * Milliseconds of each program of one training step, each submitted alone and awaited (so each
-   * includes one submit-and-wait round trip): for finding the slow kernel, never in training.
+   * Milliseconds of each program of one training step: the time `reps` more dispatches of it add
+   * to one submit-and-wait (so the ~10 ms round trip cancels; the shortest of two tries each). For
+   * finding the slow kernel, never in training; the programs' buffers end up meaningless.
    */
-  async profileStep(x: Float32Array, hyper: StepHyper): Promise<{ label: string; ms: number }[]> {
+  async profileStep(
+    x: Float32Array,
+    hyper: StepHyper,
+    reps = 4,
+  ): Promise<{ label: string; ms: number }[]> {
+    const { device } = this.#gpu;
     this.step(x, hyper); // uploads x and the step's scalars; its own work is awaited first
-    await this.#gpu.device.queue.onSubmittedWorkDone();
+    await device.queue.onSubmittedWorkDone();
+    const timed = async (programs: Program[]) => {
+      let best = Infinity;
+      for (let t = 0; t < 2; t++) {
+        const t0 = performance.now();
+        this.#run(programs);
+        await device.queue.onSubmittedWorkDone();
+        best = Math.min(best, performance.now() - t0);
+      }
+      return best;
+    };
     const out: { label: string; ms: number }[] = [];
     for (const p of this.#step) {
-      const t0 = performance.now();
-      this.#run([p]);
-      await this.#gpu.device.queue.onSubmittedWorkDone();
-      out.push({ label: p.label, ms: performance.now() - t0 });
+      const one = await timed([p]);
+      const more = await timed(Array(1 + reps).fill(p));
+      out.push({ label: p.label, ms: (more - one) / reps });
     }
     return out;
   }

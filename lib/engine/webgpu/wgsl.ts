@@ -14,7 +14,8 @@ const CHUNKS = 64;
 /** Buffers a template binds, by the name its WGSL uses, in binding order. */
 export type Named = Record<string, GPUBuffer>;
 
-function bind(buffers: Named, types: Record<string, string> = {}) {
+/** WGSL declarations of `buffers` (in order, `types` overriding array<f32>) and their list. */
+export function bind(buffers: Named, types: Record<string, string> = {}) {
   const names = Object.keys(buffers);
   return { header: declare(names, types), list: names.map((n) => buffers[n]) };
 }
@@ -226,6 +227,36 @@ ${options.body}
   });
 }
 
+/**
+ * rowPass for software adapters (llvmpipe): one invocation per row, no workgroup memory and no
+ * barriers (the workgroup version took ~10 ms for 512 rows of 64 there). `dot` is summed over k in
+ * ascending order, then `body` runs for every k. Same contract as rowPass.
+ */
+export function rowPassSerial(
+  device: GPUDevice,
+  options: Parameters<typeof rowPass>[1],
+): Program {
+  const { header, list } = bind(options.buffers);
+  const code = `${header}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let r = gid.x;
+  if (r >= ${options.rows}u) { return; }
+  var s = 0.0;
+  for (var k = 0u; k < ${options.cols}u; k++) { s += ${options.dot}; }
+  let t = s;
+  for (var k = 0u; k < ${options.cols}u; k++) {
+${options.body}
+  }
+}`;
+  return program(device, {
+    label: options.label,
+    code,
+    buffers: list,
+    groups: [Math.ceil(options.rows / 64)],
+  });
+}
+
 /** WGSL: the order-preserving key of a value for selecting the largest positives (0 otherwise). */
 const KEY_FN = `fn key(v: f32) -> u32 { if (v > 0.0) { return bitcast<u32>(v); } return 0u; }`;
 
@@ -234,10 +265,12 @@ function rowKthInputs(options: {
   src: GPUBuffer;
   kth: GPUBuffer;
   mask?: string;
+  out?: GPUBuffer;
   extra?: Named;
 }): { header: string; list: GPUBuffer[]; value: string } {
+  const out: Named = options.out ? { out: options.out } : {};
   const { header, list } = bind(
-    { src: options.src, kth: options.kth, ...(options.extra ?? {}) },
+    { src: options.src, kth: options.kth, ...out, ...(options.extra ?? {}) },
     { kth: "array<u32>" },
   );
   const value = options.mask ? `select(0u, key(src[o + j]), ${options.mask})` : "key(src[o + j])";
@@ -259,14 +292,24 @@ export function rowKth(
     src: GPUBuffer;
     kth: GPUBuffer;
     mask?: string;
-    /** A condition under which every row's result is 0 and nothing is counted (e.g. no dead latents). */
+    /**
+     * A condition under which every row's result is 0 and nothing is counted or written (e.g.
+     * no dead latents).
+     */
     skip?: string;
+    /**
+     * Also write the row's kept entries (positive, allowed by the mask, key >= the k-th) of src
+     * into out [rows, cols] and zeros elsewhere, saving a pass over the matrix.
+     */
+    out?: GPUBuffer;
     extra?: Named;
   },
 ): Program {
   const { rows, cols, k } = options;
   const { header, list, value } = rowKthInputs(options);
-  if (options.skip) throw new Error("rowKth: skip is only implemented by rowKthSerial");
+  if (options.skip || options.out) {
+    throw new Error("rowKth: skip and out are only implemented by rowKthSerial");
+  }
   const code = `${header}
 ${KEY_FN}
 var<workgroup> hist: array<atomic<u32>, 256>;
@@ -319,7 +362,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
 /**
  * rowKth for software adapters (llvmpipe): one invocation per row with a private histogram, no
  * workgroup memory and no barriers (which a CPU emulates at great cost: the workgroup version
- * took ~1 s a call at 4096 x 512 on llvmpipe). Same result as rowKth.
+ * took ~1 s a call at 4096 x 512 on llvmpipe). Same result as rowKth; with `out` it also writes
+ * the kept entries (the selection) while the row is at hand.
  */
 export function rowKthSerial(
   device: GPUDevice,
@@ -356,6 +400,14 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     prefix = prefix | (b << shift);
   }
   kth[row] = prefix;
+  ${
+    options.out
+      ? `for (var j = 0u; j < ${cols}u; j++) {
+    let q = ${value};
+    out[o + j] = select(0.0, src[o + j], q > 0u && q >= prefix);
+  }`
+      : ""
+  }
 }`;
   return program(device, {
     label: options.label,

@@ -47,6 +47,21 @@ for (const v of webgpuParityVariants()) {
   });
 }
 
+// With no dead latent AuxK's programs are dispatched with zero workgroups on the dense path: the
+// step must still match (AuxK adds nothing then).
+for (const v of webgpuParityVariants().filter((v) => !v.sae && !v.gradClip)) {
+  const c = makeCase(v.arch);
+  const step = c.arch.kernels!.webgpu!.step(c.sae, { d: c.dims.d, f: c.dims.f });
+  if (!step.terms.some((t) => t.kind === "auxk")) continue;
+  webgpuTest(`webgpu engine matches the cpu engine with no dead latent: ${v.label}`, async () => {
+    c.init.state.since_fired.data.fill(0);
+    const want = await runEngine(c, (init) => createEngine(c.arch, init, options(c, "cpu")));
+    const have = await runEngine(c, (init) => createEngine(c.arch, init, options(c, "webgpu")));
+    const report = compareRuns(have, want);
+    assert.deepEqual(report.failures, [], `worst ${report.worst} at ${report.worstAt}`);
+  });
+}
+
 /** encode() of both engines after one step, on n rows that are not a multiple of the batch. */
 for (const arch of ["jumprelu", "topk", "batchtopk", "relu"]) {
   webgpuTest(

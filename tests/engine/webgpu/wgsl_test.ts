@@ -1,11 +1,19 @@
 // The radix selections of lib/engine/webgpu/wgsl.ts against a sort in TypeScript: the key (f32
 // bits) of the k-th largest positive value per row (rowKth, the workgroup kernel GPUs run, and
 // rowKthSerial, the one software adapters run) with and without a column mask, and over a whole
-// matrix (globalKth), on data with ties, negatives and rows with fewer than k positives. The
-// engine tests on llvmpipe only reach rowKthSerial, so rowKth is checked here directly.
+// matrix (globalKth), on data with ties, negatives and rows with fewer than k positives. The row
+// passes (rowPass on GPUs, rowPassSerial on software adapters) against a row normalisation in
+// TypeScript. The engine tests on llvmpipe only reach the serial kernels, so the workgroup ones
+// are checked here directly.
 import assert from "node:assert/strict";
 import { openDevice } from "../../../lib/engine/webgpu/device.ts";
-import { globalKth, rowKth, rowKthSerial } from "../../../lib/engine/webgpu/wgsl.ts";
+import {
+  globalKth,
+  rowKth,
+  rowKthSerial,
+  rowPass,
+  rowPassSerial,
+} from "../../../lib/engine/webgpu/wgsl.ts";
 import type { Program } from "../../../lib/engine/webgpu/program.ts";
 import { Rng } from "../../../lib/data/rng.ts";
 import { webgpuTest } from "../_webgpu.ts";
@@ -92,6 +100,40 @@ webgpuTest("rowKth and rowKthSerial give each row's k-th largest key, masked or 
   }
 });
 
+webgpuTest("rowKthSerial with out writes each row's kept entries and zeros elsewhere", async () => {
+  const { device } = await openDevice();
+  try {
+    const x = matrix();
+    const src = buffer(device, x);
+    const keep = new Float32Array(COLS).map((_, j) => (j % 3 === 0 ? 1 : 0));
+    for (const masked of [false, true]) {
+      const k = 7;
+      const out = buffer(device, new Float32Array(x.length).fill(9));
+      const p = rowKthSerial(device, {
+        label: "select",
+        rows: ROWS,
+        cols: COLS,
+        k,
+        src,
+        kth: buffer(device, new Uint32Array(ROWS)),
+        out,
+        ...(masked ? { mask: "keep[j] > 0.0", extra: { keep: buffer(device, keep) } } : {}),
+      });
+      const have = new Float32Array((await run(device, [p], out, x.length)).buffer);
+      const want = new Float32Array(x.length);
+      for (let r = 0; r < ROWS; r++) {
+        const row = Array.from(x.subarray(r * COLS, (r + 1) * COLS));
+        const allowed = row.map((v, j) => (masked && !keep[j] ? 0 : v));
+        const kth = new Float32Array(new Uint32Array([refKey(allowed, k)]).buffer)[0];
+        allowed.forEach((v, j) => want[r * COLS + j] = v > 0 && v >= kth ? v : 0);
+      }
+      assert.deepEqual(Array.from(have), Array.from(want), `masked=${masked}`);
+    }
+  } finally {
+    device.destroy();
+  }
+});
+
 webgpuTest("globalKth gives the k-th largest key of a whole matrix", async () => {
   const { device } = await openDevice();
   try {
@@ -102,6 +144,36 @@ webgpuTest("globalKth gives the k-th largest key of a whole matrix", async () =>
       const programs = globalKth(device, { label: "global", n: x.length, k, src, ctl });
       const have = await run(device, programs, ctl, 1);
       assert.equal(have[0], refKey(Array.from(x), k), `k=${k}`);
+    }
+  } finally {
+    device.destroy();
+  }
+});
+
+webgpuTest("rowPass and rowPassSerial normalise each row by its summed squares", async () => {
+  const { device } = await openDevice();
+  try {
+    const x = matrix();
+    const want = new Float32Array(x.length);
+    for (let r = 0; r < ROWS; r++) {
+      let t = 0;
+      for (let k = 0; k < COLS; k++) t += x[r * COLS + k] ** 2;
+      for (let k = 0; k < COLS; k++) want[r * COLS + k] = x[r * COLS + k] / Math.sqrt(t);
+    }
+    for (const [name, make] of [["rowPass", rowPass], ["rowPassSerial", rowPassSerial]] as const) {
+      const w = buffer(device, x);
+      const out = buffer(device, new Float32Array(x.length));
+      const p = make(device, {
+        label: name,
+        rows: ROWS,
+        cols: COLS,
+        dot: `w[r * ${COLS}u + k] * w[r * ${COLS}u + k]`,
+        body: `o[r * ${COLS}u + k] = w[r * ${COLS}u + k] / sqrt(t);`,
+        buffers: { w, o: out },
+      });
+      const have = new Float32Array((await run(device, [p], out, x.length)).buffer);
+      const worst = have.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
+      assert.ok(worst <= 1e-6, `${name}: max |diff| ${worst}`);
     }
   } finally {
     device.destroy();
