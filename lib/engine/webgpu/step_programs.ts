@@ -238,25 +238,11 @@ function selectPrograms(
     })];
   }
   const sp = layout.sparse;
-  if (sel.kind === "batch_topk" && !options.training && sp) {
-    return [selectRows(device, {
-      label: "f = pre above the running threshold (listed)",
-      rows: b,
-      cols: f,
-      src: B.pre,
-      out: B.f,
-      idx: sp.rowIdx,
-      cnt: sp.rowCnt,
-      keep: "z > max(thr[0], 0.0)",
-      extra: { thr: state.threshold },
-    })];
-  }
   if (sel.kind === "batch_topk" && !options.training) {
-    return [elementwise(device, {
+    return [keepWhere(device, layout, {
       label: "f = pre above the running threshold",
-      n,
-      body: "let z = pre[i]; f[i] = select(0.0, z, z > max(thr[0], 0.0));",
-      buffers: { pre: B.pre, f: B.f, thr: state.threshold },
+      keep: () => "z > max(thr[0], 0.0)",
+      extra: { thr: state.threshold },
     })];
   }
   if (sel.kind === "row_topk" && layout.software && !sp) {
@@ -280,28 +266,13 @@ function selectPrograms(
         src: B.pre,
         kth: B.kth,
       }),
-      sp
-        ? selectRows(device, {
-          label: "f = top k per row (listed)",
-          rows: b,
-          cols: f,
-          src: B.pre,
-          out: B.f,
-          idx: sp.rowIdx,
-          cnt: sp.rowCnt,
-          keep: "key(z) >= kth[row] && z > 0.0",
-          extra: { kth: B.kth },
-          types: { kth: "array<u32>" },
-          prelude: KEY_FN,
-        })
-        : elementwise(device, {
-          label: "f = top k per row",
-          n,
-          body: `let z = pre[i]; f[i] = select(0.0, z, key(z) >= kth[i / ${f}u] && z > 0.0);`,
-          buffers: { pre: B.pre, f: B.f, kth: B.kth },
-          types: { kth: "array<u32>" },
-          prelude: KEY_FN,
-        }),
+      keepWhere(device, layout, {
+        label: "f = top k per row",
+        keep: (row) => `key(z) >= kth[${row}] && z > 0.0`,
+        extra: { kth: B.kth },
+        types: { kth: "array<u32>" },
+        prelude: KEY_FN,
+      }),
     ];
   }
   return [
@@ -312,29 +283,56 @@ function selectPrograms(
       src: B.pre,
       ctl: B.ctl,
     }),
-    sp
-      ? selectRows(device, {
-        label: "f = top k B of the batch (listed)",
-        rows: b,
-        cols: f,
-        src: B.pre,
-        out: B.f,
-        idx: sp.rowIdx,
-        cnt: sp.rowCnt,
-        keep: "key(z) >= ctl[0] && z > 0.0",
-        extra: { ctl: B.ctl },
-        types: { ctl: "array<u32>" },
-        prelude: KEY_FN,
-      })
-      : elementwise(device, {
-        label: "f = top k B of the batch",
-        n,
-        body: "let z = pre[i]; f[i] = select(0.0, z, key(z) >= ctl[0] && z > 0.0);",
-        buffers: { pre: B.pre, f: B.f, ctl: B.ctl },
-        types: { ctl: "array<u32>" },
-        prelude: KEY_FN,
-      }),
+    keepWhere(device, layout, {
+      label: "f = top k B of the batch",
+      keep: () => "key(z) >= ctl[0] && z > 0.0",
+      extra: { ctl: B.ctl },
+      types: { ctl: "array<u32>" },
+      prelude: KEY_FN,
+    }),
   ];
+}
+
+/**
+ * f = pre where `keep` holds (z the pre-activation; `keep(row)` gets the expression of its row),
+ * else 0; with the sparse products (layout.sparse) it also lists each row's kept latents.
+ */
+function keepWhere(
+  device: GPUDevice,
+  layout: StepLayout,
+  o: {
+    label: string;
+    keep: (row: string) => string;
+    extra: Named;
+    types?: Record<string, string>;
+    prelude?: string;
+  },
+): Program {
+  const { b, f, buffers: B } = layout;
+  const sp = layout.sparse;
+  if (sp) {
+    return selectRows(device, {
+      label: `${o.label} (listed)`,
+      rows: b,
+      cols: f,
+      src: B.pre,
+      out: B.f,
+      idx: sp.rowIdx,
+      cnt: sp.rowCnt,
+      keep: o.keep("row"),
+      extra: o.extra,
+      types: o.types,
+      prelude: o.prelude,
+    });
+  }
+  return elementwise(device, {
+    label: o.label,
+    n: b * f,
+    body: `let z = pre[i]; f[i] = select(0.0, z, ${o.keep(`i / ${f}u`)});`,
+    buffers: { pre: B.pre, f: B.f, ...o.extra },
+    types: o.types,
+    prelude: o.prelude,
+  });
 }
 
 /** The whole training step (after x and hp are written). */
