@@ -6,29 +6,14 @@
 // not again while runs train (they allocate lazily, so a second reading would not see them).
 import { formatBytes } from "../train/memory_estimate.ts";
 import type { CudaGpu } from "../engine/cuda/gpu_inventory.ts";
+import type { GpuPlacement } from "../store/records.ts";
 
 /** The environment variable carrying a run's GpuPlacement (JSON) to its process. */
 export const GPU_PLACEMENT_ENV = "SAESWEEP_GPU_PLACEMENT";
 
 /** A GPU runs may be placed on, as the sweep read it before starting any run. */
 export type GpuDevice = CudaGpu;
-
-/** What was decided for one run; recorded in its run.json (`notes.gpu_placement`). */
-export interface GpuPlacement {
-  /** Index of the GPU among the sweep's devices. */
-  device: number;
-  /** CUDA_VISIBLE_DEVICES given to the run's process (its GPU 0 is this device). */
-  cuda_visible_devices: string;
-  device_name: string;
-  /** The engine's buffers for this run, estimated (lib/engine/cuda/run_bytes.ts). */
-  estimate_bytes: number;
-  /** What the run holds on the device while it trains: estimate + margin + context. */
-  reservation_bytes: number;
-  /** The device's free memory when the sweep started. */
-  device_free_bytes: number;
-  /** Runs holding reservations on the same device when this one started. */
-  sharing_with: string[];
-}
+export type { GpuPlacement };
 
 /** Head room on top of the estimate (percent of it): allocator rounding, cuBLAS, NVRTC. */
 export const ESTIMATE_MARGIN_PERCENT = 10;

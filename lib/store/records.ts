@@ -243,3 +243,23 @@ export const SUMMARY_FIELDS: { readonly [K in keyof RunSummary]-?: SummaryPlacem
 export function summaryFields(placement: SummaryPlacement): string[] {
   return Object.entries(SUMMARY_FIELDS).filter(([, p]) => p === placement).map(([k]) => k);
 }
+
+/**
+ * Where a sweep placed a cuda run (lib/executor/gpu_slots.ts); recorded in its run.json
+ * (`notes.gpu_placement`).
+ */
+export interface GpuPlacement {
+  /** Index of the GPU among the sweep's devices. */
+  device: number;
+  /** CUDA_VISIBLE_DEVICES given to the run's process (its GPU 0 is this device). */
+  cuda_visible_devices: string;
+  device_name: string;
+  /** The engine's buffers for this run, estimated (lib/engine/cuda/run_bytes.ts). */
+  estimate_bytes: number;
+  /** What the run holds on the device while it trains: estimate + margin + context. */
+  reservation_bytes: number;
+  /** The device's free memory when the sweep started. */
+  device_free_bytes: number;
+  /** Runs holding reservations on the same device when this one started. */
+  sharing_with: string[];
+}

@@ -1,7 +1,7 @@
 // Trains one run end to end: lock, backend, data, normalisation, initialisation or resumption,
 // the training loop (schedules, L0 controller, logging, checkpoints, divergence checks), held-out
 // evaluation, SAELens export, summary and DONE. Reads the device only at sync points.
-import type { GpuPlacement } from "../executor/gpu_slots.ts";
+import type { GpuPlacement } from "../store/records.ts";
 import { join } from "node:path";
 import type { RunPlan } from "../sweep/plan.ts";
 import type { BackendName, EngineName } from "../engine/names.ts";

@@ -16,7 +16,11 @@ import type { GpuPlacement } from "../../lib/executor/gpu_slots.ts";
 const FAKE_SWEEP = "tests/fixtures/fake_sweep.ts";
 const CI = Boolean(Deno.env.get("CI"));
 
-/** TopK runs on d_model 64, batch 2048: widths 64 and 128 reserve ~520 MiB, 16384 ~1.3 GiB. */
+/**
+ * TopK runs on d_model 64, batch 2048: widths 64 and 128 reserve ~520 MiB, 16384 ~1.3 GiB (its
+ * buffers 720 MiB: 708 before the step layout grew from 7 to 10 per-latent rows, 3 x 16384 latents x
+ * 64 column chunks x 4 bytes, about 12 MiB more; run_bytes_test.ts holds the estimate to the engine).
+ */
 function spec(widths: number[]): string {
   return `name: placement
 data:
@@ -178,7 +182,7 @@ gpuTest(
     assert.equal(r.code, 2, r.stderr);
     assert.match(
       r.stderr,
-      /^error: run width_16384-[0-9a-f]{8} needs about 1\.3 GiB of GPU memory \(the cuda engine's buffers 708 MiB, \+10%, \+512 MiB for the CUDA context\); it fits no GPU: GPU 0 \(CPU emulation\): 1000 MiB free of 2\.0 GiB \(nothing trained\)$/m,
+      /^error: run width_16384-[0-9a-f]{8} needs about 1\.3 GiB of GPU memory \(the cuda engine's buffers 720 MiB, \+10%, \+512 MiB for the CUDA context\); it fits no GPU: GPU 0 \(CPU emulation\): 1000 MiB free of 2\.0 GiB \(nothing trained\)$/m,
     );
     assert.match(r.stderr, /^hint: lower sae\.width or train\.batch_size/m);
     assert.deepEqual(await listTree(dir), ["gpus.yaml"]);
@@ -210,7 +214,7 @@ gpuTest(
     const lines = r.stdout.trim().split("\n");
     assert.match(lines[0], /^#\s+run id\s+status\s+sae\.width\s+gpu$/);
     assert.match(lines[1], /^0\s+width_64-[0-9a-f]{8}\s+pending\s+64\s+GPU 0, 518 MiB$/);
-    assert.match(lines[2], /^1\s+width_128-[0-9a-f]{8}\s+pending\s+128\s+GPU 0, 521 MiB$/);
+    assert.match(lines[2], /^1\s+width_128-[0-9a-f]{8}\s+pending\s+128\s+GPU 0, 522 MiB$/);
     assert.match(lines[3], /^2\s+width_16384-[0-9a-f]{8}\s+pending\s+16384\s+waits, 1\.3 GiB$/);
     assert.match(
       r.stdout,
