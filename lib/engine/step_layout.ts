@@ -23,7 +23,12 @@ export const S = {
   tanh: 14,
   /** Gradient sums of squares, one slot per parameter from here. */
   gradSq: 16,
+  /** Sums of squared errors of Matryoshka's inner prefixes, one slot each from here. */
+  prefixSse: 32,
 } as const;
+
+/** Inner prefixes the scalar slots hold room for (`scal` has 64 slots). */
+export const MAX_PREFIXES = 32;
 
 /**
  * Per-latent statistics of the column pass (rows of `cs` [QN, F]): tsum is the tanh penalty's

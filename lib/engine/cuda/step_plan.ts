@@ -49,6 +49,8 @@ export interface GemmOp {
 
 export type Op = CudaKernel | GemmOp;
 
+type PrefixTerm = Extract<WebGpuStep["terms"][number], { kind: "prefix_recon" }>;
+
 /** Marks `ops` to run only while some latent may be dead (AuxK's work). */
 function whileAux(ops: Op[]): Op[] {
   return ops.map((op) => ({ ...op, when: "aux" as const }));
@@ -110,6 +112,11 @@ export function workBuffers(L: PlanLayout): Record<string, number> {
       "aux.kthAux": b,
       "aux.eMean": d,
     });
+  }
+  const prefix = L.step.terms.find((t): t is PrefixTerm => t.kind === "prefix_recon");
+  if (prefix) {
+    Object.assign(out, { "prefix.mf": b * f, "prefix.mx": b * d });
+    prefix.widths.forEach((_, m) => out[`prefix.dx${m}`] = b * d);
   }
   return out;
 }
@@ -297,6 +304,8 @@ export function stepPlan(L: PlanLayout): Op[] {
     b: P("W_dec"),
     c: "df",
   }));
+  const prefix = step.terms.find((t): t is PrefixTerm => t.kind === "prefix_recon");
+  if (prefix) out.push(...prefixReconstructions(L, prefix));
   out.push(...columnPass(L));
   out.push(latentSum(L, { label: "active", value: `cs[${Q.count * f}u + j]`, slot: S.active }));
   for (const term of step.terms) {
@@ -310,7 +319,7 @@ export function stepPlan(L: PlanLayout): Op[] {
     } else if (term.kind === "step") out.push(...stepPenalty(L, term));
     else if (term.kind === "tanh") out.push(...tanhPenalty(L));
     else if (term.kind === "auxk") out.push(...auxK(L, term));
-    else out.push(...preActLoss(L, term));
+    else if (term.kind === "pre_act") out.push(...preActLoss(L, term));
   }
   out.push(...gemm("gW_dec = f^T dxHat", { m: f, n: d, k: b, transA: true }, {
     a: "f",
@@ -335,6 +344,7 @@ export function stepPlan(L: PlanLayout): Op[] {
       buffers: { g: G("W_dec"), w: P("W_dec"), cs: "cs", rown: "rown", hp: "hp" },
     }));
   }
+  if (prefix) out.push(...prefixWeightGradients(L, prefix));
   out.push(...gemm("gW_enc = xIn^T dpre", { m: d, n: f, k: b, transA: true }, {
     a: step.preEncoderBias ? "xIn" : "x",
     b: "df",
@@ -367,6 +377,76 @@ export function stepPlan(L: PlanLayout): Op[] {
   out.push(...stateUpdate(L));
   out.push(statsKernel(L));
   return out;
+}
+
+/**
+ * Matryoshka's inner reconstructions, before the column pass: per prefix width w, f_w = f with
+ * the latents i >= w zeroed, x_hat_w = f_w W_dec + b_dec, dxHat_w = 2 (x_hat_w - x) / B and its
+ * sum of squares (slot prefixSse + m), and df += dxHat_w W_dec^T on the latents i < w (as the
+ * webgpu engine's, over masked copies).
+ */
+function prefixReconstructions(L: PlanLayout, term: PrefixTerm): Op[] {
+  const { b, d, f } = L;
+  return term.widths.flatMap((w, m) => [
+    prefixMask(L, w),
+    ...gemm(`x_hat_${w} = f_${w} W_dec + b_dec`, { m: b, n: d, k: f }, {
+      a: "prefix.mf",
+      b: P("W_dec"),
+      c: "prefix.mx",
+      bias: P("b_dec"),
+    }),
+    ...sumIntoSlot("scal", {
+      label: `dxHat_${w}, sse_${w}`,
+      n: b * d,
+      body: `float e = xh[i] - x[i]; dx[i] = ${cf(2 / b)} * e;`,
+      value: "e * e",
+      slot: S.prefixSse + m,
+      buffers: { x: "x", xh: "prefix.mx", dx: `prefix.dx${m}`, part: "part" },
+    }),
+    ...gemm(`dxHat_${w} W_dec^T`, { m: b, n: f, k: d, transB: true }, {
+      a: `prefix.dx${m}`,
+      b: P("W_dec"),
+      c: "prefix.mf",
+    }),
+    elementwise({
+      label: `df += dxHat_${w} W_dec^T on latents < ${w}`,
+      n: b * f,
+      body: `if (i % ${f}u < ${w}u) df[i] += g[i];`,
+      buffers: { df: "df", g: "prefix.mf" },
+    }),
+  ]);
+}
+
+/** prefix.mf = f with the latents i >= w zeroed. */
+function prefixMask(L: PlanLayout, w: number): CudaKernel {
+  return elementwise({
+    label: `f_${w} = f on latents < ${w}`,
+    n: L.b * L.f,
+    body: `mf[i] = i % ${L.f}u < ${w}u ? fv[i] : 0.0f;`,
+    buffers: { mf: "prefix.mf", fv: "f" },
+  });
+}
+
+/**
+ * Matryoshka's share of the decoder gradients, after gW_dec = f^T dxHat: gW_dec += f_w^T dxHat_w
+ * per prefix, and dxHat += dxHat_w so that gb_dec (its column sums) covers every prefix.
+ */
+function prefixWeightGradients(L: PlanLayout, term: PrefixTerm): Op[] {
+  const { b, d, f } = L;
+  return term.widths.flatMap((w, m) => [
+    prefixMask(L, w),
+    ...gemm(`gW_dec += f_${w}^T dxHat_${w}`, { m: f, n: d, k: b, transA: true, beta: 1 }, {
+      a: "prefix.mf",
+      b: `prefix.dx${m}`,
+      c: G("W_dec"),
+    }),
+    elementwise({
+      label: `dxHat += dxHat_${w}`,
+      n: b * d,
+      body: "dxHat[i] += dx[i];",
+      buffers: { dxHat: "dxHat", dx: `prefix.dx${m}` },
+    }),
+  ]);
 }
 
 /**
@@ -833,7 +913,9 @@ function statsKernel(L: PlanLayout): CudaKernel {
     else if (t.kind === "pre_act") terms.push(`${cf(t.alpha / b)} * scal[${S.preAct}]`);
     else if (t.kind === "auxk") terms.push(`scal[${S.auxValue}]`);
     else if (t.kind === "tanh") terms.push(`lambda * scal[${S.tanh}] / ${cf(b)}`);
-    else if (t.penalty === "l0") {
+    else if (t.kind === "prefix_recon") {
+      t.widths.forEach((_, m) => terms.push(`scal[${S.prefixSse + m}] / ${cf(b)}`));
+    } else if (t.penalty === "l0") {
       terms.push(`lambda * scal[${t.input === "post" ? S.stepH : S.active}] / ${cf(b)}`);
     } else if (t.penalty === "quadratic") {
       const h = t.input === "post" ? S.stepH : S.active;

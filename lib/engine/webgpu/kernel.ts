@@ -51,7 +51,14 @@ export type Term =
    * Anthropic's pre-activation loss (JumpReLU): alpha / B sum_b sum_i ReLU(theta_i - pi_bi) over
    * dead latents (`deadOnly`) or all, reaching the thresholds and the encoder.
    */
-  | { kind: "pre_act"; alpha: number; deadOnly: boolean; deadTokens: number };
+  | { kind: "pre_act"; alpha: number; deadOnly: boolean; deadTokens: number }
+  /**
+   * Matryoshka's nested reconstructions (Bussmann et al. 2025): one term ||x - x_hat_w||^2 / B per
+   * inner prefix width w (ascending, each below F), x_hat_w decoding the kept latents i < w only;
+   * its gradient reaches the encoder through the kept latents of each prefix, W_dec's first w rows
+   * and b_dec. One value per width, in this order.
+   */
+  | { kind: "prefix_recon"; widths: number[] };
 
 /** One architecture's step on the webgpu engine, read from its resolved `sae` section. */
 export interface WebGpuStep {

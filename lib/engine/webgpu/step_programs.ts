@@ -37,6 +37,7 @@ import { TANH_SECH2 } from "./tanh_sech2.ts";
 const BIG = "3.0e38";
 
 type AuxTerm = Extract<WebGpuStep["terms"][number], { kind: "auxk" }>;
+type PrefixTerm = Extract<WebGpuStep["terms"][number], { kind: "prefix_recon" }>;
 
 /** Every buffer the step reads or writes, by name. */
 export interface StepBuffers extends Named {
@@ -105,6 +106,11 @@ export interface StepLayout {
     /** AuxK's kept latents per row, when sparsePlan's `aux`. */
     aux?: { idx: GPUBuffer; cnt: GPUBuffer };
   };
+  /**
+   * Matryoshka's buffers: `mf` [B, F] (f masked to a prefix, then its latent gradient), `mx`
+   * [B, D] (a prefix's reconstruction) and one dxHat_w [B, D] per inner prefix.
+   */
+  prefix?: { mf: GPUBuffer; mx: GPUBuffer; dx: GPUBuffer[] };
 }
 
 /** Row chunks of the column pass over B rows (and of its per-latent row lists). */
@@ -386,6 +392,8 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
     out: B.df,
     lists: layout.sparse && { idx: layout.sparse.rowIdx, cnt: layout.sparse.rowCnt },
   }));
+  const prefix = step.terms.find((t): t is PrefixTerm => t.kind === "prefix_recon");
+  if (prefix) out.push(...prefixReconstructions(device, layout, prefix));
   // AuxK's selection and products run first: the column pass adds their latent gradient.
   const auxTerm = step.terms.find((t): t is AuxTerm => t.kind === "auxk");
   if (auxTerm) out.push(...auxK(device, layout, auxTerm));
@@ -451,6 +459,7 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
       buffers: { g: grads.W_dec, w: params.W_dec, cs: B.cs, rown: B.rown, hp: B.hp },
     }));
   }
+  if (prefix) out.push(...prefixWeightGradients(device, layout, prefix));
   out.push(
     ...columnSum(device, {
       label: "gb_dec",
@@ -479,6 +488,79 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   out.push(...stateUpdate(device, layout));
   out.push(statsProgram(device, layout));
   return out;
+}
+
+/**
+ * Matryoshka's inner reconstructions, before the column pass: per prefix width w, f_w = f with
+ * the latents i >= w zeroed, x_hat_w = f_w W_dec + b_dec, dxHat_w = 2 (x_hat_w - x) / B and its
+ * sum of squares (slot prefixSse + m), and df += dxHat_w W_dec^T on the latents i < w. Dense
+ * products over masked copies: three GEMMs a prefix (the GEMMs take no leading dimension).
+ */
+function prefixReconstructions(device: GPUDevice, layout: StepLayout, term: PrefixTerm): Program[] {
+  const { b, d, f, params, buffers: B } = layout;
+  const { mf, mx, dx } = layout.prefix!;
+  return term.widths.flatMap((w, m) => [
+    prefixMask(device, layout, w),
+    gemm(device, `x_hat_${w} = f_${w} W_dec + b_dec`, { m: b, n: d, k: f, bias: true }, {
+      a: mf,
+      b: params.W_dec,
+      c: mx,
+      bias: params.b_dec,
+    }),
+    ...sumIntoSlot(device, B.scal, {
+      label: `dxHat_${w}, sse_${w}`,
+      n: b * d,
+      body: `let e = xh[i] - x[i]; dx[i] = ${f32(2 / b)} * e;`,
+      value: "e * e",
+      slot: S.prefixSse + m,
+      buffers: { x: B.x, xh: mx, dx: dx[m], part: B.part },
+    }),
+    gemm(device, `dxHat_${w} W_dec^T`, { m: b, n: f, k: d, transB: true }, {
+      a: dx[m],
+      b: params.W_dec,
+      c: mf,
+    }),
+    elementwise(device, {
+      label: `df += dxHat_${w} W_dec^T on latents < ${w}`,
+      n: b * f,
+      body: `if (i % ${f}u < ${w}u) { df[i] += g[i]; }`,
+      buffers: { df: B.df, g: mf },
+    }),
+  ]);
+}
+
+/** mf = f with the latents i >= w zeroed. */
+function prefixMask(device: GPUDevice, layout: StepLayout, w: number): Program {
+  const { b, f, buffers: B } = layout;
+  return elementwise(device, {
+    label: `f_${w} = f on latents < ${w}`,
+    n: b * f,
+    body: `mf[i] = select(0.0, fv[i], i % ${f}u < ${w}u);`,
+    buffers: { mf: layout.prefix!.mf, fv: B.f },
+  });
+}
+
+/**
+ * Matryoshka's share of the decoder gradients, after gW_dec = f^T dxHat: gW_dec += f_w^T dxHat_w
+ * per prefix, and dxHat += dxHat_w so that gb_dec (its column sums) covers every prefix.
+ */
+function prefixWeightGradients(device: GPUDevice, layout: StepLayout, term: PrefixTerm): Program[] {
+  const { b, d, f, grads, buffers: B } = layout;
+  const { mf, dx } = layout.prefix!;
+  return term.widths.flatMap((w, m) => [
+    prefixMask(device, layout, w),
+    gemm(device, `gW_dec += f_${w}^T dxHat_${w}`, { m: f, n: d, k: b, transA: true, beta: 1 }, {
+      a: mf,
+      b: dx[m],
+      c: grads.W_dec,
+    }),
+    elementwise(device, {
+      label: `dxHat += dxHat_${w}`,
+      n: b * d,
+      body: "dxHat[i] += dx[i];",
+      buffers: { dxHat: B.dxHat, dx: dx[m] },
+    }),
+  ]);
 }
 
 /** The weight gradients as dense GEMMs: gW_dec = f^T dxHat (+ fAux^T deHat), gW_enc = xIn^T dpre. */
@@ -1208,7 +1290,9 @@ function statsProgram(device: GPUDevice, layout: StepLayout): Program {
     else if (t.kind === "pre_act") terms.push(`${f32(t.alpha / b)} * scal[${S.preAct}]`);
     else if (t.kind === "auxk") terms.push(`scal[${S.auxValue}]`);
     else if (t.kind === "tanh") terms.push(`lambda * scal[${S.tanh}] / ${f32(b)}`);
-    else if (t.penalty === "l0") {
+    else if (t.kind === "prefix_recon") {
+      t.widths.forEach((_, m) => terms.push(`scal[${S.prefixSse + m}] / ${f32(b)}`));
+    } else if (t.penalty === "l0") {
       terms.push(`lambda * scal[${t.input === "post" ? S.stepH : S.active}] / ${f32(b)}`);
     } else if (t.penalty === "quadratic") {
       const h = t.input === "post" ? S.stepH : S.active;

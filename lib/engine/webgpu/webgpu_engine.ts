@@ -174,6 +174,12 @@ export class WebGpuEngine implements Engine {
           : undefined,
       }
       : undefined;
+    const prefixTerm = step.terms.find((t) => t.kind === "prefix_recon");
+    const prefix = prefixTerm && {
+      mf: make(b * f, "prefix f"),
+      mx: make(b * d, "prefix xHat"),
+      dx: prefixTerm.widths.map((w) => make(b * d, `prefix ${w} dxHat`)),
+    };
     const [beta1, beta2] = arch.adamBetas(options.sae);
     this.#layout = {
       b,
@@ -194,6 +200,7 @@ export class WebGpuEngine implements Engine {
       software: gpu.fallback,
       termCount,
       sparse,
+      prefix,
     };
     this.#hp = new Float32Array(8 + paramNames.length);
     this.#step = stepPrograms(device, this.#layout);

@@ -11,6 +11,7 @@ import { matMul } from "../ste.ts";
 import { batchTopKParts } from "../shared/batchtopk_parts.ts";
 import { MatryoshkaBatchTopKOptions, matryoshkaOptions, prefixWidths } from "./options.ts";
 import { matryoshkaKernel } from "./kernel.ts";
+import { topkFamilyWebGpu } from "../shared/topk_family.ts";
 
 const base = batchTopKParts("matryoshka_batchtopk", matryoshkaOptions);
 
@@ -26,7 +27,10 @@ export const matryoshka_batchtopk: Architecture = {
     "prefixes of the dictionary (Bussmann et al. 2025)",
   options: MatryoshkaBatchTopKOptions,
   defaultsVersion: 1,
-  kernels: { cpu: matryoshkaKernel },
+  kernels: {
+    cpu: matryoshkaKernel,
+    webgpu: topkFamilyWebGpu(true, matryoshkaOptions, innerWidths),
+  },
   parityCases: [
     { label: "without pre-encoder bias", sae: { pre_encoder_bias: false } },
     // Parity cases have F = 96: prefixes 24, 48, 96 and two equal groups.

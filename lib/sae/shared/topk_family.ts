@@ -10,6 +10,7 @@ import type { FastKernel, KernelContext } from "../../engine/cpu/fast_kernel.ts"
 import { globalKth, rowKth } from "../../engine/cpu/select_kth.ts";
 import { linearKernel } from "../../engine/cpu/linear_step.ts";
 import type { WebGpuKernel } from "../../engine/webgpu/kernel.ts";
+import { MAX_PREFIXES } from "../../engine/step_layout.ts";
 import { matMul, topkSelect } from "../ste.ts";
 import type { LossResult, SaeConfig, TensorMap } from "../types.ts";
 import { encoderInput, linearDecode, reconstructionLoss } from "../linear_sae.ts";
@@ -137,22 +138,35 @@ export function topkFamilyKernel(
   });
 }
 
-/** The webgpu kernel of TopK (`batch` false) or BatchTopK (`batch` true). */
+/**
+ * The GPU kernel of TopK (`batch` false) or BatchTopK (`batch` true); `prefixes` gives Matryoshka
+ * BatchTopK's inner prefix widths (one reconstruction term each, before AuxK's).
+ */
 export function topkFamilyWebGpu(
   batch: boolean,
   options: (sae: SaeConfig) => AuxSettings & { threshold_momentum?: number },
+  prefixes?: (sae: SaeConfig) => number[],
 ): WebGpuKernel {
   return {
-    unsupported: () => null,
+    unsupported(sae) {
+      const n = prefixes?.(sae).length ?? 0;
+      return n > MAX_PREFIXES
+        ? `the GPU engines hold at most ${MAX_PREFIXES} inner prefixes, these options have ${n}`
+        : null;
+    },
     step(sae, { d }) {
       const o = options(sae);
       const k = sae.target_l0;
+      const widths = prefixes?.(sae) ?? [];
       return {
         preEncoderBias: sae.pre_encoder_bias,
         selection: batch
           ? { kind: "batch_topk", k, momentum: o.threshold_momentum! }
           : { kind: "row_topk", k },
-        terms: [auxKWebGpuTerm(o, d, false)],
+        terms: [
+          ...(widths.length ? [{ kind: "prefix_recon" as const, widths }] : []),
+          auxKWebGpuTerm(o, d, false),
+        ],
         deadClock: true,
       };
     },

@@ -36,9 +36,10 @@ Deno.test({
           "3",
           // JumpReLU (log thresholds, L0 penalty, STE), with AuxK and the pre-activation loss on
           // all latents (linear thresholds), with the tanh penalty, with the step penalty on
-          // post-activations; ReLU, TopK and BatchTopK (both with dead latents).
+          // post-activations; ReLU, TopK and BatchTopK (both with dead latents), Matryoshka
+          // BatchTopK with three prefixes.
           "--only",
-          "^(jumprelu|jumprelu pre-activation loss on all latents, linear theta, AuxK|jumprelu tanh penalty(, linear theta, AuxK)?|jumprelu (post step input, quadratic penalty, theta inside the kernel at 0|quadratic-frequency penalty, post step input)|relu|topk|batchtopk|topk with grad clip|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\))$",
+          "^(matryoshka_batchtopk three prefixes|jumprelu|jumprelu pre-activation loss on all latents, linear theta, AuxK|jumprelu tanh penalty(, linear theta, AuxK)?|jumprelu (post step input, quadratic penalty, theta inside the kernel at 0|quadratic-frequency penalty, post step input)|relu|topk|batchtopk|topk with grad clip|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\))$",
           "--resume",
           "^jumprelu (tanh penalty, linear theta, AuxK|post step input, quadratic penalty, theta inside the kernel at 0)$",
         ],
@@ -63,6 +64,7 @@ Deno.test({
           // AuxK's work skipped while no latent can be dead, then run (the host bound's edge).
           "topk AuxK from step 3 (fresh clock)",
           "batchtopk AuxK from step 3 (fresh clock)",
+          "matryoshka_batchtopk three prefixes",
         ]
       ) {
         assert.match(
@@ -78,11 +80,12 @@ Deno.test({
           "batchtopk",
           "jumprelu tanh penalty, linear theta, AuxK",
           "jumprelu post step input, quadratic penalty, theta inside the kernel at 0",
+          "matryoshka_batchtopk",
         ]
       ) {
         assert.match(text, new RegExp(`^resume PASS ${label} byte-identical$`, "m"));
       }
-      assert.match(text, /^cuda check on CPU emulation \(sm_90; .*\): PASS \(18 passed, 0 failed/m);
+      assert.match(text, /^cuda check on CPU emulation \(sm_90; .*\): PASS \(20 passed, 0 failed/m);
     }
   },
 });
