@@ -1,6 +1,7 @@
 // The layout both GPU engines give a training step's statistics (webgpu/step_programs.ts and
 // cuda/step_plan.ts write the same kernels in WGSL and CUDA C): the scalar slots of the per-step
-// `scal` buffer and the rows of the column pass's per-latent statistics. Constants only.
+// `scal` buffer and the rows of the column pass's per-latent statistics. Constants, and the sum
+// each row holds.
 
 /** Scalar slots of the per-step `scal` buffer. */
 export const S = {
@@ -21,6 +22,8 @@ export const S = {
   stepH: 13,
   /** sum tanh(c f) (the tanh penalty). */
   tanh: 14,
+  /** Sum of squared errors of the Gated SAE's frozen-decoder reconstruction. */
+  gateRecon: 15,
   /** Gradient sums of squares, one slot per parameter from here. */
   gradSq: 16,
   /** Sums of squared errors of Matryoshka's inner prefixes, one slot each from here. */
@@ -48,5 +51,35 @@ export const Q = {
   kstep: 9,
 } as const;
 export const QN = 10;
+
+/**
+ * The Gated SAE's per-latent sums, in rows only JumpReLU fills otherwise (a step has one
+ * selection): gate sums ReLU(gate) (the L1), dgate and dmag the gate and magnitude gradients
+ * (gb_gate, gb_mag), dmagPre dmag (xIn W_gate) (gr_mag / exp(r_mag)).
+ */
+export const QG = { gate: Q.kcount, dgate: Q.dnear, dmag: Q.pcount, dmagPre: Q.psum } as const;
 /** Row chunks of the column pass. */
 export const COL_CHUNKS = 64;
+
+/**
+ * The sum each row of the column pass's partials holds, by the name both engines' column passes
+ * give it: the gated selection's sums replace JumpReLU's in the rows QG names.
+ */
+export function columnRows(gated: boolean): [row: number, sum: string][] {
+  const rows = new Map<number, string>([
+    [Q.count, "count"],
+    [Q.fsum, "fsum"],
+    [Q.minpos, "minpos"],
+    [Q.kcount, "kc"],
+    [Q.dnear, "dn"],
+    [Q.pcount, "pc"],
+    [Q.psum, "ps"],
+    [Q.tsum, "ts"],
+    [Q.hstep, "hs"],
+    [Q.kstep, "ks"],
+  ]);
+  if (gated) {
+    rows.set(QG.gate, "gl").set(QG.dgate, "dgs").set(QG.dmag, "dms").set(QG.dmagPre, "dmz");
+  }
+  return [...rows];
+}

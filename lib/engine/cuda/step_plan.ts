@@ -7,7 +7,7 @@
 // penalty, pre-activation loss, AuxK), weight-gradient GEMMs, Adam with decoder projection and
 // renormalisation, state updates and on-device statistics. Pure: no CUDA calls.
 // Shapes: B batch, D d_model, F latents.
-import type { Selection, WebGpuStep } from "../webgpu/kernel.ts";
+import { LINEAR_ENCODER, type Selection, type WebGpuStep } from "../webgpu/kernel.ts";
 import { statsRowLength } from "../step_stats.ts";
 import {
   cf,
@@ -23,7 +23,7 @@ import {
   rowPass,
   sumIntoSlot,
 } from "./cuda_c.ts";
-import { COL_CHUNKS, Q, QN, S } from "../step_layout.ts";
+import { COL_CHUNKS, columnRows, Q, QG, QN, S } from "../step_layout.ts";
 import { tanhSech2 } from "./tanh_sech2.ts";
 
 /**
@@ -118,7 +118,23 @@ export function workBuffers(L: PlanLayout): Record<string, number> {
     Object.assign(out, { "prefix.mf": b * f, "prefix.mx": b * d });
     prefix.widths.forEach((_, m) => out[`prefix.dx${m}`] = b * d);
   }
+  if (L.step.selection.kind === "gated") {
+    // ReLU(gate) then the frozen-decoder term's latent gradient; that term's reconstruction then
+    // its gradient; the column sums of d pi (the bias the encoder lacks, for b_dec's gradient).
+    Object.assign(out, { "gated.g": b * f, "gated.x": b * d, "gated.s": f });
+  }
   return out;
+}
+
+/** The encoder's weight and bias (if any) buffers, and where gb_enc's column sums of d pre go. */
+function encoderOf(L: PlanLayout): { w: string; bias?: string; gw: string; gbias: string } {
+  const enc = L.step.encoder ?? LINEAR_ENCODER;
+  return {
+    w: P(enc.weight),
+    bias: enc.bias === null ? undefined : P(enc.bias),
+    gw: G(enc.weight),
+    gbias: enc.bias === null ? "gated.s" : G(enc.bias),
+  };
 }
 
 function gemm(
@@ -183,11 +199,12 @@ export function encoderPlan(L: PlanLayout, options: { training: boolean }): Op[]
       buffers: { x: "x", xIn: "xIn", bd: P("b_dec") },
     }));
   }
+  const enc = encoderOf(L);
   out.push(...gemm("pre = xIn W_enc + b_enc", { m: b, n: f, k: d }, {
     a: step.preEncoderBias ? "xIn" : "x",
-    b: P("W_enc"),
+    b: enc.w,
     c: "pre",
-    bias: P("b_enc"),
+    bias: enc.bias,
   }));
   out.push(...selectPlan(L, options));
   out.push(...gemm("xHat = f W_dec + b_dec", { m: b, n: d, k: f }, {
@@ -217,6 +234,23 @@ function selectPlan(L: PlanLayout, options: { training: boolean }): Op[] {
       n,
       body: `unsigned j = i % ${f}u; float z = pre[i]; f[i] = z > ${thetaOf(sel)} ? z : 0.0f;`,
       buffers: { pre: "pre", f: "f", th: P(thresholdName(sel)) },
+    })];
+  }
+  if (sel.kind === "gated") {
+    return [elementwise({
+      label: "f = H(gate) relu(mag), relu(gate)",
+      n,
+      body: `unsigned j = i % ${f}u; float z = pre[i]; float gate = z + bg[j];
+    f[i] = gate > 0.0f ? fmaxf(z * expf(rm[j]) + bm[j], 0.0f) : 0.0f;
+    ga[i] = fmaxf(gate, 0.0f);`,
+      buffers: {
+        pre: "pre",
+        f: "f",
+        ga: "gated.g",
+        bg: P("b_gate"),
+        rm: P("r_mag"),
+        bm: P("b_mag"),
+      },
     })];
   }
   if (sel.kind === "batch_topk" && !options.training) {
@@ -306,7 +340,9 @@ export function stepPlan(L: PlanLayout): Op[] {
   }));
   const prefix = step.terms.find((t): t is PrefixTerm => t.kind === "prefix_recon");
   if (prefix) out.push(...prefixReconstructions(L, prefix));
+  if (step.terms.some((t) => t.kind === "frozen_gate_recon")) out.push(...frozenGateRecon(L));
   out.push(...columnPass(L));
+  if (step.selection.kind === "gated") out.push(gatedGradients(L));
   out.push(latentSum(L, { label: "active", value: `cs[${Q.count * f}u + j]`, slot: S.active }));
   for (const term of step.terms) {
     if (term.kind === "decoder_norm_l1") {
@@ -320,6 +356,9 @@ export function stepPlan(L: PlanLayout): Op[] {
     else if (term.kind === "tanh") out.push(...tanhPenalty(L));
     else if (term.kind === "auxk") out.push(...auxK(L, term));
     else if (term.kind === "pre_act") out.push(...preActLoss(L, term));
+    else if (term.kind === "gate_l1") {
+      out.push(latentSum(L, { label: "gate l1", value: `cs[${QG.gate * f}u + j]`, slot: S.l1 }));
+    }
   }
   out.push(...gemm("gW_dec = f^T dxHat", { m: f, n: d, k: b, transA: true }, {
     a: "f",
@@ -345,13 +384,14 @@ export function stepPlan(L: PlanLayout): Op[] {
     }));
   }
   if (prefix) out.push(...prefixWeightGradients(L, prefix));
+  const enc = encoderOf(L);
   out.push(...gemm("gW_enc = xIn^T dpre", { m: d, n: f, k: b, transA: true }, {
     a: step.preEncoderBias ? "xIn" : "x",
     b: "df",
-    c: G("W_enc"),
+    c: enc.gw,
   }));
   out.push(
-    ...columnSum({ label: "gb_enc", rows: b, cols: f, src: "df", out: G("b_enc"), cpart: "cpart" }),
+    ...columnSum({ label: "gb_enc", rows: b, cols: f, src: "df", out: enc.gbias, cpart: "cpart" }),
   );
   out.push(
     ...columnSum({
@@ -371,7 +411,7 @@ export function stepPlan(L: PlanLayout): Op[] {
       transB: true,
       alpha: -1,
       beta: 1,
-    }, { a: G("b_enc"), b: P("W_enc"), c: G("b_dec") }));
+    }, { a: enc.gbias, b: enc.w, c: G("b_dec") }));
   }
   out.push(...update(L));
   out.push(...stateUpdate(L));
@@ -450,6 +490,49 @@ function prefixWeightGradients(L: PlanLayout, term: PrefixTerm): Op[] {
 }
 
 /**
+ * The Gated SAE's frozen-decoder reconstruction, before the column pass: x_aux = ReLU(gate) W_dec
+ * + b_dec, dxAux = 2 (x_aux - x) / B and its sum of squares (slot gateRecon), then the gate
+ * path's latent gradient dxAux W_dec^T over ReLU(gate) in gated.g (read by the column pass).
+ */
+function frozenGateRecon(L: PlanLayout): Op[] {
+  const { b, d, f } = L;
+  return [
+    ...gemm("xAux = relu(gate) W_dec + b_dec", { m: b, n: d, k: f }, {
+      a: "gated.g",
+      b: P("W_dec"),
+      c: "gated.x",
+      bias: P("b_dec"),
+    }),
+    ...sumIntoSlot("scal", {
+      label: "dxAux, aux sse",
+      n: b * d,
+      body: `float e = xa[i] - x[i]; xa[i] = ${cf(2 / b)} * e;`,
+      value: "e * e",
+      slot: S.gateRecon,
+      buffers: { x: "x", xa: "gated.x", part: "part" },
+    }),
+    ...gemm("dgate = dxAux W_dec^T", { m: b, n: f, k: d, transB: true }, {
+      a: "gated.x",
+      b: P("W_dec"),
+      c: "gated.g",
+    }),
+  ];
+}
+
+/** The gated selection's own gradients from the column pass's sums: gb_gate, gb_mag, gr_mag. */
+function gatedGradients(L: PlanLayout): CudaKernel {
+  const { f } = L;
+  return elementwise({
+    label: "gb_gate, gb_mag, gr_mag",
+    n: f,
+    body: `gbg[i] = cs[${QG.dgate * f}u + i];
+    gbm[i] = cs[${QG.dmag * f}u + i];
+    grm[i] = cs[${QG.dmagPre * f}u + i] * expf(rm[i]);`,
+    buffers: { cs: "cs", rm: P("r_mag"), gbg: G("b_gate"), gbm: G("b_mag"), grm: G("r_mag") },
+  });
+}
+
+/**
  * One pass over [B, F] by column chunks: dpre = df (+ the per-latent add) where f > 0, else 0,
  * written over df; per latent: count of f > 0, sum of f, smallest positive f, and for JumpReLU the
  * entries inside the STE window and the sum of df over them (and the pre-activation loss's parts);
@@ -466,12 +549,23 @@ function columnPass(L: PlanLayout): CudaKernel[] {
   const preAct = step.terms.find((t) => t.kind === "pre_act");
   const tanh = step.terms.find((t) => t.kind === "tanh");
   const post = step.terms.some((t) => t.kind === "step" && t.input === "post");
+  const gated = sel.kind === "gated";
+  const gateL1 = step.terms.some((t) => t.kind === "gate_l1");
+  const gateRecon = step.terms.some((t) => t.kind === "frozen_gate_recon");
   const bufs: Named = { pre: "pre", f: "f", df: "df", cp: "cp" };
   if (jump) bufs.th = P(thresholdName(sel));
+  if (gated) {
+    bufs.bg = P("b_gate");
+    bufs.rm = P("r_mag");
+  }
+  if (gateRecon) bufs.dga = "gated.g";
   if (preAct?.deadOnly) bufs.since = ST("since_fired");
   if (jump && step.bandwidth === "state") bufs.bw = ST("bandwidth");
   if (relu) bufs.rown = "rown";
-  if (relu || tanh) bufs.hp = "hp";
+  if (relu || tanh || gateL1) bufs.hp = "hp";
+  // The gated selection's d gate where gate > 0: the frozen-decoder term's and the L1's.
+  const gateGrad = [gateRecon ? "dga[i]" : "", gateL1 ? `hp[0] / ${cf(b)}` : ""]
+    .filter((t) => t).join(" + ") || "0.0f";
   const eps = step.bandwidth === "state" ? "bw[0]" : cf(step.bandwidth ?? 0.001);
   // The tanh penalty: tanh(c f) and ds = lambda c sech^2(c f) / B per entry (f = 0 below the
   // threshold); ds joins d pre where f > 0 and d f on the STE window.
@@ -488,6 +582,7 @@ function columnPass(L: PlanLayout): CudaKernel[] {
   float add = ${relu ? `hp[0] * rown[j] / ${cf(b)}` : "0.0f"};
   float count = 0.0f, fsum = 0.0f, minpos = BIG, kc = 0.0f, dn = 0.0f, pc = 0.0f, ps = 0.0f;
   float ts = 0.0f, hs = 0.0f, ks = 0.0f;
+  ${gated ? "float sc = expf(rm[j]), gl = 0.0f, dgs = 0.0f, dms = 0.0f, dmz = 0.0f;" : ""}
   ${
     preAct
       ? `bool counted = ${preAct.deadOnly ? `since[j] >= ${cf(preAct.deadTokens)}` : "true"};`
@@ -501,6 +596,13 @@ function columnPass(L: PlanLayout): CudaKernel[] {
     ${tanhCode}
     if (v > 0.0f) { count += 1.0f; fsum += v; minpos = fminf(minpos, v); df[i] = g + add${dsAdd}; }
     else df[i] = 0.0f;
+    ${
+    // Gated: df is d mag here (d f where f > 0); d pi = d gate H(gate) + exp(r_mag) d mag.
+    gated
+      ? `float pz = pre[i], gt = pz + bg[j], dg = 0.0f, dm = df[i];
+    if (gt > 0.0f) { gl += gt; dg = ${gateGrad}; dgs += dg; }
+    dms += dm; dmz += dm * pz; df[i] = dg + sc * dm;`
+      : ""}
     ${
     jump
       ? `float z = pre[i];
@@ -523,16 +625,7 @@ function columnPass(L: PlanLayout): CudaKernel[] {
   }
   }
   unsigned o = c * ${f}u + j;
-  cp[${Q.count * chunks * f}u + o] = count;
-  cp[${Q.fsum * chunks * f}u + o] = fsum;
-  cp[${Q.minpos * chunks * f}u + o] = minpos;
-  cp[${Q.kcount * chunks * f}u + o] = kc;
-  cp[${Q.dnear * chunks * f}u + o] = dn;
-  cp[${Q.pcount * chunks * f}u + o] = pc;
-  cp[${Q.psum * chunks * f}u + o] = ps;
-  cp[${Q.tsum * chunks * f}u + o] = ts;
-  cp[${Q.hstep * chunks * f}u + o] = hs;
-  cp[${Q.kstep * chunks * f}u + o] = ks;`;
+  ${columnRows(gated).map(([q, v]) => `cp[${q * chunks * f}u + o] = ${v};`).join("\n  ")}`;
   const pass: CudaKernel = {
     kind: "kernel",
     label: "column pass",
@@ -913,6 +1006,8 @@ function statsKernel(L: PlanLayout): CudaKernel {
     else if (t.kind === "pre_act") terms.push(`${cf(t.alpha / b)} * scal[${S.preAct}]`);
     else if (t.kind === "auxk") terms.push(`scal[${S.auxValue}]`);
     else if (t.kind === "tanh") terms.push(`lambda * scal[${S.tanh}] / ${cf(b)}`);
+    else if (t.kind === "gate_l1") terms.push(`lambda * scal[${S.l1}] / ${cf(b)}`);
+    else if (t.kind === "frozen_gate_recon") terms.push(`scal[${S.gateRecon}] / ${cf(b)}`);
     else if (t.kind === "prefix_recon") {
       t.widths.forEach((_, m) => terms.push(`scal[${S.prefixSse + m}] / ${cf(b)}`));
     } else if (t.penalty === "l0") {

@@ -2,7 +2,7 @@
 // (selection), which loss terms it adds besides the reconstruction, and its state. The webgpu
 // engine (step_programs.ts) turns that into WGSL kernels and the cuda engine
 // (lib/engine/cuda/step_plan.ts) into CUDA C ones; each architecture folder supplies one of these
-// as `kernels?.webgpu`. Types only.
+// as `kernels?.webgpu`. Types, and the linear encoder's parameter names.
 import type { SaeConfig } from "../types.ts";
 
 /** How the kept latents f are chosen from the pre-activations pi [B, F]. */
@@ -17,7 +17,13 @@ export type Selection =
    * The k * B largest positive pre-activations of the batch; at inference a JumpReLU with the one
    * running threshold `state.threshold` (updated with `momentum` from the smallest kept value).
    */
-  | { kind: "batch_topk"; k: number; momentum: number };
+  | { kind: "batch_topk"; k: number; momentum: number }
+  /**
+   * The Gated SAE (Rajamanoharan et al. 2024a): with pi = xIn W (the encoder without a bias),
+   * gate = pi + b_gate and mag = pi exp(r_mag) + b_mag, f = H(gate) ReLU(mag); H has no gradient,
+   * so d pi = d gate H(gate) + exp(r_mag) d mag (d mag = d f where f > 0).
+   */
+  | { kind: "gated" };
 
 /** A loss term besides the reconstruction, in the architecture's termNames order. */
 export type Term =
@@ -58,12 +64,30 @@ export type Term =
    * its gradient reaches the encoder through the kept latents of each prefix, W_dec's first w rows
    * and b_dec. One value per width, in this order.
    */
-  | { kind: "prefix_recon"; widths: number[] };
+  | { kind: "prefix_recon"; widths: number[] }
+  /** The gated selection's L1 on its gate path: lambda / B sum_b sum_i ReLU(gate_bi). */
+  | { kind: "gate_l1" }
+  /**
+   * The Gated SAE's auxiliary reconstruction ||x - (ReLU(gate) W_dec + b_dec)||^2 / B through a
+   * frozen decoder: its gradient reaches the gate path (where gate > 0) only, not W_dec or b_dec.
+   */
+  | { kind: "frozen_gate_recon" };
+
+/** An encoder's parameters: pre = xIn weight (+ bias, none when null). */
+export interface EncoderParams {
+  weight: string;
+  bias: string | null;
+}
+
+/** The linear SAE's encoder, unless a step names another. */
+export const LINEAR_ENCODER: EncoderParams = { weight: "W_enc", bias: "b_enc" };
 
 /** One architecture's step on the webgpu engine, read from its resolved `sae` section. */
 export interface WebGpuStep {
   /** The encoder sees x - b_dec. */
   preEncoderBias: boolean;
+  /** The encoder's parameters, LINEAR_ENCODER when unset. */
+  encoder?: EncoderParams;
   selection: Selection;
   terms: Term[];
   /** Keep the `since_fired` clock (tokens since each latent fired) in the state. */

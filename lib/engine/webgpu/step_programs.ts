@@ -9,7 +9,7 @@
 import type { Program } from "./program.ts";
 import { declare, f32, program } from "./program.ts";
 import { createGemm, type GemmOptions } from "./gemm.ts";
-import type { Selection, WebGpuStep } from "./kernel.ts";
+import { LINEAR_ENCODER, type Selection, type WebGpuStep } from "./kernel.ts";
 import {
   columnSum,
   elementwise,
@@ -31,7 +31,7 @@ import {
   sparseFor,
   sparseRowDot,
 } from "./sparse.ts";
-import { COL_CHUNKS, Q, QN, S } from "../step_layout.ts";
+import { COL_CHUNKS, columnRows, Q, QG, QN, S } from "../step_layout.ts";
 import { TANH_SECH2 } from "./tanh_sech2.ts";
 
 const BIG = "3.0e38";
@@ -111,6 +111,30 @@ export interface StepLayout {
    * [B, D] (a prefix's reconstruction) and one dxHat_w [B, D] per inner prefix.
    */
   prefix?: { mf: GPUBuffer; mx: GPUBuffer; dx: GPUBuffer[] };
+  /**
+   * The gated selection's buffers: `g` [B, F] (ReLU(gate), then the frozen-decoder term's latent
+   * gradient), `x` [B, D] (that term's reconstruction, then its gradient) and `s` [F] (column
+   * sums of d pi, the gradient of the bias the encoder lacks, for b_dec's).
+   */
+  gated?: { g: GPUBuffer; x: GPUBuffer; s: GPUBuffer };
+}
+
+/** The encoder's weight, its bias (if any), and the buffers of their gradients. */
+function encoderOf(layout: StepLayout): {
+  w: GPUBuffer;
+  gw: GPUBuffer;
+  bias?: GPUBuffer;
+  /** Column sums of d pre: the bias gradient, or the gated selection's `s`. */
+  gbias: GPUBuffer;
+} {
+  const enc = layout.step.encoder ?? LINEAR_ENCODER;
+  const { params, grads } = layout;
+  return {
+    w: params[enc.weight],
+    gw: grads[enc.weight],
+    bias: enc.bias === null ? undefined : params[enc.bias],
+    gbias: enc.bias === null ? layout.gated!.s : grads[enc.bias],
+  };
 }
 
 /** Row chunks of the column pass over B rows (and of its per-latent row lists). */
@@ -177,11 +201,12 @@ export function encoderPrograms(
       buffers: { x: B.x, xIn: B.xIn, bd: params.b_dec },
     }));
   }
-  out.push(gemm(device, "pre = xIn W_enc + b_enc", { m: b, n: f, k: d, bias: true }, {
+  const enc = encoderOf(layout);
+  out.push(gemm(device, "pre = xIn W_enc + b_enc", { m: b, n: f, k: d, bias: !!enc.bias }, {
     a: step.preEncoderBias ? B.xIn : B.x,
-    b: params.W_enc,
+    b: enc.w,
     c: B.pre,
-    bias: params.b_enc,
+    bias: enc.bias,
   }));
   out.push(...selectPrograms(device, layout, options));
   const sp = layout.sparse;
@@ -241,6 +266,24 @@ function selectPrograms(
       });`,
       buffers: { pre: B.pre, f: B.f, th },
       types: { pre: ty, f: ty, th: ty },
+    })];
+  }
+  if (sel.kind === "gated") {
+    return [elementwise(device, {
+      label: "f = H(gate) relu(mag), relu(gate)",
+      n: n / v,
+      body: `let j = i % ${f / v}u; let z = pre[i]; let gate = z + bg[j];
+    f[i] = select(${zero}, max(z * exp(rm[j]) + bm[j], ${zero}), gate > ${zero});
+    ga[i] = max(gate, ${zero});`,
+      buffers: {
+        pre: B.pre,
+        f: B.f,
+        ga: layout.gated!.g,
+        bg: params.b_gate,
+        rm: params.r_mag,
+        bm: params.b_mag,
+      },
+      types: { pre: ty, f: ty, ga: ty, bg: ty, rm: ty, bm: ty },
     })];
   }
   const sp = layout.sparse;
@@ -394,11 +437,15 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   }));
   const prefix = step.terms.find((t): t is PrefixTerm => t.kind === "prefix_recon");
   if (prefix) out.push(...prefixReconstructions(device, layout, prefix));
+  if (step.terms.some((t) => t.kind === "frozen_gate_recon")) {
+    out.push(...frozenGateRecon(device, layout));
+  }
   // AuxK's selection and products run first: the column pass adds their latent gradient.
   const auxTerm = step.terms.find((t): t is AuxTerm => t.kind === "auxk");
   if (auxTerm) out.push(...auxK(device, layout, auxTerm));
   const auxLive = auxTerm !== undefined && auxOn(layout, auxTerm);
   out.push(...columnPass(device, layout, { aux: auxLive }));
+  if (step.selection.kind === "gated") out.push(gatedGradients(device, layout));
   out.push(
     ...latentSum(device, layout, {
       label: "active",
@@ -420,6 +467,12 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
       out.push(...tanhPenalty(device, layout));
     } else if (term.kind === "pre_act") {
       out.push(...preActLoss(device, layout, term));
+    } else if (term.kind === "gate_l1") {
+      out.push(...latentSum(device, layout, {
+        label: "gate l1",
+        value: `cs[${QG.gate * f}u + j]`,
+        slot: S.l1,
+      }));
     }
   }
   // Weight gradients.
@@ -444,7 +497,7 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
       d,
       lists,
       terms: [{ val: B.df, mat: xIn }],
-      out: grads.W_enc,
+      out: encoderOf(layout).gw,
       transposed: true,
     }));
   } else {
@@ -477,8 +530,8 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
         "gb_dec -= W_enc gb_enc",
         { m: 1, n: d, k: f, transB: true, alpha: -1, beta: 1 },
         {
-          a: grads.b_enc,
-          b: params.W_enc,
+          a: encoderOf(layout).gbias,
+          b: encoderOf(layout).w,
           c: grads.b_dec,
         },
       ),
@@ -563,6 +616,56 @@ function prefixWeightGradients(device: GPUDevice, layout: StepLayout, term: Pref
   ]);
 }
 
+/**
+ * The Gated SAE's frozen-decoder reconstruction, before the column pass: x_aux = ReLU(gate) W_dec
+ * + b_dec, dxAux = 2 (x_aux - x) / B and its sum of squares (slot gateRecon), then the gate
+ * path's latent gradient dxAux W_dec^T over ReLU(gate) in `g` (read by the column pass).
+ */
+function frozenGateRecon(device: GPUDevice, layout: StepLayout): Program[] {
+  const { b, d, f, params, buffers: B } = layout;
+  const G = layout.gated!;
+  return [
+    gemm(device, "xAux = relu(gate) W_dec + b_dec", { m: b, n: d, k: f, bias: true }, {
+      a: G.g,
+      b: params.W_dec,
+      c: G.x,
+      bias: params.b_dec,
+    }),
+    ...sumIntoSlot(device, B.scal, {
+      label: "dxAux, aux sse",
+      n: b * d,
+      body: `let e = xa[i] - x[i]; xa[i] = ${f32(2 / b)} * e;`,
+      value: "e * e",
+      slot: S.gateRecon,
+      buffers: { x: B.x, xa: G.x, part: B.part },
+    }),
+    gemm(device, "dgate = dxAux W_dec^T", { m: b, n: f, k: d, transB: true }, {
+      a: G.x,
+      b: params.W_dec,
+      c: G.g,
+    }),
+  ];
+}
+
+/** The gated selection's own gradients from the column pass's sums: gb_gate, gb_mag, gr_mag. */
+function gatedGradients(device: GPUDevice, layout: StepLayout): Program {
+  const { f, params, grads, buffers: B } = layout;
+  return elementwise(device, {
+    label: "gb_gate, gb_mag, gr_mag",
+    n: f,
+    body: `gbg[i] = cs[${QG.dgate * f}u + i];
+    gbm[i] = cs[${QG.dmag * f}u + i];
+    grm[i] = cs[${QG.dmagPre * f}u + i] * exp(rm[i]);`,
+    buffers: {
+      cs: B.cs,
+      rm: params.r_mag,
+      gbg: grads.b_gate,
+      gbm: grads.b_mag,
+      grm: grads.r_mag,
+    },
+  });
+}
+
 /** The weight gradients as dense GEMMs: gW_dec = f^T dxHat (+ fAux^T deHat), gW_enc = xIn^T dpre. */
 function denseWeightGradients(
   device: GPUDevice,
@@ -587,7 +690,7 @@ function denseWeightGradients(
   out.push(gemm(device, "gW_enc = xIn^T dpre", { m: d, n: f, k: b, transA: true }, {
     a: xIn,
     b: B.df,
-    c: grads.W_enc,
+    c: encoderOf(layout).gw,
   }));
   return out;
 }
@@ -633,7 +736,7 @@ function latentGradient(device: GPUDevice, layout: StepLayout, options: {
  * penalty on post-activations counts f > theta and f inside the step STE's window.
  */
 function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boolean }): Program[] {
-  const { b, f, step, params, state, grads, buffers: B } = layout;
+  const { b, f, step, params, state, buffers: B } = layout;
   const sel = step.selection;
   const { chunks, per } = columnChunks(b);
   const jump = sel.kind === "threshold";
@@ -641,12 +744,20 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
   const preAct = step.terms.find((t) => t.kind === "pre_act");
   const tanh = step.terms.find((t) => t.kind === "tanh");
   const post = step.terms.some((t) => t.kind === "step" && t.input === "post");
+  const gated = sel.kind === "gated";
+  const gateL1 = step.terms.some((t) => t.kind === "gate_l1");
+  const gateRecon = step.terms.some((t) => t.kind === "frozen_gate_recon");
   const extra: Named = {};
   if (jump) extra.th = params[sel.log ? "log_threshold" : "threshold"];
+  if (gated) {
+    extra.bg = params.b_gate;
+    extra.rm = params.r_mag;
+  }
+  if (gateRecon) extra.dga = layout.gated!.g;
   if (preAct?.deadOnly) extra.since = state.since_fired;
   if (jump && step.bandwidth === "state") extra.bw = state.bandwidth;
   if (relu) extra.rown = B.rown;
-  if (relu || tanh) extra.hp = B.hp;
+  if (relu || tanh || gateL1) extra.hp = B.hp;
   if (options.aux) {
     extra.fa = layout.aux!.fAux;
     extra.dfa = layout.aux!.dfAux;
@@ -659,6 +770,10 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
   }
   const eps = step.bandwidth === "state" ? "bw[0]" : f32(step.bandwidth ?? 0.001);
   const all: Named = { pre: B.pre, f: B.f, df: B.df, cp: B.cp, cpart: B.cpart, ...extra };
+  // The gated selection's d gate where gate > 0: the frozen-decoder term's and the L1's.
+  const gateGrad = (k: number) =>
+    [gateRecon ? part("dgv", k) : "", gateL1 ? `hp[0] / ${f32(b)}` : ""].filter((t) => t)
+      .join(" + ") || "0.0";
   // An invocation takes V latents j = jv V + k of one row chunk: vec4 loads of f, df, pre (and
   // AuxK's) when F allows, each component running the scalar code below with its own sums.
   const V = f % 4 === 0 ? 4 : 1;
@@ -666,7 +781,7 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
   const part = (name: string, k: number) => V === 4 ? `${name}.${"xyzw"[k]}` : name;
   const vecTy = V === 4 ? "array<vec4<f32>>" : "array<f32>";
   const types: Record<string, string> = { lidx: "array<u32>", lcnt: "array<u32>" };
-  for (const n of ["pre", "f", "df", "fa", "dfa"]) types[n] = vecTy;
+  for (const n of ["pre", "f", "df", "fa", "dfa", "dga"]) types[n] = vecTy;
   const each = (code: (k: number) => string) => lanes.map(code).join("\n  ");
   const setup = each((k) => {
     const jk = `jv * ${V}u + ${k}u`;
@@ -677,6 +792,9 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
       `var count${k} = 0.0; var fsum${k} = 0.0; var minpos${k} = ${BIG}; var kc${k} = 0.0;`,
       `var dn${k} = 0.0; var pc${k} = 0.0; var ps${k} = 0.0; var gs${k} = 0.0; var listed${k} = 0u;`,
       `var ts${k} = 0.0; var hs${k} = 0.0; var ks${k} = 0.0;`,
+      gated
+        ? `let sc${k} = exp(rm[j${k}]); var gl${k} = 0.0; var dgs${k} = 0.0; var dms${k} = 0.0; var dmz${k} = 0.0;`
+        : "",
       preAct
         ? `let counted${k} = ${
           preAct.deadOnly ? `since[j${k}] >= ${f32(preAct.deadTokens)}` : "true"
@@ -695,6 +813,12 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
         : "",
       `if (v${k} > 0.0) { count${k} += 1.0; fsum${k} += v${k}; minpos${k} = min(minpos${k}, v${k});`,
       `  dp${k} = g${k} + add${k}${tanh ? ` + ds${k}; ts${k} += t2${k}.x` : ""}; }`,
+      // Gated: dp is d mag here (d f where f > 0); d pi = d gate H(gate) + exp(r_mag) d mag.
+      gated
+        ? `let pz${k} = ${part("zv", k)}; let gt${k} = pz${k} + bg[j${k}]; var dg${k} = 0.0;
+    if (gt${k} > 0.0) { gl${k} += gt${k}; dg${k} = ${gateGrad(k)}; dgs${k} += dg${k}; }
+    dms${k} += dp${k}; dmz${k} += dp${k} * pz${k}; dp${k} = dg${k} + sc${k} * dp${k};`
+        : "",
       jump
         ? `let z${k} = ${part("zv", k)}; let u${k} = (z${k} - theta${k}) / eps;
     if (abs(z${k} - theta${k}) < eps && u${k} > -0.5 && u${k} < 0.5) { kc${k} += 1.0; dn${k} += g${k}${
@@ -726,21 +850,13 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
     ].filter((l) => l).join("\n    ")
   );
   const dps = lanes.map((k) => `dp${k}`).join(", ");
+  const rows = columnRows(gated);
   const out = each((k) =>
     [
       `let o${k} = ch * ${f}u + j${k};`,
       `cpart[o${k}] = gs${k};`,
       lists ? `lcnt[o${k}] = listed${k};` : "",
-      `cp[${Q.count * chunks * f}u + o${k}] = count${k};`,
-      `cp[${Q.fsum * chunks * f}u + o${k}] = fsum${k};`,
-      `cp[${Q.minpos * chunks * f}u + o${k}] = minpos${k};`,
-      `cp[${Q.kcount * chunks * f}u + o${k}] = kc${k};`,
-      `cp[${Q.dnear * chunks * f}u + o${k}] = dn${k};`,
-      `cp[${Q.pcount * chunks * f}u + o${k}] = pc${k};`,
-      `cp[${Q.psum * chunks * f}u + o${k}] = ps${k};`,
-      `cp[${Q.tsum * chunks * f}u + o${k}] = ts${k};`,
-      `cp[${Q.hstep * chunks * f}u + o${k}] = hs${k};`,
-      `cp[${Q.kstep * chunks * f}u + o${k}] = ks${k};`,
+      ...rows.map(([q, v]) => `cp[${q * chunks * f}u + o${k}] = ${v}${k};`),
     ].filter((l) => l).join(" ")
   );
   const code = `${declare(Object.keys(all), types)}
@@ -758,8 +874,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let q = r * ${f / V}u + jv;
     let fv = f[q];
     let gv = df[q];
-    ${jump || preAct ? "let zv = pre[q];" : ""}
+    ${jump || preAct || gated ? "let zv = pre[q];" : ""}
     ${options.aux ? "let fav = fa[q]; let dfav = dfa[q];" : ""}
+    ${gateRecon ? "let dgv = dga[q];" : ""}
     ${body}
     df[q] = ${V === 4 ? `vec4<f32>(${dps})` : dps};
   }
@@ -794,7 +911,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     program(device, {
       label: "column finish",
       code: finish,
-      buffers: [B.cp, B.cs, B.cpart, grads.b_enc],
+      buffers: [B.cp, B.cs, B.cpart, encoderOf(layout).gbias],
       groups: [Math.ceil(f / WG)],
     }),
   ];
@@ -1290,6 +1407,8 @@ function statsProgram(device: GPUDevice, layout: StepLayout): Program {
     else if (t.kind === "pre_act") terms.push(`${f32(t.alpha / b)} * scal[${S.preAct}]`);
     else if (t.kind === "auxk") terms.push(`scal[${S.auxValue}]`);
     else if (t.kind === "tanh") terms.push(`lambda * scal[${S.tanh}] / ${f32(b)}`);
+    else if (t.kind === "gate_l1") terms.push(`lambda * scal[${S.l1}] / ${f32(b)}`);
+    else if (t.kind === "frozen_gate_recon") terms.push(`scal[${S.gateRecon}] / ${f32(b)}`);
     else if (t.kind === "prefix_recon") {
       t.widths.forEach((_, m) => terms.push(`scal[${S.prefixSse + m}] / ${f32(b)}`));
     } else if (t.penalty === "l0") {

@@ -180,6 +180,9 @@ export class WebGpuEngine implements Engine {
       mx: make(b * d, "prefix xHat"),
       dx: prefixTerm.widths.map((w) => make(b * d, `prefix ${w} dxHat`)),
     };
+    const gated = step.selection.kind === "gated"
+      ? { g: make(b * f, "gate"), x: make(b * d, "gate xHat"), s: make(f, "d pre sums") }
+      : undefined;
     const [beta1, beta2] = arch.adamBetas(options.sae);
     this.#layout = {
       b,
@@ -201,6 +204,7 @@ export class WebGpuEngine implements Engine {
       termCount,
       sparse,
       prefix,
+      gated,
     };
     this.#hp = new Float32Array(8 + paramNames.length);
     this.#step = stepPrograms(device, this.#layout);
