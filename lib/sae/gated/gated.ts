@@ -18,6 +18,7 @@ import { matMul, stopGradient } from "../ste.ts";
 import type { SaeConfig } from "../types.ts";
 import { GatedOptions, gatedOptions } from "./options.ts";
 import { gatedKernel } from "./kernel.ts";
+import { gatedWebGpu } from "./webgpu.ts";
 
 /** Gate and magnitude pre-activations, each [B, F]. */
 function paths(params: TensorMap, x: tf.Tensor2D, sae: SaeConfig): [tf.Tensor2D, tf.Tensor2D] {
@@ -38,7 +39,7 @@ export const gated: Architecture = {
   // lambda * sum_i relu(gate_i): an L1 of the gate path.
   penaltyShape: () => ({ kind: "l1" }),
   uses: ["pre_encoder_bias", "b_dec_init"],
-  kernels: { cpu: gatedKernel },
+  kernels: { cpu: gatedKernel, webgpu: gatedWebGpu },
   saelens: {
     loads: "gated",
     required: ["W_enc", "b_gate", "r_mag", "b_mag", "W_dec", "b_dec"],
