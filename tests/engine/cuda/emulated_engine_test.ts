@@ -37,9 +37,9 @@ Deno.test({
           // JumpReLU (log thresholds, L0 penalty, STE), with AuxK and the pre-activation loss on
           // all latents (linear thresholds), with the tanh penalty, with the step penalty on
           // post-activations; ReLU, TopK and BatchTopK (both with dead latents), Matryoshka
-          // BatchTopK with three prefixes.
+          // BatchTopK with three prefixes, Gated (with and without the pre-encoder bias).
           "--only",
-          "^(matryoshka_batchtopk three prefixes|jumprelu|jumprelu pre-activation loss on all latents, linear theta, AuxK|jumprelu tanh penalty(, linear theta, AuxK)?|jumprelu (post step input, quadratic penalty, theta inside the kernel at 0|quadratic-frequency penalty, post step input)|relu|topk|batchtopk|topk with grad clip|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\))$",
+          "^(gated|gated without pre-encoder bias|matryoshka_batchtopk three prefixes|jumprelu|jumprelu pre-activation loss on all latents, linear theta, AuxK|jumprelu tanh penalty(, linear theta, AuxK)?|jumprelu (post step input, quadratic penalty, theta inside the kernel at 0|quadratic-frequency penalty, post step input)|relu|topk|batchtopk|topk with grad clip|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\))$",
           "--resume",
           "^jumprelu (tanh penalty, linear theta, AuxK|post step input, quadratic penalty, theta inside the kernel at 0)$",
         ],
@@ -65,6 +65,8 @@ Deno.test({
           "topk AuxK from step 3 (fresh clock)",
           "batchtopk AuxK from step 3 (fresh clock)",
           "matryoshka_batchtopk three prefixes",
+          "gated",
+          "gated without pre-encoder bias",
         ]
       ) {
         assert.match(
@@ -81,11 +83,12 @@ Deno.test({
           "jumprelu tanh penalty, linear theta, AuxK",
           "jumprelu post step input, quadratic penalty, theta inside the kernel at 0",
           "matryoshka_batchtopk",
+          "gated",
         ]
       ) {
         assert.match(text, new RegExp(`^resume PASS ${label} byte-identical$`, "m"));
       }
-      assert.match(text, /^cuda check on CPU emulation \(sm_90; .*\): PASS \(20 passed, 0 failed/m);
+      assert.match(text, /^cuda check on CPU emulation \(sm_90; .*\): PASS \(23 passed, 0 failed/m);
     }
   },
 });
