@@ -118,22 +118,25 @@ export function workBuffers(L: PlanLayout): Record<string, number> {
     Object.assign(out, { "prefix.mf": b * f, "prefix.mx": b * d });
     prefix.widths.forEach((_, m) => out[`prefix.dx${m}`] = b * d);
   }
-  if (L.step.selection.kind === "gated") {
+  if (L.step.selection.kind === "gate_magnitude") {
     // ReLU(gate) then the frozen-decoder term's latent gradient; that term's reconstruction then
     // its gradient; the column sums of d pi (the bias the encoder lacks, for b_dec's gradient).
-    Object.assign(out, { "gated.g": b * f, "gated.x": b * d, "gated.s": f });
+    Object.assign(out, { "gate.g": b * f, "gate.x": b * d, "gate.s": f });
   }
   return out;
 }
 
 /** The encoder's weight and bias (if any) buffers, and where gb_enc's column sums of d pre go. */
-function encoderOf(L: PlanLayout): { w: string; bias?: string; gw: string; gbias: string } {
+function encoderOf(
+  L: PlanLayout,
+): { w: string; bias?: string; gw: string; gbias: string; label: string } {
   const enc = L.step.encoder ?? LINEAR_ENCODER;
   return {
+    label: `pre = xIn ${enc.weight}${enc.bias === null ? "" : ` + ${enc.bias}`}`,
     w: P(enc.weight),
     bias: enc.bias === null ? undefined : P(enc.bias),
     gw: G(enc.weight),
-    gbias: enc.bias === null ? "gated.s" : G(enc.bias),
+    gbias: enc.bias === null ? "gate.s" : G(enc.bias),
   };
 }
 
@@ -200,7 +203,7 @@ export function encoderPlan(L: PlanLayout, options: { training: boolean }): Op[]
     }));
   }
   const enc = encoderOf(L);
-  out.push(...gemm("pre = xIn W_enc + b_enc", { m: b, n: f, k: d }, {
+  out.push(...gemm(enc.label, { m: b, n: f, k: d }, {
     a: step.preEncoderBias ? "xIn" : "x",
     b: enc.w,
     c: "pre",
@@ -236,7 +239,7 @@ function selectPlan(L: PlanLayout, options: { training: boolean }): Op[] {
       buffers: { pre: "pre", f: "f", th: P(thresholdName(sel)) },
     })];
   }
-  if (sel.kind === "gated") {
+  if (sel.kind === "gate_magnitude") {
     return [elementwise({
       label: "f = H(gate) relu(mag), relu(gate)",
       n,
@@ -246,7 +249,7 @@ function selectPlan(L: PlanLayout, options: { training: boolean }): Op[] {
       buffers: {
         pre: "pre",
         f: "f",
-        ga: "gated.g",
+        ga: "gate.g",
         bg: P("b_gate"),
         rm: P("r_mag"),
         bm: P("b_mag"),
@@ -342,7 +345,7 @@ export function stepPlan(L: PlanLayout): Op[] {
   if (prefix) out.push(...prefixReconstructions(L, prefix));
   if (step.terms.some((t) => t.kind === "frozen_gate_recon")) out.push(...frozenGateRecon(L));
   out.push(...columnPass(L));
-  if (step.selection.kind === "gated") out.push(gatedGradients(L));
+  if (step.selection.kind === "gate_magnitude") out.push(gatedGradients(L));
   out.push(latentSum(L, { label: "active", value: `cs[${Q.count * f}u + j]`, slot: S.active }));
   for (const term of step.terms) {
     if (term.kind === "decoder_norm_l1") {
@@ -492,15 +495,15 @@ function prefixWeightGradients(L: PlanLayout, term: PrefixTerm): Op[] {
 /**
  * The Gated SAE's frozen-decoder reconstruction, before the column pass: x_aux = ReLU(gate) W_dec
  * + b_dec, dxAux = 2 (x_aux - x) / B and its sum of squares (slot gateRecon), then the gate
- * path's latent gradient dxAux W_dec^T over ReLU(gate) in gated.g (read by the column pass).
+ * path's latent gradient dxAux W_dec^T over ReLU(gate) in gate.g (read by the column pass).
  */
 function frozenGateRecon(L: PlanLayout): Op[] {
   const { b, d, f } = L;
   return [
     ...gemm("xAux = relu(gate) W_dec + b_dec", { m: b, n: d, k: f }, {
-      a: "gated.g",
+      a: "gate.g",
       b: P("W_dec"),
-      c: "gated.x",
+      c: "gate.x",
       bias: P("b_dec"),
     }),
     ...sumIntoSlot("scal", {
@@ -509,12 +512,12 @@ function frozenGateRecon(L: PlanLayout): Op[] {
       body: `float e = xa[i] - x[i]; xa[i] = ${cf(2 / b)} * e;`,
       value: "e * e",
       slot: S.gateRecon,
-      buffers: { x: "x", xa: "gated.x", part: "part" },
+      buffers: { x: "x", xa: "gate.x", part: "part" },
     }),
     ...gemm("dgate = dxAux W_dec^T", { m: b, n: f, k: d, transB: true }, {
-      a: "gated.x",
+      a: "gate.x",
       b: P("W_dec"),
-      c: "gated.g",
+      c: "gate.g",
     }),
   ];
 }
@@ -549,7 +552,7 @@ function columnPass(L: PlanLayout): CudaKernel[] {
   const preAct = step.terms.find((t) => t.kind === "pre_act");
   const tanh = step.terms.find((t) => t.kind === "tanh");
   const post = step.terms.some((t) => t.kind === "step" && t.input === "post");
-  const gated = sel.kind === "gated";
+  const gated = sel.kind === "gate_magnitude";
   const gateL1 = step.terms.some((t) => t.kind === "gate_l1");
   const gateRecon = step.terms.some((t) => t.kind === "frozen_gate_recon");
   const bufs: Named = { pre: "pre", f: "f", df: "df", cp: "cp" };
@@ -558,7 +561,7 @@ function columnPass(L: PlanLayout): CudaKernel[] {
     bufs.bg = P("b_gate");
     bufs.rm = P("r_mag");
   }
-  if (gateRecon) bufs.dga = "gated.g";
+  if (gateRecon) bufs.dga = "gate.g";
   if (preAct?.deadOnly) bufs.since = ST("since_fired");
   if (jump && step.bandwidth === "state") bufs.bw = ST("bandwidth");
   if (relu) bufs.rown = "rown";

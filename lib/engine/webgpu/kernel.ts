@@ -23,7 +23,7 @@ export type Selection =
    * gate = pi + b_gate and mag = pi exp(r_mag) + b_mag, f = H(gate) ReLU(mag); H has no gradient,
    * so d pi = d gate H(gate) + exp(r_mag) d mag (d mag = d f where f > 0).
    */
-  | { kind: "gated" };
+  | { kind: "gate_magnitude" };
 
 /** A loss term besides the reconstruction, in the architecture's termNames order. */
 export type Term =

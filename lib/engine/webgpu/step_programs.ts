@@ -126,10 +126,13 @@ function encoderOf(layout: StepLayout): {
   bias?: GPUBuffer;
   /** Column sums of d pre: the bias gradient, or the gated selection's `s`. */
   gbias: GPUBuffer;
+  /** The encoder GEMM's label. */
+  label: string;
 } {
   const enc = layout.step.encoder ?? LINEAR_ENCODER;
   const { params, grads } = layout;
   return {
+    label: `pre = xIn ${enc.weight}${enc.bias === null ? "" : ` + ${enc.bias}`}`,
     w: params[enc.weight],
     gw: grads[enc.weight],
     bias: enc.bias === null ? undefined : params[enc.bias],
@@ -202,7 +205,7 @@ export function encoderPrograms(
     }));
   }
   const enc = encoderOf(layout);
-  out.push(gemm(device, "pre = xIn W_enc + b_enc", { m: b, n: f, k: d, bias: !!enc.bias }, {
+  out.push(gemm(device, enc.label, { m: b, n: f, k: d, bias: !!enc.bias }, {
     a: step.preEncoderBias ? B.xIn : B.x,
     b: enc.w,
     c: B.pre,
@@ -268,7 +271,7 @@ function selectPrograms(
       types: { pre: ty, f: ty, th: ty },
     })];
   }
-  if (sel.kind === "gated") {
+  if (sel.kind === "gate_magnitude") {
     return [elementwise(device, {
       label: "f = H(gate) relu(mag), relu(gate)",
       n: n / v,
@@ -445,7 +448,7 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   if (auxTerm) out.push(...auxK(device, layout, auxTerm));
   const auxLive = auxTerm !== undefined && auxOn(layout, auxTerm);
   out.push(...columnPass(device, layout, { aux: auxLive }));
-  if (step.selection.kind === "gated") out.push(gatedGradients(device, layout));
+  if (step.selection.kind === "gate_magnitude") out.push(gatedGradients(device, layout));
   out.push(
     ...latentSum(device, layout, {
       label: "active",
@@ -744,7 +747,7 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
   const preAct = step.terms.find((t) => t.kind === "pre_act");
   const tanh = step.terms.find((t) => t.kind === "tanh");
   const post = step.terms.some((t) => t.kind === "step" && t.input === "post");
-  const gated = sel.kind === "gated";
+  const gated = sel.kind === "gate_magnitude";
   const gateL1 = step.terms.some((t) => t.kind === "gate_l1");
   const gateRecon = step.terms.some((t) => t.kind === "frozen_gate_recon");
   const extra: Named = {};

@@ -180,7 +180,7 @@ export class WebGpuEngine implements Engine {
       mx: make(b * d, "prefix xHat"),
       dx: prefixTerm.widths.map((w) => make(b * d, `prefix ${w} dxHat`)),
     };
-    const gated = step.selection.kind === "gated"
+    const gated = step.selection.kind === "gate_magnitude"
       ? { g: make(b * f, "gate"), x: make(b * d, "gate xHat"), s: make(f, "d pre sums") }
       : undefined;
     const [beta1, beta2] = arch.adamBetas(options.sae);

@@ -8,7 +8,7 @@ export const gatedWebGpu: WebGpuKernel = {
   step: (sae) => ({
     preEncoderBias: sae.pre_encoder_bias,
     encoder: { weight: "W_gate", bias: null },
-    selection: { kind: "gated" },
+    selection: { kind: "gate_magnitude" },
     // In termNames order: recon, sparsity, aux.
     terms: [{ kind: "gate_l1" }, { kind: "frozen_gate_recon" }],
     deadClock: false,
