@@ -25,6 +25,7 @@ import {
 } from "./cuda_c.ts";
 import { COL_CHUNKS, columnRows, Q, QG, QN, S } from "../step_layout.ts";
 import { tanhSech2 } from "./tanh_sech2.ts";
+import { termExpressions } from "../step_terms.ts";
 
 /**
  * A row-major product C[m, n] = alpha op(A) op(B) + beta C (+ the bias row broadcast first),
@@ -1003,24 +1004,7 @@ function stateUpdate(L: PlanLayout): CudaKernel[] {
 function statsKernel(L: PlanLayout): CudaKernel {
   const { b, f, step } = L;
   const k = L.termCount;
-  const terms: string[] = [`scal[${S.sse}] / ${cf(b)}`];
-  for (const t of step.terms) {
-    if (t.kind === "decoder_norm_l1") terms.push(`lambda * scal[${S.l1}] / ${cf(b)}`);
-    else if (t.kind === "pre_act") terms.push(`${cf(t.alpha / b)} * scal[${S.preAct}]`);
-    else if (t.kind === "auxk") terms.push(`scal[${S.auxValue}]`);
-    else if (t.kind === "tanh") terms.push(`lambda * scal[${S.tanh}] / ${cf(b)}`);
-    else if (t.kind === "gate_l1") terms.push(`lambda * scal[${S.l1}] / ${cf(b)}`);
-    else if (t.kind === "frozen_gate_recon") terms.push(`scal[${S.gateRecon}] / ${cf(b)}`);
-    else if (t.kind === "prefix_recon") {
-      t.widths.forEach((_, m) => terms.push(`scal[${S.prefixSse + m}] / ${cf(b)}`));
-    } else if (t.penalty === "l0") {
-      terms.push(`lambda * scal[${t.input === "post" ? S.stepH : S.active}] / ${cf(b)}`);
-    } else if (t.penalty === "quadratic") {
-      const h = t.input === "post" ? S.stepH : S.active;
-      const r = `(scal[${h}] / ${cf(b)} / ${cf(t.targetL0)} - 1.0f)`;
-      terms.push(`lambda * ${r} * ${r}`);
-    } else terms.push(`lambda * scal[${S.penalty}]`);
-  }
+  const terms = termExpressions(step, { b, lit: cf });
   const lines = terms.map((t, i) => `float t${i} = ${t}; st[${1 + i}] += t${i};`).join("\n    ");
   const total = terms.map((_, i) => `t${i}`).join(" + ");
   const ste = step.selection.kind === "threshold"

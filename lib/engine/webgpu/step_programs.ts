@@ -33,6 +33,7 @@ import {
 } from "./sparse.ts";
 import { COL_CHUNKS, columnRows, Q, QG, QN, S } from "../step_layout.ts";
 import { TANH_SECH2 } from "./tanh_sech2.ts";
+import { termExpressions } from "../step_terms.ts";
 
 const BIG = "3.0e38";
 
@@ -1404,27 +1405,7 @@ function stateUpdate(device: GPUDevice, layout: StepLayout): Program[] {
 function statsProgram(device: GPUDevice, layout: StepLayout): Program {
   const { b, f, step, buffers: B } = layout;
   const k = layout.termCount;
-  const terms: string[] = [`scal[${S.sse}] / ${f32(b)}`];
-  for (const t of step.terms) {
-    if (t.kind === "decoder_norm_l1") terms.push(`lambda * scal[${S.l1}] / ${f32(b)}`);
-    else if (t.kind === "pre_act") terms.push(`${f32(t.alpha / b)} * scal[${S.preAct}]`);
-    else if (t.kind === "auxk") terms.push(`scal[${S.auxValue}]`);
-    else if (t.kind === "tanh") terms.push(`lambda * scal[${S.tanh}] / ${f32(b)}`);
-    else if (t.kind === "gate_l1") terms.push(`lambda * scal[${S.l1}] / ${f32(b)}`);
-    else if (t.kind === "frozen_gate_recon") terms.push(`scal[${S.gateRecon}] / ${f32(b)}`);
-    else if (t.kind === "prefix_recon") {
-      t.widths.forEach((_, m) => terms.push(`scal[${S.prefixSse + m}] / ${f32(b)}`));
-    } else if (t.penalty === "l0") {
-      terms.push(`lambda * scal[${t.input === "post" ? S.stepH : S.active}] / ${f32(b)}`);
-    } else if (t.penalty === "quadratic") {
-      const h = t.input === "post" ? S.stepH : S.active;
-      terms.push(
-        `lambda * (scal[${h}] / ${f32(b)} / ${f32(t.targetL0)} - 1.0) * (scal[${h}] / ${f32(b)} / ${
-          f32(t.targetL0)
-        } - 1.0)`,
-      );
-    } else terms.push(`lambda * scal[${S.penalty}]`);
-  }
+  const terms = termExpressions(step, { b, lit: f32 });
   const lines = terms.map((t, i) => `let t${i} = ${t}; st[${1 + i}] += t${i};`).join("\n    ");
   const total = terms.map((_, i) => `t${i}`).join(" + ");
   const ste = step.selection.kind === "threshold"
