@@ -67,7 +67,7 @@ type Prepared =
 /**
  * The column-major cuBLAS call of a row-major product: C[m, n] = op(A) op(B) row-major is
  * C^T[n, m] = op(B)^T op(A)^T column-major, so B's memory comes first, with the operands'
- * leading dimensions read off their row-major shapes.
+ * leading dimensions read off their row-major shapes (or `at`, for sub-matrices).
  */
 export function columnMajorCall(o: GemmOp): {
   transa: number;
@@ -88,8 +88,8 @@ export function columnMajorCall(o: GemmOp): {
     k: o.k,
     first: "b",
     lda: o.transB ? o.k : o.n,
-    ldb: o.transA ? o.m : o.k,
-    ldc: o.n,
+    ldb: o.at?.lda ?? (o.transA ? o.m : o.k),
+    ldc: o.at?.ldc ?? o.n,
   };
 }
 
@@ -276,9 +276,9 @@ export class CudaEngine implements Engine {
           kind: "gemm",
           when: op.when,
           op,
-          a: this.#ptr(op.a),
-          b: this.#ptr(op.b),
-          c: this.#ptr(op.c),
+          a: this.#ptr(op.a) + BigInt(4 * (op.at?.a ?? 0)),
+          b: this.#ptr(op.b) + BigInt(4 * (op.at?.b ?? 0)),
+          c: this.#ptr(op.c) + BigInt(4 * (op.at?.c ?? 0)),
           call: columnMajorCall(op),
           alpha: new Float32Array([op.alpha]),
           beta: new Float32Array([op.beta]),

@@ -44,6 +44,12 @@ export interface GemmOp {
   a: string;
   b: string;
   c: string;
+  /**
+   * Sub-matrices: element offsets into a, b and c, and the row-major leading dimensions of A and C
+   * when they are columns of a wider matrix (default their own widths: k or m, and n). B's
+   * sub-matrices are row ranges, which an offset alone selects.
+   */
+  at?: { a?: number; b?: number; c?: number; lda?: number; ldc?: number };
   /** As CudaKernel's. */
   when?: "aux" | "noAux";
 }
@@ -116,7 +122,7 @@ export function workBuffers(L: PlanLayout): Record<string, number> {
   }
   const prefix = L.step.terms.find((t): t is PrefixTerm => t.kind === "prefix_recon");
   if (prefix) {
-    Object.assign(out, { "prefix.mf": b * f, "prefix.mx": b * d });
+    out["prefix.mx"] = b * d;
     prefix.widths.forEach((_, m) => out[`prefix.dx${m}`] = b * d);
   }
   if (L.step.selection.kind === "gate_magnitude") {
@@ -152,7 +158,7 @@ function gemm(
     alpha?: number;
     beta?: number;
   },
-  bufs: { a: string; b: string; c: string; bias?: string },
+  bufs: { a: string; b: string; c: string; bias?: string; at?: GemmOp["at"] },
 ): Op[] {
   const out: Op[] = [];
   let beta = o.beta ?? 0;
@@ -178,6 +184,7 @@ function gemm(
     a: bufs.a,
     b: bufs.b,
     c: bufs.c,
+    ...(bufs.at ? { at: bufs.at } : {}),
   });
   return out;
 }
@@ -424,73 +431,88 @@ export function stepPlan(L: PlanLayout): Op[] {
 }
 
 /**
- * Matryoshka's inner reconstructions, before the column pass: per prefix width w, f_w = f with
- * the latents i >= w zeroed, x_hat_w = f_w W_dec + b_dec, dxHat_w = 2 (x_hat_w - x) / B and its
- * sum of squares (slot prefixSse + m), and df += dxHat_w W_dec^T on the latents i < w (as the
- * webgpu engine's, over masked copies).
+ * Matryoshka's inner reconstructions, before the column pass, group by group as the cpu engine
+ * does (group m holds the latents [w_{m-1}, w_m)): x_hat_m = x_hat_{m-1} + f[:, group m]
+ * W_dec[group m] from b_dec, dxHat_m = 2 (x_hat_m - x) / B and its sum of squares (slot prefixSse
+ * + m); then each dxHat_m becomes D_m = the sum of dxHat_j over inner j >= m (what a latent of
+ * group m sees from every prefix holding it) and df[:, group m] += D_m W_dec[group m]^T. GEMMs over
+ * sub-matrices (offsets and leading dimensions), so every group is multiplied once.
  */
 function prefixReconstructions(L: PlanLayout, term: PrefixTerm): Op[] {
   const { b, d, f } = L;
-  return term.widths.flatMap((w, m) => [
-    prefixMask(L, w),
-    ...gemm(`x_hat_${w} = f_${w} W_dec + b_dec`, { m: b, n: d, k: f }, {
-      a: "prefix.mf",
-      b: P("W_dec"),
-      c: "prefix.mx",
-      bias: P("b_dec"),
-    }),
-    ...sumIntoSlot("scal", {
-      label: `dxHat_${w}, sse_${w}`,
+  const groups = prefixGroups(term.widths);
+  const out: Op[] = [elementwise({
+    label: "x_hat_0 = b_dec",
+    n: b * d,
+    body: `xh[i] = bias[i % ${d}u];`,
+    buffers: { xh: "prefix.mx", bias: P("b_dec") },
+  })];
+  groups.forEach(({ lo, hi }, m) => {
+    out.push(
+      ...gemm(`x_hat_${hi} += f[:, ${lo}:${hi}] W_dec[${lo}:${hi}]`, {
+        m: b,
+        n: d,
+        k: hi - lo,
+        beta: 1,
+      }, { a: "f", b: P("W_dec"), c: "prefix.mx", at: { a: lo, lda: f, b: lo * d } }),
+      ...sumIntoSlot("scal", {
+        label: `dxHat_${hi}, sse_${hi}`,
+        n: b * d,
+        body: `float e = xh[i] - x[i]; dx[i] = ${cf(2 / b)} * e;`,
+        value: "e * e",
+        slot: S.prefixSse + m,
+        buffers: { x: "x", xh: "prefix.mx", dx: `prefix.dx${m}`, part: "part" },
+      }),
+    );
+  });
+  for (let m = groups.length - 2; m >= 0; m--) {
+    out.push(elementwise({
+      label: `D_${m} = dxHat_${groups[m].hi} + D_${m + 1}`,
       n: b * d,
-      body: `float e = xh[i] - x[i]; dx[i] = ${cf(2 / b)} * e;`,
-      value: "e * e",
-      slot: S.prefixSse + m,
-      buffers: { x: "x", xh: "prefix.mx", dx: `prefix.dx${m}`, part: "part" },
-    }),
-    ...gemm(`dxHat_${w} W_dec^T`, { m: b, n: f, k: d, transB: true }, {
-      a: `prefix.dx${m}`,
-      b: P("W_dec"),
-      c: "prefix.mf",
-    }),
-    elementwise({
-      label: `df += dxHat_${w} W_dec^T on latents < ${w}`,
-      n: b * f,
-      body: `if (i % ${f}u < ${w}u) df[i] += g[i];`,
-      buffers: { df: "df", g: "prefix.mf" },
-    }),
-  ]);
+      body: "dx[i] += up[i];",
+      buffers: { dx: `prefix.dx${m}`, up: `prefix.dx${m + 1}` },
+    }));
+  }
+  groups.forEach(({ lo, hi }, m) => {
+    out.push(...gemm(`df[:, ${lo}:${hi}] += D_${m} W_dec[${lo}:${hi}]^T`, {
+      m: b,
+      n: hi - lo,
+      k: d,
+      transB: true,
+      beta: 1,
+    }, { a: `prefix.dx${m}`, b: P("W_dec"), c: "df", at: { b: lo * d, c: lo, ldc: f } }));
+  });
+  return out;
 }
 
-/** prefix.mf = f with the latents i >= w zeroed. */
-function prefixMask(L: PlanLayout, w: number): CudaKernel {
-  return elementwise({
-    label: `f_${w} = f on latents < ${w}`,
-    n: L.b * L.f,
-    body: `mf[i] = i % ${L.f}u < ${w}u ? fv[i] : 0.0f;`,
-    buffers: { mf: "prefix.mf", fv: "f" },
-  });
+/** The latent ranges [lo, hi) of Matryoshka's inner groups, from the inner prefix widths. */
+function prefixGroups(widths: number[]): { lo: number; hi: number }[] {
+  return widths.map((hi, m) => ({ lo: m === 0 ? 0 : widths[m - 1], hi }));
 }
 
 /**
- * Matryoshka's share of the decoder gradients, after gW_dec = f^T dxHat: gW_dec += f_w^T dxHat_w
- * per prefix, and dxHat += dxHat_w so that gb_dec (its column sums) covers every prefix.
+ * Matryoshka's share of the decoder gradients, after gW_dec = f^T dxHat: gW_dec[group m] +=
+ * f[:, group m]^T D_m, and dxHat += D_0 (the sum of every inner dxHat) so that gb_dec, its
+ * column sums, covers every prefix.
  */
 function prefixWeightGradients(L: PlanLayout, term: PrefixTerm): Op[] {
   const { b, d, f } = L;
-  return term.widths.flatMap((w, m) => [
-    prefixMask(L, w),
-    ...gemm(`gW_dec += f_${w}^T dxHat_${w}`, { m: f, n: d, k: b, transA: true, beta: 1 }, {
-      a: "prefix.mf",
-      b: `prefix.dx${m}`,
-      c: G("W_dec"),
-    }),
-    elementwise({
-      label: `dxHat += dxHat_${w}`,
-      n: b * d,
-      body: "dxHat[i] += dx[i];",
-      buffers: { dxHat: "dxHat", dx: `prefix.dx${m}` },
-    }),
-  ]);
+  const out: Op[] = prefixGroups(term.widths).flatMap(({ lo, hi }, m) =>
+    gemm(`gW_dec[${lo}:${hi}] += f[:, ${lo}:${hi}]^T D_${m}`, {
+      m: hi - lo,
+      n: d,
+      k: b,
+      transA: true,
+      beta: 1,
+    }, { a: "f", b: `prefix.dx${m}`, c: G("W_dec"), at: { a: lo, lda: f, c: lo * d } })
+  );
+  out.push(elementwise({
+    label: "dxHat += D_0",
+    n: b * d,
+    body: "dxHat[i] += dx[i];",
+    buffers: { dxHat: "dxHat", dx: "prefix.dx0" },
+  }));
+  return out;
 }
 
 /**

@@ -88,3 +88,91 @@ for (const t of CASES) {
     }
   });
 }
+
+// Matryoshka's group products use sub-matrices: columns [lo, hi) of a row-major [rows, cols]
+// matrix start at element lo with leading dimension cols (GemmOp.at). Each case is checked against
+// the product of the sub-matrices copied out.
+const SUB: { label: string; transA: boolean; transB: boolean }[] = [
+  { label: "x_hat += f[:, lo:hi] W_dec[lo:hi]", transA: false, transB: false },
+  { label: "df[:, lo:hi] += D W_dec[lo:hi]^T", transA: false, transB: true },
+  { label: "gW_dec[lo:hi] += f[:, lo:hi]^T D", transA: true, transB: false },
+];
+for (const t of SUB) {
+  Deno.test(`columnMajorCall() maps a product of sub-matrices: ${t.label}`, () => {
+    // Row-major parents: P [6, 9] (the code f), W [9, 4] (W_dec), D [6, 4], G [6, 9] (df).
+    const rows = 6, cols = 9, d = 4, lo = 2, hi = 7, w = hi - lo;
+    const P = fill(rows * cols), W = fill(cols * d), D = fill(rows * d), G0 = fill(rows * cols);
+    const G1 = fill(cols * d);
+    const sub = (m: Float32Array, width: number, r: [number, number], c: [number, number]) => {
+      const out = new Float32Array((r[1] - r[0]) * (c[1] - c[0]));
+      for (let i = r[0]; i < r[1]; i++) {
+        for (let j = c[0]; j < c[1]; j++) {
+          out[(i - r[0]) * (c[1] - c[0]) + j - c[0]] = m[i * width + j];
+        }
+      }
+      return out;
+    };
+    const pCols = sub(P, cols, [0, rows], [lo, hi]); // [rows, w]
+    const wRows = sub(W, d, [lo, hi], [0, d]); // [w, d]
+    let op: GemmOp, A: Float32Array, B: Float32Array, C: Float32Array, want: Float32Array;
+    let read: (c: Float32Array) => Float32Array;
+    const base = { kind: "gemm" as const, label: t.label, alpha: 1, beta: 1, transA: t.transA };
+    if (!t.transA && !t.transB) {
+      op = {
+        ...base,
+        m: rows,
+        n: d,
+        k: w,
+        transB: false,
+        a: "f",
+        b: "W",
+        c: "x",
+        at: { a: lo, lda: cols, b: lo * d },
+      };
+      A = P, B = W, C = new Float32Array(D);
+      want = new Float32Array(D);
+      JS_BLAS.sgemm(pCols, wRows, { c: want, m: rows, n: d, k: w, beta: 1 });
+      read = (c) => c;
+    } else if (t.transB) {
+      op = {
+        ...base,
+        m: rows,
+        n: w,
+        k: d,
+        transB: true,
+        a: "D",
+        b: "W",
+        c: "df",
+        at: { b: lo * d, c: lo, ldc: cols },
+      };
+      A = D, B = W, C = new Float32Array(G0);
+      want = sub(G0, cols, [0, rows], [lo, hi]);
+      JS_BLAS.sgemm(D, wRows, { c: want, m: rows, n: w, k: d, transB: true, beta: 1 });
+      read = (c) => sub(c, cols, [0, rows], [lo, hi]);
+    } else {
+      op = {
+        ...base,
+        m: w,
+        n: d,
+        k: rows,
+        transB: false,
+        a: "f",
+        b: "D",
+        c: "gW",
+        at: { a: lo, lda: cols, c: lo * d },
+      };
+      A = P, B = D, C = new Float32Array(G1);
+      want = sub(G1, d, [lo, hi], [0, d]);
+      JS_BLAS.sgemm(pCols, D, { c: want, m: w, n: d, k: rows, transA: true, beta: 1 });
+      read = (c) => sub(c, d, [lo, hi], [0, d]);
+    }
+    const call = columnMajorCall(op);
+    // cuBLAS receives the pointers moved by the offsets (cuda_engine.ts #prepare).
+    const at = (m: Float32Array, off = 0) => m.subarray(off);
+    sgemmColumnMajor(call, 1, at(B, op.at?.b), at(A, op.at?.a), 1, at(C, op.at?.c));
+    const have = read(C);
+    for (let i = 0; i < want.length; i++) {
+      assert.ok(Math.abs(have[i] - want[i]) <= 1e-5 * (1 + Math.abs(want[i])), `at ${i}`);
+    }
+  });
+}
