@@ -1,7 +1,8 @@
-// The loss terms of a GPU training step as expressions both GPU engines put into their statistics
-// kernel (webgpu/step_programs.ts in WGSL, cuda/step_plan.ts in CUDA C): one expression per term,
-// in the architecture's termNames order, over the step's scalar slots `scal` (step_layout.ts) and
-// `lambda`, written in the arithmetic both languages share, with float literals from `lit`. Pure.
+// What both GPU engines (webgpu/step_programs.ts in WGSL, cuda/step_plan.ts in CUDA C) read the
+// same way off a step's loss terms: the expressions their statistics kernel sums, one per term in
+// the architecture's termNames order, over the step's scalar slots `scal` (step_layout.ts) and
+// `lambda`, written in the arithmetic both languages share, with float literals from `lit`; and
+// the latent ranges of Matryoshka's groups. Pure.
 import type { WebGpuStep } from "./webgpu/kernel.ts";
 import { S } from "./step_layout.ts";
 
@@ -33,4 +34,9 @@ export function termExpressions(
     }
   }
   return out;
+}
+
+/** The latent ranges [lo, hi) of Matryoshka's inner groups, from its inner prefix widths. */
+export function prefixGroups(widths: readonly number[]): { lo: number; hi: number }[] {
+  return widths.map((hi, m) => ({ lo: m === 0 ? 0 : widths[m - 1], hi }));
 }

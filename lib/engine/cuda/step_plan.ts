@@ -25,7 +25,7 @@ import {
 } from "./cuda_c.ts";
 import { COL_CHUNKS, columnRows, Q, QG, QN, S } from "../step_layout.ts";
 import { tanhSech2 } from "./tanh_sech2.ts";
-import { termExpressions } from "../step_terms.ts";
+import { prefixGroups, termExpressions } from "../step_terms.ts";
 
 /**
  * A row-major product C[m, n] = alpha op(A) op(B) + beta C (+ the bias row broadcast first),
@@ -483,11 +483,6 @@ function prefixReconstructions(L: PlanLayout, term: PrefixTerm): Op[] {
     }, { a: `prefix.dx${m}`, b: P("W_dec"), c: "df", at: { b: lo * d, c: lo, ldc: f } }));
   });
   return out;
-}
-
-/** The latent ranges [lo, hi) of Matryoshka's inner groups, from the inner prefix widths. */
-function prefixGroups(widths: number[]): { lo: number; hi: number }[] {
-  return widths.map((hi, m) => ({ lo: m === 0 ? 0 : widths[m - 1], hi }));
 }
 
 /**

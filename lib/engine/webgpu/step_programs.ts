@@ -33,7 +33,7 @@ import {
 } from "./sparse.ts";
 import { COL_CHUNKS, columnRows, Q, QG, QN, S } from "../step_layout.ts";
 import { TANH_SECH2 } from "./tanh_sech2.ts";
-import { termExpressions } from "../step_terms.ts";
+import { prefixGroups, termExpressions } from "../step_terms.ts";
 
 const BIG = "3.0e38";
 
@@ -108,10 +108,11 @@ export interface StepLayout {
     aux?: { idx: GPUBuffer; cnt: GPUBuffer };
   };
   /**
-   * Matryoshka's buffers: `mf` [B, F] (f masked to a prefix, then its latent gradient), `mx`
-   * [B, D] (a prefix's reconstruction) and one dxHat_w [B, D] per inner prefix.
+   * Matryoshka's buffers: `mx` [B, D] (a prefix's reconstruction), one dxHat [B, D] per inner
+   * prefix, and for one group of at most G latents at a time its columns of f `fg` [B, G], its rows
+   * of W_dec `wg` [G, D], and a product `gg` [max(B, D) * G].
    */
-  prefix?: { mf: GPUBuffer; mx: GPUBuffer; dx: GPUBuffer[] };
+  prefix?: { mx: GPUBuffer; dx: GPUBuffer[]; fg: GPUBuffer; wg: GPUBuffer; gg: GPUBuffer };
   /**
    * The gated selection's buffers: `g` [B, F] (ReLU(gate), then the frozen-decoder term's latent
    * gradient), `x` [B, D] (that term's reconstruction, then its gradient) and `s` [F] (column
@@ -548,76 +549,128 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
 }
 
 /**
- * Matryoshka's inner reconstructions, before the column pass: per prefix width w, f_w = f with
- * the latents i >= w zeroed, x_hat_w = f_w W_dec + b_dec, dxHat_w = 2 (x_hat_w - x) / B and its
- * sum of squares (slot prefixSse + m), and df += dxHat_w W_dec^T on the latents i < w. Dense
- * products over masked copies: three GEMMs a prefix (the GEMMs take no leading dimension).
+ * Matryoshka's inner reconstructions, before the column pass, group by group as the cpu engine
+ * does (group m holds the latents [lo, hi) = [w_{m-1}, w_m)): x_hat_m = x_hat_{m-1} + f[:, lo:hi]
+ * W_dec[lo:hi] from b_dec, dxHat_m = 2 (x_hat_m - x) / B and its sum of squares (slot prefixSse +
+ * m); then each dxHat_m becomes D_m = the sum of dxHat_j over inner j >= m (what a latent of group
+ * m sees from every prefix holding it) and df[:, lo:hi] += D_m W_dec[lo:hi]^T. The GEMMs take no
+ * offsets or leading dimensions, so each group's columns of f and rows of W_dec are copied into
+ * compact buffers first (O(B w) and O(w D) passes): every group is multiplied once.
  */
 function prefixReconstructions(device: GPUDevice, layout: StepLayout, term: PrefixTerm): Program[] {
-  const { b, d, f, params, buffers: B } = layout;
-  const { mf, mx, dx } = layout.prefix!;
-  return term.widths.flatMap((w, m) => [
-    prefixMask(device, layout, w),
-    gemm(device, `x_hat_${w} = f_${w} W_dec + b_dec`, { m: b, n: d, k: f, bias: true }, {
-      a: mf,
-      b: params.W_dec,
-      c: mx,
-      bias: params.b_dec,
-    }),
-    ...sumIntoSlot(device, B.scal, {
-      label: `dxHat_${w}, sse_${w}`,
+  const { b, d, params, buffers: B } = layout;
+  const { mx, dx, fg, wg, gg } = layout.prefix!;
+  const groups = prefixGroups(term.widths);
+  const out: Program[] = [elementwise(device, {
+    label: "x_hat_0 = b_dec",
+    n: b * d,
+    body: `xh[i] = bias[i % ${d}u];`,
+    buffers: { xh: mx, bias: params.b_dec },
+  })];
+  groups.forEach(({ lo, hi }, m) => {
+    const w = hi - lo;
+    out.push(
+      groupColumns(device, layout, { lo, hi }),
+      groupRows(device, layout, { lo, hi }),
+      gemm(device, `x_hat_${hi} += f[:, ${lo}:${hi}] W_dec[${lo}:${hi}]`, {
+        m: b,
+        n: d,
+        k: w,
+        beta: 1,
+      }, { a: fg, b: wg, c: mx }),
+      ...sumIntoSlot(device, B.scal, {
+        label: `dxHat_${hi}, sse_${hi}`,
+        n: b * d,
+        body: `let e = xh[i] - x[i]; dx[i] = ${f32(2 / b)} * e;`,
+        value: "e * e",
+        slot: S.prefixSse + m,
+        buffers: { x: B.x, xh: mx, dx: dx[m], part: B.part },
+      }),
+    );
+  });
+  for (let m = groups.length - 2; m >= 0; m--) {
+    out.push(elementwise(device, {
+      label: `D_${m} = dxHat_${groups[m].hi} + D_${m + 1}`,
       n: b * d,
-      body: `let e = xh[i] - x[i]; dx[i] = ${f32(2 / b)} * e;`,
-      value: "e * e",
-      slot: S.prefixSse + m,
-      buffers: { x: B.x, xh: mx, dx: dx[m], part: B.part },
-    }),
-    gemm(device, `dxHat_${w} W_dec^T`, { m: b, n: f, k: d, transB: true }, {
-      a: dx[m],
-      b: params.W_dec,
-      c: mf,
-    }),
-    elementwise(device, {
-      label: `df += dxHat_${w} W_dec^T on latents < ${w}`,
-      n: b * f,
-      body: `if (i % ${f}u < ${w}u) { df[i] += g[i]; }`,
-      buffers: { df: B.df, g: mf },
-    }),
-  ]);
+      body: "dx[i] += up[i];",
+      buffers: { dx: dx[m], up: dx[m + 1] },
+    }));
+  }
+  groups.forEach(({ lo, hi }, m) => {
+    const w = hi - lo;
+    out.push(
+      groupRows(device, layout, { lo, hi }),
+      gemm(device, `D_${m} W_dec[${lo}:${hi}]^T`, { m: b, n: w, k: d, transB: true }, {
+        a: dx[m],
+        b: wg,
+        c: gg,
+      }),
+      elementwise(device, {
+        label: `df[:, ${lo}:${hi}] += D_${m} W_dec[${lo}:${hi}]^T`,
+        n: b * w,
+        body: `df[(i / ${w}u) * ${layout.f}u + ${lo}u + i % ${w}u] += g[i];`,
+        buffers: { df: B.df, g: gg },
+      }),
+    );
+  });
+  return out;
 }
 
-/** mf = f with the latents i >= w zeroed. */
-function prefixMask(device: GPUDevice, layout: StepLayout, w: number): Program {
-  const { b, f, buffers: B } = layout;
+/** prefix.fg [B, hi - lo] = f[:, lo:hi]. */
+function groupColumns(
+  device: GPUDevice,
+  layout: StepLayout,
+  g: { lo: number; hi: number },
+): Program {
+  const w = g.hi - g.lo;
   return elementwise(device, {
-    label: `f_${w} = f on latents < ${w}`,
-    n: b * f,
-    body: `mf[i] = select(0.0, fv[i], i % ${f}u < ${w}u);`,
-    buffers: { mf: layout.prefix!.mf, fv: B.f },
+    label: `f[:, ${g.lo}:${g.hi}]`,
+    n: layout.b * w,
+    body: `fg[i] = fv[(i / ${w}u) * ${layout.f}u + ${g.lo}u + i % ${w}u];`,
+    buffers: { fg: layout.prefix!.fg, fv: layout.buffers.f },
+  });
+}
+
+/** prefix.wg [hi - lo, D] = W_dec[lo:hi]. */
+function groupRows(device: GPUDevice, layout: StepLayout, g: { lo: number; hi: number }): Program {
+  const { d } = layout;
+  return elementwise(device, {
+    label: `W_dec[${g.lo}:${g.hi}]`,
+    n: (g.hi - g.lo) * d,
+    body: `wg[i] = w[${g.lo * d}u + i];`,
+    buffers: { wg: layout.prefix!.wg, w: layout.params.W_dec },
   });
 }
 
 /**
- * Matryoshka's share of the decoder gradients, after gW_dec = f^T dxHat: gW_dec += f_w^T dxHat_w
- * per prefix, and dxHat += dxHat_w so that gb_dec (its column sums) covers every prefix.
+ * Matryoshka's share of the decoder gradients, after gW_dec = f^T dxHat: gW_dec[lo:hi] +=
+ * f[:, lo:hi]^T D_m per group, and dxHat += D_0 (the sum of every inner dxHat) so that gb_dec, its
+ * column sums, covers every prefix.
  */
 function prefixWeightGradients(device: GPUDevice, layout: StepLayout, term: PrefixTerm): Program[] {
-  const { b, d, f, grads, buffers: B } = layout;
-  const { mf, dx } = layout.prefix!;
-  return term.widths.flatMap((w, m) => [
-    prefixMask(device, layout, w),
-    gemm(device, `gW_dec += f_${w}^T dxHat_${w}`, { m: f, n: d, k: b, transA: true, beta: 1 }, {
-      a: mf,
+  const { b, d, grads, buffers: B } = layout;
+  const { dx, fg, gg } = layout.prefix!;
+  const out = prefixGroups(term.widths).flatMap(({ lo, hi }, m) => [
+    groupColumns(device, layout, { lo, hi }),
+    gemm(device, `f[:, ${lo}:${hi}]^T D_${m}`, { m: hi - lo, n: d, k: b, transA: true }, {
+      a: fg,
       b: dx[m],
-      c: grads.W_dec,
+      c: gg,
     }),
     elementwise(device, {
-      label: `dxHat += dxHat_${w}`,
-      n: b * d,
-      body: "dxHat[i] += dx[i];",
-      buffers: { dxHat: B.dxHat, dx: dx[m] },
+      label: `gW_dec[${lo}:${hi}] += f[:, ${lo}:${hi}]^T D_${m}`,
+      n: (hi - lo) * d,
+      body: `g[${lo * d}u + i] += p[i];`,
+      buffers: { g: grads.W_dec, p: gg },
     }),
   ]);
+  out.push(elementwise(device, {
+    label: "dxHat += D_0",
+    n: b * d,
+    body: "dxHat[i] += dx[i];",
+    buffers: { dxHat: B.dxHat, dx: dx[0] },
+  }));
+  return out;
 }
 
 /**

@@ -23,6 +23,7 @@ import {
 } from "./step_programs.ts";
 import { elementwise, PARTS } from "./wgsl.ts";
 import { QN } from "../step_layout.ts";
+import { prefixGroups } from "../step_terms.ts";
 
 export interface WebGpuEngineOptions {
   sae: SaeConfig;
@@ -175,10 +176,14 @@ export class WebGpuEngine implements Engine {
       }
       : undefined;
     const prefixTerm = step.terms.find((t) => t.kind === "prefix_recon");
+    // Matryoshka: its widest inner group sizes the per-group buffers.
+    const group = Math.max(0, ...prefixGroups(prefixTerm?.widths ?? []).map((g) => g.hi - g.lo));
     const prefix = prefixTerm && {
-      mf: make(b * f, "prefix f"),
       mx: make(b * d, "prefix xHat"),
       dx: prefixTerm.widths.map((w) => make(b * d, `prefix ${w} dxHat`)),
+      fg: make(b * group, "prefix group f"),
+      wg: make(group * d, "prefix group W_dec"),
+      gg: make(Math.max(b, d) * group, "prefix group product"),
     };
     const gated = step.selection.kind === "gate_magnitude"
       ? { g: make(b * f, "gate"), x: make(b * d, "gate xHat"), s: make(f, "d pre sums") }
