@@ -16,13 +16,13 @@ import {
   encoderPrograms,
   GATE_SLOTS,
   gateCounts,
-  sparsePlan,
   type StepBuffers,
   type StepLayout,
   stepPrograms,
 } from "./step_programs.ts";
 import { elementwise, PARTS } from "./wgsl.ts";
 import { QN } from "../step_layout.ts";
+import { sparsePlan } from "../sparse_plan.ts";
 
 export interface WebGpuEngineOptions {
   sae: SaeConfig;
