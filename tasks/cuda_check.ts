@@ -16,6 +16,7 @@ import {
 } from "../lib/bench/engine_parity.ts";
 import { createEngine, engineChoice } from "../lib/engine/create_engine.ts";
 import { cudaKernelMissing } from "../lib/engine/cuda/engine_plan.ts";
+import { sparsePlan } from "../lib/engine/sparse_plan.ts";
 import { cudaUnavailable } from "../lib/engine/cuda/create_cuda_engine.ts";
 import type { EngineSnapshot } from "../lib/engine/engine.ts";
 import type { InitResult } from "../lib/engine/types.ts";
@@ -32,13 +33,15 @@ interface CheckRow {
   detail?: string;
 }
 
-function cudaEngine(c: ParityCase, init: InitResult) {
+/** The cuda engine for a case; `sparse` forces its sparse products on (else its own rule). */
+function cudaEngine(c: ParityCase, init: InitResult, sparse?: boolean) {
   return createEngine(c.arch, init, {
     sae: c.sae,
     adamEps: 1e-8,
     gradClip: c.gradClip,
     batch: c.dims.b,
     engine: "cuda",
+    ...(sparse ? { sparse } : {}),
   });
 }
 
@@ -62,10 +65,10 @@ function firstDifference(a: EngineSnapshot, b: EngineSnapshot): string | null {
 }
 
 /** Steps 1..n-1, snapshot, step n; a fresh engine restored from the snapshot steps n too. */
-async function resumeCheck(c: ParityCase): Promise<string | null> {
+async function resumeCheck(c: ParityCase, sparse?: boolean): Promise<string | null> {
   const n = c.batches.length;
   const hyper = { lr: c.lr, lambda: c.lambda };
-  const first = await cudaEngine(c, cloneInit(c.init));
+  const first = await cudaEngine(c, cloneInit(c.init), sparse);
   let mid: EngineSnapshot;
   let end: EngineSnapshot;
   try {
@@ -77,7 +80,7 @@ async function resumeCheck(c: ParityCase): Promise<string | null> {
   } finally {
     first.dispose();
   }
-  const second = await cudaEngine(c, cloneInit(c.init));
+  const second = await cudaEngine(c, cloneInit(c.init), sparse);
   try {
     second.restore(mid);
     second.step(c.batches[n - 1], hyper);
@@ -85,6 +88,12 @@ async function resumeCheck(c: ParityCase): Promise<string | null> {
   } finally {
     second.dispose();
   }
+}
+
+/** The sparse products the cuda engine takes for a case when forced on. */
+function sparsePlanOf(c: ParityCase): { main: boolean; aux: boolean } {
+  const step = c.arch.kernels!.webgpu!.step(c.sae, { d: c.dims.d, f: c.dims.f });
+  return sparsePlan(step, { f: c.dims.f, software: false, sparse: true });
 }
 
 async function main(): Promise<number> {
@@ -127,7 +136,17 @@ async function main(): Promise<number> {
     freshClock: true,
     gradClip: undefined,
   }));
-  const variants = [...webgpuParityVariants(), ...clockVariants];
+  const dense = [...webgpuParityVariants(), ...clockVariants];
+  // The k-sparse variants again with the sparse products forced on (list kernels for the decode,
+  // the latent gradients and the weight gradients; at these small widths the rule may keep them
+  // off), labelled "... (sparse)"; one whose code is not k-sparse enough is skipped.
+  const kNames = new Set(kSparse.map((a) => a.name));
+  const sparse = dense.filter((v) => kNames.has(v.arch)).map((v) => ({
+    ...v,
+    label: `${v.label} (sparse)`,
+    sparse: true,
+  }));
+  const variants: ((typeof dense)[number] & { sparse?: boolean })[] = [...dense, ...sparse];
   for (const v of variants.filter((v) => !only || only.test(v.label))) {
     const base = { check: "parity" as const, label: v.label, worst: null };
     let c: ParityCase;
@@ -142,7 +161,10 @@ async function main(): Promise<number> {
       print({ ...base, result: "FAIL", detail: (e as Error).message });
       continue;
     }
-    const missing = cudaKernelMissing(c.arch, c.sae);
+    const missing = cudaKernelMissing(c.arch, c.sae) ??
+      (v.sparse && !sparsePlanOf(c).main
+        ? "code not k-sparse enough for the sparse products"
+        : null);
     if (missing) {
       print({ ...base, result: "SKIP", detail: missing });
       continue;
@@ -150,7 +172,7 @@ async function main(): Promise<number> {
     try {
       const want = await runEngine(c, (init) => portableCpuEngine(c, init));
       const have = await runEngine(c, async (init) => {
-        const e = await cudaEngine(c, init);
+        const e = await cudaEngine(c, init, v.sparse);
         device ??= engineChoice(e)?.device;
         return e;
       });
@@ -172,7 +194,7 @@ async function main(): Promise<number> {
       const label = resumed.has(v.arch) ? v.label : v.arch;
       resumed.add(v.arch);
       try {
-        const diff = await resumeCheck(c);
+        const diff = await resumeCheck(c, v.sparse);
         print({
           check: "resume",
           label,
