@@ -1,6 +1,7 @@
 // `deno task cuda-check [--steps 3]`: on a machine with an NVIDIA GPU, checks the cuda engine
 // against the cpu engine (portable TypeScript GEMM) over a few Adam steps on every parity variant
-// it has kernels for (lib/bench/engine_parity.ts, the one parity harness), and that resuming from
+// it has kernels for (lib/bench/engine_parity.ts, the one parity harness; the k-sparse ones also
+// with the sparse products forced on, "... (sparse)"), and that resuming from
 // a snapshot gives byte-identical parameters, state and Adam moments on the cuda engine. Prints one
 // line per check and a JSON line; exit 1 when a check fails, 2 when the engine cannot start.
 // Bundled into the GPU bundle (run.sh's cuda stage), where tests/ is absent.
@@ -187,12 +188,13 @@ async function main(): Promise<number> {
     } catch (e) {
       print({ ...base, result: "FAIL", detail: (e as Error).message.split("\n")[0] });
     }
-    // Resume once per architecture (at its defaults: the first variant of each), and on each
-    // variant --resume names (labelled by the variant).
+    // Resume once per architecture and path (dense, sparse; at its defaults: the first variant of
+    // each), and on each variant --resume names (labelled by the variant).
     const each = resumeEach?.test(v.label) ?? false;
-    if (!resumed.has(v.arch) || each) {
-      const label = resumed.has(v.arch) ? v.label : v.arch;
-      resumed.add(v.arch);
+    const key = v.sparse ? `${v.arch} (sparse)` : v.arch;
+    if (!resumed.has(key) || each) {
+      const label = resumed.has(key) ? v.label : key;
+      resumed.add(key);
       try {
         const diff = await resumeCheck(c, v.sparse);
         print({
