@@ -5,7 +5,9 @@
 // radix select), decoder GEMM, reconstruction gradient, one column pass over [B, F] that gates the
 // latent gradient and gathers per-latent counts, the extra terms (decoder-norm L1, JumpReLU step
 // penalty, pre-activation loss, AuxK), weight-gradient GEMMs, Adam with decoder projection and
-// renormalisation, state updates and on-device statistics. Pure: no CUDA calls.
+// renormalisation, state updates and on-device statistics. For k-sparse codes (L.sparse) the
+// decode, the latent gradients and the weight gradients run over lists of kept latents instead
+// (sparse.ts). Pure: no CUDA calls.
 // Shapes: B batch, D d_model, F latents.
 import { LINEAR_ENCODER, type Selection, type WebGpuStep } from "../webgpu/kernel.ts";
 import { statsRowLength } from "../step_stats.ts";
