@@ -453,12 +453,15 @@ export function stepPlan(L: PlanLayout): Op[] {
     }
   }
   const auxTerm = step.terms.find((t): t is AuxTerm => t.kind === "auxk");
-  if (L.sparse?.main) out.push(...sparseDecoderGradient(L, auxTerm));
-  else {out.push(...gemm("gW_dec = f^T dxHat", { m: f, n: d, k: b, transA: true }, {
+  if (L.sparse?.main) {
+    out.push(...sparseDecoderGradient(L, auxTerm));
+  } else {
+    out.push(...gemm("gW_dec = f^T dxHat", { m: f, n: d, k: b, transA: true }, {
       a: "f",
       b: "dxHat",
       c: G("W_dec"),
-    }));}
+    }));
+  }
   if (auxTerm && !L.sparse?.main) {
     out.push(
       ...whileAux(gemm("gW_dec += fAux^T deHat", { m: f, n: d, k: b, transA: true, beta: 1 }, {
@@ -756,7 +759,7 @@ function columnPass(L: PlanLayout): CudaKernel[] {
       : ""
   }
   unsigned r1 = min(${b}u, (c + 1u) * ${per}u);
-  unsigned listed = 0u;
+  ${lists ? "unsigned listed = 0u;" : ""}
   for (unsigned r = c * ${per}u; r < r1; r++) {
     unsigned i = r * ${f}u + j;
     float v = f[i];
