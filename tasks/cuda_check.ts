@@ -1,6 +1,7 @@
 // `deno task cuda-check [--steps 3]`: on a machine with an NVIDIA GPU, checks the cuda engine
 // against the cpu engine (portable TypeScript GEMM) over a few Adam steps on every parity variant
-// it has kernels for (lib/bench/engine_parity.ts, the one parity harness), and that resuming from
+// it has kernels for (lib/bench/engine_parity.ts, the one parity harness; the k-sparse ones also
+// with the sparse products forced on, "... (sparse)"), and that resuming from
 // a snapshot gives byte-identical parameters, state and Adam moments on the cuda engine. Prints one
 // line per check and a JSON line; exit 1 when a check fails, 2 when the engine cannot start.
 // Bundled into the GPU bundle (run.sh's cuda stage), where tests/ is absent.
@@ -16,6 +17,7 @@ import {
 } from "../lib/bench/engine_parity.ts";
 import { createEngine, engineChoice } from "../lib/engine/create_engine.ts";
 import { cudaKernelMissing } from "../lib/engine/cuda/engine_plan.ts";
+import { sparsePlan } from "../lib/engine/sparse_plan.ts";
 import { cudaUnavailable } from "../lib/engine/cuda/create_cuda_engine.ts";
 import type { EngineSnapshot } from "../lib/engine/engine.ts";
 import type { InitResult } from "../lib/engine/types.ts";
@@ -32,13 +34,15 @@ interface CheckRow {
   detail?: string;
 }
 
-function cudaEngine(c: ParityCase, init: InitResult) {
+/** The cuda engine for a case; `sparse` forces its sparse products on (else its own rule). */
+function cudaEngine(c: ParityCase, init: InitResult, sparse?: boolean) {
   return createEngine(c.arch, init, {
     sae: c.sae,
     adamEps: 1e-8,
     gradClip: c.gradClip,
     batch: c.dims.b,
     engine: "cuda",
+    ...(sparse ? { sparse } : {}),
   });
 }
 
@@ -62,10 +66,10 @@ function firstDifference(a: EngineSnapshot, b: EngineSnapshot): string | null {
 }
 
 /** Steps 1..n-1, snapshot, step n; a fresh engine restored from the snapshot steps n too. */
-async function resumeCheck(c: ParityCase): Promise<string | null> {
+async function resumeCheck(c: ParityCase, sparse?: boolean): Promise<string | null> {
   const n = c.batches.length;
   const hyper = { lr: c.lr, lambda: c.lambda };
-  const first = await cudaEngine(c, cloneInit(c.init));
+  const first = await cudaEngine(c, cloneInit(c.init), sparse);
   let mid: EngineSnapshot;
   let end: EngineSnapshot;
   try {
@@ -77,7 +81,7 @@ async function resumeCheck(c: ParityCase): Promise<string | null> {
   } finally {
     first.dispose();
   }
-  const second = await cudaEngine(c, cloneInit(c.init));
+  const second = await cudaEngine(c, cloneInit(c.init), sparse);
   try {
     second.restore(mid);
     second.step(c.batches[n - 1], hyper);
@@ -85,6 +89,12 @@ async function resumeCheck(c: ParityCase): Promise<string | null> {
   } finally {
     second.dispose();
   }
+}
+
+/** The sparse products the cuda engine takes for a case when forced on. */
+function sparsePlanOf(c: ParityCase): { main: boolean; aux: boolean } {
+  const step = c.arch.kernels!.webgpu!.step(c.sae, { d: c.dims.d, f: c.dims.f });
+  return sparsePlan(step, { f: c.dims.f, software: false, sparse: true });
 }
 
 async function main(): Promise<number> {
@@ -127,7 +137,17 @@ async function main(): Promise<number> {
     freshClock: true,
     gradClip: undefined,
   }));
-  const variants = [...webgpuParityVariants(), ...clockVariants];
+  const dense = [...webgpuParityVariants(), ...clockVariants];
+  // The k-sparse variants again with the sparse products forced on (list kernels for the decode,
+  // the latent gradients and the weight gradients; at these small widths the rule may keep them
+  // off), labelled "... (sparse)"; one whose code is not k-sparse enough is skipped.
+  const kNames = new Set(kSparse.map((a) => a.name));
+  const sparse = dense.filter((v) => kNames.has(v.arch)).map((v) => ({
+    ...v,
+    label: `${v.label} (sparse)`,
+    sparse: true,
+  }));
+  const variants: ((typeof dense)[number] & { sparse?: boolean })[] = [...dense, ...sparse];
   for (const v of variants.filter((v) => !only || only.test(v.label))) {
     const base = { check: "parity" as const, label: v.label, worst: null };
     let c: ParityCase;
@@ -142,7 +162,10 @@ async function main(): Promise<number> {
       print({ ...base, result: "FAIL", detail: (e as Error).message });
       continue;
     }
-    const missing = cudaKernelMissing(c.arch, c.sae);
+    const missing = cudaKernelMissing(c.arch, c.sae) ??
+      (v.sparse && !sparsePlanOf(c).main
+        ? "code not k-sparse enough for the sparse products"
+        : null);
     if (missing) {
       print({ ...base, result: "SKIP", detail: missing });
       continue;
@@ -150,7 +173,7 @@ async function main(): Promise<number> {
     try {
       const want = await runEngine(c, (init) => portableCpuEngine(c, init));
       const have = await runEngine(c, async (init) => {
-        const e = await cudaEngine(c, init);
+        const e = await cudaEngine(c, init, v.sparse);
         device ??= engineChoice(e)?.device;
         return e;
       });
@@ -165,14 +188,15 @@ async function main(): Promise<number> {
     } catch (e) {
       print({ ...base, result: "FAIL", detail: (e as Error).message.split("\n")[0] });
     }
-    // Resume once per architecture (at its defaults: the first variant of each), and on each
-    // variant --resume names (labelled by the variant).
+    // Resume once per architecture and path (dense, sparse; at its defaults: the first variant of
+    // each), and on each variant --resume names (labelled by the variant).
     const each = resumeEach?.test(v.label) ?? false;
-    if (!resumed.has(v.arch) || each) {
-      const label = resumed.has(v.arch) ? v.label : v.arch;
-      resumed.add(v.arch);
+    const key = v.sparse ? `${v.arch} (sparse)` : v.arch;
+    if (!resumed.has(key) || each) {
+      const label = resumed.has(key) ? v.label : key;
+      resumed.add(key);
       try {
-        const diff = await resumeCheck(c);
+        const diff = await resumeCheck(c, v.sparse);
         print({
           check: "resume",
           label,

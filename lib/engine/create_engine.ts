@@ -49,6 +49,11 @@ export interface CreateEngineOptions extends TfjsEngineOptions {
    * in fp32 and says so in its notes.
    */
   precision?: Precision;
+  /**
+   * The GPU engines' sparse products for k-sparse codes (lib/engine/sparse_plan.ts): true always,
+   * false never, unset by the engine's rule (tests and benchmarks force them).
+   */
+  sparse?: boolean;
 }
 
 const CHOICES = new WeakMap<Engine, EngineChoice>();

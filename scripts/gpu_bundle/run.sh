@@ -10,8 +10,9 @@
 #   e2e     one sweep of e2e.yaml with --engine webgpu (bundled sweep.js -> run.js), tokens/s
 # The cuda engine's stages (not in the default list: `--stages cuda` runs the three, ~7 minutes at
 # most, so `timeout 500 bash run.sh --stages cuda` fits one 8-minute call):
-#   cuda_parity  cuda engine vs cpu engine over 3 Adam steps per architecture variant, and resume
-#                byte-identical once per architecture (cuda_check.js)
+#   cuda_parity  cuda engine vs cpu engine over 3 Adam steps per architecture variant (k-sparse
+#                ones again with the sparse products forced on), and resume byte-identical once
+#                per architecture and path (cuda_check.js)
 #   cuda_bench   cuda engine ms/step, fp32 and tf32, for JumpReLU, TopK and BatchTopK at
 #                512/4096/4096 and 2304/16384/4096 (gpu_bench.js --engines cuda,cuda-tf32)
 #   cuda_torch   PyTorch eager fp32 at the same shapes, printed beside the cuda engine's numbers

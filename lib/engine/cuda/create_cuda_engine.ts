@@ -15,6 +15,8 @@ export interface CudaCreateOptions {
   /** The run's batch size: the engine's buffers are sized for it. */
   batch?: number;
   precision?: Precision;
+  /** Sparse products for k-sparse codes: true always, false never, unset by the engine's rule. */
+  sparse?: boolean;
 }
 
 /**

@@ -49,7 +49,7 @@ function blocksFor(n: number, per: number, cap = 65535): number {
   return Math.max(1, Math.min(cap, Math.ceil(n / per)));
 }
 
-function kernel(
+export function kernel(
   label: string,
   buffers: Named,
   types: Record<string, string> | undefined,

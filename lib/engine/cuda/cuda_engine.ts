@@ -38,6 +38,8 @@ export interface CudaEngineOptions {
   /** Batch size B the buffers are sized for. */
   batch: number;
   precision?: Precision;
+  /** Sparse products for k-sparse codes: true always, false never, unset by sparsePlan's rule. */
+  sparse?: boolean;
 }
 
 /** A launch ready to go: its function and its argument block (kept alive with the engine). */

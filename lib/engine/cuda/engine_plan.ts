@@ -7,6 +7,7 @@ import type { SaeConfig } from "../types.ts";
 import type { EngineArchitecture } from "../architecture.ts";
 import type { WebGpuKernel } from "../webgpu/kernel.ts";
 import type { ModuleKernel } from "./nvrtc.ts";
+import { sparsePlan } from "../sparse_plan.ts";
 import {
   encoderPlan,
   finiteChecks,
@@ -49,6 +50,8 @@ export interface PlanOptions {
   batch: number;
   adamEps: number;
   gradClip: number | null;
+  /** Sparse products for k-sparse codes: true always, false never, unset by sparsePlan's rule. */
+  sparse?: boolean;
 }
 
 /**
@@ -78,17 +81,21 @@ export function planLayout(
     );
   }
   const [beta1, beta2] = arch.adamBetas(options.sae);
+  const step = kernel.step(options.sae, { d, f });
+  // No software CUDA device: under the rule, k-sparse codes always take the list kernels.
+  const sparse = sparsePlan(step, { f, software: false, sparse: options.sparse });
   const layout: PlanLayout = {
     b: options.batch,
     d,
     f,
-    step: kernel.step(options.sae, { d, f }),
+    step,
     paramNames,
     sizes,
     stateNames: Object.keys(init.state),
     adam: { beta1, beta2, eps: options.adamEps, gradClip: options.gradClip },
     unitNormDecoder: arch.unitNormDecoder,
     termCount: arch.termNames(options.sae).length,
+    sparse: sparse.main ? sparse : undefined,
   };
   return { layout, stateSizes };
 }

@@ -5,7 +5,9 @@
 // radix select), decoder GEMM, reconstruction gradient, one column pass over [B, F] that gates the
 // latent gradient and gathers per-latent counts, the extra terms (decoder-norm L1, JumpReLU step
 // penalty, pre-activation loss, AuxK), weight-gradient GEMMs, Adam with decoder projection and
-// renormalisation, state updates and on-device statistics. Pure: no CUDA calls.
+// renormalisation, state updates and on-device statistics. For k-sparse codes (L.sparse) the
+// decode, the latent gradients and the weight gradients run over lists of kept latents instead
+// (sparse.ts). Pure: no CUDA calls.
 // Shapes: B batch, D d_model, F latents.
 import { LINEAR_ENCODER, type Selection, type WebGpuStep } from "../webgpu/kernel.ts";
 import { statsRowLength } from "../step_stats.ts";
@@ -25,6 +27,14 @@ import {
 } from "./cuda_c.ts";
 import { COL_CHUNKS, columnRows, Q, QG, QN, S } from "../step_layout.ts";
 import { tanhSech2 } from "./tanh_sech2.ts";
+import {
+  type ColumnLists,
+  columnLists,
+  selectRows,
+  sparseColumnProduct,
+  sparseDecode,
+  sparseRowDot,
+} from "./sparse.ts";
 import { prefixGroups, termExpressions } from "../step_terms.ts";
 
 /**
@@ -57,6 +67,12 @@ export interface GemmOp {
 export type Op = CudaKernel | GemmOp;
 
 type PrefixTerm = Extract<WebGpuStep["terms"][number], { kind: "prefix_recon" }>;
+type AuxTerm = Extract<WebGpuStep["terms"][number], { kind: "auxk" }>;
+
+/** Whether AuxK does any work (else only its zero value is written). */
+function auxOn(term: AuxTerm): boolean {
+  return term.k > 0 && term.alpha !== 0;
+}
 
 /** Marks `ops` to run only while some latent may be dead (AuxK's work). */
 function whileAux(ops: Op[]): Op[] {
@@ -79,12 +95,28 @@ export interface PlanLayout {
   unitNormDecoder: boolean;
   /** Number of loss terms (recon first). */
   termCount: number;
+  /**
+   * Which products run over lists of kept latents (sparse.ts; lib/engine/sparse_plan.ts's rule):
+   * `main` the decode, the latent gradient and both weight gradients, `aux` AuxK's decode and
+   * latent gradient. Absent: every product is a dense GEMM.
+   */
+  sparse?: { main: boolean; aux: boolean };
 }
 
 /** Buffer names: parameters `p.<name>`, gradients `g.`, Adam moments `m.`, `v.`, state `s.`. */
 export const P = (n: string) => `p.${n}`;
 const G = (n: string) => `g.${n}`;
 const ST = (n: string) => `s.${n}`;
+
+/** The per-latent row lists of the sparse weight gradients (the column pass's chunks). */
+function columnListsOf(L: PlanLayout): ColumnLists {
+  const chunks = Math.min(COL_CHUNKS, L.b);
+  return { idx: "sparse.colIdx", cnt: "sparse.colCnt", chunks, per: Math.ceil(L.b / chunks) };
+}
+
+/** Each row's kept latents [B, F] and their counts [B] (unsigned), of f or of AuxK's fAux. */
+const ROW_LISTS = { idx: "sparse.rowIdx", cnt: "sparse.rowCnt" };
+const AUX_LISTS = { idx: "sparse.auxIdx", cnt: "sparse.auxCnt" };
 
 /** Element counts of every work buffer a plan uses besides parameters, moments and state. */
 export function workBuffers(L: PlanLayout): Record<string, number> {
@@ -129,6 +161,17 @@ export function workBuffers(L: PlanLayout): Record<string, number> {
     // ReLU(gate) then the frozen-decoder term's latent gradient; that term's reconstruction then
     // its gradient; the column sums of d pi (the bias the encoder lacks, for b_dec's gradient).
     Object.assign(out, { "gate.g": b * f, "gate.x": b * d, "gate.s": f });
+  }
+  if (L.sparse?.main) {
+    // Lists as large as the matrices they index (no code overflows them), u32 entries.
+    const cols = columnListsOf(L);
+    Object.assign(out, {
+      [ROW_LISTS.idx]: b * f,
+      [ROW_LISTS.cnt]: b,
+      [cols.idx]: f * b,
+      [cols.cnt]: cols.chunks * f,
+    });
+    if (L.sparse.aux) Object.assign(out, { [AUX_LISTS.idx]: b * f, [AUX_LISTS.cnt]: b });
   }
   return out;
 }
@@ -218,6 +261,20 @@ export function encoderPlan(L: PlanLayout, options: { training: boolean }): Op[]
     bias: enc.bias,
   }));
   out.push(...selectPlan(L, options));
+  if (L.sparse?.main) {
+    out.push(sparseDecode({
+      label: "xHat = f W_dec + b_dec (sparse)",
+      rows: b,
+      cols: f,
+      d,
+      val: "f",
+      ...ROW_LISTS,
+      w: P("W_dec"),
+      out: "xHat",
+      bias: P("b_dec"),
+    }));
+    return out;
+  }
   out.push(...gemm("xHat = f W_dec + b_dec", { m: b, n: d, k: f }, {
     a: "f",
     b: P("W_dec"),
@@ -265,11 +322,10 @@ function selectPlan(L: PlanLayout, options: { training: boolean }): Op[] {
     })];
   }
   if (sel.kind === "batch_topk" && !options.training) {
-    return [elementwise({
+    return [keepWhere(L, {
       label: "f = pre above the running threshold",
-      n,
-      body: "float z = pre[i]; f[i] = z > fmaxf(thr[0], 0.0f) ? z : 0.0f;",
-      buffers: { pre: "pre", f: "f", thr: ST("threshold") },
+      keep: () => "z > fmaxf(thr[0], 0.0f)",
+      extra: { thr: ST("threshold") },
     })];
   }
   if (sel.kind === "row_topk") {
@@ -282,25 +338,56 @@ function selectPlan(L: PlanLayout, options: { training: boolean }): Op[] {
         src: "pre",
         kth: "kth",
       }),
-      elementwise({
+      keepWhere(L, {
         label: "f = top k per row",
-        n,
-        body: `float z = pre[i]; f[i] = (key(z) >= kth[i / ${f}u] && z > 0.0f) ? z : 0.0f;`,
-        buffers: { pre: "pre", f: "f", kth: "kth" },
+        keep: (row) => `key(z) >= kth[${row}] && z > 0.0f`,
+        extra: { kth: "kth" },
         types: { kth: "unsigned" },
       }),
     ];
   }
   return [
     ...globalKth({ label: "batch k-th", n, k: Math.min(sel.k * b, n), src: "pre", ctl: "ctl" }),
-    elementwise({
+    keepWhere(L, {
       label: "f = top k B of the batch",
-      n,
-      body: "float z = pre[i]; f[i] = (key(z) >= ctl[0] && z > 0.0f) ? z : 0.0f;",
-      buffers: { pre: "pre", f: "f", ctl: "ctl" },
+      keep: () => "key(z) >= ctl[0] && z > 0.0f",
+      extra: { ctl: "ctl" },
       types: { ctl: "unsigned" },
     }),
   ];
+}
+
+/**
+ * f = pre where `keep` holds (z the pre-activation; `keep(row)` gets the expression of its row),
+ * else 0; with the sparse products (L.sparse) it also lists each row's kept latents.
+ */
+function keepWhere(L: PlanLayout, o: {
+  label: string;
+  keep: (row: string) => string;
+  extra: Named;
+  types?: Record<string, string>;
+}): CudaKernel {
+  const { b, f } = L;
+  if (L.sparse?.main) {
+    return selectRows({
+      label: `${o.label} (listed)`,
+      rows: b,
+      cols: f,
+      src: "pre",
+      out: "f",
+      ...ROW_LISTS,
+      keep: o.keep("row"),
+      extra: o.extra,
+      types: o.types,
+    });
+  }
+  return elementwise({
+    label: o.label,
+    n: b * f,
+    body: `float z = pre[i]; f[i] = (${o.keep(`i / ${f}u`)}) ? z : 0.0f;`,
+    buffers: { pre: "pre", f: "f", ...o.extra },
+    types: o.types,
+  });
 }
 
 /** The whole training step (after x and hp are uploaded). */
@@ -344,10 +431,11 @@ export function stepPlan(L: PlanLayout): Op[] {
     slot: S.sst,
     buffers: { x: "x", xm: "xMean", part: "part" },
   }));
-  out.push(...gemm("df = dxHat W_dec^T", { m: b, n: f, k: d, transB: true }, {
-    a: "dxHat",
-    b: P("W_dec"),
-    c: "df",
+  out.push(...latentGradient(L, {
+    label: "df = dxHat W_dec^T",
+    left: "dxHat",
+    out: "df",
+    lists: L.sparse?.main ? ROW_LISTS : undefined,
   }));
   const prefix = step.terms.find((t): t is PrefixTerm => t.kind === "prefix_recon");
   if (prefix) out.push(...prefixReconstructions(L, prefix));
@@ -371,12 +459,17 @@ export function stepPlan(L: PlanLayout): Op[] {
       out.push(latentSum(L, { label: "gate l1", value: `cs[${QG.gate * f}u + j]`, slot: S.l1 }));
     }
   }
-  out.push(...gemm("gW_dec = f^T dxHat", { m: f, n: d, k: b, transA: true }, {
-    a: "f",
-    b: "dxHat",
-    c: G("W_dec"),
-  }));
-  if (step.terms.some((t) => t.kind === "auxk")) {
+  const auxTerm = step.terms.find((t): t is AuxTerm => t.kind === "auxk");
+  if (L.sparse?.main) {
+    out.push(...sparseDecoderGradient(L, auxTerm));
+  } else {
+    out.push(...gemm("gW_dec = f^T dxHat", { m: f, n: d, k: b, transA: true }, {
+      a: "f",
+      b: "dxHat",
+      c: G("W_dec"),
+    }));
+  }
+  if (auxTerm && !L.sparse?.main) {
     out.push(
       ...whileAux(gemm("gW_dec += fAux^T deHat", { m: f, n: d, k: b, transA: true, beta: 1 }, {
         a: "aux.fAux",
@@ -396,11 +489,25 @@ export function stepPlan(L: PlanLayout): Op[] {
   }
   if (prefix) out.push(...prefixWeightGradients(L, prefix));
   const enc = encoderOf(L);
-  out.push(...gemm("gW_enc = xIn^T dpre", { m: d, n: f, k: b, transA: true }, {
-    a: step.preEncoderBias ? "xIn" : "x",
-    b: "df",
-    c: enc.gw,
-  }));
+  const xIn = step.preEncoderBias ? "xIn" : "x";
+  if (L.sparse?.main) {
+    out.push(sparseColumnProduct({
+      label: "gW_enc = xIn^T dpre (sparse)",
+      rows: b,
+      cols: f,
+      d,
+      lists: columnListsOf(L),
+      terms: [{ val: "df", mat: xIn }],
+      out: enc.gw,
+      transposed: true,
+    }));
+  } else {
+    out.push(...gemm("gW_enc = xIn^T dpre", { m: d, n: f, k: b, transA: true }, {
+      a: xIn,
+      b: "df",
+      c: enc.gw,
+    }));
+  }
   out.push(
     ...columnSum({ label: "gb_enc", rows: b, cols: f, src: "df", out: enc.gbias, cpart: "cpart" }),
   );
@@ -428,6 +535,60 @@ export function stepPlan(L: PlanLayout): Op[] {
   out.push(...stateUpdate(L));
   out.push(statsKernel(L));
   return out;
+}
+
+/**
+ * out [B, F] = left [B, D] W_dec^T: everywhere (a dense GEMM), or at the listed entries of each
+ * row only (`lists`), which are all the column pass (and AuxK's "dpre += aux") reads.
+ */
+function latentGradient(L: PlanLayout, o: {
+  label: string;
+  left: string;
+  out: string;
+  lists?: { idx: string; cnt: string };
+}): Op[] {
+  const { b, d, f } = L;
+  if (!o.lists) {
+    return gemm(o.label, { m: b, n: f, k: d, transB: true }, {
+      a: o.left,
+      b: P("W_dec"),
+      c: o.out,
+    });
+  }
+  return [sparseRowDot({
+    label: `${o.label} (sparse)`,
+    rows: b,
+    cols: f,
+    d,
+    left: o.left,
+    w: P("W_dec"),
+    ...o.lists,
+    out: o.out,
+  })];
+}
+
+/**
+ * gW_dec = f^T dxHat over the per-latent row lists; with AuxK, while some latent may be dead, the
+ * same kernel adds fAux^T deHat (the lists then hold the rows where f > 0 or fAux > 0).
+ */
+function sparseDecoderGradient(L: PlanLayout, auxTerm: AuxTerm | undefined): Op[] {
+  const { b, d, f } = L;
+  const product = (aux: boolean) =>
+    sparseColumnProduct({
+      label: `gW_dec = f^T dxHat${aux ? " + fAux^T deHat" : ""} (sparse)`,
+      rows: b,
+      cols: f,
+      d,
+      lists: columnListsOf(L),
+      terms: [
+        { val: "f", mat: "dxHat" },
+        ...(aux ? [{ val: "aux.fAux", mat: "aux.eHat" }] : []),
+      ],
+      out: G("W_dec"),
+      transposed: false,
+    });
+  if (!auxTerm || !auxOn(auxTerm)) return [product(false)];
+  return [{ ...product(false), when: "noAux" }, { ...product(true), when: "aux" }];
 }
 
 /**
@@ -584,6 +745,11 @@ function columnPass(L: PlanLayout): CudaKernel[] {
   if (jump && step.bandwidth === "state") bufs.bw = ST("bandwidth");
   if (relu) bufs.rown = "rown";
   if (relu || tanh || gateL1) bufs.hp = "hp";
+  const lists = L.sparse?.main ? columnListsOf(L) : undefined;
+  if (lists) {
+    bufs.lidx = lists.idx;
+    bufs.lcnt = lists.cnt;
+  }
   // The gated selection's d gate where gate > 0: the frozen-decoder term's and the L1's.
   const gateGrad = [gateRecon ? "dga[i]" : "", gateL1 ? `hp[0] / ${cf(b)}` : ""]
     .filter((t) => t).join(" + ") || "0.0f";
@@ -610,6 +776,7 @@ function columnPass(L: PlanLayout): CudaKernel[] {
       : ""
   }
   unsigned r1 = min(${b}u, (c + 1u) * ${per}u);
+  ${lists ? "unsigned listed = 0u;" : ""}
   for (unsigned r = c * ${per}u; r < r1; r++) {
     unsigned i = r * ${f}u + j;
     float v = f[i];
@@ -617,6 +784,7 @@ function columnPass(L: PlanLayout): CudaKernel[] {
     ${tanhCode}
     if (v > 0.0f) { count += 1.0f; fsum += v; minpos = fminf(minpos, v); df[i] = g + add${dsAdd}; }
     else df[i] = 0.0f;
+    ${lists ? `if (v > 0.0f) { lidx[j * ${b}u + c * ${per}u + listed] = r; listed++; }` : ""}
     ${
     // Gated: df is d mag here (d f where f > 0); d pi = d gate H(gate) + exp(r_mag) d mag.
     gated
@@ -646,13 +814,15 @@ function columnPass(L: PlanLayout): CudaKernel[] {
   }
   }
   unsigned o = c * ${f}u + j;
+  ${lists ? "lcnt[o] = listed;" : ""}
   ${columnRows(gated).map(([q, v]) => `cp[${q * chunks * f}u + o] = ${v};`).join("\n  ")}`;
   const pass: CudaKernel = {
     kind: "kernel",
     label: "column pass",
     name: "",
     source: `extern "C" __global__ void NAME(${
-      Object.keys(bufs).map((n) => `float* ${n}`).join(", ")
+      Object.keys(bufs).map((n) => `${n === "lidx" || n === "lcnt" ? "unsigned" : "float"}* ${n}`)
+        .join(", ")
     }) {\n${body}\n}`,
     args: Object.values(bufs),
     grid: [Math.ceil(f / 64), chunks],
@@ -849,19 +1019,44 @@ function auxK(
     skip: `scal[${S.nDead}] == 0.0f`,
     extra: { since, scal: "scal" },
   }));
-  out.push(elementwise({
-    label: "fAux",
-    n: b * f,
-    body: `unsigned j = i % ${f}u; float z = pre[i];
+  const lists = L.sparse?.aux ? AUX_LISTS : undefined;
+  if (lists) {
+    out.push(selectRows({
+      label: "fAux (listed)",
+      rows: b,
+      cols: f,
+      src: "pre",
+      out: "aux.fAux",
+      ...lists,
+      keep: `${dead} && key(z) >= kth[row] && z > 0.0f`,
+      extra: { kth: "aux.kthAux", since },
+      types: { kth: "unsigned" },
+    }));
+    out.push(sparseDecode({
+      label: "eHat = fAux W_dec (sparse)",
+      rows: b,
+      cols: f,
+      d,
+      val: "aux.fAux",
+      ...lists,
+      w: P("W_dec"),
+      out: "aux.eHat",
+    }));
+  } else {
+    out.push(elementwise({
+      label: "fAux",
+      n: b * f,
+      body: `unsigned j = i % ${f}u; float z = pre[i];
     fa[i] = (${dead} && key(z) >= kth[i / ${f}u] && z > 0.0f) ? z : 0.0f;`,
-    buffers: { pre: "pre", fa: "aux.fAux", kth: "aux.kthAux", since },
-    types: { kth: "unsigned" },
-  }));
-  out.push(...gemm("eHat = fAux W_dec", { m: b, n: d, k: f }, {
-    a: "aux.fAux",
-    b: P("W_dec"),
-    c: "aux.eHat",
-  }));
+      buffers: { pre: "pre", fa: "aux.fAux", kth: "aux.kthAux", since },
+      types: { kth: "unsigned" },
+    }));
+    out.push(...gemm("eHat = fAux W_dec", { m: b, n: d, k: f }, {
+      a: "aux.fAux",
+      b: P("W_dec"),
+      c: "aux.eHat",
+    }));
+  }
   out.push(...columnSum({
     label: "aux residual means",
     rows: b,
@@ -905,10 +1100,11 @@ function auxK(
     body: `eh[i] = scal[${S.auxCoef}] * (eh[i] - e[i]);`,
     buffers: { eh: "aux.eHat", e: "aux.e", scal: "scal" },
   }));
-  out.push(...gemm("dfAux = deHat W_dec^T", { m: b, n: f, k: d, transB: true }, {
-    a: "aux.eHat",
-    b: P("W_dec"),
-    c: "aux.dfAux",
+  out.push(...latentGradient(L, {
+    label: "dfAux = deHat W_dec^T",
+    left: "aux.eHat",
+    out: "aux.dfAux",
+    lists,
   }));
   out.push(elementwise({
     label: "dpre += aux",
@@ -916,6 +1112,17 @@ function auxK(
     body: "if (fa[i] > 0.0f) df[i] += dfa[i];",
     buffers: { df: "df", fa: "aux.fAux", dfa: "aux.dfAux" },
   }));
+  if (L.sparse?.main) {
+    // dpre is now nonzero where f > 0 or fAux > 0: the weight gradients' lists take both.
+    out.push(columnLists({
+      label: "rows where f > 0 or fAux > 0, per latent",
+      rows: b,
+      cols: f,
+      lists: columnListsOf(L),
+      listed: "fv[i] > 0.0f || fa[i] > 0.0f",
+      buffers: { fv: "f", fa: "aux.fAux" },
+    }));
+  }
   return [off, ...whileAux(out)];
 }
 

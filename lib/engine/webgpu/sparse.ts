@@ -252,14 +252,3 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     groups: [groupsFor(cols * dv, 64)],
   });
 }
-
-/** A code is treated as sparse when at most 1 / SPARSE_RATIO of its entries can be kept. */
-export const SPARSE_RATIO = 8;
-
-/**
- * Whether a product over a code keeping at most `k` of `f` latents per row (on average, for
- * BatchTopK) runs over lists instead of as a dense GEMM: k * SPARSE_RATIO <= f.
- */
-export function sparseFor(k: number, f: number): boolean {
-  return k > 0 && k * SPARSE_RATIO <= f;
-}

@@ -28,7 +28,6 @@ import {
   selectRows,
   sparseColumnProduct,
   sparseDecode,
-  sparseFor,
   sparseRowDot,
 } from "./sparse.ts";
 import { COL_CHUNKS, columnRows, Q, QG, QN, S } from "../step_layout.ts";
@@ -146,27 +145,6 @@ function encoderOf(layout: StepLayout): {
 export function columnChunks(b: number): { chunks: number; per: number } {
   const chunks = Math.min(COL_CHUNKS, b);
   return { chunks, per: Math.ceil(b / chunks) };
-}
-
-/**
- * Which products run over lists (sparse.ts) instead of dense GEMMs: `main` for a TopK or
- * BatchTopK code keeping k <= F / SPARSE_RATIO latents a row (the decode, the latent gradient and
- * both weight gradients), `aux` for AuxK's decode and latent gradient when its k is as small too.
- * Only on hardware adapters unless `sparse` is true: on a software one (llvmpipe) every
- * data-dependent load is a lane-by-lane gather, and the list kernels measured slower than its
- * dense unrolled GEMM at 64/512/4096 with k = 32 (docs/GPU.md). `sparse` false: never.
- */
-export function sparsePlan(
-  step: WebGpuStep,
-  options: { f: number; software: boolean; sparse?: boolean },
-): { main: boolean; aux: boolean } {
-  const { f } = options;
-  const sel = step.selection;
-  const main = (options.sparse ?? !options.software) &&
-    (sel.kind === "row_topk" || sel.kind === "batch_topk") &&
-    sparseFor(Math.min(sel.k, f), f);
-  const aux = step.terms.find((t): t is AuxTerm => t.kind === "auxk");
-  return { main, aux: main && aux !== undefined && sparseFor(Math.min(aux.k, f), f) };
 }
 
 /** The row pass of the adapter: without workgroup barriers on a software one. */

@@ -16,7 +16,6 @@ import {
   encoderPrograms,
   GATE_SLOTS,
   gateCounts,
-  sparsePlan,
   type StepBuffers,
   type StepLayout,
   stepPrograms,
@@ -24,6 +23,7 @@ import {
 import { elementwise, PARTS } from "./wgsl.ts";
 import { QN } from "../step_layout.ts";
 import { prefixGroups } from "../step_terms.ts";
+import { sparsePlan } from "../sparse_plan.ts";
 
 export interface WebGpuEngineOptions {
   sae: SaeConfig;

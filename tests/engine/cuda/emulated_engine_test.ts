@@ -37,11 +37,13 @@ Deno.test({
           // JumpReLU (log thresholds, L0 penalty, STE), with AuxK and the pre-activation loss on
           // all latents (linear thresholds), with the tanh penalty, with the step penalty on
           // post-activations; ReLU, TopK and BatchTopK (both with dead latents), Matryoshka
-          // BatchTopK with three prefixes, Gated (with and without the pre-encoder bias).
+          // BatchTopK with three prefixes, Gated (with and without the pre-encoder bias); TopK,
+          // BatchTopK (dense AuxK in one), Matryoshka and AuxK from step 3 again with the sparse
+          // products forced on.
           "--only",
-          "^(gated|gated without pre-encoder bias|matryoshka_batchtopk three prefixes|jumprelu|jumprelu pre-activation loss on all latents, linear theta, AuxK|jumprelu tanh penalty(, linear theta, AuxK)?|jumprelu (post step input, quadratic penalty, theta inside the kernel at 0|quadratic-frequency penalty, post step input)|relu|topk|batchtopk|topk with grad clip|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\))$",
+          "^(gated|gated without pre-encoder bias|matryoshka_batchtopk three prefixes|jumprelu|jumprelu pre-activation loss on all latents, linear theta, AuxK|jumprelu tanh penalty(, linear theta, AuxK)?|jumprelu (post step input, quadratic penalty, theta inside the kernel at 0|quadratic-frequency penalty, post step input)|relu|topk|batchtopk|topk with grad clip|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\)|(topk|batchtopk|topk fewer dead latents than k_aux|matryoshka_batchtopk three prefixes|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\)) \\(sparse\\))$",
           "--resume",
-          "^jumprelu (tanh penalty, linear theta, AuxK|post step input, quadratic penalty, theta inside the kernel at 0)$",
+          "^(jumprelu (tanh penalty, linear theta, AuxK|post step input, quadratic penalty, theta inside the kernel at 0)|batchtopk AuxK from step 3 \\(fresh clock\\) \\(sparse\\))$",
         ],
         env: { SAESWEEP_CUDA_LIB_DIR: dir, SAESWEEP_CUDA_CACHE: "off", SAESWEEP_EMU_WORK: dir },
         stdout: "piped",
@@ -67,6 +69,13 @@ Deno.test({
           "matryoshka_batchtopk three prefixes",
           "gated",
           "gated without pre-encoder bias",
+          // The sparse products (list kernels) forced on; AuxK dense in "fewer dead latents".
+          "topk (sparse)",
+          "batchtopk (sparse)",
+          "topk fewer dead latents than k_aux (sparse)",
+          "matryoshka_batchtopk three prefixes (sparse)",
+          "topk AuxK from step 3 (fresh clock) (sparse)",
+          "batchtopk AuxK from step 3 (fresh clock) (sparse)",
         ]
       ) {
         assert.match(
@@ -84,11 +93,18 @@ Deno.test({
           "jumprelu post step input, quadratic penalty, theta inside the kernel at 0",
           "matryoshka_batchtopk",
           "gated",
+          "topk (sparse)",
+          "batchtopk (sparse)",
+          "matryoshka_batchtopk (sparse)",
+          "batchtopk AuxK from step 3 (fresh clock) (sparse)",
         ]
       ) {
-        assert.match(text, new RegExp(`^resume PASS ${label} byte-identical$`, "m"));
+        assert.match(
+          text,
+          new RegExp(`^resume PASS ${label.replace(/[(),]/g, "\\$&")} byte-identical$`, "m"),
+        );
       }
-      assert.match(text, /^cuda check on CPU emulation \(sm_90; .*\): PASS \(23 passed, 0 failed/m);
+      assert.match(text, /^cuda check on CPU emulation \(sm_90; .*\): PASS \(33 passed, 0 failed/m);
     }
   },
 });

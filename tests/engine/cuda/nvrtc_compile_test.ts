@@ -1,8 +1,8 @@
 // Every kernel the cuda engine can launch compiles with NVRTC to a CUBIN for sm_80 (A100) and
 // sm_90 (H100/H200), without a GPU: the union of the step, encoder and check modules of every
-// parity variant with a gpu step description (small shapes) and of the bench shapes, one module
-// per target. The CUBIN must hold each kernel by its unmangled name (what cuModuleGetFunction
-// looks up). Skips without NVRTC off CI; under CI (.ci/run installs the nvidia-cuda-nvrtc wheel)
+// parity variant with a gpu step description (small shapes; the k-sparse ones also with the sparse
+// products forced on) and of the bench shapes, one module per target. The CUBIN must hold each
+// kernel by its unmangled name (what cuModuleGetFunction looks up). Skips without NVRTC off CI; under CI (.ci/run installs the nvidia-cuda-nvrtc wheel)
 // it fails instead. Nothing here runs a kernel: that needs a GPU (docs/GPU.md, the bundle's cuda stage).
 import assert from "node:assert/strict";
 import { makeParityCase, webgpuParityVariants } from "../../../lib/bench/engine_parity.ts";
@@ -55,17 +55,23 @@ function allPlans(): Op[][] {
   for (const v of webgpuParityVariants()) {
     const c = makeParityCase(v.arch, { sae: v.sae, gradClip: v.gradClip, steps: 1 });
     if (cudaKernelMissing(c.arch, c.sae)) continue;
-    const p = enginePlan(c.arch, c.init, {
-      sae: c.sae,
-      batch: c.dims.b,
-      adamEps: 1e-8,
-      gradClip: c.gradClip,
-    });
-    plans.push(p.step, p.encode, p.checks);
+    // Each k-sparse variant also with the sparse products forced on (lists for AuxK too).
+    for (const sparse of [undefined, true]) {
+      const p = enginePlan(c.arch, c.init, {
+        sae: c.sae,
+        batch: c.dims.b,
+        adamEps: 1e-8,
+        gradClip: c.gradClip,
+        sparse,
+      });
+      if (sparse && !p.layout.sparse) continue;
+      plans.push(p.step, p.encode, p.checks);
+    }
     variants++;
   }
   assert(variants >= 10, `only ${variants} parity variants have a gpu step description`);
-  // The bench shapes (B/D/F 512/4096/4096 and 2304/16384/4096 as [B, D, F] = [4096, 512, 4096]...).
+  // The bench shapes, where TopK and BatchTopK (k = 32 of 4096 or more) take the sparse products
+  // by the engine's rule (B/D/F 512/4096/4096 and 2304/16384/4096 as [B, D, F] = [4096, 512, 4096]...).
   for (const arch of ["jumprelu", "topk", "batchtopk", "relu"]) {
     for (const [b, d, f] of [[4096, 512, 4096], [4096, 2304, 16384]]) {
       const c = makeParityCase(arch, { steps: 1, dims: { b: 8, d: 16, f: 96 } });
@@ -76,6 +82,9 @@ function allPlans(): Op[][] {
         gradClip: null,
       });
       plans.push(p.step, p.encode, p.checks);
+      if (arch === "topk" || arch === "batchtopk") {
+        assert(p.layout.sparse?.main, `${arch} at [${b}, ${d}, ${f}] without the sparse products`);
+      }
     }
   }
   return plans;
@@ -85,6 +94,8 @@ for (const target of ["sm_80", "sm_90"]) {
   nvrtcTest(`every cuda engine kernel compiles to a ${target} CUBIN holding each by name`, () => {
     const module = moduleOf(allPlans());
     assert(module.kernels.length > 100, `${module.kernels.length} kernels`);
+    const sparse = module.kernels.filter((k) => /\((sparse|listed)\)$/.test(k.label));
+    assert(sparse.length >= 6, `${sparse.length} sparse kernels`);
     const cubin = compileCubin(module.source, target, { kernels: module.kernels, cache: false });
     assert(
       cubin[0] === 0x7f && cubin[1] === 0x45 && cubin[2] === 0x4c && cubin[3] === 0x46,

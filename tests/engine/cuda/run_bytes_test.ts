@@ -68,3 +68,19 @@ Deno.test({
     assert.equal(r.estimate, r.allocated);
   },
 });
+
+Deno.test("deviceBytes() counts the sparse products' lists: u32 [B, F] per list, with counts", () => {
+  const c = makeParityCase("topk", { steps: 1 });
+  const { b, f } = c.dims;
+  const bytes = (sparse: boolean) =>
+    deviceBytes(
+      enginePlan(c.arch, c.init, { sae: c.sae, adamEps: 1e-8, gradClip: null, batch: b, sparse }),
+    );
+  const plan = enginePlan(c.arch, c.init, { sae: c.sae, adamEps: 1e-8, gradClip: null, batch: b });
+  assert.deepEqual(plan.layout.sparse, { main: true, aux: true }, "the rule takes k-sparse TopK");
+  // Each row's kept latents and AuxK's ([B, F] and [B] each), each latent's rows by column chunk
+  // ([F, B] and [chunks, F]).
+  const chunks = Math.min(64, b);
+  assert.equal(bytes(true) - bytes(false), 4 * (2 * (b * f + b) + f * b + chunks * f));
+  assert.equal(deviceBytes(plan), bytes(true));
+});

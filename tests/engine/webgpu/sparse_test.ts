@@ -12,7 +12,7 @@ import {
   sparseDecode,
   sparseRowDot,
 } from "../../../lib/engine/webgpu/sparse.ts";
-import { sparsePlan } from "../../../lib/engine/webgpu/step_programs.ts";
+import { sparsePlan } from "../../../lib/engine/sparse_plan.ts";
 import { createEngine } from "../../../lib/engine/create_engine.ts";
 import { createWebGpuEngine } from "../../../lib/engine/webgpu/create_webgpu_engine.ts";
 import type { Program } from "../../../lib/engine/webgpu/program.ts";
