@@ -220,6 +220,39 @@ export function compareRuns(have: EngineRun, want: EngineRun): ParityReport {
 }
 
 /**
+ * One training step on the case's first batch, then the engine's inference latents and
+ * reconstructions of a full batch plus `extra` rows (a partial last chunk); disposes the engine.
+ */
+export async function encodeAfterStep(
+  c: ParityCase,
+  engine: Engine,
+  extra: number,
+): Promise<{ f: Float32Array; xHat: Float32Array }> {
+  const { b, d } = c.dims;
+  const x = new Float32Array((b + extra) * d);
+  x.set(c.batches[1]);
+  x.set(c.batches[2].subarray(0, extra * d), b * d);
+  try {
+    engine.step(c.batches[0], { lr: c.lr, lambda: c.lambda });
+    await engine.readStats();
+    return await engine.encode(x, b + extra);
+  } finally {
+    engine.dispose();
+  }
+}
+
+/** How far two engines' encodings differ, for f and xHat, against the parameter tolerance. */
+export function compareEncodings(
+  have: { f: Float32Array; xHat: Float32Array },
+  want: { f: Float32Array; xHat: Float32Array },
+): { k: "f" | "xHat"; ratio: number; maxAbs: number }[] {
+  return (["f", "xHat"] as const).map((k) => {
+    const e = excess(have[k], want[k], PARAM_TOL);
+    return { k, ratio: e.ratio, maxAbs: e.maxAbs };
+  });
+}
+
+/**
  * What the webgpu engine is checked on: every architecture with a webgpu kernel at its defaults and
  * at each of its parityCases, the quickstart's JumpReLU recipe, and gradient clipping.
  */

@@ -7,14 +7,13 @@
 import { createEngine } from "../../../lib/engine/create_engine.ts";
 import {
   cloneInit,
+  compareEncodings,
   compareRuns,
-  excess,
+  encodeAfterStep,
   makeParityCase,
-  PARAM_TOL,
   portableCpuEngine,
   runEngine,
 } from "../../../lib/bench/engine_parity.ts";
-import type { Engine } from "../../../lib/engine/engine.ts";
 
 const DIMS = { b: 70, d: 40, f: 200 };
 
@@ -33,26 +32,14 @@ for (const arch of Deno.args) {
   const have = await runEngine(c, (init) => cuda(init));
   const step = compareRuns(have, want);
   // encode() on B + 5 rows (one full batch and a partial one) after one step.
-  const n = DIMS.b + 5;
-  const x = new Float32Array(n * DIMS.d);
-  x.set(c.batches[1]);
-  x.set(c.batches[2].subarray(0, 5 * DIMS.d), DIMS.b * DIMS.d);
-  const encoded = async (engine: Engine) => {
-    try {
-      engine.step(c.batches[0], { lr: c.lr, lambda: c.lambda });
-      await engine.readStats();
-      return await engine.encode(x, n);
-    } finally {
-      engine.dispose();
-    }
-  };
-  const a = await encoded(await cuda(cloneInit(c.init)));
-  const b = await encoded(portableCpuEngine(c, cloneInit(c.init)));
-  const encode = (["f", "xHat"] as const).map((k) => ({ k, ...excess(a[k], b[k], PARAM_TOL) }));
+  const encode = compareEncodings(
+    await encodeAfterStep(c, await cuda(cloneInit(c.init)), 5),
+    await encodeAfterStep(c, portableCpuEngine(c, cloneInit(c.init)), 5),
+  );
   console.log(JSON.stringify({
     arch,
     worst: step.worst,
     failures: step.failures.slice(0, 3),
-    encode: encode.map((e) => ({ k: e.k, ratio: e.ratio, maxAbs: e.maxAbs })),
+    encode,
   }));
 }

@@ -16,12 +16,11 @@ import { sparsePlan } from "../../../lib/engine/sparse_plan.ts";
 import { createEngine } from "../../../lib/engine/create_engine.ts";
 import { createWebGpuEngine } from "../../../lib/engine/webgpu/create_webgpu_engine.ts";
 import type { Program } from "../../../lib/engine/webgpu/program.ts";
-import type { Engine } from "../../../lib/engine/engine.ts";
 import {
+  compareEncodings,
   compareRuns,
-  excess,
+  encodeAfterStep,
   makeParityCase,
-  PARAM_TOL,
   type ParityCase,
   runEngine,
   webgpuParityVariants,
@@ -230,20 +229,8 @@ for (const { label, c } of CASES.filter((x) => !x.c.gradClip && !x.label.include
   webgpuTest(
     `webgpu engine encode() with sparse products matches the cpu engine: ${label}`,
     async () => {
-      const n = c.dims.b + 5;
-      const x = new Float32Array(n * c.dims.d);
-      x.set(c.batches[1]);
-      x.set(c.batches[2].subarray(0, 5 * c.dims.d), c.dims.b * c.dims.d);
-      const encoded = async (engine: Engine) => {
-        try {
-          engine.step(c.batches[0], { lr: c.lr, lambda: c.lambda });
-          await engine.readStats();
-          return await engine.encode(x, n);
-        } finally {
-          engine.dispose();
-        }
-      };
-      const want = await encoded(
+      const want = await encodeAfterStep(
+        c,
         await createEngine(c.arch, c.init, {
           sae: c.sae,
           adamEps: 1e-8,
@@ -251,11 +238,15 @@ for (const { label, c } of CASES.filter((x) => !x.c.gradClip && !x.label.include
           batch: c.dims.b,
           engine: "cpu",
         }),
+        5,
       );
-      const have = await encoded(await createWebGpuEngine(c.arch, c.init, options(c)));
-      for (const k of ["f", "xHat"] as const) {
-        const e = excess(have[k], want[k], PARAM_TOL);
-        assert.ok(e.ratio <= 1, `${k}: max |diff| ${e.maxAbs}`);
+      const have = await encodeAfterStep(
+        c,
+        await createWebGpuEngine(c.arch, c.init, options(c)),
+        5,
+      );
+      for (const e of compareEncodings(have, want)) {
+        assert.ok(e.ratio <= 1, `${e.k}: max |diff| ${e.maxAbs}`);
       }
     },
   );

@@ -9,12 +9,11 @@ import assert from "node:assert/strict";
 import { getArchitecture } from "../../../lib/sae/registry.ts";
 import { createEngine } from "../../../lib/engine/create_engine.ts";
 import { BackendUnavailableError } from "../../../lib/errors.ts";
-import type { Engine } from "../../../lib/engine/engine.ts";
 import {
+  compareEncodings,
   compareRuns,
-  excess,
+  encodeAfterStep,
   makeParityCase as makeCase,
-  PARAM_TOL,
   type ParityCase,
   runEngine,
   webgpuParityVariants,
@@ -68,25 +67,13 @@ for (const arch of ["jumprelu", "topk", "batchtopk", "relu", "gated"]) {
     `webgpu engine encode() matches the cpu engine on a partial last chunk: ${arch}`,
     async () => {
       const c = makeCase(arch);
-      const n = c.dims.b + 22;
-      const x = new Float32Array(n * c.dims.d);
-      x.set(c.batches[1]);
-      x.set(c.batches[2].subarray(0, 22 * c.dims.d), c.dims.b * c.dims.d);
-      const encoded = async (engine: Engine) => {
-        try {
-          engine.step(c.batches[0], { lr: c.lr, lambda: c.lambda });
-          await engine.readStats();
-          return await engine.encode(x, n);
-        } finally {
-          engine.dispose();
-        }
-      };
-      const want = await encoded(await createEngine(c.arch, c.init, options(c, "cpu")));
-      const have = await encoded(await createEngine(c.arch, c.init, options(c, "webgpu")));
+      const encoded = async (engine: "cpu" | "webgpu") =>
+        encodeAfterStep(c, await createEngine(c.arch, c.init, options(c, engine)), 22);
+      const want = await encoded("cpu");
+      const have = await encoded("webgpu");
       assert.equal(have.f.length, want.f.length);
-      for (const k of ["f", "xHat"] as const) {
-        const e = excess(have[k], want[k], PARAM_TOL);
-        assert(e.ratio <= 1, `${k}: max |diff| ${e.maxAbs}`);
+      for (const e of compareEncodings(have, want)) {
+        assert(e.ratio <= 1, `${e.k}: max |diff| ${e.maxAbs}`);
       }
     },
   );
