@@ -199,9 +199,9 @@ interface ParityRow {
 }
 
 /** The webgpu engine against the cpu engine (TypeScript GEMM) on each parity variant. */
-async function parity(steps: number): Promise<ParityRow[]> {
+async function parity(steps: number, only: RegExp | null): Promise<ParityRow[]> {
   const rows: ParityRow[] = [];
-  for (const v of webgpuParityVariants()) {
+  for (const v of webgpuParityVariants().filter((v) => only?.test(v.label) ?? true)) {
     let row: ParityRow;
     try {
       const c = makeParityCase(v.arch, { sae: v.sae, gradClip: v.gradClip, steps });
@@ -270,6 +270,7 @@ async function main(): Promise<number> {
       parseIntFlag("--parity-steps", 1),
       3,
     )
+    .option("--only <regex>", "with --parity: only the variants whose label matches")
     .option("--no-gemm", "skip the GEMM timings")
     .option("--no-costs", "skip the dispatch, submit and readback timings")
     .exitOverride()
@@ -281,6 +282,7 @@ async function main(): Promise<number> {
       repeats: number;
       parity?: boolean;
       paritySteps: number;
+      only?: string;
       gemm: boolean;
       costs: boolean;
     }
@@ -325,7 +327,13 @@ async function main(): Promise<number> {
       }
     }
   }
-  const parityRows = opts.parity ? await parity(opts.paritySteps) : [];
+  const only = opts.only === undefined ? null : new RegExp(opts.only);
+  const parityRows = opts.parity ? await parity(opts.paritySteps, only) : [];
+  if (opts.parity && parityRows.length === 0) {
+    console.error(`gpu-probe: no parity variant matches --only ${opts.only}`);
+    device.destroy();
+    return 2;
+  }
   if (opts.parity) {
     const failed = parityRows.filter((r) => r.result === "FAIL").length;
     const worst = Math.max(0, ...parityRows.map((r) => r.worst ?? 0));

@@ -20,6 +20,7 @@
 #                 [--probe-shapes LIST] [--cuda-shapes LIST (default 512/4096/4096,2304/16384/4096)]
 #                 [gpu_bench flags: --shapes LIST --reference-shapes LIST --arch LIST --steps N ...]
 # Environment: STAGES (as --stages), OUT (results; default ./out), PYTHON (a python with torch),
+# PARITY_ONLY (a regex: the parity stage checks only the variants whose label matches),
 # TIMEOUT_<STAGE> seconds (defaults below: 50 + 50 + 170 + 60 + 100 = 430 s in all, so that
 # `timeout 470 bash run.sh` fits an 8-minute call with the unpacking; the cuda stages 180 + 180 + 90).
 set -uo pipefail
@@ -166,7 +167,7 @@ run_probe() {
 }
 run_parity() {
   lim "$deno" run -A --no-config "$here/gpu_probe.js" --parity --no-gemm --no-costs \
-    >"$out/parity.txt" 2>"$out/parity.log"
+    ${PARITY_ONLY:+--only "$PARITY_ONLY"} >"$out/parity.txt" 2>"$out/parity.log"
   local s=$?; grep -v '^{' "$out/parity.txt"; cat "$out/parity.log"; return $s
 }
 run_bench() {
