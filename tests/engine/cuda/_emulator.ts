@@ -1,6 +1,7 @@
 // Test helper: builds the CPU stand-ins for the three CUDA libraries (tests/engine/cuda/emulator/)
 // once per test file into a temporary folder removed at exit, for SAESWEEP_CUDA_LIB_DIR. Needs a
-// C++ compiler (CI installs g++); HAS_CXX says whether there is one.
+// C++ compiler (CI installs g++); HAS_CXX says whether there is one. The stand-ins load once per
+// process, so tests run what uses them in a subprocess (runOnEmulator).
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
@@ -40,4 +41,30 @@ async function buildEmulator(): Promise<string> {
     assert.ok(r.ok, `building ${lib}: ${r.err}`);
   }
   return dir;
+}
+
+/** The environment that loads the stand-ins from `dir`: no kernel cache, NVRTC's scratch in dir. */
+export function emulatorEnv(dir: string): Record<string, string> {
+  return { SAESWEEP_CUDA_LIB_DIR: dir, SAESWEEP_CUDA_CACHE: "off", SAESWEEP_EMU_WORK: dir };
+}
+
+/** `deno run -A ...args` in a subprocess on the stand-ins: its exit code and output. */
+export async function runOnEmulator(
+  args: string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...args],
+    env: emulatorEnv(await emulator()),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** The JSON lines a script run on the stand-ins printed; fails with its stderr unless it exited 0. */
+export async function jsonOnEmulator(args: string[]): Promise<ReturnType<typeof JSON.parse>[]> {
+  const out = await runOnEmulator(args);
+  assert.equal(out.code, 0, out.stderr);
+  return out.stdout.trim().split("\n").map((line) => JSON.parse(line));
 }

@@ -13,7 +13,7 @@
 // GPU placement. Needs a C++ compiler (CI installs g++); the stand-ins are built by _emulator.ts.
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { emulator, HAS_CXX } from "./_emulator.ts";
+import { emulator, emulatorEnv, HAS_CXX, jsonOnEmulator, runOnEmulator } from "./_emulator.ts";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const CI = Boolean(Deno.env.get("CI"));
@@ -25,31 +25,23 @@ Deno.test({
   // The stand-ins are loaded into a subprocess; nothing leaks into this one.
   async fn() {
     assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
-    const dir = await emulator();
     {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "-A",
-          `${ROOT}tasks/cuda_check.ts`,
-          "--steps",
-          "3",
-          // JumpReLU (log thresholds, L0 penalty, STE), with AuxK and the pre-activation loss on
-          // all latents (linear thresholds), with the tanh penalty, with the step penalty on
-          // post-activations; ReLU, TopK and BatchTopK (both with dead latents), Matryoshka
-          // BatchTopK with three prefixes, Gated (with and without the pre-encoder bias); TopK,
-          // BatchTopK (dense AuxK in one), Matryoshka and AuxK from step 3 again with the sparse
-          // products forced on.
-          "--only",
-          "^(gated|gated without pre-encoder bias|matryoshka_batchtopk three prefixes|jumprelu|jumprelu pre-activation loss on all latents, linear theta, AuxK|jumprelu tanh penalty(, linear theta, AuxK)?|jumprelu (post step input, quadratic penalty, theta inside the kernel at 0|quadratic-frequency penalty, post step input)|relu|topk|batchtopk|topk with grad clip|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\)|(topk|batchtopk|topk fewer dead latents than k_aux|matryoshka_batchtopk three prefixes|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\)) \\(sparse\\))$",
-          "--resume",
-          "^(jumprelu (tanh penalty, linear theta, AuxK|post step input, quadratic penalty, theta inside the kernel at 0)|batchtopk AuxK from step 3 \\(fresh clock\\) \\(sparse\\))$",
-        ],
-        env: { SAESWEEP_CUDA_LIB_DIR: dir, SAESWEEP_CUDA_CACHE: "off", SAESWEEP_EMU_WORK: dir },
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      const out = await runOnEmulator([
+        `${ROOT}tasks/cuda_check.ts`,
+        "--steps",
+        "3",
+        // JumpReLU (log thresholds, L0 penalty, STE), with AuxK and the pre-activation loss on
+        // all latents (linear thresholds), with the tanh penalty, with the step penalty on
+        // post-activations; ReLU, TopK and BatchTopK (both with dead latents), Matryoshka
+        // BatchTopK with three prefixes, Gated (with and without the pre-encoder bias); TopK,
+        // BatchTopK (dense AuxK in one), Matryoshka and AuxK from step 3 again with the sparse
+        // products forced on.
+        "--only",
+        "^(gated|gated without pre-encoder bias|matryoshka_batchtopk three prefixes|jumprelu|jumprelu pre-activation loss on all latents, linear theta, AuxK|jumprelu tanh penalty(, linear theta, AuxK)?|jumprelu (post step input, quadratic penalty, theta inside the kernel at 0|quadratic-frequency penalty, post step input)|relu|topk|batchtopk|topk with grad clip|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\)|(topk|batchtopk|topk fewer dead latents than k_aux|matryoshka_batchtopk three prefixes|(topk|batchtopk) AuxK from step 3 \\(fresh clock\\)) \\(sparse\\))$",
+        "--resume",
+        "^(jumprelu (tanh penalty, linear theta, AuxK|post step input, quadratic penalty, theta inside the kernel at 0)|batchtopk AuxK from step 3 \\(fresh clock\\) \\(sparse\\))$",
+      ]);
+      const text = out.stdout + out.stderr;
       assert.equal(out.code, 0, text);
       for (
         const label of [
@@ -115,7 +107,6 @@ Deno.test({
   ignore: !HAS_CXX && !CI,
   async fn() {
     assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
-    const dir = await emulator();
     const out = await Deno.makeTempDir();
     try {
       const spec = `${ROOT}scripts/gpu_bundle/e2e_tiny.yaml`;
@@ -135,11 +126,7 @@ Deno.test({
           stdout: "piped",
           stderr: "piped",
         }).output();
-      const r = await sweep("cuda", {
-        SAESWEEP_CUDA_LIB_DIR: dir,
-        SAESWEEP_CUDA_CACHE: "off",
-        SAESWEEP_EMU_WORK: dir,
-      });
+      const r = await sweep("cuda", emulatorEnv(await emulator()));
       const text = new TextDecoder().decode(r.stderr);
       assert.equal(r.code, 0, text);
       assert.match(text, /jobs 1 \(cuda engine on CPU emulation \(sm_90\): one run at a time/);
@@ -178,17 +165,10 @@ Deno.test({
   ignore: !HAS_CXX && !CI,
   async fn() {
     assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
-    const dir = await emulator();
     // The stand-in reports 4 GiB free; a [2^24, 96] TopK batch needs tens of GiB of [B, F] buffers.
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}tests/engine/cuda/_try_cuda.ts`, "cuda", String(2 ** 24)],
-      env: { SAESWEEP_CUDA_LIB_DIR: dir, SAESWEEP_CUDA_CACHE: "off", SAESWEEP_EMU_WORK: dir },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    const r = JSON.parse(text.trim().split("\n").at(-1)!);
+    const r =
+      (await jsonOnEmulator([`${ROOT}tests/engine/cuda/_try_cuda.ts`, "cuda", String(2 ** 24)]))
+        .at(-1);
     assert.equal(r.error, "CudaError");
     assert.equal(r.exitCode, 1);
     assert.match(
@@ -204,15 +184,7 @@ Deno.test({
   ignore: !HAS_CXX && !CI,
   async fn() {
     assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
-    const dir = await emulator();
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}tests/engine/cuda/_try_cuda.ts`, "auto"],
-      env: { SAESWEEP_CUDA_LIB_DIR: dir, SAESWEEP_CUDA_CACHE: "off", SAESWEEP_EMU_WORK: dir },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+    const r = (await jsonOnEmulator([`${ROOT}tests/engine/cuda/_try_cuda.ts`, "auto"])).at(-1);
     assert.notEqual(r.used, "cuda");
     assert.match(
       r.notes[0],

@@ -13,7 +13,7 @@ import {
 import { workBuffers } from "../../../lib/engine/cuda/step_plan.ts";
 import { getArchitecture } from "../../../lib/sae/registry.ts";
 import { cudaRunBytes } from "../../../lib/engine/cuda/run_bytes.ts";
-import { emulator, HAS_CXX } from "./_emulator.ts";
+import { HAS_CXX, jsonOnEmulator } from "./_emulator.ts";
 
 const HELPER = fileURLToPath(new URL("./_engine_bytes.ts", import.meta.url));
 const CI = Boolean(Deno.env.get("CI"));
@@ -54,15 +54,7 @@ Deno.test({
   ignore: !HAS_CXX && !CI,
   async fn() {
     assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
-    const dir = await emulator();
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", HELPER],
-      env: { SAESWEEP_CUDA_LIB_DIR: dir, SAESWEEP_CUDA_CACHE: "off", SAESWEEP_EMU_WORK: dir },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    const r = JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+    const r = (await jsonOnEmulator([HELPER])).at(-1);
     assert.ok(r.allocated > 0, JSON.stringify(r));
     assert.equal(r.deviceBytes, r.allocated);
     assert.equal(r.estimate, r.allocated);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { makeParityCase } from "../../../lib/bench/engine_parity.ts";
 import { enginePlan } from "../../../lib/engine/cuda/engine_plan.ts";
-import { emulator, HAS_CXX } from "./_emulator.ts";
+import { HAS_CXX, jsonOnEmulator } from "./_emulator.ts";
 
 const HELPER = fileURLToPath(new URL("./_sparse_cases.ts", import.meta.url));
 const CI = Boolean(Deno.env.get("CI"));
@@ -48,17 +48,8 @@ Deno.test({
   ignore: !HAS_CXX && !CI,
   async fn() {
     assert.ok(HAS_CXX, "CI needs a C++ compiler (c++) for the CUDA stand-ins: apt-get install g++");
-    const dir = await emulator();
     const archs = ["topk", "batchtopk", "matryoshka_batchtopk"];
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", HELPER, ...archs],
-      env: { SAESWEEP_CUDA_LIB_DIR: dir, SAESWEEP_CUDA_CACHE: "off", SAESWEEP_EMU_WORK: dir },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(out.stdout);
-    assert.ok(out.success, new TextDecoder().decode(out.stderr));
-    const rows = text.trim().split("\n").map((l) => JSON.parse(l));
+    const rows = await jsonOnEmulator([HELPER, ...archs]);
     assert.deepEqual(rows.map((r) => r.arch), archs);
     for (const r of rows) {
       assert.deepEqual(r.failures, [], `${r.arch}: worst ${r.worst}`);
