@@ -5,7 +5,7 @@
 // a step is deterministic. Lists have room for every entry, so no input overflows them.
 // Shapes: B batch, D d_model, F latents; rows of a [B, F] list live at row * F, counts [B].
 import { groupsFor, type Program, program } from "./program.ts";
-import { bind, type Named } from "./wgsl.ts";
+import { bind, type Named, perRow } from "./wgsl.ts";
 
 /** Per-latent row lists: chunk c of latent j holds up to `per` rows at j * B + c * per. */
 export interface ColumnLists {
@@ -48,17 +48,16 @@ export function selectRows(
   },
 ): Program {
   const { rows, cols } = options;
-  const { header, list } = bind(
+  const bound = bind(
     { src: options.src, out: options.out, idx: options.idx, cnt: options.cnt, ...options.extra },
     { idx: U32, cnt: U32, ...options.types },
   );
-  const code = `${header}
-${options.prelude ?? ""}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row = gid.x;
-  if (row >= ${rows}u) { return; }
-  let o = row * ${cols}u;
+  return perRow(device, {
+    label: options.label,
+    rows,
+    bound,
+    prelude: options.prelude,
+    body: `  let o = row * ${cols}u;
   var n = 0u;
   for (var j = 0u; j < ${cols}u; j++) {
     let z = src[o + j];
@@ -66,13 +65,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     out[o + j] = select(0.0, z, keep);
     if (keep) { idx[o + n] = j; n++; }
   }
-  cnt[row] = n;
-}`;
-  return program(device, {
-    label: options.label,
-    code,
-    buffers: list,
-    groups: [Math.ceil(rows / 64)],
+  cnt[row] = n;`,
   });
 }
 
@@ -160,17 +153,16 @@ export function sparseRowDot(
   const { rows, cols, d } = options;
   const v = vec(d);
   const dv = d / v.w;
-  const { header, list } = bind(
+  const bound = bind(
     { left: options.left, w: options.w, idx: options.idx, cnt: options.cnt, out: options.out },
     { left: v.ty, w: v.ty, idx: U32, cnt: U32 },
   );
   const dot = v.w === 4 ? "dot(left[a + q], w[b + q])" : "left[a + q] * w[b + q]";
-  const code = `${header}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row = gid.x;
-  if (row >= ${rows}u) { return; }
-  let o = row * ${cols}u;
+  return perRow(device, {
+    label: options.label,
+    rows,
+    bound,
+    body: `  let o = row * ${cols}u;
   let a = row * ${dv}u;
   let n = cnt[row];
   for (var t = 0u; t < n; t++) {
@@ -179,13 +171,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     var s = 0.0;
     for (var q = 0u; q < ${dv}u; q++) { s += ${dot}; }
     out[o + j] = s;
-  }
-}`;
-  return program(device, {
-    label: options.label,
-    code,
-    buffers: list,
-    groups: [Math.ceil(rows / 64)],
+  }`,
   });
 }
 

@@ -20,6 +20,37 @@ export function bind(buffers: Named, types: Record<string, string> = {}) {
   return { header: declare(names, types), list: names.map((n) => buffers[n]) };
 }
 
+/**
+ * One invocation per row, no workgroup memory and no barriers (what a software adapter runs
+ * well): `body` runs with `row` (u32) for every row below `rows`, after the bindings' `header`
+ * and any `prelude` (WGSL functions).
+ */
+export function perRow(
+  device: GPUDevice,
+  options: {
+    label: string;
+    rows: number;
+    bound: { header: string; list: GPUBuffer[] };
+    prelude?: string;
+    body: string;
+  },
+): Program {
+  const code = `${options.bound.header}
+${options.prelude ?? ""}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let row = gid.x;
+  if (row >= ${options.rows}u) { return; }
+${options.body}
+}`;
+  return program(device, {
+    label: options.label,
+    code,
+    buffers: options.bound.list,
+    groups: [Math.ceil(options.rows / 64)],
+  });
+}
+
 /** `for i in [0, n)`: `body` runs with `i: u32` (grid-stride, so any n). */
 export function elementwise(
   device: GPUDevice,
@@ -236,24 +267,17 @@ export function rowPassSerial(
   device: GPUDevice,
   options: Parameters<typeof rowPass>[1],
 ): Program {
-  const { header, list } = bind(options.buffers);
-  const code = `${header}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let r = gid.x;
-  if (r >= ${options.rows}u) { return; }
+  return perRow(device, {
+    label: options.label,
+    rows: options.rows,
+    bound: bind(options.buffers),
+    body: `  let r = row;
   var s = 0.0;
   for (var k = 0u; k < ${options.cols}u; k++) { s += ${options.dot}; }
   let t = s;
   for (var k = 0u; k < ${options.cols}u; k++) {
 ${options.body}
-  }
-}`;
-  return program(device, {
-    label: options.label,
-    code,
-    buffers: list,
-    groups: [Math.ceil(options.rows / 64)],
+  }`,
   });
 }
 
@@ -371,13 +395,12 @@ export function rowKthSerial(
 ): Program {
   const { rows, cols, k } = options;
   const { header, list, value } = rowKthInputs(options);
-  const code = `${header}
-${KEY_FN}
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let row = gid.x;
-  if (row >= ${rows}u) { return; }
-  ${options.skip ? `if (${options.skip}) { kth[row] = 0u; return; }` : ""}
+  return perRow(device, {
+    label: options.label,
+    rows,
+    bound: { header, list },
+    prelude: KEY_FN,
+    body: `  ${options.skip ? `if (${options.skip}) { kth[row] = 0u; return; }` : ""}
   let o = row * ${cols}u;
   var hist: array<u32, 256>;
   var prefix = 0u;
@@ -401,19 +424,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   kth[row] = prefix;
   ${
-    options.out
-      ? `for (var j = 0u; j < ${cols}u; j++) {
+      options.out
+        ? `for (var j = 0u; j < ${cols}u; j++) {
     let q = ${value};
     out[o + j] = select(0.0, src[o + j], q > 0u && q >= prefix);
   }`
-      : ""
-  }
-}`;
-  return program(device, {
-    label: options.label,
-    code,
-    buffers: list,
-    groups: [Math.ceil(rows / 64)],
+        : ""
+    }`,
   });
 }
 
