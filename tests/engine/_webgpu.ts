@@ -1,5 +1,7 @@
 // Test helper: registers tests that need a WebGPU adapter. They skip on a developer machine without
-// one, and fail (never skip) when env CI is set, where .ci/run installs Mesa's software Vulkan.
+// one, and fail (never skip) when env CI is set, where .ci/run installs Mesa's software Vulkan. Also
+// the kernel tests' buffer upload and their record-run-read round trip.
+import type { Program } from "../../lib/engine/webgpu/program.ts";
 export interface WebGpuAvailability {
   available: boolean;
   /** Adapter description, or why there is none. */
@@ -41,4 +43,35 @@ export function webgpuTest(name: string, fn: () => Promise<void>): void {
       await fn();
     },
   });
+}
+
+/** A storage buffer holding `data` (at least 16 bytes), readable back by runAndRead. */
+export function storageBuffer(device: GPUDevice, data: Float32Array | Uint32Array): GPUBuffer {
+  const b = device.createBuffer({
+    size: Math.max(16, data.byteLength),
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+  });
+  device.queue.writeBuffer(b, 0, data as Float32Array<ArrayBuffer>);
+  return b;
+}
+
+/** Records `programs` into one compute pass, runs them and returns the first `words` of `out`. */
+export async function runAndRead(
+  device: GPUDevice,
+  programs: Program[],
+  out: GPUBuffer,
+  words: number,
+): Promise<ArrayBuffer> {
+  const enc = device.createCommandEncoder();
+  const pass = enc.beginComputePass();
+  for (const p of programs) p.record(pass);
+  pass.end();
+  const staging = device.createBuffer({
+    size: words * 4,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  enc.copyBufferToBuffer(out, 0, staging, 0, words * 4);
+  device.queue.submit([enc.finish()]);
+  await staging.mapAsync(GPUMapMode.READ);
+  return staging.getMappedRange().slice(0);
 }

@@ -26,33 +26,13 @@ import {
   webgpuParityVariants,
 } from "../../../lib/bench/engine_parity.ts";
 import { Rng } from "../../../lib/data/rng.ts";
-import { webgpuTest } from "../_webgpu.ts";
+import { runAndRead, storageBuffer, webgpuTest } from "../_webgpu.ts";
 
 const ROWS = 23;
 const COLS = 40;
 
-function buffer(device: GPUDevice, data: Float32Array | Uint32Array): GPUBuffer {
-  const b = device.createBuffer({
-    size: Math.max(16, data.byteLength),
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-  });
-  device.queue.writeBuffer(b, 0, data as Float32Array<ArrayBuffer>);
-  return b;
-}
-
-async function read(device: GPUDevice, programs: Program[], out: GPUBuffer, words: number) {
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  for (const p of programs) p.record(pass);
-  pass.end();
-  const staging = device.createBuffer({
-    size: words * 4,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  enc.copyBufferToBuffer(out, 0, staging, 0, words * 4);
-  device.queue.submit([enc.finish()]);
-  await staging.mapAsync(GPUMapMode.READ);
-  return new Float32Array(staging.getMappedRange().slice(0));
+async function readF32(device: GPUDevice, programs: Program[], out: GPUBuffer, words: number) {
+  return new Float32Array(await runAndRead(device, programs, out, words));
 }
 
 function worst(have: Float32Array, want: Float64Array): number {
@@ -77,15 +57,15 @@ for (const d of [8, 6]) {
       const bias = new Float32Array(d).map(() => rng.normal());
       const f = pre.map((z, i) => (keep(i) ? z : 0));
       const bufs = {
-        pre: buffer(device, pre),
-        f: buffer(device, new Float32Array(ROWS * COLS).fill(7)),
-        idx: buffer(device, new Uint32Array(ROWS * COLS)),
-        cnt: buffer(device, new Uint32Array(ROWS)),
-        w: buffer(device, w),
-        left: buffer(device, left),
-        bias: buffer(device, bias),
-        xHat: buffer(device, new Float32Array(ROWS * d)),
-        df: buffer(device, new Float32Array(ROWS * COLS)),
+        pre: storageBuffer(device, pre),
+        f: storageBuffer(device, new Float32Array(ROWS * COLS).fill(7)),
+        idx: storageBuffer(device, new Uint32Array(ROWS * COLS)),
+        cnt: storageBuffer(device, new Uint32Array(ROWS)),
+        w: storageBuffer(device, w),
+        left: storageBuffer(device, left),
+        bias: storageBuffer(device, bias),
+        xHat: storageBuffer(device, new Float32Array(ROWS * d)),
+        df: storageBuffer(device, new Float32Array(ROWS * COLS)),
       };
       const select = selectRows(device, {
         label: "select",
@@ -97,7 +77,7 @@ for (const d of [8, 6]) {
         cnt: bufs.cnt,
         keep: "z > 0.8",
       });
-      const haveF = await read(device, [select], bufs.f, ROWS * COLS);
+      const haveF = await readF32(device, [select], bufs.f, ROWS * COLS);
       assert.deepEqual(Array.from(haveF), Array.from(f));
       const common = { rows: ROWS, cols: COLS, d, idx: bufs.idx, cnt: bufs.cnt, w: bufs.w };
       // xHat = f w + bias
@@ -116,7 +96,7 @@ for (const d of [8, 6]) {
           wantX[r * d + k] = s;
         }
       }
-      const haveX = await read(device, [decode], bufs.xHat, ROWS * d);
+      const haveX = await readF32(device, [decode], bufs.xHat, ROWS * d);
       assert.ok(worst(haveX, wantX) <= 1e-5, `decode: max |diff| ${worst(haveX, wantX)}`);
       // df = left w^T at kept entries; others keep what they held (0 here)
       const dot = sparseRowDot(device, { label: "dot", ...common, left: bufs.left, out: bufs.df });
@@ -126,7 +106,7 @@ for (const d of [8, 6]) {
         const [r, j] = [Math.floor(i / COLS), i % COLS];
         for (let k = 0; k < d; k++) wantD[i] += left[r * d + k] * w[j * d + k];
       }
-      const haveD = await read(device, [dot], bufs.df, ROWS * COLS);
+      const haveD = await readF32(device, [dot], bufs.df, ROWS * COLS);
       assert.ok(worst(haveD, wantD) <= 1e-5, `row dot: max |diff| ${worst(haveD, wantD)}`);
       // Column lists of the kept entries, in 4 chunks of 6 rows (the column pass's layout).
       const chunks = 4, per = 6;
@@ -138,11 +118,16 @@ for (const d of [8, 6]) {
           }
         }
       }
-      const lists = { idx: buffer(device, lidx), cnt: buffer(device, lcnt), chunks, per };
+      const lists = {
+        idx: storageBuffer(device, lidx),
+        cnt: storageBuffer(device, lcnt),
+        chunks,
+        per,
+      };
       const val2 = new Float32Array(ROWS * COLS).map(() => rng.normal());
       const mat2 = new Float32Array(ROWS * d).map(() => rng.normal());
       for (const transposed of [false, true]) {
-        const out = buffer(device, new Float32Array(COLS * d));
+        const out = storageBuffer(device, new Float32Array(COLS * d));
         const p = sparseColumnProduct(device, {
           label: "column product",
           rows: ROWS,
@@ -151,7 +136,7 @@ for (const d of [8, 6]) {
           lists,
           terms: [
             { val: bufs.f, mat: bufs.left },
-            { val: buffer(device, val2), mat: buffer(device, mat2) },
+            { val: storageBuffer(device, val2), mat: storageBuffer(device, mat2) },
           ],
           out,
           transposed,
@@ -167,7 +152,7 @@ for (const d of [8, 6]) {
             want[transposed ? k * COLS + j : j * d + k] = s;
           }
         }
-        const have = await read(device, [p], out, COLS * d);
+        const have = await readF32(device, [p], out, COLS * d);
         assert.ok(
           worst(have, want) <= 1e-5,
           `column product transposed=${transposed}: max |diff| ${worst(have, want)}`,

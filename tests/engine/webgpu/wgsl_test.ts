@@ -16,7 +16,7 @@ import {
 } from "../../../lib/engine/webgpu/wgsl.ts";
 import type { Program } from "../../../lib/engine/webgpu/program.ts";
 import { Rng } from "../../../lib/data/rng.ts";
-import { webgpuTest } from "../_webgpu.ts";
+import { runAndRead, storageBuffer, webgpuTest } from "../_webgpu.ts";
 
 const ROWS = 37;
 const COLS = 300;
@@ -37,42 +37,17 @@ function refKey(values: number[], k: number): number {
   return new Uint32Array(new Float32Array([v]).buffer)[0];
 }
 
-async function run(
-  device: GPUDevice,
-  programs: Program[],
-  out: GPUBuffer,
-  words: number,
-): Promise<Uint32Array> {
-  const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  for (const p of programs) p.record(pass);
-  pass.end();
-  const read = device.createBuffer({
-    size: words * 4,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
-  enc.copyBufferToBuffer(out, 0, read, 0, words * 4);
-  device.queue.submit([enc.finish()]);
-  await read.mapAsync(GPUMapMode.READ);
-  return new Uint32Array(read.getMappedRange().slice(0));
-}
-
-function buffer(device: GPUDevice, data: Float32Array | Uint32Array): GPUBuffer {
-  const b = device.createBuffer({
-    size: Math.max(16, data.byteLength),
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-  });
-  device.queue.writeBuffer(b, 0, data as Float32Array<ArrayBuffer>);
-  return b;
+async function readU32(device: GPUDevice, programs: Program[], out: GPUBuffer, words: number) {
+  return new Uint32Array(await runAndRead(device, programs, out, words));
 }
 
 webgpuTest("rowKth and rowKthSerial give each row's k-th largest key, masked or not", async () => {
   const { device } = await openDevice();
   try {
     const x = matrix();
-    const src = buffer(device, x);
+    const src = storageBuffer(device, x);
     const keep = new Float32Array(COLS).map((_, j) => (j % 3 === 0 ? 1 : 0));
-    const maskBuf = buffer(device, keep);
+    const maskBuf = storageBuffer(device, keep);
     for (const k of [1, 7, 64, 150]) {
       for (const masked of [false, true]) {
         const want = Array.from({ length: ROWS }, (_, r) => {
@@ -80,7 +55,7 @@ webgpuTest("rowKth and rowKthSerial give each row's k-th largest key, masked or 
           return refKey(row.map((v, j) => (masked && !keep[j] ? 0 : v)), k);
         });
         for (const [name, make] of [["rowKth", rowKth], ["rowKthSerial", rowKthSerial]] as const) {
-          const kth = buffer(device, new Uint32Array(ROWS));
+          const kth = storageBuffer(device, new Uint32Array(ROWS));
           const p = make(device, {
             label: name,
             rows: ROWS,
@@ -90,7 +65,7 @@ webgpuTest("rowKth and rowKthSerial give each row's k-th largest key, masked or 
             kth,
             ...(masked ? { mask: "keep[j] > 0.0", extra: { keep: maskBuf } } : {}),
           });
-          const have = await run(device, [p], kth, ROWS);
+          const have = await readU32(device, [p], kth, ROWS);
           assert.deepEqual(Array.from(have), want, `${name} k=${k} masked=${masked}`);
         }
       }
@@ -104,22 +79,22 @@ webgpuTest("rowKthSerial with out writes each row's kept entries and zeros elsew
   const { device } = await openDevice();
   try {
     const x = matrix();
-    const src = buffer(device, x);
+    const src = storageBuffer(device, x);
     const keep = new Float32Array(COLS).map((_, j) => (j % 3 === 0 ? 1 : 0));
     for (const masked of [false, true]) {
       const k = 7;
-      const out = buffer(device, new Float32Array(x.length).fill(9));
+      const out = storageBuffer(device, new Float32Array(x.length).fill(9));
       const p = rowKthSerial(device, {
         label: "select",
         rows: ROWS,
         cols: COLS,
         k,
         src,
-        kth: buffer(device, new Uint32Array(ROWS)),
+        kth: storageBuffer(device, new Uint32Array(ROWS)),
         out,
-        ...(masked ? { mask: "keep[j] > 0.0", extra: { keep: buffer(device, keep) } } : {}),
+        ...(masked ? { mask: "keep[j] > 0.0", extra: { keep: storageBuffer(device, keep) } } : {}),
       });
-      const have = new Float32Array((await run(device, [p], out, x.length)).buffer);
+      const have = new Float32Array(await runAndRead(device, [p], out, x.length));
       const want = new Float32Array(x.length);
       for (let r = 0; r < ROWS; r++) {
         const row = Array.from(x.subarray(r * COLS, (r + 1) * COLS));
@@ -138,11 +113,11 @@ webgpuTest("globalKth gives the k-th largest key of a whole matrix", async () =>
   const { device } = await openDevice();
   try {
     const x = matrix();
-    const src = buffer(device, x);
+    const src = storageBuffer(device, x);
     for (const k of [1, 500, 4000, ROWS * COLS]) {
-      const ctl = buffer(device, new Uint32Array(258));
+      const ctl = storageBuffer(device, new Uint32Array(258));
       const programs = globalKth(device, { label: "global", n: x.length, k, src, ctl });
-      const have = await run(device, programs, ctl, 1);
+      const have = await readU32(device, programs, ctl, 1);
       assert.equal(have[0], refKey(Array.from(x), k), `k=${k}`);
     }
   } finally {
@@ -161,8 +136,8 @@ webgpuTest("rowPass and rowPassSerial normalise each row by its summed squares",
       for (let k = 0; k < COLS; k++) want[r * COLS + k] = x[r * COLS + k] / Math.sqrt(t);
     }
     for (const [name, make] of [["rowPass", rowPass], ["rowPassSerial", rowPassSerial]] as const) {
-      const w = buffer(device, x);
-      const out = buffer(device, new Float32Array(x.length));
+      const w = storageBuffer(device, x);
+      const out = storageBuffer(device, new Float32Array(x.length));
       const p = make(device, {
         label: name,
         rows: ROWS,
@@ -171,7 +146,7 @@ webgpuTest("rowPass and rowPassSerial normalise each row by its summed squares",
         body: `o[r * ${COLS}u + k] = w[r * ${COLS}u + k] / sqrt(t);`,
         buffers: { w, o: out },
       });
-      const have = new Float32Array((await run(device, [p], out, x.length)).buffer);
+      const have = new Float32Array(await runAndRead(device, [p], out, x.length));
       const worst = have.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
       assert.ok(worst <= 1e-6, `${name}: max |diff| ${worst}`);
     }
