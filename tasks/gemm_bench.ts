@@ -12,25 +12,9 @@ import {
   tileFits,
   tileName,
 } from "../lib/engine/webgpu/gemm.ts";
-import { benchGemm } from "../lib/engine/webgpu/gemm_bench.ts";
+import { benchGemm, stepProducts } from "../lib/engine/webgpu/gemm_bench.ts";
 import { UsageError } from "../lib/errors.ts";
 import { parseIntFlag, runMain } from "./_cli.ts";
-
-interface Product {
-  name: string;
-  options: GemmOptions;
-}
-
-/** The five products of one training step at batch b, d_model d, latents f. */
-export function stepProducts(b: number, d: number, f: number): Product[] {
-  return [
-    { name: "pre = x W_enc + b_enc", options: { m: b, n: f, k: d, bias: true } },
-    { name: "xHat = f W_dec + b_dec", options: { m: b, n: d, k: f, bias: true } },
-    { name: "df = dxHat W_dec^T", options: { m: b, n: f, k: d, transB: true } },
-    { name: "gW_dec = f^T dxHat", options: { m: f, n: d, k: b, transA: true } },
-    { name: "gW_enc = x^T dpre", options: { m: d, n: f, k: b, transA: true } },
-  ];
-}
 
 /** Milliseconds per tf.matMul of `o`'s shape (no alpha, beta or bias), timed to a read. */
 async function benchTfjs(o: GemmOptions, repeats: number): Promise<number> {

@@ -6,7 +6,8 @@
 // Shapes: B batch, D d_model, F latents.
 import { Command } from "commander";
 import { openDevice } from "../lib/engine/webgpu/device.ts";
-import { createGemm, type GemmOptions } from "../lib/engine/webgpu/gemm.ts";
+import { createGemm, type GemmOptions, recordGemm } from "../lib/engine/webgpu/gemm.ts";
+import { stepProducts } from "../lib/engine/webgpu/gemm_bench.ts";
 import { createEngine } from "../lib/engine/create_engine.ts";
 import {
   compareRuns,
@@ -16,7 +17,7 @@ import {
   webgpuParityVariants,
 } from "../lib/bench/engine_parity.ts";
 import { parseIntFlag, runMain } from "./_cli.ts";
-import { DEFAULT_SHAPES, parseShapes, type Shape, shapeKey } from "./_gpu_shapes.ts";
+import { DEFAULT_SHAPES, parseShapes, shapeKey } from "./_gpu_shapes.ts";
 
 /** Dispatches (or passes, or submits) per timed batch of the overhead probes. */
 const BATCH = 100;
@@ -136,22 +137,13 @@ interface GemmRow {
   error?: string;
 }
 
-/** The five products of a training step (row-major; `trans` as createGemm takes it). */
-function stepProducts(s: Shape): { name: string; o: GemmOptions }[] {
-  const { d, f, batch: b } = s;
-  return [
-    { name: "pre = xIn W_enc", o: { m: b, n: f, k: d, bias: true } },
-    { name: "xHat = f W_dec", o: { m: b, n: d, k: f, bias: true } },
-    { name: "df = dxHat W_dec^T", o: { m: b, n: f, k: d, transB: true } },
-    { name: "gW_dec = f^T dxHat", o: { m: f, n: d, k: b, transA: true } },
-    { name: "gW_enc = xIn^T dpre", o: { m: d, n: f, k: b, transA: true } },
-  ];
-}
-
 async function timeGemm(device: GPUDevice, name: string, o: GemmOptions): Promise<GemmRow> {
   const row = { product: name, m: o.m, n: o.n, k: o.k };
   const buf = (floats: number) =>
-    device.createBuffer({ size: Math.max(16, floats * 4), usage: GPUBufferUsage.STORAGE });
+    device.createBuffer({
+      size: Math.max(16, floats * 4),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
   const bufs = {
     a: buf(o.m * o.k),
     b: buf(o.k * o.n),
@@ -165,9 +157,7 @@ async function timeGemm(device: GPUDevice, name: string, o: GemmOptions): Promis
     const run = async (iters: number) => {
       const t0 = performance.now();
       const enc = device.createCommandEncoder();
-      const pass = enc.beginComputePass();
-      for (let i = 0; i < iters; i++) gemm.encode(pass, bufs);
-      pass.end();
+      recordGemm(enc, gemm, bufs, iters);
       device.queue.submit([enc.finish()]);
       await device.queue.onSubmittedWorkDone();
       return (performance.now() - t0) / 1000;
@@ -315,7 +305,7 @@ async function main(): Promise<number> {
   if (opts.gemm) {
     console.log("WGSL GEMM (lib/engine/webgpu/gemm.ts), products of one training step:");
     for (const s of shapes) {
-      for (const { name, o } of stepProducts(s)) {
+      for (const { name, options: o } of stepProducts(s.batch, s.d, s.f)) {
         const row = { ...await timeGemm(device, name, o), shape: shapeKey(s) };
         gemms.push(row);
         console.log(

@@ -1,7 +1,7 @@
 // Test helper: registers tests that need a WebGPU adapter. They skip on a developer machine without
 // one, and fail (never skip) when env CI is set, where .ci/run installs Mesa's software Vulkan. Also
 // the kernel tests' buffer upload and their record-run-read round trip.
-import type { Program } from "../../lib/engine/webgpu/program.ts";
+import { type Program, recordPrograms } from "../../lib/engine/webgpu/program.ts";
 export interface WebGpuAvailability {
   available: boolean;
   /** Adapter description, or why there is none. */
@@ -55,7 +55,7 @@ export function storageBuffer(device: GPUDevice, data: Float32Array | Uint32Arra
   return b;
 }
 
-/** Records `programs` into one compute pass, runs them and returns the first `words` of `out`. */
+/** Records `programs` (recordPrograms), runs them and returns the first `words` of `out`. */
 export async function runAndRead(
   device: GPUDevice,
   programs: Program[],
@@ -63,9 +63,7 @@ export async function runAndRead(
   words: number,
 ): Promise<ArrayBuffer> {
   const enc = device.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  for (const p of programs) p.record(pass);
-  pass.end();
+  recordPrograms(enc, programs);
   const staging = device.createBuffer({
     size: words * 4,
     usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,

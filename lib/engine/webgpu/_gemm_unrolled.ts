@@ -7,6 +7,10 @@
 // loop, which it loads once and broadcasts. So a workgroup stages its tm x kc block of A in
 // workgroup memory, and every invocation then reads it at constant offsets while it loads only its
 // own columns of B (one vec4 per k) lane by lane: tm FMAs per lane-by-lane load instead of ~4.
+// Texture fetches are the exception: llvmpipe builds them as vector code for all 8 lanes at once
+// (about a tenth of the cost of a lane-by-lane load of the same vec4). So with `textures` the
+// kernel reads A and B from rgba32float textures (gemm.ts copies the buffers there first), which
+// made the five products of a training step at 64/512/4096 2-4x faster.
 import type { GemmOptions } from "./_gemm_options.ts";
 import { f32 } from "./_gemm_wgsl.ts";
 
@@ -17,6 +21,33 @@ export interface UnrolledTile {
   tm: number;
   tn: number;
   kc: number;
+  /**
+   * Read A and B from rgba32float textures (vec4s along their contiguous dimension) instead of
+   * storage buffers; gemm.ts copies them there before each product. Needs tm % 4 == 0, kc % 4 == 0
+   * and shapes that unrolledTextures() accepts.
+   */
+  textures?: boolean;
+}
+
+/** Width (vec4s along the contiguous dimension) and height of one texture operand. */
+export type TextureShape = readonly [number, number];
+
+/**
+ * The texture shapes of A and B for `o` (A [m, k] is k/4 wide and m high, A^T [k, m] m/4 wide),
+ * or null when a texture tile cannot take them: each row must be a multiple of 256 bytes (what a
+ * buffer-to-texture copy needs, so the contiguous dimension a multiple of 64 floats) and no side
+ * longer than `maxDim` (the device's maxTextureDimension2D).
+ */
+export function unrolledTextures(
+  o: GemmOptions,
+  maxDim: number,
+): { a: TextureShape; b: TextureShape } | null {
+  const { m, n, k } = o;
+  const a: TextureShape = o.transA ? [m / 4, k] : [k / 4, m];
+  const b: TextureShape = o.transB ? [k / 4, n] : [n / 4, k];
+  const ok = (t: TextureShape) =>
+    Number.isInteger(t[0]) && t[0] % 16 === 0 && t[0] <= maxDim && t[1] <= maxDim;
+  return ok(a) && ok(b) ? { a, b } : null;
 }
 
 /** Rows and columns of C one workgroup covers. */
@@ -49,6 +80,10 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
   const vecC = n % 4 === 0;
   // Staging loads A as vec4 along its contiguous dimension when aligned.
   const vecA = transA ? m % 4 === 0 && tm % 4 === 0 : k % 4 === 0 && kc % 4 === 0;
+  const tex = t.textures ?? false;
+  if (tex && !(vecA && vecB)) {
+    throw new RangeError(`gemm: texture tile needs vec4-aligned A and B (unrolledTextures)`);
+  }
 
   const s: string[] = [];
   // S holds vec4s along k when kc % 4 == 0 (a quarter of the loads in the unrolled part).
@@ -70,7 +105,10 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
       const idx = raggedK
         ? `${r} * ${k / 4}u + min(${kk}, ${k / 4 - 1}u)`
         : `${r} * ${k / 4}u + ${kk}`;
-      const v = raggedK ? `select(vec4<f32>(0.0), A[${idx}], ${kk} < ${k / 4}u)` : `A[${idx}]`;
+      const at = tex
+        ? `textureLoad(A, vec2<u32>(${raggedK ? `min(${kk}, ${k / 4 - 1}u)` : kk}, ${r}), 0)`
+        : `A[${idx}]`;
+      const v = raggedK ? `select(vec4<f32>(0.0), ${at}, ${kk} < ${k / 4}u)` : at;
       lines.push(`let v = ${v};`);
       lines.push(`S[i * ${kc / 4}u + p4] = v;`); // vecA && !transA implies vecS
     } else if (vecA && transA) {
@@ -78,9 +116,10 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
       lines.push(`let p = (${e}) / ${tm / 4}u; let i4 = (${e}) % ${tm / 4}u;`);
       const r4 = raggedM ? `min(r0 / 4u + i4, ${m / 4 - 1}u)` : `(r0 / 4u + i4)`;
       const kk = raggedK ? `min(kc0 + p, ${k - 1}u)` : `(kc0 + p)`;
-      const v = raggedK
-        ? `select(vec4<f32>(0.0), A[${kk} * ${m / 4}u + ${r4}], kc0 + p < ${k}u)`
+      const at = tex
+        ? `textureLoad(A, vec2<u32>(${r4}, ${kk}), 0)`
         : `A[${kk} * ${m / 4}u + ${r4}]`;
+      const v = raggedK ? `select(vec4<f32>(0.0), ${at}, kc0 + p < ${k}u)` : at;
       lines.push(`let v = ${v};`);
       for (let q = 0; q < 4; q++) lines.push(put(`(i4 * 4u + ${q}u) * ${kc}u + p`, `v.${XYZW[q]}`));
     } else {
@@ -114,12 +153,18 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
     const b: string[] = [];
     for (let c = 0; c < tn4; c++) {
       if (!transB && vecB) {
-        s.push(`let b${p}_${c} = B[${kAt(p)} * ${n / 4}u + ${col4(c)}];`);
+        const at = tex
+          ? `textureLoad(B, vec2<u32>(${col4(c)}, ${kAt(p)}), 0)`
+          : `B[${kAt(p)} * ${n / 4}u + ${col4(c)}]`;
+        s.push(`let b${p}_${c} = ${at};`);
       } else if (transB && vecB) {
         if (p % 4 === 0) {
           const kv = raggedK ? `min(kc0 / 4u + ${p / 4}u, ${k / 4 - 1}u)` : `kc0 / 4u + ${p / 4}u`;
           for (let j = 0; j < 4; j++) {
-            s.push(`let bt${p}_${c}_${j} = B[${col(c, j)} * ${k / 4}u + ${kv}];`);
+            const at = tex
+              ? `textureLoad(B, vec2<u32>(${kv}, ${col(c, j)}), 0)`
+              : `B[${col(c, j)} * ${k / 4}u + ${kv}]`;
+            s.push(`let bt${p}_${c}_${j} = ${at};`);
           }
         }
         const p0 = p - (p % 4), x = XYZW[p % 4];
@@ -187,10 +232,15 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
   return `// gemm (unrolled) ${m}x${n}x${k} transA=${transA} transB=${transB} alpha=${alpha} ` +
     `beta=${beta} bias=${bias} tile ${tm}x${
       w * tn
-    }, ${tm}x${tn} per invocation, k ${kc} per dispatch
+    }, ${tm}x${tn} per invocation, k ${kc} per dispatch${tex ? ", A and B from textures" : ""}
 struct Chunk { kc0: u32, first: u32 }
-@group(0) @binding(0) var<storage, read> A: array<${ty(vecA)}>;
-@group(0) @binding(1) var<storage, read> B: array<${ty(vecB)}>;
+${
+      tex
+        ? `@group(0) @binding(0) var A: texture_2d<f32>;
+@group(0) @binding(1) var B: texture_2d<f32>;`
+        : `@group(0) @binding(0) var<storage, read> A: array<${ty(vecA)}>;
+@group(0) @binding(1) var<storage, read> B: array<${ty(vecB)}>;`
+    }
 @group(0) @binding(2) var<storage, read_write> C: array<${ty(vecC)}>;
 ${bias ? `@group(0) @binding(3) var<storage, read> bias: array<${ty(vecC)}>;` : ""}
 @group(0) @binding(4) var<uniform> chunk: Chunk;

@@ -21,6 +21,7 @@ const RAISED = [
   "maxComputeWorkgroupSizeY",
   "maxComputeWorkgroupsPerDimension",
   "maxStorageBuffersPerShaderStage",
+  "maxTextureDimension2D",
 ] as const;
 
 /** A device on the default adapter with its limits raised, or an Error saying why there is none. */

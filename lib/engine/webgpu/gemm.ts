@@ -3,13 +3,15 @@
 // Buffers and passes are the caller's; this file builds pipelines, caches bind groups and records
 // dispatches. Kernel families: "tiled" (workgroup-memory tiles, for hardware GPUs, _gemm_tiled.ts);
 // for software adapters such as llvmpipe "unrolled" (one straight-line dispatch per K-chunk,
-// _gemm_unrolled.ts) and "direct" (a K loop without workgroup memory, _gemm_direct.ts).
-// createGemm picks by adapter and device limits.
+// _gemm_unrolled.ts; with `textures` it reads A and B from textures the kernel owns and fills by
+// a copy before each product, see stage()) and "direct" (a K loop without workgroup memory,
+// _gemm_direct.ts). createGemm picks by adapter, device limits and shape.
 import { directExtent, type DirectTile, directWgsl } from "./_gemm_direct.ts";
 import { tiledExtent, tiledFits, type TiledTile, tiledWgsl } from "./_gemm_tiled.ts";
 import {
   unrolledChunk,
   unrolledExtent,
+  unrolledTextures,
   type UnrolledTile,
   unrolledWgsl,
 } from "./_gemm_unrolled.ts";
@@ -18,7 +20,7 @@ export type { DirectTile, TiledTile, UnrolledTile };
 
 export type { GemmOptions } from "./_gemm_options.ts";
 import type { GemmOptions } from "./_gemm_options.ts";
-import { dispatch, type IndirectArgs } from "./program.ts";
+import { dispatch, type IndirectArgs, type Program, recordPrograms } from "./program.ts";
 
 export interface GemmBuffers {
   a: GPUBuffer;
@@ -34,6 +36,12 @@ export interface GemmKernel {
    * that buffer (which holds `groups`, or zeros to skip the product).
    */
   encode(pass: GPUComputePassEncoder, buffers: GemmBuffers, indirect?: IndirectArgs): void;
+  /**
+   * Present when the kernel reads A and B from its own textures: records the copies of
+   * `buffers.a` and `buffers.b` into them, outside any pass, after A and B are written and before
+   * the pass that holds encode(). (Those buffers need COPY_SRC usage.)
+   */
+  stage?(encoder: GPUCommandEncoder, buffers: GemmBuffers): void;
   /** Workgroups of each dispatch. */
   readonly groups: readonly [number, number, number];
   /** 2 m n k. */
@@ -50,9 +58,20 @@ export const TILED_TILES: readonly TiledTile[] = [
 ];
 
 /**
- * Tiles for software adapters (llvmpipe), widest first; createGemm takes the first no wider than n.
- * Measured at B/D/F 4096/64/512 (tasks/gemm_bench.ts --tiles): the unrolled kernel ran 1.5-4x
- * faster than the direct one and 5-10x faster than the tiled one.
+ * Tiles for software adapters (llvmpipe) when the shape takes textures (unrolledTextures), widest
+ * first; createGemm takes the first no wider than n. Measured at B/D/F 4096/64/512 (tasks/
+ * gemm_bench.ts --tiles --software, 2 cores): 15-19 GFLOP/s for the five products where the
+ * buffer tiles below give 4-9; kc 256 because each K-chunk reads and writes C lane by lane.
+ */
+export const TEXTURE_TILES: readonly UnrolledTile[] = [
+  { kind: "unrolled", w: 16, tm: 8, tn: 4, kc: 256, textures: true },
+  { kind: "unrolled", w: 8, tm: 8, tn: 4, kc: 256, textures: true },
+];
+
+/**
+ * Tiles for software adapters (llvmpipe) with storage-buffer operands, widest first; createGemm
+ * takes the first no wider than n. Measured at B/D/F 4096/64/512 (tasks/gemm_bench.ts --tiles):
+ * the unrolled kernel ran 1.5-4x faster than the direct one and 5-10x faster than the tiled one.
  */
 export const SOFTWARE_TILES: readonly UnrolledTile[] = [
   { kind: "unrolled", w: 32, tm: 32, tn: 4, kc: 64 },
@@ -69,6 +88,7 @@ export const DIRECT_TILES: readonly DirectTile[] = [
 /** Every tile, for tests and benchmarks. */
 export const GEMM_TILES: readonly GemmTile[] = [
   ...TILED_TILES,
+  ...TEXTURE_TILES,
   ...SOFTWARE_TILES,
   ...DIRECT_TILES,
 ];
@@ -77,6 +97,9 @@ export const GEMM_TILES: readonly GemmTile[] = [
 export function tileFits(tile: GemmTile, limits: GPUSupportedLimits): boolean {
   if (tile.kind === "tiled") return tiledFits(tile, limits);
   const shared = tile.kind === "unrolled" ? 4 * tile.tm * tile.kc : 0;
+  if (tile.kind === "unrolled" && tile.textures && (tile.tm % 4 !== 0 || tile.kc % 4 !== 0)) {
+    return false;
+  }
   return tile.tn % 4 === 0 && tile.tm >= 1 && tile.w <= limits.maxComputeWorkgroupSizeX &&
     tile.w <= limits.maxComputeInvocationsPerWorkgroup &&
     shared <= limits.maxComputeWorkgroupStorageSize;
@@ -96,7 +119,8 @@ export function tileName(tile: GemmTile): string {
     : tile.kind === "unrolled"
     ? `x${tile.kc}`
     : "";
-  return `${tile.kind} ${e.rows}x${e.cols}${depth} (${tile.tm}x${tile.tn})`;
+  const tex = tile.kind === "unrolled" && tile.textures ? " textures" : "";
+  return `${tile.kind} ${e.rows}x${e.cols}${depth} (${tile.tm}x${tile.tn})${tex}`;
 }
 
 /** A software (fallback) adapter such as llvmpipe, known from the device's adapter info. */
@@ -111,7 +135,8 @@ export function isSoftwareDevice(device: GPUDevice): boolean {
 
 /**
  * The tile createGemm uses: on a software adapter the first software tile no wider than n (else
- * the narrowest), on a GPU the first tiled one that fits the device's limits.
+ * the narrowest), from TEXTURE_TILES when the shape takes textures; on a GPU the first tiled one
+ * that fits the device's limits.
  */
 export function chooseTile(
   limits: GPUSupportedLimits,
@@ -119,7 +144,8 @@ export function chooseTile(
   software = false,
 ): GemmTile {
   if (software) {
-    const fits = SOFTWARE_TILES.filter((t) => tileFits(t, limits));
+    const textures = unrolledTextures(options, limits.maxTextureDimension2D) !== null;
+    const fits = (textures ? TEXTURE_TILES : SOFTWARE_TILES).filter((t) => tileFits(t, limits));
     const tile = fits.find((t) => tileExtent(t).cols <= options.n) ?? fits.at(-1);
     if (tile) return tile;
   }
@@ -160,6 +186,20 @@ export function createGemm(
   }
   const { m, n, k } = options;
   const bias = options.bias ?? false;
+  const textures = tile.kind === "unrolled" && tile.textures
+    ? unrolledTextures(options, device.limits.maxTextureDimension2D)
+    : undefined;
+  if (textures === null) {
+    throw new RangeError(`gemm: tile ${tileName(tile)} cannot take ${m}x${n}x${k} as textures`);
+  }
+  const texture = (shape: readonly [number, number], label: string) =>
+    device.createTexture({
+      label,
+      size: [shape[0], shape[1]],
+      format: "rgba32float",
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+    });
+  const tex = textures && { a: texture(textures.a, "gemm A"), b: texture(textures.b, "gemm B") };
   const entries: GPUBindGroupLayoutEntry[] = [
     { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "read-only-storage" } },
     { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: "read-only-storage" } },
@@ -195,6 +235,12 @@ export function createGemm(
     }
     device.queue.writeBuffer(chunks, 0, words);
   }
+  if (tex) {
+    for (const e of entries.slice(0, 2)) {
+      delete e.buffer;
+      e.texture = { sampleType: "unfilterable-float" };
+    }
+  }
   const layout = device.createBindGroupLayout({ entries });
   const module = device.createShaderModule({ code: gemmWgsl(options, tile) });
   const pipeline = device.createComputePipeline({
@@ -222,8 +268,8 @@ export function createGemm(
     const hit = byBias.get(biasKey);
     if (hit) return hit;
     const list: GPUBindGroupEntry[] = [
-      { binding: 0, resource: { buffer: buffers.a, size: bytes.a } },
-      { binding: 1, resource: { buffer: buffers.b, size: bytes.b } },
+      { binding: 0, resource: tex ? tex.a.createView() : { buffer: buffers.a, size: bytes.a } },
+      { binding: 1, resource: tex ? tex.b.createView() : { buffer: buffers.b, size: bytes.b } },
       { binding: 2, resource: { buffer: buffers.c, size: bytes.c } },
     ];
     if (bias) {
@@ -237,9 +283,26 @@ export function createGemm(
   }
 
   const groups = [groupsX, groupsY, 1] as const;
+  const copy = (
+    encoder: GPUCommandEncoder,
+    buffer: GPUBuffer,
+    texture: GPUTexture,
+    shape: readonly [number, number],
+  ) =>
+    encoder.copyBufferToTexture(
+      { buffer, bytesPerRow: 16 * shape[0], rowsPerImage: shape[1] },
+      { texture },
+      [shape[0], shape[1]],
+    );
   return {
     flops: 2 * m * n * k,
     groups,
+    stage: tex && textures
+      ? (encoder, buffers) => {
+        copy(encoder, buffers.a, tex.a, textures.a);
+        copy(encoder, buffers.b, tex.b, textures.b);
+      }
+      : undefined,
     encode(pass, buffers, indirect) {
       pass.setPipeline(pipeline);
       const group = bindGroup(buffers);
@@ -254,4 +317,27 @@ export function createGemm(
       }
     },
   };
+}
+
+/** The product of `gemm` on fixed `buffers` as a program (its copies staged before it). */
+export function gemmProgram(label: string, gemm: GemmKernel, buffers: GemmBuffers): Program {
+  return {
+    label,
+    groups: gemm.groups,
+    record: (pass, indirect) => gemm.encode(pass, buffers, indirect),
+    stage: gemm.stage && ((encoder) => gemm.stage!(encoder, buffers)),
+  };
+}
+
+/**
+ * Records `times` products into `encoder` (with their copies into textures, if any): for
+ * benchmarks, probes and tests that run a kernel on its own.
+ */
+export function recordGemm(
+  encoder: GPUCommandEncoder,
+  gemm: GemmKernel,
+  buffers: GemmBuffers,
+  times = 1,
+): void {
+  recordPrograms(encoder, Array(times).fill(gemmProgram("gemm", gemm, buffers)));
 }

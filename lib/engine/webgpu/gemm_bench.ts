@@ -1,6 +1,24 @@
-// Times one GEMM kernel on a device: `repeats` dispatches recorded into one pass and submitted
+// Times one GEMM kernel on a device: `repeats` products (each with its copies into textures, if
+// the kernel reads textures) recorded and submitted
 // together, timed to `onSubmittedWorkDone()`. Reused by tasks/gemm_bench.ts and by GPU probes.
-import { createGemm, type GemmOptions, type GemmTile } from "./gemm.ts";
+import { createGemm, type GemmOptions, type GemmTile, recordGemm } from "./gemm.ts";
+
+/** One product of a training step. */
+export interface StepProduct {
+  name: string;
+  options: GemmOptions;
+}
+
+/** The five dense products of one training step at batch b, d_model d, latents f (row-major). */
+export function stepProducts(b: number, d: number, f: number): StepProduct[] {
+  return [
+    { name: "pre = x W_enc + b_enc", options: { m: b, n: f, k: d, bias: true } },
+    { name: "xHat = f W_dec + b_dec", options: { m: b, n: d, k: f, bias: true } },
+    { name: "df = dxHat W_dec^T", options: { m: b, n: f, k: d, transB: true } },
+    { name: "gW_dec = f^T dxHat", options: { m: f, n: d, k: b, transA: true } },
+    { name: "gW_enc = x^T dpre", options: { m: d, n: f, k: b, transA: true } },
+  ];
+}
 
 export interface GemmTiming {
   /** Wall milliseconds per product, averaged over the timed repeats. */
@@ -19,7 +37,7 @@ function randomBuffer(device: GPUDevice, count: number, seed: number): GPUBuffer
   }
   const buffer = device.createBuffer({
     size: 4 * count,
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
   });
   device.queue.writeBuffer(buffer, 0, data);
   return buffer;
@@ -45,9 +63,7 @@ export async function benchGemm(
   };
   const dispatch = (times: number) => {
     const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    for (let i = 0; i < times; i++) gemm.encode(pass, buffers);
-    pass.end();
+    recordGemm(encoder, gemm, buffers, times);
     device.queue.submit([encoder.finish()]);
     return device.queue.onSubmittedWorkDone();
   };

@@ -17,6 +17,26 @@ export interface Program {
   readonly label: string;
   readonly groups: readonly [number, number, number];
   record(pass: GPUComputePassEncoder, indirect?: IndirectArgs): void;
+  /**
+   * Commands that must run before the program's dispatches and outside a compute pass (the copies
+   * of a texture-reading GEMM's operands, gemm.ts); recordPrograms() ends and reopens the pass.
+   */
+  stage?(encoder: GPUCommandEncoder): void;
+}
+
+/** Records `programs` in order into `encoder`: one compute pass, split where a program stages. */
+export function recordPrograms(encoder: GPUCommandEncoder, programs: readonly Program[]): void {
+  let pass: GPUComputePassEncoder | undefined;
+  for (const p of programs) {
+    if (p.stage) {
+      pass?.end();
+      pass = undefined;
+      p.stage(encoder);
+    }
+    pass ??= encoder.beginComputePass();
+    p.record(pass);
+  }
+  pass?.end();
 }
 
 /** Dispatches `groups`, or indirectly from `indirect` when given. */

@@ -8,7 +8,7 @@
 // Shapes: B batch, D d_model, F latents.
 import type { Program } from "./program.ts";
 import { declare, f32, program } from "./program.ts";
-import { createGemm, type GemmOptions } from "./gemm.ts";
+import { createGemm, type GemmOptions, gemmProgram } from "./gemm.ts";
 import { LINEAR_ENCODER, type Selection, type WebGpuStep } from "./kernel.ts";
 import {
   columnSum,
@@ -159,8 +159,7 @@ function gemm(device: GPUDevice, label: string, o: GemmOptions, bufs: {
   c: GPUBuffer;
   bias?: GPUBuffer;
 }): Program {
-  const k = createGemm(device, o);
-  return { label, groups: k.groups, record: (pass, indirect) => k.encode(pass, bufs, indirect) };
+  return gemmProgram(label, createGemm(device, o), bufs);
 }
 
 /** WGSL for theta_j of the JumpReLU threshold parameter `th`. */
@@ -1140,6 +1139,7 @@ function onlyWithDead(layout: StepLayout, p: Program): Program {
     label: `${p.label} (if a latent is dead)`,
     groups: p.groups,
     record: (pass) => p.record(pass, indirect),
+    stage: p.stage,
   };
 }
 

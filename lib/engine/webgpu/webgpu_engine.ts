@@ -10,7 +10,7 @@ import { deadFraction, deadTokensOf, statsFromRow, statsRowLength } from "../ste
 import { adamStep } from "../adam_settings.ts";
 import type { GpuDevice } from "./device.ts";
 import type { WebGpuKernel } from "./kernel.ts";
-import type { Program } from "./program.ts";
+import { type Program, recordPrograms } from "./program.ts";
 import {
   columnChunks,
   encoderPrograms,
@@ -299,9 +299,7 @@ export class WebGpuEngine implements Engine {
   #run(programs: Program[]): void {
     const { device } = this.#gpu;
     const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    for (const p of programs) p.record(pass);
-    pass.end();
+    recordPrograms(encoder, programs);
     device.queue.submit([encoder.finish()]);
   }
 

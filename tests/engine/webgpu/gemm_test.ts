@@ -14,6 +14,8 @@ import {
   GEMM_TILES,
   type GemmOptions,
   type GemmTile,
+  recordGemm,
+  TEXTURE_TILES,
   tileExtent,
   tileFits,
   tileName,
@@ -119,9 +121,7 @@ async function run(
     bias: o.bias ? upload(d, x.bias, extra) : undefined,
   };
   const enc = d.createCommandEncoder();
-  const pass = enc.beginComputePass();
-  for (let t = 0; t < (opts.times ?? 1); t++) gemm.encode(pass, bufs);
-  pass.end();
+  recordGemm(enc, gemm, bufs, opts.times ?? 1);
   d.queue.submit([enc.finish()]);
   const out = await download(d, bufs.c, o.m * o.n);
   for (const b of [bufs.a, bufs.b, bufs.c, bufs.bias]) b?.destroy();
@@ -201,13 +201,33 @@ webgpuTest("every production tile that fits the device gives the exact product",
   const d = await device();
   for (const tile of GEMM_TILES.filter((t) => tileFits(t, d.limits))) {
     for (const t of TRANSPOSES) {
-      // Ragged in m, vec4-aligned n and k, k past one 64-step chunk.
-      const o = { m: 70, n: 68, k: 72, ...t };
+      // Ragged in m, vec4-aligned n and k, k past one 64-step chunk. Texture tiles need rows of
+      // 64 floats: m 128 when A is transposed, n 128, k 320 (past one 256-step chunk).
+      const textures = tile.kind === "unrolled" && tile.textures;
+      const o = textures
+        ? { m: t.transA ? 128 : 70, n: 128, k: 320, ...t }
+        : { m: 70, n: 68, k: 72, ...t };
       const x = inputs(o, 3, 7);
       assertExact(label(o, tile), await run(o, x, { tile }), reference(o, x).c, o.n);
     }
   }
 });
+
+webgpuTest(
+  "a texture tile reads A and B from the copies stage() makes, in every transpose",
+  async () => {
+    // kc 24: k 64 runs as chunks of 24, 24 and 16. Ragged m and n where the texture does not
+    // hold that dimension along its rows (m of A [m, k], n of B^T [n, k]).
+    const tile = { kind: "unrolled" as const, w: 8, tm: 8, tn: 4, kc: 24, textures: true };
+    for (const t of TRANSPOSES) {
+      for (const extra of [{}, { alpha: -0.5, beta: 1 as const, bias: true }]) {
+        const o = { m: t.transA ? 128 : 37, n: t.transB ? 53 : 64, k: 64, ...t, ...extra };
+        const x = inputs(o, 3, 41);
+        assertExact(label(o, tile), await run(o, x, { tile }), reference(o, x).c, o.n);
+      }
+    }
+  },
+);
 
 webgpuTest("alpha scales the product, beta 1 adds C and bias adds a row vector", async () => {
   for (const tile of SMALL_TILES) {
@@ -324,6 +344,14 @@ webgpuTest("chooseTile() picks a tile within the device's limits", async () => {
   assert.ok(small.kind === "tiled" && tileFits(small, limits(4096)), JSON.stringify(small));
   assert.ok(4 * small.tk * (small.wy * small.tm + small.wx * small.tn) <= 4096);
   assert.equal(chooseTile(limits(16384), { m: 4096, n: 512, k: 64 }, true).kind, "unrolled");
+  // On a software adapter, shapes whose rows are multiples of 64 floats get a texture tile, others
+  // (and textures past maxTextureDimension2D) one reading storage buffers.
+  const software = (o: GemmOptions, maxDim = 16384) =>
+    chooseTile({ ...limits(65536), maxTextureDimension2D: maxDim }, o, true);
+  assert.ok(TEXTURE_TILES.includes(software({ m: 4096, n: 512, k: 64 }) as never));
+  assert.ok(TEXTURE_TILES.includes(software({ m: 64, n: 512, k: 4096, transA: true }) as never));
+  assert.ok(!TEXTURE_TILES.includes(software({ m: 4096, n: 500, k: 64 }) as never));
+  assert.ok(!TEXTURE_TILES.includes(software({ m: 4096, n: 512, k: 64 }, 2048) as never));
   // A software adapter whose workgroup memory is too small for an unrolled tile gets a tiled one.
   assert.equal(chooseTile(limits(4096), { m: 4096, n: 512, k: 64 }, true).kind, "tiled");
   // A direct tile much wider than n would leave most lanes idle.

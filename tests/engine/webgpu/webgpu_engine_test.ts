@@ -19,6 +19,9 @@ import {
   webgpuParityVariants,
 } from "../../../lib/bench/engine_parity.ts";
 import { webgpuTest } from "../_webgpu.ts";
+import { openDevice } from "../../../lib/engine/webgpu/device.ts";
+import { chooseTile, TEXTURE_TILES, tileName } from "../../../lib/engine/webgpu/gemm.ts";
+import { stepProducts } from "../../../lib/engine/webgpu/gemm_bench.ts";
 
 function options(c: ParityCase, engine: "cpu" | "webgpu") {
   return { sae: c.sae, adamEps: 1e-8, gradClip: c.gradClip, batch: c.dims.b, engine };
@@ -54,6 +57,28 @@ for (const v of webgpuParityVariants().filter((v) => !v.sae && !v.gradClip)) {
   if (!step.terms.some((t) => t.kind === "auxk")) continue;
   webgpuTest(`webgpu engine matches the cpu engine with no dead latent: ${v.label}`, async () => {
     c.init.state.since_fired.data.fill(0);
+    const want = await runEngine(c, (init) => createEngine(c.arch, init, options(c, "cpu")));
+    const have = await runEngine(c, (init) => createEngine(c.arch, init, options(c, "webgpu")));
+    const report = compareRuns(have, want);
+    assert.deepEqual(report.failures, [], `worst ${report.worst} at ${report.worstAt}`);
+  });
+}
+
+// At B/D/F 64/64/128 every dense product of the step has rows of 64 floats, so on a software
+// adapter its GEMMs read A and B from textures (gemm.ts TEXTURE_TILES) filled by copies between
+// passes: the same comparison through those copies.
+const TEXTURE_DIMS = { b: 64, d: 64, f: 128 };
+for (const arch of ["jumprelu", "relu", "topk", "gated", "matryoshka_batchtopk"]) {
+  webgpuTest(`webgpu engine matches the cpu engine with GEMMs on textures: ${arch}`, async () => {
+    const { device, fallback } = await openDevice();
+    if (fallback) {
+      for (const p of stepProducts(TEXTURE_DIMS.b, TEXTURE_DIMS.d, TEXTURE_DIMS.f)) {
+        const tile = chooseTile(device.limits, p.options, true);
+        assert.ok(TEXTURE_TILES.includes(tile as never), `${p.name}: ${tileName(tile)}`);
+      }
+    }
+    device.destroy();
+    const c = makeCase(arch, { dims: TEXTURE_DIMS });
     const want = await runEngine(c, (init) => createEngine(c.arch, init, options(c, "cpu")));
     const have = await runEngine(c, (init) => createEngine(c.arch, init, options(c, "webgpu")));
     const report = compareRuns(have, want);
