@@ -13,6 +13,7 @@
 // made the five products of a training step at 64/512/4096 2-4x faster.
 import type { GemmOptions } from "./_gemm_options.ts";
 import { f32 } from "./_gemm_wgsl.ts";
+import { mirrorFits } from "./mirror.ts";
 
 /** Unrolled kernel: `w` invocations, tm rows x tn columns each (tn % 4 == 0), kc K per dispatch. */
 export interface UnrolledTile {
@@ -34,19 +35,17 @@ export type TextureShape = readonly [number, number];
 
 /**
  * The texture shapes of A and B for `o` (A [m, k] is k/4 wide and m high, A^T [k, m] m/4 wide),
- * or null when a texture tile cannot take them: each row must be a multiple of 256 bytes (what a
- * buffer-to-texture copy needs, so the contiguous dimension a multiple of 64 floats) and no side
- * longer than `maxDim` (the device's maxTextureDimension2D).
+ * or null when a texture tile cannot take them (mirrorFits: the contiguous dimension a multiple of
+ * 64 floats, no side longer than the device's maxTextureDimension2D).
  */
 export function unrolledTextures(
   o: GemmOptions,
-  maxDim: number,
+  limits: GPUSupportedLimits,
 ): { a: TextureShape; b: TextureShape } | null {
   const { m, n, k } = o;
   const a: TextureShape = o.transA ? [m / 4, k] : [k / 4, m];
   const b: TextureShape = o.transB ? [k / 4, n] : [n / 4, k];
-  const ok = (t: TextureShape) =>
-    Number.isInteger(t[0]) && t[0] % 16 === 0 && t[0] <= maxDim && t[1] <= maxDim;
+  const ok = (t: TextureShape) => mirrorFits(t[1], 4 * t[0], limits);
   return ok(a) && ok(b) ? { a, b } : null;
 }
 

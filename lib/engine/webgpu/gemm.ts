@@ -20,6 +20,7 @@ export type { DirectTile, TiledTile, UnrolledTile };
 
 export type { GemmOptions } from "./_gemm_options.ts";
 import type { GemmOptions } from "./_gemm_options.ts";
+import { copyIntoTexture, mirrorTexture } from "./mirror.ts";
 import { dispatch, type IndirectArgs, type Program, recordPrograms } from "./program.ts";
 
 export interface GemmBuffers {
@@ -144,7 +145,7 @@ export function chooseTile(
   software = false,
 ): GemmTile {
   if (software) {
-    const textures = unrolledTextures(options, limits.maxTextureDimension2D) !== null;
+    const textures = unrolledTextures(options, limits) !== null;
     const fits = (textures ? TEXTURE_TILES : SOFTWARE_TILES).filter((t) => tileFits(t, limits));
     const tile = fits.find((t) => tileExtent(t).cols <= options.n) ?? fits.at(-1);
     if (tile) return tile;
@@ -187,18 +188,13 @@ export function createGemm(
   const { m, n, k } = options;
   const bias = options.bias ?? false;
   const textures = tile.kind === "unrolled" && tile.textures
-    ? unrolledTextures(options, device.limits.maxTextureDimension2D)
+    ? unrolledTextures(options, device.limits)
     : undefined;
   if (textures === null) {
     throw new RangeError(`gemm: tile ${tileName(tile)} cannot take ${m}x${n}x${k} as textures`);
   }
   const texture = (shape: readonly [number, number], label: string) =>
-    device.createTexture({
-      label,
-      size: [shape[0], shape[1]],
-      format: "rgba32float",
-      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
-    });
+    mirrorTexture(device, shape[0], shape[1], label);
   const tex = textures && { a: texture(textures.a, "gemm A"), b: texture(textures.b, "gemm B") };
   const entries: GPUBindGroupLayoutEntry[] = [
     { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "read-only-storage" } },
@@ -283,24 +279,13 @@ export function createGemm(
   }
 
   const groups = [groupsX, groupsY, 1] as const;
-  const copy = (
-    encoder: GPUCommandEncoder,
-    buffer: GPUBuffer,
-    texture: GPUTexture,
-    shape: readonly [number, number],
-  ) =>
-    encoder.copyBufferToTexture(
-      { buffer, bytesPerRow: 16 * shape[0], rowsPerImage: shape[1] },
-      { texture },
-      [shape[0], shape[1]],
-    );
   return {
     flops: 2 * m * n * k,
     groups,
     stage: tex && textures
       ? (encoder, buffers) => {
-        copy(encoder, buffers.a, tex.a, textures.a);
-        copy(encoder, buffers.b, tex.b, textures.b);
+        copyIntoTexture(encoder, buffers.a, tex.a, ...textures.a);
+        copyIntoTexture(encoder, buffers.b, tex.b, ...textures.b);
       }
       : undefined,
     encode(pass, buffers, indirect) {

@@ -1,6 +1,7 @@
 // Compute programs of the webgpu engine: a WGSL source compiled once into a pipeline, bound to
 // fixed buffers once (bind groups are built at first use and kept), recorded into a compute pass
 // with a fixed grid. Nothing here allocates per step. Private to lib/engine/webgpu/.
+import { type Mirror, refreshMirror } from "./mirror.ts";
 
 /** Where an indirect dispatch reads its workgroup counts (three u32 at `offset`). */
 export interface IndirectArgs {
@@ -49,8 +50,15 @@ export function dispatch(
   else pass.dispatchWorkgroups(...groups);
 }
 
-/** Buffers by binding index (0, 1, ...) in the order the WGSL declares them. */
-export type Bindings = GPUBuffer[];
+/**
+ * Buffers (or texture mirrors of buffers, read-only, declared with type "texture") by binding
+ * index (0, 1, ...) in the order the WGSL declares them.
+ */
+export type Bindings = (GPUBuffer | Mirror)[];
+
+function isMirror(b: GPUBuffer | Mirror): b is Mirror {
+  return (b as Mirror).kind === "mirror";
+}
 
 const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
 
@@ -61,18 +69,22 @@ const pipelines = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
  */
 function pipeline(
   device: GPUDevice,
-  options: { code: string; label: string; bindings: number },
+  options: { code: string; label: string; bindings: Bindings },
 ): GPUComputePipeline {
   let cache = pipelines.get(device);
   if (!cache) pipelines.set(device, cache = new Map());
   let p = cache.get(options.code);
   if (!p) {
     const module = device.createShaderModule({ code: options.code, label: options.label });
-    const entries = Array.from({ length: options.bindings }, (_, binding) => ({
-      binding,
-      visibility: GPUShaderStage.COMPUTE,
-      buffer: { type: "storage" as const },
-    }));
+    const entries: GPUBindGroupLayoutEntry[] = options.bindings.map((b, binding) =>
+      isMirror(b)
+        ? {
+          binding,
+          visibility: GPUShaderStage.COMPUTE,
+          texture: { sampleType: "unfilterable-float" },
+        }
+        : { binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: "storage" } }
+    );
     const layout = device.createPipelineLayout({
       bindGroupLayouts: [device.createBindGroupLayout({ entries })],
     });
@@ -93,12 +105,16 @@ export function program(
   const p = pipeline(device, {
     code: options.code,
     label: options.label,
-    bindings: options.buffers.length,
+    bindings: options.buffers,
   });
   const bindGroup = device.createBindGroup({
     layout: p.getBindGroupLayout(0),
-    entries: options.buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    entries: options.buffers.map((b, binding) => ({
+      binding,
+      resource: isMirror(b) ? b.texture.createView() : { buffer: b },
+    })),
   });
+  const mirrors = options.buffers.filter(isMirror);
   const [x, y = 1, z = 1] = options.groups;
   const groups = [x, y, z] as const;
   return {
@@ -109,13 +125,21 @@ export function program(
       pass.setBindGroup(0, bindGroup);
       dispatch(pass, groups, indirect);
     },
+    stage: mirrors.length
+      ? (encoder) => mirrors.forEach((m) => refreshMirror(encoder, m))
+      : undefined,
   };
 }
 
-/** `var<storage, read_write> name: array<f32>;` declarations for bindings 0..n-1. */
+/**
+ * `var<storage, read_write> name: array<f32>;` declarations for bindings 0..n-1 (`types` overriding
+ * array<f32>; "texture" declares a texture_2d<f32>, for a Mirror).
+ */
 export function declare(names: string[], types: Record<string, string> = {}): string {
   return names.map((n, i) =>
-    `@group(0) @binding(${i}) var<storage, read_write> ${n}: ${types[n] ?? "array<f32>"};`
+    types[n] === "texture"
+      ? `@group(0) @binding(${i}) var ${n}: texture_2d<f32>;`
+      : `@group(0) @binding(${i}) var<storage, read_write> ${n}: ${types[n] ?? "array<f32>"};`
   ).join("\n");
 }
 

@@ -8,6 +8,7 @@
 // Shapes: B batch, D d_model, F latents.
 import type { Program } from "./program.ts";
 import { declare, f32, program } from "./program.ts";
+import { createMirror, type Mirror, mirrorFits } from "./mirror.ts";
 import { createGemm, type GemmOptions, gemmProgram } from "./gemm.ts";
 import { LINEAR_ENCODER, type Selection, type WebGpuStep } from "./kernel.ts";
 import {
@@ -216,6 +217,39 @@ export function encoderPrograms(
   return out;
 }
 
+/**
+ * The inputs of an element-wise pass over [B, F] in units of v = 1 or 4 latents (index i, latent
+ * unit j = i % F/v): [B, F] matrices `mats` and [F] vectors `vecs`, read through texture mirrors
+ * (mirror.ts) on a software adapter when v is 4 and the shape allows (a vector fetch instead of a
+ * load per lane), else from their buffers. Returns the bindings, their types and each input's
+ * WGSL expression at i.
+ */
+function latentInputs(
+  device: GPUDevice,
+  layout: StepLayout,
+  options: { label: string; v: number },
+  mats: Record<string, GPUBuffer>,
+  vecs: Record<string, GPUBuffer> = {},
+): { buffers: Named; types: Record<string, string>; at: Record<string, string> } {
+  const { b, f } = layout;
+  const { label, v } = options;
+  const mirrored = layout.software && v === 4 && mirrorFits(b, f, device.limits);
+  const buffers: Named = {}, types: Record<string, string> = {}, at: Record<string, string> = {};
+  for (const [name, buffer] of Object.entries({ ...mats, ...vecs })) {
+    const matrix = name in mats;
+    if (mirrored) {
+      buffers[name] = createMirror(device, buffer, matrix ? b : 1, f, `${label}: ${name}`);
+      types[name] = "texture";
+      at[name] = `textureLoad(${name}, vec2<u32>(j, ${matrix ? `i / ${f / 4}u` : "0u"}), 0)`;
+    } else {
+      buffers[name] = buffer;
+      types[name] = v === 4 ? "array<vec4<f32>>" : "array<f32>";
+      at[name] = `${name}[${matrix ? "i" : "j"}]`;
+    }
+  }
+  return { buffers, types, at };
+}
+
 function selectPrograms(
   device: GPUDevice,
   layout: StepLayout,
@@ -229,43 +263,39 @@ function selectPrograms(
   const v = f % 4 === 0 ? 4 : 1;
   const ty = v === 4 ? "array<vec4<f32>>" : "array<f32>";
   const zero = v === 4 ? "vec4<f32>(0.0)" : "0.0";
-  if (sel.kind === "rectify") {
+  if (sel.kind === "rectify" || sel.kind === "threshold") {
+    const label = sel.kind === "rectify" ? "f = relu(pre)" : "f = jumprelu(pre)";
+    const vecs: Record<string, GPUBuffer> = sel.kind === "threshold"
+      ? { th: params[sel.log ? "log_threshold" : "threshold"] }
+      : {};
+    const input = latentInputs(device, layout, { label, v }, { pre: B.pre }, vecs);
+    const theta = sel.kind === "threshold" && sel.log ? `exp(${input.at.th})` : input.at.th;
     return [elementwise(device, {
-      label: "f = relu(pre)",
+      label,
       n: n / v,
-      body: `f[i] = max(pre[i], ${zero});`,
-      buffers: { pre: B.pre, f: B.f },
-      types: { pre: ty, f: ty },
-    })];
-  }
-  if (sel.kind === "threshold") {
-    const th = params[sel.log ? "log_threshold" : "threshold"];
-    return [elementwise(device, {
-      label: "f = jumprelu(pre)",
-      n: n / v,
-      body: `let j = i % ${f / v}u; let z = pre[i]; f[i] = select(${zero}, z, z > ${
-        thetaOf(sel)
-      });`,
-      buffers: { pre: B.pre, f: B.f, th },
-      types: { pre: ty, f: ty, th: ty },
+      body: `let j = i % ${f / v}u; let z = ${input.at.pre}; f[i] = ${
+        sel.kind === "rectify" ? `max(z, ${zero})` : `select(${zero}, z, z > ${theta})`
+      };`,
+      buffers: { ...input.buffers, f: B.f },
+      types: { ...input.types, f: ty },
     })];
   }
   if (sel.kind === "gate_magnitude") {
+    const label = "f = H(gate) relu(mag), relu(gate)";
+    const input = latentInputs(device, layout, { label, v }, { pre: B.pre }, {
+      bg: params.b_gate,
+      rm: params.r_mag,
+      bm: params.b_mag,
+    });
+    const { at } = input;
     return [elementwise(device, {
-      label: "f = H(gate) relu(mag), relu(gate)",
+      label,
       n: n / v,
-      body: `let j = i % ${f / v}u; let z = pre[i]; let gate = z + bg[j];
-    f[i] = select(${zero}, max(z * exp(rm[j]) + bm[j], ${zero}), gate > ${zero});
+      body: `let j = i % ${f / v}u; let z = ${at.pre}; let gate = z + ${at.bg};
+    f[i] = select(${zero}, max(z * exp(${at.rm}) + ${at.bm}, ${zero}), gate > ${zero});
     ga[i] = max(gate, ${zero});`,
-      buffers: {
-        pre: B.pre,
-        f: B.f,
-        ga: layout.gated!.g,
-        bg: params.b_gate,
-        rm: params.r_mag,
-        bm: params.b_mag,
-      },
-      types: { pre: ty, f: ty, ga: ty, bg: ty, rm: ty, bm: ty },
+      buffers: { ...input.buffers, f: B.f, ga: layout.gated!.g },
+      types: { ...input.types, f: ty, ga: ty },
     })];
   }
   const sp = layout.sparse;
@@ -803,7 +833,14 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
     extra.lcnt = lists.cnt;
   }
   const eps = step.bandwidth === "state" ? "bw[0]" : f32(step.bandwidth ?? 0.001);
-  const all: Named = { pre: B.pre, f: B.f, df: B.df, cp: B.cp, cpart: B.cpart, ...extra };
+  const all: Record<string, GPUBuffer | Mirror> = {
+    pre: B.pre,
+    f: B.f,
+    df: B.df,
+    cp: B.cp,
+    cpart: B.cpart,
+    ...extra,
+  };
   // The gated selection's d gate where gate > 0: the frozen-decoder term's and the L1's.
   const gateGrad = (k: number) =>
     [gateRecon ? part("dgv", k) : "", gateL1 ? `hp[0] / ${f32(b)}` : ""].filter((t) => t)
@@ -817,6 +854,17 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
   const types: Record<string, string> = { lidx: "array<u32>", lcnt: "array<u32>" };
   for (const n of ["pre", "f", "df", "fa", "dfa", "dga"]) types[n] = vecTy;
   const each = (code: (k: number) => string) => lanes.map(code).join("\n  ");
+  // On a software adapter the [B, F] inputs are read through texture mirrors (mirror.ts) when F
+  // allows: a vector fetch for all lanes instead of a load per lane. df is also written (d pre in
+  // place), so its buffer stays bound beside its mirror dfT.
+  const mirrored = layout.software && V === 4 && mirrorFits(b, f, device.limits);
+  const read = (name: string) => {
+    if (!mirrored) return `${name}[q]`;
+    const t = name === "df" ? "dfT" : name;
+    all[t] = createMirror(device, all[name] as GPUBuffer, b, f, `column pass ${name}`);
+    types[t] = "texture";
+    return `textureLoad(${t}, vec2<u32>(jv, r), 0)`;
+  };
   const setup = each((k) => {
     const jk = `jv * ${V}u + ${k}u`;
     return [
@@ -884,6 +932,11 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
     ].filter((l) => l).join("\n    ")
   );
   const dps = lanes.map((k) => `dp${k}`).join(", ");
+  const loads: Record<string, string> = {};
+  const used = ["f", "df", ...(jump || preAct || gated ? ["pre"] : [])];
+  if (options.aux) used.push("fa", "dfa");
+  if (gateRecon) used.push("dga");
+  for (const name of used) loads[name] = read(name);
   const rows = columnRows(gated);
   const out = each((k) =>
     [
@@ -906,11 +959,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r1 = min(${b}u, (ch + 1u) * ${per}u);
   for (var r = ch * ${per}u; r < r1; r++) {
     let q = r * ${f / V}u + jv;
-    let fv = f[q];
-    let gv = df[q];
-    ${jump || preAct || gated ? "let zv = pre[q];" : ""}
-    ${options.aux ? "let fav = fa[q]; let dfav = dfa[q];" : ""}
-    ${gateRecon ? "let dgv = dga[q];" : ""}
+    let fv = ${loads.f};
+    let gv = ${loads.df};
+    ${jump || preAct || gated ? `let zv = ${loads.pre};` : ""}
+    ${options.aux ? `let fav = ${loads.fa}; let dfav = ${loads.dfa};` : ""}
+    ${gateRecon ? `let dgv = ${loads.dga};` : ""}
     ${body}
     df[q] = ${V === 4 ? `vec4<f32>(${dps})` : dps};
   }

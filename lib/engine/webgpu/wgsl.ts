@@ -2,7 +2,8 @@
 // two-stage sums into scalar slots, column sums of a row-major matrix, per-row passes with a
 // workgroup reduction, and radix selection of the k-th largest value (per row or over a whole
 // matrix). Shapes are baked in as constants. Private to lib/engine/webgpu/.
-import { declare, groupsFor, type Program, program } from "./program.ts";
+import { type Bindings, declare, groupsFor, type Program, program } from "./program.ts";
+import type { Mirror } from "./mirror.ts";
 
 /** Invocations per workgroup of the 1-D passes. */
 export const WG = 256;
@@ -11,8 +12,11 @@ export const PARTS = 256;
 /** Row chunks of a column sum. */
 const CHUNKS = 64;
 
-/** Buffers a template binds, by the name its WGSL uses, in binding order. */
-export type Named = Record<string, GPUBuffer>;
+/**
+ * Buffers a template binds, by the name its WGSL uses, in binding order (a Mirror, declared with
+ * type "texture", is read through textureLoad).
+ */
+export type Named = Record<string, GPUBuffer | Mirror>;
 
 /** WGSL declarations of `buffers` (in order, `types` overriding array<f32>) and their list. */
 export function bind(buffers: Named, types: Record<string, string> = {}) {
@@ -30,7 +34,7 @@ export function perRow(
   options: {
     label: string;
     rows: number;
-    bound: { header: string; list: GPUBuffer[] };
+    bound: { header: string; list: Bindings };
     prelude?: string;
     body: string;
   },
@@ -155,7 +159,7 @@ export function sumIntoSlot(
   scal: GPUBuffer,
   options: Parameters<typeof partialSum>[1],
 ): Program[] {
-  const part = options.buffers.part;
+  const part = options.buffers.part as GPUBuffer;
   return [partialSum(device, options), finishSum(device, { slot: options.slot, part, scal })];
 }
 
@@ -291,7 +295,7 @@ function rowKthInputs(options: {
   mask?: string;
   out?: GPUBuffer;
   extra?: Named;
-}): { header: string; list: GPUBuffer[]; value: string } {
+}): { header: string; list: Bindings; value: string } {
   const out: Named = options.out ? { out: options.out } : {};
   const { header, list } = bind(
     { src: options.src, kth: options.kth, ...out, ...(options.extra ?? {}) },

@@ -347,7 +347,7 @@ webgpuTest("chooseTile() picks a tile within the device's limits", async () => {
   // On a software adapter, shapes whose rows are multiples of 64 floats get a texture tile, others
   // (and textures past maxTextureDimension2D) one reading storage buffers.
   const software = (o: GemmOptions, maxDim = 16384) =>
-    chooseTile({ ...limits(65536), maxTextureDimension2D: maxDim }, o, true);
+    chooseTile({ ...limits(65536), maxTextureDimension2D: maxDim } as GPUSupportedLimits, o, true);
   assert.ok(TEXTURE_TILES.includes(software({ m: 4096, n: 512, k: 64 }) as never));
   assert.ok(TEXTURE_TILES.includes(software({ m: 64, n: 512, k: 4096, transA: true }) as never));
   assert.ok(!TEXTURE_TILES.includes(software({ m: 4096, n: 500, k: 64 }) as never));

@@ -1,0 +1,77 @@
+// Texture copies of row-major float32 buffers, for software adapters. llvmpipe loads a storage
+// buffer value lane by lane (a branch and a bounds check per lane and component) but fetches
+// texels as vector code for all lanes at once: reading a [rows, cols] matrix through an
+// rgba32float texture (cols/4 texels wide, rows high) filled by a copy costs a fraction of reading
+// the buffer (tests/engine/webgpu and .scratch measurements in docs/GPU.md). The copy is a memcpy
+// recorded outside any compute pass, so a program that reads a mirror stages its copies first
+// (Program.stage). Private to lib/engine/webgpu/.
+
+/** A texture that holds a copy of `buffer`, a row-major [height, 4 * width] float32 matrix. */
+export interface Mirror {
+  readonly kind: "mirror";
+  readonly buffer: GPUBuffer;
+  readonly texture: GPUTexture;
+  /** Texels (vec4s) per row. */
+  readonly width: number;
+  readonly height: number;
+}
+
+/**
+ * Whether a [rows, cols] matrix can be mirrored on `limits`: rows of whole 256-byte multiples (what
+ * a buffer-to-texture copy needs: cols a multiple of 64) within maxTextureDimension2D.
+ */
+export function mirrorFits(rows: number, cols: number, limits: GPUSupportedLimits): boolean {
+  const max = limits.maxTextureDimension2D;
+  return rows >= 1 && cols % 64 === 0 && cols / 4 <= max && rows <= max;
+}
+
+/** An rgba32float texture of `width` x `height` texels that copies can fill and kernels read. */
+export function mirrorTexture(device: GPUDevice, width: number, height: number, label: string) {
+  return device.createTexture({
+    label,
+    size: [width, height],
+    format: "rgba32float",
+    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+  });
+}
+
+/** Records the copy of the first `height` rows of `buffer` into `texture` (`width` texels a row). */
+export function copyIntoTexture(
+  encoder: GPUCommandEncoder,
+  buffer: GPUBuffer,
+  texture: GPUTexture,
+  width: number,
+  height: number,
+): void {
+  encoder.copyBufferToTexture(
+    { buffer, bytesPerRow: 16 * width, rowsPerImage: height },
+    { texture },
+    [width, height],
+  );
+}
+
+/** A mirror of `buffer` as a [rows, cols] matrix (check mirrorFits first). */
+export function createMirror(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  rows: number,
+  cols: number,
+  label: string,
+): Mirror {
+  if (!mirrorFits(rows, cols, device.limits)) {
+    throw new RangeError(`webgpu: cannot mirror a ${rows} x ${cols} matrix as a texture`);
+  }
+  const width = cols / 4;
+  return {
+    kind: "mirror",
+    buffer,
+    texture: mirrorTexture(device, width, rows, label),
+    width,
+    height: rows,
+  };
+}
+
+/** Records the copy that brings `mirror` up to date with its buffer. */
+export function refreshMirror(encoder: GPUCommandEncoder, mirror: Mirror): void {
+  copyIntoTexture(encoder, mirror.buffer, mirror.texture, mirror.width, mirror.height);
+}
