@@ -843,7 +843,7 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
   };
   // The gated selection's d gate where gate > 0: the frozen-decoder term's and the L1's.
   const gateGrad = (k: number) =>
-    [gateRecon ? part("dgv", k) : "", gateL1 ? `hp[0] / ${f32(b)}` : ""].filter((t) => t)
+    [gateRecon ? part("dgv", k) : "", gateL1 ? `lam / ${f32(b)}` : ""].filter((t) => t)
       .join(" + ") || "0.0";
   // An invocation takes V latents j = jv V + k of one row chunk: vec4 loads of f, df, pre (and
   // AuxK's) when F allows, each component running the scalar code below with its own sums.
@@ -875,7 +875,7 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
       `var dn${k} = 0.0; var pc${k} = 0.0; var ps${k} = 0.0; var gs${k} = 0.0; var listed${k} = 0u;`,
       `var ts${k} = 0.0; var hs${k} = 0.0; var ks${k} = 0.0;`,
       gated
-        ? `let sc${k} = exp(rm[j${k}]); var gl${k} = 0.0; var dgs${k} = 0.0; var dms${k} = 0.0; var dmz${k} = 0.0;`
+        ? `let sc${k} = exp(rm[j${k}]); let bg${k} = bg[j${k}]; var gl${k} = 0.0; var dgs${k} = 0.0; var dms${k} = 0.0; var dmz${k} = 0.0;`
         : "",
       preAct
         ? `let counted${k} = ${
@@ -889,7 +889,7 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
       `let v${k} = ${part("fv", k)}; let g${k} = ${part("gv", k)}; var dp${k} = 0.0;`,
       // The tanh penalty's gradient lambda c sech^2(c f) / B joins d f where f > 0 and in the window.
       tanh
-        ? `let t2${k} = tanh_sech2(${f32(tanh.c)} * v${k}); let ds${k} = hp[0] * ${
+        ? `let t2${k} = tanh_sech2(${f32(tanh.c)} * v${k}); let ds${k} = lam * ${
           f32(tanh.c)
         } * t2${k}.y / ${f32(b)};`
         : "",
@@ -897,7 +897,7 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
       `  dp${k} = g${k} + add${k}${tanh ? ` + ds${k}; ts${k} += t2${k}.x` : ""}; }`,
       // Gated: dp is d mag here (d f where f > 0); d pi = d gate H(gate) + exp(r_mag) d mag.
       gated
-        ? `let pz${k} = ${part("zv", k)}; let gt${k} = pz${k} + bg[j${k}]; var dg${k} = 0.0;
+        ? `let pz${k} = ${part("zv", k)}; let gt${k} = pz${k} + bg${k}; var dg${k} = 0.0;
     if (gt${k} > 0.0) { gl${k} += gt${k}; dg${k} = ${gateGrad(k)}; dgs${k} += dg${k}; }
     dms${k} += dp${k}; dmz${k} += dp${k} * pz${k}; dp${k} = dg${k} + sc${k} * dp${k};`
         : "",
@@ -955,6 +955,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (jv >= ${f / V}u) { return; }
   ${options.aux ? `let anyDead = ${ANY_DEAD};` : ""}
   ${jump ? `let eps = ${eps};` : ""}
+  ${
+    relu || tanh || gateL1
+      ? "let lam = hp[0]; // lambda, read once: a load in the row loop is one per lane"
+      : ""
+  }
   ${setup}
   let r1 = min(${b}u, (ch + 1u) * ${per}u);
   for (var r = ch * ${per}u; r < r1; r++) {
