@@ -153,6 +153,16 @@ function rowProgram(layout: StepLayout): typeof rowPass {
   return layout.software ? rowPassSerial : rowPass;
 }
 
+/**
+ * Element-wise passes over [B, D] take vec4s of x-space when D allows (a quarter of the loads,
+ * which a software adapter makes lane by lane): n values per unit and their WGSL array type.
+ */
+function dUnit(d: number): { n: number; ty: string; square: (e: string) => string } {
+  return d % 4 === 0
+    ? { n: 4, ty: "array<vec4<f32>>", square: (e) => `dot(${e}, ${e})` }
+    : { n: 1, ty: "array<f32>", square: (e) => `${e} * ${e}` };
+}
+
 /** A program that records one GEMM. */
 function gemm(device: GPUDevice, label: string, o: GemmOptions, bufs: {
   a: GPUBuffer;
@@ -177,11 +187,13 @@ export function encoderPrograms(
   const { b, d, f, step, params, buffers: B } = layout;
   const out: Program[] = [];
   if (step.preEncoderBias) {
+    const v = dUnit(d);
     out.push(elementwise(device, {
       label: "x - b_dec",
-      n: b * d,
-      body: `xIn[i] = x[i] - bd[i % ${d}u];`,
+      n: (b * d) / v.n,
+      body: `xIn[i] = x[i] - bd[i % ${d / v.n}u];`,
       buffers: { x: B.x, xIn: B.xIn, bd: params.b_dec },
+      types: { x: v.ty, xIn: v.ty, bd: v.ty },
     }));
   }
   const enc = encoderOf(layout);
@@ -415,13 +427,15 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   }
   out.push(...encoderPrograms(device, layout, { training: true }));
   // Reconstruction: dxHat = 2 (xHat - x) / B and its sum of squares.
+  const v = dUnit(d);
   out.push(...sumIntoSlot(device, B.scal, {
     label: "dxHat, sse",
-    n: b * d,
+    n: (b * d) / v.n,
     body: `let e = xHat[i] - x[i]; dxHat[i] = ${f32(2 / b)} * e;`,
-    value: "e * e",
+    value: v.square("e"),
     slot: S.sse,
     buffers: { x: B.x, xHat: B.xHat, dxHat: B.dxHat, part: B.part },
+    types: { x: v.ty, xHat: v.ty, dxHat: v.ty },
   }));
   // Batch spread of x (the FVU denominator): column means, then squares about them.
   out.push(...columnSum(device, {
@@ -435,11 +449,12 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   }));
   out.push(...sumIntoSlot(device, B.scal, {
     label: "sst",
-    n: b * d,
-    body: `let c = x[i] - xm[i % ${d}u];`,
-    value: "c * c",
+    n: (b * d) / v.n,
+    body: `let c = x[i] - xm[i % ${d / v.n}u];`,
+    value: v.square("c"),
     slot: S.sst,
     buffers: { x: B.x, xm: B.xMean, part: B.part },
+    types: { x: v.ty, xm: v.ty },
   }));
   out.push(latentGradient(device, layout, {
     label: "df = dxHat W_dec^T",

@@ -4,6 +4,7 @@
 // matrix). Shapes are baked in as constants. Private to lib/engine/webgpu/.
 import { type Bindings, declare, groupsFor, type Program, program } from "./program.ts";
 import type { Mirror } from "./mirror.ts";
+import { isSoftwareDevice } from "./gemm.ts";
 
 /** Invocations per workgroup of the 1-D passes. */
 export const WG = 256;
@@ -88,8 +89,11 @@ ${options.body}
 
 /**
  * Sum over i in [0, n) of the f32 expression `value` (after `body`, with `i: u32`) into
- * part[slot * PARTS + workgroup]; `finishSum` adds the parts into scal[slot]. The pass may also
- * write (the body can store element-wise results while it sums).
+ * part[slot * PARTS + p]; `finishSum` adds the parts into scal[slot]. The pass may also write (the
+ * body can store element-wise results while it sums). On a GPU each part is a workgroup's tree
+ * sum; on a software adapter (llvmpipe, where each barrier switches every 8-lane slice of the
+ * workgroup) each part is one invocation's serial sum of every PARTS-th term, without barriers
+ * (`serial`, default: whether the device is a software adapter).
  */
 export function partialSum(
   device: GPUDevice,
@@ -101,9 +105,24 @@ export function partialSum(
     slot: number;
     buffers: Named;
     types?: Record<string, string>;
+    serial?: boolean;
   },
 ): Program {
   const { header, list } = bind(options.buffers, options.types);
+  if (!("part" in options.buffers)) throw new Error(`${options.label}: partialSum needs part`);
+  if (options.serial ?? isSoftwareDevice(device)) {
+    const code = `${header}
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  var s = 0.0;
+  for (var i = gid.x; i < ${options.n}u; i += ${PARTS}u) {
+${options.body ?? ""}
+    s += ${options.value};
+  }
+  part[${options.slot * PARTS}u + gid.x] = s;
+}`;
+    return program(device, { label: options.label, code, buffers: list, groups: [PARTS / 64] });
+  }
   const code = `${header}
 var<workgroup> acc: array<f32, ${WG}>;
 @compute @workgroup_size(${WG})
@@ -122,7 +141,6 @@ ${options.body ?? ""}
   }
   if (lid.x == 0u) { part[${options.slot * PARTS}u + wid.x] = acc[0]; }
 }`;
-  if (!("part" in options.buffers)) throw new Error(`${options.label}: partialSum needs part`);
   return program(device, { label: options.label, code, buffers: list, groups: [PARTS] });
 }
 

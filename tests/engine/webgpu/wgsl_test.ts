@@ -3,12 +3,16 @@
 // rowKthSerial, the one software adapters run) with and without a column mask, and over a whole
 // matrix (globalKth), on data with ties, negatives and rows with fewer than k positives. The row
 // passes (rowPass on GPUs, rowPassSerial on software adapters) against a row normalisation in
-// TypeScript. The engine tests on llvmpipe only reach the serial kernels, so the workgroup ones
-// are checked here directly.
+// TypeScript. Both forms of the two-stage sum (partialSum: workgroup trees on GPUs, serial sums
+// on software adapters) against a float64 sum. The engine tests on llvmpipe only reach the serial
+// kernels, so the workgroup ones are checked here directly.
 import assert from "node:assert/strict";
 import { openDevice } from "../../../lib/engine/webgpu/device.ts";
 import {
+  finishSum,
   globalKth,
+  partialSum,
+  PARTS,
   rowKth,
   rowKthSerial,
   rowPass,
@@ -149,6 +153,39 @@ webgpuTest("rowPass and rowPassSerial normalise each row by its summed squares",
       const have = new Float32Array(await runAndRead(device, [p], out, x.length));
       const worst = have.reduce((m, v, i) => Math.max(m, Math.abs(v - want[i])), 0);
       assert.ok(worst <= 1e-6, `${name}: max |diff| ${worst}`);
+    }
+  } finally {
+    device.destroy();
+  }
+});
+
+webgpuTest("partialSum and finishSum add every term once, as trees or serial sums", async () => {
+  const { device } = await openDevice();
+  try {
+    const x = matrix();
+    const slot = 2;
+    let want = 0;
+    for (const v of x) want += v * v;
+    for (const serial of [false, true]) {
+      const w = storageBuffer(device, x);
+      const sq = storageBuffer(device, new Float32Array(x.length));
+      const part = storageBuffer(device, new Float32Array(4 * PARTS));
+      const scal = storageBuffer(device, new Float32Array(4));
+      const p = partialSum(device, {
+        label: `sum of squares (serial ${serial})`,
+        n: x.length,
+        body: "let v = w[i]; sq[i] = v * v;",
+        value: "v * v",
+        slot,
+        buffers: { w, sq, part },
+        serial,
+      });
+      const programs = [p, finishSum(device, { slot, part, scal })];
+      const have = new Float32Array(await runAndRead(device, programs, scal, 4));
+      assert.ok(Math.abs(have[slot] - want) <= 1e-5 * want, `serial ${serial}: ${have[slot]}`);
+      // The body ran once for every i: each square written.
+      const squares = new Float32Array(await runAndRead(device, [], sq, x.length));
+      assert.deepEqual(squares, x.map((v) => v * v), `serial ${serial}: element-wise writes`);
     }
   } finally {
     device.destroy();
