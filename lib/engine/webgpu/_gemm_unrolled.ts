@@ -9,11 +9,12 @@
 // own columns of B (one vec4 per k) lane by lane: tm FMAs per lane-by-lane load instead of ~4.
 // Texture fetches are the exception: llvmpipe builds them as vector code for all 8 lanes at once
 // (about a tenth of the cost of a lane-by-lane load of the same vec4). So with `textures` the
-// kernel reads A and B from rgba32float textures (gemm.ts copies the buffers there first), which
+// kernel reads A and B from rgba32float textures (mirror.ts: read-only storage textures; gemm.ts
+// copies the buffers there first), which
 // made the five products of a training step at 64/512/4096 2-4x faster.
 import type { GemmOptions } from "./_gemm_options.ts";
 import { f32 } from "./_gemm_wgsl.ts";
-import { mirrorFits } from "./mirror.ts";
+import { mirrorDeclaration, mirrorFits, mirrorLoad } from "./mirror.ts";
 
 /** Unrolled kernel: `w` invocations, tm rows x tn columns each (tn % 4 == 0), kc K per dispatch. */
 export interface UnrolledTile {
@@ -104,9 +105,7 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
       const idx = raggedK
         ? `${r} * ${k / 4}u + min(${kk}, ${k / 4 - 1}u)`
         : `${r} * ${k / 4}u + ${kk}`;
-      const at = tex
-        ? `textureLoad(A, vec2<u32>(${raggedK ? `min(${kk}, ${k / 4 - 1}u)` : kk}, ${r}), 0)`
-        : `A[${idx}]`;
+      const at = tex ? mirrorLoad("A", raggedK ? `min(${kk}, ${k / 4 - 1}u)` : kk, r) : `A[${idx}]`;
       const v = raggedK ? `select(vec4<f32>(0.0), ${at}, ${kk} < ${k / 4}u)` : at;
       lines.push(`let v = ${v};`);
       lines.push(`S[i * ${kc / 4}u + p4] = v;`); // vecA && !transA implies vecS
@@ -115,9 +114,7 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
       lines.push(`let p = (${e}) / ${tm / 4}u; let i4 = (${e}) % ${tm / 4}u;`);
       const r4 = raggedM ? `min(r0 / 4u + i4, ${m / 4 - 1}u)` : `(r0 / 4u + i4)`;
       const kk = raggedK ? `min(kc0 + p, ${k - 1}u)` : `(kc0 + p)`;
-      const at = tex
-        ? `textureLoad(A, vec2<u32>(${r4}, ${kk}), 0)`
-        : `A[${kk} * ${m / 4}u + ${r4}]`;
+      const at = tex ? mirrorLoad("A", r4, kk) : `A[${kk} * ${m / 4}u + ${r4}]`;
       const v = raggedK ? `select(vec4<f32>(0.0), ${at}, kc0 + p < ${k}u)` : at;
       lines.push(`let v = ${v};`);
       for (let q = 0; q < 4; q++) lines.push(put(`(i4 * 4u + ${q}u) * ${kc}u + p`, `v.${XYZW[q]}`));
@@ -152,17 +149,13 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
     const b: string[] = [];
     for (let c = 0; c < tn4; c++) {
       if (!transB && vecB) {
-        const at = tex
-          ? `textureLoad(B, vec2<u32>(${col4(c)}, ${kAt(p)}), 0)`
-          : `B[${kAt(p)} * ${n / 4}u + ${col4(c)}]`;
+        const at = tex ? mirrorLoad("B", col4(c), kAt(p)) : `B[${kAt(p)} * ${n / 4}u + ${col4(c)}]`;
         s.push(`let b${p}_${c} = ${at};`);
       } else if (transB && vecB) {
         if (p % 4 === 0) {
           const kv = raggedK ? `min(kc0 / 4u + ${p / 4}u, ${k / 4 - 1}u)` : `kc0 / 4u + ${p / 4}u`;
           for (let j = 0; j < 4; j++) {
-            const at = tex
-              ? `textureLoad(B, vec2<u32>(${kv}, ${col(c, j)}), 0)`
-              : `B[${col(c, j)} * ${k / 4}u + ${kv}]`;
+            const at = tex ? mirrorLoad("B", kv, col(c, j)) : `B[${col(c, j)} * ${k / 4}u + ${kv}]`;
             s.push(`let bt${p}_${c}_${j} = ${at};`);
           }
         }
@@ -235,8 +228,8 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
 struct Chunk { kc0: u32, first: u32 }
 ${
       tex
-        ? `@group(0) @binding(0) var A: texture_2d<f32>;
-@group(0) @binding(1) var B: texture_2d<f32>;`
+        ? `${mirrorDeclaration(0, "A")}
+${mirrorDeclaration(1, "B")}`
         : `@group(0) @binding(0) var<storage, read> A: array<${ty(vecA)}>;
 @group(0) @binding(1) var<storage, read> B: array<${ty(vecB)}>;`
     }

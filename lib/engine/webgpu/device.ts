@@ -21,6 +21,7 @@ const RAISED = [
   "maxComputeWorkgroupSizeY",
   "maxComputeWorkgroupsPerDimension",
   "maxStorageBuffersPerShaderStage",
+  "maxStorageTexturesPerShaderStage",
   "maxTextureDimension2D",
 ] as const;
 

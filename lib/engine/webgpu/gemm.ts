@@ -20,7 +20,7 @@ export type { DirectTile, TiledTile, UnrolledTile };
 
 export type { GemmOptions } from "./_gemm_options.ts";
 import type { GemmOptions } from "./_gemm_options.ts";
-import { copyIntoTexture, mirrorTexture } from "./mirror.ts";
+import { copyIntoTexture, mirrorLayoutEntry, mirrorTexture } from "./mirror.ts";
 import { dispatch, type IndirectArgs, type Program, recordPrograms } from "./program.ts";
 
 export interface GemmBuffers {
@@ -232,10 +232,8 @@ export function createGemm(
     device.queue.writeBuffer(chunks, 0, words);
   }
   if (tex) {
-    for (const e of entries.slice(0, 2)) {
-      delete e.buffer;
-      e.texture = { sampleType: "unfilterable-float" };
-    }
+    entries[0] = mirrorLayoutEntry(0);
+    entries[1] = mirrorLayoutEntry(1);
   }
   const layout = device.createBindGroupLayout({ entries });
   const module = device.createShaderModule({ code: gemmWgsl(options, tile) });

@@ -1,10 +1,42 @@
 // Texture copies of row-major float32 buffers, for software adapters. llvmpipe loads a storage
-// buffer value lane by lane (a branch and a bounds check per lane and component) but fetches
+// buffer value lane by lane (a branch and a bounds check per lane and component) but loads
 // texels as vector code for all lanes at once: reading a [rows, cols] matrix through an
 // rgba32float texture (cols/4 texels wide, rows high) filled by a copy costs a fraction of reading
-// the buffer (tests/engine/webgpu and .scratch measurements in docs/GPU.md). The copy is a memcpy
+// the buffer (measurements in docs/GPU.md). The copy is a memcpy
 // recorded outside any compute pass, so a program that reads a mirror stages its copies first
 // (Program.stage). Private to lib/engine/webgpu/.
+
+/**
+ * Kernels bind mirrors as read-only storage textures, which needs WGSL's
+ * `readonly_and_readwrite_storage_textures` language feature (without it nothing is mirrored and
+ * kernels read the buffers). Measured on llvmpipe: a sampled texture's texel fetch is a call that
+ * gathers per-lane mip-level data first; the JumpReLU and ReLU steps at 64/512/4096 ran 7-14%
+ * faster on storage textures (three alternating runs of `deno task gpu-bench`).
+ */
+export function storageMirrors(): boolean {
+  const features = (navigator.gpu as { wgslLanguageFeatures?: ReadonlySet<string> })
+    .wgslLanguageFeatures;
+  return features?.has("readonly_and_readwrite_storage_textures") ?? false;
+}
+
+/** The WGSL declaration of mirror binding `binding` named `name`. */
+export function mirrorDeclaration(binding: number, name: string): string {
+  return `@group(0) @binding(${binding}) var ${name}: texture_storage_2d<rgba32float, read>;`;
+}
+
+/** WGSL of the texel (a vec4<f32>) at column `x`, row `y` (u32 expressions) of mirror `name`. */
+export function mirrorLoad(name: string, x: string, y: string): string {
+  return `textureLoad(${name}, vec2<u32>(${x}, ${y}))`;
+}
+
+/** The bind group layout entry of a mirror at `binding`. */
+export function mirrorLayoutEntry(binding: number): GPUBindGroupLayoutEntry {
+  return {
+    binding,
+    visibility: GPUShaderStage.COMPUTE,
+    storageTexture: { access: "read-only", format: "rgba32float" },
+  };
+}
 
 /** A texture that holds a copy of `buffer`, a row-major [height, 4 * width] float32 matrix. */
 export interface Mirror {
@@ -18,11 +50,12 @@ export interface Mirror {
 
 /**
  * Whether a [rows, cols] matrix can be mirrored on `limits`: rows of whole 256-byte multiples (what
- * a buffer-to-texture copy needs: cols a multiple of 64) within maxTextureDimension2D.
+ * a buffer-to-texture copy needs: cols a multiple of 64) within maxTextureDimension2D, on WGSL with
+ * read-only storage textures (storageMirrors).
  */
 export function mirrorFits(rows: number, cols: number, limits: GPUSupportedLimits): boolean {
   const max = limits.maxTextureDimension2D;
-  return rows >= 1 && cols % 64 === 0 && cols / 4 <= max && rows <= max;
+  return rows >= 1 && cols % 64 === 0 && cols / 4 <= max && rows <= max && storageMirrors();
 }
 
 /** An rgba32float texture of `width` x `height` texels that copies can fill and kernels read. */
@@ -31,7 +64,8 @@ export function mirrorTexture(device: GPUDevice, width: number, height: number, 
     label,
     size: [width, height],
     format: "rgba32float",
-    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+    usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING |
+      GPUTextureUsage.COPY_DST,
   });
 }
 

@@ -1,7 +1,7 @@
 // Compute programs of the webgpu engine: a WGSL source compiled once into a pipeline, bound to
 // fixed buffers once (bind groups are built at first use and kept), recorded into a compute pass
 // with a fixed grid. Nothing here allocates per step. Private to lib/engine/webgpu/.
-import { type Mirror, refreshMirror } from "./mirror.ts";
+import { type Mirror, mirrorDeclaration, mirrorLayoutEntry, refreshMirror } from "./mirror.ts";
 
 /** Where an indirect dispatch reads its workgroup counts (three u32 at `offset`). */
 export interface IndirectArgs {
@@ -78,11 +78,7 @@ function pipeline(
     const module = device.createShaderModule({ code: options.code, label: options.label });
     const entries: GPUBindGroupLayoutEntry[] = options.bindings.map((b, binding) =>
       isMirror(b)
-        ? {
-          binding,
-          visibility: GPUShaderStage.COMPUTE,
-          texture: { sampleType: "unfilterable-float" },
-        }
+        ? mirrorLayoutEntry(binding)
         : { binding, visibility: GPUShaderStage.COMPUTE, buffer: { type: "storage" } }
     );
     const layout = device.createPipelineLayout({
@@ -133,12 +129,12 @@ export function program(
 
 /**
  * `var<storage, read_write> name: array<f32>;` declarations for bindings 0..n-1 (`types` overriding
- * array<f32>; "texture" declares a texture_2d<f32>, for a Mirror).
+ * array<f32>; "texture" declares a Mirror, mirrorDeclaration()).
  */
 export function declare(names: string[], types: Record<string, string> = {}): string {
   return names.map((n, i) =>
     types[n] === "texture"
-      ? `@group(0) @binding(${i}) var ${n}: texture_2d<f32>;`
+      ? mirrorDeclaration(i, n)
       : `@group(0) @binding(${i}) var<storage, read_write> ${n}: ${types[n] ?? "array<f32>"};`
   ).join("\n");
 }

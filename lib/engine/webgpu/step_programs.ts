@@ -8,7 +8,7 @@
 // Shapes: B batch, D d_model, F latents.
 import type { Program } from "./program.ts";
 import { declare, f32, program } from "./program.ts";
-import { createMirror, type Mirror, mirrorFits } from "./mirror.ts";
+import { createMirror, type Mirror, mirrorFits, mirrorLoad } from "./mirror.ts";
 import { createGemm, type GemmOptions, gemmProgram } from "./gemm.ts";
 import { LINEAR_ENCODER, type Selection, type WebGpuStep } from "./kernel.ts";
 import {
@@ -252,7 +252,7 @@ function latentInputs(
     if (mirrored) {
       buffers[name] = createMirror(device, buffer, matrix ? b : 1, f, `${label}: ${name}`);
       types[name] = "texture";
-      at[name] = `textureLoad(${name}, vec2<u32>(j, ${matrix ? `i / ${f / 4}u` : "0u"}), 0)`;
+      at[name] = mirrorLoad(name, "j", matrix ? `i / ${f / 4}u` : "0u");
     } else {
       buffers[name] = buffer;
       types[name] = v === 4 ? "array<vec4<f32>>" : "array<f32>";
@@ -878,7 +878,7 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
     const t = name === "df" ? "dfT" : name;
     all[t] = createMirror(device, all[name] as GPUBuffer, b, f, `column pass ${name}`);
     types[t] = "texture";
-    return `textureLoad(${t}, vec2<u32>(jv, r), 0)`;
+    return mirrorLoad(t, "jv", "r");
   };
   const setup = each((k) => {
     const jk = `jv * ${V}u + ${k}u`;
