@@ -90,8 +90,11 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
   const vecS = kc % 4 === 0;
   const put = (index: string, value: string) =>
     vecS ? `{ let e = ${index}; S[e / 4u][e % 4u] = ${value}; }` : `S[${index}] = ${value};`;
-  // Stage A's tm x kc block: S[i * kc + p] = A(r0 + i, kc0 + p), 0 past k.
-  const groups = vecA ? (tm * kc) / 4 : tm * kc; // values or vec4s to load
+  // Stage A's tm x kc block: S[i * kc + p] = A(r0 + i, kc0 + p), 0 past k. A^T [k, m] in vec4s
+  // along m goes in 4 x 4 blocks (4 rows, 4 consecutive k), transposed into 4 vec4 stores along k
+  // (a store per component would be 16, each made lane by lane on a software adapter).
+  const blocks = vecA && transA && vecS;
+  const groups = blocks ? (tm * kc) / 16 : vecA ? (tm * kc) / 4 : tm * kc; // units to load
   const count = Math.ceil(groups / w);
   for (let j = 0; j < count; j++) {
     const e = `${j * w}u + lane`;
@@ -109,6 +112,23 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
       const v = raggedK ? `select(vec4<f32>(0.0), ${at}, ${kk} < ${k / 4}u)` : at;
       lines.push(`let v = ${v};`);
       lines.push(`S[i * ${kc / 4}u + p4] = v;`); // vecA && !transA implies vecS
+    } else if (blocks) {
+      // e -> p4 = e / (tm/4), i4 = e % (tm/4); rows 4 i4 .. 4 i4 + 3, k 4 p4 .. 4 p4 + 3.
+      lines.push(`let p4 = (${e}) / ${tm / 4}u; let i4 = (${e}) % ${tm / 4}u;`);
+      const r4 = raggedM ? `min(r0 / 4u + i4, ${m / 4 - 1}u)` : `(r0 / 4u + i4)`;
+      for (let t = 0; t < 4; t++) {
+        const p = `(4u * p4 + ${t}u)`;
+        const kk = raggedK ? `min(kc0 + ${p}, ${k - 1}u)` : `(kc0 + ${p})`;
+        const at = tex ? mirrorLoad("A", r4, kk) : `A[${kk} * ${m / 4}u + ${r4}]`;
+        const v = raggedK ? `select(vec4<f32>(0.0), ${at}, kc0 + ${p} < ${k}u)` : at;
+        lines.push(`let v${t} = ${v};`);
+      }
+      for (let q = 0; q < 4; q++) {
+        const x = XYZW[q];
+        lines.push(
+          `S[(i4 * 4u + ${q}u) * ${kc / 4}u + p4] = vec4<f32>(v0.${x}, v1.${x}, v2.${x}, v3.${x});`,
+        );
+      }
     } else if (vecA && transA) {
       // e -> p = e / (tm/4), i4 = e % (tm/4); 4 consecutive rows.
       lines.push(`let p = (${e}) / ${tm / 4}u; let i4 = (${e}) % ${tm / 4}u;`);
