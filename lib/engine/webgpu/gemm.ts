@@ -20,7 +20,7 @@ export type { DirectTile, TiledTile, UnrolledTile };
 
 export type { GemmOptions } from "./_gemm_options.ts";
 import type { GemmOptions } from "./_gemm_options.ts";
-import { copyIntoTexture, mirrorLayoutEntry, mirrorTexture } from "./mirror.ts";
+import { type Mirror, mirrorLayoutEntry, sharedMirror } from "./mirror.ts";
 import { dispatch, type IndirectArgs, type Program, recordPrograms } from "./program.ts";
 
 export interface GemmBuffers {
@@ -38,11 +38,12 @@ export interface GemmKernel {
    */
   encode(pass: GPUComputePassEncoder, buffers: GemmBuffers, indirect?: IndirectArgs): void;
   /**
-   * Present when the kernel reads A and B from its own textures: records the copies of
-   * `buffers.a` and `buffers.b` into them, outside any pass, after A and B are written and before
-   * the pass that holds encode(). (Those buffers need COPY_SRC usage.)
+   * The texture mirrors of `buffers.a` and `buffers.b` the kernel reads (shared with every kernel
+   * and program that mirrors the same matrix, mirror.ts), empty when it reads the buffers: they
+   * must be up to date before encode()'s pass (recordPrograms sees to it through gemmProgram;
+   * the buffers need COPY_SRC usage).
    */
-  stage?(encoder: GPUCommandEncoder, buffers: GemmBuffers): void;
+  mirrors(buffers: GemmBuffers): Mirror[];
   /** Workgroups of each dispatch. */
   readonly groups: readonly [number, number, number];
   /** 2 m n k. */
@@ -193,9 +194,14 @@ export function createGemm(
   if (textures === null) {
     throw new RangeError(`gemm: tile ${tileName(tile)} cannot take ${m}x${n}x${k} as textures`);
   }
-  const texture = (shape: readonly [number, number], label: string) =>
-    mirrorTexture(device, shape[0], shape[1], label);
-  const tex = textures && { a: texture(textures.a, "gemm A"), b: texture(textures.b, "gemm B") };
+  // A and B as the row-major matrices they are stored as ([k, m] for A^T, [n, k] for B^T).
+  const mirrorsOf = (buffers: GemmBuffers): Mirror[] =>
+    textures
+      ? [
+        sharedMirror(device, buffers.a, textures.a[1], 4 * textures.a[0]),
+        sharedMirror(device, buffers.b, textures.b[1], 4 * textures.b[0]),
+      ]
+      : [];
   const entries: GPUBindGroupLayoutEntry[] = [
     { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: "read-only-storage" } },
     { binding: 1, visibility: GPUShaderStage.COMPUTE, buffer: { type: "read-only-storage" } },
@@ -231,7 +237,7 @@ export function createGemm(
     }
     device.queue.writeBuffer(chunks, 0, words);
   }
-  if (tex) {
+  if (textures) {
     entries[0] = mirrorLayoutEntry(0);
     entries[1] = mirrorLayoutEntry(1);
   }
@@ -261,9 +267,16 @@ export function createGemm(
     const biasKey = buffers.bias ?? buffers.c;
     const hit = byBias.get(biasKey);
     if (hit) return hit;
+    const mirrored = mirrorsOf(buffers);
     const list: GPUBindGroupEntry[] = [
-      { binding: 0, resource: tex ? tex.a.createView() : { buffer: buffers.a, size: bytes.a } },
-      { binding: 1, resource: tex ? tex.b.createView() : { buffer: buffers.b, size: bytes.b } },
+      {
+        binding: 0,
+        resource: mirrored[0]?.texture.createView() ?? { buffer: buffers.a, size: bytes.a },
+      },
+      {
+        binding: 1,
+        resource: mirrored[1]?.texture.createView() ?? { buffer: buffers.b, size: bytes.b },
+      },
       { binding: 2, resource: { buffer: buffers.c, size: bytes.c } },
     ];
     if (bias) {
@@ -280,12 +293,7 @@ export function createGemm(
   return {
     flops: 2 * m * n * k,
     groups,
-    stage: tex && textures
-      ? (encoder, buffers) => {
-        copyIntoTexture(encoder, buffers.a, tex.a, ...textures.a);
-        copyIntoTexture(encoder, buffers.b, tex.b, ...textures.b);
-      }
-      : undefined,
+    mirrors: mirrorsOf,
     encode(pass, buffers, indirect) {
       pass.setPipeline(pipeline);
       const group = bindGroup(buffers);
@@ -308,7 +316,8 @@ export function gemmProgram(label: string, gemm: GemmKernel, buffers: GemmBuffer
     label,
     groups: gemm.groups,
     record: (pass, indirect) => gemm.encode(pass, buffers, indirect),
-    stage: gemm.stage && ((encoder) => gemm.stage!(encoder, buffers)),
+    mirrors: gemm.mirrors(buffers),
+    writes: [buffers.c],
   };
 }
 

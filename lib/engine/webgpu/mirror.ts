@@ -3,8 +3,9 @@
 // texels as vector code for all lanes at once: reading a [rows, cols] matrix through an
 // rgba32float texture (cols/4 texels wide, rows high) filled by a copy costs a fraction of reading
 // the buffer (measurements in docs/GPU.md). The copy is a memcpy
-// recorded outside any compute pass, so a program that reads a mirror stages its copies first
-// (Program.stage). Private to lib/engine/webgpu/.
+// recorded outside any compute pass: recordPrograms (program.ts) copies a mirror before the first
+// program that reads it and again after a program writes its buffer. Private to
+// lib/engine/webgpu/.
 
 /**
  * Kernels bind mirrors as read-only storage textures, which needs WGSL's
@@ -103,6 +104,27 @@ export function createMirror(
     width,
     height: rows,
   };
+}
+
+const shared = new WeakMap<GPUBuffer, Map<string, Mirror>>();
+
+/**
+ * The one mirror of `buffer` as a [rows, cols] matrix on its device (created at first use): every
+ * kernel that reads that matrix through a texture binds the same one, so recordPrograms copies it
+ * once while nothing writes the buffer.
+ */
+export function sharedMirror(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  rows: number,
+  cols: number,
+): Mirror {
+  let byShape = shared.get(buffer);
+  if (!byShape) shared.set(buffer, byShape = new Map());
+  const key = `${rows}x${cols}`;
+  let m = byShape.get(key);
+  if (!m) byShape.set(key, m = createMirror(device, buffer, rows, cols, `${buffer.label} ${key}`));
+  return m;
 }
 
 /** Records the copy that brings `mirror` up to date with its buffer. */

@@ -18,24 +18,36 @@ export interface Program {
   readonly label: string;
   readonly groups: readonly [number, number, number];
   record(pass: GPUComputePassEncoder, indirect?: IndirectArgs): void;
-  /**
-   * Commands that must run before the program's dispatches and outside a compute pass (the copies
-   * of a texture-reading GEMM's operands, gemm.ts); recordPrograms() ends and reopens the pass.
-   */
-  stage?(encoder: GPUCommandEncoder): void;
+  /** Texture mirrors the program reads (mirror.ts); recordPrograms() brings each up to date. */
+  readonly mirrors?: readonly Mirror[];
+  /** Buffers the program may write, which makes their mirrors stale (all its bound buffers). */
+  readonly writes?: readonly GPUBuffer[];
 }
 
-/** Records `programs` in order into `encoder`: one compute pass, split where a program stages. */
+/**
+ * Records `programs` in order into `encoder`, in one compute pass split only where a program reads
+ * a mirror that is stale: the pass ends, the copy runs, a new pass begins. A mirror is stale until
+ * its first copy in this command buffer and again after any program that may write its buffer
+ * (so a buffer read through a mirror by several programs is copied once while nothing writes it).
+ */
 export function recordPrograms(encoder: GPUCommandEncoder, programs: readonly Program[]): void {
   let pass: GPUComputePassEncoder | undefined;
+  const fresh = new Set<Mirror>();
   for (const p of programs) {
-    if (p.stage) {
+    const stale = (p.mirrors ?? []).filter((m) => !fresh.has(m));
+    if (stale.length) {
       pass?.end();
       pass = undefined;
-      p.stage(encoder);
+      for (const m of stale) {
+        refreshMirror(encoder, m);
+        fresh.add(m);
+      }
     }
     pass ??= encoder.beginComputePass();
     p.record(pass);
+    for (const written of p.writes ?? []) {
+      for (const m of fresh) if (m.buffer === written) fresh.delete(m);
+    }
   }
   pass?.end();
 }
@@ -110,7 +122,6 @@ export function program(
       resource: isMirror(b) ? b.texture.createView() : { buffer: b },
     })),
   });
-  const mirrors = options.buffers.filter(isMirror);
   const [x, y = 1, z = 1] = options.groups;
   const groups = [x, y, z] as const;
   return {
@@ -121,9 +132,8 @@ export function program(
       pass.setBindGroup(0, bindGroup);
       dispatch(pass, groups, indirect);
     },
-    stage: mirrors.length
-      ? (encoder) => mirrors.forEach((m) => refreshMirror(encoder, m))
-      : undefined,
+    mirrors: options.buffers.filter(isMirror),
+    writes: options.buffers.filter((b): b is GPUBuffer => !isMirror(b)),
   };
 }
 

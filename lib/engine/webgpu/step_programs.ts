@@ -8,7 +8,7 @@
 // Shapes: B batch, D d_model, F latents.
 import type { Program } from "./program.ts";
 import { declare, f32, program } from "./program.ts";
-import { createMirror, type Mirror, mirrorFits, mirrorLoad } from "./mirror.ts";
+import { type Mirror, mirrorFits, mirrorLoad, sharedMirror } from "./mirror.ts";
 import { createGemm, type GemmOptions, gemmProgram } from "./gemm.ts";
 import { LINEAR_ENCODER, type Selection, type WebGpuStep } from "./kernel.ts";
 import {
@@ -239,18 +239,18 @@ export function encoderPrograms(
 function latentInputs(
   device: GPUDevice,
   layout: StepLayout,
-  options: { label: string; v: number },
+  options: { v: number },
   mats: Record<string, GPUBuffer>,
   vecs: Record<string, GPUBuffer> = {},
 ): { buffers: Named; types: Record<string, string>; at: Record<string, string> } {
   const { b, f } = layout;
-  const { label, v } = options;
+  const { v } = options;
   const mirrored = layout.software && v === 4 && mirrorFits(b, f, device.limits);
   const buffers: Named = {}, types: Record<string, string> = {}, at: Record<string, string> = {};
   for (const [name, buffer] of Object.entries({ ...mats, ...vecs })) {
     const matrix = name in mats;
     if (mirrored) {
-      buffers[name] = createMirror(device, buffer, matrix ? b : 1, f, `${label}: ${name}`);
+      buffers[name] = sharedMirror(device, buffer, matrix ? b : 1, f);
       types[name] = "texture";
       at[name] = mirrorLoad(name, "j", matrix ? `i / ${f / 4}u` : "0u");
     } else {
@@ -280,7 +280,7 @@ function selectPrograms(
     const vecs: Record<string, GPUBuffer> = sel.kind === "threshold"
       ? { th: params[sel.log ? "log_threshold" : "threshold"] }
       : {};
-    const input = latentInputs(device, layout, { label, v }, { pre: B.pre }, vecs);
+    const input = latentInputs(device, layout, { v }, { pre: B.pre }, vecs);
     const theta = sel.kind === "threshold" && sel.log ? `exp(${input.at.th})` : input.at.th;
     return [elementwise(device, {
       label,
@@ -294,7 +294,7 @@ function selectPrograms(
   }
   if (sel.kind === "gate_magnitude") {
     const label = "f = H(gate) relu(mag), relu(gate)";
-    const input = latentInputs(device, layout, { label, v }, { pre: B.pre }, {
+    const input = latentInputs(device, layout, { v }, { pre: B.pre }, {
       bg: params.b_gate,
       rm: params.r_mag,
       bm: params.b_mag,
@@ -876,7 +876,7 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
   const read = (name: string) => {
     if (!mirrored) return `${name}[q]`;
     const t = name === "df" ? "dfT" : name;
-    all[t] = createMirror(device, all[name] as GPUBuffer, b, f, `column pass ${name}`);
+    all[t] = sharedMirror(device, all[name] as GPUBuffer, b, f);
     types[t] = "texture";
     return mirrorLoad(t, "jv", "r");
   };
@@ -1212,7 +1212,8 @@ function onlyWithDead(layout: StepLayout, p: Program): Program {
     label: `${p.label} (if a latent is dead)`,
     groups: p.groups,
     record: (pass) => p.record(pass, indirect),
-    stage: p.stage,
+    mirrors: p.mirrors,
+    writes: p.writes,
   };
 }
 

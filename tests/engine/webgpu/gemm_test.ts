@@ -214,7 +214,7 @@ webgpuTest("every production tile that fits the device gives the exact product",
 });
 
 webgpuTest(
-  "a texture tile reads A and B from the copies stage() makes, in every transpose",
+  "a texture tile reads A and B from the mirrors recordGemm refreshes, in every transpose",
   async () => {
     // kc 24: k 64 runs as chunks of 24, 24 and 16. Ragged m and n where the texture does not
     // hold that dimension along its rows (m of A [m, k], n of B^T [n, k]).
