@@ -7,11 +7,10 @@
 // loop, which it loads once and broadcasts. So a workgroup stages its tm x kc block of A in
 // workgroup memory, and every invocation then reads it at constant offsets while it loads only its
 // own columns of B (one vec4 per k) lane by lane: tm FMAs per lane-by-lane load instead of ~4.
-// Texture fetches are the exception: llvmpipe builds them as vector code for all 8 lanes at once
-// (about a tenth of the cost of a lane-by-lane load of the same vec4). So with `textures` the
-// kernel reads A and B from rgba32float textures (mirror.ts: read-only storage textures; gemm.ts
-// copies the buffers there first), which
-// made the five products of a training step at 64/512/4096 2-4x faster.
+// Texture loads are the exception: llvmpipe builds them as vector code for all 8 lanes at once
+// (a fraction of the cost of a lane-by-lane load of the same vec4). So with `textures` the kernel
+// reads A and B from texture mirrors of their buffers (mirror.ts, kept up to date by
+// recordPrograms), which made the five products of a training step at 64/512/4096 2-4x faster.
 import type { GemmOptions } from "./_gemm_options.ts";
 import { f32 } from "./_gemm_wgsl.ts";
 import { mirrorDeclaration, mirrorFits, mirrorLoad } from "./mirror.ts";
@@ -24,9 +23,8 @@ export interface UnrolledTile {
   tn: number;
   kc: number;
   /**
-   * Read A and B from rgba32float textures (vec4s along their contiguous dimension) instead of
-   * storage buffers; gemm.ts copies them there before each product. Needs tm % 4 == 0, kc % 4 == 0
-   * and shapes that unrolledTextures() accepts.
+   * Read A and B from texture mirrors (vec4s along their contiguous dimension, mirror.ts) instead
+   * of storage buffers. Needs tm % 4 == 0, kc % 4 == 0 and shapes that unrolledTextures() accepts.
    */
   textures?: boolean;
 }

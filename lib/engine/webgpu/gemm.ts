@@ -3,9 +3,9 @@
 // Buffers and passes are the caller's; this file builds pipelines, caches bind groups and records
 // dispatches. Kernel families: "tiled" (workgroup-memory tiles, for hardware GPUs, _gemm_tiled.ts);
 // for software adapters such as llvmpipe "unrolled" (one straight-line dispatch per K-chunk,
-// _gemm_unrolled.ts; with `textures` it reads A and B from textures the kernel owns and fills by
-// a copy before each product, see stage()) and "direct" (a K loop without workgroup memory,
-// _gemm_direct.ts). createGemm picks by adapter, device limits and shape.
+// _gemm_unrolled.ts; with `textures` it reads A and B from texture mirrors of their buffers,
+// mirror.ts, which recordPrograms keeps up to date) and "direct" (a K loop without workgroup
+// memory, _gemm_direct.ts). createGemm picks by adapter, device limits and shape.
 import { directExtent, type DirectTile, directWgsl } from "./_gemm_direct.ts";
 import { tiledExtent, tiledFits, type TiledTile, tiledWgsl } from "./_gemm_tiled.ts";
 import {
