@@ -1,6 +1,6 @@
-// Times one GEMM kernel on a device: `repeats` products (each with its copies into textures, if
-// the kernel reads textures) recorded and submitted
-// together, timed to `onSubmittedWorkDone()`. Reused by tasks/gemm_bench.ts and by GPU probes.
+// Times one GEMM kernel on a device: `repeats` products recorded by recordGemm (a kernel that reads
+// texture mirrors copies A and B before the first) and submitted together, timed to
+// `onSubmittedWorkDone()`. Reused by tasks/gemm_bench.ts and by GPU probes.
 import { createGemm, type GemmOptions, type GemmTile, recordGemm } from "./gemm.ts";
 
 /** One product of a training step. */

@@ -60,7 +60,7 @@ export function mirrorFits(rows: number, cols: number, limits: GPUSupportedLimit
 }
 
 /** An rgba32float texture of `width` x `height` texels that copies can fill and kernels read. */
-export function mirrorTexture(device: GPUDevice, width: number, height: number, label: string) {
+function mirrorTexture(device: GPUDevice, width: number, height: number, label: string) {
   return device.createTexture({
     label,
     size: [width, height],
@@ -71,7 +71,7 @@ export function mirrorTexture(device: GPUDevice, width: number, height: number, 
 }
 
 /** Records the copy of the first `height` rows of `buffer` into `texture` (`width` texels a row). */
-export function copyIntoTexture(
+function copyIntoTexture(
   encoder: GPUCommandEncoder,
   buffer: GPUBuffer,
   texture: GPUTexture,
@@ -86,7 +86,7 @@ export function copyIntoTexture(
 }
 
 /** A mirror of `buffer` as a [rows, cols] matrix (check mirrorFits first). */
-export function createMirror(
+function createMirror(
   device: GPUDevice,
   buffer: GPUBuffer,
   rows: number,

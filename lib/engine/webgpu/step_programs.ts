@@ -947,11 +947,12 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
     ].filter((l) => l).join("\n    ")
   );
   const dps = lanes.map((k) => `dp${k}`).join(", ");
-  const loads: Record<string, string> = {};
-  const used = ["f", "df", ...(jump || preAct || gated ? ["pre"] : [])];
-  if (options.aux) used.push("fa", "dfa");
-  if (gateRecon) used.push("dga");
-  for (const name of used) loads[name] = read(name);
+  // What each row of the loop reads: the WGSL name of the value and the [B, F] input it comes from.
+  const inputs: [string, string][] = [["fv", "f"], ["gv", "df"]];
+  if (jump || preAct || gated) inputs.push(["zv", "pre"]);
+  if (options.aux) inputs.push(["fav", "fa"], ["dfav", "dfa"]);
+  if (gateRecon) inputs.push(["dgv", "dga"]);
+  const loads = inputs.map(([value, name]) => `let ${value} = ${read(name)};`).join(" ");
   const rows = columnRows(gated);
   const out = each((k) =>
     [
@@ -979,11 +980,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let r1 = min(${b}u, (ch + 1u) * ${per}u);
   for (var r = ch * ${per}u; r < r1; r++) {
     let q = r * ${f / V}u + jv;
-    let fv = ${loads.f};
-    let gv = ${loads.df};
-    ${jump || preAct || gated ? `let zv = ${loads.pre};` : ""}
-    ${options.aux ? `let fav = ${loads.fa}; let dfav = ${loads.dfa};` : ""}
-    ${gateRecon ? `let dgv = ${loads.dga};` : ""}
+    ${loads}
     ${body}
     df[q] = ${V === 4 ? `vec4<f32>(${dps})` : dps};
   }
