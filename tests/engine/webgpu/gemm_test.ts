@@ -226,6 +226,13 @@ webgpuTest(
         assertExact(label(o, tile), await run(o, x, { tile }), reference(o, x).c, o.n);
       }
     }
+    // A^T and B with k (a batch) not a multiple of 4 and below kc: one chunk of 22, A staged
+    // value by value instead of in 4 x 4 blocks.
+    for (const extra of [{}, { alpha: -0.5, beta: 1 as const, bias: true }]) {
+      const o = { m: 128, n: 64, k: 22, transA: true, ...extra };
+      const x = inputs(o, 3, 43);
+      assertExact(label(o, tile), await run(o, x, { tile }), reference(o, x).c, o.n);
+    }
   },
 );
 
