@@ -43,12 +43,23 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
   return { available: true, adapter: name, fallback: isSoftware(adapter, name) };
 }
 
+/** Names of software adapters (some drivers do not flag them as fallback adapters). */
+const SOFTWARE_NAME = /llvmpipe|lavapipe|softpipe|swiftshader|warp/i;
+
 /** A software (fallback) adapter, flagged or known by name (some drivers do not flag them). */
 export function isSoftware(adapter: GPUAdapter, name: string): boolean {
   // deno-lint-ignore no-explicit-any
   const a = adapter as any;
   const flagged = Boolean(a.info?.isFallbackAdapter ?? a.isFallbackAdapter);
-  return flagged || /llvmpipe|lavapipe|softpipe|swiftshader|warp/i.test(name);
+  return flagged || SOFTWARE_NAME.test(name);
+}
+
+/** A software (fallback) adapter such as llvmpipe, known from the device's adapter info. */
+export function isSoftwareDevice(device: GPUDevice): boolean {
+  const info = (device as { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } })
+    .adapterInfo;
+  if (info?.isFallbackAdapter) return true;
+  return SOFTWARE_NAME.test(`${info?.description ?? ""} ${info?.device ?? ""}`);
 }
 
 /** `NVIDIA H100 80GB HBM3 (vendor 0x10de, device 0x2330)`; ids in hex as lspci shows them. */

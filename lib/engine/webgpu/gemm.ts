@@ -21,6 +21,7 @@ export type { DirectTile, TiledTile, UnrolledTile };
 export type { GemmOptions } from "./_gemm_options.ts";
 import type { GemmOptions } from "./_gemm_options.ts";
 import { type Mirror, mirrorLayoutEntry, sharedMirror } from "./mirror.ts";
+import { isSoftwareDevice } from "./adapter.ts";
 import { dispatch, type IndirectArgs, type Program, recordPrograms } from "./program.ts";
 
 export interface GemmBuffers {
@@ -123,16 +124,6 @@ export function tileName(tile: GemmTile): string {
     : "";
   const tex = tile.kind === "unrolled" && tile.textures ? " textures" : "";
   return `${tile.kind} ${e.rows}x${e.cols}${depth} (${tile.tm}x${tile.tn})${tex}`;
-}
-
-/** A software (fallback) adapter such as llvmpipe, known from the device's adapter info. */
-export function isSoftwareDevice(device: GPUDevice): boolean {
-  const info = (device as { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } })
-    .adapterInfo;
-  if (info?.isFallbackAdapter) return true;
-  return /llvmpipe|lavapipe|softpipe|swiftshader|warp/i.test(
-    `${info?.description ?? ""} ${info?.device ?? ""}`,
-  );
 }
 
 /**

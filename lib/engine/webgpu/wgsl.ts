@@ -4,7 +4,7 @@
 // matrix). Shapes are baked in as constants. Private to lib/engine/webgpu/.
 import { type Bindings, declare, groupsFor, type Program, program } from "./program.ts";
 import type { Mirror } from "./mirror.ts";
-import { isSoftwareDevice } from "./gemm.ts";
+import { isSoftwareDevice } from "./adapter.ts";
 
 /** Invocations per workgroup of the 1-D passes. */
 export const WG = 256;
