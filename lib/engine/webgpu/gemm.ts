@@ -11,6 +11,7 @@ import { tiledExtent, tiledFits, type TiledTile, tiledWgsl } from "./_gemm_tiled
 import {
   unrolledChunk,
   unrolledExtent,
+  unrolledRowsFirst,
   unrolledTextures,
   type UnrolledTile,
   unrolledWgsl,
@@ -280,7 +281,9 @@ export function createGemm(
     return group;
   }
 
-  const groups = [groupsX, groupsY, 1] as const;
+  const groups = tile.kind === "unrolled" && unrolledRowsFirst(options)
+    ? [groupsY, groupsX, 1] as const
+    : [groupsX, groupsY, 1] as const;
   return {
     flops: 2 * m * n * k,
     groups,
