@@ -170,7 +170,10 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
   /** k index of step p of this chunk, clamped into range when kc does not divide k. */
   const kAt = (p: number) => raggedK ? `min(kc0 + ${p}u, ${k - 1}u)` : `(kc0 + ${p}u)`;
   for (let c = 0; c < tn4; c++) {
-    s.push(`let cv${c} = ${colBlock} * ${w * tn4}u + ${c * w}u + lane;`, `let cb${c} = cv${c} * 4u;`);
+    s.push(
+      `let cv${c} = ${colBlock} * ${w * tn4}u + ${c * w}u + lane;`,
+      `let cb${c} = cv${c} * 4u;`,
+    );
   }
   for (let i = 0; i < tm; i++) {
     for (let c = 0; c < tn4; c++) s.push(`var acc${i}_${c} = vec4<f32>(0.0);`);

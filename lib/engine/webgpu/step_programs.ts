@@ -188,12 +188,15 @@ export function encoderPrograms(
   const out: Program[] = [];
   if (step.preEncoderBias) {
     const v = dUnit(d);
+    const input = matrixInputs(device, layout, { cols: d, v: v.n }, { x: B.x }, {
+      bd: params.b_dec,
+    });
     out.push(elementwise(device, {
       label: "x - b_dec",
       n: (b * d) / v.n,
-      body: `xIn[i] = x[i] - bd[i % ${d / v.n}u];`,
-      buffers: { x: B.x, xIn: B.xIn, bd: params.b_dec },
-      types: { x: v.ty, xIn: v.ty, bd: v.ty },
+      body: `let j = i % ${d / v.n}u; xIn[i] = ${input.at.x} - ${input.at.bd};`,
+      buffers: { ...input.buffers, xIn: B.xIn },
+      types: { ...input.types, xIn: v.ty },
     }));
   }
   const enc = encoderOf(layout);
@@ -230,29 +233,29 @@ export function encoderPrograms(
 }
 
 /**
- * The inputs of an element-wise pass over [B, F] in units of v = 1 or 4 latents (index i, latent
- * unit j = i % F/v): [B, F] matrices `mats` and [F] vectors `vecs`, read through texture mirrors
- * (mirror.ts) on a software adapter when v is 4 and the shape allows (a vector fetch instead of a
- * load per lane), else from their buffers. Returns the bindings, their types and each input's
- * WGSL expression at i.
+ * The inputs of an element-wise pass over a [B, cols] matrix (cols F or D) in units of v = 1 or 4
+ * values (index i, unit j = i % cols/v, which the pass defines): [B, cols] matrices `mats` and
+ * [cols] vectors `vecs`, read through texture mirrors (mirror.ts) on a software adapter when v is
+ * 4 and the shape allows (a vector fetch instead of a load per lane), else from their buffers.
+ * Returns the bindings, their types and each input's WGSL expression at i.
  */
-function latentInputs(
+function matrixInputs(
   device: GPUDevice,
   layout: StepLayout,
-  options: { v: number },
+  options: { cols: number; v: number },
   mats: Record<string, GPUBuffer>,
   vecs: Record<string, GPUBuffer> = {},
 ): { buffers: Named; types: Record<string, string>; at: Record<string, string> } {
-  const { b, f } = layout;
-  const { v } = options;
-  const mirrored = layout.software && v === 4 && mirrorFits(b, f, device.limits);
+  const { b } = layout;
+  const { v, cols } = options;
+  const mirrored = layout.software && v === 4 && mirrorFits(b, cols, device.limits);
   const buffers: Named = {}, types: Record<string, string> = {}, at: Record<string, string> = {};
   for (const [name, buffer] of Object.entries({ ...mats, ...vecs })) {
     const matrix = name in mats;
     if (mirrored) {
-      buffers[name] = sharedMirror(device, buffer, matrix ? b : 1, f);
+      buffers[name] = sharedMirror(device, buffer, matrix ? b : 1, cols);
       types[name] = "texture";
-      at[name] = mirrorLoad(name, "j", matrix ? `i / ${f / 4}u` : "0u");
+      at[name] = mirrorLoad(name, "j", matrix ? `i / ${cols / 4}u` : "0u");
     } else {
       buffers[name] = buffer;
       types[name] = v === 4 ? "array<vec4<f32>>" : "array<f32>";
@@ -280,7 +283,7 @@ function selectPrograms(
     const vecs: Record<string, GPUBuffer> = sel.kind === "threshold"
       ? { th: params[sel.log ? "log_threshold" : "threshold"] }
       : {};
-    const input = latentInputs(device, layout, { v }, { pre: B.pre }, vecs);
+    const input = matrixInputs(device, layout, { cols: f, v }, { pre: B.pre }, vecs);
     const theta = sel.kind === "threshold" && sel.log ? `exp(${input.at.th})` : input.at.th;
     return [elementwise(device, {
       label,
@@ -294,7 +297,7 @@ function selectPrograms(
   }
   if (sel.kind === "gate_magnitude") {
     const label = "f = H(gate) relu(mag), relu(gate)";
-    const input = latentInputs(device, layout, { v }, { pre: B.pre }, {
+    const input = matrixInputs(device, layout, { cols: f, v }, { pre: B.pre }, {
       bg: params.b_gate,
       rm: params.r_mag,
       bm: params.b_mag,
@@ -428,14 +431,17 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
   out.push(...encoderPrograms(device, layout, { training: true }));
   // Reconstruction: dxHat = 2 (xHat - x) / B and its sum of squares.
   const v = dUnit(d);
+  const rec = matrixInputs(device, layout, { cols: d, v: v.n }, { x: B.x, xHat: B.xHat });
   out.push(...sumIntoSlot(device, B.scal, {
     label: "dxHat, sse",
     n: (b * d) / v.n,
-    body: `let e = xHat[i] - x[i]; dxHat[i] = ${f32(2 / b)} * e;`,
+    body: `let j = i % ${d / v.n}u; let e = ${rec.at.xHat} - ${rec.at.x}; dxHat[i] = ${
+      f32(2 / b)
+    } * e;`,
     value: v.square("e"),
     slot: S.sse,
-    buffers: { x: B.x, xHat: B.xHat, dxHat: B.dxHat, part: B.part },
-    types: { x: v.ty, xHat: v.ty, dxHat: v.ty },
+    buffers: { ...rec.buffers, dxHat: B.dxHat, part: B.part },
+    types: { ...rec.types, dxHat: v.ty },
   }));
   // Batch spread of x (the FVU denominator): column means, then squares about them.
   out.push(...columnSum(device, {
@@ -447,14 +453,15 @@ export function stepPrograms(device: GPUDevice, layout: StepLayout): Program[] {
     cpart: B.cpart,
     combine: `s / ${f32(b)}`,
   }));
+  const spread = matrixInputs(device, layout, { cols: d, v: v.n }, { x: B.x }, { xm: B.xMean });
   out.push(...sumIntoSlot(device, B.scal, {
     label: "sst",
     n: (b * d) / v.n,
-    body: `let c = x[i] - xm[i % ${d / v.n}u];`,
+    body: `let j = i % ${d / v.n}u; let c = ${spread.at.x} - ${spread.at.xm};`,
     value: v.square("c"),
     slot: S.sst,
-    buffers: { x: B.x, xm: B.xMean, part: B.part },
-    types: { x: v.ty, xm: v.ty },
+    buffers: { ...spread.buffers, part: B.part },
+    types: spread.types,
   }));
   out.push(latentGradient(device, layout, {
     label: "df = dxHat W_dec^T",
