@@ -3,7 +3,7 @@
 // workgroup reduction, and radix selection of the k-th largest value (per row or over a whole
 // matrix). Shapes are baked in as constants. Private to lib/engine/webgpu/.
 import { type Bindings, declare, groupsFor, type Program, program } from "./program.ts";
-import type { Mirror } from "./mirror.ts";
+import { type Mirror, mirrorFits, mirrorLoad, sharedMirror } from "./mirror.ts";
 import { isSoftwareDevice } from "./adapter.ts";
 
 /** Invocations per workgroup of the 1-D passes. */
@@ -183,7 +183,9 @@ export function sumIntoSlot(
 
 /**
  * Column sums of src [rows, cols] (row-major): out[j] = `combine` of the sum (an expression in
- * `s` and `j`, e.g. `out[j] + s`), in two passes through `cpart` [CHUNKS * cols].
+ * `s` and `j`, e.g. `out[j] + s`), in two passes through `cpart` [CHUNKS * cols]. On a software
+ * adapter the first pass reads src through a texture mirror where the shape allows (mirror.ts),
+ * four columns an invocation: a vector fetch per row instead of a load per lane.
  */
 export function columnSum(
   device: GPUDevice,
@@ -195,28 +197,33 @@ export function columnSum(
     out: GPUBuffer;
     cpart: GPUBuffer;
     combine?: string;
-    /** The value summed for entry (r, j) (default `src[r * cols + j]`). */
-    value?: string;
-    extra?: Named;
   },
 ): Program[] {
   const { rows, cols } = options;
   const chunks = Math.min(CHUNKS, rows);
   const per = Math.ceil(rows / chunks);
-  const extra = options.extra ?? {};
-  const first = bind({ src: options.src, cpart: options.cpart, ...extra });
+  const mirrored = isSoftwareDevice(device) && mirrorFits(rows, cols, device.limits);
+  const units = mirrored ? cols / 4 : cols; // columns (or vec4s of them) summed per chunk
+  const first = mirrored
+    ? bind({ src: sharedMirror(device, options.src, rows, cols), cpart: options.cpart }, {
+      src: "texture",
+      cpart: "array<vec4<f32>>",
+    })
+    : bind({ src: options.src, cpart: options.cpart });
   const pass1 = `${first.header}
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let j = gid.x;
   let c = gid.y;
-  if (j >= ${cols}u) { return; }
-  var s = 0.0;
+  if (j >= ${units}u) { return; }
+  var s = ${mirrored ? "vec4<f32>(0.0)" : "0.0"};
   let r1 = min(${rows}u, (c + 1u) * ${per}u);
-  for (var r = c * ${per}u; r < r1; r++) { s += ${options.value ?? `src[r * ${cols}u + j]`}; }
-  cpart[c * ${cols}u + j] = s;
+  for (var r = c * ${per}u; r < r1; r++) { s += ${
+    mirrored ? mirrorLoad("src", "j", "r") : `src[r * ${cols}u + j]`
+  }; }
+  cpart[c * ${units}u + j] = s;
 }`;
-  const second = bind({ cpart: options.cpart, out: options.out, ...extra });
+  const second = bind({ cpart: options.cpart, out: options.out });
   const pass2 = `${second.header}
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
@@ -231,7 +238,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       label: `${options.label} (chunks)`,
       code: pass1,
       buffers: first.list,
-      groups: [Math.ceil(cols / 64), chunks],
+      groups: [Math.ceil(units / 64), chunks],
     }),
     program(device, {
       label: options.label,

@@ -4,11 +4,16 @@
 // matrix (globalKth), on data with ties, negatives and rows with fewer than k positives. The row
 // passes (rowPass on GPUs, rowPassSerial on software adapters) against a row normalisation in
 // TypeScript. Both forms of the two-stage sum (partialSum: workgroup trees on GPUs, serial sums
-// on software adapters) against a float64 sum. The engine tests on llvmpipe only reach the serial
-// kernels, so the workgroup ones are checked here directly.
+// on software adapters) against a float64 sum, and the column sums (columnSum: through a texture
+// mirror four columns at a time on a software adapter where the width is a multiple of 64, from
+// the buffer otherwise) against sums in TypeScript. The engine tests on llvmpipe only reach the
+// serial kernels, so the workgroup ones are checked here directly.
 import assert from "node:assert/strict";
 import { openDevice } from "../../../lib/engine/webgpu/device.ts";
+import { isSoftwareDevice } from "../../../lib/engine/webgpu/adapter.ts";
+import { mirrorFits } from "../../../lib/engine/webgpu/mirror.ts";
 import {
+  columnSum,
   finishSum,
   globalKth,
   partialSum,
@@ -187,6 +192,40 @@ webgpuTest("partialSum and finishSum add every term once, as trees or serial sum
       const squares = new Float32Array(await runAndRead(device, [], sq, x.length));
       assert.deepEqual(squares, x.map((v) => v * v), `serial ${serial}: element-wise writes`);
     }
+  } finally {
+    device.destroy();
+  }
+});
+
+webgpuTest("columnSum gives every column's sum, from a texture mirror or the buffer", async () => {
+  const { device } = await openDevice();
+  try {
+    // 100 rows: 64 chunks of 2 rows, the last 14 empty. 128 columns take a mirror on a software
+    // adapter, 300 never do.
+    const rows = 100;
+    const forms = new Set<boolean>();
+    for (const cols of [128, 300]) {
+      const rng = new Rng(5, cols);
+      const x = new Float32Array(rows * cols).map(() => Math.round(rng.normal() * 8) / 8);
+      const want = new Float64Array(cols);
+      for (let r = 0; r < rows; r++) for (let j = 0; j < cols; j++) want[j] += x[r * cols + j];
+      const out = storageBuffer(device, new Float32Array(cols));
+      const programs = columnSum(device, {
+        label: `column sums ${cols}`,
+        rows,
+        cols,
+        src: storageBuffer(device, x),
+        out,
+        cpart: storageBuffer(device, new Float32Array(64 * cols)),
+        combine: "s / 2.0",
+      });
+      const have = new Float32Array(await runAndRead(device, programs, out, cols));
+      for (let j = 0; j < cols; j++) {
+        assert.equal(have[j], want[j] / 2, `${cols} columns, column ${j}`);
+      }
+      forms.add(isSoftwareDevice(device) && mirrorFits(rows, cols, device.limits));
+    }
+    if (isSoftwareDevice(device)) assert.deepEqual([...forms].sort(), [false, true]);
   } finally {
     device.destroy();
   }
