@@ -34,6 +34,7 @@ export function directWgsl(o: GemmOptions, t: DirectTile): string {
   const { m, n, k } = o;
   const transA = o.transA ?? false, transB = o.transB ?? false;
   const alpha = o.alpha ?? 1, beta = o.beta ?? 0, bias = o.bias ?? false;
+  const relu = o.relu ?? false;
   const { w, tm, tn } = t;
   const tn4 = tn / 4;
   // vec4 views where every vec4 starts at a multiple of 4 floats.
@@ -126,6 +127,7 @@ export function directWgsl(o: GemmOptions, t: DirectTile): string {
         let v = scale(`acc${i}_${c}`);
         if (beta === 1) v += ` + C[${idx}]`;
         if (bias) v += ` + bias[cv${c}]`;
+        if (relu) v = `max(${v}, vec4<f32>(0.0))`;
         const conds = [inRow, raggedN ? `cv${c} < ${n / 4}u` : ""].filter((x) => x);
         const st = `C[${idx}] = ${v};`;
         store.push(conds.length ? `if (${conds.join(" && ")}) { ${st} }` : st);
@@ -135,6 +137,7 @@ export function directWgsl(o: GemmOptions, t: DirectTile): string {
           let v = scale(`acc${i}_${c}.${XYZW[j]}`);
           if (beta === 1) v += ` + C[${idx}]`;
           if (bias) v += ` + bias[cb${c} + ${j}u]`;
+          if (relu) v = `max(${v}, 0.0)`;
           const conds = [inRow, `cb${c} + ${j}u < ${n}u`].filter((x) => x);
           store.push(`if (${conds.join(" && ")}) { C[${idx}] = ${v}; }`);
         }
@@ -154,7 +157,7 @@ export function directWgsl(o: GemmOptions, t: DirectTile): string {
 
   const ty = (v: boolean) => v ? "vec4<f32>" : "f32";
   return `// gemm (direct) ${m}x${n}x${k} transA=${transA} transB=${transB} alpha=${alpha} ` +
-    `beta=${beta} bias=${bias} tile ${tm}x${w * tn}, ${tm}x${tn} per invocation
+    `beta=${beta} bias=${bias} relu=${relu} tile ${tm}x${w * tn}, ${tm}x${tn} per invocation
 @group(0) @binding(0) var<storage, read> A: array<${ty(vecA)}>;
 @group(0) @binding(1) var<storage, read> B: array<${ty(vecB)}>;
 @group(0) @binding(2) var<storage, read_write> C: array<${ty(vecC)}>;

@@ -14,4 +14,9 @@ export interface GemmOptions {
   beta?: 0 | 1;
   /** Add bias[n] (a buffer) to every row of the product. */
   bias?: boolean;
+  /**
+   * C = max(..., 0) once the product, beta and bias are in: the ReLU selection fused into the
+   * encoder GEMM's epilogue (f written directly, no pre-activation pass).
+   */
+  relu?: boolean;
 }

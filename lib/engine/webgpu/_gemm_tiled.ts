@@ -79,6 +79,7 @@ export function tiledWgsl(options: GemmOptions, tile: TiledTile): string {
   const { m, n, k } = options;
   const transA = options.transA ?? false, transB = options.transB ?? false;
   const alpha = options.alpha ?? 1, beta = options.beta ?? 0, bias = options.bias ?? false;
+  const relu = options.relu ?? false;
   const { wx, wy, tm, tn, tk } = tile;
   const threads = wx * wy, bm = wy * tm, bn = wx * tn, tn4 = tn / 4;
   const checkM = m % bm !== 0, checkN = n % bn !== 0, checkK = k % tk !== 0;
@@ -110,6 +111,7 @@ export function tiledWgsl(options: GemmOptions, tile: TiledTile): string {
         const idx = `r * ${n}u + col`;
         if (beta === 1) value = `${value} + C[${idx}]`;
         if (bias) value = `${value} + bias[col]`;
+        if (relu) value = `max(${value}, 0.0)`;
         lines.push(`      C[${idx}] = ${value};`);
         epilogue.push(`    {`);
         if (checkN) {
@@ -134,7 +136,7 @@ export function tiledWgsl(options: GemmOptions, tile: TiledTile): string {
     ld: transB ? k : n,
   }, { r0: "n0", extent: n, checkR: checkN, checkK, k });
 
-  return `// gemm (tiled) ${m}x${n}x${k} transA=${transA} transB=${transB} alpha=${alpha} beta=${beta} bias=${bias}
+  return `// gemm (tiled) ${m}x${n}x${k} transA=${transA} transB=${transB} alpha=${alpha} beta=${beta} bias=${bias} relu=${relu}
 @group(0) @binding(0) var<storage, read> A: array<f32>;
 @group(0) @binding(1) var<storage, read> B: array<f32>;
 @group(0) @binding(2) var<storage, read_write> C: array<f32>;

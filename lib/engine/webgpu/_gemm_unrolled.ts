@@ -83,6 +83,7 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
   const { m, n, k } = o;
   const transA = o.transA ?? false, transB = o.transB ?? false;
   const alpha = o.alpha ?? 1, beta = o.beta ?? 0, bias = o.bias ?? false;
+  const relu = o.relu ?? false;
   const { w, tm, tn } = t;
   const kc = unrolledChunk(t, k), tn4 = tn / 4;
   const raggedM = m % tm !== 0, raggedN = n % (w * tn) !== 0, raggedK = k % kc !== 0;
@@ -247,6 +248,11 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
         if (beta === 1) lines.push(`v += C[${idx}];`);
         else if (chunks > 1) lines.push(`if (first == 0u) { v += C[${idx}]; }`);
         if (bias) lines.push(`v += bias${c}${j === null ? "" : `_${j}`};`);
+        if (relu) {
+          // Only once the whole of k is in: the last chunk (or the only one).
+          const zero = j === null ? "vec4<f32>(0.0)" : "0.0";
+          lines.push(chunks === 1 ? `v = max(v, ${zero});` : `if (last) { v = max(v, ${zero}); }`);
+        }
         lines.push(`C[${idx}] = v;`);
         const inCol = j === null ? (raggedN ? `cv${c} < ${n / 4}u` : "") : `cb${c} + ${j}u < ${n}u`;
         const conds = [inRow, inCol].filter((x) => x);
@@ -257,7 +263,7 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
 
   const ty = (v: boolean) => v ? "vec4<f32>" : "f32";
   return `// gemm (unrolled) ${m}x${n}x${k} transA=${transA} transB=${transB} alpha=${alpha} ` +
-    `beta=${beta} bias=${bias} tile ${tm}x${
+    `beta=${beta} bias=${bias} relu=${relu} tile ${tm}x${
       w * tn
     }, ${tm}x${tn} per invocation, k ${kc} per dispatch${tex ? ", A and B from textures" : ""}
 struct Chunk { kc0: u32, first: u32 }
@@ -277,7 +283,7 @@ var<workgroup> S: array<${ty(vecS)}, ${vecS ? (tm * kc) / 4 : tm * kc}>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let r0 = ${rowBlock} * ${tm}u;
   let kc0 = chunk.kc0;
-  let first = chunk.first;
+  let first = chunk.first;${relu && Math.ceil(k / kc) > 1 ? `\n  let last = kc0 + ${kc}u >= ${k}u;` : ""}
 ${s.map((l) => `  ${l}`).join("\n")}
 }
 `;

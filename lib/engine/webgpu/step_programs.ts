@@ -200,13 +200,19 @@ export function encoderPrograms(
     }));
   }
   const enc = encoderOf(layout);
-  out.push(gemm(device, enc.label, { m: b, n: f, k: d, bias: !!enc.bias }, {
-    a: step.preEncoderBias ? B.xIn : B.x,
-    b: enc.w,
-    c: B.pre,
-    bias: enc.bias,
-  }));
-  out.push(...selectPrograms(device, layout, options));
+  // The ReLU selection runs in the encoder GEMM's epilogue, which writes f itself: no pass over
+  // pre and no store of it, so nothing may read pre.
+  const fused = step.selection.kind === "rectify";
+  if (fused && step.terms.some((t) => t.kind === "auxk" || t.kind === "pre_act")) {
+    throw new Error("webgpu: the ReLU selection keeps no pre-activations for AuxK or pre_act");
+  }
+  out.push(gemm(
+    device,
+    fused ? `f = relu(${enc.label.slice("pre = ".length)})` : enc.label,
+    { m: b, n: f, k: d, bias: !!enc.bias, relu: fused },
+    { a: step.preEncoderBias ? B.xIn : B.x, b: enc.w, c: fused ? B.f : B.pre, bias: enc.bias },
+  ));
+  if (!fused) out.push(...selectPrograms(device, layout, options));
   const sp = layout.sparse;
   out.push(
     sp
@@ -273,24 +279,24 @@ function selectPrograms(
   const { b, f, step, params, state, buffers: B } = layout;
   const sel = step.selection;
   const n = b * f;
-  // ReLU and JumpReLU work on vec4s of four latents when F allows (a quarter of the loads, which
+  // JumpReLU and Gated work on vec4s of four latents when F allows (a quarter of the loads, which
   // a software adapter makes lane by lane); each component computes what the scalar form would.
   const v = f % 4 === 0 ? 4 : 1;
   const ty = v === 4 ? "array<vec4<f32>>" : "array<f32>";
   const zero = v === 4 ? "vec4<f32>(0.0)" : "0.0";
-  if (sel.kind === "rectify" || sel.kind === "threshold") {
-    const label = sel.kind === "rectify" ? "f = relu(pre)" : "f = jumprelu(pre)";
-    const vecs: Record<string, GPUBuffer> = sel.kind === "threshold"
-      ? { th: params[sel.log ? "log_threshold" : "threshold"] }
-      : {};
-    const input = matrixInputs(device, layout, { cols: f, v }, { pre: B.pre }, vecs);
-    const theta = sel.kind === "threshold" && sel.log ? `exp(${input.at.th})` : input.at.th;
+  if (sel.kind === "rectify") {
+    throw new Error("webgpu: the ReLU selection runs in the encoder GEMM (encoderPrograms)");
+  }
+  if (sel.kind === "threshold") {
+    const input = matrixInputs(device, layout, { cols: f, v }, { pre: B.pre }, {
+      th: params[sel.log ? "log_threshold" : "threshold"],
+    });
+    const theta = sel.log ? `exp(${input.at.th})` : input.at.th;
     return [elementwise(device, {
-      label,
+      label: "f = jumprelu(pre)",
       n: n / v,
-      body: `let j = i % ${f / v}u; let z = ${input.at.pre}; f[i] = ${
-        sel.kind === "rectify" ? `max(z, ${zero})` : `select(${zero}, z, z > ${theta})`
-      };`,
+      body: `let j = i % ${f / v}u; let z = ${input.at.pre};
+        f[i] = select(${zero}, z, z > ${theta});`,
       buffers: { ...input.buffers, f: B.f },
       types: { ...input.types, f: ty },
     })];

@@ -98,6 +98,7 @@ function reference(o: GemmOptions, x: Inputs): { c: Float64Array; scale: Float64
       let v = alpha * s, sc = Math.abs(alpha) * abs;
       if (o.beta === 1) v += x.c0[i * n + j], sc += Math.abs(x.c0[i * n + j]);
       if (o.bias) v += x.bias[j], sc += Math.abs(x.bias[j]);
+      if (o.relu) v = Math.max(v, 0);
       c[i * n + j] = v;
       scale[i * n + j] = sc;
     }
@@ -220,7 +221,12 @@ webgpuTest(
     // hold that dimension along its rows (m of A [m, k], n of B^T [n, k]).
     const tile = { kind: "unrolled" as const, w: 8, tm: 8, tn: 4, kc: 24, textures: true };
     for (const t of TRANSPOSES) {
-      for (const extra of [{}, { alpha: -0.5, beta: 1 as const, bias: true }]) {
+      for (
+        const extra of [{}, { alpha: -0.5, beta: 1 as const, bias: true }, {
+          bias: true,
+          relu: true,
+        }]
+      ) {
         const o = { m: t.transA ? 128 : 37, n: t.transB ? 53 : 64, k: 64, ...t, ...extra };
         const x = inputs(o, 3, 41);
         assertExact(label(o, tile), await run(o, x, { tile }), reference(o, x).c, o.n);
@@ -236,29 +242,46 @@ webgpuTest(
   },
 );
 
-webgpuTest("alpha scales the product, beta 1 adds C and bias adds a row vector", async () => {
-  for (const tile of SMALL_TILES) {
-    for (const t of TRANSPOSES) {
-      for (
-        const extra of [{ alpha: 0.5, bias: true }, { alpha: -0.25, beta: 1 as const, bias: true }]
-      ) {
-        const o = { m: 37, n: 53, k: 29, ...t, ...extra };
-        const x = inputs(o, 3, 11);
-        assertExact(label(o, tile), await run(o, x, { tile }), reference(o, x).c, o.n);
+webgpuTest(
+  "alpha scales the product, beta 1 adds C, bias adds a row vector, relu clips",
+  async () => {
+    for (const tile of SMALL_TILES) {
+      for (const t of TRANSPOSES) {
+        for (
+          const extra of [
+            { alpha: 0.5, bias: true },
+            { alpha: -0.25, beta: 1 as const, bias: true },
+            // n 56: C in vec4s, the last ones past n (53 above stores values one by one).
+            { n: 56, alpha: -0.25, beta: 1 as const, bias: true, relu: true },
+            { alpha: 0.5, relu: true },
+          ]
+        ) {
+          const o = { m: 37, n: 53, k: 29, ...t, ...extra };
+          const x = inputs(o, 3, 11);
+          assertExact(label(o, tile), await run(o, x, { tile }), reference(o, x).c, o.n);
+        }
       }
     }
-  }
-});
+  },
+);
 
 webgpuTest(
-  "the unrolled kernel sums K-chunks, the last one short, applying beta and bias once",
+  "the unrolled kernel sums K-chunks, the last one short, applying beta, bias and relu once",
   async () => {
     const tile = { kind: "unrolled" as const, w: 8, tm: 8, tn: 4, kc: 8 };
     for (const t of TRANSPOSES) {
       // k = 29: chunks of 8, 8, 8 and 5; k = 32: four whole chunks with vec4 loads. m = 36: A^T
-      // staged in 4 x 4 blocks with the last row block clamped.
+      // staged in 4 x 4 blocks with the last row block clamped. relu clips the whole sum only
+      // (clipping a chunk's partial sum would differ wherever one is negative).
       for (const [m, k] of [[37, 29], [37, 32], [36, 29], [36, 32]]) {
-        for (const extra of [{}, { alpha: -0.5, beta: 1 as const, bias: true }]) {
+        for (
+          const extra of [{}, { alpha: -0.5, beta: 1 as const, bias: true }, {
+            alpha: -0.5,
+            beta: 1 as const,
+            bias: true,
+            relu: true,
+          }]
+        ) {
           const o = { m, n: 20, k, ...t, ...extra };
           const x = inputs(o, 3, 37);
           assertExact(label(o, tile), await run(o, x, { tile }), reference(o, x).c, o.n);
