@@ -262,6 +262,8 @@ export function unrolledWgsl(o: GemmOptions, t: UnrolledTile): string {
   }
 
   const ty = (v: boolean) => v ? "vec4<f32>" : "f32";
+  // The relu epilogue's condition (only when k takes several chunks).
+  const last = relu && chunks > 1 ? `\n  let last = kc0 + ${kc}u >= ${k}u;` : "";
   return `// gemm (unrolled) ${m}x${n}x${k} transA=${transA} transB=${transB} alpha=${alpha} ` +
     `beta=${beta} bias=${bias} relu=${relu} tile ${tm}x${
       w * tn
@@ -283,7 +285,7 @@ var<workgroup> S: array<${ty(vecS)}, ${vecS ? (tm * kc) / 4 : tm * kc}>;
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
   let r0 = ${rowBlock} * ${tm}u;
   let kc0 = chunk.kc0;
-  let first = chunk.first;${relu && Math.ceil(k / kc) > 1 ? `\n  let last = kc0 + ${kc}u >= ${k}u;` : ""}
+  let first = chunk.first;${last}
 ${s.map((l) => `  ${l}`).join("\n")}
 }
 `;
