@@ -173,9 +173,12 @@ function gemm(device: GPUDevice, label: string, o: GemmOptions, bufs: {
   return gemmProgram(label, createGemm(device, o), bufs);
 }
 
-/** WGSL for theta_j of the JumpReLU threshold parameter `th`. */
-function thetaOf(sel: Selection): string {
-  return sel.kind === "threshold" && sel.log ? "exp(th[j])" : "th[j]";
+/**
+ * WGSL for theta of the JumpReLU threshold parameter read as `th` (an expression, by default the
+ * buffer `th` at latent j): exp of it for a log threshold.
+ */
+function thetaOf(sel: Selection, th = "th[j]"): string {
+  return sel.kind === "threshold" && sel.log ? `exp(${th})` : th;
 }
 
 /** The encoder half: xIn, pre, f (training or inference selection). Shared with encode(). */
@@ -291,7 +294,7 @@ function selectPrograms(
     const input = matrixInputs(device, layout, { cols: f, v }, { pre: B.pre }, {
       th: params[sel.log ? "log_threshold" : "threshold"],
     });
-    const theta = sel.log ? `exp(${input.at.th})` : input.at.th;
+    const theta = thetaOf(sel, input.at.th);
     return [elementwise(device, {
       label: "f = jumprelu(pre)",
       n: n / v,
@@ -897,7 +900,7 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
     const jk = `jv * ${V}u + ${k}u`;
     return [
       `let j${k} = ${jk};`,
-      jump ? `let theta${k} = ${thetaOf(sel).replace("[j]", `[j${k}]`)};` : "",
+      jump ? `let theta${k} = ${thetaOf(sel, `th[j${k}]`)};` : "",
       `let add${k} = ${relu ? `hp[0] * rown[j${k}] / ${f32(b)}` : "0.0"};`,
       `var count${k} = 0.0; var fsum${k} = 0.0; var minpos${k} = ${BIG}; var kc${k} = 0.0;`,
       `var dn${k} = 0.0; var pc${k} = 0.0; var ps${k} = 0.0; var gs${k} = 0.0; var listed${k} = 0u;`,
