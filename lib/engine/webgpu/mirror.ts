@@ -2,10 +2,11 @@
 // buffer value lane by lane (a branch and a bounds check per lane and component) but loads
 // texels as vector code for all lanes at once: reading a [rows, cols] matrix through an
 // rgba32float texture (cols/4 texels wide, rows high) filled by a copy costs a fraction of reading
-// the buffer (measurements in docs/GPU.md). The copy is a memcpy
-// recorded outside any compute pass: recordPrograms (program.ts) copies a mirror before the first
-// program that reads it and again after a program writes its buffer. Private to
-// lib/engine/webgpu/.
+// the buffer (measurements in docs/GPU.md). The copy is a memcpy recorded outside any compute
+// pass: recordPrograms (program.ts) copies a mirror before the first program that reads it and
+// again after a program writes its buffer. Private to lib/engine/webgpu/.
+
+import { isSoftwareDevice } from "./adapter.ts";
 
 /**
  * Kernels bind mirrors as read-only storage textures, which needs WGSL's
@@ -57,6 +58,14 @@ export interface Mirror {
 export function mirrorFits(rows: number, cols: number, limits: GPUSupportedLimits): boolean {
   const max = limits.maxTextureDimension2D;
   return rows >= 1 && cols % 64 === 0 && cols / 4 <= max && rows <= max && storageMirrors();
+}
+
+/**
+ * Whether kernels on `device` read a [rows, cols] matrix through a mirror: only on a software
+ * adapter (a GPU loads buffers as fast), and only where the matrix fits (mirrorFits).
+ */
+export function readsMirror(device: GPUDevice, rows: number, cols: number): boolean {
+  return isSoftwareDevice(device) && mirrorFits(rows, cols, device.limits);
 }
 
 /** An rgba32float texture of `width` x `height` texels that copies can fill and kernels read. */

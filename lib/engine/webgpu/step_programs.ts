@@ -8,7 +8,7 @@
 // Shapes: B batch, D d_model, F latents.
 import type { Program } from "./program.ts";
 import { declare, f32, program } from "./program.ts";
-import { type Mirror, mirrorFits, mirrorLoad, sharedMirror } from "./mirror.ts";
+import { type Mirror, mirrorLoad, readsMirror, sharedMirror } from "./mirror.ts";
 import { createGemm, type GemmOptions, gemmProgram } from "./gemm.ts";
 import { LINEAR_ENCODER, type Selection, type WebGpuStep } from "./kernel.ts";
 import {
@@ -257,7 +257,7 @@ function matrixInputs(
 ): { buffers: Named; types: Record<string, string>; at: Record<string, string> } {
   const { b } = layout;
   const { v, cols } = options;
-  const mirrored = layout.software && v === 4 && mirrorFits(b, cols, device.limits);
+  const mirrored = v === 4 && readsMirror(device, b, cols);
   const buffers: Named = {}, types: Record<string, string> = {}, at: Record<string, string> = {};
   for (const [name, buffer] of Object.entries({ ...mats, ...vecs })) {
     const matrix = name in mats;
@@ -888,7 +888,7 @@ function columnPass(device: GPUDevice, layout: StepLayout, options: { aux: boole
   // On a software adapter the [B, F] inputs are read through texture mirrors (mirror.ts) when F
   // allows: a vector fetch for all lanes instead of a load per lane. df is also written (d pre in
   // place), so its buffer stays bound beside its mirror dfT.
-  const mirrored = layout.software && V === 4 && mirrorFits(b, f, device.limits);
+  const mirrored = V === 4 && readsMirror(device, b, f);
   const read = (name: string) => {
     if (!mirrored) return `${name}[q]`;
     const t = name === "df" ? "dfT" : name;

@@ -3,7 +3,7 @@
 // workgroup reduction, and radix selection of the k-th largest value (per row or over a whole
 // matrix). Shapes are baked in as constants. Private to lib/engine/webgpu/.
 import { type Bindings, declare, groupsFor, type Program, program } from "./program.ts";
-import { type Mirror, mirrorFits, mirrorLoad, sharedMirror } from "./mirror.ts";
+import { type Mirror, mirrorLoad, readsMirror, sharedMirror } from "./mirror.ts";
 import { isSoftwareDevice } from "./adapter.ts";
 
 /** Invocations per workgroup of the 1-D passes. */
@@ -202,7 +202,7 @@ export function columnSum(
   const { rows, cols } = options;
   const chunks = Math.min(CHUNKS, rows);
   const per = Math.ceil(rows / chunks);
-  const mirrored = isSoftwareDevice(device) && mirrorFits(rows, cols, device.limits);
+  const mirrored = readsMirror(device, rows, cols);
   const units = mirrored ? cols / 4 : cols; // columns (or vec4s of them) summed per chunk
   const first = mirrored
     ? bind({ src: sharedMirror(device, options.src, rows, cols), cpart: options.cpart }, {
