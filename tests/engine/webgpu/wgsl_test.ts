@@ -11,7 +11,6 @@
 import assert from "node:assert/strict";
 import { openDevice } from "../../../lib/engine/webgpu/device.ts";
 import { isSoftwareDevice } from "../../../lib/engine/webgpu/adapter.ts";
-import { mirrorFits } from "../../../lib/engine/webgpu/mirror.ts";
 import {
   columnSum,
   finishSum,
@@ -223,7 +222,7 @@ webgpuTest("columnSum gives every column's sum, from a texture mirror or the buf
       for (let j = 0; j < cols; j++) {
         assert.equal(have[j], want[j] / 2, `${cols} columns, column ${j}`);
       }
-      forms.add(isSoftwareDevice(device) && mirrorFits(rows, cols, device.limits));
+      forms.add((programs[0].mirrors ?? []).length > 0); // what the first pass binds
     }
     if (isSoftwareDevice(device)) assert.deepEqual([...forms].sort(), [false, true]);
   } finally {
