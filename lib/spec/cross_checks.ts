@@ -39,14 +39,17 @@ export function crossFieldProblems(config: RunConfig): ConfigProblem[] {
         "eval.tokens or raise data.heldout_tokens (their defaults are 16384 and 8192)",
     });
   }
+  // The split of the held-out rows (lib/train/control_set.ts): a controller reads them; with the
+  // interleaved layout every run's evaluation reads around them.
   const control = train.lambda.validation_tokens;
+  const controlled = arch.sparsity === "penalty" && train.lambda.mode !== "fixed";
   if (
-    control !== undefined && arch.sparsity === "penalty" && train.lambda.mode !== "fixed" &&
+    control !== undefined && (controlled || train.lambda.validation_layout === "interleaved") &&
     config.data.source === "lm" && config.data.heldout_tokens < config.eval.tokens + control
   ) {
     problems.push({
       paths: ["train.lambda.validation_tokens", "data.heldout_tokens", "eval.tokens"],
-      message: `the L0 controller reads ${control} held-out vectors after the eval.tokens ` +
+      message: `the L0 controller reads ${control} held-out vectors beside the eval.tokens ` +
         `${config.eval.tokens} of the final evaluation, so data.heldout_tokens must be >= ` +
         `${config.eval.tokens + control}, got ${config.data.heldout_tokens}`,
     });

@@ -47,6 +47,10 @@ function buildSaeSpec() {
 // train
 // ---------------------------------------------------------------------------------------------
 
+/** Where the controller's held-out vectors sit (train.lambda.validation_layout; lib/train/control_set.ts). */
+export const VALIDATION_LAYOUTS = ["interleaved", "after"] as const;
+export type ValidationLayout = (typeof VALIDATION_LAYOUTS)[number];
+
 export const LambdaSchedule = z.strictObject({
   mode: z.enum(["controller", "normalized", "controller_v1", "fixed"]).default("normalized")
     .describe(
@@ -89,9 +93,17 @@ export const LambdaSchedule = z.strictObject({
   ),
   validation_tokens: positiveInt().optional().describe(
     "Absent: the controller reads the mean L0 of the training batches. N: it reads the L0 of N " +
-      "held-out vectors after the eval.tokens of the final evaluation, so the target holds on " +
-      "unseen data when a small training set is seen many times (stories260k: 60,000 vectors " +
-      "seen 33 times end up to 7% above the target on held-out text)",
+      "held-out vectors that the final evaluation does not read (validation_layout), so the " +
+      "target holds on unseen data when a small training set is seen many times (stories260k: " +
+      "60,000 vectors seen 33 times end up to 7% above the target on held-out text). Every run " +
+      "of the spec, TopK included, then evaluates on the same eval.tokens vectors",
+  ),
+  validation_layout: z.enum(VALIDATION_LAYOUTS).default("interleaved").describe(
+    "Where validation_tokens' vectors sit among the eval.tokens + validation_tokens held-out " +
+      "ones: interleaved (the default since 2026-12-05), spread evenly, so that they sample the " +
+      "same documents as the evaluated vectors; after (before): the block after the evaluated " +
+      "ones (on stories260K its ~6 stories read 1.1% more L0 than the evaluated 26 on " +
+      "average, up to 3.9%, which the evaluation then missed by)",
   ),
 });
 
@@ -266,6 +278,11 @@ export interface EffectiveConfig {
   experiment: string;
   data: DataSpec;
   sae: Pick<SaeSpec, "architecture" | SaeCoreKey> & Record<string, unknown>;
-  train: Omit<TrainSpec, "lambda"> & { lambda?: TrainSpec["lambda"] };
+  /** lambda: the whole section for penalty runs, else only the held-out split when it moves rows. */
+  train: Omit<TrainSpec, "lambda"> & {
+    lambda?:
+      | TrainSpec["lambda"]
+      | Pick<TrainSpec["lambda"], "validation_tokens" | "validation_layout">;
+  };
   eval: EvalSpec;
 }

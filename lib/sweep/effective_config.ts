@@ -26,11 +26,16 @@ export function effectiveConfig(config: RunConfig): EffectiveConfig {
   for (const key of arch.uses) effectiveSae[key] = sae[key];
   effectiveSae[arch.name] = sae[arch.name];
   const { lambda, ...rest } = train;
+  // A run without a controller still evaluates on the rows the controller's split leaves it.
+  const { validation_tokens, validation_layout } = lambda;
+  const split = validation_tokens !== undefined && validation_layout !== "after"
+    ? { lambda: { validation_tokens, validation_layout } }
+    : {};
   return {
     experiment: config.experiment,
     data: config.data,
     sae: effectiveSae,
-    train: arch.sparsity === "penalty" ? { ...rest, lambda } : rest,
+    train: arch.sparsity === "penalty" ? { ...rest, lambda } : { ...rest, ...split },
     eval: config.eval,
   };
 }
@@ -59,12 +64,26 @@ export function runIdentity(effective: EffectiveConfig): Record<string, unknown>
     const { precision: _, ...rest } = trainId;
     trainId = rest;
   }
+  // train.lambda.validation_layout joined after run ids existed: it renames only the runs whose
+  // held-out rows it moves (validation_tokens set, layout interleaved); after is the old layout.
   const lambda = effective.train.lambda;
-  const shape = lambda?.mode === "normalized"
+  if (
+    lambda?.validation_layout !== undefined &&
+    (lambda.validation_tokens === undefined || lambda.validation_layout === "after")
+  ) {
+    const { validation_layout: _, ...kept } = lambda;
+    trainId = { ...trainId, lambda: kept };
+  }
+  const shape = lambda !== undefined && "mode" in lambda && lambda.mode === "normalized"
     ? arch.penaltyShape?.(effective.sae as unknown as SaeConfig)
     : undefined;
   const unitVersion = shape ? PENALTY_UNIT_VERSION[shape.kind] ?? 1 : 1;
-  if (unitVersion > 1) trainId = { ...trainId, lambda: { ...lambda, unit_version: unitVersion } };
+  if (unitVersion > 1) {
+    trainId = {
+      ...trainId,
+      lambda: { ...(trainId.lambda as object), unit_version: unitVersion },
+    };
+  }
   return {
     ...effective,
     data: withoutNull(effective.data, "heldout_path"),

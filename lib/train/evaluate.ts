@@ -7,12 +7,15 @@ import { ReconstructionAccumulator } from "../metrics/reconstruction.ts";
 import { SparsityAccumulator } from "../metrics/sparsity.ts";
 import { featureRecovery } from "../metrics/recovery.ts";
 import { scaleInPlace } from "./normalize.ts";
+import { type HeldoutSplit, readHeldout } from "./control_set.ts";
 import type { RunSummary } from "../store/records.ts";
 import type { HostTensors } from "../engine/types.ts";
 import { firingHistogram } from "../metrics/firing_histogram.ts";
 
 export interface EvaluationOptions {
   tokens: number;
+  /** The held-out split with the controller's rows (control_set.ts); absent: the first `tokens` rows. */
+  split?: HeldoutSplit | null;
   width: number;
   /** Normalisation scalar of the run (inputs are divided by it). */
   scale: number;
@@ -62,7 +65,12 @@ export async function evaluateEngine(
   options: EvaluationOptions,
 ): Promise<Evaluation> {
   const d = source.dModel;
-  const x = scaleInPlace(await source.heldout(options.tokens), options.scale);
+  const { evaluated } = await readHeldout(source, {
+    evalTokens: options.tokens,
+    split: options.split ?? null,
+    what: "the held-out data",
+  });
+  const x = scaleInPlace(evaluated, options.scale);
   const n = x.length / d;
   const chunk = options.chunk ?? 2048;
   const rec = new ReconstructionAccumulator(d);

@@ -8,6 +8,7 @@ import type { ActivationSource } from "../data/source.ts";
 import type { Architecture } from "../sae/types.ts";
 import type { Engine } from "../engine/engine.ts";
 import { evaluateEngine } from "./evaluate.ts";
+import { heldoutSplit } from "./control_set.ts";
 import { writeSaeDirectory } from "../export/saelens.ts";
 import { VERSION } from "../version.ts";
 import { computeRunFeatures } from "../features/compute_run.ts";
@@ -34,6 +35,7 @@ export async function finishRun(
   const d = source.dModel;
   const evaluation = await evaluateEngine(engine, source, {
     tokens: config.eval.tokens,
+    split: heldoutSplit(config),
     width: sae.width,
     scale: facts.scale,
     decoderParam: facts.arch.decoderParam,

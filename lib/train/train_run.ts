@@ -44,7 +44,7 @@ import type { DataProgress } from "../data/source.ts";
 import { DataError, DivergenceError, InterruptedError, SaeSweepError } from "../errors.ts";
 import { checkDivergence } from "./divergence.ts";
 import { faultPoint } from "./fault_points.ts";
-import { controlL0, loadControlSet } from "./control_set.ts";
+import { controlL0, heldoutSplit, readHeldout } from "./control_set.ts";
 import { centredVariance, lambdaUnit, penaltyShape } from "./lambda_scale.ts";
 import { DEFAULT_L0_TOLERANCE, missedTargetL0 } from "../metrics/l0_miss.ts";
 
@@ -212,14 +212,16 @@ async function trainWithSource(
       sae,
     );
   }
-  // The controller's held-out reading (before anything is written: too few vectors is a data error).
-  const controlTokens = useController ? train.lambda.validation_tokens : undefined;
-  const controlX = controlTokens === undefined ? undefined : await loadControlSet(source, {
+  // The held-out split (before anything is written: too few vectors is a data error), and the
+  // controller's rows of it.
+  const split = heldoutSplit(config);
+  const controlRows = split === null ? null : (await readHeldout(source, {
     evalTokens: config.eval.tokens,
-    tokens: controlTokens,
-    scale,
+    split,
     what: describeData(plan),
-  });
+  })).control!;
+  const controlTokens = useController ? split?.controlTokens : undefined;
+  const controlX = controlTokens === undefined ? undefined : scaleInPlace(controlRows!, scale);
   let l0Validation: number | undefined; // the latest held-out reading, for metrics.jsonl
   const engine: Engine = await createEngine(arch, init, {
     sae,

@@ -167,14 +167,22 @@ Deno.test("parseExperiment() requires held-out lm vectors for the controller's r
     "  train_text: [a.txt]\n  heldout_text: [a.txt]\n  heldout_tokens: 10000\n";
   const text = lm + "train:\n  lambda:\n    validation_tokens: 2048\neval:\n  tokens: 8192\n" +
     "sweep:\n  sae.architecture: [relu, topk]\n";
-  // Located at the key; TopK has no controller, so only the ReLU run is refused (one issue).
-  assert.deepEqual(problems(text), [
-    "11:24 train.lambda.validation_tokens: the L0 controller reads 2048 held-out vectors after the " +
-    "eval.tokens 8192 of the final evaluation, so data.heldout_tokens must be >= 10240, got 10000",
-  ]);
+  const refusal = "11:24 train.lambda.validation_tokens: the L0 controller reads 2048 held-out " +
+    "vectors beside the eval.tokens 8192 of the final evaluation, so data.heldout_tokens must be " +
+    ">= 10240, got 10000";
+  // Located at the key. Interleaved (the default): TopK evaluates around the controller's rows too,
+  // so both runs are refused, with one message.
+  assert.deepEqual(problems(text), [refusal]);
   assert.doesNotThrow(() => parseExperiment(text.replace("2048", "1808"), "x.yaml"));
+  const after = text.replace("  lambda:\n", "  lambda:\n    validation_layout: after\n");
+  assert.deepEqual(problems(after), [refusal.replace("11:24", "12:24")]);
+  // After: the evaluation reads the first eval.tokens rows, so only a controller needs more.
   assert.doesNotThrow(() =>
-    parseExperiment(text.replace("  lambda:\n", "  lambda:\n    mode: fixed\n"), "x.yaml")
+    parseExperiment(after.replace("  lambda:\n", "  lambda:\n    mode: fixed\n"), "x.yaml")
+  );
+  assert.deepEqual(
+    problems(text.replace("  lambda:\n", "  lambda:\n    mode: fixed\n")),
+    [refusal.replace("11:24", "12:24")],
   );
 });
 

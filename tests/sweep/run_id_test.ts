@@ -199,3 +199,27 @@ Deno.test("a change of a penalty's lambda unit renames exactly that penalty's no
     "penalty_quadratic_frequency-l0_8-95555af5",
   ]);
 });
+
+Deno.test("validation_layout interleaved renames every run of a spec with validation_tokens; after keeps the old ids", () => {
+  // The ids before train.lambda.validation_layout existed (computed on 0845ff3): the controller's
+  // rows then followed the evaluated ones, which layout after reproduces. Interleaved moves the
+  // evaluated rows of every run, TopK's included, so every run is renamed.
+  const spec = (lambda: string) =>
+    GOLDEN_SPEC.replace("lr: 0.003 }", `lr: 0.003, lambda: ${lambda} }`);
+  const old = [
+    "jumprelu-l0_8-881e50f3",
+    "relu-l0_8-156f6481",
+    "gated-l0_8-1d8ec21c",
+    "topk-l0_8-a8c53adb",
+    "batchtopk-l0_8-668c213d",
+  ];
+  assert.deepEqual(ids(spec("{ validation_tokens: 256, validation_layout: after }")), old);
+  const interleaved = ids(spec("{ validation_tokens: 256 }"));
+  interleaved.forEach((id, i) => assert.notEqual(id, old[i]));
+  assert.deepEqual(
+    ids(spec("{ validation_tokens: 256, validation_layout: interleaved }")),
+    interleaved,
+  );
+  // Without validation_tokens the layout moves nothing: the golden ids, whatever it says.
+  assert.deepEqual(ids(spec("{ validation_layout: after }")), ids(GOLDEN_SPEC));
+});
