@@ -4,6 +4,7 @@
 // Pure; `load.ts` locates each problem in the file.
 import type { RunConfig } from "./schema.ts";
 import { getArchitecture } from "../sae/registry.ts";
+import { heldoutSplit } from "./heldout_split.ts";
 import type { Architecture, ConfigProblem } from "../sae/types.ts";
 
 /** Every cross-field problem of one run config. */
@@ -39,13 +40,12 @@ export function crossFieldProblems(config: RunConfig): ConfigProblem[] {
         "eval.tokens or raise data.heldout_tokens (their defaults are 16384 and 8192)",
     });
   }
-  // The split of the held-out rows (lib/train/control_set.ts): a controller reads them; with the
-  // interleaved layout every run's evaluation reads around them.
-  const control = train.lambda.validation_tokens;
-  const controlled = arch.sparsity === "penalty" && train.lambda.mode !== "fixed";
+  // The controller's held-out rows, and with the interleaved layout every run's evaluated rows.
+  const split = heldoutSplit(config);
+  const control = split?.controlTokens ?? 0;
   if (
-    control !== undefined && (controlled || train.lambda.validation_layout === "interleaved") &&
-    config.data.source === "lm" && config.data.heldout_tokens < config.eval.tokens + control
+    split !== null && config.data.source === "lm" &&
+    config.data.heldout_tokens < config.eval.tokens + control
   ) {
     problems.push({
       paths: ["train.lambda.validation_tokens", "data.heldout_tokens", "eval.tokens"],

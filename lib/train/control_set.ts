@@ -4,7 +4,7 @@
 // (stories260K: 60,000 vectors seen 33 times end 1-7% above the target on unseen text), which the
 // training-batch reading cannot see.
 //
-// Layout interleaved (the default): the control rows are spread evenly over the eval.tokens +
+// Which rows are whose is decided in lib/spec/heldout_split.ts. Layout interleaved (the default): the control rows are spread evenly over the eval.tokens +
 // validation_tokens held-out rows and the evaluation reads the others, so both sample the same
 // documents. Layout after (before 2026-12-05): the control rows follow the evaluated ones, a
 // contiguous block of a few documents whose L0 differs from the evaluated documents' by their
@@ -13,32 +13,7 @@
 import type { ActivationSource } from "../data/source.ts";
 import type { Engine } from "../engine/engine.ts";
 import { DataError } from "../errors.ts";
-import type { ValidationLayout } from "../spec/schema.ts";
-
-/** How a run splits its held-out rows: eval.tokens evaluated, controlTokens for the controller. */
-export interface HeldoutSplit {
-  evalTokens: number;
-  controlTokens: number;
-  layout: ValidationLayout;
-}
-
-/**
- * The split of a run's config, or null when the controller reads no held-out rows. Every run of a
- * spec with validation_tokens gets it, whether or not it has a controller: a TopK run beside the
- * JumpReLU runs must evaluate on the same rows.
- */
-export function heldoutSplit(config: {
-  eval: { tokens: number };
-  train: { lambda: { validation_tokens?: number; validation_layout?: ValidationLayout } };
-}): HeldoutSplit | null {
-  const controlTokens = config.train.lambda.validation_tokens;
-  if (controlTokens === undefined) return null;
-  return {
-    evalTokens: config.eval.tokens,
-    controlTokens,
-    layout: config.train.lambda.validation_layout ?? "after",
-  };
-}
+import type { HeldoutSplit } from "../spec/heldout_split.ts";
 
 /**
  * Which of the first evalTokens + controlTokens held-out rows the controller reads (true) and which

@@ -8,7 +8,7 @@ import type { ActivationSource } from "../data/source.ts";
 import type { Architecture } from "../sae/types.ts";
 import type { Engine } from "../engine/engine.ts";
 import { evaluateEngine } from "./evaluate.ts";
-import { heldoutSplit } from "./control_set.ts";
+import { heldoutSplit } from "../spec/heldout_split.ts";
 import { writeSaeDirectory } from "../export/saelens.ts";
 import { VERSION } from "../version.ts";
 import { computeRunFeatures } from "../features/compute_run.ts";

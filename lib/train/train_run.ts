@@ -44,7 +44,8 @@ import type { DataProgress } from "../data/source.ts";
 import { DataError, DivergenceError, InterruptedError, SaeSweepError } from "../errors.ts";
 import { checkDivergence } from "./divergence.ts";
 import { faultPoint } from "./fault_points.ts";
-import { controlL0, heldoutSplit, readHeldout } from "./control_set.ts";
+import { controlL0, readHeldout } from "./control_set.ts";
+import { heldoutSplit } from "../spec/heldout_split.ts";
 import { centredVariance, lambdaUnit, penaltyShape } from "./lambda_scale.ts";
 import { DEFAULT_L0_TOLERANCE, missedTargetL0 } from "../metrics/l0_miss.ts";
 
