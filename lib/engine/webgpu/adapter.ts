@@ -40,26 +40,36 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
   const adapter = await requestGpuAdapter();
   if ("reason" in adapter) return { available: false, reason: adapter.reason };
   const name = describeAdapter(adapter.info);
-  return { available: true, adapter: name, fallback: isSoftware(adapter, name) };
+  return { available: true, adapter: name, fallback: isSoftware(adapter) };
 }
 
 /** Names of software adapters (some drivers do not flag them as fallback adapters). */
 const SOFTWARE_NAME = /llvmpipe|lavapipe|softpipe|swiftshader|warp/i;
 
-/** A software (fallback) adapter, flagged or known by name (some drivers do not flag them). */
-export function isSoftware(adapter: GPUAdapter, name: string): boolean {
-  // deno-lint-ignore no-explicit-any
-  const a = adapter as any;
-  const flagged = Boolean(a.info?.isFallbackAdapter ?? a.isFallbackAdapter);
-  return flagged || SOFTWARE_NAME.test(name);
+type AdapterInfo = GPUAdapterInfo & { isFallbackAdapter?: boolean };
+
+/**
+ * A software (fallback) adapter such as llvmpipe: flagged, or known by name (some drivers do not
+ * flag them). The one test behind the adapter's probe and a device's kernel choices.
+ */
+function softwareInfo(info: AdapterInfo | undefined, flagged = false): boolean {
+  if (flagged || info?.isFallbackAdapter) return true;
+  return SOFTWARE_NAME.test(
+    `${info?.description ?? ""} ${info?.device ?? ""} ${info?.architecture ?? ""}`,
+  );
 }
 
-/** A software (fallback) adapter such as llvmpipe, known from the device's adapter info. */
+/** Whether an adapter is a software one (softwareInfo()). */
+export function isSoftware(adapter: GPUAdapter): boolean {
+  return softwareInfo(
+    adapter.info as AdapterInfo,
+    Boolean((adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+  );
+}
+
+/** Whether a device's adapter is a software one (softwareInfo()), from the device's adapter info. */
 export function isSoftwareDevice(device: GPUDevice): boolean {
-  const info = (device as { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } })
-    .adapterInfo;
-  if (info?.isFallbackAdapter) return true;
-  return SOFTWARE_NAME.test(`${info?.description ?? ""} ${info?.device ?? ""}`);
+  return softwareInfo((device as { adapterInfo?: AdapterInfo }).adapterInfo);
 }
 
 /** `NVIDIA H100 80GB HBM3 (vendor 0x10de, device 0x2330)`; ids in hex as lspci shows them. */

@@ -33,5 +33,5 @@ export async function openDevice(): Promise<GpuDevice> {
   for (const name of RAISED) requiredLimits[name] = adapter.limits[name];
   const device = await adapter.requestDevice({ requiredLimits });
   const name = describeAdapter(adapter.info);
-  return { device, adapter: name, fallback: isSoftware(adapter, name), limits: device.limits };
+  return { device, adapter: name, fallback: isSoftware(adapter), limits: device.limits };
 }
