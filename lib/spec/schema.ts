@@ -47,7 +47,7 @@ function buildSaeSpec() {
 // train
 // ---------------------------------------------------------------------------------------------
 
-/** Where the controller's held-out vectors sit (train.lambda.validation_layout; lib/train/control_set.ts). */
+/** Where the controller's held-out vectors sit (train.lambda.validation_layout; control_set.ts). */
 export const VALIDATION_LAYOUTS = ["interleaved", "after"] as const;
 export type ValidationLayout = (typeof VALIDATION_LAYOUTS)[number];
 
@@ -278,7 +278,7 @@ export interface EffectiveConfig {
   experiment: string;
   data: DataSpec;
   sae: Pick<SaeSpec, "architecture" | SaeCoreKey> & Record<string, unknown>;
-  /** lambda: the whole section for penalty runs, else only the held-out split when it moves rows. */
+  /** lambda: the whole section for penalty runs, else only the held-out split if it moves rows. */
   train: Omit<TrainSpec, "lambda"> & {
     lambda?:
       | TrainSpec["lambda"]

@@ -4,12 +4,13 @@
 // (stories260K: 60,000 vectors seen 33 times end 1-7% above the target on unseen text), which the
 // training-batch reading cannot see.
 //
-// Which rows are whose is decided in lib/spec/heldout_split.ts. Layout interleaved (the default): the control rows are spread evenly over the eval.tokens +
-// validation_tokens held-out rows and the evaluation reads the others, so both sample the same
-// documents. Layout after (before 2026-12-05): the control rows follow the evaluated ones, a
-// contiguous block of a few documents whose L0 differs from the evaluated documents' by their
-// sampling alone (jumprelu_recipes, 1920 control rows of ~6 stories: +1.1% on average over 80 runs,
-// up to +3.9%; spread over all 32 stories, -0.3%, up to 2.4%).
+// Which runs split their rows is decided in lib/spec/heldout_split.ts. Layout interleaved (the
+// default): the control rows are spread evenly over the eval.tokens + validation_tokens held-out
+// rows and the evaluation reads the others, so both sample the same documents. Layout after
+// (before 2026-12-05): the control rows follow the evaluated ones, a contiguous block of a few
+// documents whose L0 differs from the evaluated documents' by their sampling alone
+// (jumprelu_recipes, 1920 control rows of ~6 stories: +1.1% on average over 80 runs, up to +3.9%;
+// spread over all 32 stories, -0.3%, up to 2.4%).
 import type { ActivationSource } from "../data/source.ts";
 import type { Engine } from "../engine/engine.ts";
 import { DataError } from "../errors.ts";
@@ -18,7 +19,8 @@ import type { HeldoutSplit } from "../spec/heldout_split.ts";
 /**
  * Which of the first evalTokens + controlTokens held-out rows the controller reads (true) and which
  * the evaluation reads. Interleaved: control row j is floor((j + 1/2) N / controlTokens), N the
- * rows in all, so every stretch of the held-out data gives its share; after: the last controlTokens.
+ * rows in all, so every stretch of the held-out data gives its share; after: the last
+ * controlTokens.
  */
 export function controlMask(split: HeldoutSplit): Uint8Array {
   const { evalTokens, controlTokens } = split;
