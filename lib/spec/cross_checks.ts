@@ -41,10 +41,9 @@ export function crossFieldProblems(config: RunConfig): ConfigProblem[] {
     });
   }
   // The controller's held-out rows, and with the interleaved layout every run's evaluated rows.
-  const split = heldoutSplit(config);
-  const control = split?.controlTokens ?? 0;
+  const control = heldoutSplit(config)?.controlTokens;
   if (
-    split !== null && config.data.source === "lm" &&
+    control !== undefined && config.data.source === "lm" &&
     config.data.heldout_tokens < config.eval.tokens + control
   ) {
     problems.push({

@@ -216,13 +216,12 @@ async function trainWithSource(
   // The held-out split (before anything is written: too few vectors is a data error), and the
   // controller's rows of it.
   const split = heldoutSplit(config);
-  const controlRows = split === null ? null : (await readHeldout(source, {
+  const held = split === null ? null : await readHeldout(source, {
     evalTokens: config.eval.tokens,
     split,
     what: describeData(plan),
-  })).control!;
-  const controlTokens = useController ? split?.controlTokens : undefined;
-  const controlX = controlTokens === undefined ? undefined : scaleInPlace(controlRows!, scale);
+  });
+  const controlX = useController && held?.control ? scaleInPlace(held.control, scale) : undefined;
   let l0Validation: number | undefined; // the latest held-out reading, for metrics.jsonl
   const engine: Engine = await createEngine(arch, init, {
     sae,
@@ -349,7 +348,7 @@ async function trainWithSource(
       bestFvu = Math.min(bestFvu ?? Infinity, stats.fvu);
       window.add(stats);
       if (controller) {
-        if (controlX) l0Validation = await controlL0(engine, controlX, controlTokens!);
+        if (controlX) l0Validation = await controlL0(engine, controlX, controlX.length / d);
         const l0 = l0Validation ?? stats.l0;
         controller = updateController(controller, { step: s, l0 }, {
           targetL0: sae.target_l0,
